@@ -1,0 +1,49 @@
+# WhatsApp commerce assistant: every command a user or CI needs. See README.md.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PHONE ?= +254711000111
+ENV := source scripts/env.sh &&
+
+.PHONY: help setup train validate seed up down status demo chat test bench logs clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+setup: ## build .venv-rasa (Python 3.10, rasa) and .venv (Python 3.11, backend); idempotent
+	@scripts/setup.sh
+
+train: setup ## train the Rasa model when data/, config.yml or domain.yml changed
+	@scripts/train.sh
+
+validate: setup ## rasa data validate (domain, NLU, stories, rules)
+	@$(ENV) .venv-rasa/bin/rasa data validate --fail-on-warnings --domain domain.yml --data data --config config.yml
+
+seed: setup ## create the database schema and the demo shop (idempotent)
+	@$(ENV) .venv/bin/python -m backend.migrate && .venv/bin/python -m backend.seed
+
+up: train ## start backend, worker, action server and rasa in the background; wait until healthy
+	@scripts/stack.sh up
+
+down: ## stop exactly what `make up` started
+	@scripts/stack.sh down
+
+status: ## show which processes of the stack run
+	@scripts/stack.sh status
+
+demo: setup train seed up ## set everything up and chat with the demo shop (PHONE=+2547…)
+	@$(ENV) .venv/bin/python scripts/chat.py --phone "$(PHONE)"
+
+chat: ## chat with the running stack as a WhatsApp customer (PHONE=+2547…)
+	@$(ENV) .venv/bin/python scripts/chat.py --phone "$(PHONE)"
+
+test: ## everything CI runs: services, unit, channel, action, data validation and end-to-end tests
+	@scripts/test.sh
+
+bench: seed up ## latency, throughput and memory of the running stack (writes bench/results/)
+	@$(ENV) .venv/bin/python scripts/bench.py $(BENCH_ARGS)
+
+logs: ## follow the stack's logs
+	@tail -n 20 -F var/log/*.log
+
+clean: down ## remove runtime state (var/) and trained models; keeps the virtual environments
+	rm -rf var models

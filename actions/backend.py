@@ -1,0 +1,58 @@
+"""The action server's HTTP client for the backend: service token, acting for one tenant."""
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any, Dict, Optional
+
+import aiohttp
+
+
+class BackendUnavailable(Exception):
+    """The backend could not be reached, timed out or failed (5xx)."""
+
+
+class NotFound(Exception):
+    """The backend answered 404 for this tenant."""
+
+
+class Backend:
+    """One shared connection pool per action server process, created inside the running loop."""
+
+    def __init__(self, base_url: Optional[str] = None, service_token: Optional[str] = None,
+                 timeout_seconds: float = 5.0) -> None:
+        self.base_url = (base_url or os.environ.get("BACKEND_URL", "http://127.0.0.1:8000")).rstrip("/")
+        self._token = service_token or os.environ.get("SERVICE_TOKEN", "")
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                headers={"Authorization": f"Bearer {self._token}"}, timeout=self._timeout)
+        return self._session
+
+    async def get(self, tenant_id: str, path: str, params: Optional[Dict[str, Any]] = None) -> Any:
+        params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        try:
+            async with self._client().get(self.base_url + path, params=params,
+                                          headers={"X-TENANT-ID": tenant_id}) as resp:
+                if resp.status == 404:
+                    raise NotFound(path)
+                if resp.status != 200:
+                    raise BackendUnavailable(f"GET {path} answered {resp.status}")
+                return await resp.json()
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise BackendUnavailable(f"GET {path}: {exc!r}") from exc
+
+    async def products(self, tenant_id: str, q: Optional[str] = None,
+                       category: Optional[str] = None, page_size: int = 10) -> Dict[str, Any]:
+        return await self.get(tenant_id, "/v1/products",
+                              {"q": q, "category": category, "page_size": page_size})
+
+    async def product(self, tenant_id: str, product_id: int) -> Dict[str, Any]:
+        return await self.get(tenant_id, f"/v1/products/{int(product_id)}")
+
+
+# The process-wide client; tests replace its base URL.
+backend = Backend()

@@ -1,0 +1,97 @@
+"""Application settings, read once from the environment into one frozen object."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BACKEND_PORT = 8000
+DEFAULT_TWILIO_API_URL = "https://api.twilio.com"
+FERNET_KEY_HINT = (
+    "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+)
+
+
+class ConfigurationError(RuntimeError):
+    """A required setting is missing or malformed."""
+
+
+def default_database_url() -> str:
+    """The embedded default: a SQLite file under <repo>/var/."""
+    return f"sqlite:///{REPO_ROOT / 'var' / 'app.db'}"
+
+
+def _flag(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise ConfigurationError(f"BACKEND_PORT must be an integer, got {value!r}") from None
+    if not 0 < port < 65536:
+        raise ConfigurationError(f"BACKEND_PORT must be between 1 and 65535, got {port}")
+    return port
+
+
+def _keys(value: str) -> tuple[str, ...]:
+    return tuple(key.strip() for key in value.split(",") if key.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable; secrets are hidden from repr."""
+
+    database_url: str = field(default_factory=default_database_url)
+    redis_url: str = ""
+    service_token: str = field(default="", repr=False)
+    # First key encrypts; every key decrypts (rotation through MultiFernet).
+    encryption_keys: tuple[str, ...] = field(default=(), repr=False)
+    hash_key: str = field(default="", repr=False)
+    sandbox: bool = True
+    backend_port: int = DEFAULT_BACKEND_PORT
+    twilio_sandbox_api_url: str = ""
+    twilio_api_url: str = DEFAULT_TWILIO_API_URL
+
+    def __post_init__(self) -> None:
+        if not self.twilio_sandbox_api_url:
+            url = f"http://127.0.0.1:{self.backend_port}/sandbox/twilio"
+            object.__setattr__(self, "twilio_sandbox_api_url", url)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from environment variables (nothing is validated or connected here)."""
+        env = os.environ if environ is None else environ
+        return cls(
+            database_url=env.get("DATABASE_URL") or default_database_url(),
+            redis_url=env.get("REDIS_URL", "").strip(),
+            service_token=env.get("SERVICE_TOKEN", ""),
+            encryption_keys=_keys(env.get("ENCRYPTION_KEY", "")),
+            hash_key=env.get("HASH_KEY", ""),
+            sandbox=_flag(env.get("SANDBOX", "1")),
+            backend_port=_port(env.get("BACKEND_PORT") or str(DEFAULT_BACKEND_PORT)),
+            twilio_sandbox_api_url=env.get("TWILIO_SANDBOX_API_URL", "").strip(),
+            twilio_api_url=env.get("TWILIO_API_URL", "").strip() or DEFAULT_TWILIO_API_URL,
+        )
+
+    def require_secrets(self) -> None:
+        """Fail with one clear message naming every missing secret."""
+        required = {
+            "SERVICE_TOKEN": self.service_token,
+            "ENCRYPTION_KEY": self.encryption_keys,
+            "HASH_KEY": self.hash_key,
+        }
+        missing = [name for name, value in required.items() if not value]
+        if missing:
+            raise ConfigurationError(
+                f"Missing required setting(s): {', '.join(missing)}. Set them in the environment; "
+                f"ENCRYPTION_KEY is one or more comma-separated Fernet keys ({FERNET_KEY_HINT})."
+            )
+
+    def twilio_base_url(self, sandbox_tenant: bool) -> str:
+        """Where the Twilio REST API lives for a tenant: the simulator for sandbox tenants."""
+        return self.twilio_sandbox_api_url if sandbox_tenant else self.twilio_api_url

@@ -1,0 +1,88 @@
+"""The channel's calls to the backend's internal API: tenant routing, inbound log, outbound replies."""
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional
+
+import aiohttp
+
+
+class BackendError(Exception):
+    """The backend could not be reached or answered with an unexpected status."""
+
+
+@dataclass(frozen=True)
+class Tenant:
+    tenant_id: str
+    name: str
+    whatsapp_number: str
+    auth_token: str
+    sandbox: bool
+    primary_language: str
+
+
+class BackendClient:
+    """Talks to the backend with the service token; caches tenant routing for `cache_seconds`."""
+
+    def __init__(self, base_url: str, service_token: str, cache_seconds: float = 60.0,
+                 timeout_seconds: float = 10.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {service_token}"}
+        self._cache_seconds = cache_seconds
+        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
+        self._tenants: Dict[str, tuple[float, Optional[Tenant]]] = {}
+        self._session: Optional[aiohttp.ClientSession] = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Created lazily inside the server's running event loop, never at import time.
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+        return self._session
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        try:
+            async with self._client().request(method, self.base_url + path, **kwargs) as resp:
+                body = await resp.json(content_type=None) if resp.content_length != 0 else None
+                return resp.status, body
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise BackendError(f"{method} {path}: {exc!r}") from exc
+
+    async def resolve_tenant(self, whatsapp_to: str) -> Optional[Tenant]:
+        """The tenant owning the `To` number, or None when no tenant has it."""
+        cached = self._tenants.get(whatsapp_to)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        status, body = await self._request(
+            "GET", "/internal/v1/tenants/resolve", params={"number": whatsapp_to})
+        if status in (400, 404):
+            tenant = None
+        elif status == 200:
+            tenant = Tenant(
+                tenant_id=body["tenant_id"], name=body["name"],
+                whatsapp_number=body["whatsapp_number"], auth_token=body["twilio_auth_token"],
+                sandbox=bool(body["sandbox"]), primary_language=body.get("primary_language") or "en")
+        else:
+            raise BackendError(f"tenant routing answered {status}: {body}")
+        self._tenants[whatsapp_to] = (time.monotonic() + self._cache_seconds, tenant)
+        return tenant
+
+    async def log_inbound(self, payload: Dict[str, Any]) -> Dict[str, Any]:
+        status, body = await self._request("POST", "/internal/v1/messages/inbound", json=payload)
+        if status not in (200, 201):
+            raise BackendError(f"inbound log answered {status}: {body}")
+        return body
+
+    async def send_outbound(self, tenant_id: str, to: str, messages: List[Dict[str, Any]],
+                            in_reply_to: Optional[str]) -> List[int]:
+        payload = {"tenant_id": tenant_id, "to": to, "in_reply_to": in_reply_to,
+                   "messages": messages}
+        status, body = await self._request("POST", "/internal/v1/messages/outbound", json=payload)
+        if status != 202:
+            raise BackendError(f"outbound answered {status}: {body}")
+        return body["ids"]
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()

@@ -1,0 +1,36 @@
+# Sourced by the stack scripts: one place for the settings every process shares, with the embedded
+# defaults. Anything already set in the environment wins. Secrets are generated once per VAR_DIR.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export VAR_DIR=${VAR_DIR:-$ROOT/var}
+mkdir -p "$VAR_DIR/log" "$VAR_DIR/run"
+
+SECRETS="$VAR_DIR/secrets.env"
+if [ ! -f "$SECRETS" ]; then
+  (umask 077; python3 - >"$SECRETS" <<'PY'
+import base64, os, secrets
+print(f"SERVICE_TOKEN={secrets.token_urlsafe(32)}")
+print(f"RASA_TOKEN={secrets.token_urlsafe(32)}")
+print(f"ENCRYPTION_KEY={base64.urlsafe_b64encode(os.urandom(32)).decode()}")
+print(f"HASH_KEY={secrets.token_urlsafe(32)}")
+PY
+  )
+fi
+while IFS='=' read -r key value; do
+  [ -n "$key" ] && [ -z "${!key:-}" ] && export "$key=$value"
+done <"$SECRETS"
+
+export BACKEND_PORT=${BACKEND_PORT:-8000}
+export RASA_PORT=${RASA_PORT:-5005}
+export ACTIONS_PORT=${ACTIONS_PORT:-5055}
+export REDIS_PORT=${REDIS_PORT:-6379}
+export BIND_HOST=${BIND_HOST:-127.0.0.1}
+export BACKEND_URL=${BACKEND_URL:-http://127.0.0.1:$BACKEND_PORT}
+export ACTION_SERVER_URL=${ACTION_SERVER_URL:-http://127.0.0.1:$ACTIONS_PORT/webhook}
+export RASA_URL=${RASA_URL:-http://127.0.0.1:$RASA_PORT}
+export DATABASE_URL=${DATABASE_URL:-sqlite:///$VAR_DIR/app.db}
+export RASA_TRACKER_DB=${RASA_TRACKER_DB:-$VAR_DIR/rasa-tracker.db}
+export SANDBOX=${SANDBOX:-1}
+export TWILIO_SANDBOX_API_URL=${TWILIO_SANDBOX_API_URL:-$BACKEND_URL/sandbox/twilio}
+export BACKEND_WORKERS=${BACKEND_WORKERS:-2}
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+export PYTHONUNBUFFERED=1

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Starts the whole stack in the background and waits until it is healthy (up), stops exactly what
+# it started (down), or shows what runs (status). Logs: $VAR_DIR/log, PIDs: $VAR_DIR/run.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$ROOT"
+RUN="$VAR_DIR/run"
+LOG="$VAR_DIR/log"
+SERVICES=(redis backend worker actions rasa)
+
+alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+start() {  # start NAME COMMAND...: its own session, so that `down` can stop its whole process tree
+  local name=$1; shift
+  if alive "$name"; then echo "stack: $name already running (pid $(cat "$RUN/$name.pid"))"; return; fi
+  setsid "$@" >>"$LOG/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN/$name.pid"
+}
+
+wait_for() {  # wait_for NAME URL SECONDS
+  local name=$1 url=$2 seconds=$3 i
+  for ((i = 0; i < seconds * 4; i++)); do
+    if curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; then echo "stack: $name is up"; return 0; fi
+    if ! alive "$name"; then break; fi
+    sleep 0.25
+  done
+  echo "stack: $name did not become healthy at $url; last lines of $LOG/$name.log:" >&2
+  tail -n 30 "$LOG/$name.log" >&2 || true
+  stop_all
+  exit 1
+}
+
+stop_one() {
+  local name=$1 pid i
+  [ -f "$RUN/$name.pid" ] || return 0
+  pid=$(cat "$RUN/$name.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 60; i++)); do
+      kill -0 -- "-$pid" 2>/dev/null || break
+      sleep 0.25
+    done
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    echo "stack: stopped $name"
+  fi
+  rm -f "$RUN/$name.pid"
+}
+
+stop_all() {
+  local i
+  for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do stop_one "${SERVICES[$i]}"; done
+  rm -f "$RUN/stack.env"
+}
+
+choose_redis() {
+  # REDIS_URL set: use it. Else a local redis-server when installed (ours, or one already running on
+  # REDIS_PORT). Else jobs run inside the backend process.
+  if [ -n "${REDIS_URL:-}" ]; then return; fi
+  if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && ! alive redis; then
+    export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+  elif command -v redis-server >/dev/null; then
+    mkdir -p "$VAR_DIR/redis"
+    start redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$VAR_DIR/redis" --save "" --appendonly no
+    export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+    for _ in $(seq 40); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.25; done
+  else
+    export REDIS_URL=""
+    echo "stack: redis-server is not installed; jobs run inside the backend process"
+  fi
+}
+
+up() {
+  for venv in .venv .venv-rasa; do
+    [ -x "$venv/bin/python" ] || { echo "stack: $venv is missing; run 'make setup'" >&2; exit 1; }
+  done
+  ls models/*.tar.gz >/dev/null 2>&1 || { echo "stack: no trained model; run 'make train'" >&2; exit 1; }
+  choose_redis
+  echo "REDIS_URL=$REDIS_URL" >"$RUN/stack.env"
+  .venv/bin/python -m backend.migrate
+  start backend .venv/bin/gunicorn --bind "$BIND_HOST:$BACKEND_PORT" --workers "$BACKEND_WORKERS" \
+    --threads 4 --access-logfile - backend.wsgi:app
+  if [ -n "$REDIS_URL" ]; then
+    start worker .venv/bin/rq worker messaging default --url "$REDIS_URL" --worker-class rq.SimpleWorker
+  fi
+  start actions .venv-rasa/bin/rasa run actions --port "$ACTIONS_PORT" --actions actions
+  start rasa .venv-rasa/bin/rasa run --enable-api --auth-token "$RASA_TOKEN" --interface "$BIND_HOST" \
+    --port "$RASA_PORT" --credentials credentials.yml --endpoints endpoints.yml --model models
+  wait_for backend "$BACKEND_URL/v1/health" 60
+  [ -z "$REDIS_URL" ] || { sleep 0.5; alive worker || wait_for worker "http://0.0.0.0:1" 1; }
+  wait_for actions "http://127.0.0.1:$ACTIONS_PORT/health" 120
+  wait_for rasa "$RASA_URL/status?token=$RASA_TOKEN" 240
+  echo "stack: up — rasa $RASA_URL, actions :$ACTIONS_PORT, backend $BACKEND_URL (docs at $BACKEND_URL/docs)"
+}
+
+status() {
+  local name
+  for name in "${SERVICES[@]}"; do
+    if alive "$name"; then echo "$name: running (pid $(cat "$RUN/$name.pid"))"; else echo "$name: stopped"; fi
+  done
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) stop_all ;;
+  status) status ;;
+  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+esac

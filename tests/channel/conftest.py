@@ -1,0 +1,104 @@
+"""A fake backend (the internal API on loopback) and the WhatsApp channel served by a real Sanic."""
+from __future__ import annotations
+
+import socket
+import uuid
+from typing import Any, Dict, List
+
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from rasa.core.channels.channel import UserMessage
+from sanic import Sanic
+
+from bot.channels.whatsapp import WhatsAppInput
+
+TENANT_NUMBER = "whatsapp:+254700000001"
+AUTH_TOKEN = "test-auth-token"
+SERVICE_TOKEN = "test-service-token"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class FakeBackend:
+    """Implements the three internal endpoints the channel uses and records what it was sent."""
+
+    def __init__(self) -> None:
+        self.inbound: List[Dict[str, Any]] = []
+        self.outbound: List[Dict[str, Any]] = []
+        self.resolve_calls = 0
+        self.fail_outbound = False
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/internal/v1/tenants/resolve", self.resolve)
+        app.router.add_post("/internal/v1/messages/inbound", self.log_inbound)
+        app.router.add_post("/internal/v1/messages/outbound", self.send_outbound)
+        return app
+
+    @staticmethod
+    def _authorised(request: web.Request) -> bool:
+        return request.headers.get("Authorization") == f"Bearer {SERVICE_TOKEN}"
+
+    async def resolve(self, request: web.Request) -> web.Response:
+        self.resolve_calls += 1
+        if not self._authorised(request):
+            return web.json_response({"code": 401}, status=401)
+        if request.query.get("number") != TENANT_NUMBER:
+            return web.json_response({"code": 404}, status=404)
+        return web.json_response({
+            "tenant_id": "shop", "name": "Shop", "whatsapp_number": "+254700000001",
+            "twilio_account_sid": "AC" + "0" * 32, "twilio_auth_token": AUTH_TOKEN,
+            "sandbox": True, "primary_language": "sw"})
+
+    async def log_inbound(self, request: web.Request) -> web.Response:
+        self.inbound.append(await request.json())
+        return web.json_response({"customer_id": 1, "duplicate": False}, status=201)
+
+    async def send_outbound(self, request: web.Request) -> web.Response:
+        if self.fail_outbound:
+            return web.json_response({"code": 500}, status=500)
+        body = await request.json()
+        self.outbound.append(body)
+        return web.json_response({"ids": list(range(len(body["messages"])))}, status=202)
+
+
+@pytest_asyncio.fixture
+async def backend():
+    fake = FakeBackend()
+    runner = web.AppRunner(fake.app())
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    fake.url = f"http://127.0.0.1:{port}"
+    yield fake
+    await runner.cleanup()
+
+
+@pytest_asyncio.fixture
+async def channel_server(backend, request):
+    """Serves the channel like `rasa run` does; the bot echoes and records each UserMessage."""
+    redis_url = getattr(request, "param", None)
+    received: List[UserMessage] = []
+
+    async def on_new_message(message: UserMessage) -> None:
+        received.append(message)
+        await message.output_channel.send_text_message(message.sender_id, f"echo: {message.text}")
+
+    Sanic.test_mode = True
+    app = Sanic(f"channel_test_{uuid.uuid4().hex}")
+    channel = WhatsAppInput(backend.url, SERVICE_TOKEN, redis_url=redis_url)
+    app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/whatsapp")
+    port = free_port()
+    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True,
+                                     access_log=False)
+    await server.startup()
+    yield {"url": f"http://127.0.0.1:{port}/webhooks/whatsapp/webhook", "received": received,
+           "channel": channel}
+    await channel.backend.close()
+    server.close()
+    await server.wait_closed()
