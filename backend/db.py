@@ -49,13 +49,13 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        ensure_sqlite_directory(url)
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """Commit on success, roll back on any exception."""
-        ensure_sqlite_directory(self.url)
         with self._sessions.begin() as session:
             yield session
 

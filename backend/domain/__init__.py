@@ -1,0 +1,1 @@
+"""Framework-free business rules: money, phone numbers and the domain errors."""

@@ -1,0 +1,32 @@
+"""Domain errors with one common base; backend/errors.py maps each kind to an HTTP status."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every expected failure of a use case."""
+
+    def __init__(self, description: str, field_errors: dict[str, list[str]] | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.field_errors = field_errors
+
+
+class NotFound(DomainError):
+    """The thing asked for does not exist (or belongs to another tenant)."""
+
+
+class InvalidInput(DomainError):
+    """The request is well-formed but a value cannot be used."""
+
+
+class Unauthenticated(DomainError):
+    """Missing or wrong credentials."""
+
+
+class Conflict(DomainError):
+    """The change clashes with data that already exists."""
+
+
+class Unavailable(DomainError):
+    """A dependency (queue, database) cannot do its part right now."""

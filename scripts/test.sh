@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# `make test`: installs what is missing, starts PostgreSQL and Redis on test ports, runs every suite
+# (backend on SQLite and PostgreSQL, channel, actions, NLU components, data validation, compose
+# config, end to end through the real servers), stops the services, and fails if any suite failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+need_debian_packages() {
+  local missing=()
+  command -v curl >/dev/null || missing+=(curl)
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test: missing ${missing[*]}; install with: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+}
+
+need_debian_packages
+scripts/setup.sh || exit 1
+scripts/train.sh || exit 1
+scripts/services.sh start || exit 1
+trap 'scripts/services.sh stop' EXIT
+eval "$(scripts/services.sh env)"
+export REQUIRE_SERVICES=1 PYTHONPATH="$PWD"
+
+failed=()
+suite() {  # suite NAME COMMAND...
+  local name=$1; shift
+  echo
+  echo "=== $name"
+  local start=$SECONDS
+  if "$@"; then
+    echo "=== $name: passed in $((SECONDS - start)) s"
+  else
+    echo "=== $name: FAILED"
+    failed+=("$name")
+  fi
+}
+
+compose_config() {
+  SERVICE_TOKEN=x ENCRYPTION_KEY=x HASH_KEY=x RASA_TOKEN=x POSTGRES_PASSWORD=x \
+    docker-compose -f docker-compose.yml config -q
+}
+
+suite "rasa data validate" .venv-rasa/bin/rasa data validate --fail-on-warnings \
+  --domain domain.yml --data data --config config.yml
+suite "docker-compose config" compose_config
+suite "backend (SQLite and PostgreSQL)" .venv/bin/python -m pytest -q -p no:cacheprovider tests/backend tests/tools
+suite "rasa side (NLU components, channel, actions)" .venv-rasa/bin/python -m pytest -q \
+  -p no:cacheprovider tests/bot tests/channel tests/actions
+suite "end to end (rasa, action server, backend, worker)" .venv/bin/python -m pytest -q \
+  -p no:cacheprovider tests/e2e
+
+echo
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "test: FAILED: ${failed[*]}"
+  exit 1
+fi
+echo "test: all suites passed"

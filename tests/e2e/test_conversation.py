@@ -1,0 +1,76 @@
+"""Whole conversations through the real servers: signed webhooks in, recorded WhatsApp replies out."""
+from __future__ import annotations
+
+import re
+import time
+
+from tests.e2e.conftest import new_phone
+
+MENU_LINE = re.compile(r"^(\d+)\. (.+) — KES [\d,]+")
+
+
+def menu_titles(reply: str) -> dict:
+    return {int(m.group(1)): m.group(2) for m in map(MENU_LINE.match, reply.splitlines()) if m}
+
+
+def test_english_browse_and_pick(stack):
+    phone = new_phone()
+    [greeting] = stack.say(phone, "hi there")
+    assert "Welcome" in greeting
+    [menu] = stack.say(phone, "what do you sell?")
+    titles = menu_titles(menu)
+    assert len(titles) >= 5 and "Reply with a number" in menu, menu
+    [details] = stack.say(phone, "2")
+    assert details.startswith(f"*{titles[2]}*"), details
+    assert "Price: KES" in details and "Available:" in details
+    [thanks] = stack.say(phone, "thanks a lot")
+    assert "welcome" in thanks.lower()
+
+
+def test_swahili_browse_and_pick(stack):
+    phone = new_phone()
+    [greeting] = stack.say(phone, "habari yako")
+    assert greeting.startswith("Habari! Karibu")
+    [menu] = stack.say(phone, "mnauza nini?")
+    titles = menu_titles(menu)
+    assert menu.startswith("Hizi ndizo bidhaa zetu") and len(titles) >= 5, menu
+    [details] = stack.say(phone, "nataka ya pili")
+    assert details.startswith(f"*{titles[2]}*") and "Bei: KES" in details, details
+    [thanks] = stack.say(phone, "asante sana")
+    assert thanks.startswith("Karibu sana")
+
+
+def test_the_second_one_in_english_words(stack):
+    phone = new_phone()
+    titles = menu_titles(stack.say(phone, "show me what you have")[0])
+    [details] = stack.say(phone, "the second one please")
+    assert details.startswith(f"*{titles[2]}*"), details
+
+
+def test_repeated_message_sid_gets_no_second_reply(stack):
+    phone = new_phone()
+    after = stack.last_id(phone)
+    sid = "SM" + "d" * 32
+    assert stack.post(phone, "hello", sid=sid).status_code == 200
+    assert len(stack.replies(phone, after)) == 1
+    assert stack.post(phone, "hello", sid=sid).status_code == 200
+    time.sleep(1.5)
+    assert len(stack.recorded(phone, after)) == 1
+
+
+def test_bad_signature_is_403_and_unknown_number_is_404(stack):
+    phone = new_phone()
+    assert stack.post(phone, "hi", token="not-the-tenant-token").status_code == 403
+    assert stack.post(phone, "hi", to="+254799000000").status_code == 404
+    time.sleep(1)
+    assert stack.recorded(phone) == []
+
+
+def test_sticker_gets_a_text_only_reply(stack):
+    phone = new_phone()
+    after = stack.last_id(phone)
+    response = stack.post(phone, "", NumMedia="1", MediaUrl0="https://api.twilio.com/m/ME1",
+                          MediaContentType0="image/webp")
+    assert response.status_code == 200
+    [reply] = stack.replies(phone, after)
+    assert "only read text" in reply
