@@ -15,7 +15,6 @@ import requests
 from twilio.request_validator import RequestValidator
 
 ROOT = Path(__file__).resolve().parent.parent
-SECRETS_FILE = ROOT / "var" / "secrets.env"
 WEBHOOK_PATH = "/webhooks/whatsapp/webhook"
 DEFAULT_PHONE = "+254711000111"
 DEFAULT_TO = "+254700000001"
@@ -106,6 +105,12 @@ def parse_timestamp(value: str) -> float:
 
 # ---------------------------------------------------------------- settings
 
+def var_dir(env: Mapping[str, str] | None = None) -> Path:
+    """The stack's state directory: $VAR_DIR as scripts/env.sh sets it, else <repo>/var."""
+    env = os.environ if env is None else env
+    return Path(env.get("VAR_DIR") or ROOT / "var")
+
+
 def read_env_file(path: Path) -> dict[str, str]:
     """KEY=VALUE lines of a file (comments, blanks and `export ` ignored, quotes stripped)."""
     values: dict[str, str] = {}
@@ -131,16 +136,17 @@ class Settings:
 
     @classmethod
     def load(cls, rasa_url: str | None = None, backend_url: str | None = None,
-             secrets_file: Path = SECRETS_FILE, env: Mapping[str, str] | None = None) -> "Settings":
-        """Flags first, then the environment, then var/secrets.env, then the default ports."""
+             secrets_file: Path | None = None, env: Mapping[str, str] | None = None) -> "Settings":
+        """Flags first, then the environment (RASA_URL, BACKEND_URL, *_PORT, tokens), then
+        $VAR_DIR/secrets.env, then the default ports."""
         env = os.environ if env is None else env
-        secrets = read_env_file(secrets_file)
+        secrets = read_env_file(secrets_file or var_dir(env) / "secrets.env")
 
         def pick(key: str) -> str | None:
             return env.get(key) or secrets.get(key) or None
 
-        rasa = rasa_url or f"http://127.0.0.1:{pick('RASA_PORT') or 5005}"
-        backend = backend_url or f"http://127.0.0.1:{pick('BACKEND_PORT') or 8000}"
+        rasa = rasa_url or pick("RASA_URL") or f"http://127.0.0.1:{pick('RASA_PORT') or 5005}"
+        backend = backend_url or pick("BACKEND_URL") or f"http://127.0.0.1:{pick('BACKEND_PORT') or 8000}"
         return cls(rasa.rstrip("/"), backend.rstrip("/"), pick("SERVICE_TOKEN"), pick("RASA_TOKEN"))
 
 
@@ -150,11 +156,13 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"the merchant's WhatsApp number (default {DEFAULT_TO}, the demo shop)")
     parser.add_argument("--token", default=DEMO_AUTH_TOKEN,
                         help="the tenant's Twilio auth token used to sign webhooks (default: the demo sandbox token)")
-    parser.add_argument("--rasa-url", help="rasa server base URL (default http://127.0.0.1:$RASA_PORT, port 5005)")
-    parser.add_argument("--backend-url", help="backend base URL (default http://127.0.0.1:$BACKEND_PORT, port 8000)")
-    parser.add_argument("--public-url",
-                        help="URL to sign instead of the one posted to, when the channel validates "
-                             "against a configured public webhook URL")
+    parser.add_argument("--rasa-url", help="rasa server base URL (default $RASA_URL, else http://127.0.0.1:$RASA_PORT, "
+                                           "port 5005)")
+    parser.add_argument("--backend-url", help="backend base URL (default $BACKEND_URL, else "
+                                              "http://127.0.0.1:$BACKEND_PORT, port 8000)")
+    parser.add_argument("--public-url", default=os.environ.get("WHATSAPP_PUBLIC_URL") or None,
+                        help="public base URL the channel validates signatures against, when it has one "
+                             "(default $WHATSAPP_PUBLIC_URL; unset: the URL posted to)")
 
 
 # ---------------------------------------------------------------- talking to the stack
@@ -205,7 +213,8 @@ class WebhookClient:
         self.auth_token = auth_token
         self.to = normalise_phone(to)
         self.webhook_url = settings.rasa_url + WEBHOOK_PATH
-        self.signed_url = public_url or self.webhook_url
+        # Like the channel's WHATSAPP_PUBLIC_URL: a base URL, the webhook path is appended.
+        self.signed_url = public_url.rstrip("/") + WEBHOOK_PATH if public_url else self.webhook_url
         self.timeout = timeout
         self.session = session or requests.Session()
         self.account_sid = new_sid("AC")

@@ -265,16 +265,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--warmup", type=int, default=10, help="turns run first and not measured (default 10)")
     parser.add_argument("--parse-calls", type=int, default=100,
                         help="sequential POST /model/parse calls timed on their own (default 100)")
-    parser.add_argument("--wait", type=float, default=15.0, help="seconds to wait for a turn's first reply (default 15)")
+    parser.add_argument("--wait", type=float, default=15.0,
+                        help="seconds to wait for a turn's first reply (default 15)")
     parser.add_argument("--quiet-ms", type=int, default=400,
                         help="a turn's replies are complete after this long without a new one (default 400)")
     parser.add_argument("--poll-ms", type=int, default=200, help="how often to poll for replies (default 200)")
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a webhook POST gives up (default 60)")
+    parser.add_argument("--timeout", type=float, default=60.0,
+                        help="seconds before a webhook POST gives up (default 60)")
     parser.add_argument("--seed", type=int, help="random seed for the customers' phone numbers")
     parser.add_argument("--out", type=Path, default=wh.ROOT / "bench" / "results",
                         help="directory for the JSON result (default bench/results)")
-    parser.add_argument("--pid-dir", type=Path, default=wh.ROOT / "var" / "run",
-                        help="where the stack's <name>.pid files are (default var/run)")
+    parser.add_argument("--pid-dir", type=Path, default=wh.var_dir() / "run",
+                        help="where the stack's <name>.pid files are (default $VAR_DIR/run, var/run)")
     wh.add_stack_arguments(parser)
     return parser
 

@@ -15,9 +15,11 @@ import _webhook as wh
 PROMPT = "you> "
 INDENT = " " * len("bot> ")
 HINTS = {
-    403: "the channel rejected the signature or the number: is --token the tenant's Twilio auth token "
-         f"(demo: {wh.DEMO_AUTH_TOKEN}) and --to a tenant's number?",
-    404: "no such webhook or tenant: is the whatsapp channel in credentials.yml, and --to a tenant's number?",
+    403: f"is --token the tenant's Twilio auth token (demo: {wh.DEMO_AUTH_TOKEN})? When the channel has "
+         "WHATSAPP_PUBLIC_URL, pass the same --public-url.",
+    404: f"is --to a merchant's number (demo shop: {wh.DEFAULT_TO}, `make seed` creates it), and the "
+         "whatsapp channel in credentials.yml?",
+    503: "rasa could not reach the backend: is it running? (`make status`)",
 }
 
 
@@ -126,10 +128,14 @@ def interactive(chat: Chat, args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        description="Talk to the assistant as a WhatsApp customer: each line is posted to rasa's Twilio "
-                    "webhook (signed like Twilio does) and the replies the worker delivers to the backend's "
-                    "Twilio simulator are printed. Needs the stack running (`make up`).",
-        epilog="examples:  scripts/chat.py    |    scripts/chat.py --phone 0722000333 --message 'niaje, mnauza nini?'")
+        description="Talk to the assistant as a WhatsApp customer: each line is posted to rasa's Twilio\n"
+                    "webhook (signed as Twilio signs it) and the replies the worker delivers to the\n"
+                    "backend's Twilio simulator are printed. Needs the stack running (`make up`).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+               "  .venv/bin/python scripts/chat.py\n"
+               "  .venv/bin/python scripts/chat.py --phone 0722000333 --name Otieno\n"
+               "  .venv/bin/python scripts/chat.py --message 'niaje, mnauza nini?'")
     parser.add_argument("--phone", default=wh.DEFAULT_PHONE, type=wh.phone_argument,
                         help=f"the customer's number: 07…, 2547… or +2547… (default {wh.DEFAULT_PHONE})")
     parser.add_argument("--name", default="Wanjiku", help="the customer's WhatsApp ProfileName (default Wanjiku)")

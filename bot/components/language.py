@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -29,13 +29,14 @@ _SW_SYLLABLE = (
     r"|m(?=[bcdfghjklnprstvwyz])|n(?=[dgjz])"
 )
 _SW_WORD = re.compile(rf"^(?:{_SW_SYLLABLE})+$")
-_SW_VERB = re.compile(
-    rf"^(?:(?:{'|'.join(lex.SUBJECT_PREFIXES)})(?:{'|'.join(lex.TENSE_MARKERS)})|na)"
-    r"[a-z]{3,}$"
+_SUBJECT_TENSE = (
+    rf"(?:{'|'.join(lex.SUBJECT_PREFIXES)})(?:{'|'.join(lex.TENSE_MARKERS)})"
 )
-_SHENG_VERB_PREFIX = re.compile(
-    rf"^(?:ku|(?:{'|'.join(lex.SUBJECT_PREFIXES)})(?:{'|'.join(lex.TENSE_MARKERS)})"
-    r"|na|ni|tu|m)(?P<stem>[a-z]{3,})$"
+_SW_VERB = re.compile(rf"^(?:{_SUBJECT_TENSE}|na|ku)[a-z]{{3,}}$")
+# Swahili prefixes (infinitive ku-, subject+tense, bare subject) with an optional object
+# marker, as they wrap English stems in Sheng: kubuy, nimepay, unicheki, nitakucancel.
+_SHENG_PREFIX = re.compile(
+    rf"(?:ku|{_SUBJECT_TENSE}|na|ni|tu|m|u|a|wa)(?:{'|'.join(lex.OBJECT_MARKERS)})?"
 )
 _EN_SUFFIX = re.compile(r"^[a-z]{2,}(?:ing|ed|tion|ly|ness|ful)$")
 
@@ -65,14 +66,17 @@ def normalise(text: str) -> List[str]:
     ]
 
 
-def _is_sheng_verb(token: str) -> bool:
-    match = _SHENG_VERB_PREFIX.match(token)
-    if not match:
-        return False
-    stem = match.group("stem")
+def _is_english_stem(rest: str) -> bool:
     return any(
-        stem.endswith(suffix) and stem[: len(stem) - len(suffix)] in lex.SHENG_VERB_STEMS
+        rest.endswith(suffix) and rest[: len(rest) - len(suffix)] in lex.SHENG_VERB_STEMS
         for suffix in lex.SHENG_VERB_SUFFIXES
+    )
+
+
+def _is_sheng_verb(token: str) -> bool:
+    return any(
+        _SHENG_PREFIX.fullmatch(token[:cut]) and _is_english_stem(token[cut:])
+        for cut in range(1, len(token) - 2)
     )
 
 
@@ -88,7 +92,7 @@ def _is_sasa_greeting(tokens: List[str], index: int) -> bool:
     return index == 0 and len(tokens) <= 3
 
 
-def token_evidence(tokens: List[str], index: int) -> Optional[tuple]:
+def token_evidence(tokens: List[str], index: int) -> Optional[Tuple[str, float]]:
     """Returns (language, weight) for one token, or None when it is neutral."""
     token = tokens[index]
     if len(token) == 1 and token not in ("i", "u", "a"):

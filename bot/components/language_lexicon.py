@@ -26,7 +26,7 @@ ENGLISH_WORDS = frozenset(
     person agent human someone anyone people guys friend money cost costs
     new used old big small large best other same different kind type one ones two
     three four five six seven eight nine ten first second third last next
-    item items thing things stuff pair pairs piece pieces something
+    item items thing things stuff something
     men mens women womens ladies kids children boys girls
     long far near close open closed
     """.split()
@@ -86,13 +86,13 @@ SHENG_WORDS = frozenset(
     nadai unadai mnadai tunadai anadai sai saii sahii ju venye vinye
     cheki kucheki nicheki nimecheki tucheki ucheki mcheki chekii kukam nikam nimekam
     tukam ukam anakam kam mathree mat shagz ocha dem manzi chali msupa mbogi ngori
-    sonko wazi zii noma fom mabeshte beshte mtaani mzinga ngware kudai kuchill tuchill
+    sonko zii noma fom mabeshte beshte mtaani mzinga ngware kudai kuchill tuchill
     """.split()
 )
 
 # Weaker Sheng/colloquial markers: count only together with other hints.
 SHENG_WEAK = {
-    **dict.fromkeys("mambo boda tao mi bana wacha ata sema".split(), 0.5),
+    **dict.fromkeys("mambo boda tao mi bana wacha ata sema wazi".split(), 0.5),
 }
 
 # Neither language: commerce loan words, colours, brands, filler.  Listed so that
@@ -105,7 +105,7 @@ NEUTRAL_WORDS = frozenset(
     online website link photo photos pic pics picture pictures catalog catalogue menu
     brand original quality design black white red blue green yellow pink brown grey
     gray navy beige maroon purple orange boss bro sis madam maam sir kes ksh kshs sh
-    shs usd am pm we pale wake mali sale
+    shs usd am pm we pale wake mali sale pair pairs pc pcs piece pieces
     """.split()
 )
 
@@ -116,7 +116,7 @@ SHENG_VERB_STEMS = frozenset(
     exchange try call text chat pick select choose chill sort upgrade track ship post
     reserve rebook reschedule pack view add remove delete update rate share follow
     download topup transfer withdraw receive collect fit match drop save link tag
-    reply push approve verify checkout shop move rush feel enjoy
+    reply push approve verify checkout shop move rush feel enjoy kam
     """.split()
 )
 
@@ -134,4 +134,5 @@ SUBJECT_PREFIXES = (
     "si", "ha", "hatu", "ham", "hawa", "hai", "hazi",
 )
 TENSE_MARKERS = ("na", "li", "ta", "me", "ja", "nge", "ki", "sha")
+OBJECT_MARKERS = ("ni", "ku", "m", "mw", "tu", "wa", "ki", "vi", "i", "zi", "li", "ya")
 SHENG_VERB_SUFFIXES = ("", "i", "ie", "ia", "iwa", "ishwa", "isha", "ishe", "ika")

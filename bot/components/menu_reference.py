@@ -44,7 +44,7 @@ CARDINALS = {
 ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
 
 # Swahili noun-class connectors: ya pili, la tatu, wa mwisho, cha kwanza, ile ya 2.
-CONNECTORS = frozenset({"ya", "la", "wa", "cha", "vya", "za", "pa", "kwa"})
+CONNECTORS = frozenset({"ya", "la", "wa", "cha", "vya", "za", "pa"})
 # Words that announce a menu number: no 3, number 4, #2, option 2, namba mbili.
 MARKERS = frozenset(
     """
@@ -63,7 +63,7 @@ EN_BLOCKING_NEXT = frozenset(
     """
     time times day days week weeks month months year years night hand half order orders
     delivery payment visit purchase message minute minutes second seconds hour hours
-    name place floor class chance thing of
+    name place floor class chance thing of price prices deal offer discount
     """.split()
 )
 EN_BLOCKING_PREV = frozenset({"my", "our", "your", "his", "her", "their", "a", "at"})
@@ -76,7 +76,7 @@ UNITS_AFTER = frozenset(
     """
     k bob bobs ksh kes sh shs thao thousand elfu pairs pair pcs pc pieces piece items
     units unit x kg g cm mm ml l litres liters am pm hrs hr hours hour days day weeks
-    week months min mins minutes of dozen sizes size percent
+    week months years year yrs miaka min mins minutes of dozen sizes size percent
     """.split()
 )
 # Before a number: sizes, money, times, dates and quantities.
@@ -96,7 +96,7 @@ MONTHS = frozenset(
 FILLERS = frozenset(
     """
     please pls plz pliz plez tafadhali tafadhari ok okay k sawa poa thanks thank you
-    thx asante sir madam maam boss msee bro sis
+    thx asante sir madam maam boss msee bro sis yes yeah ndio ndiyo
     """.split()
 )
 DEMONSTRATIVES = frozenset({"the", "one", "ones", "ile", "hiyo", "hio", "hii", "that", "this"})

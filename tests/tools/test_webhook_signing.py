@@ -1,4 +1,4 @@
-"""Tests of scripts/_webhook.py (Twilio signing, phones, reply polling) and of chat.py and bench.py against a fake stack."""
+"""Tests of scripts/_webhook.py (Twilio signing, phones, reply polling), and chat.py and bench.py on a fake stack."""
 from __future__ import annotations
 
 import json
@@ -159,7 +159,16 @@ def test_settings_come_from_flags_then_environment_then_secrets_file(tmp_path):
     secrets.write_text("# made by make up\nSERVICE_TOKEN=from-file\nexport RASA_TOKEN='rasa-file'\nRASA_PORT=6005\n")
     settings = wh.Settings.load(secrets_file=secrets, env={"SERVICE_TOKEN": "from-env", "BACKEND_PORT": "9000"})
     assert settings == wh.Settings("http://127.0.0.1:6005", "http://127.0.0.1:9000", "from-env", "rasa-file")
-    assert wh.Settings.load("http://r:1/", "http://b:2", secrets, env={}).rasa_url == "http://r:1"
+    env = {"RASA_URL": "http://rasa.local:7005", "BACKEND_URL": "http://b.local:9001/", "BACKEND_PORT": "9000"}
+    settings = wh.Settings.load(secrets_file=secrets, env=env)
+    assert (settings.rasa_url, settings.backend_url) == ("http://rasa.local:7005", "http://b.local:9001")
+    assert wh.Settings.load("http://r:1/", "http://b:2", secrets, env=env).rasa_url == "http://r:1"
+
+
+def test_secrets_are_read_from_the_stacks_var_dir(tmp_path):
+    (tmp_path / "secrets.env").write_text("SERVICE_TOKEN=svc\nRASA_TOKEN=rt\n")
+    settings = wh.Settings.load(env={"VAR_DIR": str(tmp_path)})
+    assert (settings.service_token, settings.rasa_token) == ("svc", "rt")
 
 
 # ---------------------------------------------------------------- a fake stack on loopback
@@ -269,7 +278,8 @@ def test_a_post_signed_with_the_wrong_token_is_refused_with_the_reason(stack):
 
 
 def test_a_signature_over_another_public_url_is_refused(stack):
-    client = client_for(stack, public_url="https://bot.example.com" + wh.WEBHOOK_PATH)
+    client = client_for(stack, public_url="https://bot.example.com/")
+    assert client.signed_url == "https://bot.example.com" + wh.WEBHOOK_PATH
     assert client.post_message("+254711000111", "niaje", "").status == 403
 
 
@@ -301,7 +311,8 @@ def test_a_refused_service_token_is_explained(stack):
 # ---------------------------------------------------------------- chat.py and bench.py end to end
 
 def run_script(stack: FakeStack, script: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    env = {**os.environ, "SERVICE_TOKEN": SERVICE_TOKEN, "RASA_TOKEN": RASA_TOKEN}
+    env = {key: value for key, value in os.environ.items() if key not in ("WHATSAPP_PUBLIC_URL", "VAR_DIR")}
+    env.update(SERVICE_TOKEN=SERVICE_TOKEN, RASA_TOKEN=RASA_TOKEN)
     return subprocess.run(
         [sys.executable, str(SCRIPTS / script), "--rasa-url", stack.url, "--backend-url", stack.url, *args],
         input=stdin, capture_output=True, text=True, env=env, timeout=120)

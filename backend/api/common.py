@@ -1,0 +1,56 @@
+"""Helpers every blueprint shares: the app's Context, the caller, and OpenAPI security names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app, g
+from marshmallow import Schema, fields
+
+from backend.context import Context
+
+SERVICE_SECURITY = [{"ServiceToken": []}]
+TENANT_SECURITY = [{"ServiceToken": [], "TenantId": []}, {"TenantId": [], "TenantApiKey": []}]
+SECURITY_SCHEMES = {
+    "ServiceToken": {"type": "http", "scheme": "bearer", "description": "SERVICE_TOKEN"},
+    "TenantId": {"type": "apiKey", "in": "header", "name": "X-TENANT-ID"},
+    "TenantApiKey": {"type": "apiKey", "in": "header", "name": "X-TENANT-API-KEY"},
+    "TwilioBasic": {"type": "http", "scheme": "basic", "description": "AccountSid:AuthToken"},
+}
+
+
+class ErrorSchema(Schema):
+    """The one error shape of every route (the Twilio simulator excepted, which speaks Twilio's)."""
+
+    code = fields.Int(metadata={"description": "HTTP status"})
+    message = fields.Str(metadata={"description": "Reason phrase"})
+    description = fields.Str(metadata={"description": "What went wrong"})
+    errors = fields.Dict(
+        keys=fields.Str(), metadata={"description": "Validation messages per field"}
+    )
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the service (for one tenant or, where allowed, all) or one merchant."""
+
+    is_service: bool
+    tenant_id: str | None
+
+
+def context() -> Context:
+    ctx: Context = current_app.extensions["backend"]
+    return ctx
+
+
+def principal() -> Principal:
+    caller: Principal = g.principal
+    return caller
+
+
+def tenant_id() -> str:
+    """The tenant of a request authenticated with a tenant-scoped hook."""
+    tenant = principal().tenant_id
+    if tenant is None:
+        raise RuntimeError("tenant_id() used on a route without tenant authentication")
+    return tenant

@@ -1,0 +1,53 @@
+"""Schemas of the inbound log and outbound replies."""
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+TWILIO_BODY_MAX = 1600
+
+
+class MediaSchema(Schema):
+    url = fields.Str(required=True, validate=validate.Length(min=1, max=2048))
+    content_type = fields.Str(load_default=None, allow_none=True)
+
+
+class InboundMessageSchema(Schema):
+    tenant_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    from_number = fields.Str(
+        required=True, data_key="from", metadata={"description": "E.164, e.g. +254712345678"}
+    )
+    profile_name = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    message_sid = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    body = fields.Str(load_default="", allow_none=True)
+    media = fields.List(fields.Nested(MediaSchema), load_default=list, allow_none=True)
+
+
+class InboundResultSchema(Schema):
+    customer_id = fields.Int()
+    duplicate = fields.Bool()
+
+
+class OutgoingMessageSchema(Schema):
+    body = fields.Str(
+        load_default=None, allow_none=True, validate=validate.Length(max=TWILIO_BODY_MAX)
+    )
+    media_url = fields.URL(load_default=None, allow_none=True, require_tld=False)
+
+    @validates_schema
+    def _has_content(self, data: dict[str, Any], **_: Any) -> None:
+        if not data.get("body") and not data.get("media_url"):
+            raise ValidationError("A message needs a body or a media_url.")
+
+
+class OutboundRequestSchema(Schema):
+    tenant_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    to = fields.Str(required=True, metadata={"description": "E.164, e.g. +254712345678"})
+    in_reply_to = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    messages = fields.List(
+        fields.Nested(OutgoingMessageSchema), required=True, validate=validate.Length(min=1, max=10)
+    )
+
+
+class OutboundResultSchema(Schema):
+    ids = fields.List(fields.Int())

@@ -1,0 +1,5 @@
+"""GET /internal/v1/tenants/resolve."""
+
+from backend.api.tenants.routes import blp
+
+__all__ = ["blp"]

@@ -1,0 +1,102 @@
+"""Every error, everywhere, as {"code", "message", "description"} (+ "errors" for validation)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from sqlalchemy.exc import IntegrityError
+from werkzeug.exceptions import HTTPException
+
+from backend.domain.errors import (
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+    Unavailable,
+)
+from backend.domain.money import MoneyError
+from backend.services.twilio_sandbox import TwilioApiError
+
+STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
+    (NotFound, 404),
+    (InvalidInput, 400),
+    (Unauthenticated, 401),
+    (Conflict, 409),
+    (Unavailable, 503),
+    (MoneyError, 400),
+    (DomainError, 400),
+)
+AUTHENTICATE_HEADER = {"WWW-Authenticate": 'Bearer realm="backend"'}
+
+
+def error_response(
+    status: int,
+    description: str,
+    errors: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    body: dict[str, Any] = {
+        "code": status,
+        "message": HTTPStatus(status).phrase,
+        "description": description,
+    }
+    if errors:
+        body["errors"] = dict(errors)
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def _field_errors(messages: Mapping[str, Any]) -> dict[str, Any]:
+    """webargs nests messages by location ({"json": {"to": [...]}}); callers want fields only."""
+    flat: dict[str, Any] = {}
+    for location_messages in messages.values():
+        if isinstance(location_messages, Mapping):
+            flat.update(location_messages)
+        else:
+            flat.setdefault("_request", []).extend(location_messages)
+    return flat
+
+
+def handle_http_exception(error: HTTPException) -> Response:
+    """Werkzeug and flask-smorest errors (404, 405, 422 from validation, 500…)."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    errors = _field_errors(data["messages"]) if "messages" in data else None
+    description = "The request did not validate; see errors." if errors else error.description
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
+    headers.update(data.get("headers") or {})
+    return error_response(status, description or HTTPStatus(status).description, errors, headers)
+
+
+def handle_domain_error(error: DomainError | MoneyError) -> Response:
+    status = next(code for kind, code in STATUS_BY_ERROR if isinstance(error, kind))
+    headers = AUTHENTICATE_HEADER if status == 401 else None
+    description = getattr(error, "description", None) or str(error)
+    return error_response(status, description, getattr(error, "field_errors", None), headers)
+
+
+def handle_integrity_error(error: IntegrityError) -> Response:
+    # Services check what they can; a race lost at the database still deserves a clean 409.
+    return error_response(409, "The change conflicts with data that already exists.")
+
+
+def handle_twilio_api_error(error: TwilioApiError) -> Response:
+    """The Twilio simulator answers in Twilio's own error shape, as the real API does."""
+    response = jsonify(error.to_json())
+    response.status_code = error.status
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Call after flask-smorest's Api(app) so these replace its HTTPException handler."""
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(MoneyError, handle_domain_error)
+    app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(TwilioApiError, handle_twilio_api_error)

@@ -1,0 +1,37 @@
+"""Finding and creating customers inside a caller's transaction (phones encrypted, keyed by hash)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from backend.models import Customer
+from backend.security import Crypto
+
+
+def find_customer(session: Session, crypto: Crypto, tenant_id: str, phone: str) -> Customer | None:
+    """`phone` is E.164."""
+    return session.scalar(
+        select(Customer).where(
+            Customer.tenant_id == tenant_id, Customer.phone_hash == crypto.keyed_hash(phone)
+        )
+    )
+
+
+def upsert_customer(
+    session: Session, crypto: Crypto, tenant_id: str, phone: str, profile_name: str | None
+) -> Customer:
+    """Return the tenant's customer with that phone, creating it; keeps the latest profile name."""
+    customer = find_customer(session, crypto, tenant_id, phone)
+    if customer is None:
+        customer = Customer(
+            tenant_id=tenant_id,
+            phone_encrypted=crypto.encrypt(phone),
+            phone_hash=crypto.keyed_hash(phone),
+            profile_name=profile_name,
+        )
+        session.add(customer)
+    elif profile_name and customer.profile_name != profile_name:
+        customer.profile_name = profile_name
+    session.flush()
+    return customer

@@ -1,0 +1,112 @@
+"""Delivering a batch of outbound messages in order through Twilio, recording each outcome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from backend.context import Context
+from backend.domain.phones import whatsapp_address
+from backend.models import OutboundMessage, Tenant
+from backend.providers.twilio import SentMessage, TwilioSender, TwilioSendError
+
+
+@dataclass(frozen=True)
+class _Pending:
+    id: int
+    body: str | None
+    media_url: str | None
+
+
+@dataclass(frozen=True)
+class _Batch:
+    tenant_id: str
+    sender: TwilioSender
+    from_address: str
+    to_address: str
+    pending: list[_Pending]
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+
+
+def deliver_batch(ctx: Context, ids: list[int], *, final_attempt: bool) -> DeliveryReport:
+    """Send the still-queued messages in position order.
+
+    Twilio refusing a message fails that message and the batch goes on. A transient error
+    (Twilio unreachable, 5xx, 429) stops the batch, keeps the rest queued and re-raises so the
+    job is retried; on the final attempt it fails the message instead.
+    """
+    report = DeliveryReport()
+    batch = _load(ctx, ids)
+    if batch is None:
+        return report
+    for message in batch.pending:
+        try:
+            sent = batch.sender.send(
+                from_=batch.from_address,
+                to=batch.to_address,
+                body=message.body,
+                media_url=message.media_url,
+            )
+        except TwilioSendError as error:
+            if error.transient and not final_attempt:
+                _record(ctx, batch.tenant_id, message.id, "queued", error=str(error))
+                raise
+            _record(ctx, batch.tenant_id, message.id, "failed", error=str(error))
+            report.failed += 1
+            continue
+        _record(ctx, batch.tenant_id, message.id, "sent", sent=sent)
+        report.sent += 1
+    return report
+
+
+def _load(ctx: Context, ids: list[int]) -> _Batch | None:
+    """Read everything needed to send, then close the transaction before any network call."""
+    with ctx.db.transaction() as session:
+        messages = session.scalars(
+            select(OutboundMessage)
+            .where(OutboundMessage.id.in_(ids))
+            .order_by(OutboundMessage.position, OutboundMessage.id)
+        ).all()
+        if not messages:
+            return None
+        tenant_ids = {m.tenant_id for m in messages}
+        if len(tenant_ids) != 1:
+            raise ValueError(f"Outbound batch {ids} spans several tenants")
+        tenant = session.get_one(Tenant, tenant_ids.pop())
+        token = ctx.crypto.decrypt(tenant.twilio_auth_token_encrypted)
+        base_url = ctx.settings.twilio_base_url(sandbox_tenant=tenant.sandbox)
+        return _Batch(
+            tenant_id=tenant.id,
+            sender=TwilioSender(tenant.twilio_account_sid, token, base_url),
+            from_address=whatsapp_address(tenant.whatsapp_number),
+            to_address=whatsapp_address(ctx.crypto.decrypt(messages[0].to_phone_encrypted)),
+            pending=[_Pending(m.id, m.body, m.media_url) for m in messages if m.status == "queued"],
+        )
+
+
+def _record(
+    ctx: Context,
+    tenant_id: str,
+    message_id: int,
+    status: str,
+    *,
+    sent: SentMessage | None = None,
+    error: str | None = None,
+) -> None:
+    with ctx.db.transaction() as session:
+        message = session.scalars(
+            select(OutboundMessage).where(
+                OutboundMessage.tenant_id == tenant_id, OutboundMessage.id == message_id
+            )
+        ).one()
+        message.status = status
+        message.attempts += 1
+        message.error = error
+        if sent is not None:
+            message.provider_sid = sent.sid

@@ -1,0 +1,67 @@
+"""Logging inbound WhatsApp messages once per provider sid, upserting the customer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from backend.context import Context
+from backend.domain.phones import to_e164
+from backend.models import InboundMessage
+from backend.services.customers import upsert_customer
+from backend.services.tenants import require_tenant
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    tenant_id: str
+    from_number: str
+    message_sid: str
+    body: str = ""
+    profile_name: str | None = None
+    media: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class InboundResult:
+    customer_id: int
+    duplicate: bool
+
+
+def record_inbound(ctx: Context, message: IncomingMessage) -> InboundResult:
+    """Store the message unless its sid was seen before for this tenant."""
+    phone = to_e164(message.from_number, field="from")
+    try:
+        return _record(ctx, message, phone)
+    except IntegrityError:
+        # A concurrent request stored the same sid (or customer) first; a second look finds it.
+        return _record(ctx, message, phone)
+
+
+def _record(ctx: Context, message: IncomingMessage, phone: str) -> InboundResult:
+    with ctx.db.transaction() as session:
+        require_tenant(session, message.tenant_id)
+        seen = session.scalar(
+            select(InboundMessage).where(
+                InboundMessage.tenant_id == message.tenant_id,
+                InboundMessage.provider_sid == message.message_sid,
+            )
+        )
+        if seen is not None:
+            return InboundResult(customer_id=seen.customer_id, duplicate=True)
+        customer = upsert_customer(
+            session, ctx.crypto, message.tenant_id, phone, message.profile_name
+        )
+        session.add(
+            InboundMessage(
+                tenant_id=message.tenant_id,
+                customer_id=customer.id,
+                provider_sid=message.message_sid,
+                body=message.body,
+                media=list(message.media),
+            )
+        )
+        return InboundResult(customer_id=customer.id, duplicate=False)
