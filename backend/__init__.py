@@ -1,1 +1,1 @@
-"""Flask commerce backend of the WhatsApp commerce assistant (catalog, messaging, merchants' REST API)."""
+"""Flask commerce backend of the WhatsApp assistant: catalog, messaging, merchants' REST API."""

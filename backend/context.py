@@ -1,4 +1,4 @@
-"""The collaborators one app or one worker uses, wired in one place: settings, database, crypto, jobs."""
+"""What one app or worker uses, wired in one place: settings, database, crypto, jobs."""
 
 from __future__ import annotations
 

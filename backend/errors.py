@@ -52,26 +52,33 @@ def error_response(
     return response
 
 
-def _field_errors(messages: Mapping[str, Any]) -> dict[str, Any]:
-    """webargs nests messages by location ({"json": {"to": [...]}}); callers want fields only."""
-    flat: dict[str, Any] = {}
+def _validation_details(messages: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """webargs nests messages by location ({"json": {"to": [...]}}); callers want fields only.
+
+    A location whose messages are a plain list (e.g. "Invalid JSON body.") becomes the description.
+    """
+    fields: dict[str, Any] = {}
+    general: list[str] = []
     for location_messages in messages.values():
         if isinstance(location_messages, Mapping):
-            flat.update(location_messages)
+            fields.update(location_messages)
         else:
-            flat.setdefault("_request", []).extend(location_messages)
-    return flat
+            general.extend(str(message) for message in location_messages)
+    description = " ".join(general) or "The request did not validate; see errors."
+    return description, fields
 
 
 def handle_http_exception(error: HTTPException) -> Response:
     """Werkzeug and flask-smorest errors (404, 405, 422 from validation, 500…)."""
     status = error.code or 500
     data = getattr(error, "data", None) or {}
-    errors = _field_errors(data["messages"]) if "messages" in data else None
-    description = "The request did not validate; see errors." if errors else error.description
+    description = error.description or HTTPStatus(status).description
+    errors: dict[str, Any] = {}
+    if "messages" in data:
+        description, errors = _validation_details(data["messages"])
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     headers.update(data.get("headers") or {})
-    return error_response(status, description or HTTPStatus(status).description, errors, headers)
+    return error_response(status, description, errors, headers)
 
 
 def handle_domain_error(error: DomainError | MoneyError) -> Response:
@@ -90,6 +97,8 @@ def handle_twilio_api_error(error: TwilioApiError) -> Response:
     """The Twilio simulator answers in Twilio's own error shape, as the real API does."""
     response = jsonify(error.to_json())
     response.status_code = error.status
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
     return response
 
 

@@ -1,4 +1,4 @@
-"""Field encryption (Fernet), keyed hashes for lookups, API-key hashing and constant-time compares."""
+"""Field encryption (Fernet), keyed lookup hashes, API-key hashing, constant-time compares."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ class Crypto:
             self._fernet = MultiFernet([Fernet(key.encode()) for key in encryption_keys])
         except ValueError as error:
             raise ConfigurationError(
-                f"ENCRYPTION_KEY is not a valid Fernet key ({error}); make one with {FERNET_KEY_HINT}"
+                f"ENCRYPTION_KEY is not a valid Fernet key ({error}); "
+                f"make one with {FERNET_KEY_HINT}"
             ) from None
         self._hash_key = hash_key.encode()
 
@@ -41,7 +42,7 @@ class Crypto:
         return self._fernet.rotate(token.encode()).decode()
 
     def keyed_hash(self, value: str) -> str:
-        """HMAC-SHA256 hex digest: equal inputs match, the input cannot be guessed without the key."""
+        """HMAC-SHA256 hex: equal inputs match; without the key the input cannot be guessed."""
         return hmac.new(self._hash_key, value.encode(), hashlib.sha256).hexdigest()
 
 

@@ -1,0 +1,1 @@
+"""Rasa-side code of the WhatsApp assistant: input channel and custom NLU components."""

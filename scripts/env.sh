@@ -15,8 +15,9 @@ print(f"HASH_KEY={secrets.token_urlsafe(32)}")
 PY
   )
 fi
-while IFS='=' read -r key value; do
-  [ -n "$key" ] && [ -z "${!key:-}" ] && export "$key=$value"
+while read -r line; do
+  key=${line%%=*}
+  [ -n "$key" ] && [ -z "${!key:-}" ] && export "$key=${line#*=}"
 done <"$SECRETS"
 
 export BACKEND_PORT=${BACKEND_PORT:-8000}

@@ -48,5 +48,5 @@ if [ -z "$PY311" ]; then
 fi
 
 build_venv .venv-rasa "$PY310" requirements/rasa.txt requirements/rasa.lock.txt
-build_venv .venv "$PY311" requirements/backend.txt
+build_venv .venv "$PY311" requirements/backend.txt requirements/backend.lock.txt
 mkdir -p var/log var/run

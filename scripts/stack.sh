@@ -80,7 +80,7 @@ up() {
   start backend .venv/bin/gunicorn --bind "$BIND_HOST:$BACKEND_PORT" --workers "$BACKEND_WORKERS" \
     --threads 4 --access-logfile - backend.wsgi:app
   if [ -n "$REDIS_URL" ]; then
-    start worker .venv/bin/rq worker messaging default --url "$REDIS_URL" --worker-class rq.SimpleWorker
+    start worker .venv/bin/rq worker messaging default --url "$REDIS_URL" --worker-class rq.SimpleWorker --with-scheduler
   fi
   start actions .venv-rasa/bin/rasa run actions --port "$ACTIONS_PORT" --actions actions
   start rasa .venv-rasa/bin/rasa run --enable-api --auth-token "$RASA_TOKEN" --interface "$BIND_HOST" \

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g, request
 
 from backend.api.common import Principal, context
-from backend.domain.errors import InvalidInput, Unauthenticated
+from backend.domain.errors import Unauthenticated
 from backend.services.auth import authenticate_merchant, ensure_tenant_exists, is_service_token
 
 CREDENTIALS_HINT = (
@@ -28,7 +28,7 @@ def _authenticate(tenant_required: bool) -> Principal:
             raise Unauthenticated("Invalid service token")
         if tenant is None:
             if tenant_required:
-                raise InvalidInput("X-TENANT-ID header is required with the service token")
+                raise Unauthenticated("X-TENANT-ID header is required with the service token")
             return Principal(is_service=True, tenant_id=None)
         ensure_tenant_exists(ctx, tenant)
         return Principal(is_service=True, tenant_id=tenant)

@@ -9,8 +9,11 @@ from marshmallow import Schema, fields
 
 from backend.context import Context
 
-SERVICE_SECURITY = [{"ServiceToken": []}]
-TENANT_SECURITY = [{"ServiceToken": [], "TenantId": []}, {"TenantId": [], "TenantApiKey": []}]
+SERVICE_SECURITY: list[dict[str, list[str]]] = [{"ServiceToken": []}]
+TENANT_SECURITY: list[dict[str, list[str]]] = [
+    {"ServiceToken": [], "TenantId": []},
+    {"TenantId": [], "TenantApiKey": []},
+]
 SECURITY_SCHEMES = {
     "ServiceToken": {"type": "http", "scheme": "bearer", "description": "SERVICE_TOKEN"},
     "TenantId": {"type": "apiKey", "in": "header", "name": "X-TENANT-ID"},

@@ -35,7 +35,7 @@ class Money:
 
     @classmethod
     def from_major(cls, amount: Decimal | str | int, currency: str) -> Money:
-        """Parse a major-unit amount ('2500', '99.50'); refuses anything finer than the minor unit."""
+        """Parse a major-unit amount ('2500', '99.50'); refuses fractions of the minor unit."""
         if isinstance(amount, float):
             raise MoneyError("Use a string or Decimal, never a float, for money")
         try:

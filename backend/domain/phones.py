@@ -1,4 +1,4 @@
-"""Phone numbers: every spelling customers and Twilio use, normalised to E.164 (Kenya by default)."""
+"""Phone numbers: every spelling customers and Twilio use, normalised to E.164 (KE default)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Where a running job finds its Context: bound by the in-process runner, else built from the environment."""
+"""Where a job finds its Context: bound by the in-process runner, else built from the env."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Run jobs on RQ when REDIS_URL is set, else in a small in-process thread pool with the same retries."""
+"""Run jobs on RQ when REDIS_URL is set, else in an in-process thread pool, same retries."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ class InProcessRunner:
         future.add_done_callback(self._forget)
 
     def join(self, timeout: float) -> None:
-        """Wait for every job enqueued so far (tests and shutdown); TimeoutError if they do not end."""
+        """Wait for the jobs enqueued so far (tests, shutdown); TimeoutError if one hangs."""
         with self._lock:
             pending = set(self._futures)
         _, not_done = wait(pending, timeout)
@@ -113,10 +113,19 @@ class InProcessRunner:
                 token = _final_attempt.set(delay is None)
                 try:
                     return func(*args)
-                except Exception:
-                    log.exception("job %s failed (attempt %d)", func.__qualname__, attempt)
+                except Exception as error:
                     if delay is None:
+                        log.exception(
+                            "job %s failed for good (attempt %d)", func.__qualname__, attempt
+                        )
                         raise
+                    log.warning(
+                        "job %s failed (attempt %d), retrying in %ss: %s",
+                        func.__qualname__,
+                        attempt,
+                        delay,
+                        error,
+                    )
                 finally:
                     _final_attempt.reset(token)
                 self._sleep(delay)

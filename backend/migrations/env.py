@@ -1,4 +1,4 @@
-"""Alembic environment: migrates the database named by sqlalchemy.url or, by default, DATABASE_URL."""
+"""Alembic environment: migrates sqlalchemy.url when set, else DATABASE_URL."""
 
 from __future__ import annotations
 

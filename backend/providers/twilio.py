@@ -1,4 +1,4 @@
-"""Twilio sending client: the official `twilio` library, pointed at the real API or the local simulator."""
+"""Twilio sending client: the official `twilio` library, aimed at Twilio or the simulator."""
 
 from __future__ import annotations
 

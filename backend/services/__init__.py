@@ -1,1 +1,1 @@
-"""Use cases: each public function runs in one transaction and returns plain data, never ORM rows."""
+"""Use cases: each runs in one transaction and returns plain data, never ORM rows."""

@@ -72,4 +72,3 @@ def revoke_api_key(ctx: Context, tenant_id: str, raw_key: str) -> None:
         if key is None:
             raise NotFound("No such API key for this tenant")
         key.revoked_at = datetime.now(UTC)
-

@@ -92,7 +92,7 @@ def _view(product: Product, tenant_currency: str) -> ProductView:
     )
 
 
-def _active_products(tenant_id: str) -> Select[tuple[Product]]:
+def _active_products(tenant_id: str) -> Select[Product]:
     return select(Product).where(Product.tenant_id == tenant_id, Product.active.is_(True))
 
 

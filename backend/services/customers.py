@@ -1,4 +1,4 @@
-"""Finding and creating customers inside a caller's transaction (phones encrypted, keyed by hash)."""
+"""Finding and creating customers in a caller's transaction (phone encrypted, found by hash)."""
 
 from __future__ import annotations
 

@@ -37,22 +37,25 @@ def queue_outbound(
     phone = to_e164(to, field="to")
     if not messages or any(not (m.body or m.media_url) for m in messages):
         raise InvalidInput("Every message needs a body or a media_url")
-    ids = _store(ctx, tenant_id, phone, messages, in_reply_to)
+    ids = store_outbound(ctx, tenant_id, phone, messages, in_reply_to)
     try:
         ctx.jobs.enqueue(MESSAGING_QUEUE, deliver_outbound, ids)
     except JobQueueUnavailable as error:
         _fail(ctx, tenant_id, ids, str(error))
-        raise Unavailable("The delivery queue is unavailable; the messages were not sent") from error
+        raise Unavailable(
+            "The delivery queue is unavailable; the messages were not sent"
+        ) from error
     return ids
 
 
-def _store(
+def store_outbound(
     ctx: Context,
     tenant_id: str,
     phone: str,
     messages: Sequence[OutgoingMessage],
-    in_reply_to: str | None,
+    in_reply_to: str | None = None,
 ) -> list[int]:
+    """Store one batch as queued without enqueuing it (queue_outbound does both); phone is E.164."""
     batch_id = uuid.uuid4().hex
     with ctx.db.transaction() as session:
         require_tenant(session, tenant_id)

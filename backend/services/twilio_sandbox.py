@@ -70,7 +70,7 @@ def _authenticate(
 
 
 def _sender(request: TwilioMessageRequest, tenants: Sequence[Tenant]) -> Tenant:
-    """The tenant whose number the message is sent from (Twilio checks From belongs to the account)."""
+    """The tenant whose number sends the message (Twilio checks From belongs to the account)."""
     raw = (request.from_address or "").strip()
     if not raw:
         raise TwilioApiError(400, 21603, "A 'From' phone number is required.")
@@ -82,7 +82,9 @@ def _sender(request: TwilioMessageRequest, tenants: Sequence[Tenant]) -> Tenant:
         if tenant.whatsapp_number == number:
             return tenant
     if is_whatsapp_address(raw):
-        raise TwilioApiError(400, 63007, "Twilio could not find a Channel with the specified From address")
+        raise TwilioApiError(
+            400, 63007, "Twilio could not find a Channel with the specified From address"
+        )
     raise TwilioApiError(
         400,
         21606,
@@ -98,7 +100,9 @@ def _recipient(request: TwilioMessageRequest) -> str:
     try:
         return to_e164(raw, field="To")
     except DomainError:
-        raise TwilioApiError(400, 21211, f"The 'To' number {raw} is not a valid phone number.") from None
+        raise TwilioApiError(
+            400, 21211, f"The 'To' number {raw} is not a valid phone number."
+        ) from None
 
 
 def _content(request: TwilioMessageRequest) -> tuple[str | None, str | None]:

@@ -81,8 +81,8 @@ def _is_sheng_verb(token: str) -> bool:
 
 
 def _is_sheng_form(token: str) -> bool:
-    """ku-order, nimepay, tucheki, mashoes: Swahili grammar wrapped round English."""
-    if token.startswith("ma") and token[2:] in lex.SHENG_MA_NOUNS:
+    """ku-order, nimepay, tucheki, mashoes, ka-jacket: Swahili grammar round English."""
+    if token[:2] in lex.SHENG_NOUN_PREFIXES and token[2:] in lex.SHENG_NOUNS:
         return True
     return _is_sheng_verb(token)
 
@@ -132,7 +132,12 @@ def score(text: str) -> Dict[str, float]:
 
 
 def decide(scores: Dict[str, float]) -> Detection:
-    """Sheng markers win unless drowned in English; else the dominant language or mixed."""
+    """Sheng markers win unless drowned in English; else the dominant language or mixed.
+
+    Sheng: one strong marker (niaje, msee, ndula, ku-order ...) that is not outweighed
+    four to one by English, or weak markers (mambo, boda ...) making up 30 % of the
+    evidence. Otherwise English or Swahili when it holds two thirds of the evidence.
+    """
     en, sw, sheng = scores["en"], scores["sw"], scores["sheng"]
     total = en + sw + sheng
     if total == 0:
@@ -140,8 +145,6 @@ def decide(scores: Dict[str, float]) -> Detection:
     strong_sheng = sheng >= 1 and sheng >= SHENG_VS_ENGLISH * en
     if strong_sheng or (sheng > 0 and sheng / total >= SHENG_SHARE):
         return Detection("sheng", scores, round(min(0.99, 0.5 + 0.25 * sheng), 3))
-    if en + sw == 0:
-        return Detection(None, scores, 0.0)
     share_en = en / (en + sw)
     evidence = min(1.0, 0.6 + 0.2 * (en + sw))
     if share_en >= DOMINANT_SHARE:

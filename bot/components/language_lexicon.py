@@ -28,7 +28,9 @@ ENGLISH_WORDS = frozenset(
     three four five six seven eight nine ten first second third last next
     item items thing things stuff something
     men mens women womens ladies kids children boys girls
-    long far near close open closed
+    long far near close open closed free within before after until since while during
+    instead else already enough accept status negotiable
+    hw wat wht whr wen dis dat dem lemme coz cuz bcoz tho btw asap abt
     """.split()
 )
 
@@ -86,13 +88,14 @@ SHENG_WORDS = frozenset(
     nadai unadai mnadai tunadai anadai sai saii sahii ju venye vinye
     cheki kucheki nicheki nimecheki tucheki ucheki mcheki chekii kukam nikam nimekam
     tukam ukam anakam kam mathree mat shagz ocha dem manzi chali msupa mbogi ngori
-    sonko zii noma fom mabeshte beshte mtaani mzinga ngware kudai kuchill tuchill
+    sonko zii noma fom mabeshte beshte mtaani mzinga ngware kudai kuchill tuchill mzae
+    hepa nahepa kuhepa nihepe tuhepe nimehepa amehepa mtush
     """.split()
 )
 
 # Weaker Sheng/colloquial markers: count only together with other hints.
 SHENG_WEAK = {
-    **dict.fromkeys("mambo boda tao mi bana wacha ata sema wazi".split(), 0.5),
+    **dict.fromkeys("mambo boda tao mi bana wacha ata sema wazi ka".split(), 0.5),
 }
 
 # Neither language: commerce loan words, colours, brands, filler.  Listed so that
@@ -107,6 +110,12 @@ NEUTRAL_WORDS = frozenset(
     gray navy beige maroon purple orange boss bro sis madam maam sir kes ksh kshs sh
     shs usd am pm we pale wake mali sale pair pairs pc pcs piece pieces
     """.split()
+) | frozenset(
+    # Kenyan places whose shape looks like an inflected Swahili verb (na-irobi, ki-li-mani).
+    """
+    nairobi nakuru naivasha nanyuki narok namanga nandi kilimani utawala kitengela
+    kileleshwa kiambu kikuyu kitale kitui kisumu kisii kakamega kajiado kiserian
+    """.split()
 )
 
 # English verb stems that Sheng conjugates with Swahili prefixes: ku-order, nimepay.
@@ -120,11 +129,13 @@ SHENG_VERB_STEMS = frozenset(
     """.split()
 )
 
-# English plural nouns that Sheng wraps in the Swahili ma- class: mashoes, majackets.
-SHENG_MA_NOUNS = frozenset(
+# English nouns that Sheng wraps in Swahili noun classes: mashoes, ka-jacket.
+SHENG_NOUN_PREFIXES = ("ma", "ka")
+SHENG_NOUNS = frozenset(
     """
     shoes sneakers boots jeans dresses jackets clothes tshirts shirts phones bags caps
-    hoodies trousers shorts socks heels sandals bucks
+    hoodies trousers shorts socks heels sandals bucks shoe sneaker boot dress jacket
+    tshirt shirt phone bag cap hoodie trouser sock heel sandal offer discount
     """.split()
 )
 

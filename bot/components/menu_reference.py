@@ -100,6 +100,8 @@ FILLERS = frozenset(
     """.split()
 )
 DEMONSTRATIVES = frozenset({"the", "one", "ones", "ile", "hiyo", "hio", "hii", "that", "this"})
+# Tokens that belong to a reference without adding meaning: "the second one", "ile ya 2".
+_JOINERS = DEMONSTRATIVES | MARKERS | CONNECTORS | {".", "#"}
 
 _TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+|\S", re.UNICODE)
 
@@ -171,17 +173,11 @@ class _Context:
     def extent(self, i: int) -> range:
         """Index range of token i plus adjoining demonstratives/markers ('the second one')."""
         lo, hi = i, i
-        while lo > 0 and self._joins(self.tokens[lo - 1].text):
+        while lo > 0 and self.tokens[lo - 1].text in _JOINERS:
             lo -= 1
-        while hi + 1 < len(self.tokens) and self._joins(self.tokens[hi + 1].text):
+        while hi + 1 < len(self.tokens) and self.tokens[hi + 1].text in _JOINERS:
             hi += 1
         return range(lo, hi + 1)
-
-    @staticmethod
-    def _joins(text: str) -> bool:
-        return text in DEMONSTRATIVES or text in MARKERS or text in CONNECTORS or text in (
-            ".", "#",
-        )
 
 
 def _connector_blocked(ctx: _Context, i: int) -> bool:
@@ -205,8 +201,6 @@ def _digit_option(ctx: _Context, i: int) -> Optional[OptionMatch]:
         return _numeric_ordinal(ctx, i, value)
     if glued_after is not None and glued_after.text.isalnum():
         return None  # 2k, 10am, 2x, 42kg
-    if glued_after is not None and glued_after.text in (",", ".") and _next_is_digit(ctx, i):
-        return None  # a number we tokenised apart ("2, 000")
     if glued_before is not None and glued_before.text in ("+", "$", "x"):
         return None
     after = ctx.word_after(i)
@@ -225,11 +219,6 @@ def _digit_option(ctx: _Context, i: int) -> Optional[OptionMatch]:
     if ctx.is_bare(ctx.extent(i)):
         return OptionMatch(str(value), tok.start, tok.end, 0.9)
     return None
-
-
-def _next_is_digit(ctx: _Context, i: int) -> bool:
-    j = i + 2
-    return j < len(ctx.tokens) and ctx.tokens[j].text.isdigit()
 
 
 def _numeric_ordinal(ctx: _Context, i: int, value: int) -> Optional[OptionMatch]:
@@ -290,8 +279,9 @@ def _cardinal_word(ctx: _Context, i: int) -> Optional[OptionMatch]:
     before = ctx.word_before(i, skip_dots=True)
     if before is not None and before.text in MARKERS:
         return OptionMatch(value, tok.start, tok.end, 1.0)
-    only = all(k == i or not t.text.isalnum() or t.text in FILLERS for k, t in enumerate(ctx.tokens))
-    return OptionMatch(value, tok.start, tok.end, 0.8) if only else None
+    if ctx.is_bare(range(i, i + 1)):
+        return OptionMatch(value, tok.start, tok.end, 0.8)
+    return None
 
 
 _FINDERS = (_digit_option, _en_ordinal, _sw_ordinal, _cardinal_word)

@@ -77,6 +77,10 @@ PICKS = [
     ("ile ya last msee", "last", "last"),
     ("ile ya second", "2", "second"),
     ("poa, 2", "2", "2"),
+    # a pick inside a longer request
+    ("can I get the second one in size 42?", "2", "second"),
+    ("nataka ile ya kwanza size 40", "1", "kwanza"),
+    ("number 2 ni ngapi?", "2", "2"),
 ]
 
 NOT_PICKS = [
@@ -132,6 +136,13 @@ NOT_PICKS = [
     "the first time I came",
     "last week I ordered",
     "kwanza, mko wapi?",
+    "a second pair",
+    "first of all, where are you?",
+    "the 1st of June",
+    "2nd hand phones",
+    "option 12",
+    "my number is 2",
+    "siku ya pili",
     # plain messages
     "hello",
     "mnauza nini",

@@ -15,7 +15,7 @@ from backend.api.messages.schemas import (
     OutboundRequestSchema,
     OutboundResultSchema,
 )
-from backend.services.inbound import IncomingMessage, InboundResult, record_inbound
+from backend.services.inbound import InboundResult, IncomingMessage, record_inbound
 from backend.services.outbound import OutgoingMessage, queue_outbound
 
 blp = Blueprint(

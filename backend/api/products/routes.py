@@ -19,7 +19,7 @@ blp.before_request(require_tenant)
 
 def _page_url(page: int) -> str:
     """This same listing (same filters) at another page, as an absolute URL."""
-    args = {**request.args.to_dict(), "page": page}
+    args: dict[str, Any] = {**request.args.to_dict(), "page": page}
     return url_for(request.endpoint or "", _external=True, **args)
 
 

@@ -6,6 +6,7 @@ Create Date: 2026-11-22
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -16,19 +17,19 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
-def _id() -> sa.Column:
+def _id() -> sa.Column[Any]:
     return sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False)
 
 
-def _ref(name: str, nullable: bool = False) -> sa.Column:
+def _ref(name: str, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=nullable)
 
 
-def _tenant_id() -> sa.Column:
+def _tenant_id() -> sa.Column[Any]:
     return sa.Column("tenant_id", sa.String(64), nullable=False)
 
 
-def _timestamp(name: str = "created_at", nullable: bool = False) -> sa.Column:
+def _timestamp(name: str = "created_at", nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 

@@ -1,0 +1,80 @@
+"""The Twilio Messages API simulator and the log of what it received (sandbox only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.api.auth import require_service_or_tenant
+from backend.api.common import TENANT_SECURITY, context, principal
+from backend.api.sandbox.schemas import (
+    SandboxMessagesSchema,
+    SandboxQuerySchema,
+    TwilioErrorSchema,
+    TwilioMessageFormSchema,
+    TwilioMessageSchema,
+)
+from backend.services.twilio_sandbox import (
+    SandboxMessageView,
+    TwilioMessageRequest,
+    list_messages,
+    receive_message,
+)
+
+twilio_blp = Blueprint(
+    "twilio_simulator",
+    __name__,
+    url_prefix="/sandbox/twilio",
+    description="Twilio Messages API simulator (sandbox only)",
+)
+messages_blp = Blueprint(
+    "sandbox_messages",
+    __name__,
+    url_prefix="/v1/sandbox",
+    description="Messages the Twilio simulator received (sandbox only)",
+)
+messages_blp.before_request(require_service_or_tenant)
+
+
+def _basic_credentials() -> tuple[str, str] | None:
+    auth = request.authorization
+    if auth is None or auth.type != "basic":
+        return None
+    return auth.username or "", auth.password or ""
+
+
+@twilio_blp.route("/2010-04-01/Accounts/<string:account_sid>/Messages.json")
+class TwilioMessages(MethodView):
+    @twilio_blp.doc(security=[{"TwilioBasic": []}])
+    @twilio_blp.arguments(TwilioMessageFormSchema, location="form")
+    @twilio_blp.response(201, TwilioMessageSchema)
+    @twilio_blp.alt_response(400, schema=TwilioErrorSchema, description="Twilio error")
+    @twilio_blp.alt_response(401, schema=TwilioErrorSchema, description="Twilio error 20003")
+    def post(self, form: dict[str, Any], account_sid: str) -> SandboxMessageView:
+        """Create a message, as Twilio's Messages API does (HTTP Basic AccountSid:AuthToken)"""
+        return receive_message(
+            context(),
+            account_sid,
+            _basic_credentials(),
+            TwilioMessageRequest(
+                from_address=form["From"],
+                to_address=form["To"],
+                body=form["Body"],
+                media_urls=form["MediaUrl"],
+                status_callback=form["StatusCallback"],
+            ),
+        )
+
+
+@messages_blp.route("/messages")
+class SandboxMessages(MethodView):
+    @messages_blp.doc(security=[{"ServiceToken": []}, *TENANT_SECURITY])
+    @messages_blp.arguments(SandboxQuerySchema, location="query", as_kwargs=True)
+    @messages_blp.response(200, SandboxMessagesSchema)
+    def get(self, to: str | None, after: int | None) -> dict[str, list[SandboxMessageView]]:
+        """What the simulator received, in order (a merchant key sees only its tenant's)"""
+        results = list_messages(context(), principal().tenant_id, to=to, after=after)
+        return {"results": results}

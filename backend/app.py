@@ -1,0 +1,53 @@
+"""The Flask application factory: settings → context → API, docs and error handlers."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, send_from_directory
+from flask_smorest import Api
+from swagger_ui_bundle import swagger_ui_path
+
+from backend.api import register_blueprints
+from backend.api.common import SECURITY_SCHEMES, ErrorSchema
+from backend.context import build_context
+from backend.errors import register_error_handlers
+from backend.settings import Settings
+
+SWAGGER_UI_ASSETS = "/docs/assets/"
+
+
+class CommerceApi(Api):
+    """flask-smorest's Api, documenting our error shape instead of its own."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+
+def _openapi_config() -> dict[str, object]:
+    return {
+        "API_TITLE": "WhatsApp commerce backend",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "OPENAPI_SWAGGER_UI_PATH": "/docs",
+        # Served from the swagger-ui-bundle package so /docs works without internet access.
+        "OPENAPI_SWAGGER_UI_URL": SWAGGER_UI_ASSETS,
+    }
+
+
+def _swagger_ui_asset(filename: str) -> Response:
+    return send_from_directory(str(swagger_ui_path), filename)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build an app; raises ConfigurationError when a required secret is missing."""
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(_openapi_config())
+    app.extensions["backend"] = build_context(settings)
+    api = CommerceApi(app)
+    for name, scheme in SECURITY_SCHEMES.items():
+        api.spec.components.security_scheme(name, scheme)
+    register_blueprints(api, settings)
+    app.add_url_rule(f"{SWAGGER_UI_ASSETS}<path:filename>", "swagger_ui_asset", _swagger_ui_asset)
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,87 @@
+"""One error shape everywhere: {"code", "message", "description"} (+ "errors" for validation)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from tests.backend.conftest import TENANT_ID, service_headers
+
+
+def test_unknown_route_is_404(client) -> None:
+    response = client.get("/no/such/route")
+    assert response.status_code == 404
+    body = response.get_json()
+    assert body["code"] == 404 and body["message"] == "Not Found" and body["description"]
+    assert set(body) == {"code", "message", "description"}
+
+
+def test_wrong_method_is_405_with_allow(client) -> None:
+    response = client.delete("/v1/health")
+    assert response.status_code == 405
+    assert response.get_json()["message"] == "Method Not Allowed"
+    assert "GET" in response.headers["Allow"]
+
+
+def test_validation_is_422_with_field_errors(client, tenants) -> None:
+    response = client.post(
+        "/internal/v1/messages/outbound",
+        json={"tenant_id": TENANT_ID, "to": "+254712345678", "messages": "nope", "extra": 1},
+        headers=service_headers(),
+    )
+    assert response.status_code == 422
+    body = response.get_json()
+    assert body["code"] == 422 and body["message"] == "Unprocessable Entity"
+    assert set(body["errors"]) == {"messages", "extra"}
+
+
+def test_malformed_json_is_an_error_in_the_shape(client, tenants) -> None:
+    response = client.post(
+        "/internal/v1/messages/inbound",
+        data="{not json",
+        content_type="application/json",
+        headers=service_headers(),
+    )
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "code": 400,
+        "message": "Bad Request",
+        "description": "Invalid JSON body.",
+    }
+
+
+def test_unexpected_errors_are_500_without_details(app: Flask) -> None:
+    def boom() -> str:
+        raise RuntimeError("secret internals")
+
+    app.add_url_rule("/boom", "boom", boom)
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    body = response.get_json()
+    assert body["code"] == 500 and body["message"] == "Internal Server Error"
+    assert "secret internals" not in body["description"]
+
+
+def test_openapi_and_docs_are_served(client) -> None:
+    spec = client.get("/openapi.json").get_json()
+    assert spec["openapi"] == "3.0.3"
+    for path in [
+        "/v1/health",
+        "/internal/v1/tenants/resolve",
+        "/internal/v1/messages/inbound",
+        "/internal/v1/messages/outbound",
+        "/v1/products",
+        "/v1/products/{product_id}",
+        "/v1/sandbox/messages",
+        "/sandbox/twilio/2010-04-01/Accounts/{account_sid}/Messages.json",
+    ]:
+        assert path in spec["paths"], path
+    assert set(spec["components"]["schemas"]["Error"]["properties"]) == {
+        "code",
+        "message",
+        "description",
+        "errors",
+    }
+    assert "bearer" in str(spec["components"]["securitySchemes"]["ServiceToken"])
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and b"/openapi.json" in docs.data
+    assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200

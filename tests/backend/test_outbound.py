@@ -1,0 +1,267 @@
+"""POST /internal/v1/messages/outbound → one delivery job → the simulator got them, in order."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from redis import Redis
+from rq import Queue, SimpleWorker
+from sqlalchemy import text
+
+from backend.context import Context
+from backend.jobs.context import context_from_environment
+from backend.jobs.runner import InProcessRunner, is_final_attempt
+from backend.services.delivery import deliver_batch
+from backend.services.outbound import OutgoingMessage, store_outbound
+from backend.settings import REPO_ROOT
+from tests.backend.conftest import (
+    FERNET_KEY,
+    HASH_KEY,
+    SERVICE_TOKEN,
+    TENANT_ID,
+    TENANT_NUMBER,
+    LiveServer,
+    free_port,
+    require_service_env,
+    service_headers,
+)
+
+URL = "/internal/v1/messages/outbound"
+CUSTOMER = "+254712345678"
+REPLY = {
+    "tenant_id": TENANT_ID,
+    "to": "0712345678",
+    "in_reply_to": "SM0001",
+    "messages": [
+        {"body": "Tuko na sneakers size 42 👟", "media_url": None},
+        {"body": None, "media_url": "https://example.test/sneakers.jpg"},
+        {"body": "Reply 1 to order, 2 for more."},
+    ],
+}
+
+
+def outbound_rows(ctx: Context) -> list:
+    with ctx.db.engine.connect() as connection:
+        return connection.execute(
+            text(
+                "SELECT id, status, provider_sid, error, attempts"
+                " FROM outbound_messages ORDER BY id"
+            )
+        ).all()
+
+
+def simulator_log(server: LiveServer) -> list[dict]:
+    client = server.app.test_client()
+    response = client.get(
+        "/v1/sandbox/messages", query_string={"to": CUSTOMER}, headers=service_headers()
+    )
+    assert response.status_code == 200
+    return response.get_json()["results"]
+
+
+def assert_delivered_in_order(server: LiveServer, ids: list[int]) -> None:
+    received = simulator_log(server)
+    assert [(m["body"], m["media_url"]) for m in received] == [
+        ("Tuko na sneakers size 42 👟", None),
+        (None, "https://example.test/sneakers.jpg"),
+        ("Reply 1 to order, 2 for more.", None),
+    ]
+    assert {m["from"] for m in received} == {f"whatsapp:{TENANT_NUMBER}"}
+    assert {m["to"] for m in received} == {f"whatsapp:{CUSTOMER}"}
+    rows = outbound_rows(server.app.extensions["backend"])
+    assert [row.id for row in rows] == ids
+    assert [row.status for row in rows] == ["sent"] * 3
+    assert [row.provider_sid for row in rows] == [m["sid"] for m in received]
+
+
+def test_in_process_delivery_reaches_the_simulator_in_order(live_server, tenants) -> None:
+    server = live_server()
+    response = server.app.test_client().post(URL, json=REPLY, headers=service_headers())
+    assert response.status_code == 202
+    ids = response.get_json()["ids"]
+    assert len(ids) == 3 and ids == sorted(ids)
+    server.app.extensions["backend"].jobs.join(timeout=30)
+    assert_delivered_in_order(server, ids)
+
+
+def test_outbound_validation(client, tenants) -> None:
+    empty = {**REPLY, "messages": []}
+    assert client.post(URL, json=empty, headers=service_headers()).status_code == 422
+    blank = {**REPLY, "messages": [{"body": "", "media_url": None}]}
+    response = client.post(URL, json=blank, headers=service_headers())
+    assert response.status_code == 422 and "messages" in response.get_json()["errors"]
+    bad_to = client.post(URL, json={**REPLY, "to": "nope"}, headers=service_headers())
+    assert bad_to.status_code == 400 and bad_to.get_json()["errors"] == {
+        "to": ["Not a valid phone number."]
+    }
+    unknown = client.post(URL, json={**REPLY, "tenant_id": "nobody"}, headers=service_headers())
+    assert unknown.status_code == 404
+    assert client.post(URL, json=REPLY).status_code == 401
+    assert outbound_rows(tenants) == []
+
+
+def test_queue_down_fails_the_messages_and_answers_503(make_app, tenants) -> None:
+    app = make_app(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    response = app.test_client().post(URL, json=REPLY, headers=service_headers())
+    assert response.status_code == 503
+    rows = outbound_rows(app.extensions["backend"])
+    assert [row.status for row in rows] == ["failed"] * 3
+    assert all("could not enqueue" in row.error for row in rows)
+
+
+def test_transient_errors_keep_messages_queued_until_the_last_attempt(
+    live_server: Callable[..., LiveServer], make_app, tenants
+) -> None:
+    unreachable = make_app(twilio_sandbox_api_url=f"http://127.0.0.1:{free_port()}/sandbox/twilio")
+    ctx = unreachable.extensions["backend"]
+    messages = [OutgoingMessage(body="one"), OutgoingMessage(body="two")]
+    ids = store_outbound(ctx, TENANT_ID, CUSTOMER, messages, None)
+    from backend.providers.twilio import TwilioSendError
+
+    with pytest.raises(TwilioSendError):
+        deliver_batch(ctx, ids, final_attempt=False)
+    first, second = outbound_rows(ctx)
+    assert (first.status, second.status) == ("queued", "queued")  # stopped at the first one
+    assert "unreachable" in first.error and first.attempts == 1 and second.attempts == 0
+
+    report = deliver_batch(ctx, ids, final_attempt=True)
+    assert (report.sent, report.failed) == (0, 2)
+    assert [row.status for row in outbound_rows(ctx)] == ["failed", "failed"]
+
+
+def test_a_retry_sends_only_what_is_still_queued(live_server, tenants) -> None:
+    server = live_server()
+    ctx = server.app.extensions["backend"]
+    ids = store_outbound(
+        ctx, TENANT_ID, CUSTOMER, [OutgoingMessage(body="a"), OutgoingMessage(body="b")], None
+    )
+    assert deliver_batch(ctx, ids, final_attempt=False).sent == 2
+    assert deliver_batch(ctx, ids, final_attempt=False).sent == 0  # nothing left to send
+    assert [m["body"] for m in simulator_log(server)] == ["a", "b"]
+
+
+def test_a_refused_message_fails_and_the_batch_goes_on(live_server, tenants) -> None:
+    server = live_server()
+    ctx = server.app.extensions["backend"]
+    batch = [
+        OutgoingMessage(body="first"),
+        OutgoingMessage(body="empty"),
+        OutgoingMessage(body="last"),
+    ]
+    ids = store_outbound(ctx, TENANT_ID, CUSTOMER, batch)
+    with ctx.db.engine.begin() as connection:  # bypass validation: Twilio refuses an empty message
+        connection.execute(
+            text("UPDATE outbound_messages SET body = NULL WHERE id = :id"), {"id": ids[1]}
+        )
+    report = deliver_batch(ctx, ids, final_attempt=False)
+    assert (report.sent, report.failed) == (2, 1)
+    rows = outbound_rows(ctx)
+    assert [row.status for row in rows] == ["sent", "failed", "sent"]
+    assert "21602" in rows[1].error and rows[1].provider_sid is None
+    assert [m["body"] for m in simulator_log(server)] == ["first", "last"]
+
+
+def test_in_process_runner_retries_with_the_rq_schedule() -> None:
+    calls: list[bool] = []
+    waits: list[float] = []
+
+    def flaky() -> str:
+        calls.append(is_final_attempt())
+        if len(calls) < 3:
+            raise RuntimeError("try again")
+        return "done"
+
+    runner = InProcessRunner(max_workers=1, sleep=waits.append)
+    runner.bind(object())  # type: ignore[arg-type]  # flaky() does not use the context
+    runner.enqueue("messaging", flaky)
+    runner.join(timeout=10)
+    assert calls == [False, False, False]
+    assert waits == [2, 10]
+
+    always: list[bool] = []
+    runner.enqueue("messaging", lambda: always.append(is_final_attempt()) or 1 / 0)
+    runner.join(timeout=10)
+    assert always == [False, False, False, True]  # 1 try + 3 retries, the last one is final
+    assert waits == [2, 10, 2, 10, 30]
+
+
+@pytest.fixture
+def redis_queue() -> Iterator[Queue]:
+    connection = Redis.from_url(require_service_env("TEST_REDIS_URL"))
+    queue = Queue("messaging", connection=connection)
+    queue.empty()
+    yield queue
+    queue.empty()
+    connection.close()
+
+
+@pytest.fixture
+def worker_environment(
+    monkeypatch: pytest.MonkeyPatch, database_url: str
+) -> Callable[[LiveServer], dict]:
+    """The environment an `rq worker` process would have for this test's database and server."""
+
+    def build(server: LiveServer) -> dict[str, str]:
+        env = {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": require_service_env("TEST_REDIS_URL"),
+            "SERVICE_TOKEN": SERVICE_TOKEN,
+            "ENCRYPTION_KEY": FERNET_KEY,
+            "HASH_KEY": HASH_KEY,
+            "TWILIO_SANDBOX_API_URL": f"http://127.0.0.1:{server.port}/sandbox/twilio",
+        }
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return env
+
+    return build
+
+
+def _enqueue_reply(server: LiveServer, redis_queue: Queue) -> list[int]:
+    response = server.app.test_client().post(URL, json=REPLY, headers=service_headers())
+    assert response.status_code == 202
+    ids = response.get_json()["ids"]
+    [job] = redis_queue.get_jobs()
+    assert job.func_name == "backend.jobs.messaging.deliver_outbound"
+    assert job.args == (ids,)
+    assert job.retries_left == 3 and job.retry_intervals == [2, 10, 30]
+    assert outbound_rows(server.app.extensions["backend"])[0].status == "queued"
+    return ids
+
+
+def test_rq_worker_delivers_the_enqueued_batch(
+    live_server, tenants, redis_queue: Queue, worker_environment
+) -> None:
+    server = live_server(redis_url=require_service_env("TEST_REDIS_URL"))
+    ids = _enqueue_reply(server, redis_queue)
+    worker_environment(server)
+    context_from_environment.cache_clear()  # the worker builds its context from the environment
+    try:
+        worker = SimpleWorker([redis_queue], connection=redis_queue.connection)
+        assert worker.work(burst=True)
+    finally:
+        if context_from_environment.cache_info().currsize:
+            context_from_environment().db.dispose()
+        context_from_environment.cache_clear()
+    assert_delivered_in_order(server, ids)
+
+
+def test_the_rq_cli_worker_runs_the_job(
+    live_server, tenants, redis_queue: Queue, worker_environment
+) -> None:
+    server = live_server(redis_url=require_service_env("TEST_REDIS_URL"))
+    ids = _enqueue_reply(server, redis_queue)
+    env = {**os.environ, **worker_environment(server)}
+    rq = Path(sys.executable).parent / "rq"
+    command = [str(rq), "worker", "messaging", "default", "--url", env["REDIS_URL"]]
+    command += ["--worker-class", "rq.SimpleWorker", "--burst"]
+    done = subprocess.run(
+        command, env=env, cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert_delivered_in_order(server, ids)
