@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 
 from tests.e2e.conftest import new_phone
 
@@ -50,7 +51,7 @@ def test_the_second_one_in_english_words(stack):
 def test_repeated_message_sid_gets_no_second_reply(stack):
     phone = new_phone()
     after = stack.last_id(phone)
-    sid = "SM" + "d" * 32
+    sid = "SM" + uuid.uuid4().hex
     assert stack.post(phone, "hello", sid=sid).status_code == 200
     assert len(stack.replies(phone, after)) == 1
     assert stack.post(phone, "hello", sid=sid).status_code == 200
