@@ -46,9 +46,11 @@ class Backend:
             raise BackendUnavailable(f"GET {path}: {exc!r}") from exc
 
     async def products(self, tenant_id: str, q: Optional[str] = None,
-                       category: Optional[str] = None, page_size: int = 10) -> Dict[str, Any]:
-        return await self.get(tenant_id, "/v1/products",
-                              {"q": q, "category": category, "page_size": page_size})
+                       category: Optional[str] = None, max_price: Optional[int] = None,
+                       in_stock: bool = True, page_size: int = 10) -> Dict[str, Any]:
+        return await self.get(tenant_id, "/v1/products", {
+            "q": q, "category": category, "max_price": max_price,
+            "in_stock": "true" if in_stock else None, "page_size": page_size})
 
     async def product(self, tenant_id: str, product_id: int) -> Dict[str, Any]:
         return await self.get(tenant_id, f"/v1/products/{int(product_id)}")

@@ -8,8 +8,10 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.amounts import parse_amount
 from actions.backend import BackendUnavailable, NotFound, backend
 from actions.context import tenant_and_phone
+from actions.labels import filter_label
 from actions.menu import live_menu, new_menu, pick
 from actions.money import format_money, price_range
 
@@ -47,11 +49,13 @@ class ActionShowProducts(Action):
         wanted = next(tracker.get_latest_entity_values("category"), None)
         category = wanted.lower() if wanted and wanted.lower() in CATEGORIES else None
         query = None if category or not wanted else wanted
+        max_price = parse_amount(next(tracker.get_latest_entity_values("budget"), None))
+        filtered = bool(wanted or max_price)
         try:
-            products = await self._in_stock(tenant_id, category, query)
-            response = "utter_product_menu_filtered" if wanted else "utter_product_menu"
-            if wanted and not products:
-                products = await self._in_stock(tenant_id, None, None)
+            products = await self._page(tenant_id, category, query, max_price)
+            response = "utter_product_menu_filtered" if filtered else "utter_product_menu"
+            if filtered and not products:
+                products = await self._page(tenant_id, None, None, None)
                 response = "utter_product_menu_no_match"
         except BackendUnavailable as exc:
             logger.error("catalog unavailable: %s", exc)
@@ -60,16 +64,17 @@ class ActionShowProducts(Action):
         if not products:
             dispatcher.utter_message(response="utter_no_products")
             return [SlotSet("last_menu", None)]
-        products = products[:MENU_SIZE]
         menu = "\n".join(menu_line(i, p) for i, p in enumerate(products, start=1))
-        dispatcher.utter_message(response=response, menu=menu, filter=wanted or "")
+        label = filter_label(tracker.get_slot("language"), category, query, max_price)
+        dispatcher.utter_message(response=response, menu=menu, filter=label)
         return [SlotSet("last_menu", new_menu("products", [p["id"] for p in products]))]
 
     @staticmethod
-    async def _in_stock(tenant_id: str, category: Optional[str],
-                        query: Optional[str]) -> List[Dict[str, Any]]:
-        page = await backend.products(tenant_id, q=query, category=category, page_size=50)
-        return [p for p in page["results"] if p["in_stock"]]
+    async def _page(tenant_id: str, category: Optional[str], query: Optional[str],
+                    max_price: Optional[int]) -> List[Dict[str, Any]]:
+        page = await backend.products(tenant_id, q=query, category=category, max_price=max_price,
+                                      page_size=MENU_SIZE)
+        return page["results"]
 
 
 class ActionSelectOption(Action):

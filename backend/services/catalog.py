@@ -102,10 +102,13 @@ def list_products(
     *,
     q: str | None = None,
     category: str | None = None,
+    max_price: int | None = None,
+    in_stock: bool = False,
     page: int = 1,
     page_size: int = 50,
 ) -> ProductPage:
-    """Active products ordered by id; `q` matches title, description or category, any case."""
+    """Active products ordered by id; `q` matches title, description or category, any case;
+    `max_price` (minor units) and `in_stock` keep products with such a variant."""
     if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidInput(f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}")
     query = _active_products(tenant_id)
@@ -119,6 +122,8 @@ def list_products(
         )
     if category:
         query = query.where(func.lower(Product.category) == category.strip().lower())
+    if max_price is not None or in_stock:
+        query = query.where(_has_variant(tenant_id, max_price, in_stock))
     with ctx.db.transaction() as session:
         currency = require_tenant(session, tenant_id).currency
         count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -130,6 +135,17 @@ def list_products(
         ).all()
         results = [_view(product, currency) for product in products]
     return ProductPage(count=count, page=page, page_size=page_size, results=results)
+
+
+def _has_variant(tenant_id: str, max_price: int | None, in_stock: bool) -> Any:
+    """EXISTS a variant of the product within the budget (and in stock, when asked)."""
+    variant = select(ProductVariant.id).where(
+        ProductVariant.tenant_id == tenant_id, ProductVariant.product_id == Product.id)
+    if max_price is not None:
+        variant = variant.where(ProductVariant.price_minor <= max_price)
+    if in_stock:
+        variant = variant.where(ProductVariant.stock > 0)
+    return variant.exists()
 
 
 def get_product(ctx: Context, tenant_id: str, product_id: int) -> ProductView:

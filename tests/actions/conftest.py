@@ -52,8 +52,13 @@ class FakeCatalog:
             items = [p for p in items if p["category"] == request.query["category"]]
         if request.query.get("q"):
             items = [p for p in items if request.query["q"].lower() in p["title"].lower()]
+        in_stock = request.query.get("in_stock") == "true"
+        budget = int(request.query.get("max_price", 10**12))
+        items = [p for p in items if any(
+            v["price_minor"] <= budget and (v["stock"] > 0 or not in_stock) for v in p["variants"])]
+        size = int(request.query.get("page_size", 50))
         return web.json_response({"count": len(items), "next": None, "previous": None,
-                                  "results": items})
+                                  "results": items[:size]})
 
 
 @pytest_asyncio.fixture

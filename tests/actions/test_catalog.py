@@ -46,6 +46,25 @@ async def test_browse_by_category_entity_filters(catalog):
     assert catalog.requests[0].query["category"] == "shoes"
 
 
+@pytest.mark.parametrize("language, budget, label", [
+    ("en", "3k", "KES 3,000"), ("sw", "elfu tatu", "chini ya KES 3,000"),
+    ("sheng", "3 thao", "chini ya KES 3,000")])
+async def test_browse_within_a_budget(catalog, language, budget, label):
+    t = tracker(entities=[{"entity": "budget", "value": budget}], slots={"language": language})
+    messages, events = await run(ActionShowProducts(), t)
+    assert catalog.requests[0].query["max_price"] == "300000"
+    assert messages[0]["response"] == "utter_product_menu_filtered"
+    assert messages[0]["filter"].endswith(label)
+    assert slot(events, "last_menu")["ids"] == [11]
+
+
+async def test_category_is_named_in_the_customers_language(catalog):
+    t = tracker(entities=[{"entity": "category", "value": "shoes"},
+                          {"entity": "budget", "value": "5k"}], slots={"language": "sw"})
+    messages, _ = await run(ActionShowProducts(), t)
+    assert messages[0]["filter"] == "viatu chini ya KES 5,000"
+
+
 async def test_browse_for_something_we_do_not_sell_shows_everything(catalog):
     t = tracker(entities=[{"entity": "category", "value": "laptops"}])
     messages, events = await run(ActionShowProducts(), t)

@@ -128,12 +128,24 @@ def test_page_size_limits(client, catalog) -> None:
         ({"category": "shoes"}, ["Canvas Sneakers", "Sold-out Boots"]),
         ({"category": "Clothing", "q": "denim"}, ["Mtumba Denim"]),
         ({"category": "hats"}, []),
+        ({"in_stock": "true", "category": "shoes"}, ["Canvas Sneakers"]),
+        ({"max_price": 190000}, ["Canvas Sneakers", "Beaded Bracelet", "Mtumba Denim"]),
+        ({"max_price": 180000, "in_stock": "true", "q": "sneakers"}, ["Canvas Sneakers"]),
+        # the only variant at or under KES 1,900 must also be the one in stock
+        ({"max_price": 179999, "category": "shoes"}, []),
     ],
 )
 def test_filters(client, catalog, query: dict, expected: list[str]) -> None:
     response = client.get("/v1/products", query_string=query, headers=service_headers(TENANT_ID))
     assert titles(response) == expected
     assert response.get_json()["count"] == len(expected)
+
+
+def test_a_negative_budget_is_422(client, catalog) -> None:
+    response = client.get("/v1/products", query_string={"max_price": -1},
+                          headers=service_headers(TENANT_ID))
+    assert response.status_code == 422
+    assert "max_price" in response.get_json()["errors"]
 
 
 def test_detail_and_tenant_isolation(client, catalog: Context) -> None:

@@ -8,6 +8,11 @@ from backend.services.catalog import MAX_PAGE_SIZE
 class ProductQuerySchema(Schema):
     q = fields.Str(load_default=None, validate=validate.Length(max=200))
     category = fields.Str(load_default=None, validate=validate.Length(max=64))
+    max_price = fields.Int(
+        load_default=None, validate=validate.Range(min=0),
+        metadata={"description": "Only products with a variant at or below this price (minor units)"})
+    in_stock = fields.Bool(
+        load_default=False, metadata={"description": "Only products with a variant in stock"})
     page = fields.Int(load_default=1, validate=validate.Range(min=1))
     page_size = fields.Int(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
 
