@@ -13,7 +13,7 @@ from actions.backend import BackendUnavailable, NotFound, backend
 from actions.context import tenant_and_phone
 from actions.labels import filter_label
 from actions.menu import live_menu, new_menu, pick
-from actions.money import format_money, price_range
+from actions.money import price_range
 
 logger = logging.getLogger(__name__)
 

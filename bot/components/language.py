@@ -4,18 +4,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.components import language_lexicon as lex
+from bot.components.rule_extractor import RuleExtractor
 
 LANGUAGE_ENTITY = "language"
 DETECTION_KEY = "language_detection"
@@ -162,28 +158,10 @@ def detect(text: str) -> Detection:
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
-class LanguageDetector(GraphComponent, EntityExtractorMixin):
+class LanguageDetector(RuleExtractor):
     """Adds a `language` entity (en, sw, sheng) and `language_detection` to messages."""
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LanguageDetector:
-        return cls()
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            self._process_one(message)
-        return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
-
-    def _process_one(self, message: Message) -> None:
+    def process_message(self, message: Message) -> None:
         text = message.get(TEXT) or ""
         detection = detect(text)
         message.set(
@@ -193,12 +171,7 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
         )
         if detection.language not in CLEAR_LANGUAGES:
             return  # mixed or unknown: the `language` slot keeps its last clear value
-        entity = language_entity(text, detection)
-        message.set(
-            ENTITIES,
-            message.get(ENTITIES, []) + self.add_extractor_name([entity]),
-            add_to_output=True,
-        )
+        self.add_entity(message, language_entity(text, detection))
 
 
 def language_entity(text: str, detection: Detection) -> Dict[str, Any]:

@@ -3,16 +3,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Text
+from typing import List, Optional
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.extractors.extractor import EntityExtractorMixin
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
-from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.components.rule_extractor import RuleExtractor
 
 OPTION_ENTITY = "option"
 LAST = "last"
@@ -301,38 +298,13 @@ def find_option(text: str) -> Optional[OptionMatch]:
 @DefaultV1Recipe.register(
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
-class MenuReferenceExtractor(GraphComponent, EntityExtractorMixin):
+class MenuReferenceExtractor(RuleExtractor):
     """Adds an `option` entity ("1".."10" or "last") when a message picks a menu item."""
 
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> MenuReferenceExtractor:
-        return cls()
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        for message in messages:
-            match = find_option(message.get(TEXT) or "")
-            if match is None:
-                continue
-            entity = {
-                "entity": OPTION_ENTITY,
-                "value": match.value,
-                "start": match.start,
-                "end": match.end,
-                "confidence": match.confidence,
-                "confidence_entity": match.confidence,
-            }
-            message.set(
-                ENTITIES,
-                message.get(ENTITIES, []) + self.add_extractor_name([entity]),
-                add_to_output=True,
-            )
-        return messages
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+    def process_message(self, message: Message) -> None:
+        match = find_option(message.get(TEXT) or "")
+        if match is not None:
+            self.add_entity(message, {
+                "entity": OPTION_ENTITY, "value": match.value, "start": match.start,
+                "end": match.end, "confidence": match.confidence,
+                "confidence_entity": match.confidence})

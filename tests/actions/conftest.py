@@ -4,7 +4,6 @@ from __future__ import annotations
 import socket
 from typing import Any, Dict, List, Optional
 
-import pytest
 import pytest_asyncio
 from aiohttp import web
 from rasa_sdk import Tracker

@@ -5,7 +5,6 @@ import socket
 import uuid
 from typing import Any, Dict, List
 
-import pytest
 import pytest_asyncio
 from aiohttp import web
 from rasa.core.channels.channel import UserMessage
