@@ -24,6 +24,10 @@ class Unauthenticated(DomainError):
     """Missing or wrong credentials."""
 
 
+class LimitExceeded(DomainError):
+    """The tenant's subscription tier does not allow this (e.g. more products than the tier holds)."""
+
+
 class Conflict(DomainError):
     """The change clashes with data that already exists."""
 

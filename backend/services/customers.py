@@ -5,8 +5,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.context import Context
 from backend.models import Customer
 from backend.security import Crypto
+from backend.services.tenants import require_tenant
 
 
 def find_customer(session: Session, crypto: Crypto, tenant_id: str, phone: str) -> Customer | None:
@@ -35,3 +37,10 @@ def upsert_customer(
         customer.profile_name = profile_name
     session.flush()
     return customer
+
+
+def acting_customer(ctx: Context, tenant_id: str, phone: str) -> int:
+    """Id of the tenant's customer with this E.164 phone, created on first sight."""
+    with ctx.db.transaction() as session:
+        require_tenant(session, tenant_id)
+        return upsert_customer(session, ctx.crypto, tenant_id, phone, None).id
