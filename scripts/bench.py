@@ -57,34 +57,58 @@ def new_phones(count: int, rng: random.Random) -> list[str]:
 
 
 def run_conversation(index: int, phone: str, turns: int, make_client, args) -> list[Sample]:
-    """Play `turns` messages of SCRIPT, one after another as a customer would, measuring each."""
+    """Play `turns` messages of SCRIPT back to back, as a customer typing quickly would.
+
+    The channel answers 200 once the turn is processed and its replies are queued, so the next
+    message follows at once; reply latency is read afterwards from the simulator's timestamps.
+    Every turn of a run gets the same number of replies r (one with SCRIPT), so reply k·r is the
+    first answer to turn k.
+    """
     client = make_client()
     after = client.last_message_id(phone)
-    samples = []
+    samples, started = [], []
     for turn in range(turns):
         text = SCRIPT[turn % len(SCRIPT)]
         sample = Sample(index, turn, text, None, None, None, 0, None)
         try:
             result = client.post_message(phone, text, f"Bench {index}")
             sample.status, sample.webhook_ms = result.status, result.elapsed * 1000
-            if not result.ok:
-                sample.error = result.error
+            if result.ok:
+                started.append((sample, result.started_at))
             else:
-                replies = client.wait_for_replies(phone, after, first_timeout=args.wait,
-                                                  quiet=args.quiet_ms / 1000, poll=args.poll_ms / 1000)
-                after = replies.last_id
-                sample.replies = len(replies.messages)
-                if replies.messages:
-                    first = wh.parse_timestamp(replies.messages[0]["created_at"])
-                    sample.reply_ms = (first - result.started_at) * 1000
-                else:
-                    sample.error = f"no reply within {args.wait:g} s"
+                sample.error = result.error
         except wh.StackError as exc:
             sample.error = str(exc)
         except (requests.RequestException, KeyError, ValueError) as exc:  # a broken answer fails the turn only
             sample.error = f"{type(exc).__name__}: {exc}"
         samples.append(sample)
+    match_replies(client, phone, after, started, args)
     return samples
+
+
+def match_replies(client: wh.WebhookClient, phone: str, after: object,
+                  started: list[tuple[Sample, float]], args) -> None:
+    """Give each answered turn its reply latency; turns left without a reply become errors."""
+    try:
+        replies = client.wait_for_replies(phone, after, first_timeout=args.wait,
+                                          quiet=args.quiet_ms / 1000, poll=args.poll_ms / 1000)
+        messages = replies.messages
+    except (wh.StackError, requests.RequestException) as exc:
+        messages = []
+        for sample, _ in started:
+            sample.error = f"replies unreadable: {exc}"
+        return
+    if not started:
+        return
+    per_turn, extra = divmod(len(messages), len(started))
+    if per_turn == 0 or extra:
+        for sample, _ in started:
+            sample.error = f"{len(messages)} replies for {len(started)} turns: cannot match them"
+        return
+    for k, (sample, start) in enumerate(started):
+        sample.replies = per_turn
+        first = messages[k * per_turn]
+        sample.reply_ms = (wh.parse_timestamp(first["created_at"]) - start) * 1000
 
 
 def run_load(turns: int, conversations: int, make_client, args, rng: random.Random) -> tuple[list[Sample], float]:

@@ -16,6 +16,7 @@ from twilio.request_validator import RequestValidator
 from bot.channels.backend import BackendClient, BackendError, Tenant
 from bot.channels.dedupe import Deduplicator
 from bot.channels.output import WhatsAppOutput
+from bot import speedups
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class WhatsAppInput(InputChannel):
 
     def __init__(self, backend_url: str, service_token: str, redis_url: Optional[str] = None,
                  public_url: Optional[str] = None, tenant_cache_seconds: float = 60.0) -> None:
+        speedups.install()
         self.backend = BackendClient(backend_url, service_token, cache_seconds=tenant_cache_seconds)
         self.dedupe = Deduplicator(redis_url)
         # Behind a proxy Twilio signs the public URL, not the one this server sees.
