@@ -17,14 +17,25 @@ start() {  # start NAME COMMAND...: its own session, so that `down` can stop its
   echo $! >"$RUN/$name.pid"
 }
 
-wait_for() {  # wait_for NAME URL SECONDS
-  local name=$1 url=$2 seconds=$3 i
+healthy() {  # healthy URL: the URL answers 2xx
+  curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null
+}
+
+worker_registered() {  # worker_registered NAME: the RQ worker NAME has registered with Redis
+  .venv/bin/python -c 'import sys; from redis import Redis; from rq import Worker
+names = {w.name for w in Worker.all(connection=Redis.from_url(sys.argv[1]))}
+sys.exit(sys.argv[2] not in names)' "$REDIS_URL" "$1" 2>/dev/null
+}
+
+wait_for() {  # wait_for NAME SECONDS CHECK...: until CHECK succeeds, while NAME is alive
+  local name=$1 seconds=$2 i
+  shift 2
   for ((i = 0; i < seconds * 4; i++)); do
-    if curl -fsS -o /dev/null --max-time 2 "$url" 2>/dev/null; then echo "stack: $name is up"; return 0; fi
+    if "$@"; then echo "stack: $name is up"; return 0; fi
     if ! alive "$name"; then break; fi
     sleep 0.25
   done
-  echo "stack: $name did not become healthy at $url; last lines of $LOG/$name.log:" >&2
+  echo "stack: $name did not become healthy ($*); last lines of $LOG/$name.log:" >&2
   tail -n 30 "$LOG/$name.log" >&2 || true
   stop_all
   exit 1
@@ -49,7 +60,7 @@ stop_one() {
 stop_all() {
   local i
   for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do stop_one "${SERVICES[$i]}"; done
-  rm -f "$RUN/stack.env"
+  rm -f "$RUN/stack.env" "$RUN/worker.name"
 }
 
 choose_redis() {
@@ -79,16 +90,20 @@ up() {
   .venv/bin/python -m backend.migrate
   start backend .venv/bin/gunicorn --bind "$BIND_HOST:$BACKEND_PORT" --workers "$BACKEND_WORKERS" \
     --threads 4 --access-logfile - backend.wsgi:app
+  local worker_name="stack-worker-$BACKEND_PORT-$$"
+  if alive worker && [ -f "$RUN/worker.name" ]; then worker_name=$(cat "$RUN/worker.name"); fi
+  echo "$worker_name" >"$RUN/worker.name"
   if [ -n "$REDIS_URL" ]; then
-    start worker .venv/bin/rq worker messaging default --url "$REDIS_URL" --worker-class rq.SimpleWorker --with-scheduler
+    start worker .venv/bin/rq worker messaging default --url "$REDIS_URL" --worker-class rq.SimpleWorker \
+      --with-scheduler --name "$worker_name"
   fi
   start actions .venv-rasa/bin/rasa run actions --port "$ACTIONS_PORT" --actions actions
   start rasa .venv-rasa/bin/rasa run --enable-api --auth-token "$RASA_TOKEN" --interface "$BIND_HOST" \
     --port "$RASA_PORT" --credentials credentials.yml --endpoints endpoints.yml --model models
-  wait_for backend "$BACKEND_URL/v1/health" 60
-  [ -z "$REDIS_URL" ] || { sleep 0.5; alive worker || wait_for worker "http://0.0.0.0:1" 1; }
-  wait_for actions "http://127.0.0.1:$ACTIONS_PORT/health" 120
-  wait_for rasa "$RASA_URL/status?token=$RASA_TOKEN" 240
+  wait_for backend 60 healthy "$BACKEND_URL/v1/health"
+  [ -z "$REDIS_URL" ] || wait_for worker 60 worker_registered "$worker_name"
+  wait_for actions 120 healthy "http://127.0.0.1:$ACTIONS_PORT/health"
+  wait_for rasa 240 healthy "$RASA_URL/status?token=$RASA_TOKEN"
   echo "stack: up — rasa $RASA_URL, actions :$ACTIONS_PORT, backend $BACKEND_URL (docs at $BACKEND_URL/docs)"
 }
 
