@@ -18,6 +18,7 @@ from backend.domain.errors import (
     NotFound,
     Unauthenticated,
     Unavailable,
+    Unprocessable,
 )
 from backend.domain.money import MoneyError
 from backend.services.twilio_sandbox import TwilioApiError
@@ -28,6 +29,7 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (Unauthenticated, 401),
     (LimitExceeded, 403),
     (Conflict, 409),
+    (Unprocessable, 422),
     (Unavailable, 503),
     (MoneyError, 400),
     (DomainError, 400),
@@ -40,6 +42,7 @@ def error_response(
     description: str,
     errors: Mapping[str, Any] | None = None,
     headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Response:
     body: dict[str, Any] = {
         "code": status,
@@ -48,6 +51,7 @@ def error_response(
     }
     if errors:
         body["errors"] = dict(errors)
+    body.update(extra or {})  # e.g. "alternatives" when a booking slot is full
     response = jsonify(body)
     response.status_code = status
     response.headers.update(headers or {})
@@ -87,7 +91,8 @@ def handle_domain_error(error: DomainError | MoneyError) -> Response:
     status = next(code for kind, code in STATUS_BY_ERROR if isinstance(error, kind))
     headers = AUTHENTICATE_HEADER if status == 401 else None
     description = getattr(error, "description", None) or str(error)
-    return error_response(status, description, getattr(error, "field_errors", None), headers)
+    field_errors = getattr(error, "field_errors", None)
+    return error_response(status, description, field_errors, headers, getattr(error, "extra", None))
 
 
 def handle_integrity_error(error: IntegrityError) -> Response:

@@ -38,6 +38,18 @@ def _port(value: str) -> int:
     return port
 
 
+def _minutes(value: str) -> int:
+    try:
+        minutes = int(value)
+    except ValueError:
+        raise ConfigurationError(
+            f"ORDER_PAYMENT_TIMEOUT_MINUTES must be an integer, got {value!r}"
+        ) from None
+    if minutes < 1:
+        raise ConfigurationError("ORDER_PAYMENT_TIMEOUT_MINUTES must be at least 1")
+    return minutes
+
+
 def _keys(value: str) -> tuple[str, ...]:
     return tuple(key.strip() for key in value.split(",") if key.strip())
 
@@ -56,6 +68,8 @@ class Settings:
     backend_port: int = DEFAULT_BACKEND_PORT
     twilio_sandbox_api_url: str = ""
     twilio_api_url: str = DEFAULT_TWILIO_API_URL
+    # Unpaid orders are cancelled (stock released) this long after they were placed.
+    order_payment_timeout_minutes: int = 30
 
     def __post_init__(self) -> None:
         if not self.twilio_sandbox_api_url:
@@ -76,6 +90,9 @@ class Settings:
             backend_port=_port(env.get("BACKEND_PORT") or str(DEFAULT_BACKEND_PORT)),
             twilio_sandbox_api_url=env.get("TWILIO_SANDBOX_API_URL", "").strip(),
             twilio_api_url=env.get("TWILIO_API_URL", "").strip() or DEFAULT_TWILIO_API_URL,
+            order_payment_timeout_minutes=_minutes(
+                env.get("ORDER_PAYMENT_TIMEOUT_MINUTES") or "30"
+            ),
         )
 
     def require_secrets(self) -> None:

@@ -8,14 +8,29 @@ from backend.settings import Settings
 
 
 def register_blueprints(api: Api, settings: Settings) -> None:
+    from backend.api.api_keys import blp as api_keys
+    from backend.api.appointments import blp as appointments
+    from backend.api.carts import blp as carts
+    from backend.api.conversations import blp as conversations
+    from backend.api.customers import blp as customers
     from backend.api.health import blp as health
     from backend.api.messages import blp as messages
+    from backend.api.orders import blp as orders
     from backend.api.products import blp as products
     from backend.api.sandbox import messages_blp as sandbox_messages
     from backend.api.sandbox import twilio_blp as twilio_simulator
+    from backend.api.services import blp as services
+    from backend.api.services import service_variants_blp, windows_blp
+    from backend.api.tenant import blp as tenant
     from backend.api.tenants import blp as tenants
+    from backend.api.variants import blp as variants
 
     for blueprint in (health, tenants, messages, products):
+        api.register_blueprint(blueprint)
+    for blueprint in (tenant, api_keys, customers, conversations):  # the tenant platform
+        api.register_blueprint(blueprint)
+    commerce = (variants, services, service_variants_blp, windows_blp, carts, orders, appointments)
+    for blueprint in commerce:
         api.register_blueprint(blueprint)
     if settings.sandbox:  # otherwise the sandbox routes do not exist (404)
         api.register_blueprint(twilio_simulator)

@@ -35,8 +35,8 @@ def _authenticate(tenant_required: bool) -> Principal:
     api_key = request.headers.get("X-TENANT-API-KEY", "")
     if tenant is None or not api_key:
         raise Unauthenticated(f"Missing credentials. {CREDENTIALS_HINT}")
-    authenticate_merchant(ctx, tenant, api_key)
-    return Principal(is_service=False, tenant_id=tenant)
+    key_id = authenticate_merchant(ctx, tenant, api_key)
+    return Principal(is_service=False, tenant_id=tenant, api_key_id=key_id)
 
 
 def require_service() -> None:

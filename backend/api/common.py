@@ -39,6 +39,7 @@ class Principal:
 
     is_service: bool
     tenant_id: str | None
+    api_key_id: int | None = None  # the merchant's key, for audit trails
 
 
 def context() -> Context:

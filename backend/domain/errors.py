@@ -20,6 +20,10 @@ class InvalidInput(DomainError):
     """The request is well-formed but a value cannot be used."""
 
 
+class Unprocessable(DomainError):
+    """Well-formed, but breaking a rule (e.g. an Idempotency-Key reused for another body): 422."""
+
+
 class Unauthenticated(DomainError):
     """Missing or wrong credentials."""
 

@@ -1,21 +1,37 @@
 """SQLAlchemy 2 typed models; importing this package registers every table on Base.metadata."""
 
 from backend.models.base import Base
+from backend.models.booking import Appointment, AvailabilityWindow, Service, ServiceVariant
 from backend.models.catalog import Product, ProductVariant
-from backend.models.customer import Customer
+from backend.models.conversation import CONVERSATION_STATUSES, Conversation
+from backend.models.customer import CONSENT_KINDS, ConsentEvent, Customer
 from backend.models.messages import OUTBOUND_STATUSES, InboundMessage, OutboundMessage
+from backend.models.orders import Cart, CartItem, IdempotencyKey, Order, OrderLine
 from backend.models.sandbox import SandboxMessage
 from backend.models.tenant import ApiKey, Tenant
 
 __all__ = [
+    "CONSENT_KINDS",
+    "CONVERSATION_STATUSES",
     "OUTBOUND_STATUSES",
     "ApiKey",
+    "Appointment",
+    "AvailabilityWindow",
     "Base",
+    "Cart",
+    "CartItem",
+    "ConsentEvent",
+    "Conversation",
     "Customer",
+    "IdempotencyKey",
     "InboundMessage",
+    "Order",
+    "OrderLine",
     "OutboundMessage",
     "Product",
     "ProductVariant",
     "SandboxMessage",
+    "Service",
+    "ServiceVariant",
     "Tenant",
 ]

@@ -1,13 +1,16 @@
-"""Customers of a tenant, known by phone (stored encrypted, found by keyed hash)."""
+"""Customers of a tenant, known by phone (stored encrypted, found by keyed hash), and the
+audit trail of their consent changes."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, IdType, UtcDateTime, utcnow
+
+CONSENT_KINDS = ("transactional", "reminders", "promotional")
 
 
 class Customer(Base):
@@ -19,5 +22,31 @@ class Customer(Base):
     phone_encrypted: Mapped[str] = mapped_column(Text)
     phone_hash: Mapped[str] = mapped_column(String(64))
     profile_name: Mapped[str | None] = mapped_column(String(200))
-    language: Mapped[str | None] = mapped_column(String(8))
+    language: Mapped[str | None] = mapped_column(String(8))  # None: the tenant's language
+    # Consent per kind of message; every change is logged in consent_events.
+    consent_transactional: Mapped[bool] = mapped_column(Boolean, default=True)
+    consent_reminders: Mapped[bool] = mapped_column(Boolean, default=True)
+    consent_promotional: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ConsentEvent(Base):
+    """One consent change: which kind, old → new, who made it, through which channel, when."""
+
+    __tablename__ = "consent_events"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN ('transactional', 'reminders', 'promotional')", name="kind_known"
+        ),
+        Index("ix_consent_events_tenant_id_customer_id", "tenant_id", "customer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    old_value: Mapped[bool] = mapped_column(Boolean)
+    new_value: Mapped[bool] = mapped_column(Boolean)
+    actor: Mapped[str] = mapped_column(String(64))  # "merchant:api_key:3", "assistant", "seed"
+    channel: Mapped[str] = mapped_column(String(32))  # "merchant_api", "whatsapp", "seed"…
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -23,6 +23,9 @@ class InboundMessage(Base):
     customer_id: Mapped[int] = mapped_column(
         ForeignKey("customers.id", ondelete="CASCADE"), index=True
     )
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), index=True
+    )
     provider_sid: Mapped[str] = mapped_column(String(64))
     body: Mapped[str] = mapped_column(Text, default="")
     media: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
@@ -35,12 +38,17 @@ class OutboundMessage(Base):
         CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status_known"),
         Index("ix_outbound_messages_batch_id_position", "batch_id", "position"),
         Index("ix_outbound_messages_tenant_id_to_phone_hash", "tenant_id", "to_phone_hash"),
+        # Counting a tenant's messages of the month (tier limit).
+        Index("ix_outbound_messages_tenant_id_created_at", "tenant_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), index=True
     )
     to_phone_encrypted: Mapped[str] = mapped_column(Text)
     to_phone_hash: Mapped[str] = mapped_column(String(64))

@@ -1,17 +1,32 @@
-"""Tenants (merchants) and their API keys."""
+"""Tenants (merchants), their settings and API keys."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from backend.domain.tenant_settings import (
+    TENANT_STATUSES,
+    default_business_hours,
+    default_features,
+)
+from backend.domain.tiers import TIER_NAMES
 from backend.models.base import Base, IdType, UtcDateTime, utcnow
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
 
 
 class Tenant(Base):
     __tablename__ = "tenants"
+    __table_args__ = (
+        CheckConstraint(_in("status", TENANT_STATUSES), name="status_known"),
+        CheckConstraint(_in("tier", TIER_NAMES), name="tier_known"),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # slug, e.g. "demo-shop"
     name: Mapped[str] = mapped_column(String(200))
@@ -22,6 +37,12 @@ class Tenant(Base):
     primary_language: Mapped[str] = mapped_column(String(8), default="en")
     currency: Mapped[str] = mapped_column(String(3), default="KES")
     timezone: Mapped[str] = mapped_column(String(64), default="Africa/Nairobi")
+    status: Mapped[str] = mapped_column(String(16), default="active")  # TENANT_STATUSES
+    tier: Mapped[str] = mapped_column(String(16), default="starter")  # backend.domain.tiers
+    # Shapes: backend/domain/tenant_settings.py (validated before they are stored).
+    business_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=default_business_hours)
+    quiet_hours: Mapped[dict[str, str] | None] = mapped_column(JSON)  # None: no quiet hours
+    features: Mapped[dict[str, Any]] = mapped_column(JSON, default=default_features)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -31,6 +52,7 @@ class ApiKey(Base):
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    name: Mapped[str | None] = mapped_column(String(100))  # the merchant's label
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -30,19 +30,21 @@ def ensure_tenant_exists(ctx: Context, tenant_id: str) -> None:
         require_tenant(session, tenant_id)
 
 
-def authenticate_merchant(ctx: Context, tenant_id: str, raw_key: str) -> None:
-    """Accept a live (not revoked) key of that tenant; anything else is the same 401."""
+def authenticate_merchant(ctx: Context, tenant_id: str, raw_key: str) -> int:
+    """Accept a live (not revoked) key of that tenant and return its id; else the same 401."""
     digest = hash_api_key(raw_key)
     with ctx.db.transaction() as session:
-        candidates = session.scalars(
-            select(ApiKey.key_hash).where(
+        candidates = session.execute(
+            select(ApiKey.id, ApiKey.key_hash).where(
                 ApiKey.tenant_id == tenant_id,
                 ApiKey.prefix == api_key_prefix(raw_key),
                 ApiKey.revoked_at.is_(None),
             )
         ).all()
-    if not any(constant_time_equals(digest, candidate) for candidate in candidates):
+    matches = [key_id for key_id, candidate in candidates if constant_time_equals(digest, candidate)]
+    if not matches:
         raise Unauthenticated("Invalid tenant id or API key")
+    return int(matches[0])
 
 
 def issue_api_key(ctx: Context, tenant_id: str, raw_key: str | None = None) -> str:

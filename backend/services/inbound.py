@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from backend.context import Context
 from backend.domain.phones import to_e164
 from backend.models import InboundMessage
+from backend.services.conversations import current_conversation
 from backend.services.customers import upsert_customer
 from backend.services.tenants import require_tenant
 
@@ -55,10 +56,12 @@ def _record(ctx: Context, message: IncomingMessage, phone: str) -> InboundResult
         customer = upsert_customer(
             session, ctx.crypto, message.tenant_id, phone, message.profile_name
         )
+        conversation = current_conversation(session, customer, inbound=True)
         session.add(
             InboundMessage(
                 tenant_id=message.tenant_id,
                 customer_id=customer.id,
+                conversation_id=conversation.id,
                 provider_sid=message.message_sid,
                 body=message.body,
                 media=list(message.media),

@@ -14,7 +14,9 @@ from backend.domain.phones import to_e164
 from backend.jobs.messaging import deliver_outbound
 from backend.jobs.runner import JobQueueUnavailable
 from backend.models import OutboundMessage
+from backend.services.conversations import current_conversation, in_reply_window
 from backend.services.customers import find_customer
+from backend.services.limits import check_limit, messages_this_month
 from backend.services.tenants import require_tenant
 
 MESSAGING_QUEUE = "messaging"
@@ -55,15 +57,25 @@ def store_outbound(
     messages: Sequence[OutgoingMessage],
     in_reply_to: str | None = None,
 ) -> list[int]:
-    """Store one batch as queued without enqueuing it (queue_outbound does both); phone is E.164."""
+    """Store one batch as queued without enqueuing it (queue_outbound does both); phone is E.164.
+
+    Replies to a customer who wrote in the last 24 h always go out; other messages count
+    against the tier's monthly limit (LimitExceeded, nothing stored, when it is spent).
+    """
     batch_id = uuid.uuid4().hex
     with ctx.db.transaction() as session:
-        require_tenant(session, tenant_id)
+        tenant = require_tenant(session, tenant_id)
         customer = find_customer(session, ctx.crypto, tenant_id, phone)
+        conversation = None
+        if customer is not None:
+            conversation = current_conversation(session, customer, inbound=False)
+        if not in_reply_window(conversation):
+            check_limit(tenant.tier, "messages", messages_this_month(session, tenant), len(messages))
         rows = [
             OutboundMessage(
                 tenant_id=tenant_id,
                 customer_id=customer.id if customer else None,
+                conversation_id=conversation.id if conversation else None,
                 to_phone_encrypted=ctx.crypto.encrypt(phone),
                 to_phone_hash=ctx.crypto.keyed_hash(phone),
                 body=message.body,

@@ -6,6 +6,8 @@ from urllib.parse import quote
 
 import pytest
 
+from backend.domain.tenant_settings import default_business_hours, default_features
+
 from tests.backend.conftest import (
     TENANT_ID,
     TENANT_NUMBER,
@@ -39,6 +41,13 @@ def test_resolve_finds_the_tenant_from_any_spelling(client, tenants, number: str
         "twilio_auth_token": TENANT_TOKEN,
         "sandbox": True,
         "primary_language": "en",
+        # Added by the tenant platform (additive: the channel ignores what it does not use).
+        "status": "active",
+        "tier": "starter",
+        "timezone": "Africa/Nairobi",
+        "quiet_hours": None,
+        "business_hours": default_business_hours(),
+        "features": default_features(),
     }
 
 

@@ -53,6 +53,12 @@ class Outbound(MethodView):
     @blp.arguments(OutboundRequestSchema)
     @blp.response(202, OutboundResultSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown tenant")
+    @blp.alt_response(
+        403,
+        schema=ErrorSchema,
+        description="Monthly message limit of the tier spent (replies within 24 h of the "
+        "customer's last message are always sent)",
+    )
     @blp.alt_response(503, schema=ErrorSchema, description="Delivery queue unavailable")
     def post(self, payload: dict[str, Any]) -> dict[str, list[int]]:
         """Store reply messages and enqueue one delivery job that sends them in order"""

@@ -4,32 +4,45 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request, url_for
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.api.auth import require_tenant
 from backend.api.common import TENANT_SECURITY, ErrorSchema, context, tenant_id
-from backend.api.products.schemas import ProductPageSchema, ProductQuerySchema, ProductSchema
-from backend.services.catalog import ProductPage, ProductView, get_product, list_products
+from backend.api.pagination import paginated
+from backend.api.products.schemas import (
+    MatchListSchema,
+    MatchQuerySchema,
+    ProductCreateSchema,
+    ProductPageSchema,
+    ProductPatchSchema,
+    ProductQuerySchema,
+    ProductSchema,
+    ProductVariantListSchema,
+    ProductVariantSchema,
+    VariantCreateSchema,
+)
+from backend.domain.money import Money
+from backend.services import products
+from backend.services.catalog import (
+    NewProduct,
+    NewVariant,
+    ProductView,
+    get_product,
+    list_products,
+    match_products,
+    tenant_currency,
+)
+from backend.services.products import ProductVariantView
 
 blp = Blueprint("products", __name__, url_prefix="/v1/products", description="Catalog")
 blp.before_request(require_tenant)
+NOT_FOUND = {"schema": ErrorSchema, "description": "No such product for this tenant"}
 
 
-def _page_url(page: int) -> str:
-    """This same listing (same filters) at another page, as an absolute URL."""
-    args: dict[str, Any] = {**request.args.to_dict(), "page": page}
-    return url_for(request.endpoint or "", _external=True, **args)
-
-
-def _paginated(page: ProductPage) -> dict[str, Any]:
-    return {
-        "count": page.count,
-        "next": _page_url(page.page + 1) if page.has_next else None,
-        "previous": _page_url(page.page - 1) if page.has_previous else None,
-        "results": page.results,
-    }
+def _new_variant(body: dict[str, Any], currency: str) -> NewVariant:
+    return NewVariant(body["sku"], Money(body["price_minor"], currency), body["stock"],
+                      body["attributes"])
 
 
 @blp.route("")
@@ -38,15 +51,79 @@ class Products(MethodView):
     @blp.arguments(ProductQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, ProductPageSchema)
     def get(self, **query: Any) -> dict[str, Any]:
-        """List active products, ordered by id (q matches title, description or category)"""
-        return _paginated(list_products(context(), tenant_id(), **query))
+        """List active products, ordered by id (q: full text search of title, description and
+        category on PostgreSQL, each word a prefix; a substring match on SQLite)"""
+        return paginated(list_products(context(), tenant_id(), **query))
+
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.arguments(ProductCreateSchema)
+    @blp.response(201, ProductSchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="The tier's product limit is reached")
+    @blp.alt_response(409, schema=ErrorSchema, description="A SKU or external id is taken")
+    def post(self, body: dict[str, Any]) -> ProductView:
+        """Create a product with its variants"""
+        currency = tenant_currency(context(), tenant_id())
+        new = NewProduct(
+            body["title"], body["description"], body["category"],
+            [_new_variant(v, currency) for v in body["variants"]], body["images"],
+            body["external_source"], body["external_id"],
+        )
+        return products.create_product(context(), tenant_id(), new)
+
+
+@blp.route("/match")
+class ProductMatch(MethodView):
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.arguments(MatchQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, MatchListSchema)
+    def get(self, text: str, limit: int) -> dict[str, Any]:
+        """Products ranked by fuzzy likeness to what a customer wrote ("the black boots"),
+        with the variant whose colour or size matched"""
+        return {"results": match_products(context(), tenant_id(), text, limit)}
 
 
 @blp.route("/<int:product_id>")
 class ProductById(MethodView):
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, ProductSchema)
-    @blp.alt_response(404, schema=ErrorSchema, description="No such product for this tenant")
+    @blp.alt_response(404, **NOT_FOUND)
     def get(self, product_id: int) -> ProductView:
-        """One product with its variants"""
+        """One active product with its variants"""
         return get_product(context(), tenant_id(), product_id)
+
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.arguments(ProductPatchSchema)
+    @blp.response(200, ProductSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, schema=ErrorSchema, description="The external id is taken")
+    def patch(self, changes: dict[str, Any], product_id: int) -> ProductView:
+        """Change a product (active or not); `active: false` hides it from the catalog"""
+        return products.update_product(context(), tenant_id(), product_id, changes)
+
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.response(204)
+    @blp.alt_response(404, **NOT_FOUND)
+    def delete(self, product_id: int) -> None:
+        """Delete a product and its variants (orders keep their copied lines)"""
+        products.delete_product(context(), tenant_id(), product_id)
+
+
+@blp.route("/<int:product_id>/variants")
+class ProductVariants(MethodView):
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.response(200, ProductVariantListSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    def get(self, product_id: int) -> dict[str, Any]:
+        """The product's variants"""
+        return {"results": products.list_variants(context(), tenant_id(), product_id)}
+
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.arguments(VariantCreateSchema)
+    @blp.response(201, ProductVariantSchema)
+    @blp.alt_response(404, **NOT_FOUND)
+    @blp.alt_response(409, schema=ErrorSchema, description="The SKU is taken")
+    def post(self, body: dict[str, Any], product_id: int) -> ProductVariantView:
+        """Add a variant"""
+        currency = tenant_currency(context(), tenant_id())
+        return products.add_variant(context(), tenant_id(), product_id,
+                                    _new_variant(body, currency))

@@ -4,15 +4,21 @@ from marshmallow import Schema, fields, validate
 
 from backend.services.catalog import MAX_PAGE_SIZE
 
-
 class ProductQuerySchema(Schema):
     q = fields.Str(load_default=None, validate=validate.Length(max=200))
     category = fields.Str(load_default=None, validate=validate.Length(max=64))
+    min_price = fields.Int(
+        load_default=None, validate=validate.Range(min=0),
+        metadata={"description": "Only products with a variant at or above this price "
+                                 "(minor units)"})
     max_price = fields.Int(
         load_default=None, validate=validate.Range(min=0),
-        metadata={"description": "Only products with a variant at or below this price (minor units)"})
+        metadata={"description": "Only products with a variant at or below this price "
+                                 "(minor units)"})
     in_stock = fields.Bool(
         load_default=False, metadata={"description": "Only products with a variant in stock"})
+    include_inactive = fields.Bool(
+        load_default=False, metadata={"description": "Also list deactivated products"})
     page = fields.Int(load_default=1, validate=validate.Range(min=1))
     page_size = fields.Int(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
 
@@ -36,6 +42,10 @@ class ProductSchema(Schema):
     price_max_minor = fields.Int(allow_none=True)
     in_stock = fields.Bool()
     variants = fields.List(fields.Nested(VariantSchema))
+    images = fields.List(fields.Str())
+    active = fields.Bool()
+    external_source = fields.Str(allow_none=True)
+    external_id = fields.Str(allow_none=True)
 
 
 class ProductPageSchema(Schema):
@@ -43,3 +53,67 @@ class ProductPageSchema(Schema):
     next = fields.Str(allow_none=True, metadata={"description": "URL of the next page"})
     previous = fields.Str(allow_none=True, metadata={"description": "URL of the previous page"})
     results = fields.List(fields.Nested(ProductSchema))
+
+
+class VariantCreateSchema(Schema):
+    sku = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    price_minor = fields.Int(required=True, strict=True, validate=validate.Range(min=0),
+                             metadata={"description": "Integer minor units"})
+    stock = fields.Int(load_default=0, strict=True, validate=validate.Range(min=0))
+    attributes = fields.Dict(keys=fields.Str(validate=validate.Length(min=1, max=32)),
+                             values=fields.Str(validate=validate.Length(max=64)),
+                             load_default=dict)
+
+
+class VariantPatchSchema(Schema):
+    sku = fields.Str(validate=validate.Length(min=1, max=64))
+    price_minor = fields.Int(strict=True, validate=validate.Range(min=0))
+    stock = fields.Int(strict=True, validate=validate.Range(min=0))
+    attributes = fields.Dict(keys=fields.Str(validate=validate.Length(min=1, max=32)),
+                             values=fields.Str(validate=validate.Length(max=64)))
+
+
+class ProductVariantSchema(VariantSchema):
+    product_id = fields.Int()
+
+
+class ProductVariantListSchema(Schema):
+    results = fields.List(fields.Nested(ProductVariantSchema))
+
+
+class ProductCreateSchema(Schema):
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.Str(load_default="", validate=validate.Length(max=5000))
+    category = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    images = fields.List(fields.Url(), load_default=list, validate=validate.Length(max=20))
+    external_source = fields.Str(load_default=None, validate=validate.Length(min=1, max=32))
+    external_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=128))
+    variants = fields.List(fields.Nested(VariantCreateSchema), required=True,
+                           validate=validate.Length(min=1, max=100))
+
+
+class ProductPatchSchema(Schema):
+    title = fields.Str(validate=validate.Length(min=1, max=200))
+    description = fields.Str(validate=validate.Length(max=5000))
+    category = fields.Str(validate=validate.Length(min=1, max=64))
+    images = fields.List(fields.Url(), validate=validate.Length(max=20))
+    active = fields.Bool()
+    external_source = fields.Str(allow_none=True, validate=validate.Length(min=1, max=32))
+    external_id = fields.Str(allow_none=True, validate=validate.Length(min=1, max=128))
+
+
+class MatchQuerySchema(Schema):
+    text = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    limit = fields.Int(load_default=5, validate=validate.Range(min=1, max=20))
+
+
+class MatchSchema(Schema):
+    product_id = fields.Int()
+    title = fields.Str()
+    score = fields.Float(metadata={"description": "0..1, higher is closer"})
+    variant_id = fields.Int(allow_none=True,
+                            metadata={"description": "The variant whose colour/size matched"})
+
+
+class MatchListSchema(Schema):
+    results = fields.List(fields.Nested(MatchSchema))

@@ -1,4 +1,4 @@
-"""Tenant routing for the channel: which merchant owns a WhatsApp number."""
+"""Tenant routing for the channel, and the platform operator's view of every tenant."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from flask_smorest import Blueprint
 
 from backend.api.auth import require_service
 from backend.api.common import SERVICE_SECURITY, ErrorSchema, context
+from backend.api.tenant.schemas import OperatorTenantPatchSchema, TenantSettingsSchema
 from backend.api.tenants.schemas import ResolveQuerySchema, TenantRoutingSchema
+from backend.services.tenant_usage import settings_with_usage, update_settings_with_usage
 from backend.services.tenants import TenantRouting, resolve_by_number
 
 blp = Blueprint(
@@ -28,3 +30,21 @@ class ResolveTenant(MethodView):
     def get(self, number: str, **_: Any) -> TenantRouting:
         """Find the tenant that owns a WhatsApp number"""
         return resolve_by_number(context(), number)
+
+
+@blp.route("/<string:tenant_id>")
+class OperatorTenant(MethodView):
+    @blp.doc(security=SERVICE_SECURITY)
+    @blp.response(200, TenantSettingsSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="Unknown tenant")
+    def get(self, tenant_id: str) -> dict[str, Any]:
+        """A tenant's settings, tier and usage (platform operator)"""
+        return settings_with_usage(context(), tenant_id)
+
+    @blp.doc(security=SERVICE_SECURITY)
+    @blp.arguments(OperatorTenantPatchSchema)
+    @blp.response(200, TenantSettingsSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="Unknown tenant")
+    def patch(self, changes: dict[str, Any], tenant_id: str) -> dict[str, Any]:
+        """Change a tenant's settings, including its tier and status (platform operator)"""
+        return update_settings_with_usage(context(), tenant_id, changes, as_operator=True)

@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
+from backend.domain.tenant_settings import BusinessHoursSchema, FeaturesSchema, QuietHoursSchema
+
 
 class ResolveQuerySchema(Schema):
     number = fields.Str(
@@ -19,3 +21,9 @@ class TenantRoutingSchema(Schema):
     twilio_auth_token = fields.Str()
     sandbox = fields.Bool()
     primary_language = fields.Str()
+    status = fields.Str(metadata={"description": "trial | active | suspended"})
+    tier = fields.Str(metadata={"description": "starter | growth | enterprise"})
+    timezone = fields.Str(metadata={"description": "IANA name, e.g. Africa/Nairobi"})
+    quiet_hours = fields.Nested(QuietHoursSchema, allow_none=True)
+    business_hours = fields.Nested(BusinessHoursSchema)
+    features = fields.Nested(FeaturesSchema)

@@ -1,0 +1,62 @@
+"""Schemas of orders."""
+
+from marshmallow import Schema, fields, validate
+
+from backend.api.fields import UtcDateTime
+from backend.api.pagination import PageQuerySchema, page_schema
+from backend.domain.orders import ORDER_STATUSES
+
+
+class OrderItemSchema(Schema):
+    variant_id = fields.Int(required=True)
+    quantity = fields.Int(required=True, validate=validate.Range(min=1, max=10_000))
+
+
+class OrderCreateSchema(Schema):
+    customer_id = fields.Int(
+        load_default=None,
+        metadata={"description": "Merchants: the customer. Left out with X-CUSTOMER-PHONE."})
+    items = fields.List(
+        fields.Nested(OrderItemSchema), load_default=None, validate=validate.Length(min=1, max=100),
+        metadata={"description": "Merchants: the lines. Left out: the acting customer's cart."})
+    draft = fields.Bool(
+        load_default=False,
+        metadata={"description": "true: a draft (no stock reserved); else pending_payment"})
+
+
+class OrderLineSchema(Schema):
+    id = fields.Int()
+    variant_id = fields.Int(allow_none=True)
+    sku = fields.Str()
+    title = fields.Str()
+    unit_price_minor = fields.Int()
+    quantity = fields.Int()
+    line_total_minor = fields.Int()
+
+
+class OrderSchema(Schema):
+    id = fields.Int()
+    customer_id = fields.Int()
+    status = fields.Str(metadata={"enum": list(ORDER_STATUSES)})
+    currency = fields.Str()
+    total_minor = fields.Int(metadata={"description": "Sum of the lines, integer minor units"})
+    placed_at = UtcDateTime(allow_none=True)
+    cancel_reason = fields.Str(allow_none=True)
+    created_at = UtcDateTime()
+    lines = fields.List(fields.Nested(OrderLineSchema))
+
+
+class OrderQuerySchema(PageQuerySchema):
+    status = fields.Str(load_default=None, validate=validate.OneOf(ORDER_STATUSES))
+    customer_id = fields.Int(load_default=None)
+    mine = fields.Bool(
+        load_default=False,
+        metadata={"description": "Assistant: only the X-CUSTOMER-PHONE customer's (required)"})
+
+
+class TransitionSchema(Schema):
+    to = fields.Str(required=True, validate=validate.OneOf(ORDER_STATUSES))
+    reason = fields.Str(load_default=None, validate=validate.Length(max=500))
+
+
+OrderPageSchema = page_schema(OrderSchema, "OrderPage")

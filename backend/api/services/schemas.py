@@ -1,0 +1,87 @@
+"""Schemas of services, service variants and availability windows."""
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from backend.api.pagination import PageQuerySchema, page_schema
+
+
+class ServiceVariantSchema(Schema):
+    id = fields.Int(dump_only=True)
+    service_id = fields.Int(dump_only=True)
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    duration_minutes = fields.Int(required=True, validate=validate.Range(min=5, max=24 * 60))
+    price_minor = fields.Int(required=True, validate=validate.Range(min=0),
+                             metadata={"description": "Integer minor units"})
+    currency = fields.Str(dump_only=True)
+
+
+class WindowSchema(Schema):
+    id = fields.Int(dump_only=True)
+    service_id = fields.Int(dump_only=True)
+    weekday = fields.Int(load_default=None, allow_none=True,
+                         validate=validate.Range(min=0, max=6),
+                         metadata={"description": "0 = Monday … 6 = Sunday; or give date"})
+    on_date = fields.Date(load_default=None, allow_none=True, data_key="date",
+                          metadata={"description": "One day only (replaces that weekday's)"})
+    starts_at = fields.Time(required=True, data_key="start",
+                            metadata={"description": "Local time HH:MM"})
+    ends_at = fields.Time(required=True, data_key="end", metadata={"description": "After start"})
+    capacity = fields.Int(load_default=1, validate=validate.Range(min=1, max=1000))
+
+    @validates_schema
+    def _check(self, data: dict[str, Any], **_: Any) -> None:
+        if (data.get("weekday") is None) == (data.get("on_date") is None):
+            raise ValidationError("Give either weekday or date.", "weekday")
+        if data["ends_at"] <= data["starts_at"]:
+            raise ValidationError("Must be after start.", "end")
+
+
+class ServiceSchema(Schema):
+    id = fields.Int(dump_only=True)
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.Str(load_default="", validate=validate.Length(max=5000))
+    category = fields.Str(load_default="", validate=validate.Length(max=64))
+    active = fields.Bool(dump_only=True)
+    variants = fields.List(fields.Nested(ServiceVariantSchema), load_default=list)
+    windows = fields.List(fields.Nested(WindowSchema), load_default=list)
+
+
+class ServicePatchSchema(Schema):
+    name = fields.Str(validate=validate.Length(min=1, max=200))
+    description = fields.Str(validate=validate.Length(max=5000))
+    category = fields.Str(validate=validate.Length(max=64))
+    active = fields.Bool()
+
+
+class ServiceQuerySchema(PageQuerySchema):
+    include_inactive = fields.Bool(load_default=False)
+
+
+class ServiceVariantListSchema(Schema):
+    results = fields.List(fields.Nested(ServiceVariantSchema))
+
+
+class WindowListSchema(Schema):
+    results = fields.List(fields.Nested(WindowSchema))
+
+
+ServicePageSchema = page_schema(ServiceSchema, "ServicePage")
+
+
+
+class ServiceVariantPatchSchema(Schema):
+    name = fields.Str(validate=validate.Length(min=1, max=200))
+    duration_minutes = fields.Int(validate=validate.Range(min=5, max=24 * 60))
+    price_minor = fields.Int(validate=validate.Range(min=0))
+
+
+class WindowPatchSchema(Schema):
+    """Fields to change; the merged window is validated by the service (422)."""
+
+    weekday = fields.Int(allow_none=True, validate=validate.Range(min=0, max=6))
+    on_date = fields.Date(allow_none=True, data_key="date")
+    starts_at = fields.Time(data_key="start")
+    ends_at = fields.Time(data_key="end")
+    capacity = fields.Int(validate=validate.Range(min=1, max=1000))

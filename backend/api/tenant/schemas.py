@@ -1,0 +1,67 @@
+"""Schemas of tenant settings (the JSON shapes come from backend/domain/tenant_settings.py)."""
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from backend.domain.tenant_settings import (
+    LANGUAGES,
+    TENANT_STATUSES,
+    BusinessHoursSchema,
+    FeaturesPatchSchema,
+    FeaturesSchema,
+    QuietHoursSchema,
+    is_timezone,
+)
+from backend.domain.tiers import TIER_NAMES
+
+
+def _iana(name: str) -> None:
+    if not is_timezone(name):
+        raise ValidationError("Not an IANA timezone name (e.g. Africa/Nairobi).")
+
+
+class UsageSchema(Schema):
+    messages_this_month = fields.Int()
+    max_messages_per_month = fields.Int(allow_none=True, metadata={"description": "null: no limit"})
+    max_products = fields.Int(allow_none=True)
+    max_services = fields.Int(allow_none=True)
+    fee_basis_points = fields.Int(metadata={"description": "Platform fee; 250 = 2.5 %"})
+
+
+class TenantSettingsSchema(Schema):
+    id = fields.Str()
+    name = fields.Str()
+    whatsapp_number = fields.Str(metadata={"description": "E.164"})
+    status = fields.Str(metadata={"description": " | ".join(TENANT_STATUSES)})
+    tier = fields.Str(metadata={"description": " | ".join(TIER_NAMES)})
+    currency = fields.Str()
+    timezone = fields.Str()
+    primary_language = fields.Str()
+    business_hours = fields.Nested(BusinessHoursSchema)
+    quiet_hours = fields.Nested(QuietHoursSchema, allow_none=True)
+    features = fields.Nested(FeaturesSchema)
+    usage = fields.Nested(UsageSchema)
+    created_at = fields.DateTime()
+
+
+class TenantSettingsPatchSchema(Schema):
+    """What a merchant may change; tier and status are the platform operator's."""
+
+    name = fields.Str(validate=validate.Length(min=1, max=200))
+    timezone = fields.Str(validate=_iana)
+    primary_language = fields.Str(validate=validate.OneOf(LANGUAGES))
+    business_hours = fields.Nested(BusinessHoursSchema)
+    quiet_hours = fields.Nested(QuietHoursSchema, allow_none=True)
+    features = fields.Nested(FeaturesPatchSchema)
+
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("Send at least one setting to change.")
+
+
+class OperatorTenantPatchSchema(TenantSettingsPatchSchema):
+    tier = fields.Str(validate=validate.OneOf(TIER_NAMES))
+    status = fields.Str(validate=validate.OneOf(TENANT_STATUSES))
+

@@ -1,0 +1,198 @@
+"""Conversations: attaching each message to the customer's current one, and reading them back.
+
+A conversation lasts while messages keep flowing; after 24 h without a message either way,
+the next message (inbound or outbound) closes it and starts a new one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.context import Context
+from backend.domain.errors import Conflict, NotFound
+from backend.models import Conversation, Customer, InboundMessage, OutboundMessage
+from backend.services.pages import Page, check_page
+from backend.services.tenants import require_tenant
+
+SILENCE = timedelta(hours=24)
+# WhatsApp's customer-service window: replies within it are answers, not new outreach.
+REPLY_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    id: int
+    customer_id: int
+    status: str
+    needs_human: bool
+    started_at: datetime
+    last_inbound_at: datetime | None
+    last_message_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageView:
+    id: int
+    direction: str  # "inbound" | "outbound"
+    type: str  # "text" | "media"
+    body: str | None
+    media: list[dict[str, Any]]
+    provider_sid: str | None
+    status: str  # inbound: "received"; outbound: queued | sent | failed
+    in_reply_to: str | None
+    created_at: datetime
+
+
+def current_conversation(
+    session: Session, customer: Customer, inbound: bool, now: datetime | None = None
+) -> Conversation:
+    """The customer's live conversation (a new one after 24 h of silence), touched by a message."""
+    now = now or datetime.now(UTC)
+    latest = session.scalar(
+        select(Conversation)
+        .where(Conversation.tenant_id == customer.tenant_id, Conversation.customer_id == customer.id)
+        .order_by(Conversation.started_at.desc(), Conversation.id.desc())
+        .limit(1)
+        .with_for_update()
+    )
+    if latest is None or latest.status != "open" or now - latest.last_message_at >= SILENCE:
+        if latest is not None:
+            latest.status = "closed"
+        latest = Conversation(
+            tenant_id=customer.tenant_id,
+            customer_id=customer.id,
+            status="open",
+            needs_human=False,
+            started_at=now,
+            last_message_at=now,
+        )
+        session.add(latest)
+    latest.last_message_at = max(latest.last_message_at, now)
+    if inbound:
+        latest.last_inbound_at = now
+    session.flush()
+    return latest
+
+
+def in_reply_window(conversation: Conversation | None, now: datetime | None = None) -> bool:
+    """Whether the customer wrote within the last 24 h (so a message now answers them)."""
+    if conversation is None or conversation.last_inbound_at is None:
+        return False
+    return (now or datetime.now(UTC)) - conversation.last_inbound_at < REPLY_WINDOW
+
+
+def _view(conversation: Conversation) -> ConversationView:
+    return ConversationView(
+        id=conversation.id,
+        customer_id=conversation.customer_id,
+        status=conversation.status,
+        needs_human=conversation.needs_human,
+        started_at=conversation.started_at,
+        last_inbound_at=conversation.last_inbound_at,
+        last_message_at=conversation.last_message_at,
+    )
+
+
+def list_conversations(
+    ctx: Context, tenant_id: str, customer_id: int, page: int = 1, page_size: int = 50
+) -> Page[ConversationView]:
+    """A customer's conversations, newest first; another tenant's customer is not found."""
+    check_page(page, page_size)
+    with ctx.db.transaction() as session:
+        require_tenant(session, tenant_id)
+        customer = session.get(Customer, customer_id)
+        if customer is None or customer.tenant_id != tenant_id:
+            raise NotFound(f"No customer {customer_id}")
+        query = select(Conversation).where(
+            Conversation.tenant_id == tenant_id, Conversation.customer_id == customer_id
+        )
+        count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        rows = session.scalars(
+            query.order_by(Conversation.started_at.desc(), Conversation.id.desc())
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        ).all()
+        return Page(count, page, page_size, [_view(row) for row in rows])
+
+
+def _inbound_view(message: InboundMessage) -> MessageView:
+    return MessageView(
+        id=message.id,
+        direction="inbound",
+        type="media" if message.media else "text",
+        body=message.body,
+        media=list(message.media or []),
+        provider_sid=message.provider_sid,
+        status="received",
+        in_reply_to=None,
+        created_at=message.created_at,
+    )
+
+
+def _outbound_view(message: OutboundMessage) -> MessageView:
+    return MessageView(
+        id=message.id,
+        direction="outbound",
+        type="media" if message.media_url else "text",
+        body=message.body,
+        media=[{"url": message.media_url, "content_type": None}] if message.media_url else [],
+        provider_sid=message.provider_sid,
+        status=message.status,
+        in_reply_to=message.in_reply_to,
+        created_at=message.created_at,
+    )
+
+
+def update_conversation(
+    ctx: Context, tenant_id: str, conversation_id: int, changes: dict[str, Any]
+) -> ConversationView:
+    """Flag a conversation for a person (needs_human) or close it; reopening is refused
+    (the next message after a closed conversation starts a new one)."""
+    with ctx.db.transaction() as session:
+        require_tenant(session, tenant_id)
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None or conversation.tenant_id != tenant_id:
+            raise NotFound(f"No conversation {conversation_id}")
+        if changes.get("status") == "open" and conversation.status == "closed":
+            raise Conflict("A closed conversation cannot be reopened; the next message opens one")
+        if "status" in changes:
+            conversation.status = changes["status"]
+        if "needs_human" in changes:
+            conversation.needs_human = bool(changes["needs_human"])
+        session.flush()
+        return _view(conversation)
+
+
+def conversation_messages(
+    ctx: Context, tenant_id: str, conversation_id: int, page: int = 1, page_size: int = 50
+) -> Page[MessageView]:
+    """Both directions in the order they happened (inbound first on a tie: it came first)."""
+    check_page(page, page_size)
+    with ctx.db.transaction() as session:
+        require_tenant(session, tenant_id)
+        conversation = session.get(Conversation, conversation_id)
+        if conversation is None or conversation.tenant_id != tenant_id:
+            raise NotFound(f"No conversation {conversation_id}")
+        inbound = session.scalars(
+            select(InboundMessage).where(
+                InboundMessage.tenant_id == tenant_id,
+                InboundMessage.conversation_id == conversation_id,
+            )
+        ).all()
+        outbound = session.scalars(
+            select(OutboundMessage).where(
+                OutboundMessage.tenant_id == tenant_id,
+                OutboundMessage.conversation_id == conversation_id,
+            )
+        ).all()
+        messages = sorted(
+            [_inbound_view(m) for m in inbound] + [_outbound_view(m) for m in outbound],
+            key=lambda m: (m.created_at, m.direction != "inbound", m.id),
+        )
+    start = (page - 1) * page_size
+    return Page(len(messages), page, page_size, messages[start : start + page_size])

@@ -1,0 +1,71 @@
+"""Subscription tier limits: products, services and messages per month (403 when exceeded).
+
+Messages: a tenant's outbound messages of the current calendar month in its own timezone.
+Replies inside the customer's 24 h window (the customer wrote in the last 24 h) are always
+sent, even past the limit, so a customer is never left without an answer mid-conversation;
+business-initiated messages (reminders, campaigns, follow-ups) past the limit are refused
+loudly with LimitExceeded rather than dropped.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from backend.domain.errors import InvalidInput, LimitExceeded
+from backend.domain.tiers import TIERS, Tier
+from backend.models import OutboundMessage, Tenant
+
+Resource = Literal["products", "services", "messages"]
+_LABELS: dict[str, tuple[str, str]] = {
+    "products": ("products", "to add more"),
+    "services": ("services", "to add more"),
+    "messages": ("messages a month", "to send more this month"),
+}
+
+
+def _limit(tier: Tier, resource: Resource) -> int | None:
+    if resource == "products":
+        return tier.max_products
+    if resource == "services":
+        return tier.max_services
+    if resource == "messages":
+        return tier.max_messages_per_month
+    raise InvalidInput(f"Unknown limited resource {resource!r}")
+
+
+def check_limit(tier_name: str, resource: Resource, current: int, adding: int = 1) -> None:
+    """Raise LimitExceeded unless `current + adding` fits the tier's limit (None: unlimited)."""
+    tier = TIERS.get(tier_name)
+    if tier is None:
+        raise InvalidInput(f"Unknown tier {tier_name!r}")
+    limit = _limit(tier, resource)
+    if limit is None or current + adding <= limit:
+        return
+    label, more = _LABELS[resource]
+    raise LimitExceeded(
+        f"The {tier.name} tier allows {limit:,} {label}; you have {current:,}. "
+        f"Upgrade {more}."
+    )
+
+
+def month_start_utc(timezone: str, now: datetime | None = None) -> datetime:
+    """The first instant of the current calendar month in `timezone`, as UTC."""
+    zone = ZoneInfo(timezone)
+    local = (now or datetime.now(UTC)).astimezone(zone)
+    return local.replace(day=1, hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def messages_this_month(session: Session, tenant: Tenant, now: datetime | None = None) -> int:
+    """Outbound messages stored for the tenant since its month began (any status)."""
+    count = session.scalar(
+        select(func.count(OutboundMessage.id)).where(
+            OutboundMessage.tenant_id == tenant.id,
+            OutboundMessage.created_at >= month_start_utc(tenant.timezone, now),
+        )
+    )
+    return int(count or 0)
