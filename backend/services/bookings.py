@@ -23,7 +23,7 @@ from backend.models import Appointment, AvailabilityWindow, Service, ServiceVari
 from backend.models.base import utcnow
 from backend.services.carts import require_customer
 from backend.services.idempotency import IdempotencyRequest, remember, replayed_id
-from backend.services.paging import Page, fetch_page
+from backend.services.pages import Page, fetch_page
 from backend.services.tenants import require_tenant
 
 BOOKED = "booked"

@@ -11,7 +11,7 @@ from backend.context import Context
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.orders import Line, order_total
 from backend.models import Cart, CartItem, Customer, Product, ProductVariant
-from backend.services.paging import Page, fetch_page
+from backend.services.pages import Page, fetch_page
 from backend.services.tenants import require_tenant
 
 

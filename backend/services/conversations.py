@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.context import Context
 from backend.domain.errors import Conflict, NotFound
 from backend.models import Conversation, Customer, InboundMessage, OutboundMessage
-from backend.services.pages import Page, check_page
+from backend.services.pages import Page, check_page, fetch_page
 from backend.services.tenants import require_tenant
 
 SILENCE = timedelta(hours=24)
@@ -111,12 +111,8 @@ def list_conversations(
         query = select(Conversation).where(
             Conversation.tenant_id == tenant_id, Conversation.customer_id == customer_id
         )
-        count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.scalars(
-            query.order_by(Conversation.started_at.desc(), Conversation.id.desc())
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        ).all()
+        count, rows = fetch_page(session, query, page, page_size,
+                                 Conversation.started_at.desc(), Conversation.id.desc())
         return Page(count, page, page_size, [_view(row) for row in rows])
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.context import Context
@@ -15,7 +15,7 @@ from backend.domain.errors import InvalidInput, NotFound
 from backend.domain.tenant_settings import LANGUAGES
 from backend.models import CONSENT_KINDS, ConsentEvent, Customer
 from backend.security import Crypto
-from backend.services.pages import Page, check_page
+from backend.services.pages import Page, check_page, fetch_page
 from backend.services.tenants import require_tenant
 
 
@@ -142,10 +142,7 @@ def list_customers(
         query = query.where(getattr(Customer, f"consent_{consent}").is_(consented))
     with ctx.db.transaction() as session:
         require_tenant(session, tenant_id)
-        count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.scalars(
-            query.order_by(Customer.id).offset((page - 1) * page_size).limit(page_size)
-        ).all()
+        count, rows = fetch_page(session, query, page, page_size, Customer.id)
         return Page(count, page, page_size, [_view(ctx.crypto, row) for row in rows])
 
 
@@ -217,12 +214,8 @@ def consent_events(
         query = select(ConsentEvent).where(
             ConsentEvent.tenant_id == tenant_id, ConsentEvent.customer_id == customer_id
         )
-        count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        rows = session.scalars(
-            query.order_by(ConsentEvent.created_at, ConsentEvent.id)
-            .offset((page - 1) * page_size)
-            .limit(page_size)
-        ).all()
+        count, rows = fetch_page(
+            session, query, page, page_size, ConsentEvent.created_at, ConsentEvent.id)
         return Page(
             count,
             page,

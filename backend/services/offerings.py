@@ -16,8 +16,7 @@ from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.money import Money
 from backend.models import AvailabilityWindow, Service, ServiceVariant, Tenant
 from backend.services.limits import check_limit
-from backend.services.pages import Page
-from backend.services.paging import fetch_page
+from backend.services.pages import Page, fetch_page
 from backend.services.tenants import require_tenant
 
 SERVICE_FIELDS = ("name", "description", "category", "active")

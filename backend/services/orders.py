@@ -24,7 +24,7 @@ from backend.models import Cart, CartItem, Order, OrderLine, ProductVariant
 from backend.models.base import utcnow
 from backend.services.carts import require_customer, sellable_variant
 from backend.services.idempotency import IdempotencyRequest, remember, replayed_id
-from backend.services.paging import Page, fetch_page
+from backend.services.pages import Page, fetch_page
 from backend.services.tenants import require_tenant
 
 EXPIRED_REASON = "payment not received in time"
