@@ -6,7 +6,7 @@ source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 RUN="$VAR_DIR/run"
 LOG="$VAR_DIR/log"
-SERVICES=(redis backend worker actions rasa)
+SERVICES=(redis backend worker sweeper actions rasa)
 
 alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
 
@@ -101,7 +101,13 @@ up() {
   start rasa .venv-rasa/bin/rasa run --enable-api --auth-token "$RASA_TOKEN" --interface "$BIND_HOST" \
     --port "$RASA_PORT" --credentials credentials.yml --endpoints endpoints.yml --model models
   wait_for backend 60 healthy "$BACKEND_URL/v1/health"
-  [ -z "$REDIS_URL" ] || wait_for worker 60 worker_registered "$worker_name"
+  # Unpaid orders expire (stock released): a self-rescheduling RQ job, or a loop without Redis.
+  if [ -n "$REDIS_URL" ]; then
+    wait_for worker 60 worker_registered "$worker_name"
+    .venv/bin/python -m backend.jobs.orders --schedule
+  else
+    start sweeper bash -c 'while :; do .venv/bin/python -m backend.jobs.orders; sleep 60; done'
+  fi
   wait_for actions 120 healthy "http://127.0.0.1:$ACTIONS_PORT/health"
   wait_for rasa 240 healthy "$RASA_URL/status?token=$RASA_TOKEN"
   echo "stack: up — rasa $RASA_URL, actions :$ACTIONS_PORT, backend $BACKEND_URL (docs at $BACKEND_URL/docs)"

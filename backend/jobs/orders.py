@@ -13,11 +13,15 @@ from datetime import timedelta
 
 from redis import Redis
 from rq import Queue
+from rq.job import Job
+from rq.registry import ScheduledJobRegistry
 
 from backend.jobs.context import job_context
 
 log = logging.getLogger(__name__)
 QUEUE = "default"
+# By name: run as `python -m backend.jobs.orders`, this module is __main__, which RQ refuses.
+JOB = "backend.jobs.orders.expire_unpaid_orders"
 
 
 def expire_unpaid_orders(reschedule: bool = False) -> dict[str, int]:
@@ -44,6 +48,13 @@ def schedule_next(redis_url: str, minutes: int) -> None:
     queue.enqueue_in(timedelta(minutes=minutes), expire_unpaid_orders, True)
 
 
+def already_scheduled(queue: Queue) -> bool:
+    """A self-rescheduling run is waiting or queued: starting another chain would double the work."""
+    waiting = ScheduledJobRegistry(queue=queue).get_job_ids() + queue.get_job_ids()
+    return any(job.func_name == JOB
+               for job in Job.fetch_many(waiting, connection=queue.connection) if job)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=expire_unpaid_orders.__doc__)
     parser.add_argument("--schedule", action="store_true",
@@ -54,9 +65,11 @@ def main(argv: list[str] | None = None) -> None:
         ctx = job_context()
         if not ctx.settings.redis_url:
             raise SystemExit("--schedule needs REDIS_URL")
-        Queue(QUEUE, connection=Redis.from_url(ctx.settings.redis_url)).enqueue(
-            expire_unpaid_orders, True
-        )
+        queue = Queue(QUEUE, connection=Redis.from_url(ctx.settings.redis_url))
+        if already_scheduled(queue):
+            print("expire_unpaid_orders is already scheduled on queue", QUEUE)
+            return
+        queue.enqueue(JOB, True)
         print("scheduled expire_unpaid_orders on queue", QUEUE)
         return
     print(expire_unpaid_orders())

@@ -294,3 +294,25 @@ def test_each_run_on_rq_schedules_the_next(tenants) -> None:
     assert job is not None and job.func_name == "backend.jobs.orders.expire_unpaid_orders"
     assert job.args == (True,)
     registry.remove(job, delete_job=True)
+
+
+def test_schedule_starts_one_chain_however_often_it_is_called(tenants, monkeypatch, capsys) -> None:
+    """`make up` runs `--schedule` at every start: a second call must not start a second chain."""
+    from redis import Redis
+    from rq import Queue
+
+    from backend.jobs import orders
+    from tests.backend.conftest import require_service_env
+
+    redis_url = require_service_env("TEST_REDIS_URL").rsplit("/", 1)[0] + "/5"
+    connection = Redis.from_url(redis_url)
+    connection.flushdb()
+    ctx = dataclasses.replace(tenants, settings=dataclasses.replace(tenants.settings,
+                                                                     redis_url=redis_url))
+    monkeypatch.setattr(orders, "job_context", lambda: ctx)
+    orders.main(["--schedule"])
+    orders.main(["--schedule"])
+    queue = Queue(orders.QUEUE, connection=connection)
+    assert [job.func_name for job in queue.get_jobs()] == ["backend.jobs.orders.expire_unpaid_orders"]
+    assert "already scheduled" in capsys.readouterr().out
+    connection.flushdb()
