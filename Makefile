@@ -18,7 +18,7 @@ train: setup ## train the Rasa model when data/, config.yml or domain.yml change
 validate: setup ## rasa data validate (domain, NLU, stories, rules)
 	@$(ENV) .venv-rasa/bin/rasa data validate --fail-on-warnings --domain domain.yml --data data --config config.yml
 
-seed: setup ## create the database schema and the demo shop (idempotent)
+seed: setup ## create the database schema and the three demo tenants (idempotent)
 	@$(ENV) .venv/bin/python -m backend.migrate && .venv/bin/python -m backend.seed
 
 up: train ## start backend, worker, action server and rasa in the background; wait until healthy
@@ -39,8 +39,10 @@ chat: ## chat with the running stack as a WhatsApp customer (PHONE=+2547…)
 test: ## everything CI runs: services, unit, channel, action, data validation and end-to-end tests
 	@scripts/test.sh
 
-bench: seed up ## latency, throughput and memory of the running stack (writes bench/results/)
+bench: seed up ## conversation latency, throughput and memory of the stack; backend at 10,000 products on PostgreSQL (bench/results/)
 	@$(ENV) .venv/bin/python scripts/bench.py $(BENCH_ARGS)
+	@scripts/services.sh start && trap 'scripts/services.sh stop' EXIT && eval "$$(scripts/services.sh env)" && \
+	  .venv/bin/python scripts/bench_backend.py $(BACKEND_BENCH_ARGS)
 
 logs: ## follow the stack's logs
 	@tail -n 20 -F var/log/*.log
