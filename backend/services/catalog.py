@@ -16,9 +16,9 @@ from backend.domain.matching import Candidate, Match, rank, words
 from backend.domain.money import Money, price_range
 from backend.models import Product, ProductVariant, Tenant
 from backend.models.catalog import SEARCH_DOCUMENT_SQL
+from backend.services.pages import Page, check_page
 from backend.services.tenants import require_tenant
 
-MAX_PAGE_SIZE = 200
 WORD = re.compile(r"[^\W_]+")
 MATCH_SHORTLIST = 25
 MATCH_THRESHOLD = 0.3
@@ -49,22 +49,6 @@ class ProductView:
     active: bool
     external_source: str | None
     external_id: str | None
-
-
-@dataclass(frozen=True)
-class ProductPage:
-    count: int
-    page: int
-    page_size: int
-    results: list[ProductView]
-
-    @property
-    def has_next(self) -> bool:
-        return self.page * self.page_size < self.count
-
-    @property
-    def has_previous(self) -> bool:
-        return self.page > 1
 
 
 @dataclass(frozen=True)
@@ -156,11 +140,10 @@ def list_products(
     include_inactive: bool = False,
     page: int = 1,
     page_size: int = 50,
-) -> ProductPage:
+) -> Page[ProductView]:
     """Active products ordered by id; `q` matches title, description or category, any case;
     `min_price`/`max_price` (minor units) and `in_stock` keep products with such a variant."""
-    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
-        raise InvalidInput(f"page must be >= 1 and page_size between 1 and {MAX_PAGE_SIZE}")
+    check_page(page, page_size)
     conditions: list[Any] = [Product.tenant_id == tenant_id]
     if not include_inactive:
         conditions.append(Product.active.is_(True))
@@ -195,7 +178,7 @@ def list_products(
         # The tenant's currency only matters for a product without variants (rare): ask then.
         currency = "" if all(variants.values()) else require_tenant(session, tenant_id).currency
     results = [_listed_view(row, variants[row.id], currency) for row in rows]
-    return ProductPage(count=count, page=page, page_size=page_size, results=results)
+    return Page(count=count, page=page, page_size=page_size, results=results)
 
 
 def _listed_view(row: Any, variants: list[VariantView], tenant_currency: str) -> ProductView:

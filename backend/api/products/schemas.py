@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from backend.services.catalog import MAX_PAGE_SIZE
+from backend.services.pages import MAX_PAGE_SIZE
 
 class ProductQuerySchema(Schema):
     q = fields.Str(load_default=None, validate=validate.Length(max=200))
