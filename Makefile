@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PHONE ?= +254711000111
 ENV := source scripts/env.sh &&
 
-.PHONY: help setup train validate seed up down status demo chat test bench logs clean
+.PHONY: help setup train validate seed up reload down status demo chat test bench logs clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ seed: setup ## create the database schema and the three demo tenants (idempotent
 
 up: train ## start backend, worker, action server and rasa in the background; wait until healthy
 	@scripts/stack.sh up
+
+reload: ## retrain if needed and swap the new model into the running rasa (no restart)
+	@scripts/reload.sh
 
 down: ## stop exactly what `make up` started
 	@scripts/stack.sh down

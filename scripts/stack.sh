@@ -97,7 +97,7 @@ up() {
     start worker .venv/bin/rq worker messaging default --url "$REDIS_URL" --worker-class rq.SimpleWorker \
       --with-scheduler --name "$worker_name"
   fi
-  start actions .venv-rasa/bin/rasa run actions --port "$ACTIONS_PORT" --actions actions
+  start actions .venv-rasa/bin/rasa run actions --port "$ACTIONS_PORT" --actions actions --auto-reload
   start rasa .venv-rasa/bin/rasa run --enable-api --auth-token "$RASA_TOKEN" --interface "$BIND_HOST" \
     --port "$RASA_PORT" --credentials credentials.yml --endpoints endpoints.yml --model models
   wait_for backend 60 healthy "$BACKEND_URL/v1/health"
