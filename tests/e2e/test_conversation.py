@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from pathlib import Path
 
 from tests.e2e.conftest import new_phone
 
@@ -75,3 +76,19 @@ def test_sticker_gets_a_text_only_reply(stack):
     assert response.status_code == 200
     [reply] = stack.replies(phone, after)
     assert "only read text" in reply
+
+
+def test_reload_swaps_the_model_without_a_restart(stack):
+    import subprocess
+
+    from tests.e2e.conftest import ROOT
+
+    pid_file = Path(stack.env["VAR_DIR"]) / "run" / "rasa.pid"
+    pid = pid_file.read_text()
+    done = subprocess.run(["scripts/reload.sh"], cwd=ROOT, env=stack.env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "rasa now serves" in done.stdout
+    assert pid_file.read_text() == pid
+    [greeting] = stack.say(new_phone(), "hello there")
+    assert "Welcome" in greeting
