@@ -15,6 +15,7 @@ from backend.domain.availability import validate_window
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.money import Money
 from backend.models import AvailabilityWindow, Service, ServiceVariant, Tenant
+from backend.services.edits import apply_changes
 from backend.services.limits import check_limit
 from backend.services.pages import Page, fetch_page
 from backend.services.tenants import require_tenant
@@ -173,10 +174,7 @@ def update_service(ctx: Context, tenant_id: str, service_id: int,
         service = _service(session, tenant_id, service_id)
         if "name" in changes:
             _name_taken(session, tenant_id, changes["name"], but=service.id)
-        for name in SERVICE_FIELDS:
-            if name in changes:
-                setattr(service, name, changes[name])
-        session.flush()
+        apply_changes(session, service, changes, SERVICE_FIELDS)
         return _view(service)
 
 
@@ -219,10 +217,7 @@ def update_service_variant(ctx: Context, tenant_id: str, variant_id: int,
                                             ServiceVariant.id != variant.id)
         ):
             raise Conflict(f"The service already has a variant named {changes['name']!r}")
-        for name in VARIANT_FIELDS:
-            if name in changes:
-                setattr(variant, name, changes[name])
-        session.flush()
+        apply_changes(session, variant, changes, VARIANT_FIELDS)
         return _variant_view(variant)
 
 

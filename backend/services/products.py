@@ -14,6 +14,7 @@ from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.models import Product, ProductVariant, Tenant
 from backend.services.catalog import NewProduct, NewVariant, ProductView
 from backend.services.catalog import product_view as _view
+from backend.services.edits import apply_changes
 from backend.services.limits import check_limit
 from backend.services.tenants import require_tenant
 
@@ -137,10 +138,7 @@ def update_product(ctx: Context, tenant_id: str, product_id: int,
         _external_taken(session, tenant_id,
                         changes.get("external_source", product.external_source),
                         changes.get("external_id", product.external_id), but=product.id)
-        for name in PRODUCT_FIELDS:
-            if name in changes:
-                setattr(product, name, changes[name])
-        session.flush()
+        apply_changes(session, product, changes, PRODUCT_FIELDS)
         return _view(product, tenant.currency)
 
 
@@ -178,10 +176,7 @@ def update_variant(ctx: Context, tenant_id: str, variant_id: int,
         variant = _variant(session, tenant_id, variant_id)
         if "sku" in changes:
             _sku_taken(session, tenant_id, changes["sku"], but=variant.id)
-        for name in VARIANT_FIELDS:
-            if name in changes:
-                setattr(variant, name, changes[name])
-        session.flush()
+        apply_changes(session, variant, changes, VARIANT_FIELDS)
         return _variant_view(variant)
 
 
