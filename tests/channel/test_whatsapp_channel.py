@@ -135,3 +135,38 @@ async def test_backend_failure_is_503_and_the_retry_is_processed(channel_server,
 async def test_button_payload_intent_is_used_as_text(channel_server, backend):
     await post(channel_server["url"], form("Yes", ButtonPayload="/affirm", ButtonText="Yes"))
     assert channel_server["received"][0].text == "/affirm"
+
+
+async def test_behind_a_proxy_the_public_url_is_what_twilio_signed(backend):
+    """With WHATSAPP_PUBLIC_URL set, the signature covers the public URL, not the local one."""
+    from rasa.core.channels.channel import UserMessage
+    from sanic import Sanic
+
+    from bot.channels.whatsapp import WhatsAppInput
+    from tests.channel.conftest import SERVICE_TOKEN, free_port
+
+    public = "https://shop.example.co.ke/bot"
+    received = []
+
+    async def on_new_message(message: UserMessage) -> None:
+        received.append(message)
+
+    app = Sanic(f"proxy_test_{uuid.uuid4().hex}")
+    channel = WhatsAppInput(backend.url, SERVICE_TOKEN, public_url=public + "/")
+    app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/whatsapp")
+    port = free_port()
+    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True,
+                                     access_log=False)
+    await server.startup()
+    try:
+        local = f"http://127.0.0.1:{port}/webhooks/whatsapp/webhook"
+        fields = form("signed for the public URL")
+        signature = RequestValidator(AUTH_TOKEN).compute_signature(
+            public + "/webhooks/whatsapp/webhook", fields)
+        assert (await post(local, fields, signature=signature))[0] == 200
+        assert (await post(local, form("signed for the local URL")))[0] == 403
+        assert [m.text for m in received] == ["signed for the public URL"]
+    finally:
+        await channel.backend.close()
+        server.close()
+        await server.wait_closed()
