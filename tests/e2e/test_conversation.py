@@ -42,6 +42,19 @@ def test_swahili_browse_and_pick(stack):
     assert thanks.startswith("Karibu sana")
 
 
+def test_sheng_browse_with_a_budget_and_pick(stack):
+    phone = new_phone()
+    [greeting] = stack.say(phone, "niaje msee")
+    assert greeting.startswith("Niaje! Karibu")
+    [menu] = stack.say(phone, "nionyeshe ndula za 2k")
+    titles = menu_titles(menu)
+    assert menu.startswith("Hizi ndizo za viatu chini ya KES 2,000"), menu
+    prices = [int(p.replace(",", "")) for p in re.findall(r"— KES ([\d,]+)", menu)]
+    assert titles and all(price <= 2000 for price in prices), menu
+    [details] = stack.say(phone, "ile ya kwanza")
+    assert details.startswith(f"*{titles[1]}*") and "Bei: KES" in details, details
+
+
 def test_the_second_one_in_english_words(stack):
     phone = new_phone()
     titles = menu_titles(stack.say(phone, "show me what you have")[0])
