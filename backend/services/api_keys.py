@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from backend.context import Context
-from backend.domain.errors import Conflict, NotFound
+from backend.domain.errors import Conflict
 from backend.models import ApiKey
 from backend.security import api_key_prefix, generate_api_key, hash_api_key
+from backend.services.scoped import tenant_row
 from backend.services.tenants import require_tenant
 
 
@@ -70,9 +71,7 @@ def revoke_api_key_by_id(ctx: Context, tenant_id: str, api_key_id: int) -> ApiKe
     """Revoke a key of this tenant (revoking twice keeps the first time); others' are 404."""
     with ctx.db.transaction() as session:
         require_tenant(session, tenant_id)
-        key = session.get(ApiKey, api_key_id)
-        if key is None or key.tenant_id != tenant_id:
-            raise NotFound(f"No API key {api_key_id}")
+        key = tenant_row(session, ApiKey, api_key_id, tenant_id, "API key")
         if key.revoked_at is None:
             key.revoked_at = datetime.now(UTC)
         session.flush()

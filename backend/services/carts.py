@@ -12,6 +12,7 @@ from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.orders import Line, order_total
 from backend.models import Cart, CartItem, Customer, Product, ProductVariant
 from backend.services.pages import Page, fetch_page
+from backend.services.scoped import tenant_row
 from backend.services.tenants import require_tenant
 
 
@@ -57,10 +58,7 @@ def sellable_variant(session: Session, tenant_id: str, variant_id: int,
 
 
 def require_customer(session: Session, tenant_id: str, customer_id: int) -> Customer:
-    customer = session.get(Customer, customer_id)
-    if customer is None or customer.tenant_id != tenant_id:
-        raise NotFound(f"No customer {customer_id}")
-    return customer
+    return tenant_row(session, Customer, customer_id, tenant_id, "customer")
 
 
 def _cart_of(session: Session, tenant_id: str, customer_id: int) -> Cart:
@@ -178,7 +176,5 @@ def list_carts(ctx: Context, tenant_id: str, *, customer_id: int | None = None,
 def get_cart(ctx: Context, tenant_id: str, cart_id: int) -> CartView:
     with ctx.db.transaction() as session:
         currency = require_tenant(session, tenant_id).currency
-        cart = session.get(Cart, cart_id)
-        if cart is None or cart.tenant_id != tenant_id:
-            raise NotFound(f"No cart {cart_id}")
+        cart = tenant_row(session, Cart, cart_id, tenant_id, "cart")
         return _view(session, cart, currency)

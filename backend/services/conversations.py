@@ -14,9 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.context import Context
-from backend.domain.errors import Conflict, NotFound
+from backend.domain.errors import Conflict
 from backend.models import Conversation, Customer, InboundMessage, OutboundMessage
 from backend.services.pages import Page, check_page, fetch_page
+from backend.services.scoped import tenant_row
 from backend.services.tenants import require_tenant
 
 SILENCE = timedelta(hours=24)
@@ -105,9 +106,7 @@ def list_conversations(
     check_page(page, page_size)
     with ctx.db.transaction() as session:
         require_tenant(session, tenant_id)
-        customer = session.get(Customer, customer_id)
-        if customer is None or customer.tenant_id != tenant_id:
-            raise NotFound(f"No customer {customer_id}")
+        tenant_row(session, Customer, customer_id, tenant_id, "customer")
         query = select(Conversation).where(
             Conversation.tenant_id == tenant_id, Conversation.customer_id == customer_id
         )
@@ -151,9 +150,7 @@ def update_conversation(
     (the next message after a closed conversation starts a new one)."""
     with ctx.db.transaction() as session:
         require_tenant(session, tenant_id)
-        conversation = session.get(Conversation, conversation_id)
-        if conversation is None or conversation.tenant_id != tenant_id:
-            raise NotFound(f"No conversation {conversation_id}")
+        conversation = tenant_row(session, Conversation, conversation_id, tenant_id, "conversation")
         if changes.get("status") == "open" and conversation.status == "closed":
             raise Conflict("A closed conversation cannot be reopened; the next message opens one")
         if "status" in changes:
@@ -171,9 +168,7 @@ def conversation_messages(
     check_page(page, page_size)
     with ctx.db.transaction() as session:
         require_tenant(session, tenant_id)
-        conversation = session.get(Conversation, conversation_id)
-        if conversation is None or conversation.tenant_id != tenant_id:
-            raise NotFound(f"No conversation {conversation_id}")
+        tenant_row(session, Conversation, conversation_id, tenant_id, "conversation")
         inbound = session.scalars(
             select(InboundMessage).where(
                 InboundMessage.tenant_id == tenant_id,

@@ -11,11 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.context import Context
-from backend.domain.errors import InvalidInput, NotFound
+from backend.domain.errors import InvalidInput
 from backend.domain.tenant_settings import LANGUAGES
 from backend.models import CONSENT_KINDS, ConsentEvent, Customer
 from backend.security import Crypto
 from backend.services.pages import Page, check_page, fetch_page
+from backend.services.scoped import tenant_row
 from backend.services.tenants import require_tenant
 
 
@@ -118,9 +119,7 @@ def _view(crypto: Crypto, customer: Customer) -> CustomerView:
 def _customer(session: Session, tenant_id: str, customer_id: int) -> Customer:
     """The tenant's customer; another tenant's is simply not found."""
     require_tenant(session, tenant_id)
-    customer = session.get(Customer, customer_id)
-    if customer is None or customer.tenant_id != tenant_id:
-        raise NotFound(f"No customer {customer_id}")
+    customer = tenant_row(session, Customer, customer_id, tenant_id, "customer")
     return customer
 
 

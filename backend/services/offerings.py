@@ -18,6 +18,7 @@ from backend.models import AvailabilityWindow, Service, ServiceVariant, Tenant
 from backend.services.edits import apply_changes
 from backend.services.limits import check_limit
 from backend.services.pages import Page, fetch_page
+from backend.services.scoped import tenant_row
 from backend.services.tenants import require_tenant
 
 SERVICE_FIELDS = ("name", "description", "category", "active")
@@ -196,9 +197,7 @@ def add_service_variant(ctx: Context, tenant_id: str, service_id: int,
 
 
 def _service_variant(session: Session, tenant_id: str, variant_id: int) -> ServiceVariant:
-    variant = session.get(ServiceVariant, variant_id)
-    if variant is None or variant.tenant_id != tenant_id:
-        raise NotFound(f"No service variant {variant_id}")
+    variant = tenant_row(session, ServiceVariant, variant_id, tenant_id, "service variant")
     return variant
 
 
@@ -241,9 +240,7 @@ def list_windows(ctx: Context, tenant_id: str, service_id: int) -> list[WindowVi
 
 
 def _window(session: Session, tenant_id: str, window_id: int) -> AvailabilityWindow:
-    window = session.get(AvailabilityWindow, window_id)
-    if window is None or window.tenant_id != tenant_id:
-        raise NotFound(f"No availability window {window_id}")
+    window = tenant_row(session, AvailabilityWindow, window_id, tenant_id, "availability window")
     return window
 
 

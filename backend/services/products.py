@@ -16,6 +16,7 @@ from backend.services.catalog import NewProduct, NewVariant, ProductView
 from backend.services.catalog import product_view as _view
 from backend.services.edits import apply_changes
 from backend.services.limits import check_limit
+from backend.services.scoped import tenant_row
 from backend.services.tenants import require_tenant
 
 PRODUCT_FIELDS = ("title", "description", "category", "images", "active", "external_source",
@@ -53,9 +54,7 @@ def _product(session: Session, tenant_id: str, product_id: int) -> Product:
 
 
 def _variant(session: Session, tenant_id: str, variant_id: int) -> ProductVariant:
-    variant = session.get(ProductVariant, variant_id)
-    if variant is None or variant.tenant_id != tenant_id:
-        raise NotFound(f"No variant {variant_id}")
+    variant = tenant_row(session, ProductVariant, variant_id, tenant_id, "variant")
     return variant
 
 
