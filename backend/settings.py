@@ -10,6 +10,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BACKEND_PORT = 8000
 DEFAULT_TWILIO_API_URL = "https://api.twilio.com"
+DEFAULT_RASA_URL = "http://127.0.0.1:5005"
 FERNET_KEY_HINT = (
     "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
 )
@@ -70,6 +71,10 @@ class Settings:
     twilio_api_url: str = DEFAULT_TWILIO_API_URL
     # Unpaid orders are cancelled (stock released) this long after they were placed.
     order_payment_timeout_minutes: int = 30
+    # Rasa's HTTP API (rasa run --enable-api --auth-token): resuming a conversation a person took.
+    rasa_url: str = DEFAULT_RASA_URL
+    rasa_token: str = field(default="", repr=False)
+    rasa_timeout_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         if not self.twilio_sandbox_api_url:
@@ -93,6 +98,8 @@ class Settings:
             order_payment_timeout_minutes=_minutes(
                 env.get("ORDER_PAYMENT_TIMEOUT_MINUTES") or "30"
             ),
+            rasa_url=env.get("RASA_URL", "").strip() or DEFAULT_RASA_URL,
+            rasa_token=env.get("RASA_TOKEN", ""),
         )
 
     def require_secrets(self) -> None:
