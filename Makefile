@@ -12,11 +12,11 @@ help: ## list the commands
 setup: ## build .venv-rasa (Python 3.10, rasa) and .venv (Python 3.11, backend); idempotent
 	@scripts/setup.sh
 
-train: setup ## train the Rasa model when data/, config.yml or domain.yml changed
+train: setup ## train the Rasa model when data/, config.yml or domain/ changed
 	@scripts/train.sh
 
 validate: setup ## rasa data validate (domain, NLU, stories, rules)
-	@$(ENV) .venv-rasa/bin/rasa data validate --fail-on-warnings --domain domain.yml --data data --config config.yml
+	@$(ENV) .venv-rasa/bin/rasa data validate --fail-on-warnings --domain domain --data data --config config.yml
 
 seed: setup ## create the database schema and the three demo tenants (idempotent)
 	@$(ENV) .venv/bin/python -m backend.migrate && .venv/bin/python -m backend.seed

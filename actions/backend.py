@@ -16,6 +16,22 @@ class NotFound(Exception):
     """The backend answered 404 for this tenant."""
 
 
+class Answer:
+    """A backend answer below 500: status and JSON body (an error body has "description")."""
+
+    def __init__(self, status: int, body: Any) -> None:
+        self.status = status
+        self.body = body if body is not None else {}
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
+    def description(self) -> str:
+        return str(self.body.get("description", "")) if isinstance(self.body, dict) else ""
+
+
 class Backend:
     """One shared connection pool per action server process, created inside the running loop."""
 
@@ -44,6 +60,32 @@ class Backend:
                 return await resp.json()
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
             raise BackendUnavailable(f"GET {path}: {exc!r}") from exc
+
+    async def call(self, method: str, tenant_id: str, path: str, *,
+                   json: Optional[Dict[str, Any]] = None,
+                   params: Optional[Dict[str, Any]] = None,
+                   phone: Optional[str] = None,
+                   idempotency_key: Optional[str] = None) -> Answer:
+        """One request as the assistant for `tenant_id` (acting for `phone` when given).
+
+        4xx answers are returned for the caller to word; 5xx, timeouts and network errors raise
+        BackendUnavailable.
+        """
+        headers = {"X-TENANT-ID": tenant_id}
+        if phone:
+            headers["X-CUSTOMER-PHONE"] = phone
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key[:255]
+        params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        try:
+            async with self._client().request(method, self.base_url + path, json=json,
+                                              params=params, headers=headers) as resp:
+                if resp.status >= 500:
+                    raise BackendUnavailable(f"{method} {path} answered {resp.status}")
+                body = await resp.json(content_type=None) if resp.status != 204 else {}
+                return Answer(resp.status, body)
+        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            raise BackendUnavailable(f"{method} {path}: {exc!r}") from exc
 
     async def products(self, tenant_id: str, q: Optional[str] = None,
                        category: Optional[str] = None, max_price: Optional[int] = None,

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
 
 
 def menu_ttl_seconds() -> int:
@@ -35,3 +39,21 @@ def pick(menu: Dict[str, Any], option: str) -> Optional[int]:
     except (TypeError, ValueError):
         return None
     return ids[position - 1] if 1 <= position <= len(ids) else None
+
+
+# What picking from a menu does, by menu kind: each flow registers its handler with `on_select`.
+# A handler gets the picked id and answers like an action's run() (events).
+SelectHandler = Callable[[CollectingDispatcher, Tracker, Dict[str, Any], int],
+                         Awaitable[List[EventType]]]
+_SELECT_HANDLERS: Dict[str, SelectHandler] = {}
+
+
+def on_select(kind: str) -> Callable[[SelectHandler], SelectHandler]:
+    def register(handler: SelectHandler) -> SelectHandler:
+        _SELECT_HANDLERS[kind] = handler
+        return handler
+    return register
+
+
+def select_handler(kind: str) -> Optional[SelectHandler]:
+    return _SELECT_HANDLERS.get(kind)

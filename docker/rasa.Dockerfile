@@ -22,10 +22,11 @@ USER app
 COPY --chown=app bot/ bot/
 COPY --chown=app actions/ actions/
 COPY --chown=app data/ data/
-COPY --chown=app domain.yml config.yml endpoints.yml endpoints.production.yml credentials.yml ./
+COPY --chown=app domain/ domain/
+COPY --chown=app config.yml endpoints.yml endpoints.production.yml credentials.yml ./
 
 # The image carries its model: `rasa run --model models` serves what was trained here.
-RUN rasa train --domain domain.yml --config config.yml --data data --out models
+RUN rasa train --domain domain --config config.yml --data data --out models
 
 EXPOSE 5005 5055
 CMD ["rasa", "run", "--port", "5005", "--credentials", "credentials.yml", "--endpoints", "endpoints.production.yml", "--model", "models"]

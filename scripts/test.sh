@@ -46,7 +46,7 @@ compose_config() {
 }
 
 suite "rasa data validate" .venv-rasa/bin/rasa data validate --fail-on-warnings \
-  --domain domain.yml --data data --config config.yml
+  --domain domain --data data --config config.yml
 suite "docker-compose config" compose_config
 suite "backend (SQLite and PostgreSQL)" .venv/bin/python -m pytest -q -p no:cacheprovider tests/backend tests/tools
 suite "rasa side (NLU components, channel, actions)" .venv-rasa/bin/python -m pytest -q \
