@@ -12,9 +12,12 @@ def register_blueprints(api: Api, settings: Settings) -> None:
     from backend.api.appointments import blp as appointments
     from backend.api.carts import blp as carts
     from backend.api.conversations import blp as conversations
+    from backend.api.conversations import handoff_blp as conversations_internal
     from backend.api.customers import blp as customers
     from backend.api.health import blp as health
     from backend.api.messages import blp as messages
+    from backend.api.nlu import internal_blp as nlu_internal
+    from backend.api.nlu import merchant_blp as nlu
     from backend.api.orders import blp as orders
     from backend.api.products import blp as products
     from backend.api.sandbox import messages_blp as sandbox_messages
@@ -28,6 +31,8 @@ def register_blueprints(api: Api, settings: Settings) -> None:
     for blueprint in (health, tenants, messages, products):
         api.register_blueprint(blueprint)
     for blueprint in (tenant, api_keys, customers, conversations):  # the tenant platform
+        api.register_blueprint(blueprint)
+    for blueprint in (conversations_internal, nlu_internal, nlu):  # conversation operations
         api.register_blueprint(blueprint)
     commerce = (variants, services, service_variants_blp, windows_blp, carts, orders, appointments)
     for blueprint in commerce:

@@ -45,6 +45,7 @@ METHODS = ("GET", "PATCH", "PUT", "DELETE", "POST")
 VALIDATED_BEFORE_LOOKUP: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/customers/<int:customer_id>/preferences"): {"promotional": True},
     ("PATCH", "/v1/conversations/<int:conversation_id>"): {"needs_human": True},
+    ("POST", "/v1/conversations/<int:conversation_id>/replies"): {"body": "Habari, nimekuona"},
     ("POST", "/v1/appointments/<int:appointment_id>/reschedule"): {
         "starts_at": "2030-01-07T10:00:00+03:00"},
     ("POST", "/v1/orders/<int:order_id>/transitions"): {"to": "cancelled"},

@@ -1,5 +1,5 @@
-"""PATCH /v1/conversations/<id> and GET /v1/conversations/<id>/messages."""
+"""/v1/conversations (list, PATCH, messages, resume, replies) and the service's handoff route."""
 
-from backend.api.conversations.routes import blp
+from backend.api.conversations.routes import blp, handoff_blp
 
-__all__ = ["blp"]
+__all__ = ["blp", "handoff_blp"]

@@ -5,7 +5,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from backend.api.fields import UtcDateTime
-from backend.api.pagination import page_schema
+from backend.api.messages.schemas import TWILIO_BODY_MAX
+from backend.api.pagination import PageQuerySchema, page_schema
 
 
 class MessageMediaSchema(Schema):
@@ -36,3 +37,67 @@ class ConversationPatchSchema(Schema):
     def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
         if not data:
             raise ValidationError("Send needs_human or status.")
+
+
+class ConversationListQuerySchema(PageQuerySchema):
+    needs_human = fields.Bool(
+        load_default=None,
+        metadata={"description": "true: waiting for a person, oldest handoff first"},
+    )
+    status = fields.Str(load_default="open", validate=validate.OneOf(("open", "closed")))
+
+
+class LastMessageSchema(Schema):
+    direction = fields.Str(metadata={"description": "inbound | outbound"})
+    body = fields.Str(allow_none=True)
+    created_at = UtcDateTime()
+
+
+class HandoffSchema(Schema):
+    reason = fields.Str(metadata={"description": "requested | fallback | llm_budget | merchant"})
+    requested_by = fields.Str(metadata={"description": "assistant, service, merchant:api_key:<id>"})
+    requested_at = UtcDateTime()
+    last_message = fields.Str(allow_none=True,
+                              metadata={"description": "What the customer said last"})
+
+
+class ConversationListItemSchema(Schema):
+    id = fields.Int()
+    customer_id = fields.Int()
+    customer_phone = fields.Str(metadata={"description": "E.164"})
+    profile_name = fields.Str(allow_none=True)
+    status = fields.Str(metadata={"description": "open | closed"})
+    needs_human = fields.Bool()
+    started_at = UtcDateTime()
+    last_inbound_at = UtcDateTime(allow_none=True)
+    last_message_at = UtcDateTime()
+    last_message = fields.Nested(LastMessageSchema, allow_none=True)
+    handoff = fields.Nested(HandoffSchema, allow_none=True,
+                            metadata={"description": "The open handoff, if a person has it"})
+
+
+ConversationListPageSchema = page_schema(ConversationListItemSchema, "ConversationListPage")
+
+
+class ReplySchema(Schema):
+    body = fields.Str(required=True, validate=validate.Length(min=1, max=TWILIO_BODY_MAX))
+
+
+class ReplyResultSchema(Schema):
+    ids = fields.List(fields.Int(), metadata={"description": "Outbound message ids, in order"})
+
+
+class HandoffRequestSchema(Schema):
+    tenant_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    phone = fields.Str(required=True, metadata={"description": "Customer's E.164, +2547…"})
+    sender_id = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=128),
+                           metadata={"description": "Rasa's sender id, <tenant>:<E.164>"})
+    reason = fields.Str(required=True,
+                        validate=validate.OneOf(("requested", "fallback", "llm_budget")))
+    last_message = fields.Str(load_default=None, allow_none=True,
+                              validate=validate.Length(max=4096))
+
+
+class HandoffResultSchema(Schema):
+    conversation_id = fields.Int()
+    needs_human = fields.Bool()

@@ -1,0 +1,91 @@
+"""Schemas of the NLU classification log."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from backend.api.fields import UtcDateTime
+from backend.api.pagination import PageQuerySchema, page_schema
+from backend.services.classifications import MAX_BATCH
+
+CONFIDENCE = validate.Range(min=0.0, max=1.0)
+
+
+class RankedIntentSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=128))
+    confidence = fields.Float(required=True, validate=CONFIDENCE)
+
+
+class EntitySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE  # Rasa adds start, end, extractor, confidence_entity…
+
+    entity = fields.Str(required=True, validate=validate.Length(min=1, max=128))
+    value = fields.Raw(required=True, allow_none=True)
+
+
+class ClassificationInSchema(Schema):
+    tenant_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    sender_id = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=128),
+                           metadata={"description": "<tenant>:<E.164>, Rasa's sender id"})
+    message_id = fields.Str(required=True, validate=validate.Length(min=1, max=64),
+                            metadata={"description": "Rasa's id of the user message"})
+    message_sid = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=64),
+                             metadata={"description": "Twilio MessageSid"})
+    text = fields.Str(load_default="", allow_none=True, validate=validate.Length(max=4096))
+    intent = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=128))
+    confidence = fields.Float(load_default=0.0, allow_none=True, validate=CONFIDENCE)
+    language = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=16))
+    ranking = fields.List(fields.Nested(RankedIntentSchema), load_default=list, allow_none=True)
+    entities = fields.List(fields.Nested(EntitySchema), load_default=list, allow_none=True)
+    timestamp = fields.AwareDateTime(
+        load_default=None, allow_none=True, default_timezone=UTC,
+        metadata={"description": "When the message was classified (ISO 8601; UTC if no offset)"},
+    )
+
+
+class ClassificationBatchSchema(Schema):
+    classifications = fields.List(
+        fields.Nested(ClassificationInSchema), required=True,
+        validate=validate.Length(min=1, max=MAX_BATCH),
+    )
+
+
+class IngestResultSchema(Schema):
+    stored = fields.Int()
+    skipped = fields.Int(metadata={"description": "Rows of unknown tenants"})
+    duplicates = fields.Int(metadata={"description": "Rows already stored (same message_id)"})
+
+
+class ClassificationSchema(Schema):
+    id = fields.Int()
+    customer_id = fields.Int(allow_none=True)
+    conversation_id = fields.Int(allow_none=True)
+    message_id = fields.Str()
+    message_sid = fields.Str(allow_none=True)
+    text = fields.Str()
+    intent = fields.Str(allow_none=True)
+    confidence = fields.Float()
+    language = fields.Str(allow_none=True)
+    ranking = fields.List(fields.Nested(RankedIntentSchema))
+    entities = fields.List(fields.Nested(EntitySchema))
+    created_at = UtcDateTime()
+
+
+ClassificationPageSchema = page_schema(ClassificationSchema, "ClassificationPage")
+
+
+class ClassificationQuerySchema(PageQuerySchema):
+    max_confidence = fields.Float(load_default=None, validate=CONFIDENCE,
+                                  metadata={"description": "Only confidence <= this"})
+    intent = fields.Str(load_default=None, validate=validate.Length(min=1, max=128))
+    language = fields.Str(load_default=None, validate=validate.Length(min=1, max=16))
+    start = fields.DateTime(load_default=None, data_key="from",
+                            metadata={"description": "Classified at or after (UTC if no offset)"})
+    end = fields.DateTime(load_default=None, data_key="to",
+                          metadata={"description": "Classified before"})

@@ -1,0 +1,45 @@
+"""The NLU classification log: what the assistant understood of each customer message.
+
+Message text is stored as the inbound log stores bodies (plain text in the tenant's rows);
+phone numbers never appear here, only the customer's id.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from backend.models.base import Base, IdType, UtcDateTime, utcnow
+
+
+class NluClassification(Base):
+    __tablename__ = "nlu_classifications"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "message_id"),
+        Index("ix_nlu_classifications_tenant_id_confidence", "tenant_id", "confidence"),
+        Index("ix_nlu_classifications_tenant_id_created_at", "tenant_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), index=True
+    )
+    message_id: Mapped[str] = mapped_column(String(64))  # Rasa's id of the user message
+    message_sid: Mapped[str | None] = mapped_column(String(64))  # Twilio MessageSid
+    text: Mapped[str] = mapped_column(Text, default="")
+    intent: Mapped[str | None] = mapped_column(String(128))
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    language: Mapped[str | None] = mapped_column(String(16))
+    # Top intents as [{"name", "confidence"}], best first (at most three).
+    ranking: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Extracted entities as [{"entity", "value"}].
+    entities: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # When the customer's message was classified (the event's timestamp).
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
