@@ -6,11 +6,20 @@ from backend.models.catalog import Product, ProductVariant
 from backend.models.conversation import CONVERSATION_STATUSES, Conversation
 from backend.models.customer import CONSENT_KINDS, ConsentEvent, Customer
 from backend.models.handoff import HANDOFF_REASONS, ConversationHandoff
+from backend.models.knowledge import KbDocument, KbEntry, KbPassage, KbState, LlmCall
 from backend.models.messages import OUTBOUND_STATUSES, InboundMessage, OutboundMessage
 from backend.models.nlu_log import NluClassification
 from backend.models.orders import Cart, CartItem, IdempotencyKey, Order, OrderLine
+from backend.models.payments import Payment, PaymentEvent, PaymentSettings, SandboxPaymentRecord
 from backend.models.sandbox import SandboxMessage
 from backend.models.tenant import ApiKey, Tenant
+from backend.models.wallet import (
+    LedgerAccount,
+    LedgerEntry,
+    LedgerTransaction,
+    WalletAuditEvent,
+    Withdrawal,
+)
 
 __all__ = [
     "CONSENT_KINDS",
@@ -28,6 +37,11 @@ __all__ = [
     "ConversationHandoff",
     "Customer",
     "IdempotencyKey",
+    "KbDocument",
+    "KbEntry",
+    "KbPassage",
+    "KbState",
+    "LlmCall",
     "InboundMessage",
     "NluClassification",
     "Order",
@@ -39,4 +53,13 @@ __all__ = [
     "Service",
     "ServiceVariant",
     "Tenant",
+    "LedgerAccount",
+    "LedgerEntry",
+    "LedgerTransaction",
+    "Payment",
+    "PaymentEvent",
+    "PaymentSettings",
+    "SandboxPaymentRecord",
+    "WalletAuditEvent",
+    "Withdrawal",
 ]
