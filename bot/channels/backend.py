@@ -21,6 +21,9 @@ class Tenant:
     auth_token: str
     sandbox: bool
     primary_language: str
+    status: str = "active"
+    timezone: str = "Africa/Nairobi"
+    quiet_hours: Optional[Dict[str, Any]] = None
 
 
 class BackendClient:
@@ -62,7 +65,10 @@ class BackendClient:
             tenant = Tenant(
                 tenant_id=body["tenant_id"], name=body["name"],
                 whatsapp_number=body["whatsapp_number"], auth_token=body["twilio_auth_token"],
-                sandbox=bool(body["sandbox"]), primary_language=body.get("primary_language") or "en")
+                sandbox=bool(body["sandbox"]), primary_language=body.get("primary_language") or "en",
+                status=body.get("status") or "active",
+                timezone=body.get("timezone") or "Africa/Nairobi",
+                quiet_hours=body.get("quiet_hours"))
         else:
             raise BackendError(f"tenant routing answered {status}: {body}")
         self._tenants[whatsapp_to] = (time.monotonic() + self._cache_seconds, tenant)

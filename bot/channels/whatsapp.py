@@ -13,6 +13,7 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
+from bot.channels import availability
 from bot.channels.backend import BackendClient, BackendError, Tenant
 from bot.channels.dedupe import Deduplicator
 from bot.channels.output import WhatsAppOutput
@@ -158,7 +159,11 @@ class WhatsAppInput(InputChannel):
             "tenant_id": tenant.tenant_id, "from": phone, "profile_name": form.get("ProfileName"),
             "message_sid": form["MessageSid"], "body": form.get("Body") or "", "media": media})
         output = WhatsAppOutput()
-        if not text:
+        notice = await self.notice_instead_of_turn(tenant, phone, text)
+        if notice is not None:
+            if notice:
+                output.messages.append({"body": notice, "media_url": None})
+        elif not text:
             output.messages.append({"body": TEXT_ONLY_REPLY, "media_url": None})
         else:
             metadata = {
@@ -172,6 +177,21 @@ class WhatsAppInput(InputChannel):
         if output.messages:
             await self.backend.send_outbound(tenant.tenant_id, phone, output.messages,
                                              in_reply_to=form["MessageSid"])
+
+    async def notice_instead_of_turn(self, tenant: Tenant, phone: str,
+                                     text: str) -> Optional[str]:
+        """None for a normal turn; else the reply that replaces it ("" = already told, say nothing)."""
+        language = availability.reply_language(text, tenant.primary_language)
+        if tenant.status == "suspended":
+            return availability.INACTIVE[language].format(name=tenant.name)
+        local = availability.local_now(tenant.timezone)
+        if not availability.in_quiet_hours(tenant.quiet_hours, local):
+            return None
+        night = availability.quiet_night(tenant.quiet_hours, local)
+        if not await self.dedupe.claim(f"quiet:{tenant.tenant_id}:{phone}:{night}"):
+            return ""
+        return availability.QUIET[language].format(name=tenant.name,
+                                                   until=tenant.quiet_hours["end"])
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
         return None

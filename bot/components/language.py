@@ -16,6 +16,7 @@ from bot.components.rule_extractor import RuleExtractor
 LANGUAGE_ENTITY = "language"
 DETECTION_KEY = "language_detection"
 CLEAR_LANGUAGES = ("en", "sw", "sheng")
+MIXED = "mixed"
 
 # Tokens containing a digit (2k, 0712345678, 42) are language-neutral and skipped.
 _TOKEN = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
@@ -159,7 +160,12 @@ def detect(text: str) -> Detection:
     [DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False
 )
 class LanguageDetector(RuleExtractor):
-    """Adds a `language` entity (en, sw, sheng) and `language_detection` to messages."""
+    """Adds a `language` entity (en, sw, sheng or mixed) and `language_detection` to messages.
+
+    A message with no language evidence at all ("2", "0712345678", an emoji) gets no entity: the
+    conversation keeps its language. "mixed" is reported for analytics; the assistant's language slot
+    keeps its last clear value on mixed messages (actions/language.py).
+    """
 
     def process_message(self, message: Message) -> None:
         text = message.get(TEXT) or ""
@@ -169,8 +175,8 @@ class LanguageDetector(RuleExtractor):
             {"language": detection.language, "scores": detection.scores},
             add_to_output=True,
         )
-        if detection.language not in CLEAR_LANGUAGES:
-            return  # mixed or unknown: the `language` slot keeps its last clear value
+        if detection.language not in (*CLEAR_LANGUAGES, MIXED):
+            return  # nothing recognisable: no evidence either way
         self.add_entity(message, language_entity(text, detection))
 
 

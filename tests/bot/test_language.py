@@ -222,11 +222,17 @@ def test_process_adds_language_entity_in_rasa_format():
     assert set(message.get(DETECTION_KEY)["scores"]) == {"en", "sw", "sheng"}
 
 
-@pytest.mark.parametrize("text", ["2", "i want hizo shoes za blue"])
-def test_process_adds_no_entity_for_mixed_or_unknown(text):
+@pytest.mark.parametrize("text", ["2", "0712345678", "👍"])
+def test_process_adds_no_entity_without_language_evidence(text):
     (message,) = _run([text])
     assert message.get(ENTITIES, []) == []
-    assert message.get(DETECTION_KEY)["language"] in (None, "mixed")
+    assert message.get(DETECTION_KEY)["language"] is None
+
+
+def test_process_reports_mixed_messages():
+    (message,) = _run(["i want hizo shoes za blue"])
+    [entity] = message.get(ENTITIES)
+    assert (entity["entity"], entity["value"]) == ("language", "mixed")
 
 
 def test_process_keeps_entities_from_earlier_components():

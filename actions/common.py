@@ -1,0 +1,59 @@
+"""Small helpers every flow uses: the reply language, the latest entity, counts in three languages."""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, Optional
+
+from rasa_sdk import Tracker
+
+LANGUAGES = ("en", "sw", "sheng")
+
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "a": 1, "an": 1, "single": 1, "pair": 1, "couple": 2, "dozen": 12,
+    "moja": 1, "mbili": 2, "tatu": 3, "nne": 4, "tano": 5, "sita": 6, "saba": 7, "nane": 8,
+    "tisa": 9, "kumi": 10, "mmoja": 1, "wawili": 2, "watatu": 3,
+}
+_DIGITS = re.compile(r"(?<![\d.])(\d{1,3})(?![\d.,]|\s?(?:k|bob|thao|/=|am|pm)\b)", re.I)
+_WORD = re.compile(r"[a-z]+")
+
+
+def language(tracker: Tracker) -> str:
+    value = tracker.get_slot("language")
+    return value if value in LANGUAGES else "en"
+
+
+def entity(tracker: Tracker, name: str) -> Optional[str]:
+    value = next(tracker.get_latest_entity_values(name), None)
+    return str(value).strip() if value not in (None, "") else None
+
+
+def message_id(tracker: Tracker) -> str:
+    return str(tracker.latest_message.get("message_id") or len(tracker.events))
+
+
+def idempotency_key(tracker: Tracker, purpose: str) -> str:
+    """One key per customer message and purpose: a retried turn cannot order or book twice."""
+    return f"{tracker.sender_id}:{message_id(tracker)}:{purpose}"
+
+
+def count_in(text: Optional[str]) -> Optional[int]:
+    """A small count written as digits or a number word ("2", "mbili tu", "two pairs")."""
+    if not text:
+        return None
+    match = _DIGITS.search(text)
+    if match:
+        return int(match.group(1))
+    for word in _WORD.findall(text.lower()):
+        if word in _NUMBER_WORDS and word not in ("a", "an"):
+            return _NUMBER_WORDS[word]
+    return None
+
+
+def requested_count(tracker: Tracker) -> Optional[int]:
+    """The quantity entity first, else a count in the text."""
+    return count_in(entity(tracker, "quantity")) or count_in(tracker.latest_message.get("text"))
+
+
+def metadata(tracker: Tracker) -> Dict[str, Any]:
+    return tracker.latest_message.get("metadata") or tracker.get_slot("session_started_metadata") or {}

@@ -1,0 +1,447 @@
+"""The cart, the order form, order status and cancellation."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.backend import BackendUnavailable, NotFound, backend
+from actions.catalog import in_stock_variants, resolve_product, variant_label
+from actions.common import entity, idempotency_key, language, requested_count
+from actions.confirm import ask_to_confirm, on_confirm
+from actions.context import tenant_and_phone
+from actions.labels import ORDER_STATUS, word
+from actions.menu import live_menu, new_menu, on_select, pick
+from actions.money import format_money
+from actions.payments import offer_payment
+
+logger = logging.getLogger(__name__)
+CART = "cart"
+MAX_QUANTITY = 20
+# Statuses a customer may still cancel from the chat.
+CANCELLABLE = ("draft", "pending_payment")
+ORDER_SLOTS = ("selected_variant", "quantity", "order_confirmed")
+
+
+def cart_lines(cart: Dict[str, Any]) -> str:
+    return "\n".join(
+        f"{item['quantity']} × {item['title']}"
+        f"{' (' + variant_label(item) + ')' if item.get('attributes') else ''}"
+        f" — {format_money(item['line_total_minor'], cart['currency'])}"
+        for item in cart["items"])
+
+
+def cart_slot(cart: Dict[str, Any]) -> SlotSet:
+    return SlotSet(CART, {"items": sum(i["quantity"] for i in cart["items"]),
+                          "total_minor": cart["total_minor"]})
+
+
+async def load_cart(tracker: Tracker) -> Dict[str, Any]:
+    tenant_id, phone = tenant_and_phone(tracker)
+    answer = await backend.call("GET", tenant_id, "/v1/carts/current", phone=phone)
+    if not answer.ok:
+        raise BackendUnavailable(f"cart answered {answer.status}")
+    return answer.body
+
+
+def pick_variant(product: Dict[str, Any], variant_id: Optional[int], text: str) -> Optional[Dict]:
+    """The in-stock variant meant: the matched one, the only one, or one whose size/colour is named."""
+    variants = in_stock_variants(product)
+    if variant_id is not None:
+        for variant in variants:
+            if variant["id"] == variant_id:
+                return variant
+    if len(variants) == 1:
+        return variants[0]
+    words = set((text or "").lower().replace(",", " ").split())
+    named = [v for v in variants
+             if {str(a).lower() for a in (v.get("attributes") or {}).values()} & words]
+    return named[0] if len(named) == 1 else None
+
+
+def variant_menu(product: Dict[str, Any]) -> str:
+    return "\n".join(f"{i}. {variant_label(v)} — {format_money(v['price_minor'], v['currency'])}"
+                     for i, v in enumerate(in_stock_variants(product), start=1))
+
+
+async def add_to_cart(dispatcher: CollectingDispatcher, tracker: Tracker, product: Dict[str, Any],
+                      variant: Dict[str, Any], quantity: int) -> List[EventType]:
+    tenant_id, phone = tenant_and_phone(tracker)
+    answer = await backend.call("POST", tenant_id, "/v1/carts/current/items", phone=phone,
+                                json={"variant_id": variant["id"], "quantity": quantity})
+    if answer.status == 409:
+        dispatcher.utter_message(response="utter_not_enough_stock", available=variant["stock"])
+        return []
+    if not answer.ok:
+        dispatcher.utter_message(response="utter_product_sold_out", title=product["title"])
+        return []
+    cart = answer.body
+    dispatcher.utter_message(response="utter_added_to_cart", quantity=quantity,
+                             title=f"{product['title']} ({variant_label(variant)})",
+                             total=format_money(cart["total_minor"], cart["currency"]))
+    return [cart_slot(cart), SlotSet("selected_product", str(product["id"]))]
+
+
+class ActionAddToCart(Action):
+    def name(self) -> Text:
+        return "action_add_to_cart"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        tenant_id, _ = tenant_and_phone(tracker)
+        quantity = min(requested_count(tracker) or 1, MAX_QUANTITY)
+        try:
+            product_id, variant_id, unmatched = await resolve_product(tracker)
+            if product_id is None:
+                response = "utter_product_not_found" if unmatched else "utter_which_product"
+                dispatcher.utter_message(response=response, text=unmatched or "")
+                return []
+            product = await backend.product(tenant_id, product_id)
+            if not in_stock_variants(product):
+                dispatcher.utter_message(response="utter_product_sold_out", title=product["title"])
+                return []
+            variant = pick_variant(product, variant_id, tracker.latest_message.get("text", ""))
+            if variant is None:
+                dispatcher.utter_message(response="utter_ask_variant", title=product["title"],
+                                         menu=variant_menu(product))
+                ids = [v["id"] for v in in_stock_variants(product)]
+                return [SlotSet("selected_product", str(product_id)), SlotSet("quantity", quantity),
+                        SlotSet("last_menu", new_menu("cart_variants", ids))]
+            return await add_to_cart(dispatcher, tracker, product, variant, quantity)
+        except NotFound:
+            dispatcher.utter_message(response="utter_which_product")
+            return []
+        except BackendUnavailable as exc:
+            logger.error("cart unavailable: %s", exc)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+
+
+@on_select("cart_variants")
+async def _picked_cart_variant(dispatcher: CollectingDispatcher, tracker: Tracker,
+                               menu: Dict[str, Any], variant_id: Any) -> List[EventType]:
+    tenant_id, _ = tenant_and_phone(tracker)
+    try:
+        product = await backend.product(tenant_id, int(tracker.get_slot("selected_product")))
+    except (NotFound, TypeError, ValueError):
+        dispatcher.utter_message(response="utter_menu_expired")
+        return [SlotSet("last_menu", None)]
+    variant = pick_variant(product, int(variant_id), "")
+    if variant is None:
+        dispatcher.utter_message(response="utter_product_sold_out", title=product["title"])
+        return []
+    quantity = int(tracker.get_slot("quantity") or 1)
+    events = await add_to_cart(dispatcher, tracker, product, variant, quantity)
+    return [SlotSet("last_menu", None), SlotSet("quantity", None), *events]
+
+
+class ActionViewCart(Action):
+    def name(self) -> Text:
+        return "action_view_cart"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        try:
+            cart = await load_cart(tracker)
+        except BackendUnavailable as exc:
+            logger.error("cart unavailable: %s", exc)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+        if not cart["items"]:
+            dispatcher.utter_message(response="utter_cart_empty")
+        else:
+            dispatcher.utter_message(response="utter_cart_contents", lines=cart_lines(cart),
+                                     total=format_money(cart["total_minor"], cart["currency"]))
+        return [cart_slot(cart)]
+
+
+class ValidateOrderForm(FormValidationAction):
+    """Fills the order: a product (or the whole cart), its variant, a quantity, then a yes."""
+
+    def name(self) -> Text:
+        return "validate_order_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        if tracker.get_slot("selected_product") == CART:
+            return ["selected_product", "order_confirmed"]
+        return domain_slots
+
+    async def extract_selected_product(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                       domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") not in (None, "selected_product"):
+            return {}
+        try:
+            product_id, variant_id, _ = await resolve_product(tracker, use_slot=False)
+            if product_id is not None:
+                return {"selected_product": str(product_id),
+                        "selected_variant": str(variant_id) if variant_id else None}
+            if tracker.get_slot("requested_slot") is None:  # the form just started
+                cart = await load_cart(tracker)
+                if cart["items"]:
+                    return {"selected_product": CART}
+        except BackendUnavailable as exc:
+            logger.error("order form: %s", exc)
+        return {}
+
+    async def validate_selected_product(self, value: Any, dispatcher: CollectingDispatcher,
+                                        tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if value == CART:
+            return {"selected_product": CART}
+        tenant_id, _ = tenant_and_phone(tracker)
+        try:
+            product = await backend.product(tenant_id, int(value))
+        except (NotFound, TypeError, ValueError):
+            return {"selected_product": None}
+        except BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {"selected_product": None}
+        if not in_stock_variants(product):
+            dispatcher.utter_message(response="utter_product_sold_out", title=product["title"])
+            return {"selected_product": None}
+        slots: Dict[str, Any] = {"selected_product": str(product["id"])}
+        chosen = tracker.get_slot("selected_variant")
+        variant = pick_variant(product, int(chosen) if chosen else None,
+                               tracker.latest_message.get("text", ""))
+        if variant is not None:
+            slots["selected_variant"] = str(variant["id"])
+        count = requested_count(tracker) if entity(tracker, "quantity") else None
+        if count:
+            slots["quantity"] = float(count)
+        return slots
+
+    async def extract_selected_variant(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                       domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "selected_variant":
+            return {}
+        menu = live_menu(tracker.get_slot("last_menu"))
+        option = entity(tracker, "option")
+        if menu and menu.get("kind") == "variants" and option:
+            picked = pick(menu, option)
+            if picked is not None:
+                return {"selected_variant": str(picked)}
+        tenant_id, _ = tenant_and_phone(tracker)
+        try:
+            product = await backend.product(tenant_id, int(tracker.get_slot("selected_product")))
+        except (NotFound, BackendUnavailable, TypeError, ValueError):
+            return {}
+        variant = pick_variant(product, None, tracker.latest_message.get("text", ""))
+        return {"selected_variant": str(variant["id"])} if variant else {}
+
+    async def extract_quantity(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "quantity":
+            return {}
+        count = requested_count(tracker)
+        return {"quantity": float(count)} if count is not None else {}
+
+    async def validate_quantity(self, value: Any, dispatcher: CollectingDispatcher,
+                                tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        stock = MAX_QUANTITY
+        tenant_id, _ = tenant_and_phone(tracker)
+        try:
+            product = await backend.product(tenant_id, int(tracker.get_slot("selected_product")))
+            chosen = int(tracker.get_slot("selected_variant") or 0)
+            stock = next((v["stock"] for v in product["variants"] if v["id"] == chosen), stock)
+        except (NotFound, BackendUnavailable, TypeError, ValueError):
+            pass
+        if not 1 <= int(value) <= min(stock, MAX_QUANTITY):
+            if int(value) > stock:
+                dispatcher.utter_message(response="utter_not_enough_stock", available=stock)
+            else:
+                dispatcher.utter_message(response="utter_invalid_quantity",
+                                         max=min(stock, MAX_QUANTITY))
+            return {"quantity": None}
+        return {"quantity": float(int(value))}
+
+    async def extract_order_confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                      domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "order_confirmed":
+            return {}
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "affirm":
+            return {"order_confirmed": True}
+        if intent == "deny":
+            return {"order_confirmed": False}
+        return {}
+
+
+class ActionAskSelectedVariant(Action):
+    def name(self) -> Text:
+        return "action_ask_selected_variant"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        tenant_id, _ = tenant_and_phone(tracker)
+        try:
+            product = await backend.product(tenant_id, int(tracker.get_slot("selected_product")))
+        except (NotFound, BackendUnavailable, TypeError, ValueError):
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+        dispatcher.utter_message(response="utter_ask_variant", title=product["title"],
+                                 menu=variant_menu(product))
+        ids = [v["id"] for v in in_stock_variants(product)]
+        return [SlotSet("last_menu", new_menu("variants", ids))]
+
+
+class ActionAskOrderConfirmed(Action):
+    def name(self) -> Text:
+        return "action_ask_order_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        tenant_id, _ = tenant_and_phone(tracker)
+        try:
+            if tracker.get_slot("selected_product") == CART:
+                cart = await load_cart(tracker)
+                lines, total = cart_lines(cart), format_money(cart["total_minor"], cart["currency"])
+            else:
+                product = await backend.product(tenant_id, int(tracker.get_slot("selected_product")))
+                chosen = int(tracker.get_slot("selected_variant"))
+                variant = next(v for v in product["variants"] if v["id"] == chosen)
+                quantity = int(tracker.get_slot("quantity") or 1)
+                amount = variant["price_minor"] * quantity
+                lines = (f"{quantity} × {product['title']} ({variant_label(variant)}) — "
+                         f"{format_money(amount, variant['currency'])}")
+                total = format_money(amount, variant["currency"])
+        except (NotFound, BackendUnavailable, StopIteration, TypeError, ValueError) as exc:
+            logger.error("order summary: %r", exc)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+        dispatcher.utter_message(response="utter_ask_order_confirmed", lines=lines, total=total)
+        return []
+
+
+def _reset_order_form() -> List[EventType]:
+    return [SlotSet(name, None) for name in ("selected_variant", "quantity", "order_confirmed")] + [
+        SlotSet("selected_product", None)]
+
+
+class ActionPlaceOrder(Action):
+    def name(self) -> Text:
+        return "action_place_order"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        if not tracker.get_slot("order_confirmed"):
+            dispatcher.utter_message(response="utter_order_not_placed")
+            return _reset_order_form()
+        tenant_id, phone = tenant_and_phone(tracker)
+        events: List[EventType] = []
+        try:
+            if tracker.get_slot("selected_product") != CART:
+                answer = await backend.call(
+                    "POST", tenant_id, "/v1/carts/current/items", phone=phone,
+                    json={"variant_id": int(tracker.get_slot("selected_variant")),
+                          "quantity": int(tracker.get_slot("quantity") or 1)})
+                if not answer.ok:
+                    dispatcher.utter_message(response="utter_order_out_of_stock")
+                    return _reset_order_form()
+            answer = await backend.call("POST", tenant_id, "/v1/orders", json={}, phone=phone,
+                                        idempotency_key=idempotency_key(tracker, "order"))
+            if answer.status in (409, 422):
+                dispatcher.utter_message(response="utter_order_out_of_stock")
+                return _reset_order_form()
+            if not answer.ok:
+                raise BackendUnavailable(f"order answered {answer.status}")
+            order = answer.body
+            events += [SlotSet("order_id", str(order["id"])), SlotSet(CART, {"items": 0,
+                                                                             "total_minor": 0})]
+            events += await offer_payment(dispatcher, tracker, order, "utter_order_placed")
+        except BackendUnavailable as exc:
+            logger.error("order failed: %s", exc)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+        return _reset_order_form() + events
+
+
+async def my_orders(tracker: Tracker, page_size: int = 5) -> List[Dict[str, Any]]:
+    tenant_id, phone = tenant_and_phone(tracker)
+    answer = await backend.call("GET", tenant_id, "/v1/orders", phone=phone,
+                                params={"mine": "true", "page_size": page_size})
+    if not answer.ok:
+        raise BackendUnavailable(f"orders answered {answer.status}")
+    return answer.body["results"]
+
+
+def order_date(order: Dict[str, Any]) -> str:
+    return str(order.get("placed_at") or order["created_at"])[:10]
+
+
+class ActionOrderStatus(Action):
+    def name(self) -> Text:
+        return "action_order_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        try:
+            orders = await my_orders(tracker, page_size=3)
+        except BackendUnavailable as exc:
+            logger.error("orders unavailable: %s", exc)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+        if not orders:
+            dispatcher.utter_message(response="utter_no_orders")
+            return []
+        lang = language(tracker)
+        for order in orders:
+            dispatcher.utter_message(
+                response="utter_order_status", order_id=order["id"], date=order_date(order),
+                status=word(ORDER_STATUS, order["status"], lang),
+                total=format_money(order["total_minor"], order["currency"]))
+        return [SlotSet("order_id", str(orders[0]["id"]))]
+
+
+class ActionCancelOrder(Action):
+    def name(self) -> Text:
+        return "action_cancel_order"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        try:
+            orders = await my_orders(tracker, page_size=10)
+        except BackendUnavailable as exc:
+            logger.error("orders unavailable: %s", exc)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+        wanted = tracker.get_slot("order_id")
+        open_orders = [o for o in orders if o["status"] in CANCELLABLE]
+        chosen = next((o for o in open_orders if str(o["id"]) == wanted), None)
+        chosen = chosen or (open_orders[0] if open_orders else None)
+        if chosen is None:
+            latest = orders[0] if orders else None
+            if latest is not None and latest["status"] in ("paid", "fulfilled", "delivered"):
+                dispatcher.utter_message(
+                    response="utter_order_cannot_cancel", order_id=latest["id"],
+                    status=word(ORDER_STATUS, latest["status"], language(tracker)))
+            else:
+                dispatcher.utter_message(response="utter_no_cancellable_order")
+            return []
+        dispatcher.utter_message(response="utter_confirm_cancel_order", order_id=chosen["id"],
+                                 total=format_money(chosen["total_minor"], chosen["currency"]))
+        return [ask_to_confirm("cancel_order", chosen["id"]), SlotSet("order_id", str(chosen["id"]))]
+
+
+@on_confirm("cancel_order")
+async def _cancel_order(dispatcher: CollectingDispatcher, tracker: Tracker,
+                        what: Dict[str, Any]) -> List[EventType]:
+    tenant_id, phone = tenant_and_phone(tracker)
+    try:
+        answer = await backend.call("POST", tenant_id, f"/v1/orders/{int(what['id'])}/transitions",
+                                    phone=phone, json={"to": "cancelled",
+                                                       "reason": "cancelled by the customer in chat"})
+    except BackendUnavailable as exc:
+        logger.error("cancel failed: %s", exc)
+        dispatcher.utter_message(response="utter_backend_unavailable")
+        return []
+    if answer.ok:
+        dispatcher.utter_message(response="utter_order_cancelled", order_id=what["id"])
+    elif answer.status == 409:
+        dispatcher.utter_message(response="utter_order_cannot_cancel", order_id=what["id"],
+                                 status=answer.description or "")
+    else:
+        dispatcher.utter_message(response="utter_no_cancellable_order")
+    return []
