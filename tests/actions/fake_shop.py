@@ -1,0 +1,192 @@
+"""A fake of the backend's assistant API on loopback: catalog, cart, orders, payments, answers,
+handoff, preferences. It keeps state per test like the backend does, and records every request."""
+from __future__ import annotations
+
+import socket
+from typing import Any, Dict, List, Optional
+
+from aiohttp import web
+
+from actions.backend import Backend
+from tests.actions.conftest import CATALOG, SERVICE_TOKEN
+
+PHONE = "+254712345678"
+
+
+class FakeShop:
+    def __init__(self) -> None:
+        self.products = [dict(p) for p in CATALOG]
+        self.cart: List[Dict[str, Any]] = []
+        self.orders: List[Dict[str, Any]] = []
+        self.payments: List[Dict[str, Any]] = []
+        self.features = {"mpesa_stk": True, "card_payments": True}
+        self.faq: Optional[Dict[str, Any]] = None
+        self.classify: Optional[Dict[str, Any]] = None
+        self.preferences: Dict[str, Any] = {"transactional": True, "reminders": True,
+                                            "promotional": False}
+        self.handoffs: List[Dict[str, Any]] = []
+        self.fail: Dict[str, int] = {}  # path prefix → status to answer
+        self.requests: List[Dict[str, Any]] = []
+
+    # helpers -----------------------------------------------------------------------------------
+    def variant(self, variant_id: int) -> Optional[Dict[str, Any]]:
+        for product in self.products:
+            for variant in product["variants"]:
+                if variant["id"] == variant_id:
+                    return {**variant, "title": product["title"], "product_id": product["id"]}
+        return None
+
+    def cart_body(self) -> Dict[str, Any]:
+        items = [{"id": i + 1, "variant_id": line["variant_id"], "product_id": line["product_id"],
+                  "sku": line["sku"], "title": line["title"], "attributes": line["attributes"],
+                  "unit_price_minor": line["price_minor"], "quantity": line["quantity"],
+                  "line_total_minor": line["price_minor"] * line["quantity"],
+                  "stock": line["stock"]} for i, line in enumerate(self.cart)]
+        return {"id": 1, "customer_id": 1, "currency": "KES", "items": items,
+                "total_minor": sum(i["line_total_minor"] for i in items)}
+
+    # routing -----------------------------------------------------------------------------------
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json() if request.can_read_body else None
+        self.requests.append({"method": request.method, "path": request.path,
+                              "query": dict(request.query), "json": body,
+                              "headers": dict(request.headers)})
+        for prefix, status in self.fail.items():
+            if request.path.startswith(prefix):
+                return web.json_response({"code": status, "description": "planted"}, status=status)
+        if request.headers.get("Authorization") != f"Bearer {SERVICE_TOKEN}":
+            return web.json_response({"code": 401}, status=401)
+        if request.headers.get("X-TENANT-ID") != "shop":
+            return web.json_response({"code": 404}, status=404)
+        route = getattr(self, "route_" + request.match_info["route"].replace("-", "_"), None)
+        return await route(request, body) if route else web.json_response({"code": 404}, status=404)
+
+    async def route_products(self, request: web.Request, body: Any) -> web.Response:
+        parts = request.path.strip("/").split("/")
+        if parts[-1] == "match":
+            text = request.query["text"].lower()
+            hits = [p for p in self.products if any(w in p["title"].lower() for w in text.split())]
+            return web.json_response({"results": [
+                {"product_id": p["id"], "title": p["title"], "score": 0.9, "variant_id": None}
+                for p in hits[:int(request.query.get("limit", 5))]]})
+        if len(parts) == 3:
+            found = [p for p in self.products if p["id"] == int(parts[2])]
+            return web.json_response(found[0]) if found else web.json_response({"code": 404},
+                                                                               status=404)
+        items = self.products
+        if request.query.get("category"):
+            items = [p for p in items if p["category"] == request.query["category"]]
+        if request.query.get("q"):
+            items = [p for p in items if request.query["q"].lower() in p["title"].lower()]
+        return web.json_response({"count": len(items), "next": None, "previous": None,
+                                  "results": items[:int(request.query.get("page_size", 50))]})
+
+    async def route_carts(self, request: web.Request, body: Any) -> web.Response:
+        if request.headers.get("X-CUSTOMER-PHONE") != PHONE:
+            return web.json_response({"code": 401}, status=401)
+        if request.method == "POST":
+            variant = self.variant(body["variant_id"])
+            if variant is None:
+                return web.json_response({"code": 404}, status=404)
+            already = sum(l["quantity"] for l in self.cart if l["variant_id"] == variant["id"])
+            if already + body["quantity"] > variant["stock"]:
+                return web.json_response({"code": 409, "description": "not enough stock"},
+                                         status=409)
+            self.cart.append({**variant, "variant_id": variant["id"],
+                              "quantity": body["quantity"]})
+            return web.json_response(self.cart_body(), status=201)
+        return web.json_response(self.cart_body())
+
+    async def route_orders(self, request: web.Request, body: Any) -> web.Response:
+        parts = request.path.strip("/").split("/")
+        if request.method == "GET" and len(parts) == 2:
+            items = [o for o in reversed(self.orders)
+                     if request.query.get("status") in (None, o["status"])]
+            return web.json_response({"count": len(items), "next": None, "previous": None,
+                                      "results": items})
+        if request.method == "POST" and len(parts) == 2:
+            if not self.cart:
+                return web.json_response({"code": 422, "description": "empty cart"}, status=422)
+            cart = self.cart_body()
+            order = {"id": 100 + len(self.orders), "customer_id": 1, "status": "pending_payment",
+                     "currency": "KES", "total_minor": cart["total_minor"],
+                     "placed_at": "2026-11-22T08:00:00.000000+00:00",
+                     "created_at": "2026-11-22T08:00:00.000000+00:00", "cancel_reason": None,
+                     "lines": cart["items"]}
+            self.orders.append(order)
+            self.cart = []
+            return web.json_response(order, status=201)
+        order = next((o for o in self.orders if o["id"] == int(parts[2])), None)
+        if order is None:
+            return web.json_response({"code": 404}, status=404)
+        if parts[-1] == "transitions":
+            if order["status"] not in ("draft", "pending_payment"):
+                return web.json_response({"code": 409, "description": "not allowed"}, status=409)
+            order["status"] = body["to"]
+            return web.json_response(order)
+        if parts[-1] == "payments":
+            if order["status"] != "pending_payment":
+                return web.json_response({"code": 409, "description": "not payable"}, status=409)
+            if body["method"] == "card" and not self.features["card_payments"]:
+                return web.json_response({"code": 409, "description": "no cards"}, status=409)
+            if body["method"] == "mpesa_stk" and not body["phone"].startswith("+2547"):
+                return web.json_response({"code": 422, "description": "bad phone"}, status=422)
+            payment = {"id": 500 + len(self.payments), "order_id": order["id"],
+                       "method": body["method"], "status": "pending",
+                       "amount_minor": order["total_minor"], "currency": "KES",
+                       "phone": body.get("phone"),
+                       "checkout_url": "https://pay.example/c/1" if body["method"] == "card"
+                       else None,
+                       "instructions": {"paybill": "600100", "account": f"ORD{order['id']}",
+                                        "amount_minor": order["total_minor"]}
+                       if body["method"] == "mpesa_manual" else None,
+                       "receipt": None, "failure_code": None, "failure_reason": None}
+            self.payments.append(payment)
+            return web.json_response(payment, status=201)
+        return web.json_response(order)
+
+    async def route_payments(self, request: web.Request, body: Any) -> web.Response:
+        wanted = int(request.path.strip("/").split("/")[2])
+        payment = next((p for p in self.payments if p["id"] == wanted), None)
+        return web.json_response(payment) if payment else web.json_response({"code": 404},
+                                                                              status=404)
+
+    async def route_tenant(self, request: web.Request, body: Any) -> web.Response:
+        return web.json_response({"id": "shop", "features": self.features})
+
+    async def route_faq(self, request: web.Request, body: Any) -> web.Response:
+        if self.faq is None:
+            return web.json_response({"answer": "I'm not sure.", "answered": False,
+                                      "language": body.get("language"), "sources": [],
+                                      "language_fallback": False, "confidence": 0.1,
+                                      "method": "none", "offer_human": True})
+        return web.json_response(self.faq)
+
+    async def route_customers(self, request: web.Request, body: Any) -> web.Response:
+        if request.method == "PATCH":
+            self.preferences.update(body)
+        return web.json_response(self.preferences)
+
+    async def route_internal(self, request: web.Request, body: Any) -> web.Response:
+        if request.path.endswith("/handoff"):
+            self.handoffs.append(body)
+            return web.json_response({"conversation_id": 1, "needs_human": True})
+        if request.path.endswith("/classify"):
+            if self.classify is None:
+                return web.json_response({"code": 409, "description": "no llm"}, status=409)
+            return web.json_response(self.classify)
+        return web.json_response({"code": 404}, status=404)
+
+
+async def start(fake: FakeShop):
+    app = web.Application()
+    app.router.add_route("*", "/v1/{route}", fake.handle)
+    app.router.add_route("*", "/v1/{route}/{rest:.*}", fake.handle)
+    app.router.add_route("*", "/{route:internal}/{rest:.*}", fake.handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, Backend(f"http://127.0.0.1:{port}", SERVICE_TOKEN, timeout_seconds=2)
