@@ -31,6 +31,7 @@ class FakeBackend:
         self.outbound: List[Dict[str, Any]] = []
         self.resolve_calls = 0
         self.fail_outbound = False
+        self.tenant_extra: Dict[str, Any] = {}
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -52,7 +53,7 @@ class FakeBackend:
         return web.json_response({
             "tenant_id": "shop", "name": "Shop", "whatsapp_number": "+254700000001",
             "twilio_account_sid": "AC" + "0" * 32, "twilio_auth_token": AUTH_TOKEN,
-            "sandbox": True, "primary_language": "sw"})
+            "sandbox": True, "primary_language": "sw", **self.tenant_extra})
 
     async def log_inbound(self, request: web.Request) -> web.Response:
         self.inbound.append(await request.json())
