@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PHONE ?= +254711000111
 ENV := source scripts/env.sh &&
 
-.PHONY: help setup train validate seed up reload down status demo chat test bench logs clean
+.PHONY: help setup train validate seed up reload down status demo chat test eval bench logs clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ chat: ## chat with the running stack as a WhatsApp customer (PHONE=+2547…)
 
 test: ## everything CI runs: services, unit, channel, action, data validation and end-to-end tests
 	@scripts/test.sh
+
+eval: train ## score the NLU on the held-out split and public sets (eval/results/); EVAL_SETS=, EVAL_LIMIT=, MODEL=, EVAL_STRICT=1
+	@PYTHONPATH="$$PWD" .venv-rasa/bin/python scripts/eval_nlu.py
 
 bench: seed up ## conversation latency, throughput and memory of the stack; backend at 10,000 products on PostgreSQL (bench/results/)
 	@$(ENV) .venv/bin/python scripts/bench.py $(BENCH_ARGS)

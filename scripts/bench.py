@@ -17,6 +17,9 @@ import requests
 
 import _webhook as wh
 
+# The served NLU's target: POST /model/parse answers within this at the 95th percentile.
+PARSE_P95_TARGET_MS = 40.0
+
 # A customer's side of a short shopping chat in English, Swahili and Sheng; conversations cycle it.
 SCRIPT = [
     "Hi there",
@@ -262,6 +265,10 @@ def render(result: dict) -> str:
             (f"/model/parse (x{result['parse_ms']['n']})", result["parse_ms"])]
     for label, stats in rows:
         lines.append(f"{label:<28}" + "".join(f"{ms(stats.get(k)):>9}" for k in ("p50", "p95", "p99", "max")))
+    parse_p95 = result["parse_ms"].get("p95")
+    if parse_p95 is not None:
+        verdict = "PASS" if parse_p95 <= PARSE_P95_TARGET_MS else "FAIL"
+        lines.append(f"/model/parse p95 {parse_p95:,.1f} ms, target <= {PARSE_P95_TARGET_MS:.0f} ms: {verdict}")
     lines += ["", f"{'memory':<28}{'procs':>9}{'RSS':>11}{'PSS':>11}"]
     if len(result["memory"]) == 1:
         lines.append("  (no <name>.pid files found: memory not measured)")
