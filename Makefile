@@ -50,6 +50,11 @@ bench: seed up ## conversation latency, throughput and memory of the stack; back
 	@scripts/services.sh start && trap 'scripts/services.sh stop' EXIT && eval "$$(scripts/services.sh env)" && \
 	  .venv/bin/python scripts/bench_backend.py $(BACKEND_BENCH_ARGS)
 
+.PHONY: export-low-confidence
+export-low-confidence: ## customer messages the model was unsure of, as Rasa NLU YAML to annotate (THRESHOLD=0.6 SINCE=7 days, TENANT=, OUT=eval/review/low_confidence.yml)
+	@$(ENV) .venv/bin/python scripts/export_low_confidence.py --threshold "$(or $(THRESHOLD),0.6)" \
+	  --since-days "$(or $(SINCE),7)" --tenant "$(TENANT)" --out "$(or $(OUT),eval/review/low_confidence.yml)"
+
 logs: ## follow the stack's logs
 	@tail -n 20 -F var/log/*.log
 

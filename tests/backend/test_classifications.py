@@ -3,8 +3,16 @@ filtered pages out, and the low-confidence examples for annotators."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import pytest
+import yaml
 
 from backend.context import Context
 from backend.services.classifications import best_guess, low_confidence_examples
@@ -155,3 +163,76 @@ def test_best_guess_prefers_a_real_intent_over_the_fallback() -> None:
     ranking = [{"name": "nlu_fallback", "confidence": 0.4}, {"name": "faq", "confidence": 0.2}]
     assert best_guess("nlu_fallback", 0.4, ranking) == ("faq", 0.2, True)
     assert best_guess("nlu_fallback", 0.4, ranking[:1]) == (None, 0.4, True)
+
+
+REPO = Path(__file__).resolve().parents[2]
+RASA_PYTHON = REPO / ".venv-rasa" / "bin" / "python"
+# Loads the file with Rasa's own NLU YAML reader (schema validation included) and prints what
+# it understood: [[intent, text], ...].
+RASA_READ = """
+import json, sys
+from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+data = RasaYAMLReader().read(sys.argv[1])
+print(json.dumps([[m.get("intent"), m.get("text")] for m in data.intent_examples]))
+"""
+
+
+def export(ctx: Context, tmp_path: Path, *args: str) -> tuple[str, str]:
+    out = tmp_path / "review" / "low.yml"
+    result = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "export_low_confidence.py"), "--out", str(out),
+         *args],
+        env={**os.environ, "DATABASE_URL": ctx.settings.database_url},
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return out.read_text(encoding="utf-8"), result.stdout
+
+
+def test_export_writes_rasa_nlu_yaml_with_comments(client, tenants: Context, tmp_path) -> None:
+    tricky = 'size "42" #mpya: [red](colour)?'
+    exported = 'size "42" #mpya: [red] (colour)?'  # not entity markup for Rasa
+    post(client, [
+        row("1", "nataka viatu", "browse_catalog", 0.52, language="sw"),
+        row("2", "Nataka  viatu", "browse_catalog", 0.31, language="sw"),
+        row("3", tricky, "browse_catalog", 0.45, language="en"),
+        row("4", "niaje buda 😎", "greet", 0.2, language="sheng"),
+        row("5", "ebu nionyeshe", "nlu_fallback", 0.4,
+            ranking=[{"name": "nlu_fallback", "confidence": 0.4},
+                     {"name": "browse_catalog", "confidence": 0.25}]),
+        row("6", "asante", "thank", 0.97),
+        {**row("7", "other shop", "greet", 0.1), "tenant_id": OTHER_ID,
+         "sender_id": f"{OTHER_ID}:{PHONE}"},
+    ])
+    text, summary = export(tenants, tmp_path, "--threshold", "0.6", "--since-days", "7",
+                           "--tenant", TENANT_ID)
+    day = f"{NOW:%Y-%m-%d}"
+    assert "version: \"3.1\"" in text
+    assert f'  - text: "niaje buda 😎"  # 0.20 sheng {day}' in text
+    assert f'  - text: "ebu nionyeshe"  # 0.25 sw {day} fallback' in text
+    assert "other shop" not in text and "asante" not in text
+    assert summary.startswith("4 low-confidence examples (2 intents, 1 fallbacks) below 0.6")
+
+    document = yaml.safe_load(text)  # the comments are YAML comments, not part of the text
+    assert document["version"] == "3.1"
+    assert [(block["intent"], [e["text"] for e in block["examples"]])
+            for block in document["nlu"]] == [
+        ("greet", ["niaje buda 😎"]),
+        ("browse_catalog", ["ebu nionyeshe", "Nataka viatu", exported]),
+    ]
+    if not RASA_PYTHON.exists():
+        pytest.skip(".venv-rasa is not built")
+    path = tmp_path / "review" / "low.yml"
+    read = subprocess.run([str(RASA_PYTHON), "-c", RASA_READ, str(path)], capture_output=True,
+                          text=True, timeout=300, check=False, cwd=REPO)
+    assert read.returncode == 0, read.stderr[-2000:]
+    assert json.loads(read.stdout.strip().splitlines()[-1]) == [
+        ["greet", "niaje buda 😎"], ["browse_catalog", "ebu nionyeshe"],
+        ["browse_catalog", "Nataka viatu"], ["browse_catalog", exported]]
+
+
+def test_export_of_nothing_is_still_a_valid_file(client, tenants: Context, tmp_path) -> None:
+    post(client, [row("1", "asante", "thank", 0.97)])
+    text, summary = export(tenants, tmp_path)
+    assert yaml.safe_load(text) == {"version": "3.1", "nlu": []}
+    assert summary.startswith("0 low-confidence examples")
