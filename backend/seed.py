@@ -15,10 +15,14 @@ def seed(ctx: Context) -> list[TenantSeed]:
     """Tenants, keys and customers (seed_platform), then each tenant's commerce data."""
     # Imported here: the commerce seed is its own module, built on the tenants made above.
     from backend.seed_commerce import seed_commerce
+    from backend.seed_payments import seed_payments
+    from backend.services.auth import authenticate_merchant
 
     seeded = seed_platform(ctx)
-    for tenant in seeded:
+    for tenant, demo in zip(seeded, DEMO_TENANTS, strict=True):
         seed_commerce(ctx, tenant.tenant_id, tenant.kind, tenant.customer_ids)
+        seed_payments(ctx, tenant.tenant_id, authenticate_merchant(ctx, tenant.tenant_id,
+                                                                   demo.api_key))
     return seeded
 
 

@@ -51,6 +51,16 @@ def _minutes(value: str) -> int:
     return minutes
 
 
+def _positive(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, got {value!r}") from None
+    if number < 1:
+        raise ConfigurationError(f"{name} must be at least 1")
+    return number
+
+
 def _keys(value: str) -> tuple[str, ...]:
     return tuple(key.strip() for key in value.split(",") if key.strip())
 
@@ -75,11 +85,30 @@ class Settings:
     rasa_url: str = DEFAULT_RASA_URL
     rasa_token: str = field(default="", repr=False)
     rasa_timeout_seconds: float = 5.0
+    # Payments: the base URL providers call back (PUBLIC_URL), the sandbox provider simulators,
+    # an optional allow-list of M-Pesa callback source IPs, unanswered STK pushes, withdrawals.
+    public_url: str = ""
+    payments_sandbox_url: str = ""
+    mpesa_callback_ips: tuple[str, ...] = ()
+    stk_expiry_seconds: int = 120
+    min_withdrawal_minor: int = 10_000
+    # The platform's Daraja B2C account that pays merchants' withdrawals (PAYOUT_*).
+    payout_daraja_url: str = ""
+    payout_consumer_key: str = field(default="", repr=False)
+    payout_consumer_secret: str = field(default="", repr=False)
+    payout_shortcode: str = ""
+    payout_initiator: str = ""
+    payout_security_credential: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if not self.twilio_sandbox_api_url:
             url = f"http://127.0.0.1:{self.backend_port}/sandbox/twilio"
             object.__setattr__(self, "twilio_sandbox_api_url", url)
+        if not self.public_url:
+            object.__setattr__(self, "public_url", f"http://127.0.0.1:{self.backend_port}")
+        if not self.payments_sandbox_url:
+            url = f"http://127.0.0.1:{self.backend_port}/sandbox"
+            object.__setattr__(self, "payments_sandbox_url", url)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -100,6 +129,19 @@ class Settings:
             ),
             rasa_url=env.get("RASA_URL", "").strip() or DEFAULT_RASA_URL,
             rasa_token=env.get("RASA_TOKEN", ""),
+            public_url=(env.get("PUBLIC_URL") or env.get("BACKEND_URL") or "").strip().rstrip("/"),
+            payments_sandbox_url=env.get("PAYMENTS_SANDBOX_URL", "").strip().rstrip("/"),
+            mpesa_callback_ips=_keys(env.get("MPESA_CALLBACK_IPS", "")),
+            stk_expiry_seconds=_positive("STK_EXPIRY_SECONDS", env.get("STK_EXPIRY_SECONDS") or "120"),
+            min_withdrawal_minor=_positive(
+                "WALLET_MIN_WITHDRAWAL_MINOR", env.get("WALLET_MIN_WITHDRAWAL_MINOR") or "10000"
+            ),
+            payout_daraja_url=env.get("PAYOUT_DARAJA_URL", "").strip().rstrip("/"),
+            payout_consumer_key=env.get("PAYOUT_CONSUMER_KEY", ""),
+            payout_consumer_secret=env.get("PAYOUT_CONSUMER_SECRET", ""),
+            payout_shortcode=env.get("PAYOUT_SHORTCODE", ""),
+            payout_initiator=env.get("PAYOUT_INITIATOR", ""),
+            payout_security_credential=env.get("PAYOUT_SECURITY_CREDENTIAL", ""),
         )
 
     def require_secrets(self) -> None:

@@ -19,6 +19,9 @@ def register_blueprints(api: Api, settings: Settings) -> None:
     from backend.api.nlu import internal_blp as nlu_internal
     from backend.api.nlu import merchant_blp as nlu
     from backend.api.orders import blp as orders
+    from backend.api.payment_webhooks import blp as payment_webhooks
+    from backend.api.payment_webhooks import internal_blp as payments_internal
+    from backend.api.payments import blp as payments
     from backend.api.products import blp as products
     from backend.api.sandbox import messages_blp as sandbox_messages
     from backend.api.sandbox import twilio_blp as twilio_simulator
@@ -27,6 +30,7 @@ def register_blueprints(api: Api, settings: Settings) -> None:
     from backend.api.tenant import blp as tenant
     from backend.api.tenants import blp as tenants
     from backend.api.variants import blp as variants
+    from backend.api.wallet import blp as wallet
 
     for blueprint in (health, tenants, messages, products):
         api.register_blueprint(blueprint)
@@ -37,6 +41,13 @@ def register_blueprints(api: Api, settings: Settings) -> None:
     commerce = (variants, services, service_variants_blp, windows_blp, carts, orders, appointments)
     for blueprint in commerce:
         api.register_blueprint(blueprint)
+    for blueprint in (payments, wallet, payment_webhooks, payments_internal):  # payments
+        api.register_blueprint(blueprint)
     if settings.sandbox:  # otherwise the sandbox routes do not exist (404)
         api.register_blueprint(twilio_simulator)
         api.register_blueprint(sandbox_messages)
+        from backend.providers.simulators.cards import blp as card_simulators
+        from backend.providers.simulators.daraja import blp as daraja_simulator
+
+        api.register_blueprint(daraja_simulator)
+        api.register_blueprint(card_simulators)

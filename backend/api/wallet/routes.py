@@ -1,0 +1,137 @@
+"""The merchant's wallet: balance, transactions, withdrawals (request, approve, audit trail).
+
+Merchants use their API keys (each key is a user: the approver must use another key); the
+platform operator may read with the service token. A customer never sees a wallet."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.api.auth import require_tenant
+from backend.api.commerce import customer_scope
+from backend.api.common import TENANT_SECURITY, ErrorSchema, context, principal, tenant_id
+from backend.api.pagination import paginated
+from backend.api.wallet.schemas import (
+    AuditTrailSchema,
+    TransactionPageSchema,
+    TransactionQuerySchema,
+    WalletSchema,
+    WithdrawalCreateSchema,
+    WithdrawalPageSchema,
+    WithdrawalQuerySchema,
+    WithdrawalSchema,
+)
+from backend.domain.errors import Unauthenticated
+from backend.services.wallets import (
+    WalletView,
+    WithdrawalView,
+    approve_withdrawal,
+    audit_trail,
+    get_wallet,
+    get_withdrawal,
+    list_transactions,
+    list_withdrawals,
+    request_withdrawal,
+)
+
+blp = Blueprint("wallet", __name__, url_prefix="/v1/wallet", description="Wallet")
+blp.before_request(require_tenant)
+
+
+def _not_a_customer() -> None:
+    if customer_scope() is not None:
+        raise Unauthenticated("The wallet is the merchant's, not a customer's")
+
+
+def _user() -> str | None:
+    """The merchant user (API key) acting, or None for the service token."""
+    key = principal().api_key_id
+    return None if principal().is_service or key is None else f"api_key:{key}"
+
+
+@blp.route("")
+class Wallet(MethodView):
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.response(200, WalletSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="Not the merchant")
+    def get(self) -> WalletView:
+        """Balances derived from the ledger: available, held, credited, fees, paid out"""
+        _not_a_customer()
+        return get_wallet(context(), tenant_id())
+
+
+@blp.route("/transactions")
+class Transactions(MethodView):
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.arguments(TransactionQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, TransactionPageSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="Not the merchant")
+    def get(self, **query: Any) -> dict[str, Any]:
+        """Ledger transactions, newest first (filter by type, status, from/to)"""
+        _not_a_customer()
+        return paginated(list_transactions(context(), tenant_id(), **query))
+
+
+@blp.route("/withdrawals")
+class Withdrawals(MethodView):
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.arguments(WithdrawalQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, WithdrawalPageSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="Not the merchant")
+    def get(self, **query: Any) -> dict[str, Any]:
+        """Withdrawals, newest first"""
+        _not_a_customer()
+        return paginated(list_withdrawals(context(), tenant_id(), **query))
+
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.arguments(WithdrawalCreateSchema)
+    @blp.response(201, WithdrawalSchema)
+    @blp.alt_response(400, schema=ErrorSchema, description="Below the minimum")
+    @blp.alt_response(401, schema=ErrorSchema, description="Not a merchant user (API key)")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not enough available")
+    def post(self, body: dict[str, Any]) -> WithdrawalView:
+        """Request a withdrawal to an M-Pesa number: the amount is held at once"""
+        user = _user()
+        if user is None:
+            raise Unauthenticated("Withdrawals are requested by a merchant user's API key")
+        return request_withdrawal(context(), tenant_id(), body["amount_minor"], body["phone"],
+                                  user)
+
+
+@blp.route("/withdrawals/<int:withdrawal_id>")
+class WithdrawalById(MethodView):
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.response(200, WithdrawalSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such withdrawal")
+    def get(self, withdrawal_id: int) -> WithdrawalView:
+        """One withdrawal"""
+        found = get_withdrawal(context(), tenant_id(), withdrawal_id)
+        _not_a_customer()
+        return found
+
+
+@blp.route("/withdrawals/<int:withdrawal_id>/approve")
+class WithdrawalApproval(MethodView):
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.response(200, WithdrawalSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such withdrawal")
+    @blp.alt_response(409, schema=ErrorSchema,
+                      description="Not pending approval, or approved by its requester")
+    def post(self, withdrawal_id: int) -> WithdrawalView:
+        """Approve a withdrawal (another user than the requester); payouts then send it"""
+        return approve_withdrawal(context(), tenant_id(), withdrawal_id, _user())
+
+
+@blp.route("/withdrawals/<int:withdrawal_id>/audit")
+class WithdrawalAudit(MethodView):
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.response(200, AuditTrailSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such withdrawal")
+    def get(self, withdrawal_id: int) -> dict[str, Any]:
+        """Who requested, approved and paid the withdrawal, and when"""
+        events = audit_trail(context(), tenant_id(), withdrawal_id)
+        _not_a_customer()
+        return {"events": events}

@@ -1,0 +1,85 @@
+"""Schemas of the wallet."""
+
+from marshmallow import Schema, fields, validate
+
+from backend.api.fields import UtcDateTime
+from backend.api.pagination import PageQuerySchema, page_schema
+from backend.domain.ledger import TRANSACTION_KINDS
+from backend.models.wallet import WITHDRAWAL_STATUSES
+
+TRANSACTION_STATUSES = ("completed", *WITHDRAWAL_STATUSES)
+
+
+class WalletSchema(Schema):
+    currency = fields.Str()
+    available_minor = fields.Int(metadata={"description": "What can be withdrawn now"})
+    held_minor = fields.Int(metadata={"description": "Held for withdrawals not yet paid"})
+    credited_minor = fields.Int(metadata={"description": "Customer payments less fees, ever"})
+    fees_minor = fields.Int(metadata={"description": "Platform fees on those payments, ever"})
+    paid_out_minor = fields.Int(metadata={"description": "Withdrawals paid out, ever"})
+
+
+class EntrySchema(Schema):
+    account = fields.Str(metadata={"description": "tenant:<id>:wallet:KES, platform:fees:KES…"})
+    amount_minor = fields.Int(metadata={"description": "Signed; the entries sum to zero"})
+
+
+class TransactionSchema(Schema):
+    id = fields.Int()
+    type = fields.Str(metadata={"enum": list(TRANSACTION_KINDS)})
+    status = fields.Str(metadata={"enum": list(TRANSACTION_STATUSES)})
+    amount_minor = fields.Int(metadata={"description": "Change to the available balance"})
+    fee_minor = fields.Int(metadata={"description": "Platform fee taken (payments)"})
+    payment_id = fields.Int(allow_none=True)
+    withdrawal_id = fields.Int(allow_none=True)
+    description = fields.Str()
+    created_at = UtcDateTime()
+    entries = fields.List(fields.Nested(EntrySchema))
+
+
+class TransactionQuerySchema(PageQuerySchema):
+    type = fields.Str(load_default=None, validate=validate.OneOf(TRANSACTION_KINDS))
+    status = fields.Str(load_default=None, validate=validate.OneOf(TRANSACTION_STATUSES))
+    created_from = fields.AwareDateTime(load_default=None, data_key="from",
+                                        metadata={"description": "ISO 8601 with offset"})
+    created_to = fields.AwareDateTime(load_default=None, data_key="to",
+                                      metadata={"description": "exclusive"})
+
+
+class WithdrawalCreateSchema(Schema):
+    amount_minor = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    phone = fields.Str(required=True, validate=validate.Length(max=32),
+                       metadata={"description": "The M-Pesa number to pay"})
+
+
+class WithdrawalSchema(Schema):
+    id = fields.Int()
+    amount_minor = fields.Int()
+    currency = fields.Str()
+    status = fields.Str(metadata={"enum": list(WITHDRAWAL_STATUSES)})
+    phone = fields.Str()
+    requested_by = fields.Str()
+    approved_by = fields.Str(allow_none=True)
+    provider_transaction_id = fields.Str(allow_none=True)
+    failure_reason = fields.Str(allow_none=True)
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+
+
+class WithdrawalQuerySchema(PageQuerySchema):
+    status = fields.Str(load_default=None, validate=validate.OneOf(WITHDRAWAL_STATUSES))
+
+
+class AuditEventSchema(Schema):
+    action = fields.Str()
+    actor = fields.Str()
+    detail = fields.Dict()
+    created_at = UtcDateTime()
+
+
+class AuditTrailSchema(Schema):
+    events = fields.List(fields.Nested(AuditEventSchema))
+
+
+TransactionPageSchema = page_schema(TransactionSchema, "WalletTransactionPage")
+WithdrawalPageSchema = page_schema(WithdrawalSchema, "WithdrawalPage")

@@ -1,0 +1,84 @@
+"""Paystack client: initialize a transaction (a hosted payment page), verify it, and check the
+webhook signature (hex HMAC-SHA512 of the raw body keyed with the secret key)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+BASE_URL = "https://api.paystack.co"
+DEFAULT_TIMEOUT_SECONDS = 5.0
+SIGNATURE_HEADER = "x-paystack-signature"
+
+
+class PaystackError(Exception):
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class PaystackCheckout:
+    authorization_url: str
+    access_code: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class PaystackTransaction:
+    reference: str
+    status: str  # success, failed, abandoned, ongoing…
+    amount_minor: int
+    currency: str
+
+
+def signature(secret_key: str, raw_body: bytes) -> str:
+    return hmac.new(secret_key.encode(), raw_body, hashlib.sha512).hexdigest()
+
+
+def valid_signature(secret_key: str, raw_body: bytes, header: str | None) -> bool:
+    return bool(header) and hmac.compare_digest(signature(secret_key, raw_body), header or "")
+
+
+class PaystackClient:
+    def __init__(self, secret_key: str, base_url: str = BASE_URL,
+                 timeout: float = DEFAULT_TIMEOUT_SECONDS) -> None:
+        if not secret_key:
+            raise PaystackError("Paystack needs the merchant's secret key")
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"Authorization": f"Bearer {secret_key}"}
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        try:
+            response = requests.request(method, f"{self.base_url}{path}", headers=self._headers,
+                                        timeout=self.timeout, **kwargs)
+        except requests.RequestException as error:
+            raise PaystackError(f"Paystack unreachable: {error}") from error
+        try:
+            body = response.json()
+        except ValueError:
+            body = {"message": response.text[:300]}
+        if response.status_code >= 400 or not body.get("status"):
+            raise PaystackError(f"Paystack answered {response.status_code}: "
+                                f"{body.get('message')}", response.status_code)
+        return dict(body.get("data") or {})
+
+    def initialize(self, *, email: str, amount_minor: int, currency: str, reference: str,
+                   callback_url: str | None = None, metadata: dict[str, Any] | None = None
+                   ) -> PaystackCheckout:
+        payload: dict[str, Any] = {"email": email, "amount": amount_minor, "currency": currency,
+                                   "reference": reference, "metadata": metadata or {}}
+        if callback_url:
+            payload["callback_url"] = callback_url
+        data = self._call("POST", "/transaction/initialize", json=payload)
+        return PaystackCheckout(data["authorization_url"], data["access_code"], data["reference"])
+
+    def verify(self, reference: str) -> PaystackTransaction:
+        data = self._call("GET", f"/transaction/verify/{reference}")
+        return PaystackTransaction(str(data["reference"]), str(data["status"]),
+                                   int(data["amount"]), str(data["currency"]))
