@@ -1,0 +1,1060 @@
+"""Services and bookings: the service menu and details, free slots, the booking form, the
+customer's appointments and cancelling one.
+
+Dates and times are the tenant's local time (GET /v1/tenant "timezone"); the backend answers slots
+in UTC. Slot values the form fills: selected_service and selected_service_variant (ids as text),
+date ("YYYY-MM-DD", or "first/last" for several days until a day is picked) and time ("HH:MM", or
+"HH:MM-HH:MM" for a part of the day until a time is picked).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time as clock
+import unicodedata
+from datetime import date, datetime, time, timedelta
+from difflib import SequenceMatcher
+from typing import Any, Dict, Iterable, List, Optional, Text, Tuple
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.backend import BackendUnavailable, backend
+from actions.common import entity, idempotency_key, language
+from actions.confirm import ask_to_confirm, on_confirm
+from actions.context import tenant_and_phone
+from actions.dates import (
+    DateSpan,
+    TimeSpan,
+    format_day,
+    format_moment,
+    local_now,
+    parse_date,
+    parse_iso,
+    parse_time,
+    zone,
+)
+from actions.menu import live_menu, new_menu, on_select, pick
+from actions.money import format_money
+
+logger = logging.getLogger(__name__)
+
+SLOT_MENU_SIZE = 8
+SERVICE_MENU_SIZE = 10
+DEFAULT_DAYS = 7
+# How far past the asked days to look for the next free times.
+LOOKAHEAD_DAYS = 14
+MATCH_THRESHOLD = 0.6
+FORM_SLOTS = ("selected_service", "selected_service_variant", "date", "time", "booking_confirmed")
+TIMEZONE_CACHE_SECONDS = 300
+_timezones: Dict[str, Tuple[float, str]] = {}
+
+FROM = {"en": "from", "sw": "kuanzia", "sheng": "kuanzia"}
+
+# Swahili and Sheng words customers use for services, as the English words of service names.
+SERVICE_WORDS = {
+    "kusuka": "braids", "kusukwa": "braids", "msuko": "braids", "misuko": "braids",
+    "kusuka nywele": "braids", "braid": "braids", "braiding": "braids", "mabraids": "braids",
+    "kunyoa": "haircut", "kunyolewa": "haircut", "kunyoa nywele": "haircut", "kinyozi": "haircut",
+    "kukata nywele": "haircut", "kunyoa ndevu": "haircut", "shave": "haircut", "hair cut": "haircut",
+    "cut": "haircut", "kukata": "haircut",
+    "kuosha nywele": "wash blowdry", "kuosha": "wash", "blow dry": "blowdry", "kublowdry": "blowdry",
+    "kucha za miguu": "pedicure", "miguu": "pedicure", "kucha": "manicure",
+    "kupaka kucha": "manicure", "nails": "manicure", "nail": "manicure",
+    "wigi": "wig", "kuweka wig": "wig installation", "kuweka wigi": "wig installation",
+    "make up": "makeup", "urembo": "makeup", "kupakwa makeup": "makeup",
+    "rasta": "locs", "dreadlocks": "locs", "dreads": "locs", "kusokota": "locs retwist",
+    "skrini": "screen", "kioo": "screen", "betri": "battery", "chaji": "charging",
+    "kuflash": "flashing", "flash": "flashing", "kufungua simu": "unlocking", "unlock": "unlocking",
+    "kushona": "tailoring", "suruali": "trouser", "viatu": "shoe", "kiatu": "shoe",
+    "kupiga rangi viatu": "shoe shine", "zipu": "zip",
+}
+STOPWORDS = frozenset(
+    """a an the and for my me of to na ya za wa la cha kwa do you how much long is it
+    service services appointment booking book nataka kubook natafuta nadai""".split())
+
+
+# --- the tenant's clock --------------------------------------------------------------------
+
+async def tenant_timezone(tenant_id: str) -> str:
+    """The tenant's IANA timezone (cached a few minutes; the default when the backend is down)."""
+    cached = _timezones.get(tenant_id)
+    if cached and cached[0] > clock.monotonic():
+        return cached[1]
+    name = "Africa/Nairobi"
+    try:
+        answer = await backend.call("GET", tenant_id, "/v1/tenant")
+        if answer.ok and answer.body.get("timezone"):
+            name = str(answer.body["timezone"])
+    except BackendUnavailable as exc:
+        logger.warning("tenant timezone unavailable: %s", exc)
+        return name
+    _timezones[tenant_id] = (clock.monotonic() + TIMEZONE_CACHE_SECONDS, name)
+    return name
+
+
+async def tenant_now(tracker: Tracker) -> datetime:
+    tenant_id, _ = tenant_and_phone(tracker)
+    return local_now(await tenant_timezone(tenant_id))
+
+
+# --- services -----------------------------------------------------------------------------
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text or "")
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = re.sub(r"(?<=\w)-(?=\w)", "", text)  # make-up → makeup, blow-dry → blowdry
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+def service_words(text: str) -> List[str]:
+    """The words of a service as customers name it, Swahili and Sheng mapped to English."""
+    folded = f" {_fold(text)} "
+    for phrase in sorted(SERVICE_WORDS, key=len, reverse=True):
+        folded = folded.replace(f" {phrase} ", f" {SERVICE_WORDS[phrase]} ")
+    return [w for w in folded.split() if w not in STOPWORDS]
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
+
+
+def _word_score(word: str, others: Iterable[str]) -> float:
+    best = 0.0
+    for other in others:
+        if _singular(word) == _singular(other):
+            return 1.0
+        ratio = SequenceMatcher(None, word, other).ratio()
+        if ratio >= 0.75:
+            best = max(best, ratio)
+    return best
+
+
+def match_score(words: List[str], service: Dict[str, Any]) -> float:
+    """0..1: how well the customer's words name this service (typos and plurals tolerated)."""
+    if not words:
+        return 0.0
+    name = service_words(service["name"])
+    extra = service_words(service.get("category") or "") + [
+        w for v in service.get("variants", []) for w in service_words(v["name"])]
+    if not name:
+        return 0.0
+    asked = sum(max(_word_score(w, name), 0.8 * _word_score(w, extra)) for w in words) / len(words)
+    covered = sum(_word_score(w, words) for w in name) / len(name)
+    whole = SequenceMatcher(None, "".join(words), "".join(name)).ratio()
+    return max(0.7 * asked + 0.3 * covered, whole)
+
+
+def match_services(text: str, services: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The services `text` names, best first: one when clear, several when it is ambiguous
+    ("braids": box or knotless), none below the threshold."""
+    words = service_words(text)
+    scored = sorted(((match_score(words, s), s) for s in services), key=lambda p: -p[0])
+    if not scored or scored[0][0] < MATCH_THRESHOLD:
+        return []
+    best = scored[0][0]
+    return [s for score, s in scored if score >= MATCH_THRESHOLD and best - score < 0.05]
+
+
+def variant_named(service: Dict[str, Any], text: str) -> Optional[Dict[str, Any]]:
+    """The only variant, or the one whose name the text contains ("waist length", "gel")."""
+    variants = service.get("variants", [])
+    if len(variants) == 1:
+        return variants[0]
+    words = service_words(text)
+    named = [v for v in variants
+             if service_words(v["name"]) and all(_word_score(w, words) >= 0.85
+                                                 for w in service_words(v["name"]))]
+    return named[0] if len(named) == 1 else None
+
+
+async def load_services(tenant_id: str) -> List[Dict[str, Any]]:
+    """The tenant's active services that have something to book."""
+    answer = await backend.call("GET", tenant_id, "/v1/services", params={"page_size": 50})
+    if not answer.ok:
+        raise BackendUnavailable(f"services answered {answer.status}")
+    return [s for s in answer.body.get("results", []) if s.get("active", True) and s.get("variants")]
+
+
+def find(services: List[Dict[str, Any]], service_id: Any) -> Optional[Dict[str, Any]]:
+    return next((s for s in services if str(s["id"]) == str(service_id)), None)
+
+
+def find_variant(service: Optional[Dict[str, Any]], variant_id: Any) -> Optional[Dict[str, Any]]:
+    if not service:
+        return None
+    return next((v for v in service["variants"] if str(v["id"]) == str(variant_id)), None)
+
+
+def duration(minutes: int, lang: str) -> str:
+    hours, rest = divmod(int(minutes), 60)
+    if lang == "en":
+        parts = ([f"{hours} h"] if hours else []) + ([f"{rest} min"] if rest else [])
+    else:
+        parts = ([f"saa {hours}"] if hours else []) + ([f"dakika {rest}"] if rest else [])
+    return " ".join(parts)
+
+
+def service_line(position: int, service: Dict[str, Any], lang: str) -> str:
+    prices = [v["price_minor"] for v in service["variants"]]
+    currency = service["variants"][0].get("currency", "KES")
+    price = format_money(min(prices), currency)
+    if max(prices) != min(prices):
+        price = f"{FROM[lang]} {price}"
+    return f"{position}. {service['name']} — {price}"
+
+
+def service_menu(services: List[Dict[str, Any]], lang: str) -> str:
+    return "\n".join(service_line(i, s, lang) for i, s in enumerate(services, start=1))
+
+
+def services_menu_slot(services: List[Dict[str, Any]], purpose: str) -> SlotSet:
+    return SlotSet("last_menu", {**new_menu("services", [s["id"] for s in services]),
+                                 "purpose": purpose})
+
+
+def variant_lines(service: Dict[str, Any], lang: str, numbered: bool = False) -> str:
+    return "\n".join(
+        f"{f'{i}.' if numbered else '•'} {v['name']} — {duration(v['duration_minutes'], lang)} — "
+        f"{format_money(v['price_minor'], v.get('currency', 'KES'))}"
+        for i, v in enumerate(service["variants"], start=1))
+
+
+def service_title(service: Dict[str, Any], variant: Optional[Dict[str, Any]]) -> str:
+    if variant is None or len(service["variants"]) == 1:
+        return service["name"]
+    return f"{service['name']} ({variant['name']})"
+
+
+def show_details(dispatcher: CollectingDispatcher, service: Dict[str, Any], lang: str) -> None:
+    dispatcher.utter_message(response="utter_service_details", title=service["name"],
+                             description=service.get("description") or "",
+                             lines=variant_lines(service, lang))
+
+
+async def resolve_service(tracker: Tracker, services: List[Dict[str, Any]], use_slot: bool = True
+                          ) -> Tuple[List[Dict[str, Any]], Optional[str]]:
+    """(matching services, the unmatched name) for the service the customer means: the `service`
+    entity, else a pick from a live services menu, else the selected_service slot."""
+    named = entity(tracker, "service")
+    if named:
+        found = match_services(named, services)
+        if found:
+            return found, None
+    menu = live_menu(tracker.get_slot("last_menu"))
+    option = entity(tracker, "option")
+    if menu and menu.get("kind") == "services" and option:
+        picked = find(services, pick(menu, option))
+        if picked:
+            return [picked], None
+    if use_slot:
+        chosen = find(services, tracker.get_slot("selected_service"))
+        if chosen:
+            return [chosen], None
+    return [], named
+
+
+# --- slots --------------------------------------------------------------------------------
+
+async def free_slots(tenant_id: str, service_id: Any, variant_id: Any, first: date, last: date,
+                     tz_name: str) -> List[datetime]:
+    """Free slot starts (local, naive) of a service variant between two local dates."""
+    answer = await backend.call(
+        "GET", tenant_id, f"/v1/services/{service_id}/slots",
+        params={"from": first.isoformat(), "to": last.isoformat(), "variant_id": variant_id})
+    if answer.status == 404:
+        return []
+    if not answer.ok:
+        raise BackendUnavailable(f"slots answered {answer.status}: {answer.description}")
+    tz = zone(tz_name)
+    starts = {parse_iso(s["starts_at"]).astimezone(tz).replace(tzinfo=None)
+              for s in answer.body.get("results", []) if s.get("remaining", 1) > 0}
+    return sorted(starts)
+
+
+def slot_id(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M")
+
+
+def slot_menu(moments: List[datetime], lang: str) -> str:
+    return "\n".join(f"{i}. {format_moment(m, lang)}" for i, m in enumerate(moments, start=1))
+
+
+def slots_menu_slot(moments: List[datetime], service_id: Any, variant_id: Any) -> SlotSet:
+    return SlotSet("last_menu", {**new_menu("slots", [slot_id(m) for m in moments]),
+                                 "service_id": str(service_id), "variant_id": str(variant_id)})
+
+
+def nearest(moments: List[datetime], around: datetime, count: int) -> List[datetime]:
+    """The `count` moments nearest `around`, in time order."""
+    return sorted(sorted(moments, key=lambda m: abs((m - around).total_seconds()))[:count])
+
+
+def within(moments: List[datetime], times: Optional[TimeSpan]) -> List[datetime]:
+    if times is None:
+        return moments
+    return [m for m in moments if times.contains(m.time())]
+
+
+def encode_date(days: DateSpan) -> str:
+    return days.first.isoformat() if days.single else f"{days.first}/{days.last}"
+
+
+def decode_date(value: Any) -> Optional[DateSpan]:
+    try:
+        first, _, last = str(value).partition("/")
+        return DateSpan(date.fromisoformat(first), date.fromisoformat(last or first))
+    except ValueError:
+        return None
+
+
+def encode_time(times: TimeSpan) -> str:
+    if times.exact:
+        return times.start.strftime("%H:%M")
+    return f"{times.start.strftime('%H:%M')}-{times.end.strftime('%H:%M')}"
+
+
+def decode_time(value: Any) -> Optional[TimeSpan]:
+    try:
+        start, _, end = str(value).partition("-")
+        first = time.fromisoformat(start)
+        return TimeSpan(first, time.fromisoformat(end), False) if end else TimeSpan(first, first, True)
+    except ValueError:
+        return None
+
+
+def asked_days(tracker: Tracker, now: datetime) -> Optional[DateSpan]:
+    named = entity(tracker, "date")
+    return parse_date(named, now) if named else None
+
+
+def asked_times(tracker: Tracker, now: datetime) -> Optional[TimeSpan]:
+    named = entity(tracker, "time")
+    return parse_time(named, now) if named else None
+
+
+def menu_shown_this_turn(tracker: Tracker, kind: str) -> bool:
+    """Whether this turn already showed a menu of `kind` (so an ask need not show another)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return False
+        if event.get("event") == "slot" and event.get("name") == "last_menu":
+            value = event.get("value")
+            return isinstance(value, dict) and value.get("kind") == kind
+    return False
+
+
+# --- browse, details, availability ---------------------------------------------------------
+
+class ActionShowServices(Action):
+    def name(self) -> Text:
+        return "action_show_services"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        tenant_id, _ = tenant_and_phone(tracker)
+        lang = language(tracker)
+        try:
+            services = await load_services(tenant_id)
+        except BackendUnavailable as exc:
+            logger.error("services unavailable: %s", exc)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+        if not services:
+            dispatcher.utter_message(response="utter_no_services")
+            return [SlotSet("last_menu", None)]
+        named = entity(tracker, "service")
+        found = match_services(named, services) if named else []
+        if len(found) == 1:  # "do you do box braids?": yes, and this is it
+            show_details(dispatcher, found[0], lang)
+            return [SlotSet("selected_service", str(found[0]["id"]))]
+        shown = (found or services)[:SERVICE_MENU_SIZE]
+        dispatcher.utter_message(response="utter_service_menu", menu=service_menu(shown, lang))
+        return [services_menu_slot(shown, "details")]
+
+
+class ActionServiceDetails(Action):
+    def name(self) -> Text:
+        return "action_service_details"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        tenant_id, _ = tenant_and_phone(tracker)
+        lang = language(tracker)
+        try:
+            services = await load_services(tenant_id)
+        except BackendUnavailable as exc:
+            logger.error("services unavailable: %s", exc)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+        if not services:
+            dispatcher.utter_message(response="utter_no_services")
+            return []
+        found, unmatched = await resolve_service(tracker, services)
+        if len(found) == 1:
+            show_details(dispatcher, found[0], lang)
+            return [SlotSet("selected_service", str(found[0]["id"]))]
+        return ask_which_service(dispatcher, found or services, unmatched, lang, "details")
+
+
+def ask_which_service(dispatcher: CollectingDispatcher, services: List[Dict[str, Any]],
+                      unmatched: Optional[str], lang: str, purpose: str) -> List[EventType]:
+    shown = services[:SERVICE_MENU_SIZE]
+    if unmatched:
+        dispatcher.utter_message(response="utter_service_not_found", text=unmatched,
+                                 menu=service_menu(shown, lang))
+    else:
+        dispatcher.utter_message(response="utter_which_service", menu=service_menu(shown, lang))
+    return [services_menu_slot(shown, purpose)]
+
+
+async def show_availability(dispatcher: CollectingDispatcher, tracker: Tracker,
+                            service: Dict[str, Any], variant: Dict[str, Any],
+                            days: Optional[DateSpan], times: Optional[TimeSpan]) -> List[EventType]:
+    """A menu of up to eight free slots on the asked days and part of day (default: the next
+    week); the next free ones when those are taken."""
+    tenant_id, _ = tenant_and_phone(tracker)
+    lang = language(tracker)
+    tz_name = await tenant_timezone(tenant_id)
+    now = local_now(tz_name)
+    today = now.date()
+    first = max(days.first, today) if days else today
+    last = max(days.last, first) if days else today + timedelta(days=DEFAULT_DAYS - 1)
+    title = service_title(service, variant)
+    events: List[EventType] = [SlotSet("selected_service", str(service["id"])),
+                               SlotSet("selected_service_variant", str(variant["id"]))]
+    if days and days.last < today:
+        dispatcher.utter_message(response="utter_date_in_past")
+        return events
+    found = await free_slots(tenant_id, service["id"], variant["id"], first, last, tz_name)
+    matching = within(found, times)
+    if times is not None and times.exact and matching:
+        shown = nearest(found, datetime.combine(matching[0].date(), times.start), SLOT_MENU_SIZE)
+        dispatcher.utter_message(response="utter_slot_is_free", service=title,
+                                 when=format_moment(matching[0], lang), menu=slot_menu(shown, lang))
+        return events + [slots_menu_slot(shown, service["id"], variant["id"])]
+    if matching and not (times is not None and times.exact):
+        shown = matching[:SLOT_MENU_SIZE]
+        dispatcher.utter_message(response="utter_available_slots", service=title,
+                                 menu=slot_menu(shown, lang))
+        return events + [slots_menu_slot(shown, service["id"], variant["id"])]
+    if times is not None and times.exact and found:
+        # That time is taken (or not a start) but the day has others: the nearest ones.
+        shown = nearest(found, datetime.combine(first, times.start), SLOT_MENU_SIZE)
+    else:
+        later = await free_slots(tenant_id, service["id"], variant["id"], last + timedelta(days=1),
+                                 last + timedelta(days=LOOKAHEAD_DAYS), tz_name)
+        shown = (within(later, times) or later or found)[:SLOT_MENU_SIZE]
+    if not shown:
+        dispatcher.utter_message(response="utter_no_slots", service=title)
+        return events
+    dispatcher.utter_message(response="utter_no_slots_then_next", service=title,
+                             menu=slot_menu(shown, lang))
+    return events + [slots_menu_slot(shown, service["id"], variant["id"])]
+
+
+class ActionCheckAvailability(Action):
+    def name(self) -> Text:
+        return "action_check_availability"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        tenant_id, _ = tenant_and_phone(tracker)
+        lang = language(tracker)
+        try:
+            services = await load_services(tenant_id)
+            if not services:
+                dispatcher.utter_message(response="utter_no_services")
+                return [SlotSet("last_menu", None)]
+            found, unmatched = await resolve_service(tracker, services)
+            if len(found) != 1:
+                return ask_which_service(dispatcher, found or services, unmatched, lang,
+                                         "availability")
+            service = found[0]
+            variant = (variant_named(service, tracker.latest_message.get("text", ""))
+                       or find_variant(service, tracker.get_slot("selected_service_variant"))
+                       or service["variants"][0])
+            now = await tenant_now(tracker)
+            return await show_availability(dispatcher, tracker, service, variant,
+                                           asked_days(tracker, now), asked_times(tracker, now))
+        except BackendUnavailable as exc:
+            logger.error("availability unavailable: %s", exc)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+
+
+@on_select("services")
+async def _picked_service(dispatcher: CollectingDispatcher, tracker: Tracker,
+                          menu: Dict[str, Any], service_id: Any) -> List[EventType]:
+    tenant_id, _ = tenant_and_phone(tracker)
+    service = find(await load_services(tenant_id), service_id)
+    if service is None:
+        dispatcher.utter_message(response="utter_menu_expired")
+        return [SlotSet("last_menu", None)]
+    if menu.get("purpose") == "availability":
+        variant = (find_variant(service, tracker.get_slot("selected_service_variant"))
+                   or service["variants"][0])
+        now = await tenant_now(tracker)
+        return await show_availability(dispatcher, tracker, service, variant,
+                                       asked_days(tracker, now), asked_times(tracker, now))
+    show_details(dispatcher, service, language(tracker))
+    return [SlotSet("selected_service", str(service["id"])),
+            SlotSet("selected_service_variant", None)]
+
+
+@on_select("slots")
+async def _picked_slot(dispatcher: CollectingDispatcher, tracker: Tracker,
+                       menu: Dict[str, Any], picked: Any) -> List[EventType]:
+    """A free time picked outside the form: fill the booking and let the form confirm it."""
+    moment = datetime.fromisoformat(str(picked))
+    return [SlotSet("selected_service", menu.get("service_id")),
+            SlotSet("selected_service_variant", menu.get("variant_id")),
+            SlotSet("date", moment.date().isoformat()),
+            SlotSet("time", moment.strftime("%H:%M")),
+            SlotSet("booking_confirmed", None),
+            SlotSet("booking_from_slot", True)]
+
+
+# --- the booking form ----------------------------------------------------------------------
+
+class ValidateBookingForm(FormValidationAction):
+    """Fills a booking: service, variant (skipped when there is one), day, time, then a yes.
+
+    Whenever the service, day or time changes, the choice is checked against the real free slots
+    (GET /v1/services/<id>/slots): a taken time is cleared and the nearest free ones are offered
+    as a menu; a part of the day or several days are narrowed with a menu of their free slots.
+    """
+
+    def name(self) -> Text:
+        return "validate_booking_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        before = {name: tracker.get_slot(name) for name in FORM_SLOTS}
+        events = await super().run(dispatcher, tracker, domain)
+        changed = {e["name"] for e in events
+                   if e.get("event") == "slot" and e.get("name") in FORM_SLOTS[:4]}
+        if not changed:
+            return events
+        state = dict(before)
+        state.update({e["name"]: e["value"] for e in events if e.get("event") == "slot"})
+        try:
+            extra = await self.check_availability(dispatcher, tracker, state)
+        except BackendUnavailable as exc:
+            logger.error("booking availability: %s", exc)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            extra = [SlotSet("time", None)] if state.get("time") else []
+        return events + extra + [SlotSet("booking_from_slot", None)]
+
+    async def check_availability(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 state: Dict[str, Any]) -> List[EventType]:
+        service_id, variant_id = state.get("selected_service"), state.get("selected_service_variant")
+        days, times = decode_date(state.get("date")), decode_time(state.get("time"))
+        if not (service_id and variant_id and days):
+            return []
+        tenant_id, _ = tenant_and_phone(tracker)
+        lang = language(tracker)
+        tz_name = await tenant_timezone(tenant_id)
+        found = await free_slots(tenant_id, service_id, variant_id, days.first, days.last, tz_name)
+        if days.single and times is not None and times.exact:
+            wanted = datetime.combine(days.first, times.start)
+            if wanted in found:
+                return []
+            around = found or await free_slots(
+                tenant_id, service_id, variant_id, days.first - timedelta(days=1),
+                days.first + timedelta(days=LOOKAHEAD_DAYS), tz_name)
+            shown = nearest(around, wanted, SLOT_MENU_SIZE)
+            if not shown:
+                dispatcher.utter_message(response="utter_slot_taken_no_alternatives",
+                                         when=format_moment(wanted, lang))
+                return [SlotSet("date", None), SlotSet("time", None)]
+            dispatcher.utter_message(response="utter_slot_taken", when=format_moment(wanted, lang),
+                                     menu=slot_menu(shown, lang))
+            return [SlotSet("time", None), slots_menu_slot(shown, service_id, variant_id)]
+        matching = within(found, times)
+        if matching and days.single and times is None:
+            return []  # the ask for a time lists them
+        if matching:
+            shown = matching[:SLOT_MENU_SIZE]
+            dispatcher.utter_message(response="utter_pick_a_slot", menu=slot_menu(shown, lang))
+            clear = [SlotSet("time", None)] + ([] if days.single else [SlotSet("date", None)])
+            return clear + [slots_menu_slot(shown, service_id, variant_id)]
+        later = await free_slots(tenant_id, service_id, variant_id, days.last + timedelta(days=1),
+                                 days.last + timedelta(days=LOOKAHEAD_DAYS), tz_name)
+        shown = (within(later, times) or later or found)[:SLOT_MENU_SIZE]
+        label = format_day(days.first, lang)
+        if not shown:
+            dispatcher.utter_message(response="utter_no_slots_on_day_none_later", day=label)
+            return [SlotSet("date", None), SlotSet("time", None)]
+        dispatcher.utter_message(response="utter_no_slots_on_day", day=label,
+                                 menu=slot_menu(shown, lang))
+        return [SlotSet("date", None), SlotSet("time", None),
+                slots_menu_slot(shown, service_id, variant_id)]
+
+    @staticmethod
+    def _picked_slot(tracker: Tracker) -> Optional[Tuple[Dict[str, Any], datetime]]:
+        menu = live_menu(tracker.get_slot("last_menu"))
+        option = entity(tracker, "option")
+        if not (menu and menu.get("kind") == "slots" and option):
+            return None
+        picked = pick(menu, option)
+        return (menu, datetime.fromisoformat(str(picked))) if picked else None
+
+    async def extract_selected_service(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                       domain: DomainDict) -> Dict[Text, Any]:
+        slot = self._picked_slot(tracker)
+        if slot:
+            return {"selected_service": slot[0]["service_id"],
+                    "selected_service_variant": slot[0]["variant_id"]}
+        asked = tracker.get_slot("requested_slot") == "selected_service"
+        if not (asked or entity(tracker, "service")):
+            return {}
+        tenant_id, _ = tenant_and_phone(tracker)
+        try:
+            services = await load_services(tenant_id)
+        except BackendUnavailable as exc:
+            logger.error("booking services: %s", exc)
+            return {}
+        found, _ = await resolve_service(tracker, services, use_slot=False)
+        if not found and asked:  # "kusuka" typed without a recognised entity
+            found = match_services(tracker.latest_message.get("text", ""), services)
+        return {"selected_service": str(found[0]["id"])} if len(found) == 1 else {}
+
+    async def validate_selected_service(self, value: Any, dispatcher: CollectingDispatcher,
+                                        tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        tenant_id, _ = tenant_and_phone(tracker)
+        try:
+            service = find(await load_services(tenant_id), value)
+        except BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {"selected_service": None}
+        if service is None:
+            return {"selected_service": None, "selected_service_variant": None}
+        variant = (find_variant(service, tracker.get_slot("selected_service_variant"))
+                   or variant_named(service, tracker.latest_message.get("text", "")))
+        return {"selected_service": str(service["id"]),
+                "selected_service_variant": str(variant["id"]) if variant else None}
+
+    async def extract_selected_service_variant(self, dispatcher: CollectingDispatcher,
+                                               tracker: Tracker, domain: DomainDict
+                                               ) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "selected_service_variant":
+            return {}
+        menu = live_menu(tracker.get_slot("last_menu"))
+        option = entity(tracker, "option")
+        if menu and menu.get("kind") == "service_variants" and option:
+            picked = pick(menu, option)
+            if picked is not None:
+                return {"selected_service_variant": str(picked)}
+        tenant_id, _ = tenant_and_phone(tracker)
+        try:
+            service = find(await load_services(tenant_id), tracker.get_slot("selected_service"))
+        except BackendUnavailable:
+            return {}
+        variant = variant_named(service, tracker.latest_message.get("text", "")) if service else None
+        return {"selected_service_variant": str(variant["id"])} if variant else {}
+
+    async def validate_selected_service_variant(self, value: Any,
+                                                dispatcher: CollectingDispatcher,
+                                                tracker: Tracker, domain: DomainDict
+                                                ) -> Dict[Text, Any]:
+        if value is None:
+            return {"selected_service_variant": None}
+        tenant_id, _ = tenant_and_phone(tracker)
+        try:
+            service = find(await load_services(tenant_id), tracker.get_slot("selected_service"))
+        except BackendUnavailable:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {"selected_service_variant": None}
+        variant = find_variant(service, value)
+        return {"selected_service_variant": str(variant["id"]) if variant else None}
+
+    async def extract_date(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                           domain: DomainDict) -> Dict[Text, Any]:
+        slot = self._picked_slot(tracker)
+        if slot:
+            return {"date": slot[1].date().isoformat(), "time": slot[1].strftime("%H:%M")}
+        now = await tenant_now(tracker)
+        days = asked_days(tracker, now)
+        if days is None and tracker.get_slot("requested_slot") in ("date", "time"):
+            days = parse_date(tracker.latest_message.get("text", ""), now)
+        return {"date": encode_date(days)} if days else {}
+
+    async def validate_date(self, value: Any, dispatcher: CollectingDispatcher,
+                            tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        days = decode_date(value)
+        if days is None:
+            return {"date": None}
+        now = await tenant_now(tracker)
+        if days.last < now.date():
+            dispatcher.utter_message(response="utter_date_in_past")
+            return {"date": None}
+        return {"date": encode_date(DateSpan(max(days.first, now.date()), days.last))}
+
+    async def extract_time(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                           domain: DomainDict) -> Dict[Text, Any]:
+        if self._picked_slot(tracker):
+            return {}  # extract_date took the picked slot's time
+        now = await tenant_now(tracker)
+        times = asked_times(tracker, now)
+        if times is None and tracker.get_slot("requested_slot") in ("date", "time"):
+            times = parse_time(tracker.latest_message.get("text", ""), now)
+        return {"time": encode_time(times)} if times else {}
+
+    async def validate_time(self, value: Any, dispatcher: CollectingDispatcher,
+                            tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        times = decode_time(value)
+        return {"time": encode_time(times) if times else None}
+
+    async def extract_booking_confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                        domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "booking_confirmed":
+            return {}
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "affirm":
+            return {"booking_confirmed": True}
+        if intent == "deny":
+            return {"booking_confirmed": False}
+        return {}
+
+
+def _stop_form() -> List[EventType]:
+    return [ActiveLoop(None), SlotSet("requested_slot", None)]
+
+
+class ActionAskSelectedService(Action):
+    def name(self) -> Text:
+        return "action_ask_selected_service"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        tenant_id, _ = tenant_and_phone(tracker)
+        try:
+            services = await load_services(tenant_id)
+        except BackendUnavailable as exc:
+            logger.error("booking services: %s", exc)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return _stop_form()
+        if not services:
+            dispatcher.utter_message(response="utter_no_services")
+            return _stop_form()
+        named = entity(tracker, "service")
+        found = match_services(named, services) if named else []
+        shown = (found if len(found) > 1 else services)[:SERVICE_MENU_SIZE]
+        if named and not found:
+            dispatcher.utter_message(response="utter_service_not_found", text=named,
+                                     menu=service_menu(shown, language(tracker)))
+        else:
+            dispatcher.utter_message(response="utter_ask_selected_service",
+                                     menu=service_menu(shown, language(tracker)))
+        return [services_menu_slot(shown, "booking")]
+
+
+class ActionAskSelectedServiceVariant(Action):
+    def name(self) -> Text:
+        return "action_ask_selected_service_variant"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        tenant_id, _ = tenant_and_phone(tracker)
+        try:
+            service = find(await load_services(tenant_id), tracker.get_slot("selected_service"))
+        except BackendUnavailable as exc:
+            logger.error("booking variants: %s", exc)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return _stop_form()
+        if service is None:
+            dispatcher.utter_message(response="utter_menu_expired")
+            return _stop_form() + [SlotSet("selected_service", None)]
+        dispatcher.utter_message(response="utter_ask_selected_service_variant",
+                                 title=service["name"],
+                                 menu=variant_lines(service, language(tracker), numbered=True))
+        ids = [v["id"] for v in service["variants"]]
+        return [SlotSet("last_menu", new_menu("service_variants", ids))]
+
+
+class ActionAskDate(Action):
+    def name(self) -> Text:
+        return "action_ask_date"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        if menu_shown_this_turn(tracker, "slots"):
+            dispatcher.utter_message(response="utter_ask_date_or_pick")
+        else:
+            dispatcher.utter_message(response="utter_ask_date")
+        return []
+
+
+class ActionAskTime(Action):
+    """Lists the free times of the chosen day (or only says "pick one" if a list was just shown)."""
+
+    def name(self) -> Text:
+        return "action_ask_time"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        if menu_shown_this_turn(tracker, "slots"):
+            dispatcher.utter_message(response="utter_ask_time_or_pick")
+            return []
+        tenant_id, _ = tenant_and_phone(tracker)
+        service_id = tracker.get_slot("selected_service")
+        variant_id = tracker.get_slot("selected_service_variant")
+        days = decode_date(tracker.get_slot("date"))
+        lang = language(tracker)
+        if not (service_id and variant_id and days):
+            dispatcher.utter_message(response="utter_ask_time")
+            return []
+        try:
+            found = await free_slots(tenant_id, service_id, variant_id, days.first, days.last,
+                                     await tenant_timezone(tenant_id))
+        except BackendUnavailable as exc:
+            logger.error("booking times: %s", exc)
+            found = []
+        if not found:
+            dispatcher.utter_message(response="utter_ask_time")
+            return []
+        shown = found[:SLOT_MENU_SIZE]
+        dispatcher.utter_message(response="utter_ask_time_menu", day=format_day(days.first, lang),
+                                 menu=slot_menu(shown, lang))
+        return [slots_menu_slot(shown, service_id, variant_id)]
+
+
+async def booking_summary(tracker: Tracker) -> Optional[Dict[str, str]]:
+    """Service, when, duration and price of the booking in the slots, in the customer's words."""
+    tenant_id, _ = tenant_and_phone(tracker)
+    service = find(await load_services(tenant_id), tracker.get_slot("selected_service"))
+    variant = find_variant(service, tracker.get_slot("selected_service_variant"))
+    days, times = decode_date(tracker.get_slot("date")), decode_time(tracker.get_slot("time"))
+    if not (service and variant and days and times):
+        return None
+    lang = language(tracker)
+    return {"service": service_title(service, variant),
+            "when": format_moment(datetime.combine(days.first, times.start), lang),
+            "duration": duration(variant["duration_minutes"], lang),
+            "price": format_money(variant["price_minor"], variant.get("currency", "KES"))}
+
+
+class ActionAskBookingConfirmed(Action):
+    def name(self) -> Text:
+        return "action_ask_booking_confirmed"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        try:
+            summary = await booking_summary(tracker)
+        except BackendUnavailable as exc:
+            logger.error("booking summary: %s", exc)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return _stop_form()
+        if summary is None:
+            dispatcher.utter_message(response="utter_booking_failed")
+            return _stop_form() + clear_booking()
+        dispatcher.utter_message(response="utter_ask_booking_confirmed", **summary)
+        return []
+
+
+def clear_booking() -> List[EventType]:
+    return [SlotSet(name, None) for name in FORM_SLOTS] + [SlotSet("booking_from_slot", None)]
+
+
+class ActionBookAppointment(Action):
+    """Books the confirmed slot for the customer; a full slot offers the nearest free ones."""
+
+    def name(self) -> Text:
+        return "action_book_appointment"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        if tracker.get_slot("booking_confirmed") is not True:
+            dispatcher.utter_message(response="utter_booking_not_made")
+            return clear_booking()
+        tenant_id, phone = tenant_and_phone(tracker)
+        lang = language(tracker)
+        service_id = tracker.get_slot("selected_service")
+        variant_id = tracker.get_slot("selected_service_variant")
+        days, times = decode_date(tracker.get_slot("date")), decode_time(tracker.get_slot("time"))
+        if not (variant_id and days and times and days.single and times.exact):
+            dispatcher.utter_message(response="utter_booking_failed")
+            return clear_booking()
+        starts = datetime.combine(days.first, times.start)
+        try:
+            answer = await backend.call(
+                "POST", tenant_id, "/v1/appointments", phone=phone,
+                idempotency_key=idempotency_key(tracker, "appointment"),
+                json={"service_variant_id": int(variant_id),
+                      "starts_at": starts.isoformat(timespec="minutes")})
+            if answer.ok:
+                booked = answer.body
+                moment = parse_iso(booked["local_starts_at"]).replace(tzinfo=None)
+                dispatcher.utter_message(
+                    response="utter_appointment_booked", appointment_id=booked["id"],
+                    service=appointment_title(booked), when=format_moment(moment, lang),
+                    price=format_money(booked["price_minor"], booked.get("currency", "KES")))
+                return clear_booking() + [SlotSet("appointment_id", str(booked["id"])),
+                                          SlotSet("last_menu", None)]
+            if answer.status in (400, 409):
+                tz = zone(await tenant_timezone(tenant_id))
+                if answer.status == 409:
+                    alternatives = sorted(
+                        parse_iso(a["starts_at"]).astimezone(tz).replace(tzinfo=None)
+                        for a in answer.body.get("alternatives", []))
+                else:  # no longer a bookable start (passed, or the hours changed)
+                    around = await free_slots(tenant_id, service_id, variant_id, days.first,
+                                              days.first + timedelta(days=LOOKAHEAD_DAYS), tz.key)
+                    alternatives = nearest(around, starts, 3)
+                return clear_booking() + offer_alternatives(
+                    dispatcher, alternatives, starts, service_id, variant_id, lang)
+        except BackendUnavailable as exc:
+            logger.error("booking failed: %s", exc)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return [SlotSet("booking_confirmed", None)]
+        logger.error("booking answered %s: %s", answer.status, answer.description)
+        dispatcher.utter_message(response="utter_booking_failed")
+        return clear_booking()
+
+
+def offer_alternatives(dispatcher: CollectingDispatcher, alternatives: List[datetime],
+                       wanted: datetime, service_id: Any, variant_id: Any,
+                       lang: str) -> List[EventType]:
+    when = format_moment(wanted, lang)
+    if not alternatives:
+        dispatcher.utter_message(response="utter_slot_taken_no_alternatives", when=when)
+        return [SlotSet("last_menu", None)]
+    shown = alternatives[:SLOT_MENU_SIZE]
+    dispatcher.utter_message(response="utter_slot_taken", when=when, menu=slot_menu(shown, lang))
+    return [slots_menu_slot(shown, service_id, variant_id)]
+
+
+# --- the customer's appointments ------------------------------------------------------------
+
+def appointment_title(appointment: Dict[str, Any]) -> str:
+    variant = appointment.get("variant_name")
+    name = appointment.get("service_name") or ""
+    return f"{name} ({variant})" if variant else name
+
+
+def appointment_label(appointment: Dict[str, Any], lang: str) -> str:
+    moment = parse_iso(appointment["local_starts_at"]).replace(tzinfo=None)
+    return f"{appointment_title(appointment)}, {format_moment(moment, lang)}"
+
+
+async def upcoming_appointments(tracker: Tracker) -> List[Dict[str, Any]]:
+    tenant_id, phone = tenant_and_phone(tracker)
+    now_utc = local_now("UTC").replace(microsecond=0).isoformat()
+    answer = await backend.call("GET", tenant_id, "/v1/appointments", phone=phone,
+                                params={"status": "booked", "from": now_utc, "page_size": 20})
+    if not answer.ok:
+        raise BackendUnavailable(f"appointments answered {answer.status}")
+    return sorted(answer.body.get("results", []), key=lambda a: a["starts_at"])
+
+
+class ActionAppointmentStatus(Action):
+    def name(self) -> Text:
+        return "action_appointment_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        try:
+            appointments = await upcoming_appointments(tracker)
+        except BackendUnavailable as exc:
+            logger.error("appointments unavailable: %s", exc)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+        if not appointments:
+            dispatcher.utter_message(response="utter_no_appointments")
+            return []
+        lang = language(tracker)
+        lines = "\n".join(f"• #{a['id']} {appointment_label(a, lang)}" for a in appointments)
+        dispatcher.utter_message(response="utter_appointments", lines=lines)
+        return [SlotSet("appointment_id", str(appointments[0]["id"]))]
+
+
+def ask_to_cancel(dispatcher: CollectingDispatcher, appointment: Dict[str, Any],
+                  lang: str) -> List[EventType]:
+    what = appointment_label(appointment, lang)
+    dispatcher.utter_message(response="utter_confirm_cancel_appointment", what=what)
+    return [ask_to_confirm("cancel_appointment", appointment["id"], what=what),
+            SlotSet("appointment_id", str(appointment["id"]))]
+
+
+class ActionCancelAppointment(Action):
+    """Which booking to cancel (a menu when several), then asks to confirm."""
+
+    def name(self) -> Text:
+        return "action_cancel_appointment"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: Dict[Text, Any]) -> List[EventType]:
+        lang = language(tracker)
+        try:
+            appointments = await upcoming_appointments(tracker)
+            now = await tenant_now(tracker)
+        except BackendUnavailable as exc:
+            logger.error("appointments unavailable: %s", exc)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return []
+        if not appointments:
+            dispatcher.utter_message(response="utter_no_appointments_to_cancel")
+            return []
+        narrowed = narrow(appointments, entity(tracker, "service"), asked_days(tracker, now))
+        if len(narrowed) == 1:
+            return ask_to_cancel(dispatcher, narrowed[0], lang)
+        shown = (narrowed or appointments)[:SERVICE_MENU_SIZE]
+        menu = "\n".join(f"{i}. {appointment_label(a, lang)}" for i, a in enumerate(shown, 1))
+        dispatcher.utter_message(response="utter_which_appointment_to_cancel", menu=menu)
+        return [SlotSet("last_menu", {**new_menu("appointments", [a["id"] for a in shown]),
+                                      "purpose": "cancel"})]
+
+
+def narrow(appointments: List[Dict[str, Any]], service: Optional[str],
+           days: Optional[DateSpan]) -> List[Dict[str, Any]]:
+    """The bookings a named service and/or day point at (all of them when nothing is named)."""
+    found = appointments
+    if service:
+        words = service_words(service)
+        found = [a for a in found
+                 if match_score(words, {"name": a.get("service_name") or "", "variants": [
+                     {"name": a.get("variant_name") or ""}]}) >= MATCH_THRESHOLD]
+    if days:
+        found = [a for a in found
+                 if days.first <= parse_iso(a["local_starts_at"]).date() <= days.last]
+    return found
+
+
+@on_select("appointments")
+async def _picked_appointment(dispatcher: CollectingDispatcher, tracker: Tracker,
+                              menu: Dict[str, Any], appointment_id: Any) -> List[EventType]:
+    tenant_id, phone = tenant_and_phone(tracker)
+    answer = await backend.call("GET", tenant_id, f"/v1/appointments/{int(appointment_id)}",
+                                phone=phone)
+    if answer.status == 404 or (answer.ok and answer.body.get("status") != "booked"):
+        dispatcher.utter_message(response="utter_menu_expired")
+        return [SlotSet("last_menu", None)]
+    if not answer.ok:
+        raise BackendUnavailable(f"appointment answered {answer.status}")
+    return [SlotSet("last_menu", None), *ask_to_cancel(dispatcher, answer.body, language(tracker))]
+
+
+@on_confirm("cancel_appointment")
+async def _cancel_confirmed(dispatcher: CollectingDispatcher, tracker: Tracker,
+                            what: Dict[str, Any]) -> List[EventType]:
+    tenant_id, phone = tenant_and_phone(tracker)
+    try:
+        answer = await backend.call("POST", tenant_id, f"/v1/appointments/{int(what['id'])}/cancel",
+                                    phone=phone)
+    except BackendUnavailable as exc:
+        logger.error("cancel appointment: %s", exc)
+        dispatcher.utter_message(response="utter_backend_unavailable")
+        return []
+    if answer.ok:
+        dispatcher.utter_message(response="utter_appointment_cancelled",
+                                 what=what.get("what") or f"#{what['id']}")
+        return [SlotSet("appointment_id", None)]
+    if answer.status == 409:
+        dispatcher.utter_message(response="utter_appointment_already_cancelled")
+    else:
+        dispatcher.utter_message(response="utter_appointment_not_found")
+    return [SlotSet("appointment_id", None)]
