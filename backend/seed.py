@@ -15,12 +15,14 @@ def seed(ctx: Context) -> list[TenantSeed]:
     """Tenants, keys and customers (seed_platform), then each tenant's commerce data."""
     # Imported here: the commerce seed is its own module, built on the tenants made above.
     from backend.seed_commerce import seed_commerce
+    from backend.seed_kb import seed_kb
     from backend.seed_payments import seed_payments
     from backend.services.auth import authenticate_merchant
 
     seeded = seed_platform(ctx)
     for tenant, demo in zip(seeded, DEMO_TENANTS, strict=True):
         seed_commerce(ctx, tenant.tenant_id, tenant.kind, tenant.customer_ids)
+        seed_kb(ctx, tenant.tenant_id)
         seed_payments(ctx, tenant.tenant_id, authenticate_merchant(ctx, tenant.tenant_id,
                                                                    demo.api_key))
     return seeded

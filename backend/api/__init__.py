@@ -15,6 +15,10 @@ def register_blueprints(api: Api, settings: Settings) -> None:
     from backend.api.conversations import handoff_blp as conversations_internal
     from backend.api.customers import blp as customers
     from backend.api.health import blp as health
+    from backend.api.faq import blp as faq
+    from backend.api.kb import blp as kb
+    from backend.api.llm import blp as llm
+    from backend.api.llm import internal_blp as llm_internal
     from backend.api.messages import blp as messages
     from backend.api.nlu import internal_blp as nlu_internal
     from backend.api.nlu import merchant_blp as nlu
@@ -42,6 +46,8 @@ def register_blueprints(api: Api, settings: Settings) -> None:
     for blueprint in commerce:
         api.register_blueprint(blueprint)
     for blueprint in (payments, wallet, payment_webhooks, payments_internal):  # payments
+        api.register_blueprint(blueprint)
+    for blueprint in (kb, faq, llm, llm_internal):  # knowledge base, FAQ answers, LLM
         api.register_blueprint(blueprint)
     if settings.sandbox:  # otherwise the sandbox routes do not exist (404)
         api.register_blueprint(twilio_simulator)

