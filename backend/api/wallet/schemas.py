@@ -19,7 +19,7 @@ class WalletSchema(Schema):
     paid_out_minor = fields.Int(metadata={"description": "Withdrawals paid out, ever"})
 
 
-class EntrySchema(Schema):
+class LedgerEntrySchema(Schema):
     account = fields.Str(metadata={"description": "tenant:<id>:wallet:KES, platform:fees:KES…"})
     amount_minor = fields.Int(metadata={"description": "Signed; the entries sum to zero"})
 
@@ -34,7 +34,7 @@ class TransactionSchema(Schema):
     withdrawal_id = fields.Int(allow_none=True)
     description = fields.Str()
     created_at = UtcDateTime()
-    entries = fields.List(fields.Nested(EntrySchema))
+    entries = fields.List(fields.Nested(LedgerEntrySchema))
 
 
 class TransactionQuerySchema(PageQuerySchema):

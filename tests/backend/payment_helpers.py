@@ -1,0 +1,98 @@
+"""Shared set-up for the payment tests: a live backend (its own provider simulators), a
+recording stand-in for the Rasa HTTP API, a tenant with sandbox payment settings, waits."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import text
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from backend.context import Context
+from backend.seed_payments import seed_payments
+from backend.services.payment_settings import update_payment_settings
+from backend.services.tenants import update_settings
+from tests.backend.commerce_helpers import PHONE, acting, seed_catalog
+from tests.backend.conftest import TENANT_ID, free_port
+
+
+class FakeRasa:
+    """Answers POST /conversations/<id>/trigger_intent like Rasa (messages), or fails."""
+
+    def __init__(self, reply: list[dict[str, Any]] | None = None, status: int = 200) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.reply = reply if reply is not None else [{"text": "Asante! Tumepokea malipo."}]
+        self.status = status
+        self.port = free_port()
+        self._server = make_server("127.0.0.1", self.port, self._app, threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _app(self, environ: Any, start_response: Any) -> Any:
+        request = Request(environ)
+        body = json.loads(request.get_data() or b"{}")
+        self.calls.append({"path": request.path, "token": request.args.get("token"), **body})
+        payload = {"messages": self.reply} if self.status == 200 else {"error": "down"}
+        return Response(json.dumps(payload), self.status, mimetype="application/json")(
+            environ, start_response)
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._thread.join(timeout=5)
+        self._server.server_close()
+
+
+def configure_payments(ctx: Context, tenant_id: str = TENANT_ID, **changes: Any) -> None:
+    """The demo's sandbox settings (simulators), card payments on, plus `changes`."""
+    seed_payments(ctx, tenant_id)
+    if changes:
+        update_payment_settings(ctx, tenant_id, changes)
+
+
+def set_features(ctx: Context, tenant_id: str = TENANT_ID, **features: Any) -> None:
+    update_settings(ctx, tenant_id, {"features": features})
+
+
+def place_order(client: Any, ctx: Context, sku: str = "SNK-WHT-40", quantity: int = 1,
+                phone: str = PHONE) -> dict[str, Any]:
+    skus = {row[0]: row[1] for row in _variants(ctx)} or seed_catalog(ctx)
+    response = client.post("/v1/orders", json={"items": [
+        {"variant_id": skus[sku], "quantity": quantity}]}, headers=acting(phone=phone))
+    assert response.status_code == 201, response.get_json()
+    return dict(response.get_json())
+
+
+def _variants(ctx: Context) -> list[tuple[str, int]]:
+    with ctx.db.engine.connect() as connection:
+        return [tuple(r) for r in connection.execute(text(  # type: ignore[misc]
+            "SELECT sku, id FROM product_variants WHERE tenant_id = :t"), {"t": TENANT_ID})]
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, every: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(every)
+
+
+def scalar(ctx: Context, sql: str, **params: Any) -> Any:
+    with ctx.db.engine.connect() as connection:
+        return connection.execute(text(sql), params).scalar()
+
+
+def rows(ctx: Context, sql: str, **params: Any) -> list[Any]:
+    with ctx.db.engine.connect() as connection:
+        return list(connection.execute(text(sql), params))
