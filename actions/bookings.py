@@ -144,7 +144,9 @@ def match_score(words: List[str], service: Dict[str, Any]) -> float:
     asked = sum(max(_word_score(w, name), 0.8 * _word_score(w, extra)) for w in words) / len(words)
     covered = sum(_word_score(w, words) for w in name) / len(name)
     whole = SequenceMatcher(None, "".join(words), "".join(name)).ratio()
-    return max(0.7 * asked + 0.3 * covered, whole)
+    # A variant or category named alone ("bridal", "gel") still points at its service.
+    by_extra = 0.75 * sum(_word_score(w, extra) for w in words) / len(words)
+    return max(0.7 * asked + 0.3 * covered, whole, by_extra)
 
 
 def match_services(text: str, services: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
