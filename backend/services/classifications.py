@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, or_, select, tuple_
+from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,9 +20,8 @@ from backend.context import Context
 from backend.db import Database
 from backend.domain.errors import InvalidInput
 from backend.domain.phones import InvalidPhoneNumber, to_e164
-from backend.models import Conversation, InboundMessage, NluClassification, Tenant
+from backend.models import Conversation, Customer, InboundMessage, NluClassification, Tenant
 from backend.security import Crypto
-from backend.services.customers import find_customer
 from backend.services.pages import Page, check_page, fetch_page
 from backend.services.tenants import require_tenant
 
@@ -110,6 +109,8 @@ def _record(ctx: Context, rows: Sequence[Classification]) -> IngestResult:
                 )
             }
         links = _inbound_links(session, wanted)
+        senders = _sender_links(session, ctx.crypto, [
+            row for row in wanted if (row.tenant_id, row.message_sid or "") not in links])
         stored = duplicates = 0
         for row in wanted:
             key = (row.tenant_id, row.message_id)
@@ -117,10 +118,10 @@ def _record(ctx: Context, rows: Sequence[Classification]) -> IngestResult:
                 duplicates += 1
                 continue
             seen.add(key)
-            customer_id, conversation_id = links.get((row.tenant_id, row.message_sid or ""), (
-                None, None))
-            if customer_id is None:
-                customer_id, conversation_id = _by_sender(session, ctx.crypto, row)
+            customer_id, conversation_id = links.get(
+                (row.tenant_id, row.message_sid or ""),
+                senders.get((row.tenant_id, row.sender_id or ""), (None, None)),
+            )
             session.add(_row(row, customer_id, conversation_id))
             stored += 1
         session.flush()
@@ -145,26 +146,47 @@ def _inbound_links(
     return {(tenant, sid): (customer, conversation) for tenant, sid, customer, conversation in found}
 
 
-def _by_sender(
-    session: Session, crypto: Crypto, row: Classification
-) -> tuple[int | None, int | None]:
-    """The customer named by "<tenant>:<E.164>" and their latest conversation, if any."""
-    prefix, _, phone = (row.sender_id or "").rpartition(":")
-    if prefix != row.tenant_id or not phone:
-        return None, None
-    try:
-        customer = find_customer(session, crypto, row.tenant_id, to_e164(phone))
-    except InvalidPhoneNumber:
-        return None, None
-    if customer is None:
-        return None, None
-    conversation_id = session.scalar(
-        select(Conversation.id)
-        .where(Conversation.tenant_id == row.tenant_id, Conversation.customer_id == customer.id)
-        .order_by(Conversation.started_at.desc(), Conversation.id.desc())
-        .limit(1)
-    )
-    return customer.id, conversation_id
+def _sender_links(
+    session: Session, crypto: Crypto, rows: Sequence[Classification]
+) -> dict[tuple[str, str], tuple[int | None, int | None]]:
+    """(tenant, sender id "<tenant>:<E.164>") → (customer, their latest conversation), with one
+    query for the customers and one for their conversations, whatever the batch size."""
+    hashes: dict[tuple[str, str], tuple[str, str]] = {}  # (tenant, sender) → (tenant, phone hash)
+    for row in rows:
+        sender = row.sender_id or ""
+        prefix, _, phone = sender.rpartition(":")
+        if prefix != row.tenant_id or not phone or (row.tenant_id, sender) in hashes:
+            continue
+        try:
+            hashes[(row.tenant_id, sender)] = (row.tenant_id, crypto.keyed_hash(to_e164(phone)))
+        except InvalidPhoneNumber:
+            continue
+    if not hashes:
+        return {}
+    customers = {
+        (tenant, phone_hash): customer_id
+        for customer_id, tenant, phone_hash in session.execute(
+            select(Customer.id, Customer.tenant_id, Customer.phone_hash).where(
+                tuple_(Customer.tenant_id, Customer.phone_hash).in_(list(set(hashes.values())))
+            )
+        )
+    }
+    latest: dict[int, int] = {}
+    if customers:
+        latest = {
+            customer_id: conversation_id
+            for customer_id, conversation_id in session.execute(
+                select(Conversation.customer_id, func.max(Conversation.id))
+                .where(Conversation.customer_id.in_(list(customers.values())))
+                .group_by(Conversation.customer_id)
+            )
+        }
+    links: dict[tuple[str, str], tuple[int | None, int | None]] = {}
+    for key, hashed in hashes.items():
+        customer_id = customers.get(hashed)
+        if customer_id is not None:
+            links[key] = (customer_id, latest.get(customer_id))
+    return links
 
 
 def _row(row: Classification, customer_id: int | None, conversation_id: int | None
