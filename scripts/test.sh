@@ -25,6 +25,8 @@ scripts/services.sh start || exit 1
 trap 'scripts/services.sh stop' EXIT
 eval "$(scripts/services.sh env)"
 export REQUIRE_SERVICES=1 PYTHONPATH="$PWD"
+# Knowledge-base indexes that tests build go to a throwaway folder, not the stack's var/.
+export KB_INDEX_DIR=${KB_INDEX_DIR:-$(mktemp -d)}
 
 failed=()
 suite() {  # suite NAME COMMAND...

@@ -35,6 +35,8 @@ TABLE_BY_PARAMETER = {
     "item_id": "cart_items",
     "window_id": "availability_windows",
     "cart_id": "carts",
+    "entry_id": "kb_entries",
+    "document_id": "kb_documents",
 }
 # Where one parameter name means another table on some routes.
 TABLE_BY_RULE_AND_PARAMETER = {("/v1/service-variants/", "variant_id"): "service_variants"}
@@ -98,6 +100,7 @@ def seeded(ctx: Context, client) -> dict[str, list[int]]:
     for demo in (FIRST, SECOND):
         tenant = seed_tenant(ctx, demo)
         seed_commerce(ctx, tenant.tenant_id, tenant.kind, tenant.customer_ids)
+        _knowledge_base(ctx, tenant.tenant_id)
     # A conversation and a cart of the first tenant, made the way the channel and assistant do.
     record_inbound(ctx, IncomingMessage(FIRST.tenant.id, ACTING_PHONE, "SMISOLATION", "Niaje"))
     _first_tenant_cart_item(ctx, client)
@@ -108,6 +111,17 @@ def seeded(ctx: Context, client) -> dict[str, list[int]]:
                 ids[table.name] = list(connection.execute(
                     select(table.c.id).where(table.c.tenant_id == FIRST.tenant.id)).scalars())
     return ids
+
+
+def _knowledge_base(ctx: Context, tenant_id: str) -> None:
+    """An FAQ entry and a document per tenant (the demo KB files cover entries only for some)."""
+    from backend.services.kb import import_kb
+
+    import_kb(ctx, tenant_id, {
+        "entries": [{"key": "hours", "questions": ["When do you open?"],
+                     "answers": {"en": f"{tenant_id} opens at 8 am."}}],
+        "documents": [{"title": "Policies", "text": f"{tenant_id} policies."}],
+    })
 
 
 def _first_tenant_cart_item(ctx: Context, client) -> None:
