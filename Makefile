@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PHONE ?= +254711000111
 ENV := source scripts/env.sh &&
 
-.PHONY: help setup train validate seed up reload down status demo chat test eval bench logs clean
+.PHONY: help setup train validate seed up reload down status demo chat test eval eval-faq bench logs clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -45,10 +45,14 @@ test: ## everything CI runs: services, unit, channel, action, data validation an
 eval: train ## score the NLU on the held-out split and public sets (eval/results/); EVAL_SETS=, EVAL_LIMIT=, MODEL=, EVAL_STRICT=1
 	@PYTHONPATH="$$PWD" .venv-rasa/bin/python scripts/eval_nlu.py
 
+eval-faq: setup ## FAQ retrieval: hit@1, MRR, abstention per language and embedder, latency (eval/results/faq/)
+	@$(ENV) OMP_NUM_THREADS=1 .venv/bin/python scripts/eval_faq.py
+
 bench: seed up ## conversation latency, throughput and memory of the stack; backend at 10,000 products on PostgreSQL (bench/results/)
 	@$(ENV) .venv/bin/python scripts/bench.py $(BENCH_ARGS)
 	@scripts/services.sh start && trap 'scripts/services.sh stop' EXIT && eval "$$(scripts/services.sh env)" && \
 	  .venv/bin/python scripts/bench_backend.py $(BACKEND_BENCH_ARGS)
+	@$(ENV) .venv/bin/python scripts/bench_faq.py
 
 .PHONY: export-low-confidence
 export-low-confidence: ## customer messages the model was unsure of, as Rasa NLU YAML to annotate (THRESHOLD=0.6 SINCE=7 days, TENANT=, OUT=eval/review/low_confidence.yml)

@@ -1,0 +1,70 @@
+"""FAQ answer latency through the HTTP layer (Flask test client, in process, no LLM): the demo
+shop's knowledge base on a fresh SQLite database; p50/p95/p99 without the Redis cache (every
+answer computed), and resident memory with the embedder loaded. JSON in bench/results/."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from backend.app import create_app  # noqa: E402
+from backend.kb.runtime import configure  # noqa: E402
+from backend.kb.settings import KbSettings  # noqa: E402
+from backend.migrate import upgrade  # noqa: E402
+from backend.seed_kb import seed_kb  # noqa: E402
+from backend.seed_platform import DEMO_TENANTS, seed_tenant  # noqa: E402
+from backend.settings import Settings  # noqa: E402
+
+
+def main() -> None:
+    work = Path(tempfile.mkdtemp(prefix="bench-faq-"))
+    url = f"sqlite:///{work / 'bench.db'}"
+    upgrade(url)
+    settings = Settings(database_url=url, service_token="bench", encryption_keys=(
+        "ZmRzYWZkc2FmZHNhZmRzYWZkc2FmZHNhZmRzYWZkc2E=",), hash_key="bench")
+    app = create_app(settings)
+    ctx = app.extensions["backend"]
+    tenant = seed_tenant(ctx, DEMO_TENANTS[0]).tenant_id
+    kb = configure(ctx, KbSettings.from_env({**os.environ, "KB_INDEX_DIR": str(work / "kb")}))
+    seed_kb(ctx, tenant)
+    data = yaml.safe_load((REPO / "eval/faq/questions.yaml").read_text())
+    questions = [(i["q"], lang) for lang, items in data["answerable"].items() for i in items]
+    questions += [(q, lang) for lang, items in data["unanswerable"].items() for q in items]
+    client = app.test_client()
+    headers = {"Authorization": "Bearer bench", "X-TENANT-ID": tenant}
+    client.post("/v1/faq/answer", json={"question": "warm up"}, headers=headers)
+    timings = []
+    for question, language in questions * 2:
+        started = time.perf_counter()
+        response = client.post("/v1/faq/answer", json={"question": question,
+                                                        "language": language}, headers=headers)
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.get_json()
+    timings.sort()
+    result = {
+        "embedder": kb.embedder_key, "requests": len(timings),
+        "p50_ms": round(statistics.median(timings), 1),
+        "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 1),
+        "p99_ms": round(timings[int(len(timings) * 0.99) - 1], 1),
+        "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    ctx.jobs.join(300)
+    out = REPO / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "faq.json").write_text(json.dumps(result, indent=2) + "\n")
+    print("faq answer:", json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
