@@ -509,14 +509,28 @@ async def _picked_service(dispatcher: CollectingDispatcher, tracker: Tracker,
 @on_select("slots")
 async def _picked_slot(dispatcher: CollectingDispatcher, tracker: Tracker,
                        menu: Dict[str, Any], picked: Any) -> List[EventType]:
-    """A free time picked outside the form: fill the booking and let the form confirm it."""
-    moment = datetime.fromisoformat(str(picked))
-    return [SlotSet("selected_service", menu.get("service_id")),
-            SlotSet("selected_service_variant", menu.get("variant_id")),
-            SlotSet("date", moment.date().isoformat()),
-            SlotSet("time", moment.strftime("%H:%M")),
-            SlotSet("booking_confirmed", None),
-            SlotSet("booking_from_slot", True)]
+    """A free time picked outside the form: the booking's summary, then "yes" books it."""
+    starts = datetime.fromisoformat(str(picked))
+    summary = await booking_summary(tracker, menu.get("service_id"), menu.get("variant_id"),
+                                    starts)
+    if summary is None:
+        dispatcher.utter_message(response="utter_menu_expired")
+        return [SlotSet("last_menu", None)]
+    dispatcher.utter_message(response="utter_ask_booking_confirmed", **summary)
+    return [ask_to_confirm("book_slot", slot_id(starts), service_id=menu.get("service_id"),
+                           variant_id=menu.get("variant_id"))]
+
+
+@on_confirm("book_slot")
+async def _slot_confirmed(dispatcher: CollectingDispatcher, tracker: Tracker,
+                          what: Dict[str, Any]) -> List[EventType]:
+    try:
+        return await book_slot(dispatcher, tracker, what.get("service_id"), what.get("variant_id"),
+                               datetime.fromisoformat(str(what["id"])))
+    except (BackendUnavailable, ValueError) as exc:
+        logger.error("booking a picked slot failed: %s", exc)
+        dispatcher.utter_message(response="utter_backend_unavailable")
+        return []
 
 
 # --- the booking form ----------------------------------------------------------------------
@@ -548,7 +562,7 @@ class ValidateBookingForm(FormValidationAction):
             logger.error("booking availability: %s", exc)
             dispatcher.utter_message(response="utter_backend_unavailable")
             extra = [SlotSet("time", None)] if state.get("time") else []
-        return events + extra + [SlotSet("booking_from_slot", None)]
+        return events + extra
 
     async def check_availability(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  state: Dict[str, Any]) -> List[EventType]:
@@ -824,19 +838,26 @@ class ActionAskTime(Action):
         return [slots_menu_slot(shown, service_id, variant_id)]
 
 
-async def booking_summary(tracker: Tracker) -> Optional[Dict[str, str]]:
-    """Service, when, duration and price of the booking in the slots, in the customer's words."""
+async def booking_summary(tracker: Tracker, service_id: Any, variant_id: Any,
+                          starts: Optional[datetime]) -> Optional[Dict[str, str]]:
+    """Service, when, duration and price of a booking, in the customer's words."""
     tenant_id, _ = tenant_and_phone(tracker)
-    service = find(await load_services(tenant_id), tracker.get_slot("selected_service"))
-    variant = find_variant(service, tracker.get_slot("selected_service_variant"))
-    days, times = decode_date(tracker.get_slot("date")), decode_time(tracker.get_slot("time"))
-    if not (service and variant and days and times):
+    service = find(await load_services(tenant_id), service_id)
+    variant = find_variant(service, variant_id)
+    if not (service and variant and starts):
         return None
     lang = language(tracker)
-    return {"service": service_title(service, variant),
-            "when": format_moment(datetime.combine(days.first, times.start), lang),
+    return {"service": service_title(service, variant), "when": format_moment(starts, lang),
             "duration": duration(variant["duration_minutes"], lang),
             "price": format_money(variant["price_minor"], variant.get("currency", "KES"))}
+
+
+def booking_start(tracker: Tracker) -> Optional[datetime]:
+    """The local start the form's date and time slots name, when both are exact."""
+    days, times = decode_date(tracker.get_slot("date")), decode_time(tracker.get_slot("time"))
+    if not (days and times and days.single and times.exact):
+        return None
+    return datetime.combine(days.first, times.start)
 
 
 class ActionAskBookingConfirmed(Action):
@@ -846,7 +867,9 @@ class ActionAskBookingConfirmed(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
         try:
-            summary = await booking_summary(tracker)
+            summary = await booking_summary(tracker, tracker.get_slot("selected_service"),
+                                            tracker.get_slot("selected_service_variant"),
+                                            booking_start(tracker))
         except BackendUnavailable as exc:
             logger.error("booking summary: %s", exc)
             dispatcher.utter_message(response="utter_backend_unavailable")
@@ -859,7 +882,7 @@ class ActionAskBookingConfirmed(Action):
 
 
 def clear_booking() -> List[EventType]:
-    return [SlotSet(name, None) for name in FORM_SLOTS] + [SlotSet("booking_from_slot", None)]
+    return [SlotSet(name, None) for name in FORM_SLOTS]
 
 
 class ActionBookAppointment(Action):
@@ -873,49 +896,52 @@ class ActionBookAppointment(Action):
         if tracker.get_slot("booking_confirmed") is not True:
             dispatcher.utter_message(response="utter_booking_not_made")
             return clear_booking()
-        tenant_id, phone = tenant_and_phone(tracker)
-        lang = language(tracker)
-        service_id = tracker.get_slot("selected_service")
+        starts = booking_start(tracker)
         variant_id = tracker.get_slot("selected_service_variant")
-        days, times = decode_date(tracker.get_slot("date")), decode_time(tracker.get_slot("time"))
-        if not (variant_id and days and times and days.single and times.exact):
+        if not (variant_id and starts):
             dispatcher.utter_message(response="utter_booking_failed")
             return clear_booking()
-        starts = datetime.combine(days.first, times.start)
         try:
-            answer = await backend.call(
-                "POST", tenant_id, "/v1/appointments", phone=phone,
-                idempotency_key=idempotency_key(tracker, "appointment"),
-                json={"service_variant_id": int(variant_id),
-                      "starts_at": starts.isoformat(timespec="minutes")})
-            if answer.ok:
-                booked = answer.body
-                moment = parse_iso(booked["local_starts_at"]).replace(tzinfo=None)
-                dispatcher.utter_message(
-                    response="utter_appointment_booked", appointment_id=booked["id"],
-                    service=appointment_title(booked), when=format_moment(moment, lang),
-                    price=format_money(booked["price_minor"], booked.get("currency", "KES")))
-                return clear_booking() + [SlotSet("appointment_id", str(booked["id"])),
-                                          SlotSet("last_menu", None)]
-            if answer.status in (400, 409):
-                tz = zone(await tenant_timezone(tenant_id))
-                if answer.status == 409:
-                    alternatives = sorted(
-                        parse_iso(a["starts_at"]).astimezone(tz).replace(tzinfo=None)
-                        for a in answer.body.get("alternatives", []))
-                else:  # no longer a bookable start (passed, or the hours changed)
-                    around = await free_slots(tenant_id, service_id, variant_id, days.first,
-                                              days.first + timedelta(days=LOOKAHEAD_DAYS), tz.key)
-                    alternatives = nearest(around, starts, 3)
-                return clear_booking() + offer_alternatives(
-                    dispatcher, alternatives, starts, service_id, variant_id, lang)
+            return clear_booking() + await book_slot(
+                dispatcher, tracker, tracker.get_slot("selected_service"), variant_id, starts)
         except BackendUnavailable as exc:
             logger.error("booking failed: %s", exc)
             dispatcher.utter_message(response="utter_backend_unavailable")
             return [SlotSet("booking_confirmed", None)]
-        logger.error("booking answered %s: %s", answer.status, answer.description)
-        dispatcher.utter_message(response="utter_booking_failed")
-        return clear_booking()
+
+
+async def book_slot(dispatcher: CollectingDispatcher, tracker: Tracker, service_id: Any,
+                    variant_id: Any, starts: datetime) -> List[EventType]:
+    """POST /v1/appointments for the customer (Idempotency-Key from this message): the booking,
+    or the nearest free times when the slot was taken meanwhile. Raises BackendUnavailable."""
+    tenant_id, phone = tenant_and_phone(tracker)
+    lang = language(tracker)
+    answer = await backend.call(
+        "POST", tenant_id, "/v1/appointments", phone=phone,
+        idempotency_key=idempotency_key(tracker, "appointment"),
+        json={"service_variant_id": int(variant_id),
+              "starts_at": starts.isoformat(timespec="minutes")})
+    if answer.ok:
+        booked = answer.body
+        moment = parse_iso(booked["local_starts_at"]).replace(tzinfo=None)
+        dispatcher.utter_message(
+            response="utter_appointment_booked", appointment_id=booked["id"],
+            service=appointment_title(booked), when=format_moment(moment, lang),
+            price=format_money(booked["price_minor"], booked.get("currency", "KES")))
+        return [SlotSet("appointment_id", str(booked["id"])), SlotSet("last_menu", None)]
+    if answer.status in (400, 409):
+        tz = zone(await tenant_timezone(tenant_id))
+        if answer.status == 409:
+            alternatives = sorted(parse_iso(a["starts_at"]).astimezone(tz).replace(tzinfo=None)
+                                  for a in answer.body.get("alternatives", []))
+        else:  # no longer a bookable start (passed, or the hours changed)
+            around = await free_slots(tenant_id, service_id, variant_id, starts.date(),
+                                      starts.date() + timedelta(days=LOOKAHEAD_DAYS), tz.key)
+            alternatives = nearest(around, starts, 3)
+        return offer_alternatives(dispatcher, alternatives, starts, service_id, variant_id, lang)
+    logger.error("booking answered %s: %s", answer.status, answer.description)
+    dispatcher.utter_message(response="utter_booking_failed")
+    return []
 
 
 def offer_alternatives(dispatcher: CollectingDispatcher, alternatives: List[datetime],

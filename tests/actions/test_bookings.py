@@ -438,15 +438,38 @@ async def test_availability_without_a_service_asks_which_then_lists_its_slots(sa
     assert slots_of(events)["last_menu"]["kind"] == "slots"
 
 
-async def test_picking_a_slot_fills_the_booking_and_starts_the_form(salon):
+async def test_picking_a_slot_shows_the_summary_and_yes_books_it(salon):
     day = tomorrow()
-    menu = slot_menu(4, 41, [datetime.combine(day, time(9)), datetime.combine(day, time(10))])
+    menu = slot_menu(1, 12, [datetime.combine(day, time(9)), datetime.combine(day, time(10))])
     t = make_tracker("select_option", ents(option="2"), slots={"last_menu": menu})
     messages, events = await run(ActionSelectOption(), t)
-    assert messages == []
-    assert slots_of(events) == {
-        "selected_service": "4", "selected_service_variant": "41", "date": day.isoformat(),
-        "time": "10:00", "booking_confirmed": None, "booking_from_slot": True}
+    [message] = messages
+    assert message["response"] == "utter_ask_booking_confirmed"
+    assert message["service"] == "Box Braids (Waist length)"
+    assert (message["duration"], message["price"]) == ("5 h", "KES 4,000")
+    pending = slots_of(events)["pending_confirmation"]
+    assert pending == {"kind": "book_slot", "id": f"{day.isoformat()}T10:00",
+                       "service_id": "1", "variant_id": "12"}
+    assert salon.posted("/v1/appointments") == []
+
+    messages, events = await run(ActionConfirm(), make_tracker(
+        "affirm", slots={"pending_confirmation": pending}))
+    assert messages[0]["response"] == "utter_appointment_booked"
+    [post] = salon.posted("/v1/appointments")
+    assert post["json"] == {"service_variant_id": 12, "starts_at": f"{day.isoformat()}T10:00"}
+    assert slots_of(events)["appointment_id"] == str(messages[0]["appointment_id"])
+    assert slots_of(events)["pending_confirmation"] is None
+
+
+async def test_a_picked_slot_taken_meanwhile_offers_the_alternatives(salon):
+    salon.book_status = 409
+    salon.alternatives = [at(tomorrow(), 14)]
+    pending = {"kind": "book_slot", "id": f"{tomorrow().isoformat()}T10:00",
+               "service_id": "4", "variant_id": "41"}
+    messages, events = await run(ActionConfirm(), make_tracker(
+        "affirm", slots={"pending_confirmation": pending}))
+    assert messages[0]["response"] == "utter_slot_taken"
+    assert slots_of(events)["last_menu"]["ids"] == [f"{tomorrow().isoformat()}T14:00"]
 
 
 async def test_an_expired_menu_says_so(salon):
