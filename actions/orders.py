@@ -24,7 +24,6 @@ CART = "cart"
 MAX_QUANTITY = 20
 # Statuses a customer may still cancel from the chat.
 CANCELLABLE = ("draft", "pending_payment")
-ORDER_SLOTS = ("selected_variant", "quantity", "order_confirmed")
 
 
 def cart_lines(cart: Dict[str, Any]) -> str:
@@ -216,27 +215,36 @@ class ValidateOrderForm(FormValidationAction):
 
     async def extract_selected_variant(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                        domain: DomainDict) -> Dict[Text, Any]:
-        if tracker.get_slot("requested_slot") != "selected_variant":
+        requested = tracker.get_slot("requested_slot")
+        product_slot = tracker.get_slot("selected_product")
+        if requested not in (None, "selected_variant") or product_slot in (None, CART):
+            return {}
+        if tracker.get_slot("selected_variant") and requested is None:
             return {}
         menu = live_menu(tracker.get_slot("last_menu"))
         option = entity(tracker, "option")
-        if menu and menu.get("kind") == "variants" and option:
+        if requested == "selected_variant" and menu and menu.get("kind") == "variants" and option:
             picked = pick(menu, option)
             if picked is not None:
                 return {"selected_variant": str(picked)}
         tenant_id, _ = tenant_and_phone(tracker)
         try:
-            product = await backend.product(tenant_id, int(tracker.get_slot("selected_product")))
+            product = await backend.product(tenant_id, int(product_slot))
         except (NotFound, BackendUnavailable, TypeError, ValueError):
             return {}
+        # The only variant in stock, or the one whose size or colour the message names.
         variant = pick_variant(product, None, tracker.latest_message.get("text", ""))
         return {"selected_variant": str(variant["id"])} if variant else {}
 
     async def extract_quantity(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> Dict[Text, Any]:
-        if tracker.get_slot("requested_slot") != "quantity":
+        requested = tracker.get_slot("requested_slot")
+        if requested == "quantity":
+            count = requested_count(tracker)
+        elif requested is None and entity(tracker, "quantity"):
+            count = requested_count(tracker)  # "I want to buy 2 of these"
+        else:
             return {}
-        count = requested_count(tracker)
         return {"quantity": float(count)} if count is not None else {}
 
     async def validate_quantity(self, value: Any, dispatcher: CollectingDispatcher,

@@ -10,7 +10,7 @@ from rasa_sdk.events import (ActionExecuted, ConversationPaused, EventType, Slot
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import BackendUnavailable, backend
-from actions.common import language
+from actions.common import language, metadata
 from actions.confirm import ask_to_confirm, on_confirm
 from actions.context import tenant_and_phone
 
@@ -84,7 +84,11 @@ async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: s
         logger.error("handoff failed: %s", exc)
         dispatcher.utter_message(response="utter_backend_unavailable")
         return []
-    dispatcher.utter_message(response=response)
+    until = metadata(tracker).get("quiet_until")
+    if until:  # the merchant's quiet hours: say when someone will answer
+        dispatcher.utter_message(response="utter_handoff_quiet_hours", until=until)
+    else:
+        dispatcher.utter_message(response=response)
     return [SlotSet("needs_human", True), ConversationPaused()]
 
 

@@ -1,8 +1,9 @@
-"""Messages that replace a turn: the merchant's subscription is inactive, or it is quiet hours.
+"""The merchant's availability: an inactive subscription replaces the turn with a notice; quiet
+hours only change what a handoff promises (the assistant itself answers at any hour).
 
-A suspended tenant's customers are told the shop cannot take messages here; during the merchant's
-quiet hours the customer is told when the shop answers again (once per night), the message is kept
-for the merchant (it was logged as inbound) and the assistant does not run.
+A suspended tenant's customers are told the shop cannot take messages here (the message is still
+logged for the merchant). During quiet hours the turn carries `quiet_until` in its metadata, so a
+request for a person is answered with when the team is back.
 """
 from __future__ import annotations
 
@@ -20,16 +21,6 @@ INACTIVE = {
     "sheng": "Pole, {name} haiezi kuchukua oda ama maswali kwa WhatsApp sa hii. Tafadhali cheki na "
              "duka moja kwa moja.",
 }
-QUIET = {
-    "en": "Thanks for your message! {name} is closed for the night; we'll reply after {until}. "
-          "Your message is saved.",
-    "sw": "Asante kwa ujumbe wako! {name} imefungwa kwa usiku huu; tutakujibu baada ya saa {until}. "
-          "Ujumbe wako umehifadhiwa.",
-    "sheng": "Asante kwa message yako! {name} imefunga kwa usiku; tutakujibu baada ya {until}. "
-             "Message yako imesave.",
-}
-
-
 def reply_language(text: str, fallback: str) -> str:
     detected = detect(text).language
     if detected in INACTIVE:
@@ -56,11 +47,9 @@ def in_quiet_hours(quiet_hours: Optional[Dict[str, Any]], local: datetime) -> bo
     return now >= start or now < end
 
 
-def quiet_night(quiet_hours: Dict[str, Any], local: datetime) -> str:
-    """The date the current quiet period started (one notice per customer per period)."""
-    start = time.fromisoformat(quiet_hours["start"])
-    end = time.fromisoformat(quiet_hours["end"])
-    day = local.date()
-    if start > end and local.time().replace(tzinfo=None) < end:
-        day = day.fromordinal(day.toordinal() - 1)
-    return day.isoformat()
+def quiet_until(quiet_hours: Optional[Dict[str, Any]], timezone_name: Optional[str],
+                now: Optional[datetime] = None) -> Optional[str]:
+    """"07:00" (the end, local time) while quiet hours last, else None."""
+    if not in_quiet_hours(quiet_hours, local_now(timezone_name, now)):
+        return None
+    return str(quiet_hours["end"])  # type: ignore[index]

@@ -159,10 +159,9 @@ class WhatsAppInput(InputChannel):
             "tenant_id": tenant.tenant_id, "from": phone, "profile_name": form.get("ProfileName"),
             "message_sid": form["MessageSid"], "body": form.get("Body") or "", "media": media})
         output = WhatsAppOutput()
-        notice = await self.notice_instead_of_turn(tenant, phone, text)
+        notice = self.notice_instead_of_turn(tenant, text)
         if notice is not None:
-            if notice:
-                output.messages.append({"body": notice, "media_url": None})
+            output.messages.append({"body": notice, "media_url": None})
         elif not text:
             output.messages.append({"body": TEXT_ONLY_REPLY, "media_url": None})
         else:
@@ -170,6 +169,8 @@ class WhatsAppInput(InputChannel):
                 "tenant_id": tenant.tenant_id, "customer_phone": phone,
                 "profile_name": form.get("ProfileName"), "message_sid": form["MessageSid"],
                 "media": media, "tenant_language": tenant.primary_language,
+                # During the merchant's quiet hours nobody answers a handoff until they end.
+                "quiet_until": availability.quiet_until(tenant.quiet_hours, tenant.timezone),
             }
             await on_new_message(UserMessage(
                 text, output, sender_id=f"{tenant.tenant_id}:{phone}", input_channel=self.name(),
@@ -178,20 +179,13 @@ class WhatsAppInput(InputChannel):
             await self.backend.send_outbound(tenant.tenant_id, phone, output.messages,
                                              in_reply_to=form["MessageSid"])
 
-    async def notice_instead_of_turn(self, tenant: Tenant, phone: str,
-                                     text: str) -> Optional[str]:
-        """None for a normal turn; else the reply that replaces it ("" = already told, say nothing)."""
-        language = availability.reply_language(text, tenant.primary_language)
-        if tenant.status == "suspended":
-            return availability.INACTIVE[language].format(name=tenant.name)
-        local = availability.local_now(tenant.timezone)
-        if not availability.in_quiet_hours(tenant.quiet_hours, local):
+    @staticmethod
+    def notice_instead_of_turn(tenant: Tenant, text: str) -> Optional[str]:
+        """None for a normal turn; else the reply that replaces it (an inactive subscription)."""
+        if tenant.status != "suspended":
             return None
-        night = availability.quiet_night(tenant.quiet_hours, local)
-        if not await self.dedupe.claim(f"quiet:{tenant.tenant_id}:{phone}:{night}"):
-            return ""
-        return availability.QUIET[language].format(name=tenant.name,
-                                                   until=tenant.quiet_hours["end"])
+        language = availability.reply_language(text, tenant.primary_language)
+        return availability.INACTIVE[language].format(name=tenant.name)
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
         return None

@@ -456,3 +456,11 @@ async def test_change_language_confirms_in_the_new_language():
     assert events[-1] == {"event": "followup", "name": "utter_language_switched", "timestamp": None}
     messages, events = await run(ActionChangeLanguage(), t("change_language", "change language"))
     assert responses(messages) == ["utter_language_which"] and events == []
+
+
+async def test_handoff_in_quiet_hours_says_when(shop):
+    tracker = t("request_human", "agent please")
+    tracker.latest_message["metadata"] = {"quiet_until": "07:00"}
+    messages, events = await run(ActionRequestHuman(), tracker)
+    assert messages[0]["response"] == "utter_handoff_quiet_hours" and messages[0]["until"] == "07:00"
+    assert any(e.get("event") == "pause" for e in events)

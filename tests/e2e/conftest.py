@@ -71,9 +71,9 @@ class Stack:
             time.sleep(0.05)
         return [m["body"] for m in seen]
 
-    def say(self, phone: str, body: str) -> List[str]:
+    def say(self, phone: str, body: str, to: str = DEMO_NUMBER) -> List[str]:
         after = self.last_id(phone)
-        response = self.post(phone, body)
+        response = self.post(phone, body, to=to)
         assert response.status_code == 200, response.text
         return self.replies(phone, after)
 
