@@ -15,7 +15,8 @@ entries:
   - key: returns
     title: Returns and refunds
     tags: [return_policy]
-    questions: ["What is your return policy?", "Can I return shoes that do not fit?", "Naweza kurudisha viatu?", "Mnarefund doh?"]
+    questions: ["What is your return policy?", "Can I return shoes that do not fit?",
+                "Naweza kurudisha viatu?", "Mnarefund doh?"]
     answers:
       en: "You can return unworn shoes within 7 days and we refund you to M-Pesa."
       sw: "Unaweza kurudisha viatu visivyovaliwa ndani ya siku 7 na tunakurudishia pesa kwa M-Pesa."
