@@ -143,7 +143,7 @@ def _inbound_links(
             InboundMessage.conversation_id,
         ).where(tuple_(InboundMessage.tenant_id, InboundMessage.provider_sid).in_(list(sids)))
     )
-    return {(tenant, sid): (customer, conversation) for tenant, sid, customer, conversation in found}
+    return {(tenant, sid): (customer, talk) for tenant, sid, customer, talk in found}
 
 
 def _sender_links(

@@ -1,4 +1,4 @@
-"""The NLU classification log: POST /internal/v1/nlu/classifications, GET /v1/nlu/classifications."""
+"""The NLU log: POST /internal/v1/nlu/classifications and GET /v1/nlu/classifications."""
 
 from backend.api.nlu.routes import internal_blp, merchant_blp
 
