@@ -52,6 +52,8 @@ TIMEZONE_CACHE_SECONDS = 300
 _timezones: Dict[str, Tuple[float, str]] = {}
 
 FROM = {"en": "from", "sw": "kuanzia", "sheng": "kuanzia"}
+# Intents whose whole text may name a service when the form asked for one.
+ANSWER_INTENTS = ("inform", "book_appointment", "select_option", "nlu_fallback")
 
 # Swahili and Sheng words customers use for services, as the English words of service names.
 SERVICE_WORDS = {
@@ -414,9 +416,11 @@ def ask_which_service(dispatcher: CollectingDispatcher, services: List[Dict[str,
 
 async def show_availability(dispatcher: CollectingDispatcher, tracker: Tracker,
                             service: Dict[str, Any], variant: Dict[str, Any],
-                            days: Optional[DateSpan], times: Optional[TimeSpan]) -> List[EventType]:
+                            days: Optional[DateSpan], times: Optional[TimeSpan],
+                            chosen: bool = True) -> List[EventType]:
     """A menu of up to eight free slots on the asked days and part of day (default: the next
-    week); the next free ones when those are taken."""
+    week); the next free ones when those are taken. The variant is remembered for a later
+    booking only when the customer `chosen` it (or it is the only one)."""
     tenant_id, _ = tenant_and_phone(tracker)
     lang = language(tracker)
     tz_name = await tenant_timezone(tenant_id)
@@ -425,8 +429,10 @@ async def show_availability(dispatcher: CollectingDispatcher, tracker: Tracker,
     first = max(days.first, today) if days else today
     last = max(days.last, first) if days else today + timedelta(days=DEFAULT_DAYS - 1)
     title = service_title(service, variant)
+    chosen = chosen or len(service["variants"]) == 1
     events: List[EventType] = [SlotSet("selected_service", str(service["id"])),
-                               SlotSet("selected_service_variant", str(variant["id"]))]
+                               SlotSet("selected_service_variant",
+                                       str(variant["id"]) if chosen else None)]
     if days and days.last < today:
         dispatcher.utter_message(response="utter_date_in_past")
         return events
@@ -475,12 +481,13 @@ class ActionCheckAvailability(Action):
                 return ask_which_service(dispatcher, found or services, unmatched, lang,
                                          "availability")
             service = found[0]
-            variant = (variant_named(service, tracker.latest_message.get("text", ""))
-                       or find_variant(service, tracker.get_slot("selected_service_variant"))
-                       or service["variants"][0])
+            chosen = (variant_named(service, tracker.latest_message.get("text", ""))
+                      or find_variant(service, tracker.get_slot("selected_service_variant")))
             now = await tenant_now(tracker)
-            return await show_availability(dispatcher, tracker, service, variant,
-                                           asked_days(tracker, now), asked_times(tracker, now))
+            return await show_availability(dispatcher, tracker, service,
+                                           chosen or service["variants"][0],
+                                           asked_days(tracker, now), asked_times(tracker, now),
+                                           chosen=chosen is not None)
         except BackendUnavailable as exc:
             logger.error("availability unavailable: %s", exc)
             dispatcher.utter_message(response="utter_backend_unavailable")
@@ -496,11 +503,12 @@ async def _picked_service(dispatcher: CollectingDispatcher, tracker: Tracker,
         dispatcher.utter_message(response="utter_menu_expired")
         return [SlotSet("last_menu", None)]
     if menu.get("purpose") == "availability":
-        variant = (find_variant(service, tracker.get_slot("selected_service_variant"))
-                   or service["variants"][0])
+        chosen = find_variant(service, tracker.get_slot("selected_service_variant"))
         now = await tenant_now(tracker)
-        return await show_availability(dispatcher, tracker, service, variant,
-                                       asked_days(tracker, now), asked_times(tracker, now))
+        return await show_availability(dispatcher, tracker, service,
+                                       chosen or service["variants"][0],
+                                       asked_days(tracker, now), asked_times(tracker, now),
+                                       chosen=chosen is not None)
     show_details(dispatcher, service, language(tracker))
     return [SlotSet("selected_service", str(service["id"])),
             SlotSet("selected_service_variant", None)]
@@ -634,7 +642,8 @@ class ValidateBookingForm(FormValidationAction):
             logger.error("booking services: %s", exc)
             return {}
         found, _ = await resolve_service(tracker, services, use_slot=False)
-        if not found and asked:  # "kusuka" typed without a recognised entity
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if not found and asked and intent in ANSWER_INTENTS:  # "kusuka" without an entity
             found = match_services(tracker.latest_message.get("text", ""), services)
         return {"selected_service": str(found[0]["id"])} if len(found) == 1 else {}
 

@@ -741,3 +741,51 @@ async def test_cancel_confirmed_while_the_backend_is_down(salon):
     messages, _ = await run(ActionConfirm(), make_tracker(
         "affirm", slots={"pending_confirmation": pending}))
     assert messages[0]["response"] == "utter_backend_unavailable"
+
+
+async def test_availability_remembers_the_variant_only_when_chosen(salon):
+    t = make_tracker("check_availability", ents(service="box braids", date="kesho"))
+    _, events = await run(ActionCheckAvailability(), t)
+    assert slots_of(events)["selected_service"] == "1"
+    assert slots_of(events)["selected_service_variant"] is None
+    assert slots_of(events)["last_menu"]["variant_id"] == "11"  # listed for the first one
+    t = make_tracker("check_availability", ents(service="box braids", date="kesho"),
+                     text="free for box braids waist length tomorrow?")
+    _, events = await run(ActionCheckAvailability(), t)
+    assert slots_of(events)["selected_service_variant"] == "12"
+
+
+async def test_form_reads_a_service_typed_without_an_entity_when_asked(salon):
+    t = make_tracker("inform", text="kunyoa tu", slots={"requested_slot": "selected_service"})
+    _, events = await validate(t)
+    assert slots_of(events)["selected_service"] == "3"
+    t = make_tracker("deny", text="hapana", slots={"requested_slot": "selected_service"})
+    _, events = await validate(t)
+    assert events == []
+
+
+async def test_form_narrows_several_days_with_a_list(salon):
+    today = local_today()
+    monday = today + timedelta(days=7 - today.weekday())
+    salon.free[41] = [at(monday + timedelta(days=d), h) for d in range(5) for h in (9, 15)]
+    t = make_tracker("inform", ents(date="wiki ijayo"), text="wiki ijayo",
+                     slots={"selected_service": "4", "selected_service_variant": "41",
+                            "requested_slot": "date"})
+    messages, events = await validate(t)
+    assert messages[0]["response"] == "utter_pick_a_slot"
+    filled = slots_of(events)
+    assert filled["date"] is None and filled["time"] is None
+    assert filled["last_menu"]["kind"] == "slots" and len(filled["last_menu"]["ids"]) == 8
+    assert filled["last_menu"]["ids"][0] == f"{monday.isoformat()}T09:00"
+
+
+async def test_form_day_without_free_times_offers_later_ones(salon):
+    later = tomorrow() + timedelta(days=3)
+    salon.free[41] = [at(later, 9)]
+    t = make_tracker("inform", ents(date="kesho"), text="kesho",
+                     slots={"selected_service": "4", "selected_service_variant": "41",
+                            "requested_slot": "date"})
+    messages, events = await validate(t)
+    assert messages[0]["response"] == "utter_no_slots_on_day"
+    assert slots_of(events)["date"] is None
+    assert slots_of(events)["last_menu"]["ids"] == [f"{later.isoformat()}T09:00"]
