@@ -128,7 +128,8 @@ def latency(ctx: Any, tenant_id: str, data: dict[str, Any]) -> dict[str, float]:
 
 def markdown(results: dict[str, Any]) -> str:
     lines = ["# FAQ retrieval evaluation", "",
-             f"Knowledge base: `backend/kb_data/demo-shop.yaml`; questions: `eval/faq/questions.yaml`"
+             "Knowledge base: `backend/kb_data/demo-shop.yaml`; questions: "
+             "`eval/faq/questions.yaml`"
              f" ({results['questions']['answerable']} answerable, "
              f"{results['questions']['unanswerable']} unanswerable) plus "
              f"{results['questions']['afriqa']} AfriQA Swahili questions (CC BY 4.0, Masakhane) "

@@ -159,7 +159,8 @@ def test_answers_are_cached_in_redis_and_a_change_invalidates_them(
     redis_url = require_service_env("TEST_REDIS_URL")
     app = make_app(redis_url=redis_url)
     ctx: Context = app.extensions["backend"]
-    from tests.backend.conftest import TENANT_KEY, TENANT_NUMBER, TENANT_SID, TENANT_TOKEN, add_tenant
+    from tests.backend.conftest import (
+        TENANT_KEY, TENANT_NUMBER, TENANT_SID, TENANT_TOKEN, add_tenant)
     add_tenant(ctx, TENANT_ID, TENANT_NUMBER, TENANT_SID, TENANT_TOKEN, TENANT_KEY)
     kb_runtime = use_kb(ctx, tmp_path)
     import_kb(ctx, TENANT_ID, parse_import(SHOP_KB, "yaml"))
