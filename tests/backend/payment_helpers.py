@@ -96,3 +96,49 @@ def scalar(ctx: Context, sql: str, **params: Any) -> Any:
 def rows(ctx: Context, sql: str, **params: Any) -> list[Any]:
     with ctx.db.engine.connect() as connection:
         return list(connection.execute(text(sql), params))
+
+
+def make_payment(ctx: Context, order_id: int, provider: str, reference: str,
+                 amount_minor: int | None = None, method: str | None = None) -> int:
+    """A pending payment attempt as the provider's client would have left it."""
+    from backend.models import Order, Payment
+
+    with ctx.db.transaction() as session:
+        order = session.get(Order, order_id)
+        assert order is not None
+        payment = Payment(
+            tenant_id=order.tenant_id, order_id=order.id, customer_id=order.customer_id,
+            method=method or ("mpesa_stk" if provider == "daraja" else "card"),
+            provider=provider, status="pending", currency=order.currency,
+            amount_minor=amount_minor or order.total_minor, provider_reference=reference)
+        session.add(payment)
+        session.flush()
+        return payment.id
+
+
+def stk_callback(checkout_request_id: str, result_code: int = 0, amount: float = 1800.0,
+                 receipt: str = "NLJ7RT61SV") -> dict[str, Any]:
+    callback: dict[str, Any] = {"MerchantRequestID": "29115-34620561-1",
+                                "CheckoutRequestID": checkout_request_id,
+                                "ResultCode": result_code, "ResultDesc": "done"}
+    if result_code == 0:
+        callback["CallbackMetadata"] = {"Item": [
+            {"Name": "Amount", "Value": amount}, {"Name": "MpesaReceiptNumber", "Value": receipt},
+            {"Name": "Balance"}, {"Name": "TransactionDate", "Value": 20191219102115},
+            {"Name": "PhoneNumber", "Value": 254712000001}]}
+    return {"Body": {"stkCallback": callback}}
+
+
+def settle_jobs(ctx: Context, timeout: float = 30.0) -> None:
+    """Wait for in-process jobs, including the jobs they enqueue (notice → delivery)."""
+    from backend.jobs.runner import InProcessRunner
+
+    assert isinstance(ctx.jobs, InProcessRunner)
+    deadline = time.monotonic() + timeout
+    while True:
+        ctx.jobs.join(timeout=max(deadline - time.monotonic(), 0.1))
+        time.sleep(0.05)
+        if not ctx.jobs._futures:  # type: ignore[attr-defined]
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("jobs still running")
