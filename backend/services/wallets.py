@@ -234,9 +234,9 @@ def list_transactions(ctx: Context, tenant_id: str, *, type: str | None = None,
         count, rows = fetch_page(session, query, page, page_size, LedgerTransaction.id.desc())
         account_ids = {e.account_id for t in rows for e in t.entries}
         keys = dict(session.execute(select(LedgerAccount.id, LedgerAccount.key).where(
-            LedgerAccount.id.in_(account_ids))).tuples().all()) if account_ids else {}
+            LedgerAccount.id.in_(account_ids))).all()) if account_ids else {}
         statuses = dict(session.execute(select(Withdrawal.id, Withdrawal.status).where(
-            Withdrawal.id.in_({t.withdrawal_id for t in rows if t.withdrawal_id}))).tuples().all())
+            Withdrawal.id.in_({t.withdrawal_id for t in rows if t.withdrawal_id}))).all())
         wallet_key = tenant_account_key(tenant_id, TENANT_WALLET, currency)
         return Page(count, page, page_size, [
             _transaction_view(t, statuses.get(t.withdrawal_id or 0, COMPLETED), keys, wallet_key)
