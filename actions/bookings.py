@@ -733,6 +733,10 @@ class ValidateBookingForm(FormValidationAction):
         times = decode_time(value)
         return {"time": encode_time(times) if times else None}
 
+    async def validate_booking_confirmed(self, value: Any, dispatcher: CollectingDispatcher,
+                                         tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        return {"booking_confirmed": value if isinstance(value, bool) else None}
+
     async def extract_booking_confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                         domain: DomainDict) -> Dict[Text, Any]:
         if tracker.get_slot("requested_slot") != "booking_confirmed":

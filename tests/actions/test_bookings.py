@@ -789,3 +789,75 @@ async def test_form_day_without_free_times_offers_later_ones(salon):
     assert messages[0]["response"] == "utter_no_slots_on_day"
     assert slots_of(events)["date"] is None
     assert slots_of(events)["last_menu"]["ids"] == [f"{later.isoformat()}T09:00"]
+
+
+# --- the form as rasa runs it ----------------------------------------------------------------
+
+async def test_rasa_runs_the_booking_form_through_taken_time_to_a_booking(salon):
+    """rasa's own FormAction (activation, prefilled validation, asks, submit) against these
+    actions in-process: a day and time in Swahili words, a variant, a taken time, a pick, yes."""
+    import inspect
+
+    from rasa.core.actions.action import action_for_name_or_text
+    from rasa.core.actions.forms import FormAction
+    from rasa.core.channels import CollectingOutputChannel
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa_sdk.executor import ActionExecutor
+
+    import actions.language
+
+    executor = ActionExecutor()
+    for module in (bookings, actions.language):
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == module.__name__ and cls.__name__.startswith(("Action", "Validate")):
+                executor.register_action(cls)
+
+    class InProcess:
+        url, kwargs = "in-process", {}
+
+        async def request(self, **kwargs: Any) -> Any:
+            return await executor.run(kwargs["json"])
+
+    domain = Domain.load(str(Path(__file__).parents[2] / "domain"))
+    nlg = TemplatedNaturalLanguageGenerator(domain.responses)
+    tracker = DialogueStateTracker.from_events(f"salon:{PHONE}", [ActionExecuted("action_listen")],
+                                               domain.slots)
+    tracker.update(SlotSet("language", "sw"))
+    form = FormAction("booking_form", InProcess())
+    said: List[List[str]] = []
+
+    async def turn(text: str, intent: str, **entities: str) -> None:
+        tracker.update(UserUttered(text, {"name": intent, "confidence": 1.0}, [
+            {"entity": k, "value": v, "start": 0, "end": len(v)} for k, v in entities.items()],
+            message_id=f"m{len(said)}"))
+        events = await form.run(CollectingOutputChannel(), nlg, tracker, domain)
+        tracker.update(ActionExecuted("booking_form"))
+        for event in events:
+            tracker.update(event, domain)
+        said.append([e.text for e in events if isinstance(e, BotUttered)])
+        if tracker.active_loop_name:
+            tracker.update(ActionExecuted("action_listen"))
+
+    await turn("nataka kunyoa kesho saa nne asubuhi", "book_appointment",
+               service="kunyoa", date="kesho", time="saa nne asubuhi")
+    assert said[-1][0].startswith("Ungependa *Haircut* ipi?")
+    assert tracker.get_slot("requested_slot") == "selected_service_variant"
+    await turn("ya pili", "select_option", option="2")
+    assert "saa nne asubuhi (10:00)" in said[-1][0] and said[-1][0].startswith("Miadi yako")
+    await turn("saa moja jioni basi", "inform", time="saa moja jioni")
+    assert said[-1][0].startswith("Samahani") and "(19:00) haiko wazi" in said[-1][0]
+    assert tracker.get_slot("time") is None and tracker.get_slot("requested_slot") == "time"
+    await turn("ya tano", "select_option", option="5")
+    assert tracker.get_slot("time") == "16:00"
+    await turn("ndiyo", "affirm")
+    assert tracker.active_loop_name is None and tracker.get_slot("booking_confirmed") is True
+
+    book = action_for_name_or_text("action_book_appointment", domain, InProcess())
+    events = await book.run(CollectingOutputChannel(), nlg, tracker, domain)
+    [post] = salon.posted("/v1/appointments")
+    assert post["json"] == {"service_variant_id": 32, "starts_at": f"{tomorrow().isoformat()}T16:00"}
+    [text] = [e.text for e in events if isinstance(e, BotUttered)]
+    assert text.startswith("Miadi imewekwa ✅") and "saa kumi jioni (16:00)" in text
