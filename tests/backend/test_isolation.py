@@ -37,6 +37,8 @@ TABLE_BY_PARAMETER = {
     "cart_id": "carts",
     "entry_id": "kb_entries",
     "document_id": "kb_documents",
+    "payment_id": "payments",
+    "withdrawal_id": "withdrawals",
 }
 # Where one parameter name means another table on some routes.
 TABLE_BY_RULE_AND_PARAMETER = {("/v1/service-variants/", "variant_id"): "service_variants"}
@@ -51,6 +53,7 @@ VALIDATED_BEFORE_LOOKUP: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/appointments/<int:appointment_id>/reschedule"): {
         "starts_at": "2030-01-07T10:00:00+03:00"},
     ("POST", "/v1/orders/<int:order_id>/transitions"): {"to": "cancelled"},
+    ("POST", "/v1/orders/<int:order_id>/payments"): {"method": "mpesa_manual"},
     ("PATCH", "/v1/carts/current/items/<int:item_id>"): {"quantity": 1},
     ("POST", "/v1/products/<int:product_id>/variants"): {
         "sku": "ISOLATION-1", "price_minor": 100, "stock": 1},
@@ -95,11 +98,16 @@ def first_tenant_rows(ctx: Context) -> dict[str, list[tuple[Any, ...]]]:
 @pytest.fixture
 def seeded(ctx: Context, client) -> dict[str, list[int]]:
     """Both tenants seeded as the demo is; returns the FIRST tenant's ids per table."""
+    from backend.seed_payments import seed_payments
+    from backend.services.auth import authenticate_merchant
+
     from backend.seed_commerce import seed_commerce
 
     for demo in (FIRST, SECOND):
         tenant = seed_tenant(ctx, demo)
         seed_commerce(ctx, tenant.tenant_id, tenant.kind, tenant.customer_ids)
+        seed_payments(ctx, tenant.tenant_id, authenticate_merchant(ctx, tenant.tenant_id,
+                                                                   demo.api_key))
         _knowledge_base(ctx, tenant.tenant_id)
     # A conversation and a cart of the first tenant, made the way the channel and assistant do.
     record_inbound(ctx, IncomingMessage(FIRST.tenant.id, ACTING_PHONE, "SMISOLATION", "Niaje"))
