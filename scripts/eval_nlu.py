@@ -61,6 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def newer_inputs(model: Path) -> list[str]:
+    """The training inputs (as scripts/train.sh hashes them) modified after the model file was written."""
+    trained = model.stat().st_mtime
+    paths = [ROOT / "config.yml", ROOT / "domain.yml"]
+    for folder, patterns in ((ROOT / "data", ("*.yml",)), (ROOT / "bot" / "components", ("*.py", "*.yml"))):
+        paths += [path for pattern in patterns for path in folder.rglob(pattern) if "__pycache__" not in path.parts]
+    return sorted(str(path.relative_to(ROOT)) for path in paths if path.is_file() and path.stat().st_mtime > trained)
+
+
 def check_overlap(training: list[tuple[str, str]], examples: list[Example]) -> dict:
     found = overlap.find_overlaps(training, examples)
     duplicates = overlap.heldout_public_duplicates(examples)
@@ -210,9 +219,11 @@ def main(argv: list[str] | None = None) -> int:
                       "external_dir": str(args.external), "heldout_dir": str(args.heldout)},
         "model": model,
     }
-    stamp = args.model.parent / ".inputs.sha256"
-    if args.model == ROOT / "models" / "assistant.tar.gz" and not stamp.exists():
-        result["model_stale"] = "models/.inputs.sha256 is missing: the model may not match the data."
+    newer = newer_inputs(args.model)
+    if newer:
+        result["model_stale"] = (f"{len(newer)} training input files changed after the model was trained "
+                                 f"(e.g. {', '.join(newer[:3])}): `make train` first to score the current data.")
+        print(f"eval: warning: {result['model_stale']}", file=sys.stderr)
     result.update(score_all(examples, predictions))
     fallback = model["fallback"]
     result["threshold_sweep"] = {

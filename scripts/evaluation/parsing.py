@@ -25,9 +25,24 @@ from evaluation.scoring import NLU_FALLBACK, Prediction  # noqa: E402
 LANGUAGE_ENTITY = "language"
 
 
+_LIBRARY_WARNINGS = (DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+
+
 def _ignore_library_warnings() -> None:
-    for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+    """Drop deprecation notices of rasa's libraries; loading the model resets the warning filters,
+    so the display function filters as well."""
+    for category in _LIBRARY_WARNINGS:
         warnings.filterwarnings("ignore", category=category)
+    show = warnings.showwarning
+    if getattr(show, "_quiet", False):
+        return
+
+    def quiet_show(message, category, *args, **kwargs):
+        if not issubclass(category, _LIBRARY_WARNINGS):
+            show(message, category, *args, **kwargs)
+
+    quiet_show._quiet = True  # type: ignore[attr-defined]
+    warnings.showwarning = quiet_show
 
 
 def quiet_logs() -> None:
