@@ -86,6 +86,7 @@ class FakeBackend:
         self.status: Optional[int] = None
         self.requests: List[Dict[str, Any]] = []
         self.next_id = 100
+        self.timezone = "Africa/Nairobi"
 
     def record(self, request: web.Request, body: Any = None) -> None:
         self.requests.append({"method": request.method, "path": request.path,
@@ -107,7 +108,7 @@ class FakeBackend:
         failed = self.check(request)
         if failed is not None:
             return failed
-        return web.json_response({"id": "salon", "timezone": "Africa/Nairobi"})
+        return web.json_response({"id": "salon", "timezone": self.timezone})
 
     async def list_services(self, request: web.Request) -> web.Response:
         self.record(request)
@@ -679,7 +680,8 @@ async def test_status_lists_upcoming_bookings(salon):
     assert message["lines"].endswith("saa nane mchana (14:00)")
     assert "Haircut (Gents cut)" in message["lines"]
     query = [r for r in salon.requests if r["path"] == "/v1/appointments"][0]["query"]
-    assert query["status"] == "booked" and query["from"]
+    assert query["status"] == "booked"
+    assert datetime.fromisoformat(query["from"]).utcoffset() == timedelta(0)
 
 
 async def test_status_without_bookings(salon):
@@ -861,3 +863,20 @@ async def test_rasa_runs_the_booking_form_through_taken_time_to_a_booking(salon)
     assert post["json"] == {"service_variant_id": 32, "starts_at": f"{tomorrow().isoformat()}T16:00"}
     [text] = [e.text for e in events if isinstance(e, BotUttered)]
     assert text.startswith("Miadi imewekwa ✅") and "saa kumi jioni (16:00)" in text
+
+
+async def test_a_time_that_is_no_longer_bookable_offers_fresh_ones(salon):
+    salon.book_status = 400
+    t = make_tracker("affirm", slots={**BOOKING, "date": tomorrow().isoformat()})
+    messages, events = await run(ActionBookAppointment(), t)
+    assert messages[0]["response"] == "utter_slot_taken"
+    assert slots_of(events)["last_menu"]["ids"] == [
+        f"{tomorrow().isoformat()}T{h}" for h in ("09:00", "10:00", "11:00")]
+
+
+async def test_slots_are_shown_in_the_tenants_timezone(salon):
+    salon.timezone = "Africa/Lagos"  # two hours behind Nairobi
+    t = make_tracker("check_availability", ents(service="shoe shine", date="kesho"))
+    messages, events = await run(ActionCheckAvailability(), t)
+    assert messages[0]["menu"].splitlines()[0].endswith("7:00 am")
+    assert slots_of(events)["last_menu"]["ids"][0].endswith("T07:00")
