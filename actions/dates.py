@@ -203,8 +203,21 @@ def parse_date(text: str, now: datetime) -> Optional[DateSpan]:
         if next_:
             saturday += timedelta(days=7)
         return DateSpan(max(saturday, today), saturday + timedelta(days=1))
+    count_words = r"(\d{1,2}|two|three|four|five|mbili|tatu|nne|tano)"
+    found = (re.search(rf"\bin\s+{count_words}\s+days\b", s)
+             or re.search(rf"\bbaada\s+ya\s+siku\s+{count_words}\b", s))
+    if found:
+        count = found[1]
+        ahead = int(count) if count.isdigit() else {
+            "two": 2, "three": 3, "four": 4, "five": 5, "mbili": 2, "tatu": 3, "nne": 4,
+            "tano": 5}[count]
+        return DateSpan(today + timedelta(days=ahead), today + timedelta(days=ahead))
+    named_day = next((WEEKDAYS[w] for w in s.split() if w in WEEKDAYS), None)
     if re.search(r"\b(?:wiki|week|wk)\b", s):
         monday = today - timedelta(days=today.weekday())
+        if next_ and named_day is not None:  # "jumatatu ya wiki ijayo", "friday next week"
+            day = monday + timedelta(days=7 + named_day)
+            return DateSpan(day, day)
         if next_:
             return DateSpan(monday + timedelta(days=7), monday + timedelta(days=13))
         if re.search(r"\b(?:hii|this)\b", s):

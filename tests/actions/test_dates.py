@@ -55,6 +55,15 @@ def test_next_weekday(text, expected):
     assert parse_date(text, NOW) == expected
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("jumatatu ya wiki ijayo", day(23)), ("friday next week", day(27)),
+    ("ijumaa wiki ijayo", day(27)), ("wednesday next week", day(25)),
+    ("in 2 days", day(20)), ("baada ya siku tatu", day(21)), ("in three days", day(21)),
+])
+def test_a_day_of_next_week_and_days_from_now(text, expected):
+    assert parse_date(text, NOW) == expected
+
+
 @pytest.mark.parametrize("text, first, last", [
     ("wiki ijayo", date(2026, 11, 23), date(2026, 11, 29)),
     ("next week", date(2026, 11, 23), date(2026, 11, 29)),
