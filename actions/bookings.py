@@ -438,17 +438,18 @@ async def show_availability(dispatcher: CollectingDispatcher, tracker: Tracker,
         return events
     found = await free_slots(tenant_id, service["id"], variant["id"], first, last, tz_name)
     matching = within(found, times)
-    if times is not None and times.exact and matching:
+    one_day = first == last
+    if times is not None and times.exact and matching and one_day:
         shown = nearest(found, datetime.combine(matching[0].date(), times.start), SLOT_MENU_SIZE)
         dispatcher.utter_message(response="utter_slot_is_free", service=title,
                                  when=format_moment(matching[0], lang), menu=slot_menu(shown, lang))
         return events + [slots_menu_slot(shown, service["id"], variant["id"])]
-    if matching and not (times is not None and times.exact):
+    if matching:  # a part of the day, or a time on any of several days
         shown = matching[:SLOT_MENU_SIZE]
         dispatcher.utter_message(response="utter_available_slots", service=title,
                                  menu=slot_menu(shown, lang))
         return events + [slots_menu_slot(shown, service["id"], variant["id"])]
-    if times is not None and times.exact and found:
+    if times is not None and times.exact and found and one_day:
         # That time is taken (or not a start) but the day has others: the nearest ones.
         shown = nearest(found, datetime.combine(first, times.start), SLOT_MENU_SIZE)
     else:

@@ -880,3 +880,12 @@ async def test_slots_are_shown_in_the_tenants_timezone(salon):
     messages, events = await run(ActionCheckAvailability(), t)
     assert messages[0]["menu"].splitlines()[0].endswith("7:00 am")
     assert slots_of(events)["last_menu"]["ids"][0].endswith("T07:00")
+
+
+async def test_a_time_on_any_day_lists_that_time_on_each_day(salon):
+    t = make_tracker("check_availability", ents(service="shoe shine", time="10am"),
+                     text="when are you free at 10am for a shoe shine")
+    messages, events = await run(ActionCheckAvailability(), t)
+    assert messages[0]["response"] == "utter_available_slots"
+    assert slots_of(events)["last_menu"]["ids"] == [
+        f"{(tomorrow() + timedelta(days=d)).isoformat()}T10:00" for d in (0, 1)]
