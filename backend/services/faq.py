@@ -186,6 +186,8 @@ def _unsure(ctx: Context, tenant_id: str, asked: str, context: list[_Target], sc
 
 def _llm_answer(ctx: Context, tenant_id: str, asked: str, context: list[_Target], question: str,
                 shop: str) -> FaqAnswer | None:
+    if not runtime(ctx).settings.llm_configured:
+        return None  # the common case: no database round trip for the gate
     with ctx.db.transaction() as session:
         tenant = session.get(Tenant, tenant_id)
         assert tenant is not None
