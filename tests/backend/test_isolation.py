@@ -55,6 +55,8 @@ VALIDATED_BEFORE_LOOKUP: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/orders/<int:order_id>/transitions"): {"to": "cancelled"},
     ("POST", "/v1/orders/<int:order_id>/payments"): {"method": "mpesa_manual"},
     ("PATCH", "/v1/carts/current/items/<int:item_id>"): {"quantity": 1},
+    ("PATCH", "/v1/kb/entries/<int:entry_id>"): {"title": "Isolation"},
+    ("PATCH", "/v1/kb/documents/<int:document_id>"): {"title": "Isolation"},
     ("POST", "/v1/products/<int:product_id>/variants"): {
         "sku": "ISOLATION-1", "price_minor": 100, "stock": 1},
     ("POST", "/v1/services/<int:service_id>/variants"): {
