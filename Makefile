@@ -39,6 +39,9 @@ demo: setup train seed up ## set everything up and chat with the demo shop (PHON
 chat: ## chat with the running stack as a WhatsApp customer (PHONE=+2547…)
 	@$(ENV) .venv/bin/python scripts/chat.py --phone "$(PHONE)"
 
+test-stories: train ## rasa test core on tests/stories (every flow in each language) with --fail-on-prediction-errors
+	@$(ENV) PYTHONPATH=$(CURDIR) .venv-rasa/bin/python scripts/test_stories.py
+
 test: ## everything CI runs: services, unit, channel, action, data validation and end-to-end tests
 	@scripts/test.sh
 
@@ -51,7 +54,8 @@ eval-faq: setup ## FAQ retrieval: hit@1, MRR, abstention per language and embedd
 bench: seed up ## conversation latency, throughput and memory of the stack; backend at 10,000 products on PostgreSQL (bench/results/)
 	@$(ENV) .venv/bin/python scripts/bench.py $(BENCH_ARGS)
 	@scripts/services.sh start && trap 'scripts/services.sh stop' EXIT && eval "$$(scripts/services.sh env)" && \
-	  .venv/bin/python scripts/bench_backend.py $(BACKEND_BENCH_ARGS)
+	  .venv/bin/python scripts/bench_backend.py $(BACKEND_BENCH_ARGS) && \
+	  .venv/bin/python scripts/bench_payments.py $(PAYMENTS_BENCH_ARGS)
 	@$(ENV) .venv/bin/python scripts/bench_faq.py
 
 .PHONY: export-low-confidence

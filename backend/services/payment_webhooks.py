@@ -21,7 +21,7 @@ from backend.domain.payments import (
     order_id_from_reference,
     stk_amount_shillings,
 )
-from backend.models import Order, Payment, PaymentEvent
+from backend.models import Order, Payment, PaymentEvent, PaymentSettings
 from backend.models.base import utcnow
 from backend.providers import daraja, pesapal
 from backend.services.payment_settings import base_url, load_provider_config
@@ -46,10 +46,19 @@ class StoredEvent:
 
 
 def store_event(ctx: Context, provider: str, event_id: str, kind: str, payload: dict[str, Any],
-                tenant_id: str | None) -> StoredEvent:
-    """Insert the event once; a repeat (same provider and event id) is reported, not stored."""
+                tenant_id: str | None = None, callback_token: str | None = None
+                ) -> StoredEvent | None:
+    """Insert the event once; a repeat (same provider and event id) is reported, not stored.
+
+    With `callback_token` the tenant is the one whose callback URLs carry it, found in the
+    same transaction (None when no tenant does: nothing is stored)."""
     try:
         with ctx.db.transaction() as session:
+            if callback_token is not None:
+                tenant_id = session.scalar(select(PaymentSettings.tenant_id).where(
+                    PaymentSettings.callback_token_hash == ctx.crypto.keyed_hash(callback_token)))
+                if tenant_id is None:
+                    return None
             event = PaymentEvent(provider=provider, event_id=event_id[:200], kind=kind,
                                  payload=payload, tenant_id=tenant_id, status="received")
             session.add(event)
@@ -72,35 +81,48 @@ def enqueue_event(ctx: Context, event_id: int) -> None:
 
 def process_event(ctx: Context, event_id: int, final_attempt: bool) -> str:
     """Apply one stored event (a no-op when already done); returns the event's final status."""
-    provider, payload, tenant_id, kind, received_at, status = _event(ctx, event_id)
-    if status != "received":
-        return status
-    confirmation = None
-    if provider == "pesapal":
-        confirmation = _pesapal_status(ctx, tenant_id, payload)  # network: outside the lock
-    if provider == "daraja" and kind == "b2c_result":
-        outcome = _b2c(ctx, payload)
-        return _finish(ctx, event_id, outcome, None)
     with ctx.db.transaction() as session:
         event = session.get(PaymentEvent, event_id, with_for_update=True)
-        if event is None or event.status != "received":
-            return event.status if event else "unknown"
-        try:
-            outcome = _apply(session, provider, kind, payload, tenant_id, confirmation)
-        except ReferenceNotYetKnown:
-            young = utcnow() - received_at < UNKNOWN_REFERENCE_GRACE
-            if young and not final_attempt:
-                raise
-            outcome = Outcome("unknown_reference")
-        event.status = _event_status(outcome.result)
-        event.payment_id = outcome.payment_id
-        event.detail = outcome.result
-        event.processed_at = utcnow()
+        if event is None:
+            raise LookupError(f"No payment event {event_id}")
+        if event.status != "received":
+            return event.status
+        provider, kind, payload, tenant_id = (event.provider, event.kind, dict(event.payload),
+                                              event.tenant_id)
+        if provider != "pesapal" and kind != "b2c_result":
+            outcome = _apply_or_wait(session, event, final_attempt, None)
+    if kind == "b2c_result":
+        return _finish(ctx, event_id, _b2c(ctx, payload), None)
+    if provider == "pesapal":
+        confirmation = _pesapal_status(ctx, tenant_id, payload)  # network: outside any lock
+        with ctx.db.transaction() as session:
+            event = session.get(PaymentEvent, event_id, with_for_update=True)
+            assert event is not None
+            if event.status != "received":
+                return event.status
+            outcome = _apply_or_wait(session, event, final_attempt, confirmation)
     if outcome.result == "unknown_reference":
         log.warning("%s event %s names no known payment: %s", provider, event_id, payload)
     if outcome.notify and outcome.payment_id:
         queue_notice(ctx, outcome.payment_id)
     return _event_status(outcome.result)
+
+
+def _apply_or_wait(session: Session, event: PaymentEvent, final_attempt: bool,
+                   confirmation: pesapal.PesapalStatus | None) -> Outcome:
+    try:
+        outcome = _apply(session, event.provider, event.kind, dict(event.payload),
+                         event.tenant_id, confirmation)
+    except ReferenceNotYetKnown:
+        young = utcnow() - event.received_at < UNKNOWN_REFERENCE_GRACE
+        if young and not final_attempt:
+            raise
+        outcome = Outcome("unknown_reference")
+    event.status = _event_status(outcome.result)
+    event.payment_id = outcome.payment_id
+    event.detail = outcome.result
+    event.processed_at = utcnow()
+    return outcome
 
 
 def _finish(ctx: Context, event_id: int, result: str, payment_id: int | None) -> str:
@@ -115,15 +137,6 @@ def _finish(ctx: Context, event_id: int, result: str, payment_id: int | None) ->
 def _event_status(result: str) -> str:
     return {"duplicate": "duplicate", "flagged": "flagged", "unknown_reference":
             "unknown_reference", "ignored": "ignored"}.get(result, "processed")
-
-
-def _event(ctx: Context, event_id: int) -> tuple[str, dict[str, Any], str | None, str, Any, str]:
-    with ctx.db.transaction() as session:
-        event = session.get(PaymentEvent, event_id)
-        if event is None:
-            raise LookupError(f"No payment event {event_id}")
-        return (event.provider, dict(event.payload), event.tenant_id, event.kind,
-                event.received_at, event.status)
 
 
 def _by_reference(session: Session, provider: str, reference: str,

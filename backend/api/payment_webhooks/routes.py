@@ -95,9 +95,11 @@ def _tenant(token: str) -> str:
 
 
 def _store_and_queue(provider: str, event_id: str, kind: str, payload: dict[str, Any],
-                     tenant_id: str | None) -> None:
+                     tenant_id: str | None = None, token: str | None = None) -> None:
     ctx = context()
-    stored = store_event(ctx, provider, event_id, kind, payload, tenant_id)
+    stored = store_event(ctx, provider, event_id, kind, payload, tenant_id, token)
+    if stored is None:
+        raise NotFound("Unknown callback URL")
     if stored.duplicate:
         return
     try:
@@ -113,13 +115,12 @@ class MpesaStk(MethodView):
     def post(self, token: str) -> Response:
         """Daraja STK push result (stored once per CheckoutRequestID)"""
         _source_allowed()
-        tenant_id = _tenant(token)
         body = _json()
         try:
             checkout = str(body["Body"]["stkCallback"]["CheckoutRequestID"])
         except (KeyError, TypeError):
             raise InvalidInput("Not an STK callback") from None
-        _store_and_queue("daraja", f"stk:{checkout}", "stk_callback", body, tenant_id)
+        _store_and_queue("daraja", f"stk:{checkout}", "stk_callback", body, token=token)
         return _ack(MPESA_ACK)
 
 
@@ -140,11 +141,11 @@ class MpesaConfirmation(MethodView):
     def post(self, token: str) -> Response:
         """Daraja C2B confirmation: a paybill/till payment (stored once per TransID)"""
         _source_allowed()
-        tenant_id = _tenant(token)
         body = _json()
         if not body.get("TransID"):
             raise InvalidInput("Not a C2B confirmation")
-        _store_and_queue("daraja", f"c2b:{body['TransID']}", "c2b_confirmation", body, tenant_id)
+        _store_and_queue("daraja", f"c2b:{body['TransID']}", "c2b_confirmation", body,
+                         token=token)
         return _ack(MPESA_ACK)
 
 
