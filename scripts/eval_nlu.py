@@ -179,6 +179,11 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(overlap.describe(found)), file=sys.stderr)
         return 3
     overlap_s = time.perf_counter() - started
+    duplicates = checked["heldout_public_duplicates"]
+    if duplicates:
+        print(f"eval: warning: {len(duplicates)} held-out sentences also occur in a public set (a held-out "
+              f"sentence should be our own): " + ", ".join(repr(d["text"]) for d in duplicates[:10]),
+              file=sys.stderr)
     if args.overlap_only:
         print(f"eval: no overlap between {len(training)} training sentences and {len(all_examples)} evaluation "
               f"sentences ({', '.join(names)})")
