@@ -241,7 +241,7 @@ def read_rasa_yaml(path: Path) -> list[tuple[str, str]]:
 
 def training_sentences(data_dir: Path) -> list[tuple[str, str]]:
     """(file, sentence) of every sentence trained on: NLU examples and story/rule user turns in data/."""
-    return [(str(path), text)
+    return [(str(path.relative_to(data_dir.parent)), text)
             for path in sorted(data_dir.rglob("*.yml")) + sorted(data_dir.rglob("*.yaml"))
             for _, text in read_rasa_yaml(path)]
 

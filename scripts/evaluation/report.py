@@ -92,6 +92,11 @@ def render_summary(result: dict) -> str:
         f"Sets: {', '.join(selection['sets'])}" + (f"; at most {selection['limit']} sentences per set and "
                                                     "language (EVAL_LIMIT)" if selection["limit"] else "") + ".",
     ]
+    dropped = result["overlap"].get("dropped_from_scoring")
+    if dropped:
+        lines += ["", f"**Not a valid run:** {dropped} evaluation sentences are also training sentences (listed "
+                      "under Overlap check below); they were left out of the scores (`--drop-overlaps`). "
+                      "`make eval` fails until the data is fixed."]
     if result.get("model_stale"):
         lines += ["", f"**Note:** {result['model_stale']}"]
 
@@ -182,6 +187,10 @@ def render_summary(result: dict) -> str:
     lines += ["", "## Overlap check", "",
               f"{overlap['training_sentences']} training sentences against {overlap['evaluation_sentences']} "
               f"evaluation sentences (normalised): {len(overlap['overlaps'])} overlaps."]
+    if overlap["overlaps"]:
+        lines += [""] + table(["set", "language", "sentence", "training file", "training sentence"],
+                              [[o["set"], o["lang"], repr(o["text"]), o["training_file"], repr(o["training_text"])]
+                               for o in overlap["overlaps"]])
     duplicates = overlap.get("heldout_public_duplicates") or []
     if duplicates:
         lines += [f"{len(duplicates)} held-out sentences also occur in a public set (allowed, but a held-out "

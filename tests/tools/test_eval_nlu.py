@@ -213,6 +213,15 @@ def test_heldout_sentence_in_training_fails(tmp_path: Path, external: Path, caps
     assert "[heldout/sheng sheng/basics.yml] 'niaje, wasee'" in capsys.readouterr().err
 
 
+def test_drop_overlaps_goes_on_without_them_but_still_fails(tmp_path: Path, external: Path, capsys):
+    data, held = write_project(tmp_path, "Rada", "niaje wasee")
+    assert run_main(tmp_path, external, data, held, "--sets", "sheng", "--drop-overlaps", "--overlap-only") == 3
+    # past the overlap check it needs the model, which is missing here
+    assert run_main(tmp_path, external, data, held, "--sets", "sheng", "--drop-overlaps") == 2
+    err = capsys.readouterr().err
+    assert "scoring without these 1 sentences" in err and "no model at" in err
+
+
 def test_overlap_check_ignores_the_limit(tmp_path: Path, external: Path):
     data, held = write_project(tmp_path, "move money to savings", "niaje wasee")
     assert run_main(tmp_path, external, data, held, "--sets", "clinc150", "--limit", "1", "--overlap-only") == 3
