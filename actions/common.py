@@ -57,3 +57,21 @@ def requested_count(tracker: Tracker) -> Optional[int]:
 
 def metadata(tracker: Tracker) -> Dict[str, Any]:
     return tracker.latest_message.get("metadata") or tracker.get_slot("session_started_metadata") or {}
+
+
+def response_text(domain: Dict[str, Any], name: str, language_code: str) -> Optional[str]:
+    """The text of response `name` for `language_code` (its `language` condition, else the default).
+
+    For an action that changes the language in the same turn: Rasa renders responses with the
+    slots as they were before the action's events, so the action picks the variation itself.
+    """
+    variations = (domain.get("responses") or {}).get(name) or []
+    default = None
+    for variation in variations:
+        conditions = variation.get("condition") or []
+        if not conditions:
+            default = default or variation.get("text")
+        elif any(c.get("name") == "language" and c.get("value") == language_code
+                 for c in conditions):
+            return variation.get("text")
+    return default

@@ -5,11 +5,11 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker, ValidationAction
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import LANGUAGES, entity, metadata
+from actions.common import LANGUAGES, entity, metadata, response_text
 
 # What a customer calls each language when asking for it.
 _REQUESTED = (
@@ -65,6 +65,5 @@ class ActionChangeLanguage(Action):
         if wanted is None:
             dispatcher.utter_message(response="utter_language_which")
             return []
-        # The confirmation follows as its own action, so it is written in the new language.
-        return [SlotSet("language_choice", wanted), SlotSet("language", wanted),
-                FollowupAction("utter_language_switched")]
+        dispatcher.utter_message(text=response_text(domain, "utter_language_switched", wanted))
+        return [SlotSet("language_choice", wanted), SlotSet("language", wanted)]

@@ -53,6 +53,10 @@ suite "docker-compose config" compose_config
 suite "backend (SQLite and PostgreSQL)" .venv/bin/python -m pytest -q -p no:cacheprovider tests/backend tests/tools
 suite "rasa side (NLU components, channel, actions)" .venv-rasa/bin/python -m pytest -q \
   -p no:cacheprovider tests/bot tests/channel tests/actions
+suite "test stories (every flow in English, Swahili, Sheng)" .venv-rasa/bin/python \
+  scripts/test_stories.py "${TMPDIR:-/tmp}/wa-commerce-test-stories"
+suite "no evaluation sentence in the training data" .venv-rasa/bin/python scripts/eval_nlu.py \
+  --overlap-only
 suite "end to end (rasa, action server, backend, worker)" .venv/bin/python -m pytest -q \
   -p no:cacheprovider tests/e2e
 

@@ -449,11 +449,20 @@ async def test_requested_language(text, expected):
     assert requested_language(text) == expected
 
 
+DOMAIN = {"responses": {"utter_language_switched": [
+    {"condition": [{"type": "slot", "name": "language", "value": "sw"}], "text": "Sawa"},
+    {"text": "Sure"}]}}
+
+
 async def test_change_language_confirms_in_the_new_language():
-    messages, events = await run(ActionChangeLanguage(), t("change_language", "ongea kiswahili"))
-    assert messages == []
+    dispatcher = CollectingDispatcher()
+    events = await ActionChangeLanguage().run(
+        dispatcher, t("change_language", "ongea kiswahili", slots={"language": "en"}), DOMAIN)
+    assert [m["text"] for m in dispatcher.messages] == ["Sawa"]
     assert slots_of(events) == {"language_choice": "sw", "language": "sw"}
-    assert events[-1] == {"event": "followup", "name": "utter_language_switched", "timestamp": None}
+    dispatcher = CollectingDispatcher()
+    await ActionChangeLanguage().run(dispatcher, t("change_language", "speak english"), DOMAIN)
+    assert [m["text"] for m in dispatcher.messages] == ["Sure"]
     messages, events = await run(ActionChangeLanguage(), t("change_language", "change language"))
     assert responses(messages) == ["utter_language_which"] and events == []
 
