@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from backend.context import Context
 from backend.domain.payments import (
     AWAITING_CUSTOMER,
-    FAILED,
     MPESA_MANUAL,
     mpesa_reason,
     order_id_from_reference,

@@ -17,10 +17,8 @@ from backend.domain.errors import Conflict, LimitExceeded, NotFound
 from backend.domain.orders import CANCELLED, PAID, PENDING_PAYMENT, check_transition
 from backend.domain.payments import (
     AWAITING_CUSTOMER,
-    CARD,
     EXPIRED,
     FAILED,
-    FINAL_STATUSES,
     MPESA_MANUAL,
     MPESA_STK,
     OPEN_STATUSES,

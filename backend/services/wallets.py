@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.context import Context
-from backend.domain.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from backend.domain.errors import Conflict, InvalidInput, Unauthenticated
 from backend.domain.ledger import (
     EXTERNAL_PAYOUTS,
     PAYMENT,

@@ -22,6 +22,7 @@ from backend.api.common import SERVICE_SECURITY, ErrorSchema, context
 from backend.domain.errors import InvalidInput, NotFound, Unauthenticated
 from backend.jobs.runner import JobQueueUnavailable
 from backend.providers import paystack, stripe_checkout
+from backend.security import constant_time_equals
 from backend.services.payment_settings import (
     load_provider_config,
     payout_token,
@@ -29,7 +30,6 @@ from backend.services.payment_settings import (
 )
 from backend.services.payment_webhooks import c2b_validation, enqueue_event, store_event
 from backend.services.payouts import queue_payouts
-from backend.security import constant_time_equals
 
 log = logging.getLogger(__name__)
 blp = Blueprint("payment_webhooks", __name__, url_prefix="/webhooks",

@@ -206,7 +206,8 @@ class StkPush(MethodView):
         if not 1 <= len(str(body.get("TransactionDesc") or "")) <= 13:
             return _bad("TransactionDesc")
         record = {
-            "merchant_request_id": f"{random.randint(10000, 99999)}-{random.randint(10**6, 10**7)}-1",
+            "merchant_request_id":
+                f"{random.randint(10000, 99999)}-{random.randint(10**6, 10**7)}-1",
             "checkout_request_id": "ws_CO_" + datetime.now(NAIROBI).strftime("%d%m%Y%H%M%S")
             + new_id()[:12],
             "amount": amount, "phone": str(body["PhoneNumber"]), "receipt": receipt_number(),
