@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, Tracker
@@ -180,7 +181,7 @@ async def _picked_product(dispatcher: CollectingDispatcher, tracker: Tracker,
     return [SlotSet("selected_product", str(product["id"])), SlotSet("selected_variant", None)]
 
 
-class _ProductAction(Action):
+class _ProductAction(Action, ABC):
     """Finds the product the customer means, then `answer`s about it."""
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -205,8 +206,9 @@ class _ProductAction(Action):
         self.answer(dispatcher, product)
         return [SlotSet("selected_product", str(product["id"]))]
 
+    @abstractmethod
     def answer(self, dispatcher: CollectingDispatcher, product: Dict[str, Any]) -> None:
-        raise NotImplementedError
+        """Replies about `product`."""
 
 
 class ActionProductDetails(_ProductAction):
