@@ -53,8 +53,9 @@ class Candidate:
 
 class TenantIndex:
     def __init__(self, version: int, embedder_key: str, items: list[Item],
-                 vectors: np.ndarray) -> None:
+                 vectors: np.ndarray, generation: str = "") -> None:
         self.version = version
+        self.generation = generation
         self.embedder_key = embedder_key
         self.items = items
         self.vectors = vectors.astype(np.float32, copy=False)
@@ -127,7 +128,8 @@ class TenantIndex:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         faiss.write_index(self._faiss, str(staging / "index.faiss"))
-        meta = {"version": self.version, "embedder": self.embedder_key,
+        meta = {"version": self.version, "generation": self.generation,
+                "embedder": self.embedder_key,
                 "items": [asdict(item) for item in self.items]}
         (staging / "items.json").write_text(json.dumps(meta, ensure_ascii=False))
         shutil.rmtree(target, ignore_errors=True)
@@ -151,7 +153,8 @@ class TenantIndex:
         items = [Item(**item) for item in meta["items"]]
         vectors = (index.reconstruct_n(0, index.ntotal) if index.ntotal
                    else np.zeros((0, index.d), np.float32))
-        return cls(int(meta["version"]), str(meta["embedder"]), items, vectors)
+        return cls(int(meta["version"]), str(meta["embedder"]), items, vectors,
+                   str(meta.get("generation", "")))
 
 
 def current_version(directory: Path) -> int | None:
@@ -170,7 +173,8 @@ def _prune(directory: Path, keep_from: int) -> None:
 
 
 def build_index(version: int, embedder: Embedder, items: Sequence[Item],
-                previous: TenantIndex | None = None) -> tuple[TenantIndex, int]:
+                previous: TenantIndex | None = None, generation: str = ""
+                ) -> tuple[TenantIndex, int]:
     """Embed the items, reusing the previous index's vectors for items it already holds;
     returns the index and how many items were embedded anew. Question phrasings are embedded
     as queries (a question is matched against questions), answers and passages as passages."""
@@ -186,4 +190,4 @@ def build_index(version: int, embedder: Embedder, items: Sequence[Item],
                 known[item.digest] = vector
     vectors = (np.stack([known[item.digest] for item in items]) if items
                else np.zeros((0, embedder.dim), np.float32))
-    return TenantIndex(version, embedder.key, list(items), vectors), len(fresh)
+    return TenantIndex(version, embedder.key, list(items), vectors, generation), len(fresh)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from sqlalchemy import (
     JSON,
@@ -87,6 +88,9 @@ class KbState(Base):
         ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
     )
     version: Mapped[int] = mapped_column(Integer, default=0)
+    # Names this knowledge base's history: an index built for another database (or before the
+    # tables were emptied) has the same version numbers but another generation.
+    generation: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 

@@ -66,10 +66,13 @@ class _Target:
     prompt_text: str  # what the LLM sees
 
 
-def _cache_key(tenant_id: str, version: int, index_version: int, language: str,
-               intent: str | None, question: str) -> str:
+def _cache_key(tenant_id: str, generation: str, version: int, index_version: int,
+               language: str, intent: str | None, question: str) -> str:
+    """The tenant comes first (a change drops kb:answer:<tenant>:*); the KB's generation and
+    version and the index's version make an answer from before a change unreachable."""
     digest = hashlib.sha1(" ".join(fold(question).split()).encode()).hexdigest()
-    return f"kb:answer:{tenant_id}:{version}:{index_version}:{language}:{intent or '-'}:{digest}"
+    return (f"kb:answer:{tenant_id}:{generation[:8]}.{version}.{index_version}:{language}:"
+            f"{intent or '-'}:{digest}")
 
 
 def _cached(kb: KbRuntime, key: str) -> FaqAnswer | None:
@@ -138,12 +141,13 @@ def answer(ctx: Context, tenant_id: str, question: str, language: str | None = N
     kb = runtime(ctx)
     with ctx.db.transaction() as session:
         tenant = require_tenant(session, tenant_id)
-        version = kb_version(session, tenant_id)
+        version, generation = kb_version(session, tenant_id)
         default_language, shop = tenant.primary_language, tenant.name
     index = kb.index(tenant_id)
-    if index is None:
+    if index is None or index.generation != generation:
+        # Not built yet (the rebuild is queued), or built for another database's history.
         return _unsure(ctx, tenant_id, asked, [], 0.0)
-    key = _cache_key(tenant_id, version, index.version, asked, intent, question)
+    key = _cache_key(tenant_id, generation, version, index.version, asked, intent, question)
     hit = _cached(kb, key)
     if hit is not None:
         return hit

@@ -224,8 +224,16 @@ def invalidate_cache(ctx: Context, tenant_id: str) -> int:
         return 0
 
 
-def kb_version(session: Session, tenant_id: str) -> int:
-    return session.scalar(select(KbState.version).where(KbState.tenant_id == tenant_id)) or 0
+def kb_version(session: Session, tenant_id: str) -> tuple[int, str]:
+    """(version, generation) of the tenant's knowledge base; (0, "") before any change."""
+    row = session.execute(select(KbState.version, KbState.generation)
+                          .where(KbState.tenant_id == tenant_id)).first()
+    return (int(row[0]), str(row[1])) if row else (0, "")
+
+
+def is_current(index: TenantIndex | None, version: int, generation: str) -> bool:
+    """The index holds this version (or a later one) of this knowledge base's history."""
+    return index is not None and index.generation == generation and index.version >= version
 
 
 def index_items(session: Session, tenant_id: str) -> list[Item]:
@@ -250,15 +258,16 @@ def rebuild(ctx: Context, tenant_id: str) -> RebuildReport:
     texts already indexed; a newer index on disk is left alone."""
     kb = runtime(ctx)
     with ctx.db.transaction() as session:
-        version = kb_version(session, tenant_id)
+        version, generation = kb_version(session, tenant_id)
         items = index_items(session, tenant_id)
     report = RebuildReport(tenant_id, version, len(items))
     previous = kb.index(tenant_id)
-    if previous is not None and previous.version >= version:
+    if is_current(previous, version, generation):
         report.skipped = True
         return report
-    index, report.embedded = build_index(version, kb.embedder(), items, previous)
-    if (kb.index(tenant_id) or index).version > version:  # a later job won meanwhile
+    # Vectors depend only on the texts: reuse them even from another generation's index.
+    index, report.embedded = build_index(version, kb.embedder(), items, previous, generation)
+    if is_current(kb.index(tenant_id), version + 1, generation):  # a later job won meanwhile
         report.skipped = True
         return report
     index.save(kb.directory(tenant_id))
@@ -270,14 +279,15 @@ def status(ctx: Context, tenant_id: str) -> KbStatus:
     kb = runtime(ctx)
     with ctx.db.transaction() as session:
         require_tenant(session, tenant_id)
-        version = kb_version(session, tenant_id)
+        version, generation = kb_version(session, tenant_id)
         entries = len(session.scalars(select(KbEntry.id).where(
             KbEntry.tenant_id == tenant_id)).all())
         passages = len(session.scalars(select(KbPassage.id).where(
             KbPassage.tenant_id == tenant_id)).all())
     index: TenantIndex | None = kb.index(tenant_id)
-    return KbStatus(version, index.version if index else None, kb.embedder_key, entries,
-                    passages, len(index) if index else 0)
+    current = index is not None and index.generation == generation
+    return KbStatus(version, index.version if current and index else None, kb.embedder_key,
+                    entries, passages, len(index) if current and index else 0)
 
 
 # Entries ------------------------------------------------------------------------------------

@@ -181,3 +181,19 @@ def test_answers_are_cached_in_redis_and_a_change_invalidates_them(
     assert list(redis.scan_iter(match=f"kb:answer:{TENANT_ID}:*")) == []
     rebuild(ctx, TENANT_ID)
     assert "10 am" in ask(client, "what time do you open?", "en")["answer"]
+
+
+def test_an_index_from_another_history_of_the_database_is_never_used(kb, client):
+    """Emptied tables restart versions at 1: the index on disk must not answer for them."""
+    from backend.models import KbDocument, KbEntry, KbState
+
+    with kb.db.transaction() as session:
+        for model in (KbEntry, KbDocument, KbState):
+            session.query(model).filter_by(tenant_id=TENANT_ID).delete()
+    import_kb(kb, TENANT_ID, parse_import(SHOP_KB.replace("7 days", "10 days"), "yaml"))
+    status = client.get("/v1/kb/status", headers=ASSISTANT).get_json()
+    assert status["version"] == 1
+    wait_for_jobs(kb)
+    assert client.get("/v1/kb/status", headers=ASSISTANT).get_json()["indexed_version"] == 1
+    body = ask(client, "can I return shoes that do not fit?", "en")
+    assert "10 days" in body["answer"]

@@ -92,6 +92,7 @@ def upgrade() -> None:
         "kb_states",
         sa.Column("tenant_id", sa.String(64), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("generation", sa.String(32), nullable=False),
         _timestamp("updated_at"),
         _tenant_fk("kb_states"),
         sa.PrimaryKeyConstraint("tenant_id", name="pk_kb_states"),
