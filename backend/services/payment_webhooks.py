@@ -38,6 +38,10 @@ class ReferenceNotYetKnown(Exception):
     """Retry later: the payment this callback names may not have its reference stored yet."""
 
 
+class NotYetFinal(Exception):
+    """Retry later: the provider does not know the outcome yet (a Pesapal IPN while pending)."""
+
+
 @dataclass(frozen=True)
 class StoredEvent:
     id: int
@@ -117,6 +121,12 @@ def _apply_or_wait(session: Session, event: PaymentEvent, final_attempt: bool,
         if young and not final_attempt:
             raise
         outcome = Outcome("unknown_reference")
+    except NotYetFinal:
+        if not final_attempt:
+            raise
+        # Pesapal's IPNs carry no event id: free this one's key so the next IPN is stored.
+        event.event_id = f"{event.event_id}#{event.id}"[:200]
+        outcome = Outcome("ignored")
     event.status = _event_status(outcome.result)
     event.payment_id = outcome.payment_id
     event.detail = outcome.result
@@ -180,7 +190,7 @@ def _apply(session: Session, provider: str, kind: str, payload: dict[str, Any],
         if confirmation.status_code in (pesapal.FAILED, pesapal.REVERSED):
             return fail_locked(payment, "card_declined",
                                confirmation.description or "The card payment failed")
-        return Outcome("ignored", payment.id)
+        raise NotYetFinal(str(payload["OrderTrackingId"]))
     return Outcome("ignored")
 
 

@@ -275,3 +275,22 @@ def test_rasa_down_for_good_sends_a_plain_receipt_in_swahili(shop, rasa: FakeRas
     assert f"ORD{order['id']}" in body and done["receipt"] in body and "KES 1,800.00" in body
     assert len(rasa.calls) == 4  # the first try and three retries
     assert rows(ctx, "SELECT notified_at FROM payments WHERE id = :i", i=created["id"])[0][0]
+
+
+def test_a_pesapal_ipn_before_the_outcome_does_not_swallow_the_next(shop) -> None:
+    client, ctx = shop
+    update_settings(ctx, TENANT_ID, {"tier": "growth"}, as_operator=True)
+    configure_payments(ctx, card_provider="pesapal")
+    order = place_order(client, ctx)
+    card = json_of(pay(client, order["id"], method="card"), 201)
+    ipn = json_of(client.get("/v1/payment-settings", headers=merchant_headers()),
+                  200)["callback_urls"]["pesapal"]
+    params = {"OrderTrackingId": card["provider_reference"], "OrderNotificationType": "IPNCHANGE",
+              "OrderMerchantReference": f"ORD{order['id']}-P{card['id']}"}
+    early = requests.get(ipn, params=params, timeout=5)
+    assert early.status_code == 200 and early.json()["status"] == 200
+    wait_for(lambda: scalar(ctx, "SELECT status FROM payment_events") == "ignored")
+    assert json_of(client.get(f"/v1/payments/{card['id']}", headers=acting()),
+                   200)["status"] == "pending"
+    requests.post(card["checkout_url"], json={"outcome": "success"}, timeout=5)
+    assert settled(client, card["id"])["status"] == "succeeded"
