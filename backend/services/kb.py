@@ -446,7 +446,8 @@ def parse_import(content: str, file_format: str) -> dict[str, Any]:
 def import_kb(ctx: Context, tenant_id: str, data: Mapping[str, Any],
               replace: bool = False) -> ImportReport:
     """Upsert entries by key and documents by title in one transaction; with `replace`, what
-    the import does not name is deleted. One rebuild is queued for the whole import."""
+    the import does not name is deleted. One rebuild is queued for the whole import; an import
+    that changes nothing changes nothing (no new version, no rebuild)."""
     counts = dict.fromkeys(ImportReport.__dataclass_fields__, 0)
     with ctx.db.transaction() as session:
         require_tenant(session, tenant_id)
@@ -468,7 +469,7 @@ def import_kb(ctx: Context, tenant_id: str, data: Mapping[str, Any],
                 existing[values["key"]] = KbEntry(tenant_id=tenant_id, **values)
                 session.add(existing[values["key"]])
                 counts["entries_created"] += 1
-            else:
+            elif any(getattr(entry, name) != values[name] for name in ENTRY_FIELDS):
                 apply_changes(session, entry, values, ENTRY_FIELDS)
                 counts["entries_updated"] += 1
         documents = {d.title: d for d in session.scalars(
@@ -492,10 +493,13 @@ def import_kb(ctx: Context, tenant_id: str, data: Mapping[str, Any],
                 session.add(document)
                 session.flush()
                 counts["documents_created"] += 1
-            else:
+            elif (document.content_type, document.language, document.text) != (
+                    content_type, language, text):
                 document.content_type, document.language, document.text = (
                     content_type, language, text)
                 counts["documents_updated"] += 1
+            else:
+                continue
             _cut(session, document)
         if replace:
             for key, entry in existing.items():
@@ -506,6 +510,9 @@ def import_kb(ctx: Context, tenant_id: str, data: Mapping[str, Any],
                 if title not in titles:
                     session.delete(document)
                     counts["documents_deleted"] += 1
-        _bump(session, tenant_id)
-    queue_rebuild(ctx, tenant_id)
+        changed = any(counts.values())
+        if changed:
+            _bump(session, tenant_id)
+    if changed:
+        queue_rebuild(ctx, tenant_id)
     return ImportReport(**counts)

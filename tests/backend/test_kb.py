@@ -197,3 +197,13 @@ def test_an_index_from_another_history_of_the_database_is_never_used(kb, client)
     assert client.get("/v1/kb/status", headers=ASSISTANT).get_json()["indexed_version"] == 1
     body = ask(client, "can I return shoes that do not fit?", "en")
     assert "10 days" in body["answer"]
+
+
+def test_an_import_that_changes_nothing_keeps_the_version(kb, client):
+    before = client.get("/v1/kb/status", headers=ASSISTANT).get_json()["version"]
+    report = import_kb(kb, TENANT_ID, parse_import(SHOP_KB, "yaml"))
+    assert not any(vars(report).values())
+    assert client.get("/v1/kb/status", headers=ASSISTANT).get_json()["version"] == before
+    changed = import_kb(kb, TENANT_ID, parse_import(SHOP_KB.replace("KES 250", "KES 260"), "yaml"))
+    assert changed.entries_updated == 1 and changed.entries_created == 0
+    assert client.get("/v1/kb/status", headers=ASSISTANT).get_json()["version"] == before + 1
