@@ -207,3 +207,37 @@ def test_an_import_that_changes_nothing_keeps_the_version(kb, client):
     changed = import_kb(kb, TENANT_ID, parse_import(SHOP_KB.replace("KES 250", "KES 260"), "yaml"))
     assert changed.entries_updated == 1 and changed.entries_created == 0
     assert client.get("/v1/kb/status", headers=ASSISTANT).get_json()["version"] == before + 1
+
+
+def _one_page_pdf(text: str) -> bytes:
+    """A minimal PDF with one line of Helvetica text, written by hand."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    out, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+    return out
+
+
+def test_a_pdf_document_is_read_into_passages(kb, client):
+    import base64
+
+    content = base64.b64encode(_one_page_pdf("Layaway lets you pay over 30 days.")).decode()
+    created = client.post("/v1/kb/documents", headers=merchant_headers(), json={
+        "title": "Layaway", "content_type": "application/pdf", "content_base64": content})
+    assert created.status_code == 201, created.get_json()
+    assert "pay over 30 days" in created.get_json()["passages"][0]["text"]
+    broken = client.post("/v1/kb/documents", headers=merchant_headers(), json={
+        "title": "Broken", "content_type": "application/pdf", "content_base64": "bm90IGEgcGRm"})
+    assert broken.status_code == 400
