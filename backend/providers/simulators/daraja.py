@@ -5,8 +5,8 @@ timestamp) with a Nairobi timestamp, field formats and lengths, amount 1–250,0
 in Daraja's shapes. Outcomes per phone number, set through POST /sandbox/daraja/scenarios:
 "0" success, "1" insufficient funds, "1032" cancelled, "1037" unreachable, "2001" wrong PIN,
 "timeout" (no callback at all), plus duplicate callbacks and a delay. Without a scenario a
-number ending in 1032, 1037, 2001, 1111 (insufficient funds) or 0408 (timeout) gets that
-failure, else success.
+number ending in 001032, 001037, 002001, 001111 (insufficient funds) or 000408 (timeout) gets
+that failure (e.g. 0712 001 032 cancels), else success.
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ RESULT_DESCRIPTIONS = {
     "1037": "DS timeout user cannot be reached",
     "2001": "The initiator information is invalid.",
 }
-MAGIC_SUFFIXES = {"1032": "1032", "1037": "1037", "2001": "2001", "1111": "1", "0408": "timeout"}
+MAGIC_SUFFIXES = {"001032": "1032", "001037": "1037", "002001": "2001", "001111": "1",
+                  "000408": "timeout"}
 DEFAULT_DELAY_MS = 300
 SCENARIO_RESULTS = ("0", "1", "1032", "1037", "2001", "timeout")
 
