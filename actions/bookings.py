@@ -329,14 +329,28 @@ def decode_time(value: Any) -> Optional[TimeSpan]:
         return None
 
 
-def asked_days(tracker: Tracker, now: datetime) -> Optional[DateSpan]:
-    named = entity(tracker, "date")
-    return parse_date(named, now) if named else None
+# Messages whose whole text may name a day or time the entity extractor missed.
+WHEN_INTENTS = ("check_availability", "book_appointment", "inform")
 
 
-def asked_times(tracker: Tracker, now: datetime) -> Optional[TimeSpan]:
-    named = entity(tracker, "time")
-    return parse_time(named, now) if named else None
+def _when_text(tracker: Tracker, name: str, from_text: bool) -> str:
+    """The `date`/`time` entities of the message together ("on" + "saturday"), else its text
+    when `from_text` (or when it answers what the bot asked)."""
+    values = [str(v) for v in tracker.get_latest_entity_values(name)]
+    if values:
+        return " ".join(values)
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    return tracker.latest_message.get("text", "") if from_text or intent in WHEN_INTENTS else ""
+
+
+def asked_days(tracker: Tracker, now: datetime, from_text: bool = False) -> Optional[DateSpan]:
+    text = _when_text(tracker, "date", from_text)
+    return parse_date(text, now) if text else None
+
+
+def asked_times(tracker: Tracker, now: datetime, from_text: bool = False) -> Optional[TimeSpan]:
+    text = _when_text(tracker, "time", from_text)
+    return parse_time(text, now) if text else None
 
 
 def menu_shown_this_turn(tracker: Tracker, kind: str) -> bool:
@@ -703,9 +717,8 @@ class ValidateBookingForm(FormValidationAction):
         if slot:
             return {"date": slot[1].date().isoformat(), "time": slot[1].strftime("%H:%M")}
         now = await tenant_now(tracker)
-        days = asked_days(tracker, now)
-        if days is None and tracker.get_slot("requested_slot") in ("date", "time"):
-            days = parse_date(tracker.latest_message.get("text", ""), now)
+        days = asked_days(tracker, now,
+                          from_text=tracker.get_slot("requested_slot") in ("date", "time"))
         return {"date": encode_date(days)} if days else {}
 
     async def validate_date(self, value: Any, dispatcher: CollectingDispatcher,
@@ -724,9 +737,8 @@ class ValidateBookingForm(FormValidationAction):
         if self._picked_slot(tracker):
             return {}  # extract_date took the picked slot's time
         now = await tenant_now(tracker)
-        times = asked_times(tracker, now)
-        if times is None and tracker.get_slot("requested_slot") in ("date", "time"):
-            times = parse_time(tracker.latest_message.get("text", ""), now)
+        times = asked_times(tracker, now,
+                            from_text=tracker.get_slot("requested_slot") in ("date", "time"))
         return {"time": encode_time(times)} if times else {}
 
     async def validate_time(self, value: Any, dispatcher: CollectingDispatcher,

@@ -889,3 +889,15 @@ async def test_a_time_on_any_day_lists_that_time_on_each_day(salon):
     assert messages[0]["response"] == "utter_available_slots"
     assert slots_of(events)["last_menu"]["ids"] == [
         f"{(tomorrow() + timedelta(days=d)).isoformat()}T10:00" for d in (0, 1)]
+
+
+async def test_day_and_time_split_over_entities_or_missed_by_them_are_read(salon):
+    # "on" + "saturday" as two date entities; "asubuhi" missed by the extractor.
+    t = make_tracker("check_availability",
+                     ents(service="shoe shine") + [{"entity": "date", "value": "on"},
+                                                   {"entity": "date", "value": "kesho"}],
+                     text="mko wazi kesho asubuhi kwa shoe shine?")
+    messages, events = await run(ActionCheckAvailability(), t)
+    assert messages[0]["response"] == "utter_available_slots"
+    assert slots_of(events)["last_menu"]["ids"] == [
+        f"{tomorrow().isoformat()}T{h}" for h in ("09:00", "10:00", "11:00")]
