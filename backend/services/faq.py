@@ -135,9 +135,9 @@ def answer(ctx: Context, tenant_id: str, question: str, language: str | None = N
     question = question.strip()
     if not question or len(question) > MAX_QUESTION_CHARS:
         raise InvalidInput(f"question must have 1 to {MAX_QUESTION_CHARS} characters")
-    if language is not None and language not in LANGUAGES:
+    if language is not None and language not in (*LANGUAGES, "mixed"):
         raise InvalidInput(f"language must be one of {', '.join(LANGUAGES)}")
-    asked = language or detect_language(question)
+    asked = language if language in LANGUAGES else detect_language(question)
     kb = runtime(ctx)
     with ctx.db.transaction() as session:
         tenant = require_tenant(session, tenant_id)

@@ -241,3 +241,13 @@ def test_a_pdf_document_is_read_into_passages(kb, client):
     broken = client.post("/v1/kb/documents", headers=merchant_headers(), json={
         "title": "Broken", "content_type": "application/pdf", "content_base64": "bm90IGEgcGRm"})
     assert broken.status_code == 400
+
+
+def test_a_mixed_language_question_is_answered_in_the_detected_language(kb, client):
+    body = ask(client, "naweza kurudisha viatu visivyonitosha?", "mixed")
+    assert body["answered"] and body["language"] == "sw"
+    bad = client.post("/v1/faq/answer", json={"question": "hi", "language": "fr"},
+                      headers=ASSISTANT)
+    assert bad.status_code == 422
+    assert client.post("/v1/faq/answer", json={"question": "x" * 2001},
+                       headers=ASSISTANT).status_code == 422

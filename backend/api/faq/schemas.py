@@ -8,8 +8,9 @@ from backend.domain.knowledge import ANSWER_KINDS, LANGUAGES, MAX_QUESTION_CHARS
 
 class AnswerRequestSchema(Schema):
     question = fields.Str(required=True, validate=validate.Length(min=1, max=MAX_QUESTION_CHARS))
-    language = fields.Str(load_default=None, validate=validate.OneOf(LANGUAGES), metadata={
-        "description": "The customer's language; detected from the question when absent"})
+    language = fields.Str(load_default=None, validate=validate.OneOf((*LANGUAGES, "mixed")),
+                          metadata={"description": "The customer's language; detected from the "
+                                                   "question when absent or mixed"})
     intent = fields.Str(load_default=None, validate=validate.OneOf(FAQ_INTENTS), metadata={
         "description": "The assistant's intent, a hint that favours entries tagged with it"})
 
