@@ -47,6 +47,22 @@ async def load_cart(tracker: Tracker) -> Dict[str, Any]:
     return answer.body
 
 
+_POINTING = {"this", "that", "the", "which", "other", "next", "hii", "hiyo", "ile", "hio"}
+
+
+def said_a_quantity(tracker: Tracker) -> bool:
+    """A quantity entity that is a count, not the "one" of "this one" / "the other one"."""
+    text = tracker.latest_message.get("text") or ""
+    for found in tracker.latest_message.get("entities") or []:
+        if found.get("entity") != "quantity":
+            continue
+        before = text[:found.get("start", 0)].lower().split()
+        if before and before[-1] in _POINTING:
+            continue
+        return True
+    return False
+
+
 def pick_variant(product: Dict[str, Any], variant_id: Optional[int], text: str) -> Optional[Dict]:
     """The in-stock variant meant: the matched one, the only one, or one whose size/colour is named."""
     variants = in_stock_variants(product)
@@ -241,7 +257,7 @@ class ValidateOrderForm(FormValidationAction):
         requested = tracker.get_slot("requested_slot")
         if requested == "quantity":
             count = requested_count(tracker)
-        elif requested is None and entity(tracker, "quantity"):
+        elif requested is None and said_a_quantity(tracker):
             count = requested_count(tracker)  # "I want to buy 2 of these"
         else:
             return {}

@@ -83,14 +83,19 @@ class RasaClient:
         messages = body.get("messages") if isinstance(body, dict) else None
         return list(messages or [])
 
-    def _append_event(self, sender_id: str, event: str) -> dict[str, Any]:
-        body = self._post(self._url(sender_id, "tracker/events"), {"event": event}, event)
+    def _append_events(self, sender_id: str, events: list[dict[str, Any]],
+                       what: str) -> dict[str, Any]:
+        body = self._post(self._url(sender_id, "tracker/events"), events, what)
         return body if isinstance(body, dict) else {}
 
     def resume(self, sender_id: str) -> dict[str, Any]:
-        """Appends a `resume` event so a paused conversation continues; returns the tracker."""
-        return self._append_event(sender_id, "resume")
+        """Appends `resume` and an `action_listen`, so the paused conversation continues and the
+        customer's next message is handled as a fresh turn (messages sent while a person had the
+        conversation are kept but not answered); returns the tracker."""
+        return self._append_events(
+            sender_id, [{"event": "resume"}, {"event": "action", "name": "action_listen"}],
+            "resume")
 
     def pause(self, sender_id: str) -> dict[str, Any]:
         """Appends a `pause` event: the assistant stays silent until resumed."""
-        return self._append_event(sender_id, "pause")
+        return self._append_events(sender_id, [{"event": "pause"}], "pause")

@@ -473,3 +473,13 @@ async def test_handoff_in_quiet_hours_says_when(shop):
     messages, events = await run(ActionRequestHuman(), tracker)
     assert messages[0]["response"] == "utter_handoff_quiet_hours" and messages[0]["until"] == "07:00"
     assert any(e.get("event") == "pause" for e in events)
+
+
+async def test_this_one_is_not_a_quantity(shop):
+    form = ValidateOrderForm()
+    tracker = t("place_order", "i want to buy this one",
+                [{"entity": "quantity", "value": "1", "start": 19, "end": 22}])
+    assert await form.extract_quantity(CollectingDispatcher(), tracker, {}) == {}
+    tracker = t("place_order", "i want to buy 2 of these",
+                [{"entity": "quantity", "value": "2", "start": 14, "end": 15}])
+    assert await form.extract_quantity(CollectingDispatcher(), tracker, {}) == {"quantity": 2.0}

@@ -150,7 +150,7 @@ def test_resume_tells_rasa_then_clears_needs_human(make_app, tenants, rasa: Fake
     assert request.method == "POST"
     assert request.raw_path == f"/conversations/{TENANT_ID}:{PHONE}/tracker/events"
     assert request.query == {"token": [RASA_TOKEN]}
-    assert request.body == {"event": "resume"}
+    assert request.body == [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
     [record] = handoffs(tenants)
     assert record.resumed_at is not None
     assert record.resumed_by.startswith("merchant:api_key:")

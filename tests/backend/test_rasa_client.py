@@ -55,14 +55,17 @@ def test_other_characters_in_a_sender_id_are_percent_encoded(rasa: FakeRasa) -> 
 
 
 @pytest.mark.parametrize("method,event", [("resume", "resume"), ("pause", "pause")])
-def test_resume_and_pause_append_one_event(rasa: FakeRasa, method: str, event: str) -> None:
+def test_resume_and_pause_append_their_events(rasa: FakeRasa, method: str, event: str) -> None:
     rasa.replies.append((200, {"sender_id": SENDER, "paused": event == "pause"}))
     tracker = getattr(RasaClient(rasa.url, "tok"), method)(SENDER)
     assert tracker == {"sender_id": SENDER, "paused": event == "pause"}
     [request] = rasa.requests
     assert (request.method, request.raw_path) == ("POST", f"/conversations/{SENDER}/tracker/events")
     assert request.query == {"token": ["tok"]}
-    assert request.body == {"event": event}
+    expected = [{"event": event}]
+    if event == "resume":  # the next message starts a fresh turn
+        expected.append({"event": "action", "name": "action_listen"})
+    assert request.body == expected
 
 
 def test_an_error_status_raises_with_status_and_body(rasa: FakeRasa) -> None:
