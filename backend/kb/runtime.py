@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,8 @@ from backend.kb.settings import KbSettings
 
 if TYPE_CHECKING:
     from backend.context import Context
+
+REBUILD_RETRY_SECONDS = 120.0
 
 
 def embedder_key(spec: str) -> str:
@@ -50,6 +53,7 @@ class KbRuntime:
         self._redis: Redis | None = None
         self._embedder: Embedder | None = None
         self._indexes: dict[str, TenantIndex] = {}
+        self._rebuild_requested: dict[str, float] = {}
         self._lock = threading.Lock()
 
     @property
@@ -81,6 +85,17 @@ class KbRuntime:
         if fresh is not None:
             self._indexes[tenant_id] = fresh
         return fresh or loaded
+
+    def rebuild_due(self, tenant_id: str) -> bool:
+        """At most one catch-up rebuild request per tenant and process every REBUILD_RETRY s:
+        the change that made the index stale queued one already."""
+        now = time.monotonic()
+        with self._lock:
+            last = self._rebuild_requested.get(tenant_id)
+            if last is not None and now - last < REBUILD_RETRY_SECONDS:
+                return False
+            self._rebuild_requested[tenant_id] = now
+            return True
 
     def remember(self, tenant_id: str, index: TenantIndex) -> None:
         current = self._indexes.get(tenant_id)

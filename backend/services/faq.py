@@ -28,7 +28,7 @@ from backend.kb.index import Candidate
 from backend.kb.runtime import KbRuntime, runtime
 from backend.models import KbDocument, KbEntry, KbPassage, Tenant
 from backend.services import kb_llm
-from backend.services.kb import kb_version
+from backend.services.kb import is_current, kb_version, queue_rebuild
 from backend.services.tenants import require_tenant
 
 log = logging.getLogger(__name__)
@@ -144,6 +144,8 @@ def answer(ctx: Context, tenant_id: str, question: str, language: str | None = N
         version, generation = kb_version(session, tenant_id)
         default_language, shop = tenant.primary_language, tenant.name
     index = kb.index(tenant_id)
+    if version and not is_current(index, version, generation) and kb.rebuild_due(tenant_id):
+        queue_rebuild(ctx, tenant_id)  # a rebuild that was lost (queue down, worker crash)
     if index is None or index.generation != generation:
         # Not built yet (the rebuild is queued), or built for another database's history.
         return _unsure(ctx, tenant_id, asked, [], 0.0)

@@ -201,6 +201,7 @@ def queue_rebuild(ctx: Context, tenant_id: str) -> bool:
     from backend.jobs.kb import rebuild_index
 
     invalidate_cache(ctx, tenant_id)
+    runtime(ctx).rebuild_due(tenant_id)  # noted, so answers do not ask for another at once
     try:
         ctx.jobs.enqueue(QUEUE, rebuild_index, tenant_id)
     except JobQueueUnavailable as error:

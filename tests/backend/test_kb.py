@@ -251,3 +251,19 @@ def test_a_mixed_language_question_is_answered_in_the_detected_language(kb, clie
     assert bad.status_code == 422
     assert client.post("/v1/faq/answer", json={"question": "x" * 2001},
                        headers=ASSISTANT).status_code == 422
+
+
+def test_a_lost_rebuild_is_asked_for_again_by_the_next_question(kb, client):
+    from backend.models import KbEntry
+    from backend.services.kb import _bump
+
+    with kb.db.transaction() as session:  # a change whose rebuild job was lost
+        entry = session.query(KbEntry).filter_by(tenant_id=TENANT_ID, key="hours").one()
+        entry.answers = {"en": "We are open every day from 6 am."}
+        _bump(session, TENANT_ID)
+    runtime(kb)._rebuild_requested.clear()
+    ask(client, "what time do you open?", "en")  # answered from the old index, asks for a rebuild
+    wait_for_jobs(kb)
+    status = client.get("/v1/kb/status", headers=ASSISTANT).get_json()
+    assert status["indexed_version"] == status["version"]
+    assert "6 am" in ask(client, "what time do you open?", "en")["answer"]
