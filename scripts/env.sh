@@ -35,3 +35,5 @@ export TWILIO_SANDBOX_API_URL=${TWILIO_SANDBOX_API_URL:-$BACKEND_URL/sandbox/twi
 export BACKEND_WORKERS=${BACKEND_WORKERS:-2}
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 export PYTHONUNBUFFERED=1
+# Embedding models load from installed packages only; nothing may reach a model hub.
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
