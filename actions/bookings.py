@@ -162,6 +162,24 @@ def match_services(text: str, services: List[Dict[str, Any]]) -> List[Dict[str, 
     return [s for score, s in scored if score >= MATCH_THRESHOLD and best - score < 0.05]
 
 
+def services_in_text(text: str, services: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """The services a whole message names among other words ("nataka kunyoa kesho"): those
+    whose every name word is in it, else those with the most ("kusuka": both braids)."""
+    words = service_words(text)
+    if not words:
+        return []
+    scored = []
+    for service in services:
+        name = service_words(service["name"])
+        if name:
+            scored.append((sum(_word_score(w, words) >= 0.85 for w in name) / len(name), service))
+    full = [s for covered, s in scored if covered >= 0.99]
+    if full:
+        return full
+    best = max((covered for covered, _ in scored), default=0.0)
+    return [s for covered, s in scored if covered == best] if best >= 0.5 else []
+
+
 def variant_named(service: Dict[str, Any], text: str) -> Optional[Dict[str, Any]]:
     """The only variant, or the one whose name the text contains ("waist length", "gel")."""
     variants = service.get("variants", [])
@@ -241,7 +259,8 @@ def show_details(dispatcher: CollectingDispatcher, service: Dict[str, Any], lang
 async def resolve_service(tracker: Tracker, services: List[Dict[str, Any]], use_slot: bool = True
                           ) -> Tuple[List[Dict[str, Any]], Optional[str]]:
     """(matching services, the unmatched name) for the service the customer means: the `service`
-    entity, else a pick from a live services menu, else the selected_service slot."""
+    entity, else a pick from a live services menu, else service words in the message, else the
+    selected_service slot."""
     named = entity(tracker, "service")
     if named:
         found = match_services(named, services)
@@ -253,6 +272,10 @@ async def resolve_service(tracker: Tracker, services: List[Dict[str, Any]], use_
         picked = find(services, pick(menu, option))
         if picked:
             return [picked], None
+    if not named:  # the extractor may miss a service word: "mko free kesho kwa kusuka?"
+        found = services_in_text(tracker.latest_message.get("text", ""), services)
+        if found:
+            return found, None
     if use_slot:
         chosen = find(services, tracker.get_slot("selected_service"))
         if chosen:
@@ -647,8 +670,9 @@ class ValidateBookingForm(FormValidationAction):
         if slot:
             return {"selected_service": slot[0]["service_id"],
                     "selected_service_variant": slot[0]["variant_id"]}
-        asked = tracker.get_slot("requested_slot") == "selected_service"
-        if not (asked or entity(tracker, "service")):
+        requested = tracker.get_slot("requested_slot")
+        asked = requested == "selected_service"
+        if not (asked or requested is None or entity(tracker, "service")):
             return {}
         tenant_id, _ = tenant_and_phone(tracker)
         try:
@@ -656,9 +680,11 @@ class ValidateBookingForm(FormValidationAction):
         except BackendUnavailable as exc:
             logger.error("booking services: %s", exc)
             return {}
-        found, _ = await resolve_service(tracker, services, use_slot=False)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if not found and asked and intent in ANSWER_INTENTS:  # "kusuka" without an entity
+        if not entity(tracker, "service") and intent not in ANSWER_INTENTS:
+            return {}  # a question or a refusal, not an answer
+        found, _ = await resolve_service(tracker, services, use_slot=False)
+        if not found and asked:  # a typo'd name alone: "knotles"
             found = match_services(tracker.latest_message.get("text", ""), services)
         return {"selected_service": str(found[0]["id"])} if len(found) == 1 else {}
 
@@ -783,7 +809,8 @@ class ActionAskSelectedService(Action):
             dispatcher.utter_message(response="utter_no_services")
             return _stop_form()
         named = entity(tracker, "service")
-        found = match_services(named, services) if named else []
+        found = (match_services(named, services) if named
+                 else services_in_text(tracker.latest_message.get("text", ""), services))
         shown = (found if len(found) > 1 else services)[:SERVICE_MENU_SIZE]
         if named and not found:
             dispatcher.utter_message(response="utter_service_not_found", text=named,

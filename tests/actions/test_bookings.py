@@ -901,3 +901,25 @@ async def test_day_and_time_split_over_entities_or_missed_by_them_are_read(salon
     assert messages[0]["response"] == "utter_available_slots"
     assert slots_of(events)["last_menu"]["ids"] == [
         f"{tomorrow().isoformat()}T{h}" for h in ("09:00", "10:00", "11:00")]
+
+
+@pytest.mark.parametrize("text, names", [
+    ("nataka kunyoa kesho saa tatu", ["Haircut"]), ("book me a shoe shine tomorrow", ["Shoe Shine"]),
+    ("nataka kusuka kesho", ["Box Braids", "Knotless Braids"]), ("hapana", []),
+    ("where are you located", []),
+])
+async def test_services_named_among_other_words(text, names):
+    from actions.bookings import services_in_text
+    assert [s["name"] for s in services_in_text(text, SERVICES)] == names
+
+
+async def test_form_start_reads_a_service_the_extractor_missed(salon):
+    t = make_tracker("book_appointment", ents(date="kesho"), text="nataka kunyoa kesho")
+    _, events = await validate(t)
+    assert slots_of(events)["selected_service"] == "3"
+    t = make_tracker("book_appointment", text="nataka kusuka kesho")
+    _, events = await validate(t)
+    assert "selected_service" not in slots_of(events)  # two braids: the ask lists them
+    from actions.bookings import ActionAskSelectedService
+    messages, events = await run(ActionAskSelectedService(), t)
+    assert slots_of(events)["last_menu"]["ids"] == [1, 2]
