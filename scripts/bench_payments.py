@@ -2,11 +2,11 @@
 acknowledged (HTTP over loopback, stored once, job enqueued), and how fast RQ worker processes
 turn it into a credited payment.
 
-Creates a fresh database, migrates it, serves the backend on a spare loopback port, starts RQ
-workers (SimpleWorker, as many as --workers) and a stand-in Rasa that answers the payment
-notices, posts one callback per payment (plus duplicates) one after the other, waits until
-every payment is credited, prints a table, writes bench/results/payments-<UTC>.json and drops
-the database.
+Creates a fresh database, migrates it, serves the backend with gunicorn on a spare loopback
+port (as `make up` does), starts RQ workers (SimpleWorker, as many as --workers, warmed up) and
+a stand-in Rasa that answers the payment notices, posts one callback per payment (plus
+duplicates) one after the other, waits until every payment is credited, prints a table, writes
+bench/results/payments-<UTC>.json and drops the database.
 
     .venv/bin/python scripts/bench_payments.py   # TEST_POSTGRES_URL and TEST_REDIS_URL
 """
@@ -131,6 +131,18 @@ def prepare(ctx: Context, payments: int) -> list[str]:
     return references
 
 
+def wait_healthy(url: str) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit(f"the backend did not answer {url}")
+
+
 def warm_up(redis_url: str, workers: int) -> None:
     """Steady state: every worker has imported the job modules and built its context (the
     first job of a worker pays about a second for that)."""
@@ -164,9 +176,16 @@ def run(database_url: str, redis_url: str, payments: int, duplicates: int,
                                "--worker-class", "rq.SimpleWorker", "--with-scheduler",
                                "--quiet"], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL) for _ in range(workers)]
-    servers = [Server(app, port), Server(fake_rasa, rasa_port)]
+    servers = [Server(fake_rasa, rasa_port)]
+    # The backend as `make up` runs it: gunicorn, 2 workers × 4 threads.
+    backend = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
+         "--workers", "2", "--threads", "4", "backend.wsgi:app"], env=env, cwd=REPO,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    procs.append(backend)
     acks: list[float] = []
     try:
+        wait_healthy(f"http://127.0.0.1:{port}/v1/health")
         warm_up(redis_url, workers)
         with requests.Session() as http:
             for _ in range(20):  # warm up connections and code paths

@@ -9,7 +9,8 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from backend.context import Context
@@ -55,25 +56,28 @@ def store_event(ctx: Context, provider: str, event_id: str, kind: str, payload: 
 
     With `callback_token` the tenant is the one whose callback URLs carry it, found in the
     same transaction (None when no tenant does: nothing is stored)."""
-    try:
-        with ctx.db.transaction() as session:
-            if callback_token is not None:
-                tenant_id = session.scalar(select(PaymentSettings.tenant_id).where(
-                    PaymentSettings.callback_token_hash == ctx.crypto.keyed_hash(callback_token)))
-                if tenant_id is None:
-                    return None
-            event = PaymentEvent(provider=provider, event_id=event_id[:200], kind=kind,
-                                 payload=payload, tenant_id=tenant_id, status="received")
-            session.add(event)
-            session.flush()
-            return StoredEvent(event.id, duplicate=False)
-    except IntegrityError:
-        with ctx.db.transaction() as session:
-            existing = session.scalar(select(PaymentEvent.id).where(
-                PaymentEvent.provider == provider, PaymentEvent.event_id == event_id[:200]))
-        if existing is None:
-            raise
-        return StoredEvent(existing, duplicate=True)
+    event_id = event_id[:200]
+    with ctx.db.transaction() as session:
+        if callback_token is not None:
+            tenant_id = session.scalar(select(PaymentSettings.tenant_id).where(
+                PaymentSettings.callback_token_hash == ctx.crypto.keyed_hash(callback_token)))
+            if tenant_id is None:
+                return None
+        postgres = ctx.db.engine.dialect.name == "postgresql"
+        insert = postgresql_insert if postgres else sqlite_insert
+        # One statement either way: a repeated delivery is not an error to recover from.
+        new_id = session.scalar(
+            insert(PaymentEvent).values(
+                provider=provider, event_id=event_id, kind=kind, payload=payload,
+                tenant_id=tenant_id, status="received", received_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["provider", "event_id"])
+            .returning(PaymentEvent.id))
+        if new_id is not None:
+            return StoredEvent(int(new_id), duplicate=False)
+        existing = session.scalar(select(PaymentEvent.id).where(
+            PaymentEvent.provider == provider, PaymentEvent.event_id == event_id))
+        assert existing is not None
+        return StoredEvent(int(existing), duplicate=True)
 
 
 def enqueue_event(ctx: Context, event_id: int) -> None:
