@@ -60,9 +60,11 @@ SERVICE_WORDS = {
     "kusuka": "braids", "kusukwa": "braids", "msuko": "braids", "misuko": "braids",
     "kusuka nywele": "braids", "braid": "braids", "braiding": "braids", "mabraids": "braids",
     "kunyoa": "haircut", "kunyolewa": "haircut", "kunyoa nywele": "haircut", "kinyozi": "haircut",
-    "kukata nywele": "haircut", "kunyoa ndevu": "haircut", "shave": "haircut", "hair cut": "haircut",
+    "kukata nywele": "haircut", "kunyoa ndevu": "haircut", "shave": "haircut",
+    "hair cut": "haircut",
     "cut": "haircut", "kukata": "haircut",
-    "kuosha nywele": "wash blowdry", "kuosha": "wash", "blow dry": "blowdry", "kublowdry": "blowdry",
+    "kuosha nywele": "wash blowdry", "kuosha": "wash", "blow dry": "blowdry",
+    "kublowdry": "blowdry",
     "kucha za miguu": "pedicure", "miguu": "pedicure", "kucha": "manicure",
     "kupaka kucha": "manicure", "nails": "manicure", "nail": "manicure",
     "wigi": "wig", "kuweka wig": "wig installation", "kuweka wigi": "wig installation",
@@ -197,7 +199,8 @@ async def load_services(tenant_id: str) -> List[Dict[str, Any]]:
     answer = await backend.call("GET", tenant_id, "/v1/services", params={"page_size": 50})
     if not answer.ok:
         raise BackendUnavailable(f"services answered {answer.status}")
-    return [s for s in answer.body.get("results", []) if s.get("active", True) and s.get("variants")]
+    return [s for s in answer.body.get("results", [])
+            if s.get("active", True) and s.get("variants")]
 
 
 def find(services: List[Dict[str, Any]], service_id: Any) -> Optional[Dict[str, Any]]:
@@ -239,7 +242,8 @@ def services_menu_slot(services: List[Dict[str, Any]], purpose: str) -> SlotSet:
 
 def variant_lines(service: Dict[str, Any], lang: str, numbered: bool = False) -> str:
     return "\n".join(
-        f"{f'{i}.' if numbered else '•'} {v['name']} — {duration(v['duration_minutes'], lang)} — "
+        f"{f'{i}.' if numbered else '•'} {v['name']} — "
+        f"{duration(v['duration_minutes'], lang)} — "
         f"{format_money(v['price_minor'], v.get('currency', 'KES'))}"
         for i, v in enumerate(service["variants"], start=1))
 
@@ -347,7 +351,9 @@ def decode_time(value: Any) -> Optional[TimeSpan]:
     try:
         start, _, end = str(value).partition("-")
         first = time.fromisoformat(start)
-        return TimeSpan(first, time.fromisoformat(end), False) if end else TimeSpan(first, first, True)
+        if end:
+            return TimeSpan(first, time.fromisoformat(end), False)
+        return TimeSpan(first, first, True)
     except ValueError:
         return None
 
@@ -612,7 +618,8 @@ class ValidateBookingForm(FormValidationAction):
 
     async def check_availability(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  state: Dict[str, Any]) -> List[EventType]:
-        service_id, variant_id = state.get("selected_service"), state.get("selected_service_variant")
+        service_id = state.get("selected_service")
+        variant_id = state.get("selected_service_variant")
         days, times = decode_date(state.get("date")), decode_time(state.get("time"))
         if not (service_id and variant_id and days):
             return []
@@ -719,7 +726,8 @@ class ValidateBookingForm(FormValidationAction):
             service = find(await load_services(tenant_id), tracker.get_slot("selected_service"))
         except BackendUnavailable:
             return {}
-        variant = variant_named(service, tracker.latest_message.get("text", "")) if service else None
+        text = tracker.latest_message.get("text", "")
+        variant = variant_named(service, text) if service else None
         return {"selected_service_variant": str(variant["id"])} if variant else {}
 
     async def validate_selected_service_variant(self, value: Any,

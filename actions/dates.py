@@ -110,7 +110,8 @@ _ORDINAL = r"(\d{1,2})(?:st|nd|rd|th)?"
 
 RELATIVE_DAYS = [
     (r"\b(?:kesho\s*kutwa|keshokutwa|day after tomorrow|day after tmrw)\b", 2),
-    (r"\b(?:kesho|keshoo|tomorrow|tomorow|tommorow|tommorrow|tomoro|tmrw|tmr|tmorrow|2moro|2morrow)\b", 1),
+    (r"\b(?:kesho|keshoo|tomorrow|tomorow|tommorow|tommorrow|tomoro|tmrw|tmr|tmorrow|2moro"
+     r"|2morrow)\b", 1),
     (r"\b(?:leo|today|tonight|tdy|2day|this morning|this afternoon|this evening)\b", 0),
     (r"\b(?:jana|yesterday)\b", -1),
 ]

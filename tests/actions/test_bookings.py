@@ -283,7 +283,8 @@ def slot_menu(sid: int, vid: int, moments: List[datetime]) -> Dict[str, Any]:
 # --- matching ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, names", [
-    ("box braids", ["Box Braids"]), ("Box braidz", ["Box Braids"]), ("knotless", ["Knotless Braids"]),
+    ("box braids", ["Box Braids"]), ("Box braidz", ["Box Braids"]),
+    ("knotless", ["Knotless Braids"]),
     ("haircut", ["Haircut"]), ("hair cut", ["Haircut"]), ("kunyoa", ["Haircut"]),
     ("HAIRCUT", ["Haircut"]), ("makeup", ["Make-up"]), ("make up", ["Make-up"]),
     ("shoe shine", ["Shoe Shine"]), ("kusuka", ["Box Braids", "Knotless Braids"]),
@@ -574,11 +575,10 @@ async def test_form_refuses_a_past_day(salon):
 async def test_form_reads_yes_and_no_only_for_the_confirmation(salon):
     filled = {"selected_service": "4", "selected_service_variant": "41",
               "date": tomorrow().isoformat(), "time": "10:00"}
-    _, events = await validate(make_tracker("affirm", text="ndiyo",
-                                            slots={**filled, "requested_slot": "booking_confirmed"}))
+    asking = {**filled, "requested_slot": "booking_confirmed"}
+    _, events = await validate(make_tracker("affirm", text="ndiyo", slots=asking))
     assert slots_of(events)["booking_confirmed"] is True
-    _, events = await validate(make_tracker("deny", text="hapana",
-                                            slots={**filled, "requested_slot": "booking_confirmed"}))
+    _, events = await validate(make_tracker("deny", text="hapana", slots=asking))
     assert slots_of(events)["booking_confirmed"] is False
     _, events = await validate(make_tracker("affirm", text="yes",
                                             slots={"requested_slot": "date"}))
@@ -814,7 +814,8 @@ async def test_rasa_runs_the_booking_form_through_taken_time_to_a_booking(salon)
     executor = ActionExecutor()
     for module in (bookings, actions.language):
         for _, cls in inspect.getmembers(module, inspect.isclass):
-            if cls.__module__ == module.__name__ and cls.__name__.startswith(("Action", "Validate")):
+            if (cls.__module__ == module.__name__
+                    and cls.__name__.startswith(("Action", "Validate"))):
                 executor.register_action(cls)
 
     class InProcess:
@@ -860,7 +861,8 @@ async def test_rasa_runs_the_booking_form_through_taken_time_to_a_booking(salon)
     book = action_for_name_or_text("action_book_appointment", domain, InProcess())
     events = await book.run(CollectingOutputChannel(), nlg, tracker, domain)
     [post] = salon.posted("/v1/appointments")
-    assert post["json"] == {"service_variant_id": 32, "starts_at": f"{tomorrow().isoformat()}T16:00"}
+    assert post["json"] == {"service_variant_id": 32,
+                            "starts_at": f"{tomorrow().isoformat()}T16:00"}
     [text] = [e.text for e in events if isinstance(e, BotUttered)]
     assert text.startswith("Miadi imewekwa ✅") and "saa kumi jioni (16:00)" in text
 
@@ -904,7 +906,8 @@ async def test_day_and_time_split_over_entities_or_missed_by_them_are_read(salon
 
 
 @pytest.mark.parametrize("text, names", [
-    ("nataka kunyoa kesho saa tatu", ["Haircut"]), ("book me a shoe shine tomorrow", ["Shoe Shine"]),
+    ("nataka kunyoa kesho saa tatu", ["Haircut"]),
+    ("book me a shoe shine tomorrow", ["Shoe Shine"]),
     ("nataka kusuka kesho", ["Box Braids", "Knotless Braids"]), ("hapana", []),
     ("where are you located", []),
 ])

@@ -192,7 +192,8 @@ def test_swahili_hour_rule(number, part, hour):
     (datetime(2026, 11, 23, 15, 30), "en", "Mon 23/11, 3:30 pm"),
     (datetime(2026, 11, 22, 12, 0), "sw", "Jumapili 22/11 saa sita mchana (12:00)"),
     (datetime(2026, 11, 22, 20, 0), "sw", "Jumapili 22/11 saa mbili usiku (20:00)"),
-    (datetime(2026, 11, 22, 17, 45), "sw", "Jumapili 22/11 saa kumi na mbili kasoro robo jioni (17:45)"),
+    (datetime(2026, 11, 22, 17, 45), "sw",
+     "Jumapili 22/11 saa kumi na mbili kasoro robo jioni (17:45)"),
 ])
 def test_moments_are_shown_in_the_customers_language(moment, language, text):
     assert format_moment(moment, language) == text
