@@ -4,6 +4,7 @@ push and query, C2B URL registration, B2C payouts, and parsers for the callbacks
 from __future__ import annotations
 
 import base64
+import hashlib
 import threading
 import time
 from dataclasses import dataclass
@@ -46,7 +47,7 @@ def password(shortcode: str, passkey: str, stamp: str) -> str:
 
 
 class _TokenCache:
-    """One token per (base URL, consumer key) in this process: a new token may invalidate the
+    """One token per (base URL, credential set) in this process: a new token may invalidate the
     previous one, so every caller shares it until it is about to expire."""
 
     def __init__(self) -> None:
@@ -129,7 +130,8 @@ class DarajaClient:
 
     @property
     def _cache_key(self) -> tuple[str, str]:
-        return (self.base_url, self._key)
+        digest = hashlib.sha256(f"{self._key}:{self._secret}".encode()).hexdigest()
+        return (self.base_url, digest)
 
     def token(self) -> str:
         cached = TOKENS.get(self._cache_key)
