@@ -103,7 +103,8 @@ def render_summary(result: dict) -> str:
     lines += ["", "## Targets", ""]
     rows = [[t["target"], pct(t["value"]), f"{t['op']} {pct(t['bound'])}", "PASS" if t["pass"] else "**FAIL**"]
             for t in result["targets"]]
-    lines += table(["target", "measured", "required", "result"], rows) if rows else ["(no target applies to these sets)"]
+    lines += (table(["target", "measured", "required", "result"], rows) if rows
+              else ["(no target applies to these sets)"])
 
     lines += ["", "## Scores by set and language", "",
               "Accuracy and macro-F1 cover the in-scope sentences (exact intent; for the held-out split "

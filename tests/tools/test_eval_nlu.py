@@ -86,7 +86,8 @@ def test_other_mappings(external: Path):
         "how long is delivery": "delivery_fees"}  # other Bitext intents are skipped, not negatives
     massive = datasets.load_massive(external)
     assert {(e.lang, e.text): e.label for e in massive} == {
-        ("sw", "habari rafiki"): "greet", ("sw", "niambie utani"): "small_talk", ("sw", "hali ya hewa leo"): OUT_OF_SCOPE,
+        ("sw", "habari rafiki"): "greet", ("sw", "niambie utani"): "small_talk",
+        ("sw", "hali ya hewa leo"): OUT_OF_SCOPE,
         ("en", "hello friend"): "greet", ("en", "tell me a joke"): "small_talk", ("en", "weather today"): OUT_OF_SCOPE}
     assert labels(datasets.load_injongo(external)) == {
         "nibookie chumba mombasa": "book_appointment", "futa uhifadhi wangu": "cancel_appointment",
