@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default=env("EVAL_SETS", ""),
                         help=f"comma-separated sets (default all: {', '.join(datasets.ALL_SETS)})")
-    parser.add_argument("--limit", type=int, default=int(env("EVAL_LIMIT") or 0),
+    parser.add_argument("--limit", type=int, default=env("EVAL_LIMIT") or "0",  # argparse converts it
                         help="at most N sentences per set and language, a fixed random draw (0: all)")
     parser.add_argument("--model", type=Path, default=Path(env("MODEL") or ROOT / "models" / "assistant.tar.gz"))
     parser.add_argument("--strict", action="store_true", default=env("EVAL_STRICT", "") not in ("", "0"),
