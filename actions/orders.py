@@ -224,7 +224,7 @@ class ValidateOrderForm(FormValidationAction):
                                tracker.latest_message.get("text", ""))
         if variant is not None:
             slots["selected_variant"] = str(variant["id"])
-        count = requested_count(tracker) if entity(tracker, "quantity") else None
+        count = requested_count(tracker) if said_a_quantity(tracker) else None
         if count:
             slots["quantity"] = float(count)
         return slots

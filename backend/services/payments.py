@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.context import Context
-from backend.domain.errors import Conflict, LimitExceeded, NotFound
+from backend.domain.errors import Conflict, LimitExceeded, NotFound, Unavailable
 from backend.domain.orders import CANCELLED, PAID, PENDING_PAYMENT, check_transition
 from backend.domain.payments import (
     AWAITING_CUSTOMER,
@@ -34,6 +34,7 @@ from backend.domain.payments import (
     stk_amount_shillings,
 )
 from backend.domain.tiers import TIERS
+from backend.jobs.runner import JobQueueUnavailable
 from backend.models import Customer, Order, Payment
 from backend.models.base import utcnow
 from backend.providers import paystack, pesapal, stripe_checkout
@@ -157,7 +158,13 @@ def create_payment(ctx: Context, tenant_id: str, order_id: int, method: str,
     if method == MPESA_STK:
         from backend.jobs.payments import QUEUE, send_stk_push
 
-        ctx.jobs.enqueue(QUEUE, send_stk_push, created.id)
+        try:
+            ctx.jobs.enqueue(QUEUE, send_stk_push, created.id)
+        except JobQueueUnavailable as error:
+            fail_payment(ctx, created.id, PUSH_FAILED, f"The payment queue is unavailable: "
+                         f"{error}", notify=False)
+            raise Unavailable("Payments cannot be started right now; try again shortly") \
+                from error
     elif created.provider in ("paystack", "stripe", "pesapal"):
         created = open_card_checkout(ctx, created.id)
     return CreatedPayment(created, replayed=False)
@@ -165,6 +172,8 @@ def create_payment(ctx: Context, tenant_id: str, order_id: int, method: str,
 
 def _mpesa(ctx: Context, session: Session, features: dict[str, Any], order: Order,
            payment: Payment, phone: str | None) -> None:
+    if order.currency != "KES":
+        raise Conflict(f"M-Pesa takes Kenyan shillings; this order is in {order.currency}")
     config = provider_config(session, ctx, order.tenant_id)
     if not config.get("mpesa_shortcode"):
         raise Conflict("This shop has not set up M-Pesa yet")
@@ -352,6 +361,7 @@ def succeed_locked(session: Session, payment: Payment, amount_minor: int | None,
         return Outcome("flagged", payment.id)
     payment.status, payment.failure_code, payment.failure_reason = SUCCEEDED, None, None
     payment.receipt = receipt or payment.receipt
+    payment.notified_at = None  # money after a failure notice: the customer hears of it too
     order = session.get(Order, payment.order_id, with_for_update=True)
     assert order is not None
     if order.status == PENDING_PAYMENT:

@@ -21,6 +21,7 @@ from tests.backend.payment_helpers import (
     configure_payments,
     make_payment,
     place_order,
+    rows,
     scalar,
     settle_jobs,
     stk_callback,
@@ -201,3 +202,20 @@ def test_a_failure_callback_fails_the_attempt_once(shop) -> None:
     settle(ctx)
     assert status(ctx, payment_id) == ("failed", None)
     assert scalar(ctx, "SELECT failure_code FROM payments WHERE id = :i", i=payment_id) == "1032"
+
+
+def test_money_after_an_expiry_is_credited_and_the_customer_told_again(shop) -> None:
+    from backend.services.payments import fail_payment
+
+    client, ctx = shop
+    order = place_order(client, ctx)
+    payment_id = make_payment(ctx, order["id"], "daraja", "ws_CO_slow")
+    fail_payment(ctx, payment_id, "timeout", "No answer from the phone in time", "expired")
+    settle(ctx)
+    assert status(ctx, payment_id) == ("expired", None)
+    client.post(urls(client)["mpesa_stk"], json=stk_callback("ws_CO_slow"))
+    settle(ctx)
+    assert status(ctx, payment_id) == ("succeeded", None) and credits(ctx) == 1
+    bodies = [row[0] for row in rows(ctx, "SELECT body FROM outbound_messages ORDER BY id")]
+    assert len(bodies) == 2
+    assert "did not go through" in bodies[0] and bodies[1].startswith("Payment received")
