@@ -10,6 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import BackendUnavailable, backend
+from actions.bookings import ActionCheckAvailability
 from actions.catalog import ActionProductDetails
 from actions.common import entity, idempotency_key, language
 from actions.context import tenant_and_phone
@@ -198,6 +199,8 @@ class ActionHandleInform(ActionStartPayment):
             return await super().run(dispatcher, tracker, domain)
         if entity(tracker, "product"):
             return await ActionProductDetails().run(dispatcher, tracker, domain)
+        if entity(tracker, "service") or entity(tracker, "date") or entity(tracker, "time"):
+            return await ActionCheckAvailability().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_what_can_i_do")
         return []
 

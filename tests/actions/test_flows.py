@@ -483,3 +483,16 @@ async def test_this_one_is_not_a_quantity(shop):
     tracker = t("place_order", "i want to buy 2 of these",
                 [{"entity": "quantity", "value": "2", "start": 14, "end": 15}])
     assert await form.extract_quantity(CollectingDispatcher(), tracker, {}) == {"quantity": 2.0}
+
+
+async def test_a_bare_date_outside_a_form_checks_availability(shop, monkeypatch):
+    seen = []
+
+    async def fake_run(self, dispatcher, tracker, domain):
+        seen.append(tracker.latest_message["text"])
+        return []
+    monkeypatch.setattr("actions.bookings.ActionCheckAvailability.run", fake_run)
+    await run(ActionHandleInform(), t("inform", "kesho saa nne", [{"entity": "date", "value": "kesho"}]))
+    assert seen == ["kesho saa nne"]
+    messages, _ = await run(ActionHandleInform(), t("inform", "blue"))
+    assert responses(messages) == ["utter_what_can_i_do"]
