@@ -22,7 +22,7 @@ def test_migrations_match_the_models_and_round_trip(
     engine = create_engine(url)
     try:
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
-        command.upgrade(config, "heads")
+        command.upgrade(config, "head")
         assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
     finally:
         engine.dispose()
