@@ -142,8 +142,14 @@ def test_an_unanswered_push_is_queried_then_failed(shop) -> None:
     scenario(ctx, PHONE, "timeout", delay_ms=0)
     order = place_order(client, ctx)
     created = json_of(pay(client, order["id"], method="mpesa_stk"), 201)
-    wait_for(lambda: scalar(ctx, "SELECT provider_reference FROM payments WHERE id = :i",
-                            i=created["id"]))
+    reference = wait_for(lambda: scalar(
+        ctx, "SELECT provider_reference FROM payments WHERE id = :i", i=created["id"]))
+    from backend.services.payment_settings import daraja_client, load_provider_config
+
+    daraja = daraja_client(ctx, load_provider_config(ctx, TENANT_ID))
+    # The simulated phone gives up (no callback); Daraja's query then knows it.
+    wait_for(lambda: not daraja.stk_query(shortcode="174379", passkey=str(load_provider_config(
+        ctx, TENANT_ID).get("mpesa_passkey")), checkout_request_id=reference).pending)
     assert expire_stk_payments(ctx) == []  # not yet due
     later = utcnow().replace(year=utcnow().year + 1)
     assert expire_stk_payments(ctx, now=later) == [created["id"]]
