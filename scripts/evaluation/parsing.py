@@ -87,11 +87,15 @@ class Parser:
 
     def fallback_config(self) -> dict[str, float | None]:
         """threshold and ambiguity_threshold of the model's FallbackClassifier (None when absent)."""
+        from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+
         for node in self.processor.model_metadata.predict_schema.nodes.values():
-            if node.uses.__name__ == "FallbackClassifier":
+            if isinstance(node.uses, type) and issubclass(node.uses, FallbackClassifier):
                 return {"threshold": node.config.get("threshold"),
-                        "ambiguity_threshold": node.config.get("ambiguity_threshold")}
-        return {"threshold": None, "ambiguity_threshold": None}
+                        "ambiguity_threshold": node.config.get("ambiguity_threshold"),
+                        # bot.components.action_guard: the stricter bar for action intents
+                        "action_threshold": node.config.get("action_threshold")}
+        return {"threshold": None, "ambiguity_threshold": None, "action_threshold": None}
 
     def describe(self) -> dict[str, Any]:
         metadata = self.processor.model_metadata
