@@ -254,10 +254,29 @@ def service_title(service: Dict[str, Any], variant: Optional[Dict[str, Any]]) ->
     return f"{service['name']} ({variant['name']})"
 
 
-def show_details(dispatcher: CollectingDispatcher, service: Dict[str, Any], lang: str) -> None:
+def show_details(dispatcher: CollectingDispatcher, service: Dict[str, Any],
+                 lang: str) -> List[EventType]:
+    """Says the service's details; the service is then the selected one."""
     dispatcher.utter_message(response="utter_service_details", title=service["name"],
                              description=service.get("description") or "",
                              lines=variant_lines(service, lang))
+    return [SlotSet("selected_service", str(service["id"]))]
+
+
+async def services_to_offer(dispatcher: CollectingDispatcher,
+                            tracker: Tracker) -> Optional[List[Dict[str, Any]]]:
+    """The tenant's bookable services. When there are none to offer the customer is told why:
+    None when the backend is unavailable, an empty list when there is nothing to book."""
+    tenant_id, _ = tenant_and_phone(tracker)
+    try:
+        services = await load_services(tenant_id)
+    except BackendUnavailable as exc:
+        logger.error("services unavailable: %s", exc)
+        dispatcher.utter_message(response="utter_backend_unavailable")
+        return None
+    if not services:
+        dispatcher.utter_message(response="utter_no_services")
+    return services
 
 
 async def resolve_service(tracker: Tracker, services: List[Dict[str, Any]], use_slot: bool = True
@@ -401,22 +420,14 @@ class ActionShowServices(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        tenant_id, _ = tenant_and_phone(tracker)
         lang = language(tracker)
-        try:
-            services = await load_services(tenant_id)
-        except BackendUnavailable as exc:
-            logger.error("services unavailable: %s", exc)
-            dispatcher.utter_message(response="utter_backend_unavailable")
-            return []
+        services = await services_to_offer(dispatcher, tracker)
         if not services:
-            dispatcher.utter_message(response="utter_no_services")
-            return [SlotSet("last_menu", None)]
+            return [] if services is None else [SlotSet("last_menu", None)]
         named = entity(tracker, "service")
         found = match_services(named, services) if named else []
         if len(found) == 1:  # "do you do box braids?": yes, and this is it
-            show_details(dispatcher, found[0], lang)
-            return [SlotSet("selected_service", str(found[0]["id"]))]
+            return show_details(dispatcher, found[0], lang)
         shown = (found or services)[:SERVICE_MENU_SIZE]
         dispatcher.utter_message(response="utter_service_menu", menu=service_menu(shown, lang))
         return [services_menu_slot(shown, "details")]
@@ -428,21 +439,13 @@ class ActionServiceDetails(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        tenant_id, _ = tenant_and_phone(tracker)
         lang = language(tracker)
-        try:
-            services = await load_services(tenant_id)
-        except BackendUnavailable as exc:
-            logger.error("services unavailable: %s", exc)
-            dispatcher.utter_message(response="utter_backend_unavailable")
-            return []
+        services = await services_to_offer(dispatcher, tracker)
         if not services:
-            dispatcher.utter_message(response="utter_no_services")
             return []
         found, unmatched = await resolve_service(tracker, services)
         if len(found) == 1:
-            show_details(dispatcher, found[0], lang)
-            return [SlotSet("selected_service", str(found[0]["id"]))]
+            return show_details(dispatcher, found[0], lang)
         return ask_which_service(dispatcher, found or services, unmatched, lang, "details")
 
 
@@ -553,9 +556,8 @@ async def _picked_service(dispatcher: CollectingDispatcher, tracker: Tracker,
                                        chosen or service["variants"][0],
                                        asked_days(tracker, now), asked_times(tracker, now),
                                        chosen=chosen is not None)
-    show_details(dispatcher, service, language(tracker))
-    return [SlotSet("selected_service", str(service["id"])),
-            SlotSet("selected_service_variant", None)]
+    return show_details(dispatcher, service, language(tracker)) + [
+        SlotSet("selected_service_variant", None)]
 
 
 @on_select("slots")
@@ -806,15 +808,8 @@ class ActionAskSelectedService(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        tenant_id, _ = tenant_and_phone(tracker)
-        try:
-            services = await load_services(tenant_id)
-        except BackendUnavailable as exc:
-            logger.error("booking services: %s", exc)
-            dispatcher.utter_message(response="utter_backend_unavailable")
-            return _stop_form()
+        services = await services_to_offer(dispatcher, tracker)
         if not services:
-            dispatcher.utter_message(response="utter_no_services")
             return _stop_form()
         named = entity(tracker, "service")
         found = (match_services(named, services) if named
