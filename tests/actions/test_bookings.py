@@ -93,8 +93,10 @@ class FakeBackend:
                               "query": dict(request.query), "headers": dict(request.headers),
                               "json": body})
 
-    def check(self, request: web.Request) -> Optional[web.Response]:
-        """The error to answer, if any (a Response is falsy: compare with None)."""
+    def check(self, request: web.Request, body: Any = None) -> Optional[web.Response]:
+        """Records the request; the error to answer, if any (a Response is falsy: compare with
+        None)."""
+        self.record(request, body)
         if self.status:
             return web.json_response({"code": self.status}, status=self.status)
         if request.headers.get("Authorization") != f"Bearer {SERVICE_TOKEN}":
@@ -104,14 +106,12 @@ class FakeBackend:
         return None
 
     async def tenant(self, request: web.Request) -> web.Response:
-        self.record(request)
         failed = self.check(request)
         if failed is not None:
             return failed
         return web.json_response({"id": "salon", "timezone": self.timezone})
 
     async def list_services(self, request: web.Request) -> web.Response:
-        self.record(request)
         failed = self.check(request)
         if failed is not None:
             return failed
@@ -119,7 +119,6 @@ class FakeBackend:
                                   "results": self.services})
 
     async def slots(self, request: web.Request) -> web.Response:
-        self.record(request)
         failed = self.check(request)
         if failed is not None:
             return failed
@@ -143,8 +142,7 @@ class FakeBackend:
 
     async def book(self, request: web.Request) -> web.Response:
         body = await request.json()
-        self.record(request, body)
-        failed = self.check(request)
+        failed = self.check(request, body)
         if failed is not None:
             return failed
         if self.book_status == 409:
@@ -157,19 +155,9 @@ class FakeBackend:
                        if v["id"] == body["service_variant_id"])
         svc = next(s for s in self.services if s["id"] == variant["service_id"])
         local = datetime.fromisoformat(body["starts_at"]).replace(tzinfo=NAIROBI)
-        self.next_id += 1
-        appointment = {
-            "id": self.next_id, "customer_id": 7, "service_id": svc["id"],
-            "service_variant_id": variant["id"], "service_name": svc["name"],
-            "variant_name": variant["name"], "starts_at": local.astimezone(UTC).isoformat(),
-            "ends_at": local.astimezone(UTC).isoformat(), "local_starts_at": local.isoformat(),
-            "status": "booked", "price_minor": variant["price_minor"], "currency": "KES",
-            "notes": ""}
-        self.appointments.append(appointment)
-        return web.json_response(appointment, status=201)
+        return web.json_response(self._booked(svc, variant, local), status=201)
 
     async def list_appointments(self, request: web.Request) -> web.Response:
-        self.record(request)
         failed = self.check(request)
         if failed is not None:
             return failed
@@ -184,7 +172,6 @@ class FakeBackend:
         return next((a for a in self.appointments if a["id"] == wanted), None)
 
     async def get_appointment(self, request: web.Request) -> web.Response:
-        self.record(request)
         failed = self.check(request)
         if failed is not None:
             return failed
@@ -192,7 +179,6 @@ class FakeBackend:
         return web.json_response(found) if found else web.json_response({"code": 404}, status=404)
 
     async def cancel(self, request: web.Request) -> web.Response:
-        self.record(request)
         failed = self.check(request)
         if failed is not None:
             return failed
@@ -207,10 +193,13 @@ class FakeBackend:
     def add_appointment(self, sid: int, day: date, hour: int) -> Dict[str, Any]:
         svc = next(s for s in self.services if s["id"] == sid)
         variant = svc["variants"][0]
-        local = datetime.combine(day, time(hour), NAIROBI)
+        return self._booked(svc, variant, datetime.combine(day, time(hour), NAIROBI))
+
+    def _booked(self, svc: Dict[str, Any], variant: Dict[str, Any],
+                local: datetime) -> Dict[str, Any]:
         self.next_id += 1
         appointment = {
-            "id": self.next_id, "customer_id": 7, "service_id": sid,
+            "id": self.next_id, "customer_id": 7, "service_id": svc["id"],
             "service_variant_id": variant["id"], "service_name": svc["name"],
             "variant_name": variant["name"], "starts_at": local.astimezone(UTC).isoformat(),
             "ends_at": local.astimezone(UTC).isoformat(), "local_starts_at": local.isoformat(),
