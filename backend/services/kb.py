@@ -8,7 +8,8 @@ import binascii
 import csv
 import io
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -196,6 +197,17 @@ def _bump(session: Session, tenant_id: str) -> int:
     return state.version
 
 
+@contextmanager
+def _changing(ctx: Context, tenant_id: str) -> Iterator[Session]:
+    """One transaction that changes the tenant's knowledge: its end bumps the KB version (which
+    flushes the change) and, once committed, an index rebuild is queued. Rows keep their flushed
+    values after the block (sessions do not expire on commit)."""
+    with ctx.db.transaction() as session:
+        yield session
+        _bump(session, tenant_id)
+    queue_rebuild(ctx, tenant_id)
+
+
 def queue_rebuild(ctx: Context, tenant_id: str) -> bool:
     """Ask for an index rebuild (RQ, or in-process after the request without Redis)."""
     from backend.jobs.kb import rebuild_index
@@ -315,38 +327,29 @@ def _key_taken(session: Session, tenant_id: str, key: str, but: int | None = Non
 
 def create_entry(ctx: Context, tenant_id: str, values: Mapping[str, Any]) -> EntryView:
     checked = _checked_entry(values)
-    with ctx.db.transaction() as session:
+    with _changing(ctx, tenant_id) as session:
         require_tenant(session, tenant_id)
         _key_taken(session, tenant_id, checked["key"])
         entry = KbEntry(tenant_id=tenant_id, **{k: checked[k] for k in ENTRY_FIELDS
                                                  if k in checked})
         session.add(entry)
-        _bump(session, tenant_id)
-        session.flush()
-        view = _entry_view(entry)
-    queue_rebuild(ctx, tenant_id)
-    return view
+    return _entry_view(entry)
 
 
 def update_entry(ctx: Context, tenant_id: str, entry_id: int,
                  changes: Mapping[str, Any]) -> EntryView:
     checked = _checked_entry(changes)
-    with ctx.db.transaction() as session:
+    with _changing(ctx, tenant_id) as session:
         entry = tenant_row(session, KbEntry, entry_id, tenant_id, "entry")
         if "key" in checked:
             _key_taken(session, tenant_id, checked["key"], but=entry.id)
         apply_changes(session, entry, checked, ENTRY_FIELDS)
-        _bump(session, tenant_id)
-        view = _entry_view(entry)
-    queue_rebuild(ctx, tenant_id)
-    return view
+    return _entry_view(entry)
 
 
 def delete_entry(ctx: Context, tenant_id: str, entry_id: int) -> None:
-    with ctx.db.transaction() as session:
+    with _changing(ctx, tenant_id) as session:
         session.delete(tenant_row(session, KbEntry, entry_id, tenant_id, "entry"))
-        _bump(session, tenant_id)
-    queue_rebuild(ctx, tenant_id)
 
 
 # Documents ----------------------------------------------------------------------------------
@@ -376,39 +379,29 @@ def get_document(ctx: Context, tenant_id: str, document_id: int) -> DocumentView
 
 def create_document(ctx: Context, tenant_id: str, title: str, content_type: str, language: str,
                     text: str) -> DocumentView:
-    with ctx.db.transaction() as session:
+    with _changing(ctx, tenant_id) as session:
         require_tenant(session, tenant_id)
         document = KbDocument(tenant_id=tenant_id, title=title, content_type=content_type,
                               language=language, text=text)
         session.add(document)
         session.flush()
         _cut(session, document)
-        _bump(session, tenant_id)
-        session.flush()
-        view = _document_view(document)
-    queue_rebuild(ctx, tenant_id)
-    return view
+    return _document_view(document)
 
 
 def update_document(ctx: Context, tenant_id: str, document_id: int,
                     changes: Mapping[str, Any]) -> DocumentView:
-    with ctx.db.transaction() as session:
+    with _changing(ctx, tenant_id) as session:
         document = _document(session, tenant_id, document_id)
         apply_changes(session, document, changes, ("title", "language", "content_type", "text"))
         if {"text", "content_type"} & set(changes):
             _cut(session, document)
-        _bump(session, tenant_id)
-        session.flush()
-        view = _document_view(document)
-    queue_rebuild(ctx, tenant_id)
-    return view
+    return _document_view(document)
 
 
 def delete_document(ctx: Context, tenant_id: str, document_id: int) -> None:
-    with ctx.db.transaction() as session:
+    with _changing(ctx, tenant_id) as session:
         session.delete(_document(session, tenant_id, document_id))
-        _bump(session, tenant_id)
-    queue_rebuild(ctx, tenant_id)
 
 
 # Import -------------------------------------------------------------------------------------
