@@ -75,6 +75,17 @@ def _json() -> dict[str, Any]:
     return body
 
 
+def _nested_id(body: dict[str, Any], path: tuple[str, ...], refusal: str) -> str:
+    """The event id at `path` in a callback body (InvalidInput `refusal` when it is missing)."""
+    value: Any = body
+    try:
+        for key in path:
+            value = value[key]
+    except (KeyError, TypeError):
+        raise InvalidInput(refusal) from None
+    return str(value)
+
+
 def _source_allowed() -> None:
     allowed = context().settings.mpesa_callback_ips
     if not allowed:
@@ -116,10 +127,8 @@ class MpesaStk(MethodView):
         """Daraja STK push result (stored once per CheckoutRequestID)"""
         _source_allowed()
         body = _json()
-        try:
-            checkout = str(body["Body"]["stkCallback"]["CheckoutRequestID"])
-        except (KeyError, TypeError):
-            raise InvalidInput("Not an STK callback") from None
+        checkout = _nested_id(body, ("Body", "stkCallback", "CheckoutRequestID"),
+                              "Not an STK callback")
         _store_and_queue("daraja", f"stk:{checkout}", "stk_callback", body, token=token)
         return _ack(MPESA_ACK)
 
@@ -163,10 +172,7 @@ class PayoutResult(MethodView):
         _source_allowed()
         _payout_token(token)
         body = _json()
-        try:
-            originator = str(body["Result"]["OriginatorConversationID"])
-        except (KeyError, TypeError):
-            raise InvalidInput("Not a B2C result") from None
+        originator = _nested_id(body, ("Result", "OriginatorConversationID"), "Not a B2C result")
         _store_and_queue("daraja", f"b2c:{originator}", "b2c_result", body, None)
         return _ack(MPESA_ACK)
 
