@@ -94,6 +94,18 @@ def _check_password(body: dict[str, Any]) -> Response | None:
     return None
 
 
+def _stk_body() -> dict[str, Any] | Response:
+    """The body of an STK request once its access token, JSON and password are checked, or the
+    Daraja error to answer."""
+    if not _authorised():
+        return _error(404, "404.001.03", "Invalid Access Token")
+    body = json_body()
+    if body is None:
+        return _error(400, "400.002.02", "Bad Request - Invalid JSON")
+    refused = _check_password(body)
+    return body if refused is None else refused
+
+
 def _amount(value: Any) -> int | None:
     try:
         amount = float(value)
@@ -182,14 +194,9 @@ class StkPush(MethodView):
     @blp.alt_response(400, schema=ProviderReplySchema, description="Daraja error shape")
     def post(self) -> Response:
         """Lipa na M-Pesa Online: push a payment prompt to a phone"""
-        if not _authorised():
-            return _error(404, "404.001.03", "Invalid Access Token")
-        body = json_body()
-        if body is None:
-            return _error(400, "400.002.02", "Bad Request - Invalid JSON")
-        refused = _check_password(body)
-        if refused:
-            return refused
+        body = _stk_body()
+        if isinstance(body, Response):
+            return body
         if body.get("TransactionType") not in STK_TYPES:
             return _bad("TransactionType")
         amount = _amount(body.get("Amount"))
@@ -253,14 +260,9 @@ class StkQuery(MethodView):
     @blp.alt_response(500, schema=ProviderReplySchema, description="Still being processed")
     def post(self) -> Response:
         """The state of an STK push (HTTP 500, 500.001.1001, while it is being processed)"""
-        if not _authorised():
-            return _error(404, "404.001.03", "Invalid Access Token")
-        body = json_body()
-        if body is None:
-            return _error(400, "400.002.02", "Bad Request - Invalid JSON")
-        refused = _check_password(body)
-        if refused:
-            return refused
+        body = _stk_body()
+        if isinstance(body, Response):
+            return body
         record = load("daraja-stk", str(body.get("CheckoutRequestID", "")))
         if record is None:
             return _bad("CheckoutRequestID")
