@@ -53,6 +53,12 @@ def _key_ref(secret: str) -> str:
 
 # --- Paystack ---------------------------------------------------------------------------------
 
+def _deliver(url: str, raw: bytes, headers: dict[str, str], copies: int) -> None:
+    """POST a signed event to a webhook URL `copies` times, after the request."""
+    for _ in range(copies):
+        later(0, lambda: post(url, data=raw, headers=headers))
+
+
 def _paystack_error(status: int, message: str) -> Response:
     return reply({"status": False, "message": message}, status)
 
@@ -144,8 +150,7 @@ class PaystackPay(MethodView):
             raw = json.dumps(event).encode()
             headers = {"x-paystack-signature": paystack_signature(record["secret"], raw),
                        "Content-Type": "application/json"}
-            for _ in range(1 + body["duplicates"]):
-                later(0, lambda: post(hook["url"], data=raw, headers=headers))
+            _deliver(hook["url"], raw, headers, 1 + body["duplicates"])
         return reply({"status": True, "message": status, "data": {"reference": reference}})
 
 
@@ -161,6 +166,12 @@ def _stripe_key() -> str | None:
     if key is None and request.authorization and request.authorization.username:
         key = request.authorization.username
     return key if key and key.startswith("sk_") else None
+
+
+def _new_endpoint(url: str) -> dict[str, Any]:
+    """A Stripe webhook endpoint for `url` with a fresh signing secret (whsec_…)."""
+    return {"id": new_id("we_"), "object": "webhook_endpoint", "url": url,
+            "secret": new_id("whsec_") + new_id(), "status": "enabled"}
 
 
 def _session_object(session_id: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -183,8 +194,7 @@ class StripeWebhookEndpoints(MethodView):
         url = request.form.get("url", "")
         if not re.match(r"^https?://", url):
             return _stripe_error(400, "Invalid URL", "url")
-        endpoint = {"id": new_id("we_"), "object": "webhook_endpoint", "url": url,
-                    "secret": new_id("whsec_") + new_id(), "status": "enabled"}
+        endpoint = _new_endpoint(url)
         endpoints = (load("stripe-webhooks", _key_ref(key)) or {}).get("endpoints", [])
         save("stripe-webhooks", _key_ref(key), {"endpoints": [*endpoints, endpoint]})
         return reply(endpoint)
@@ -265,8 +275,7 @@ class StripePay(MethodView):
         for endpoint in (load("stripe-webhooks", record["key"]) or {}).get("endpoints", []):
             headers = {"Stripe-Signature": stripe_signature_header(raw, endpoint["secret"]),
                        "Content-Type": "application/json"}
-            for _ in range(1 + body["duplicates"]):
-                later(0, lambda url=endpoint["url"], h=headers: post(url, data=raw, headers=h))
+            _deliver(endpoint["url"], raw, headers, 1 + body["duplicates"])
         return reply({"id": session_id, "payment_status": record["payment_status"]})
 
 
@@ -431,7 +440,6 @@ def configure_webhooks(ctx: Any, provider: str, secret_key: str, url: str) -> st
     for endpoint in endpoints:
         if endpoint["url"] == url:
             return str(endpoint["secret"])
-    endpoint = {"id": new_id("we_"), "object": "webhook_endpoint", "url": url,
-                "secret": new_id("whsec_") + new_id(), "status": "enabled"}
+    endpoint = _new_endpoint(url)
     save_row("stripe-webhooks", reference, {"endpoints": [*endpoints, endpoint]}, ctx)
     return str(endpoint["secret"])
