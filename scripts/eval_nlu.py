@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # The public sets with their MAPPING.md: in the repository when vendored there, else the shared copy.
 EXTERNAL_CANDIDATES = (ROOT / "eval" / "external", Path("/work/shared/eval/external"))
 SWEEP = [round(0.3 + 0.05 * i, 2) for i in range(11)]  # 0.30 … 0.80
+ACTION_SWEEP = [round(0.4 + 0.05 * i, 2) for i in range(12)]  # 0.40 … 0.95
 
 
 def default_external() -> Path:
@@ -239,15 +240,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"eval: warning: {result['model_stale']}", file=sys.stderr)
     result.update(score_all(examples, predictions))
     fallback = model["fallback"]
+    ambiguity, action = fallback["ambiguity_threshold"], fallback.get("action_threshold")
+    action_intents = fallback.get("action_intents") or scoring.ACTION_INTENTS
     result["threshold_sweep"] = {
-        "served_threshold": fallback["threshold"], "ambiguity_threshold": fallback["ambiguity_threshold"],
+        "served_threshold": fallback["threshold"], "ambiguity_threshold": ambiguity, "action_threshold": action,
         "served_agreement": None,
-        "points": scoring.threshold_sweep(examples, predictions, SWEEP, fallback["ambiguity_threshold"]),
+        "points": scoring.threshold_sweep(examples, predictions, SWEEP, ambiguity, action, action_intents),
+        "action_points": [],
     }
     if fallback["threshold"] is not None:
-        same = sum(scoring.with_fallback(p, fallback["threshold"], fallback["ambiguity_threshold"]) == p.intent
+        # The sweep reproduces the served decision: checked on every sentence.
+        same = sum(scoring.with_fallback(p, fallback["threshold"], ambiguity, action, action_intents) == p.intent
                    for p in predictions)
         result["threshold_sweep"]["served_agreement"] = {"same": same, "n": len(predictions)}
+        if action is not None:
+            result["threshold_sweep"]["action_points"] = scoring.action_threshold_sweep(
+                examples, predictions, fallback["threshold"], ambiguity, ACTION_SWEEP, action_intents)
     result["latency"] = {
         "single_parse_ms": report.latency_summary(timings),
         "batch_agreement": {

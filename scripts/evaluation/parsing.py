@@ -85,8 +85,9 @@ class Parser:
 
     # ------------------------------------------------------------ model facts
 
-    def fallback_config(self) -> dict[str, float | None]:
-        """threshold and ambiguity_threshold of the model's FallbackClassifier (None when absent)."""
+    def fallback_config(self) -> dict[str, Any]:
+        """threshold and ambiguity_threshold of the model's FallbackClassifier, and the action
+        threshold and intents of bot.components.action_guard's subclass (None when absent)."""
         from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 
         for node in self.processor.model_metadata.predict_schema.nodes.values():
@@ -94,8 +95,9 @@ class Parser:
                 return {"threshold": node.config.get("threshold"),
                         "ambiguity_threshold": node.config.get("ambiguity_threshold"),
                         # bot.components.action_guard: the stricter bar for action intents
-                        "action_threshold": node.config.get("action_threshold")}
-        return {"threshold": None, "ambiguity_threshold": None, "action_threshold": None}
+                        "action_threshold": node.config.get("action_threshold"),
+                        "action_intents": node.config.get("action_intents")}
+        return {"threshold": None, "ambiguity_threshold": None, "action_threshold": None, "action_intents": None}
 
     def describe(self) -> dict[str, Any]:
         metadata = self.processor.model_metadata

@@ -1,6 +1,8 @@
 """Targets and the readable summary (eval/results/summary.md) of an evaluation result."""
 from __future__ import annotations
 
+from evaluation.scoring import ACTION_INTENTS
+
 HELDOUT_ACCURACY = 0.95
 HELDOUT_ACCURACY_PER_LANGUAGE = 0.92
 FALSE_ACTION_RATE = 0.03
@@ -50,6 +52,10 @@ def targets(result: dict) -> list[dict]:
                 rows.append(_target(f"false-action rate, {name} {lang}", scores["false_action_rate"],
                                     "<=", FALSE_ACTION_RATE))
     return rows
+
+
+def scoring_actions(result: dict) -> list[str]:
+    return list((result.get("model") or {}).get("fallback", {}).get("action_intents") or ACTION_INTENTS)
 
 
 def _target(name: str, value: float | None, op: str, bound: float) -> dict:
@@ -140,16 +146,31 @@ def render_summary(result: dict) -> str:
     sweep = result.get("threshold_sweep") or {}
     if sweep.get("points"):
         langs = sorted({lang for p in sweep["points"] for lang in p["heldout_by_language"]})
+        header = (["held-out accuracy"] + [f"held-out {lang}" for lang in langs]
+                  + ["public in-scope accuracy", "public OOS accuracy", "public false-action rate"])
+
+        def sweep_rows(points: list[dict], key: str) -> list[list[object]]:
+            return [[num(p[key], 2), pct(p["heldout_accuracy"])]
+                    + [pct(p["heldout_by_language"].get(lang)) for lang in langs]
+                    + [pct(p["public_in_scope_accuracy"]), pct(p["public_oos_accuracy"]),
+                       pct(p["public_false_action_rate"])] for p in points]
+
+        agreement = sweep.get("served_agreement") or {}
+        kept = f"ambiguity threshold kept at {sweep['ambiguity_threshold']}"
+        if sweep.get("action_threshold") is not None:
+            kept += f", action threshold at {sweep['action_threshold']}"
         lines += ["", "## Fallback threshold sweep", "",
-                  f"If FallbackClassifier's threshold were set at each value (from the raw top intent and "
-                  f"confidence; ambiguity threshold kept at {sweep['ambiguity_threshold']}). The served "
-                  f"threshold is {sweep['served_threshold']}.", ""]
-        rows = [[num(p["threshold"], 2), pct(p["heldout_accuracy"])]
-                + [pct(p["heldout_by_language"].get(lang)) for lang in langs]
-                + [pct(p["public_in_scope_accuracy"]), pct(p["public_oos_accuracy"]),
-                   pct(p["public_false_action_rate"])] for p in sweep["points"]]
-        lines += table(["threshold", "held-out accuracy"] + [f"held-out {lang}" for lang in langs]
-                       + ["public in-scope accuracy", "public OOS accuracy", "public false-action rate"], rows)
+                  f"If the fallback classifier's threshold were set at each value, computed from the raw top "
+                  f"intent and confidence ({kept}). Served: threshold {sweep['served_threshold']}; the same "
+                  f"rule reproduces the served intent for {agreement.get('same')} of {agreement.get('n')} "
+                  "sentences.", ""]
+        lines += table(["threshold"] + header, sweep_rows(sweep["points"], "threshold"))
+        if sweep.get("action_points"):
+            lines += ["", "### Action threshold sweep", "",
+                      f"If action intents ({', '.join(sorted(scoring_actions(result)))}) needed this confidence "
+                      f"(threshold kept at {sweep['served_threshold']}, {kept.split(',')[0]}). Served: "
+                      f"{sweep['action_threshold']}.", ""]
+            lines += table(["action threshold"] + header, sweep_rows(sweep["action_points"], "action_threshold"))
 
     detection = result.get("language_detection") or {}
     if detection:

@@ -3,7 +3,7 @@ per-intent precision/recall/F1, a fallback-threshold sweep and language detectio
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from evaluation.datasets import INTENT, NEGATIVE, OUT_OF_SCOPE, Example
@@ -151,60 +151,70 @@ def group_by(examples: Sequence[Example], key) -> dict:
 
 # ---------------------------------------------------------------- fallback threshold sweep
 
-def with_fallback(prediction: Prediction, threshold: float, ambiguity: float | None) -> str | None:
-    """The intent the FallbackClassifier would serve at this threshold (same rule as rasa's:
-    below the threshold, or the top two closer than the ambiguity threshold → nlu_fallback)."""
+def with_fallback(prediction: Prediction, threshold: float, ambiguity: float | None,
+                  action_threshold: float | None = None,
+                  action_intents: Iterable[str] = ACTION_INTENTS) -> str | None:
+    """The intent the fallback classifier would serve at these thresholds. Rasa's rule: below
+    `threshold`, or the top two closer than `ambiguity` → nlu_fallback; with an action threshold
+    (bot.components.action_guard) an action intent must also reach `action_threshold`."""
     if not prediction.ranking:
         return prediction.intent
-    if prediction.ranking[0][1] < threshold:
+    top, confidence = prediction.ranking[0]
+    if confidence < threshold:
         return NLU_FALLBACK
-    if ambiguity is not None and len(prediction.ranking) >= 2 and \
-            prediction.ranking[0][1] - prediction.ranking[1][1] < ambiguity:
+    if ambiguity is not None and len(prediction.ranking) >= 2 and confidence - prediction.ranking[1][1] < ambiguity:
         return NLU_FALLBACK
-    return prediction.ranking[0][0]
+    if action_threshold is not None and top in action_intents and confidence < action_threshold:
+        return NLU_FALLBACK
+    return top
 
 
-@dataclass
-class SweepPoint:
-    threshold: float
-    heldout_accuracy: float | None
-    heldout_by_language: dict[str, float | None] = field(default_factory=dict)
-    public_in_scope_accuracy: float | None = None
-    public_oos_accuracy: float | None = None
-    public_false_action_rate: float | None = None
-    public_by_set: dict[str, dict] = field(default_factory=dict)
+def sweep_point(examples: Sequence[Example], predictions: Sequence[Prediction], threshold: float,
+                ambiguity: float | None, action_threshold: float | None = None,
+                action_intents: Iterable[str] = ACTION_INTENTS) -> dict:
+    """Held-out accuracy (overall, per language) against public in-scope accuracy, OOS accuracy and
+    false-action rate (overall, per set) if the fallback classifier had these thresholds."""
+    action_intents = frozenset(action_intents)
+    served = [with_fallback(p, threshold, ambiguity, action_threshold, action_intents) for p in predictions]
+    held = [(e, s) for e, s in zip(examples, served) if e.set == "heldout"]
+    public = [(e, s) for e, s in zip(examples, served) if e.set != "heldout"]
+
+    def public_scores(pairs) -> dict:
+        return {"in_scope_accuracy": accuracy([e.label for e, _ in pairs if e.kind == INTENT],
+                                              [s for e, s in pairs if e.kind == INTENT]),
+                "oos_accuracy": oos_accuracy([s for e, s in pairs if e.kind == NEGATIVE]),
+                "false_action_rate": false_action_rate([s for e, s in pairs if e.kind == NEGATIVE])}
+
+    overall = public_scores(public)
+    by_language = {}
+    for lang in sorted({e.lang for e, _ in held}):
+        pairs = [(e.label, s) for e, s in held if e.lang == lang]
+        by_language[lang] = accuracy([g for g, _ in pairs], [s for _, s in pairs])
+    return {
+        "threshold": round(threshold, 4),
+        "action_threshold": None if action_threshold is None else round(action_threshold, 4),
+        "heldout_accuracy": accuracy([e.label for e, _ in held], [s for _, s in held]),
+        "heldout_by_language": by_language,
+        "public_in_scope_accuracy": overall["in_scope_accuracy"],
+        "public_oos_accuracy": overall["oos_accuracy"],
+        "public_false_action_rate": overall["false_action_rate"],
+        "public_by_set": {name: public_scores([(e, s) for e, s in public if e.set == name])
+                          for name in sorted({e.set for e, _ in public})},
+    }
 
 
 def threshold_sweep(examples: Sequence[Example], predictions: Sequence[Prediction],
-                    thresholds: Iterable[float], ambiguity: float | None) -> list[dict]:
-    """Held-out accuracy against public in-scope accuracy, OOS accuracy and false-action rate if
-    the fallback threshold were each of `thresholds` (the ambiguity threshold kept as configured)."""
-    points = []
-    for threshold in thresholds:
-        served = [with_fallback(p, threshold, ambiguity) for p in predictions]
-        held = [(e, s) for e, s in zip(examples, served) if e.set == "heldout"]
-        public = [(e, s) for e, s in zip(examples, served) if e.set != "heldout"]
-        point = SweepPoint(
-            threshold=round(threshold, 4),
-            heldout_accuracy=accuracy([e.label for e, _ in held], [s for _, s in held]),
-            public_in_scope_accuracy=accuracy([e.label for e, _ in public if e.kind == INTENT],
-                                              [s for e, s in public if e.kind == INTENT]),
-            public_oos_accuracy=oos_accuracy([s for e, s in public if e.kind == NEGATIVE]),
-            public_false_action_rate=false_action_rate([s for e, s in public if e.kind == NEGATIVE]),
-        )
-        for lang in sorted({e.lang for e, _ in held}):
-            pairs = [(e.label, s) for e, s in held if e.lang == lang]
-            point.heldout_by_language[lang] = accuracy([g for g, _ in pairs], [s for _, s in pairs])
-        for name in sorted({e.set for e, _ in public}):
-            mine = [(e, s) for e, s in public if e.set == name]
-            point.public_by_set[name] = {
-                "in_scope_accuracy": accuracy([e.label for e, _ in mine if e.kind == INTENT],
-                                              [s for e, s in mine if e.kind == INTENT]),
-                "oos_accuracy": oos_accuracy([s for e, s in mine if e.kind == NEGATIVE]),
-                "false_action_rate": false_action_rate([s for e, s in mine if e.kind == NEGATIVE]),
-            }
-        points.append(point.__dict__)
-    return points
+                    thresholds: Iterable[float], ambiguity: float | None, action_threshold: float | None = None,
+                    action_intents: Iterable[str] = ACTION_INTENTS) -> list[dict]:
+    """`sweep_point` for each fallback threshold (ambiguity and action thresholds kept)."""
+    return [sweep_point(examples, predictions, t, ambiguity, action_threshold, action_intents) for t in thresholds]
+
+
+def action_threshold_sweep(examples: Sequence[Example], predictions: Sequence[Prediction], threshold: float,
+                           ambiguity: float | None, action_thresholds: Iterable[float],
+                           action_intents: Iterable[str] = ACTION_INTENTS) -> list[dict]:
+    """`sweep_point` for each action threshold (fallback and ambiguity thresholds kept)."""
+    return [sweep_point(examples, predictions, threshold, ambiguity, a, action_intents) for a in action_thresholds]
 
 
 # ---------------------------------------------------------------- language detection

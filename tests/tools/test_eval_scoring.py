@@ -86,6 +86,11 @@ def test_with_fallback_follows_rasas_rule():
     assert scoring.with_fallback(close, 0.4, 0.1) == NLU_FALLBACK  # ambiguous
     assert scoring.with_fallback(close, 0.4, None) == "greet"
     assert close.raw_intent == "greet" and close.raw_confidence == 0.5
+    acting = Prediction("place_order", 0.6, (("place_order", 0.6), ("greet", 0.1)))
+    assert scoring.with_fallback(acting, 0.4, 0.1) == "place_order"
+    assert scoring.with_fallback(acting, 0.4, 0.1, action_threshold=0.7) == NLU_FALLBACK
+    assert scoring.with_fallback(acting, 0.4, 0.1, action_threshold=0.7, action_intents=["stop_all"]) == "place_order"
+    assert scoring.with_fallback(Prediction("greet", 0.6, (("greet", 0.6),)), 0.4, 0.1, action_threshold=0.7) == "greet"
 
 
 def test_threshold_sweep():
@@ -101,6 +106,11 @@ def test_threshold_sweep():
     assert high["heldout_accuracy"] == 0.5 and high["heldout_by_language"] == {"en": 1.0, "sw": 0.0}
     assert high["public_false_action_rate"] == 0.0 and high["public_oos_accuracy"] == 1.0
     assert high["public_by_set"]["clinc150"]["false_action_rate"] == 0.0
+    # the action threshold only holds back action intents: place_order at 0.45 here
+    loose, strict = scoring.action_threshold_sweep(examples, predictions, 0.4, 0.1, [0.4, 0.5])
+    assert loose["action_threshold"] == 0.4 and loose["public_false_action_rate"] == 0.5
+    assert strict["public_false_action_rate"] == 0.0 and strict["heldout_accuracy"] == 1.0
+    assert scoring.threshold_sweep(examples, predictions, [0.4], 0.1, action_threshold=0.5) == [strict]
 
 
 def test_language_accuracy():

@@ -56,6 +56,8 @@ def test_eval_runs_on_20_sentences_per_set(tmp_path: Path):
     agreement = result["threshold_sweep"]["served_agreement"]
     assert agreement["same"] == agreement["n"] == result["timing"]["sentences"]
     assert [p["threshold"] for p in result["threshold_sweep"]["points"]][:2] == [0.3, 0.35]
+    if result["model"]["fallback"].get("action_threshold") is not None:
+        assert [p["action_threshold"] for p in result["threshold_sweep"]["action_points"]][:2] == [0.4, 0.45]
     # Batched parsing gives what the processor gives one sentence at a time.
     latency = result["latency"]
     assert latency["single_parse_ms"]["n"] == 30 and latency["single_parse_ms"]["p95"] > 0
