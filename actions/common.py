@@ -6,6 +6,8 @@ from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker
 
+from actions.menu import live_menu
+
 LANGUAGES = ("en", "sw", "sheng")
 
 _NUMBER_WORDS = {
@@ -48,6 +50,18 @@ def count_in(text: Optional[str]) -> Optional[int]:
         if word in _NUMBER_WORDS and word not in ("a", "an"):
             return _NUMBER_WORDS[word]
     return None
+
+
+def picks_from_menu(tracker: Tracker) -> bool:
+    """The message is only a menu reference ("2", "ya pili", "the last one") and a menu is live."""
+    if live_menu(tracker.get_slot("last_menu")) is None:
+        return False
+    text = (tracker.latest_message.get("text") or "").strip()
+    for found in tracker.latest_message.get("entities") or []:
+        if found.get("entity") == "option":
+            rest = (text[:found.get("start", 0)] + text[found.get("end", 0):]).strip(" .!?,")
+            return len(rest.split()) <= 2  # "2", "ya pili", "namba 2 tafadhali", "the second one"
+    return False
 
 
 def requested_count(tracker: Tracker) -> Optional[int]:

@@ -11,8 +11,8 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import BackendUnavailable, backend
 from actions.bookings import ActionCheckAvailability
-from actions.catalog import ActionProductDetails
-from actions.common import entity, idempotency_key, language
+from actions.catalog import ActionProductDetails, ActionSelectOption
+from actions.common import entity, idempotency_key, language, picks_from_menu
 from actions.context import tenant_and_phone
 from actions.labels import PAYMENT_FAILURES, PAYMENT_METHODS, UNKNOWN_FAILURE, word
 from actions.menu import new_menu, on_select
@@ -194,6 +194,8 @@ class ActionHandleInform(ActionStartPayment):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
+        if picks_from_menu(tracker) and kenyan_mobile(entity(tracker, "phone_number")) is None:
+            return await ActionSelectOption().run(dispatcher, tracker, domain)
         if (entity(tracker, "phone_number") or entity(tracker, "payment_method")
                 or tracker.get_slot("current_flow") == "mpesa_number"):
             return await super().run(dispatcher, tracker, domain)

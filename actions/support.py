@@ -10,7 +10,8 @@ from rasa_sdk.events import (ActionExecuted, ConversationPaused, EventType, Slot
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import BackendUnavailable, backend
-from actions.common import language, metadata
+from actions.common import language, metadata, picks_from_menu
+from actions.catalog import ActionSelectOption
 from actions.confirm import ask_to_confirm, on_confirm
 from actions.context import tenant_and_phone
 
@@ -128,6 +129,8 @@ class ActionFallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
+        if picks_from_menu(tracker):  # a bare "2" the classifier could not place: a menu pick
+            return await ActionSelectOption().run(dispatcher, tracker, domain)
         routed = await self._classify(tracker)
         if routed is not None:
             return routed

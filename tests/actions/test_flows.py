@@ -496,3 +496,17 @@ async def test_a_bare_date_outside_a_form_checks_availability(shop, monkeypatch)
     assert seen == ["kesho saa nne"]
     messages, _ = await run(ActionHandleInform(), t("inform", "blue"))
     assert responses(messages) == ["utter_what_can_i_do"]
+
+
+async def test_a_bare_number_the_classifier_could_not_place_picks_from_the_live_menu(shop):
+    menu = new_menu("products", [11, 12, 14])
+    option = [{"entity": "option", "value": "2", "start": 0, "end": 1},
+              {"entity": "phone_number", "value": "2", "start": 0, "end": 1}]
+    messages, _ = await run(ActionFallback(), t("nlu_fallback", "2", option, {"last_menu": menu}))
+    assert messages[0]["response"] == "utter_product_details" and messages[0]["title"] == "Leather boots"
+    messages, _ = await run(ActionHandleInform(), t("inform", "2", option, {"last_menu": menu}))
+    assert messages[0]["title"] == "Leather boots"
+    # Without a live menu it is not a pick.
+    messages, _ = await run(ActionFallback(), t("nlu_fallback", "2", option,
+                                                events=_fallback_events(1)))
+    assert responses(messages) == ["utter_please_rephrase"]

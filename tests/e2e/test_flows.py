@@ -52,6 +52,13 @@ def service_get(stack, path: str, **params) -> dict:
     return r.json()
 
 
+def merchant_get(stack, path: str, **params) -> dict:
+    r = requests.get(stack.backend + path, params=params, timeout=10, headers={
+        "X-TENANT-ID": "demo-shop", "X-TENANT-API-KEY": "demo-shop-api-key"})
+    r.raise_for_status()
+    return r.json()
+
+
 def test_english_order_and_pay_with_mpesa(stack):
     phone = new_phone()
     order_until_placed(stack, phone, [("show me your shoes", r"Here is what I found for shoes"),
@@ -69,6 +76,31 @@ def test_english_order_and_pay_with_mpesa(stack):
     assert f"#{order_id}" in receipt and "receipt" in receipt, receipt
     order = service_get(stack, f"/v1/orders/{order_id}")
     assert order["status"] == "paid"
+    # The merchant sees the credit and the platform fee in the wallet.
+    payment = service_get(stack, f"/v1/orders/{order_id}/payments")["results"][0]
+    payment_id = payment["id"]
+    credits = [t for t in merchant_get(stack, "/v1/wallet/transactions", type="payment")["results"]
+               if t["payment_id"] == payment_id]
+    assert len(credits) == 1 and credits[0]["amount_minor"] > 0 and credits[0]["fee_minor"] > 0
+    assert credits[0]["amount_minor"] + credits[0]["fee_minor"] == payment["amount_minor"]
+    assert payment["status"] == "succeeded" and payment["receipt"]
+
+
+def test_swahili_order_and_pay_with_mpesa_confirmed_in_swahili(stack):
+    phone = new_phone()
+    order_until_placed(stack, phone, [("nionyeshe nguo zenu", r"Bidhaa za nguo"),
+                                      ("ya tatu", r"Bei: KES")])
+    reply = "\n".join(stack.say(phone, "nataka kununua hii"))
+    summary = answer_variant_and_quantity(stack, phone, reply, "moja")
+    assert "Niiweke?" in summary, summary
+    placed = "\n".join(stack.say(phone, "ndiyo"))
+    assert re.search(r"Oda #\d+ imewekwa", placed), placed
+    order_id = ORDER.search(placed).group(1)
+    after = stack.last_id(phone)
+    sent = "\n".join(stack.say(phone, "1"))
+    assert "Angalia simu yako" in sent, sent
+    receipt = wait_for(stack, phone, after, r"Malipo yamepokelewa")
+    assert f"#{order_id}" in receipt and "Risiti ya M-Pesa" in receipt, receipt
 
 
 def test_swahili_order_then_cancel(stack):
