@@ -126,7 +126,7 @@ def test_sheng_cart_and_checkout(stack):
     phone = new_phone()
     order_until_placed(stack, phone, [("mko na ndula gani msee?", r"Hizi ndizo za viatu"),
                                       ("ya pili", r"Bei: KES")])
-    reply = "\n".join(stack.say(phone, "iadd kwa cart yangu"))
+    reply = "\n".join(stack.say(phone, "ongeza hii kwa cart yangu msee"))
     if "Tuma namba" in reply or "Jibu kwa namba" in reply:
         reply = "\n".join(stack.say(phone, "1"))
     assert re.search(r"kwa cart|kwenye kikapu", reply), reply
