@@ -49,17 +49,14 @@ class Backend:
         return self._session
 
     async def get(self, tenant_id: str, path: str, params: Optional[Dict[str, Any]] = None) -> Any:
-        params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
-        try:
-            async with self._client().get(self.base_url + path, params=params,
-                                          headers={"X-TENANT-ID": tenant_id}) as resp:
-                if resp.status == 404:
-                    raise NotFound(path)
-                if resp.status != 200:
-                    raise BackendUnavailable(f"GET {path} answered {resp.status}")
-                return await resp.json()
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            raise BackendUnavailable(f"GET {path}: {exc!r}") from exc
+        """A GET whose only acceptable answer is 200: 404 raises NotFound, anything else
+        BackendUnavailable."""
+        answer = await self.call("GET", tenant_id, path, params=params)
+        if answer.status == 404:
+            raise NotFound(path)
+        if answer.status != 200:
+            raise BackendUnavailable(f"GET {path} answered {answer.status}")
+        return answer.body
 
     async def call(self, method: str, tenant_id: str, path: str, *,
                    json: Optional[Dict[str, Any]] = None,
