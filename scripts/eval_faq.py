@@ -80,7 +80,7 @@ def evaluate(kb: Any, tenant_id: str, names: dict[str, set[str]], data: dict[str
 
     def top(question: str) -> tuple[list[Any], float]:
         vector = embedder.queries([question])[0]
-        found = index.search(vector, question, fusion)
+        found = index.search(vector, question, kb.calibration, fusion)
         score = confidence(found[0].dense, found[0].lexical_share, kb.calibration) if found else 0
         return found, score
 

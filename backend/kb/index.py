@@ -1,5 +1,5 @@
 """A tenant's hybrid index: FAISS (inner product over normalised embeddings) plus BM25 over the
-same items, fused by rank; saved under <index dir>/<tenant>/<embedder>/v<version>/.
+same items, fused by score; saved under <index dir>/<tenant>/<embedder>/v<version>/.
 
 Items are what retrieval matches: each phrasing of an FAQ question, each answer text, each
 passage. Targets are what an answer comes from: one FAQ entry ("faq:12") or one passage
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ import faiss
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from backend.domain.knowledge import reciprocal_rank_fusion, terms
+from backend.domain.knowledge import fuse_scores, terms
 from backend.kb.embedders import Embedder
 
 POINTER = "current"  # file naming the version directory readers load
@@ -45,7 +46,7 @@ class Candidate:
     target: str
     dense: float  # best cosine of the target's items
     lexical: float  # best BM25 score of the target's items (0 without a shared word)
-    lexical_share: float  # share of the question's terms found in the best item
+    lexical_share: float  # share of the question's terms (weighted by rarity) in the best item
     fused: float
     dense_rank: int
     lexical_rank: int | None
@@ -65,13 +66,43 @@ class TenantIndex:
         self._item_terms = [terms(item.text) for item in items]
         self._bm25 = BM25Okapi(self._item_terms) if items else None
         self._term_sets = [set(t) for t in self._item_terms]
+        # A word's weight in the lexical share: rare words say more (a word no item has, like
+        # "weather" asked of a shoe shop, weighs most, so a question about something else
+        # scores low even when its filler words match).
+        documents: dict[str, int] = {}
+        for term_set in self._term_sets:
+            for term in term_set:
+                documents[term] = documents.get(term, 0) + 1
+        self._documents = documents
+        grams: dict[str, set[str]] = {}
+        for term in documents:
+            for gram in _grams(term):
+                grams.setdefault(gram, set()).add(term)
+        self._grams = grams
+
+    def _known(self, term: str) -> str | None:
+        """The knowledge base's word for a question's word: itself, or the word that shares its
+        longest stretch of at least VARIANT_CHARS letters (Swahili builds words around a root:
+        "mnarudisha" asks about "kurudisha"; typos keep most of a word), else None."""
+        if term in self._documents:
+            return term
+        best: tuple[int, int, str] | None = None
+        for gram in _grams(term):
+            for word in self._grams.get(gram, ()):
+                key = (_common_run(term, word), self._documents[word], word)
+                if best is None or key > best:
+                    best = key
+        return best[2] if best else None
 
     def __len__(self) -> int:
         return len(self.items)
 
-    def search(self, query_vector: np.ndarray, question: str, lexical_fusion: bool = True,
-               limit: int = 10) -> list[Candidate]:
-        """Targets best first (fused rank, or dense only without lexical fusion)."""
+    def _weight(self, term: str) -> float:
+        return math.log((len(self.items) + 1) / (self._documents.get(term, 0) + 0.5))
+
+    def search(self, query_vector: np.ndarray, question: str, calibration: tuple[float, float],
+               lexical_fusion: bool = True, limit: int = 10) -> list[Candidate]:
+        """Targets best first (fused score, or dense only without lexical fusion)."""
         if not self.items:
             return []
         k = min(len(self.items), 64)
@@ -87,14 +118,18 @@ class TenantIndex:
         lexical_order = sorted((t for t in lexical if lexical[t] > 0), key=lexical.__getitem__,
                                reverse=True)
         if lexical_fusion:
-            fused = reciprocal_rank_fusion([dense_order, lexical_order])
+            for target in lexical_order[:limit]:  # found by its words only: its real cosine
+                if target not in dense:
+                    dense[target] = self._dense_of(target, query_vector)
+            fused = fuse_scores(dense, {t: lexical[t] for t in lexical_order}, calibration)
         else:
-            fused = {target: 1.0 / (60 + rank) for rank, target in enumerate(dense_order, 1)}
+            fused = dict(dense)
         dense_rank = {t: r for r, t in enumerate(dense_order, 1)}
         lexical_rank = {t: r for r, t in enumerate(lexical_order, 1)}
         ranked = sorted(fused, key=lambda t: (fused[t], dense.get(t, -1.0)), reverse=True)
         return [
-            Candidate(t, dense.get(t, self._dense_of(t, query_vector)), lexical.get(t, 0.0),
+            Candidate(t, dense[t] if t in dense else self._dense_of(t, query_vector),
+                      lexical.get(t, 0.0),
                       share.get(t, 0.0), fused[t], dense_rank.get(t, len(dense_order) + 1),
                       lexical_rank.get(t))
             for t in ranked[:limit]
@@ -105,11 +140,13 @@ class TenantIndex:
         share: dict[str, float] = {}
         if self._bm25 is None or not query_terms:
             return best, share
-        unique = set(query_terms)
-        for idx, score in enumerate(self._bm25.get_scores(query_terms)):
+        known = [self._known(term) or term for term in query_terms]
+        weights = {term: self._weight(term) for term in set(known)}
+        total = sum(weights.values())
+        for idx, score in enumerate(self._bm25.get_scores(known)):
             target = self.items[idx].target
             best[target] = max(best.get(target, 0.0), float(score))
-            found = len(unique & self._term_sets[idx]) / len(unique)
+            found = sum(w for term, w in weights.items() if term in self._term_sets[idx]) / total
             share[target] = max(share.get(target, 0.0), found)
         return best, share
 
@@ -155,6 +192,25 @@ class TenantIndex:
                    else np.zeros((0, index.d), np.float32))
         return cls(int(meta["version"]), str(meta["embedder"]), items, vectors,
                    str(meta.get("generation", "")))
+
+
+VARIANT_CHARS = 6  # letters a question's word must share with a knowledge-base word
+
+
+def _grams(word: str) -> set[str]:
+    return {word[i:i + VARIANT_CHARS] for i in range(len(word) - VARIANT_CHARS + 1)}
+
+
+def _common_run(a: str, b: str) -> int:
+    """Length of the longest stretch of letters two words share."""
+    best = 0
+    for i in range(len(a)):
+        for j in range(len(b)):
+            k = 0
+            while i + k < len(a) and j + k < len(b) and a[i + k] == b[j + k]:
+                k += 1
+            best = max(best, k)
+    return best
 
 
 def current_version(directory: Path) -> int | None:

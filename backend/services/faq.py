@@ -154,7 +154,7 @@ def answer(ctx: Context, tenant_id: str, question: str, language: str | None = N
     if hit is not None:
         return hit
     vector = kb.embedder().queries([question])[0]
-    candidates = index.search(vector, question, kb.settings.lexical_fusion)
+    candidates = index.search(vector, question, kb.calibration, kb.settings.lexical_fusion)
     targets = _targets(ctx, tenant_id, candidates)
     ranked = [c for c in candidates if c.target in targets]
     if not ranked:

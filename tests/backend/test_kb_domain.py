@@ -1,15 +1,17 @@
-"""Knowledge-base rules without a database: languages, passages, rank fusion, answer choice,
+"""Knowledge-base rules without a database: languages, passages, score fusion, answer choice,
 grounding of generated answers, confidence."""
 
 from __future__ import annotations
+
+import pytest
 
 from backend.domain.knowledge import (
     choose_answer,
     confidence,
     detect_language,
+    fuse_scores,
     grounded,
     not_sure,
-    reciprocal_rank_fusion,
     split_passages,
     terms,
 )
@@ -37,10 +39,17 @@ def test_markdown_is_cut_by_heading_and_long_paragraphs_by_sentence():
     assert plain[0].heading == "" and plain[0].text.startswith("#")
 
 
-def test_rank_fusion_rewards_agreement_between_rankings():
-    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "c"]])
-    assert max(fused, key=fused.__getitem__) == "b"
-    assert fused["a"] == 1 / 61
+def test_score_fusion_adds_the_relative_bm25_to_the_calibrated_cosine():
+    calibration = (0.86, 0.08)
+    fused = fuse_scores({"a": 0.90, "b": 0.89, "c": 0.80}, {"b": 6.0, "c": 3.0}, calibration,
+                        weight=0.6)
+    assert max(fused, key=fused.__getitem__) == "b"  # near the top by meaning and by words
+    assert fused["a"] == pytest.approx(0.5)  # (0.90 - 0.86) / 0.08, no shared word
+    assert fused["b"] == pytest.approx(0.375 + 0.6)
+    assert fused["c"] == pytest.approx(-0.75 + 0.3)
+    only_words = fuse_scores({}, {"d": 2.0}, calibration, weight=0.6)
+    assert only_words == {"d": pytest.approx(0.6)}  # a cosine not known counts as the floor
+    assert fuse_scores({"a": 0.9}, {}, calibration) == {"a": pytest.approx(0.5)}
 
 
 def test_the_answer_follows_the_customer_language_with_sheng_reading_swahili():

@@ -1,0 +1,67 @@
+"""The hybrid index on its own (no database, no model): lexical scoring, word weights, variants,
+score fusion and persistence. Vectors are made up: each test says which cosine it wants."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from backend.kb.index import Item, TenantIndex
+
+CALIBRATION = (0.86, 0.08)
+# Other entries, so that BM25's word rarity means something (it is 0 in a two-item corpus).
+OTHERS = {
+    "faq:10": ["what are your opening hours"], "faq:11": ["mko wapi hasa"],
+    "faq:12": ["do you accept card payments"], "faq:13": ["is there a warranty on shoes"],
+    "faq:14": ["saizi zenu ni gani"], "faq:15": ["nitalipa aje na mpesa"],
+}
+
+
+def index_of(texts: dict[str, list[str]], vectors: list[list[float]] | None = None) -> TenantIndex:
+    items = [Item(target, "question", text) for target, group in texts.items() for text in group]
+    if vectors is None:
+        vectors = [[1.0, 0.0]] * len(items)
+    items += [Item(target, "question", text) for target, group in OTHERS.items() for text in group]
+    vectors = list(vectors) + [[0.0, 1.0]] * (len(items) - len(vectors))
+    matrix = np.asarray(vectors, dtype=np.float32)
+    matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+    return TenantIndex(1, "test", items, matrix)
+
+
+def test_a_swahili_word_built_on_the_same_root_counts_as_found():
+    index = index_of({"faq:1": ["naweza kurudisha viatu"], "faq:2": ["mnafungua saa ngapi"]})
+    best = index.search(np.array([1.0, 0.0], np.float32), "mnarudisha viatu?", CALIBRATION)[0]
+    assert best.target == "faq:1"
+    assert best.lexical_share == pytest.approx(1.0)  # mnarudisha ~ kurudisha, viatu = viatu
+
+
+def test_a_word_no_entry_has_weighs_most_so_an_off_topic_question_scores_low():
+    index = index_of({"faq:1": ["delivery kesho asubuhi", "delivery leo jioni"],
+                      "faq:2": ["mnafungua saa ngapi"]})
+    found = index.search(np.array([1.0, 0.0], np.float32), "weather kesho", CALIBRATION)
+    share = {c.target: c.lexical_share for c in found}
+    assert 0 < share["faq:1"] < 0.4  # "kesho" found, "weather" (unknown, weighs most) not
+    filler = index.search(np.array([1.0, 0.0], np.float32), "msee iko aje delivery", CALIBRATION)
+    assert filler[0].lexical_share == pytest.approx(1.0)  # filler words are not counted
+
+
+def test_fusion_lets_shared_words_overturn_a_slightly_better_cosine():
+    # faq:1 is a little nearer in meaning; faq:2 shares the place name the customer typed.
+    index = index_of({"faq:1": ["how much is delivery"], "faq:2": ["delivery to kitengela ni ngapi"]},
+                     vectors=[[0.95, 0.312], [0.93, 0.367]])
+    query = np.array([1.0, 0.0], np.float32)
+    fused = index.search(query, "kitengela delivery price", CALIBRATION)
+    dense_only = index.search(query, "kitengela delivery price", CALIBRATION, lexical_fusion=False)
+    assert dense_only[0].target == "faq:1"
+    assert fused[0].target == "faq:2"
+
+
+def test_saved_index_loads_with_the_same_answers(tmp_path):
+    index = index_of({"faq:1": ["naweza kurudisha viatu"], "faq:2": ["mnafungua saa ngapi"]},
+                     vectors=[[1.0, 0.0], [0.0, 1.0]])
+    index.save(tmp_path)
+    loaded = TenantIndex.load(tmp_path)
+    assert loaded is not None and loaded.version == 1 and len(loaded) == len(index)
+    query = np.array([0.1, 1.0], np.float32) / np.linalg.norm([0.1, 1.0])
+    assert [c.target for c in loaded.search(query, "saa ngapi", CALIBRATION)] == \
+        [c.target for c in index.search(query, "saa ngapi", CALIBRATION)]
