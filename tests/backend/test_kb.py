@@ -152,6 +152,13 @@ def test_a_rebuild_reuses_the_vectors_of_unchanged_texts(kb):
     assert loaded is not None and loaded.version == after.version and len(loaded) == len(after)
 
 
+def test_a_starting_worker_loads_every_saved_index_before_the_first_question(kb):
+    restarted = use_kb(kb, runtime(kb).settings.index_dir.parent)
+    assert restarted._indexes == {} and restarted._embedder is None
+    assert restarted.warm() == 2  # the shop and the other tenant
+    assert {TENANT_ID, OTHER_ID} <= set(restarted._indexes) and restarted._embedder is not None
+
+
 def test_answers_are_cached_in_redis_and_a_change_invalidates_them(
         make_app, tmp_path: Path, request: pytest.FixtureRequest):
     from tests.backend.conftest import require_service_env
