@@ -90,12 +90,13 @@ SHENG_WORDS = frozenset(
     tukam ukam anakam kam mathree mat shagz ocha dem manzi chali msupa mbogi ngori
     sonko zii noma fom mabeshte beshte mtaani mzinga ngware kudai kuchill tuchill mzae
     hepa nahepa kuhepa nihepe tuhepe nimehepa amehepa mtush
+    sato satoo sande sidai hatudai mathe mathee hivo nipee tupee
     """.split()
 )
 
 # Weaker Sheng/colloquial markers: count only together with other hints.
 SHENG_WEAK = {
-    **dict.fromkeys("mambo boda tao mi bana wacha ata sema wazi ka".split(), 0.5),
+    **dict.fromkeys("mambo boda tao mi bana wacha ata sema wazi ka mtumba".split(), 0.5),
 }
 
 # Neither language: commerce loan words, colours, brands, filler.  Listed so that
