@@ -20,4 +20,4 @@ RUN useradd --create-home --uid 10001 app
 USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "-b", "0.0.0.0:8000", "-w", "2", "--threads", "4", "backend.wsgi:app"]
+CMD ["gunicorn", "-c", "python:backend.gunicorn_conf", "-b", "0.0.0.0:8000", "-w", "2", "--threads", "4", "backend.wsgi:app"]

@@ -180,7 +180,7 @@ def run(database_url: str, redis_url: str, payments: int, duplicates: int,
     # The backend as `make up` runs it: gunicorn, 2 workers × 4 threads.
     backend = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
-         "--workers", "2", "--threads", "4", "backend.wsgi:app"], env=env, cwd=REPO,
+         "--workers", "2", "--threads", "4", "-c", "python:backend.gunicorn_conf", "backend.wsgi:app"], env=env, cwd=REPO,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     procs.append(backend)
     acks: list[float] = []

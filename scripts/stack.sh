@@ -89,7 +89,7 @@ up() {
   echo "REDIS_URL=$REDIS_URL" >"$RUN/stack.env"
   .venv/bin/python -m backend.migrate
   start backend .venv/bin/gunicorn --bind "$BIND_HOST:$BACKEND_PORT" --workers "$BACKEND_WORKERS" \
-    --threads 4 --access-logfile - backend.wsgi:app
+    --threads 4 --access-logfile - -c python:backend.gunicorn_conf backend.wsgi:app
   local worker_name="stack-worker-$BACKEND_PORT-$$"
   if alive worker && [ -f "$RUN/worker.name" ]; then worker_name=$(cat "$RUN/worker.name"); fi
   echo "$worker_name" >"$RUN/worker.name"

@@ -15,6 +15,7 @@ import os
 import shutil
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import faiss
@@ -203,14 +204,7 @@ def _grams(word: str) -> set[str]:
 
 def _common_run(a: str, b: str) -> int:
     """Length of the longest stretch of letters two words share."""
-    best = 0
-    for i in range(len(a)):
-        for j in range(len(b)):
-            k = 0
-            while i + k < len(a) and j + k < len(b) and a[i + k] == b[j + k]:
-                k += 1
-            best = max(best, k)
-    return best
+    return SequenceMatcher(None, a, b, autojunk=False).find_longest_match().size
 
 
 def current_version(directory: Path) -> int | None:

@@ -3,6 +3,8 @@ isolation, index rebuilds (incremental) and the answer cache."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -152,10 +154,23 @@ def test_a_rebuild_reuses_the_vectors_of_unchanged_texts(kb):
     assert loaded is not None and loaded.version == after.version and len(loaded) == len(after)
 
 
-def test_a_starting_worker_loads_every_saved_index_before_the_first_question(kb):
+def test_a_starting_worker_loads_every_saved_index_before_the_first_question(kb, monkeypatch):
+    from types import SimpleNamespace
+
+    from backend import gunicorn_conf
+
     restarted = use_kb(kb, runtime(kb).settings.index_dir.parent)
     assert restarted._indexes == {} and restarted._embedder is None
-    assert restarted.warm() == 2  # the shop and the other tenant
+    started: list[threading.Thread] = []
+    monkeypatch.setattr(threading.Thread, "start",
+                        lambda self: (started.append(self), self.run()))
+    worker = SimpleNamespace(wsgi=SimpleNamespace(extensions={"backend": kb}), log=logging.getLogger())
+    monkeypatch.setenv("KB_PRELOAD", "0")
+    gunicorn_conf.post_worker_init(worker)
+    assert started == [] and restarted._embedder is None  # turned off
+    monkeypatch.setenv("KB_PRELOAD", "1")
+    gunicorn_conf.post_worker_init(worker)  # gunicorn calls it in each worker after loading
+    assert len(started) == 1 and started[0].daemon
     assert {TENANT_ID, OTHER_ID} <= set(restarted._indexes) and restarted._embedder is not None
 
 

@@ -1,0 +1,26 @@
+"""gunicorn settings for the backend: `gunicorn -c python:backend.gunicorn_conf backend.wsgi:app`.
+
+Each worker, once it has loaded the app, loads the knowledge-base embedder and the tenants'
+saved indexes in a background thread (KB_PRELOAD=0 turns that off), so no customer waits for a
+model to load. A hook, not import-time work: with `--preload` the app is imported in the master,
+whose threads do not survive the fork."""
+
+import os
+import threading
+from typing import Any
+
+
+def _warm(app: Any, log: Any) -> None:
+    from backend.kb.runtime import runtime
+
+    try:
+        loaded = runtime(app.extensions["backend"]).warm()
+        log.info("knowledge base ready: %d tenant indexes loaded", loaded)
+    except Exception:  # noqa: BLE001 — answers still load lazily; say why warming failed
+        log.exception("knowledge base preload failed")
+
+
+def post_worker_init(worker: Any) -> None:
+    if os.environ.get("KB_PRELOAD", "1") != "0":
+        threading.Thread(target=_warm, args=(worker.wsgi, worker.log), name="kb-preload",
+                         daemon=True).start()
