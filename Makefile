@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PHONE ?= +254711000111
 ENV := source scripts/env.sh &&
 
-.PHONY: help setup train validate seed up reload down status demo chat test eval eval-faq bench logs clean
+.PHONY: help setup train validate seed up reload down status demo chat test eval eval-faq fit-faq-confidence bench logs clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -50,6 +50,9 @@ eval: train ## score the NLU on the held-out split and public sets (eval/results
 
 eval-faq: setup ## FAQ retrieval: hit@1, MRR, abstention per language and embedder, latency (eval/results/faq/)
 	@$(ENV) OMP_NUM_THREADS=1 .venv/bin/python scripts/eval_faq.py
+
+fit-faq-confidence: setup ## refit the FAQ answer-confidence model per embedder on eval/faq/dev.yaml (backend/kb/confidence.json)
+	@$(ENV) OMP_NUM_THREADS=1 .venv/bin/python scripts/fit_faq_confidence.py
 
 bench: seed up ## conversation latency, throughput and memory of the stack; backend at 10,000 products on PostgreSQL (bench/results/)
 	@$(ENV) .venv/bin/python scripts/bench.py $(BENCH_ARGS)

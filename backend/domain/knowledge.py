@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
@@ -224,13 +225,41 @@ DENSE_CALIBRATION: dict[str, tuple[float, float]] = {
     "minilm": (0.55, 0.25),
 }
 DEFAULT_CALIBRATION = (0.5, 0.3)
-LEXICAL_WEIGHT = 0.8
+EVIDENCE = ("dense", "lexical_share", "unknown_share", "margin", "length")
 
 
-def confidence(dense: float, lexical_share: float, calibration: tuple[float, float]) -> float:
-    """0..1 from the best cosine (calibrated per embedder) and the share of the question's
-    words found in the matched text, each word weighted by how rare it is in the knowledge
-    base (see `TenantIndex`); 0.5 is the default threshold."""
+@dataclass(frozen=True)
+class AnswerEvidence:
+    """What retrieval says about its best target for one question."""
+    dense: float  # the target's best cosine, in calibrated units (0 at the floor, 1 a span above)
+    lexical_share: float  # share of the question's words (weighted by rarity) in the target
+    unknown_share: float  # share of the question's words (weighted) the knowledge base never uses
+    margin: float  # fused score of the best target minus the runner-up's
+    length: float  # log(1 + the question's distinct words that are not stopwords): two words
+    # ("mnafix simu?") sit close to many entries, and say less about which one they mean
+
+    def vector(self) -> tuple[float, ...]:
+        return tuple(getattr(self, name) for name in EVIDENCE)
+
+
+@dataclass(frozen=True)
+class ConfidenceModel:
+    """Logistic model of "the best target answers the question": fitted per embedder on the
+    development questions (scripts/fit_faq_confidence.py), so 0.5 means an even chance."""
+    intercept: float
+    weights: tuple[float, ...]  # one per EVIDENCE name
+
+    def __call__(self, evidence: AnswerEvidence) -> float:
+        z = self.intercept + sum(w * x for w, x in zip(self.weights, evidence.vector(),
+                                                       strict=True))
+        return round(1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z)))), 4)
+
+
+# For an embedder nobody has fitted: answer when the calibrated cosine plus 0.8 × the lexical
+# share reaches 0.8 (the rule the fitted models replaced), with a moderate slope.
+DEFAULT_CONFIDENCE = ConfidenceModel(-3.2, (4.0, 3.2, 0.0, 0.0, 0.0))
+
+
+def calibrated(cosine: float, calibration: tuple[float, float]) -> float:
     floor, span = calibration
-    raw = (dense - floor) / span + LEXICAL_WEIGHT * lexical_share
-    return round(min(1.0, max(0.0, raw / (2 * LEXICAL_WEIGHT))), 4)
+    return (cosine - floor) / span

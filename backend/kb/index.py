@@ -22,7 +22,7 @@ import faiss
 import numpy as np
 from rank_bm25 import BM25Okapi
 
-from backend.domain.knowledge import fuse_scores, terms
+from backend.domain.knowledge import calibrated, fuse_scores, terms
 from backend.kb.embedders import Embedder
 
 POINTER = "current"  # file naming the version directory readers load
@@ -124,7 +124,7 @@ class TenantIndex:
                     dense[target] = self._dense_of(target, query_vector)
             fused = fuse_scores(dense, {t: lexical[t] for t in lexical_order}, calibration)
         else:
-            fused = dict(dense)
+            fused = {target: calibrated(cosine, calibration) for target, cosine in dense.items()}
         dense_rank = {t: r for r, t in enumerate(dense_order, 1)}
         lexical_rank = {t: r for r, t in enumerate(lexical_order, 1)}
         ranked = sorted(fused, key=lambda t: (fused[t], dense.get(t, -1.0)), reverse=True)
@@ -135,6 +135,20 @@ class TenantIndex:
                       lexical_rank.get(t))
             for t in ranked[:limit]
         ]
+
+    def unknown_share(self, question: str) -> float:
+        """Share of the question's words (weighted by rarity) that the knowledge base has in no
+        form: what the question asks about that no entry or passage talks of ("mnafix simu?"
+        asks about repairs; only "simu" is known). 1.0 for a question of stopwords only."""
+        query_terms = set(terms(question))
+        if not query_terms or not self.items:
+            return 1.0
+        known = {term: self._known(term) for term in query_terms}
+        weights = {term: self._weight(found or term) for term, found in known.items()}
+        total = sum(weights.values())
+        if total <= 0:
+            return 0.0
+        return sum(weights[term] for term, found in known.items() if found is None) / total
 
     def _lexical(self, query_terms: list[str]) -> tuple[dict[str, float], dict[str, float]]:
         best: dict[str, float] = {}

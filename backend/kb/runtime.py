@@ -5,6 +5,7 @@ through the index files and Redis."""
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import time
 import weakref
@@ -14,7 +15,13 @@ from typing import TYPE_CHECKING, Any
 from redis import Redis
 from sqlalchemy.engine import make_url
 
-from backend.domain.knowledge import DEFAULT_CALIBRATION, DENSE_CALIBRATION
+from backend.domain.knowledge import (
+    DEFAULT_CALIBRATION,
+    DEFAULT_CONFIDENCE,
+    DENSE_CALIBRATION,
+    EVIDENCE,
+    ConfidenceModel,
+)
 from backend.kb.embedders import Embedder, load_embedder
 from backend.kb.index import TenantIndex, current_version
 from backend.kb.settings import KbSettings
@@ -23,6 +30,18 @@ if TYPE_CHECKING:
     from backend.context import Context
 
 REBUILD_RETRY_SECONDS = 120.0
+# Answer-confidence models per embedder key, written by scripts/fit_faq_confidence.py.
+CONFIDENCE_FILE = Path(__file__).with_name("confidence.json")
+
+
+def confidence_models(path: Path = CONFIDENCE_FILE) -> dict[str, ConfidenceModel]:
+    try:
+        fitted = json.loads(path.read_text())["models"]
+    except (OSError, ValueError, KeyError):
+        return {}
+    return {key: ConfidenceModel(float(model["intercept"]),
+                                 tuple(float(model["weights"][name]) for name in EVIDENCE))
+            for key, model in fitted.items()}
 
 
 def embedder_key(spec: str) -> str:
@@ -55,10 +74,17 @@ class KbRuntime:
         self._indexes: dict[str, TenantIndex] = {}
         self._rebuild_requested: dict[str, float] = {}
         self._lock = threading.Lock()
+        self._confidence: ConfidenceModel | None = None
 
     @property
     def calibration(self) -> tuple[float, float]:
         return DENSE_CALIBRATION.get(self.embedder_key, DEFAULT_CALIBRATION)
+
+    @property
+    def confidence(self) -> ConfidenceModel:
+        if self._confidence is None:
+            self._confidence = confidence_models().get(self.embedder_key, DEFAULT_CONFIDENCE)
+        return self._confidence
 
     def embedder(self) -> Embedder:
         """Loaded on first use (a second or two), then kept for the life of the process."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -18,13 +19,15 @@ from backend.domain.errors import InvalidInput
 from backend.domain.knowledge import (
     LANGUAGES,
     MAX_QUESTION_CHARS,
+    AnswerEvidence,
+    calibrated,
     choose_answer,
-    confidence,
     detect_language,
     fold,
     not_sure,
+    terms,
 )
-from backend.kb.index import Candidate
+from backend.kb.index import Candidate, TenantIndex
 from backend.kb.runtime import KbRuntime, runtime
 from backend.models import KbDocument, KbEntry, KbPassage, Tenant
 from backend.services import kb_llm
@@ -161,7 +164,7 @@ def answer(ctx: Context, tenant_id: str, question: str, language: str | None = N
         return _unsure(ctx, tenant_id, asked, [], 0.0)
     best = ranked[0]
     target = targets[best.target]
-    score = confidence(best.dense, best.lexical_share, kb.calibration)
+    score = kb.confidence(evidence(kb, index, question, ranked))
     if intent and intent in target.tags:
         score = min(1.0, score + INTENT_BONUS)
     if score >= kb.settings.min_confidence:
@@ -177,6 +180,16 @@ def answer(ctx: Context, tenant_id: str, question: str, language: str | None = N
     if result.answered:
         _store(kb, key, result)
     return result
+
+
+def evidence(kb: KbRuntime, index: TenantIndex, question: str,
+             ranked: list[Candidate]) -> AnswerEvidence:
+    """The evidence for the best of `ranked` (the search's candidates, best first)."""
+    best = ranked[0]
+    runner_up = ranked[1].fused if len(ranked) > 1 else 0.0
+    return AnswerEvidence(calibrated(best.dense, kb.calibration), best.lexical_share,
+                          index.unknown_share(question), best.fused - runner_up,
+                          math.log1p(len(set(terms(question)))))
 
 
 def _unsure(ctx: Context, tenant_id: str, asked: str, context: list[_Target], score: float,

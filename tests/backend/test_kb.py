@@ -59,6 +59,15 @@ def test_an_unanswerable_question_is_an_honest_not_sure_with_a_person(kb, client
     assert "sina uhakika" in sheng["answer"].lower()
 
 
+def test_a_short_question_about_something_else_is_not_answered_for_sharing_a_word(kb, client):
+    # "do you repair shoes?": "viatu" is in the returns entry, repairs are in no entry.
+    repairs = ask(client, "mnatengeneza viatu?", "sw")
+    assert repairs["answered"] is False and repairs["offer_human"] is True
+    assert repairs["confidence"] < 0.5
+    rent = ask(client, "naeza rent delivery bike?", "sheng")
+    assert rent["answered"] is False
+
+
 def test_sheng_takes_swahili_and_a_missing_language_falls_back_saying_so(kb, client):
     sheng = ask(client, "delivery ni ngapi to Rongai?", "sheng")
     assert sheng["answered"] and sheng["language"] == "sw"

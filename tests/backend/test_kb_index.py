@@ -65,3 +65,13 @@ def test_saved_index_loads_with_the_same_answers(tmp_path):
     query = np.array([0.1, 1.0], np.float32) / np.linalg.norm([0.1, 1.0])
     assert [c.target for c in loaded.search(query, "saa ngapi", CALIBRATION)] == \
         [c.target for c in index.search(query, "saa ngapi", CALIBRATION)]
+
+
+def test_the_unknown_share_is_what_the_question_asks_that_no_entry_talks_of():
+    index = index_of({"faq:1": ["namba yenu ya simu ni ipi", "tupigie simu"],
+                      "faq:2": ["mnafungua saa ngapi"]})
+    repairs = index.unknown_share("mnafix simu?")  # "mnafix" is nowhere, "simu" is
+    assert 0.4 < repairs < 1.0
+    assert index.unknown_share("namba ya simu?") == 0.0
+    assert index.unknown_share("mnafungulia saa ngapi") == 0.0  # a variant of a known word
+    assert index.unknown_share("hi, ok?") == 1.0  # nothing but stopwords: nothing to match

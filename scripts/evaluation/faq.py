@@ -1,0 +1,89 @@
+"""The FAQ measurements' common ground (backend environment): the demo shop with its knowledge
+base on a throwaway SQLite database, an index per embedder, and each question's best target with
+the evidence the service's confidence model reads (`backend.services.faq.evidence`)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from backend.app import create_app  # noqa: E402
+from backend.domain.knowledge import AnswerEvidence  # noqa: E402
+from backend.kb.runtime import KbRuntime, configure  # noqa: E402
+from backend.kb.settings import KbSettings  # noqa: E402
+from backend.migrate import upgrade  # noqa: E402
+from backend.models import KbDocument, KbEntry, KbPassage  # noqa: E402
+from backend.seed_kb import demo_kb_file  # noqa: E402
+from backend.seed_platform import DEMO_TENANTS, seed_tenant  # noqa: E402
+from backend.services.faq import evidence  # noqa: E402
+from backend.services.kb import import_kb, parse_import, rebuild  # noqa: E402
+from backend.settings import Settings  # noqa: E402
+
+LANGS = ("en", "sw", "sheng")
+
+
+@dataclass
+class DemoShop:
+    ctx: Any
+    tenant_id: str
+    work: Path
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    ranked: list[Any]  # the search's candidates, best first
+    evidence: AnswerEvidence | None
+
+    def rank_of(self, names: dict[str, set[str]], expect: str) -> int | None:
+        return next((r for r, c in enumerate(self.ranked, 1)
+                     if matches(names.get(c.target, set()), expect)), None)
+
+
+def demo_shop() -> DemoShop:
+    work = Path(tempfile.mkdtemp(prefix="eval-faq-"))
+    url = f"sqlite:///{work / 'eval.db'}"
+    upgrade(url)
+    settings = Settings(database_url=url, service_token="eval", encryption_keys=(
+        "ZmRzYWZkc2FmZHNhZmRzYWZkc2FmZHNhZmRzYWZkc2E=",), hash_key="eval")
+    ctx = create_app(settings).extensions["backend"]
+    return DemoShop(ctx, seed_tenant(ctx, DEMO_TENANTS[0]).tenant_id, work)
+
+
+def index_with(shop: DemoShop, embedder: str) -> tuple[KbRuntime, dict[str, set[str]]]:
+    """The demo knowledge base indexed with `embedder`; index target → names an `expect` uses."""
+    kb = configure(shop.ctx, KbSettings(index_dir=shop.work / "kb", embedder=embedder))
+    import_kb(shop.ctx, shop.tenant_id,
+              parse_import(demo_kb_file(shop.tenant_id).read_text(), "yaml"), replace=True)
+    rebuild(shop.ctx, shop.tenant_id)
+    return kb, target_names(shop)
+
+
+def target_names(shop: DemoShop) -> dict[str, set[str]]:
+    names: dict[str, set[str]] = {}
+    with shop.ctx.db.transaction() as session:
+        for entry in session.query(KbEntry).filter_by(tenant_id=shop.tenant_id):
+            names[f"faq:{entry.id}"] = {entry.key}
+        for passage, _ in session.query(KbPassage, KbDocument).join(KbDocument).filter(
+                KbPassage.tenant_id == shop.tenant_id):
+            names[f"passage:{passage.id}"] = {f"passage:{passage.heading}"}
+    return names
+
+
+def matches(names: set[str], expect: str) -> bool:
+    if expect.startswith("passage:"):
+        return any(f"passage:{h}" in names for h in expect[len("passage:"):].split("|"))
+    return expect in names
+
+
+def retrieve(kb: KbRuntime, shop: DemoShop, question: str, fusion: bool = True) -> Retrieved:
+    index = kb.index(shop.tenant_id)
+    assert index is not None
+    vector = kb.embedder().queries([question])[0]
+    ranked = index.search(vector, question, kb.calibration, fusion)
+    return Retrieved(ranked, evidence(kb, index, question, ranked) if ranked else None)
