@@ -1,16 +1,30 @@
-"""A fake of the backend's assistant API on loopback: catalog, cart, orders, payments, answers,
-handoff, preferences. It keeps state per test like the backend does, and records every request."""
+"""A fake of the backend's assistant API for tenant "shop": catalog, cart, orders, payments,
+answers, handoff, preferences. It keeps state per test like the backend does, and records every
+request. `app()` is what tests.actions.loopback serves."""
 from __future__ import annotations
 
-import socket
 from typing import Any, Dict, List, Optional
 
 from aiohttp import web
 
-from actions.backend import Backend
-from tests.actions.conftest import CATALOG, SERVICE_TOKEN
+from tests.actions.loopback import SERVICE_TOKEN
 
 PHONE = "+254712345678"
+
+
+def product(pid: int, title: str, prices: List[int], stock: int = 5) -> Dict[str, Any]:
+    variants = [{"id": pid * 10 + i, "sku": f"SKU-{pid}-{i}", "price_minor": price,
+                 "currency": "KES", "stock": stock, "attributes": {"size": str(40 + i)}}
+                for i, price in enumerate(prices)]
+    return {"id": pid, "title": title, "description": f"{title} description", "category": "shoes",
+            "currency": "KES", "price_min_minor": min(prices), "price_max_minor": max(prices),
+            "in_stock": stock > 0, "variants": variants}
+
+
+CATALOG = [product(11, "Canvas sneakers", [250000]),
+           product(12, "Leather boots", [450000, 480000]),
+           product(13, "Sold-out sandals", [90000], stock=0),
+           product(14, "Denim jacket", [320000])]
 
 
 class FakeShop:
@@ -26,6 +40,7 @@ class FakeShop:
                                             "promotional": False}
         self.handoffs: List[Dict[str, Any]] = []
         self.fail: Dict[str, int] = {}  # path prefix → status to answer
+        self.status: Optional[int] = None  # status to answer every request with
         self.requests: List[Dict[str, Any]] = []
 
     # helpers -----------------------------------------------------------------------------------
@@ -46,14 +61,22 @@ class FakeShop:
                 "total_minor": sum(i["line_total_minor"] for i in items)}
 
     # routing -----------------------------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/v1/{route}", self.handle)
+        app.router.add_route("*", "/v1/{route}/{rest:.*}", self.handle)
+        app.router.add_route("*", "/{route:internal}/{rest:.*}", self.handle)
+        return app
+
     async def handle(self, request: web.Request) -> web.Response:
         body = await request.json() if request.can_read_body else None
         self.requests.append({"method": request.method, "path": request.path,
                               "query": dict(request.query), "json": body,
                               "headers": dict(request.headers)})
-        for prefix, status in self.fail.items():
-            if request.path.startswith(prefix):
-                return web.json_response({"code": status, "description": "planted"}, status=status)
+        failed = self.status or next(
+            (status for prefix, status in self.fail.items() if request.path.startswith(prefix)), None)
+        if failed:
+            return web.json_response({"code": failed, "description": "planted"}, status=failed)
         if request.headers.get("Authorization") != f"Bearer {SERVICE_TOKEN}":
             return web.json_response({"code": 401}, status=401)
         if request.headers.get("X-TENANT-ID") != "shop":
@@ -78,6 +101,10 @@ class FakeShop:
             items = [p for p in items if p["category"] == request.query["category"]]
         if request.query.get("q"):
             items = [p for p in items if request.query["q"].lower() in p["title"].lower()]
+        in_stock = request.query.get("in_stock") == "true"
+        budget = int(request.query.get("max_price", 10**12))
+        items = [p for p in items if any(
+            v["price_minor"] <= budget and (v["stock"] > 0 or not in_stock) for v in p["variants"])]
         return web.json_response({"count": len(items), "next": None, "previous": None,
                                   "results": items[:int(request.query.get("page_size", 50))]})
 
@@ -176,17 +203,3 @@ class FakeShop:
                 return web.json_response({"code": 409, "description": "no llm"}, status=409)
             return web.json_response(self.classify)
         return web.json_response({"code": 404}, status=404)
-
-
-async def start(fake: FakeShop):
-    app = web.Application()
-    app.router.add_route("*", "/v1/{route}", fake.handle)
-    app.router.add_route("*", "/v1/{route}/{rest:.*}", fake.handle)
-    app.router.add_route("*", "/{route:internal}/{rest:.*}", fake.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, Backend(f"http://127.0.0.1:{port}", SERVICE_TOKEN, timeout_seconds=2)

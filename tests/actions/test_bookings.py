@@ -1,7 +1,6 @@
 """Services and bookings against a fake backend on loopback (services, slots, appointments)."""
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 import time as clock
 from datetime import date, datetime, time, timedelta
@@ -16,7 +15,6 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import bookings
-from actions.backend import Backend
 from actions.bookings import (
     ActionAppointmentStatus,
     ActionAskBookingConfirmed,
@@ -32,7 +30,7 @@ from actions.bookings import (
 from actions.catalog import ActionSelectOption
 from actions.confirm import ActionConfirm
 from actions.menu import new_menu
-from tests.actions.conftest import SERVICE_TOKEN
+from tests.actions.loopback import SERVICE_TOKEN, serve, stop
 
 pytestmark = pytest.mark.asyncio
 NAIROBI = ZoneInfo("Africa/Nairobi")
@@ -211,31 +209,26 @@ class FakeBackend:
     def posted(self, path: str) -> List[Dict[str, Any]]:
         return [r for r in self.requests if r["method"] == "POST" and r["path"] == path]
 
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/v1/tenant", self.tenant)
+        app.router.add_get("/v1/services", self.list_services)
+        app.router.add_get("/v1/services/{id}/slots", self.slots)
+        app.router.add_post("/v1/appointments", self.book)
+        app.router.add_get("/v1/appointments", self.list_appointments)
+        app.router.add_get("/v1/appointments/{id}", self.get_appointment)
+        app.router.add_post("/v1/appointments/{id}/cancel", self.cancel)
+        return app
+
 
 @pytest_asyncio.fixture
 async def salon(monkeypatch):
     fake = FakeBackend()
-    app = web.Application()
-    app.router.add_get("/v1/tenant", fake.tenant)
-    app.router.add_get("/v1/services", fake.list_services)
-    app.router.add_get("/v1/services/{id}/slots", fake.slots)
-    app.router.add_post("/v1/appointments", fake.book)
-    app.router.add_get("/v1/appointments", fake.list_appointments)
-    app.router.add_get("/v1/appointments/{id}", fake.get_appointment)
-    app.router.add_post("/v1/appointments/{id}/cancel", fake.cancel)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    client = Backend(f"http://127.0.0.1:{port}", SERVICE_TOKEN, timeout_seconds=2)
+    runner, client = await serve(fake.app())
     monkeypatch.setattr(bookings, "backend", client)
     monkeypatch.setattr(bookings, "_timezones", {})
     yield fake
-    if client._session:
-        await client._session.close()
-    await runner.cleanup()
+    await stop(runner, client)
 
 
 def make_tracker(intent: str = "browse_services", entities: Optional[List[Dict[str, Any]]] = None,

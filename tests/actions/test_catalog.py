@@ -36,14 +36,14 @@ async def test_browse_lists_in_stock_products_as_numbered_menu_and_remembers_it(
     menu = slot(events, "last_menu")
     assert menu["kind"] == "products" and menu["ids"] == [11, 12, 14]
     assert menu["expires_at"] > time.time() + 600
-    assert catalog.requests[0].headers["X-TENANT-ID"] == "shop"
+    assert catalog.requests[0]["headers"]["X-TENANT-ID"] == "shop"
 
 
 async def test_browse_by_category_entity_filters(catalog):
     t = tracker(entities=[{"entity": "category", "value": "shoes"}])
     messages, _ = await run(ActionShowProducts(), t)
     assert messages[0]["response"] == "utter_product_menu_filtered"
-    assert catalog.requests[0].query["category"] == "shoes"
+    assert catalog.requests[0]["query"]["category"] == "shoes"
 
 
 @pytest.mark.parametrize("language, budget, label", [
@@ -52,7 +52,7 @@ async def test_browse_by_category_entity_filters(catalog):
 async def test_browse_within_a_budget(catalog, language, budget, label):
     t = tracker(entities=[{"entity": "budget", "value": budget}], slots={"language": language})
     messages, events = await run(ActionShowProducts(), t)
-    assert catalog.requests[0].query["max_price"] == "300000"
+    assert catalog.requests[0]["query"]["max_price"] == "300000"
     assert messages[0]["response"] == "utter_product_menu_filtered"
     assert messages[0]["filter"].endswith(label)
     assert slot(events, "last_menu")["ids"] == [11]

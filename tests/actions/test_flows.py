@@ -4,11 +4,9 @@ from __future__ import annotations
 import time
 
 import pytest
-import pytest_asyncio
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import backend as backend_module
 from actions.catalog import ActionPriceCheck, ActionProductDetails, ActionSelectOption
 from actions.confirm import ActionConfirm, ActionDecline
 from actions.language import ActionChangeLanguage, ValidateSlotMappings, requested_language
@@ -18,23 +16,9 @@ from actions.orders import (ActionAddToCart, ActionAskOrderConfirmed, ActionCanc
 from actions.payments import ActionHandleInform, ActionPaymentResult, kenyan_mobile
 from actions.support import (ActionAnswerQuestion, ActionFallback, ActionRequestHuman,
                              ActionUpdateConsent)
-from tests.actions.fake_shop import PHONE, FakeShop, start
+from tests.actions.fake_shop import PHONE
 
 pytestmark = pytest.mark.asyncio
-MODULES = ("actions.catalog", "actions.orders", "actions.payments", "actions.support")
-
-
-@pytest_asyncio.fixture
-async def shop(monkeypatch):
-    fake = FakeShop()
-    runner, client = await start(fake)
-    monkeypatch.setattr(backend_module, "backend", client)
-    for module in MODULES:
-        monkeypatch.setattr(f"{module}.backend", client)
-    yield fake
-    if client._session:
-        await client._session.close()
-    await runner.cleanup()
 
 
 def t(intent="inform", text="", entities=None, slots=None, events=None, requested_slot=None):
