@@ -102,8 +102,13 @@ class TenantIndex:
         return math.log((len(self.items) + 1) / (self._documents.get(term, 0) + 0.5))
 
     def search(self, query_vector: np.ndarray, question: str, calibration: tuple[float, float],
-               lexical_fusion: bool = True, limit: int = 10) -> list[Candidate]:
-        """Targets best first (fused score, or dense only without lexical fusion)."""
+               lexical_fusion: bool = True, limit: int = 10,
+               passage_offset: float = 0.0) -> list[Candidate]:
+        """Targets best first (fused score, or dense only without lexical fusion).
+
+        `passage_offset` is added to the cosine of answer and passage items: they are embedded
+        as passages, and a question lands a few hundredths further from a passage than from
+        another question that says the same (see `passage_offset` in backend/kb/runtime.py)."""
         if not self.items:
             return []
         k = min(len(self.items), 64)
@@ -111,8 +116,9 @@ class TenantIndex:
         dense: dict[str, float] = {}
         for score, idx in zip(scores[0], ids[0], strict=True):
             if idx >= 0:
-                target = self.items[idx].target
-                dense[target] = max(dense.get(target, -1.0), float(score))
+                item = self.items[idx]
+                cosine = float(score) + (passage_offset if item.field != "question" else 0.0)
+                dense[item.target] = max(dense.get(item.target, -1.0), cosine)
         dense_order = sorted(dense, key=dense.__getitem__, reverse=True)
         query_terms = terms(question)
         lexical, share = self._lexical(query_terms)
@@ -121,7 +127,7 @@ class TenantIndex:
         if lexical_fusion:
             for target in lexical_order[:limit]:  # found by its words only: its real cosine
                 if target not in dense:
-                    dense[target] = self._dense_of(target, query_vector)
+                    dense[target] = self._dense_of(target, query_vector, passage_offset)
             fused = fuse_scores(dense, {t: lexical[t] for t in lexical_order}, calibration)
         else:
             fused = {target: calibrated(cosine, calibration) for target, cosine in dense.items()}
@@ -129,7 +135,8 @@ class TenantIndex:
         lexical_rank = {t: r for r, t in enumerate(lexical_order, 1)}
         ranked = sorted(fused, key=lambda t: (fused[t], dense.get(t, -1.0)), reverse=True)
         return [
-            Candidate(t, dense[t] if t in dense else self._dense_of(t, query_vector),
+            Candidate(t, dense[t] if t in dense else self._dense_of(t, query_vector,
+                                                                    passage_offset),
                       lexical.get(t, 0.0),
                       share.get(t, 0.0), fused[t], dense_rank.get(t, len(dense_order) + 1),
                       lexical_rank.get(t))
@@ -165,10 +172,13 @@ class TenantIndex:
             share[target] = max(share.get(target, 0.0), found)
         return best, share
 
-    def _dense_of(self, target: str, query_vector: np.ndarray) -> float:
+    def _dense_of(self, target: str, query_vector: np.ndarray,
+                  passage_offset: float = 0.0) -> float:
         """Cosine of a target only BM25 found (outside FAISS's top k)."""
         rows = [i for i, item in enumerate(self.items) if item.target == target]
-        return float(np.max(self.vectors[rows] @ query_vector.reshape(-1)))
+        offsets = np.array([passage_offset if self.items[i].field != "question" else 0.0
+                            for i in rows], np.float32)
+        return float(np.max(self.vectors[rows] @ query_vector.reshape(-1) + offsets))
 
     # Persistence ------------------------------------------------------------------------------
 

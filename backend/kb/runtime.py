@@ -34,14 +34,25 @@ REBUILD_RETRY_SECONDS = 120.0
 CONFIDENCE_FILE = Path(__file__).with_name("confidence.json")
 
 
-def confidence_models(path: Path = CONFIDENCE_FILE) -> dict[str, ConfidenceModel]:
+def _fitted(path: Path) -> dict[str, Any]:
     try:
-        fitted = json.loads(path.read_text())["models"]
+        models: dict[str, Any] = json.loads(path.read_text())["models"]
+        return models
     except (OSError, ValueError, KeyError):
         return {}
+
+
+def confidence_models(path: Path = CONFIDENCE_FILE) -> dict[str, ConfidenceModel]:
     return {key: ConfidenceModel(float(model["intercept"]),
                                  tuple(float(model["weights"][name]) for name in EVIDENCE))
-            for key, model in fitted.items()}
+            for key, model in _fitted(path).items()}
+
+
+def passage_offsets(path: Path = CONFIDENCE_FILE) -> dict[str, float]:
+    """Per embedder: how much closer a question lands to another question than to a passage
+    saying the same, on average over the development questions (no labels needed); added to
+    answer and passage cosines so they compete with question phrasings on equal terms."""
+    return {key: float(model.get("passage_offset", 0.0)) for key, model in _fitted(path).items()}
 
 
 def embedder_key(spec: str) -> str:
@@ -75,10 +86,17 @@ class KbRuntime:
         self._rebuild_requested: dict[str, float] = {}
         self._lock = threading.Lock()
         self._confidence: ConfidenceModel | None = None
+        self._passage_offset: float | None = None
 
     @property
     def calibration(self) -> tuple[float, float]:
         return DENSE_CALIBRATION.get(self.embedder_key, DEFAULT_CALIBRATION)
+
+    @property
+    def passage_offset(self) -> float:
+        if self._passage_offset is None:
+            self._passage_offset = passage_offsets().get(self.embedder_key, 0.0)
+        return self._passage_offset
 
     @property
     def confidence(self) -> ConfidenceModel:

@@ -157,7 +157,8 @@ def answer(ctx: Context, tenant_id: str, question: str, language: str | None = N
     if hit is not None:
         return hit
     vector = kb.embedder().queries([question])[0]
-    candidates = index.search(vector, question, kb.calibration, kb.settings.lexical_fusion)
+    candidates = index.search(vector, question, kb.calibration, kb.settings.lexical_fusion,
+                              passage_offset=kb.passage_offset)
     targets = _targets(ctx, tenant_id, candidates)
     ranked = [c for c in candidates if c.target in targets]
     if not ranked:

@@ -5,10 +5,14 @@ the evidence the service's confidence model reads (`backend.services.faq.evidenc
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -26,6 +30,50 @@ from backend.services.kb import import_kb, parse_import, rebuild  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 
 LANGS = ("en", "sw", "sheng")
+# A knowledge-base phrasing this close to an evaluation question (difflib ratio of the two,
+# lower-cased, punctuation removed) is a copy of it: "ndula ikiharibika mapema mnaisaidia aje"
+# against "...mnanisaidia aje" is 0.99; different questions in the same words score lower
+# ("are you open on saturday" against "are you open on sundays" is 0.89).
+NEAR_COPY = 0.9
+_PUNCTUATION = re.compile(r"[^\w\s]")
+_SPACES = re.compile(r"\s+")
+
+
+def _plain(text: str) -> str:
+    return _SPACES.sub(" ", _PUNCTUATION.sub(" ", text.lower())).strip()
+
+
+def questions_of(path: Path) -> list[str]:
+    """Every question of an evaluation file (answerable and unanswerable, all languages)."""
+    data = yaml.safe_load(path.read_text())
+    found = [item["q"] for items in data["answerable"].values() for item in items]
+    return found + [q for qs in data["unanswerable"].values() for q in qs]
+
+
+def near_copies(knowledge_base: Path, question_files: list[Path]) -> list[tuple[str, str]]:
+    """(phrasing, question) pairs where the knowledge base's FAQ phrasings copy an evaluation
+    question: a measurement of retrieval is worthless on questions it was handed."""
+    phrasings = [q for entry in yaml.safe_load(knowledge_base.read_text())["entries"]
+                 for q in entry.get("questions", [])]
+    questions = [(q, _plain(q)) for path in question_files for q in questions_of(path)]
+    found = []
+    for phrasing in phrasings:
+        plain = _plain(phrasing)
+        matcher = SequenceMatcher(None, "", plain, autojunk=False)
+        for question, other in questions:
+            matcher.set_seq1(other)
+            if matcher.ratio() >= NEAR_COPY:
+                found.append((phrasing, question))
+    return found
+
+
+def refuse_near_copies(knowledge_base: Path, question_files: list[Path]) -> None:
+    copies = near_copies(knowledge_base, question_files)
+    if copies:
+        for phrasing, question in copies:
+            print(f"{knowledge_base.name}: phrasing {phrasing!r} copies the evaluation question "
+                  f"{question!r}")
+        raise SystemExit(3)
 
 
 @dataclass
@@ -81,9 +129,12 @@ def matches(names: set[str], expect: str) -> bool:
     return expect in names
 
 
-def retrieve(kb: KbRuntime, shop: DemoShop, question: str, fusion: bool = True) -> Retrieved:
+def retrieve(kb: KbRuntime, shop: DemoShop, question: str, fusion: bool = True,
+             passage_offset: float | None = None) -> Retrieved:
+    """Searched as the service searches (`passage_offset` None: the runtime's fitted one)."""
     index = kb.index(shop.tenant_id)
     assert index is not None
     vector = kb.embedder().queries([question])[0]
-    ranked = index.search(vector, question, kb.calibration, fusion)
+    offset = kb.passage_offset if passage_offset is None else passage_offset
+    ranked = index.search(vector, question, kb.calibration, fusion, passage_offset=offset)
     return Retrieved(ranked, evidence(kb, index, question, ranked) if ranked else None)

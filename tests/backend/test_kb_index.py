@@ -75,3 +75,16 @@ def test_the_unknown_share_is_what_the_question_asks_that_no_entry_talks_of():
     assert index.unknown_share("namba ya simu?") == 0.0
     assert index.unknown_share("mnafungulia saa ngapi") == 0.0  # a variant of a known word
     assert index.unknown_share("hi, ok?") == 1.0  # nothing but stopwords: nothing to match
+
+
+def test_the_passage_offset_lets_a_passage_compete_with_question_phrasings():
+    items = [Item("faq:1", "question", "mnauza viatu"), Item("passage:2", "passage", "viatu")]
+    vectors = np.asarray([[0.9, 0.436], [0.85, 0.527]], np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = TenantIndex(1, "test", items, vectors)
+    query = np.array([1.0, 0.0], np.float32)
+    plain = index.search(query, "zzz", CALIBRATION, lexical_fusion=False)
+    assert [c.target for c in plain] == ["faq:1", "passage:2"]
+    shifted = index.search(query, "zzz", CALIBRATION, lexical_fusion=False, passage_offset=0.06)
+    assert [c.target for c in shifted] == ["passage:2", "faq:1"]
+    assert shifted[0].dense == pytest.approx(plain[1].dense + 0.06, abs=1e-5)

