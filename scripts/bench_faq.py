@@ -10,7 +10,6 @@ import os
 import resource
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -18,32 +17,26 @@ import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "scripts"))
 
-from backend.app import create_app  # noqa: E402
+from evaluation.faq import QUESTIONS, demo_shop  # noqa: E402
+
 from backend.kb.runtime import configure  # noqa: E402
 from backend.kb.settings import KbSettings  # noqa: E402
-from backend.migrate import upgrade  # noqa: E402
 from backend.seed_kb import seed_kb  # noqa: E402
-from backend.seed_platform import DEMO_TENANTS, seed_tenant  # noqa: E402
-from backend.settings import Settings  # noqa: E402
 
 
 def main() -> None:
-    work = Path(tempfile.mkdtemp(prefix="bench-faq-"))
-    url = f"sqlite:///{work / 'bench.db'}"
-    upgrade(url)
-    settings = Settings(database_url=url, service_token="bench", encryption_keys=(
-        "ZmRzYWZkc2FmZHNhZmRzYWZkc2FmZHNhZmRzYWZkc2E=",), hash_key="bench")
-    app = create_app(settings)
-    ctx = app.extensions["backend"]
-    tenant = seed_tenant(ctx, DEMO_TENANTS[0]).tenant_id
-    kb = configure(ctx, KbSettings.from_env({**os.environ, "KB_INDEX_DIR": str(work / "kb")}))
+    shop = demo_shop("bench")
+    ctx, tenant = shop.ctx, shop.tenant_id
+    kb = configure(ctx, KbSettings.from_env({**os.environ,
+                                             "KB_INDEX_DIR": str(shop.work / "kb")}))
     seed_kb(ctx, tenant)
-    data = yaml.safe_load((REPO / "eval/faq/questions.yaml").read_text())
+    data = yaml.safe_load(QUESTIONS.read_text())
     questions = [(i["q"], lang) for lang, items in data["answerable"].items() for i in items]
     questions += [(q, lang) for lang, items in data["unanswerable"].items() for q in items]
-    client = app.test_client()
-    headers = {"Authorization": "Bearer bench", "X-TENANT-ID": tenant}
+    client = shop.app.test_client()
+    headers = {"Authorization": f"Bearer {shop.token}", "X-TENANT-ID": tenant}
     client.post("/v1/faq/answer", json={"question": "warm up"}, headers=headers)
     timings, cpu = [], []
     for question, language in questions * 2:

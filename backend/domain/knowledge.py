@@ -156,11 +156,11 @@ def fuse_scores(dense: Mapping[str, float], lexical: Mapping[str, float],
     """Dense cosine in calibrated units plus `weight` × BM25 relative to the best BM25 of this
     question, for every target either side found (a target the other side missed scores its
     floor there: 0 for BM25, the calibration floor for the cosine)."""
-    floor, span = calibration
+    floor, _ = calibration
     best_lexical = max(lexical.values(), default=0.0)
     fused: dict[str, float] = {}
     for target in {*dense, *lexical}:
-        cosine = (dense.get(target, floor) - floor) / span
+        cosine = calibrated(dense.get(target, floor), calibration)
         words = lexical.get(target, 0.0) / best_lexical if best_lexical > 0 else 0.0
         fused[target] = cosine + weight * words
     return fused

@@ -9,6 +9,8 @@ import json
 import threading
 import time
 import weakref
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,25 +36,30 @@ REBUILD_RETRY_SECONDS = 120.0
 CONFIDENCE_FILE = Path(__file__).with_name("confidence.json")
 
 
-def _fitted(path: Path) -> dict[str, Any]:
+@dataclass(frozen=True)
+class FittedRetrieval:
+    """What scripts/fit_faq_confidence.py measured for one embedder."""
+    confidence: ConfidenceModel
+    # How much closer a question lands to another question than to a passage saying the same,
+    # on average over the development questions (no labels needed); added to answer and
+    # passage cosines so they compete with question phrasings on equal terms.
+    passage_offset: float
+
+
+UNFITTED = FittedRetrieval(DEFAULT_CONFIDENCE, 0.0)
+
+
+def fitted_retrieval(path: Path = CONFIDENCE_FILE) -> dict[str, FittedRetrieval]:
+    """Per embedder key; empty when the file is missing or unreadable."""
     try:
         models: dict[str, Any] = json.loads(path.read_text())["models"]
-        return models
-    except (OSError, ValueError, KeyError):
+        return {key: FittedRetrieval(
+            ConfidenceModel(float(model["intercept"]),
+                            tuple(float(model["weights"][name]) for name in EVIDENCE)),
+            float(model.get("passage_offset", 0.0)))
+            for key, model in models.items()}
+    except (OSError, ValueError, KeyError, TypeError):
         return {}
-
-
-def confidence_models(path: Path = CONFIDENCE_FILE) -> dict[str, ConfidenceModel]:
-    return {key: ConfidenceModel(float(model["intercept"]),
-                                 tuple(float(model["weights"][name]) for name in EVIDENCE))
-            for key, model in _fitted(path).items()}
-
-
-def passage_offsets(path: Path = CONFIDENCE_FILE) -> dict[str, float]:
-    """Per embedder: how much closer a question lands to another question than to a passage
-    saying the same, on average over the development questions (no labels needed); added to
-    answer and passage cosines so they compete with question phrasings on equal terms."""
-    return {key: float(model.get("passage_offset", 0.0)) for key, model in _fitted(path).items()}
 
 
 def embedder_key(spec: str) -> str:
@@ -85,24 +92,23 @@ class KbRuntime:
         self._indexes: dict[str, TenantIndex] = {}
         self._rebuild_requested: dict[str, float] = {}
         self._lock = threading.Lock()
-        self._confidence: ConfidenceModel | None = None
-        self._passage_offset: float | None = None
 
     @property
     def calibration(self) -> tuple[float, float]:
         return DENSE_CALIBRATION.get(self.embedder_key, DEFAULT_CALIBRATION)
 
-    @property
-    def passage_offset(self) -> float:
-        if self._passage_offset is None:
-            self._passage_offset = passage_offsets().get(self.embedder_key, 0.0)
-        return self._passage_offset
+    @cached_property
+    def fitted(self) -> FittedRetrieval:
+        """This embedder's fitted confidence model and passage offset (read once)."""
+        return fitted_retrieval().get(self.embedder_key, UNFITTED)
 
     @property
     def confidence(self) -> ConfidenceModel:
-        if self._confidence is None:
-            self._confidence = confidence_models().get(self.embedder_key, DEFAULT_CONFIDENCE)
-        return self._confidence
+        return self.fitted.confidence
+
+    @property
+    def passage_offset(self) -> float:
+        return self.fitted.passage_offset
 
     def embedder(self) -> Embedder:
         """Loaded on first use (a second or two), then kept for the life of the process."""
@@ -131,9 +137,11 @@ class KbRuntime:
         return fresh or loaded
 
     def warm(self) -> int:
-        """Load the embedder and every tenant index saved under this database's folder, so the
-        first question of each tenant is as fast as the rest; returns how many were loaded."""
+        """Load the embedder, the fitted confidence model and every tenant index saved under this
+        database's folder, so the first question of each tenant is as fast as the rest; returns
+        how many indexes were loaded."""
         self.embedder()
+        _ = self.fitted
         loaded = 0
         if self.root.is_dir():
             for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):

@@ -30,6 +30,10 @@ from backend.services.kb import import_kb, parse_import, rebuild  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 
 LANGS = ("en", "sw", "sheng")
+REPO = Path(__file__).resolve().parents[2]
+QUESTIONS = REPO / "eval" / "faq" / "questions.yaml"  # the test questions: never fitted on
+DEV = REPO / "eval" / "faq" / "dev.yaml"  # development questions: the confidence fit's
+DEMO_KB = REPO / "backend" / "kb_data" / "demo-shop.yaml"
 # A knowledge-base phrasing this close to an evaluation question (difflib ratio of the two,
 # lower-cased, punctuation removed) is a copy of it: "ndula ikiharibika mapema mnaisaidia aje"
 # against "...mnanisaidia aje" is 0.99; different questions in the same words score lower
@@ -78,9 +82,11 @@ def refuse_near_copies(knowledge_base: Path, question_files: list[Path]) -> None
 
 @dataclass
 class DemoShop:
+    app: Any  # the Flask app (its test client speaks HTTP in process)
     ctx: Any
     tenant_id: str
     work: Path
+    token: str  # the service token, for `Authorization: Bearer`
 
 
 @dataclass(frozen=True)
@@ -93,14 +99,16 @@ class Retrieved:
                      if matches(names.get(c.target, set()), expect)), None)
 
 
-def demo_shop() -> DemoShop:
-    work = Path(tempfile.mkdtemp(prefix="eval-faq-"))
-    url = f"sqlite:///{work / 'eval.db'}"
+def demo_shop(purpose: str = "eval") -> DemoShop:
+    """The first demo tenant on a fresh SQLite database in a temporary folder."""
+    work = Path(tempfile.mkdtemp(prefix=f"{purpose}-faq-"))
+    url = f"sqlite:///{work / 'shop.db'}"
     upgrade(url)
-    settings = Settings(database_url=url, service_token="eval", encryption_keys=(
-        "ZmRzYWZkc2FmZHNhZmRzYWZkc2FmZHNhZmRzYWZkc2E=",), hash_key="eval")
-    ctx = create_app(settings).extensions["backend"]
-    return DemoShop(ctx, seed_tenant(ctx, DEMO_TENANTS[0]).tenant_id, work)
+    settings = Settings(database_url=url, service_token=purpose, encryption_keys=(
+        "ZmRzYWZkc2FmZHNhZmRzYWZkc2FmZHNhZmRzYWZkc2E=",), hash_key=purpose)
+    app = create_app(settings)
+    ctx = app.extensions["backend"]
+    return DemoShop(app, ctx, seed_tenant(ctx, DEMO_TENANTS[0]).tenant_id, work, purpose)
 
 
 def index_with(shop: DemoShop, embedder: str) -> tuple[KbRuntime, dict[str, set[str]]]:

