@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PHONE ?= +254711000111
 ENV := source scripts/env.sh &&
 
-.PHONY: help setup train validate seed up reload down status demo chat test eval eval-faq fit-faq-confidence bench logs clean
+.PHONY: help setup train validate seed up reload down status demo chat test eval eval-faq fit-faq-confidence fit-intent-blend bench logs clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ test: ## everything CI runs: services, unit, channel, action, data validation an
 
 eval: train ## score the NLU on the held-out split and public sets (eval/results/); EVAL_SETS=, EVAL_LIMIT=, MODEL=, EVAL_STRICT=1
 	@PYTHONPATH="$$PWD" .venv-rasa/bin/python scripts/eval_nlu.py
+
+fit-intent-blend: setup ## refit the weights of DIET and the lexical intent model by 3-fold cross-validation on data/nlu (~17 min); WRITE=1 puts them into config.yml
+	@PYTHONPATH="$$PWD" .venv-rasa/bin/python scripts/fit_intent_blend.py $(if $(WRITE),--write)
 
 eval-faq: setup ## FAQ retrieval: hit@1, MRR, abstention per language and embedder, latency (eval/results/faq/)
 	@$(ENV) OMP_NUM_THREADS=1 .venv/bin/python scripts/eval_faq.py

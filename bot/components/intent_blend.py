@@ -5,21 +5,22 @@ some messages that a plain bag of words and character n-grams reads correctly (a
 round). This component trains a logistic regression on TF-IDF word unigrams and character 2-5
 grams (within word boundaries, so Sheng clippings and typos share pieces with their full forms)
 over the same intent examples DIET trains on. At run time it combines both distributions as a
-weighted geometric mean,
+weighted product,
 
-    p(intent) ∝ p_diet(intent) ** weight * p_lexical(intent) ** (1 - weight),
+    p(intent) ∝ p_diet(intent) ** diet_weight * p_lexical(intent) ** lexical_weight,
 
-and writes the blended intent and ranking. Both experts must agree for a high confidence, so the
-FallbackClassifier after it sees fewer confident mistakes. It must come after DIETClassifier, with
-DIET's `ranking_length: 0` so that every intent has DIET's probability.
+and writes the blended intent and ranking for the FallbackClassifier after it. It must come after
+DIETClassifier, with DIET's `ranking_length: 0` so that every intent has DIET's probability.
 
-The regularisation C and the features were chosen by 5-fold cross-validation on the training data
-only; the weight is the even 0.5 (neither expert preferred).
+The two weights are fitted by `make fit-intent-blend` (scripts/fit_intent_blend.py): DIET and this
+model are trained on k-1 folds of the training data and predict the k-th, and the weights that
+minimise the log-loss of those out-of-fold predictions are kept. C and the features were chosen
+by cross-validation on the training data too; no evaluation sentence takes part.
 """
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -48,16 +49,36 @@ FLOOR = 1e-6
 WORD_TOKENS = r"(?u)\b\w+\b"
 
 
-def blend(diet: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray:
-    """Weighted geometric mean of two distributions over the same intents, renormalised."""
-    logits = weight * np.log(np.maximum(diet, FLOOR)) + (1.0 - weight) * np.log(np.maximum(lexical, FLOOR))
-    logits -= logits.max()
+def blend(diet: np.ndarray, lexical: np.ndarray, diet_weight: float, lexical_weight: float) -> np.ndarray:
+    """p_diet ** diet_weight * p_lexical ** lexical_weight, renormalised over the last axis (one
+    distribution or a batch of them, over the same intents)."""
+    logits = diet_weight * np.log(np.maximum(diet, FLOOR)) + lexical_weight * np.log(np.maximum(lexical, FLOOR))
+    logits = logits - logits.max(axis=-1, keepdims=True)
     blended = np.exp(logits)
-    return blended / blended.sum()
+    return blended / blended.sum(axis=-1, keepdims=True)
 
 
-def _normalise(text: str) -> str:
+def normalise(text: str) -> str:
     return " ".join(text.lower().split())
+
+
+def new_pipeline(config: Dict[Text, Any]):
+    """The untrained lexical model: TF-IDF word unigrams and char_wb n-grams, logistic regression."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+
+    low, high = config["char_ngrams"]
+    features = make_union(
+        TfidfVectorizer(analyzer="word", token_pattern=WORD_TOKENS, sublinear_tf=True),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(int(low), int(high)), sublinear_tf=True))
+    return make_pipeline(features, LogisticRegression(C=float(config["C"]), max_iter=int(config["max_iter"])))
+
+
+def intent_examples(training_data: TrainingData) -> List[Tuple[str, str]]:
+    """(normalised text, intent) of every intent example."""
+    return [(normalise(m.get(TEXT)), m.get(INTENT)) for m in training_data.intent_examples
+            if m.get(TEXT) and m.get(INTENT)]
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -67,7 +88,8 @@ class LexicalIntentBlender(GraphComponent, IntentClassifier):
         return {
             "C": 30.0,               # inverse regularisation of the logistic regression
             "char_ngrams": [2, 5],   # char_wb n-gram range
-            "weight": 0.5,           # DIET's share of the blend (the lexical model gets the rest)
+            "diet_weight": 0.5,      # exponents of the two distributions (make fit-intent-blend)
+            "lexical_weight": 0.5,
             "ranking_length": 10,    # intents kept in intent_ranking (0: all)
             "max_iter": 3000,
         }
@@ -80,9 +102,10 @@ class LexicalIntentBlender(GraphComponent, IntentClassifier):
         self._pipeline = pipeline
         self._classes: List[str] = list(pipeline.classes_) if pipeline is not None else []
         self._index = {name: i for i, name in enumerate(self._classes)}
-        weight = float(config["weight"])
-        if not 0.0 <= weight <= 1.0:
-            raise ValueError(f"LexicalIntentBlender: weight must be within [0, 1], not {weight}")
+        weights = [float(config["diet_weight"]), float(config["lexical_weight"])]
+        if min(weights) < 0.0 or sum(weights) <= 0.0:
+            raise ValueError(f"LexicalIntentBlender: diet_weight and lexical_weight must be >= 0 and "
+                             f"not both 0, not {weights}")
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -95,27 +118,14 @@ class LexicalIntentBlender(GraphComponent, IntentClassifier):
 
     # ------------------------------------------------------------ training
 
-    def _new_pipeline(self):
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline, make_union
-
-        low, high = self.component_config["char_ngrams"]
-        features = make_union(
-            TfidfVectorizer(analyzer="word", token_pattern=WORD_TOKENS, sublinear_tf=True),
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(int(low), int(high)), sublinear_tf=True))
-        return make_pipeline(features, LogisticRegression(
-            C=float(self.component_config["C"]), max_iter=int(self.component_config["max_iter"])))
-
     def train(self, training_data: TrainingData) -> Resource:
-        examples = [(m.get(TEXT), m.get(INTENT)) for m in training_data.intent_examples
-                    if m.get(TEXT) and m.get(INTENT)]
+        examples = intent_examples(training_data)
         if len({intent for _, intent in examples}) < 2:
             logger.warning("LexicalIntentBlender: fewer than two intents to train on; DIET's "
                            "ranking will be passed on unchanged.")
             return self._resource
-        pipeline = self._new_pipeline()
-        pipeline.fit([_normalise(text) for text, _ in examples], [intent for _, intent in examples])
+        pipeline = new_pipeline(self.component_config)
+        pipeline.fit([text for text, _ in examples], [intent for _, intent in examples])
         self._pipeline = pipeline
         self._classes = list(pipeline.classes_)
         self._index = {name: i for i, name in enumerate(self._classes)}
@@ -158,7 +168,7 @@ class LexicalIntentBlender(GraphComponent, IntentClassifier):
         texts = [(index, m) for index, m in enumerate(messages) if m.get(TEXT) and m.get(INTENT_RANKING_KEY)]
         if not texts:
             return messages
-        lexical = self._pipeline.predict_proba([_normalise(m.get(TEXT)) for _, m in texts])
+        lexical = self._pipeline.predict_proba([normalise(m.get(TEXT)) for _, m in texts])
         for row, (_, message) in zip(lexical, texts):
             self._blend_into(message, row)
         return messages
@@ -171,7 +181,8 @@ class LexicalIntentBlender(GraphComponent, IntentClassifier):
                 diet[position] = float(item.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
         if not diet.any():
             return
-        blended = blend(diet, lexical, float(self.component_config["weight"]))
+        blended = blend(diet, lexical, float(self.component_config["diet_weight"]),
+                        float(self.component_config["lexical_weight"]))
         order = np.argsort(-blended, kind="stable")
         length = int(self.component_config["ranking_length"])
         if length > 0:

@@ -49,14 +49,19 @@ def diet_says(text, ranking):
     return Message(data={TEXT: text, INTENT: dict(ranking[0]), INTENT_RANKING_KEY: ranking})
 
 
-def test_blend_is_a_weighted_geometric_mean():
+def test_blend_is_a_weighted_product():
     diet, lexical = np.array([0.9, 0.1]), np.array([0.2, 0.8])
     expected = np.sqrt(diet * lexical) / np.sqrt(diet * lexical).sum()
-    assert blend(diet, lexical, 0.5) == pytest.approx(expected)
-    assert blend(diet, lexical, 1.0) == pytest.approx(diet)
-    assert blend(diet, lexical, 0.0) == pytest.approx(lexical)
+    assert blend(diet, lexical, 0.5, 0.5) == pytest.approx(expected)
+    assert blend(diet, lexical, 1.0, 0.0) == pytest.approx(diet)
+    assert blend(diet, lexical, 0.0, 1.0) == pytest.approx(lexical)
+    sharper = diet ** 0.2 * lexical ** 1.1
+    assert blend(diet, lexical, 0.2, 1.1) == pytest.approx(sharper / sharper.sum())
+    # A batch is blended row by row.
+    batch = blend(np.vstack([diet, lexical]), np.vstack([lexical, diet]), 0.5, 0.5)
+    assert batch[0] == pytest.approx(expected) and batch[1] == pytest.approx(expected)
     # An intent one expert rules out keeps the floor, not minus infinity.
-    mixed = blend(np.array([1.0, 0.0]), np.array([0.0, 1.0]), 0.5)
+    mixed = blend(np.array([1.0, 0.0]), np.array([0.0, 1.0]), 0.5, 0.5)
     assert np.isfinite(mixed).all() and mixed.sum() == pytest.approx(1.0)
 
 
@@ -79,8 +84,8 @@ def test_a_confident_diet_is_tempered_when_the_words_disagree(tmp_path):
     assert message.get(INTENT)["confidence"] < 0.95
 
 
-def test_weight_one_passes_diet_through(tmp_path):
-    component, _, _ = trained(tmp_path, weight=1.0)
+def test_diet_alone_passes_through(tmp_path):
+    component, _, _ = trained(tmp_path, diet_weight=1.0, lexical_weight=0.0)
     message = diet_says("mambo", [("view_cart", 0.7), ("greet", 0.2), ("delivery_fees", 0.1)])
     component.process([message])
     assert message.get(INTENT)["name"] == "view_cart"
@@ -132,10 +137,12 @@ def test_too_few_intents_leaves_diet_alone(tmp_path):
     assert message.get(INTENT) == {"name": "greet", "confidence": 0.6}
 
 
-def test_bad_weight_is_refused(tmp_path):
+@pytest.mark.parametrize("weights", [(-0.1, 1.0), (0.0, 0.0)])
+def test_bad_weights_are_refused(tmp_path, weights):
     storage, resource = storage_and_resource(tmp_path)
+    config = {**LexicalIntentBlender.get_default_config(), "diet_weight": weights[0], "lexical_weight": weights[1]}
     with pytest.raises(ValueError, match="weight"):
-        LexicalIntentBlender({**LexicalIntentBlender.get_default_config(), "weight": 1.5}, storage, resource)
+        LexicalIntentBlender(config, storage, resource)
 
 
 def test_the_pipeline_gives_the_blend_every_intent_of_diet():
