@@ -32,6 +32,10 @@ class Answer:
         return str(self.body.get("description", "")) if isinstance(self.body, dict) else ""
 
 
+# Below the backend's keep-alive (backend/gunicorn_conf.py), see bot/channels/backend.py.
+IDLE_CONNECTION_SECONDS = 1.0
+
+
 class Backend:
     """One shared connection pool per action server process, created inside the running loop."""
 
@@ -44,8 +48,10 @@ class Backend:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
+            # Idle connections closed after 1 s, before the backend's 5 s keep-alive ends them.
             self._session = aiohttp.ClientSession(
-                headers={"Authorization": f"Bearer {self._token}"}, timeout=self._timeout)
+                headers={"Authorization": f"Bearer {self._token}"}, timeout=self._timeout,
+                connector=aiohttp.TCPConnector(keepalive_timeout=IDLE_CONNECTION_SECONDS))
         return self._session
 
     async def get(self, tenant_id: str, path: str, params: Optional[Dict[str, Any]] = None) -> Any:

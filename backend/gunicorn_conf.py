@@ -9,6 +9,11 @@ import os
 import threading
 from typing import Any
 
+# Seconds an idle keep-alive connection stays open (gthread workers). The assistant's HTTP clients
+# drop idle connections after IDLE_CONNECTION_SECONDS (1 s), well before this, so they never send a
+# request on a connection the server is closing at that moment.
+keepalive = 5
+
 
 def _warm(app: Any, log: Any) -> None:
     from backend.kb.runtime import runtime

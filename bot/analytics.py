@@ -29,6 +29,8 @@ import aiohttp
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
+from bot.channels.backend import backend_session
+
 logger = logging.getLogger(__name__)
 
 CLASSIFICATIONS_PATH = "/internal/v1/nlu/classifications"
@@ -223,7 +225,7 @@ class ClassificationBroker(EventBroker):
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+            self._session = backend_session(self._headers, self._timeout)
         return self._session
 
     async def _send(self, batch: List[Dict[str, Any]]) -> bool:

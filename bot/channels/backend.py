@@ -26,6 +26,18 @@ class Tenant:
     quiet_hours: Optional[Dict[str, Any]] = None
 
 
+# Idle pooled connections are closed after this many seconds: below the backend's keep-alive
+# (gunicorn's `keepalive`, 5 s in backend/gunicorn_conf.py), so a request is never written to a
+# connection the server is closing at that moment ("Can not write request body").
+IDLE_CONNECTION_SECONDS = 1.0
+
+
+def backend_session(headers: Dict[str, str], timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
+    """An aiohttp session for the backend; create it inside the running event loop."""
+    return aiohttp.ClientSession(headers=headers, timeout=timeout,
+                                 connector=aiohttp.TCPConnector(keepalive_timeout=IDLE_CONNECTION_SECONDS))
+
+
 class BackendClient:
     """Talks to the backend with the service token; caches tenant routing for `cache_seconds`."""
 
@@ -41,7 +53,7 @@ class BackendClient:
     def _client(self) -> aiohttp.ClientSession:
         # Created lazily inside the server's running event loop, never at import time.
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+            self._session = backend_session(self._headers, self._timeout)
         return self._session
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:

@@ -1,0 +1,77 @@
+"""The assistant's HTTP clients drop idle connections before the backend's keep-alive ends them,
+so no request is written to a connection the server is closing ("Can not write request body")."""
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from actions import backend as actions_backend
+from bot.channels import backend as channel_backend
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def gunicorn_keepalive() -> float:
+    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "backend" / "gunicorn_conf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return float(module.keepalive)
+
+
+def test_clients_give_up_idle_connections_before_the_backend_does():
+    keepalive = gunicorn_keepalive()
+    assert channel_backend.IDLE_CONNECTION_SECONDS < keepalive
+    assert actions_backend.IDLE_CONNECTION_SECONDS < keepalive
+
+
+async def connections_used(session_factory, pause: float) -> int:
+    """Distinct client ports the server saw for two requests `pause` seconds apart."""
+    ports = set()
+
+    async def hello(request: web.Request) -> web.Response:
+        ports.add(request.transport.get_extra_info("peername")[1])
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_get("/", hello)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    session = session_factory()
+    try:
+        for _ in range(2):
+            async with session.get(f"http://127.0.0.1:{port}/") as resp:
+                assert resp.status == 200
+            await asyncio.sleep(pause)
+    finally:
+        await session.close()
+        await runner.cleanup()
+    return len(ports)
+
+
+@pytest.mark.asyncio
+async def test_an_idle_connection_is_not_reused_after_the_idle_limit():
+    timeout = aiohttp.ClientTimeout(total=5)
+    ours = lambda: channel_backend.backend_session({}, timeout)  # noqa: E731
+    assert await connections_used(ours, 0.0) == 1  # back to back: one pooled connection
+    assert await connections_used(ours, channel_backend.IDLE_CONNECTION_SECONDS + 0.5) == 2
+    # aiohttp's own default would have kept the idle connection and reused it.
+    assert await connections_used(lambda: aiohttp.ClientSession(timeout=timeout),
+                                  channel_backend.IDLE_CONNECTION_SECONDS + 0.5) == 1
+
+
+@pytest.mark.asyncio
+async def test_the_action_servers_client_drops_idle_connections_too():
+    client = actions_backend.Backend(base_url="http://127.0.0.1:9", service_token="x")
+    session = client._client()
+    try:
+        assert session.connector._keepalive_timeout == actions_backend.IDLE_CONNECTION_SECONDS
+    finally:
+        await session.close()
