@@ -153,3 +153,22 @@ def test_the_pipeline_gives_the_blend_every_intent_of_diet():
     fallback = names.index("bot.components.action_guard.ActionAwareFallbackClassifier")
     assert diet < blender < fallback
     assert pipeline[diet]["ranking_length"] == 0
+
+
+def test_the_fast_probabilities_are_the_pipelines(tmp_path):
+    component, storage, resource = trained(tmp_path)
+    loaded = LexicalIntentBlender.load(LexicalIntentBlender.get_default_config(), storage, resource, context())
+    texts = ["kikapu changu", "delivery to kisumu ni ngapi", "mambo boss", "🛒", ""]
+    expected = loaded._pipeline.predict_proba(texts)
+    assert loaded._weights is not None
+    assert loaded.probabilities(texts) == pytest.approx(expected, abs=1e-12)
+
+
+def test_two_intents_use_the_pipeline(tmp_path):
+    storage, resource = storage_and_resource(tmp_path)
+    component = LexicalIntentBlender.create(LexicalIntentBlender.get_default_config(), storage, resource, context())
+    component.train(TrainingData([Message(data={TEXT: text, INTENT: intent})
+                                  for intent in ("greet", "view_cart") for text in EXAMPLES[intent]]))
+    message = diet_says("kikapu changu kina nini", [("greet", 0.5), ("view_cart", 0.5)])
+    component.process([message])
+    assert message.get(INTENT)["name"] == "view_cart"
