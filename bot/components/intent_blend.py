@@ -81,6 +81,21 @@ def intent_examples(training_data: TrainingData) -> List[Tuple[str, str]]:
             if m.get(TEXT) and m.get(INTENT)]
 
 
+def _read_pipeline(path):
+    """The saved lexical model; a file with unexpected types, or one skops cannot read, is an
+    InvalidModelError (never a silent fall back to DIET alone)."""
+    import skops.io as sio
+
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+        unexpected = sorted(set(untrusted) - TRUSTED_TYPES)
+        if not unexpected:
+            return sio.load(path, trusted=untrusted)
+    except Exception as exc:  # noqa: BLE001 — any unreadable file is the same error for the loader
+        raise InvalidModelError(f"{MODEL_FILE}: cannot be read: {exc}") from exc
+    raise InvalidModelError(f"{MODEL_FILE}: unexpected types {unexpected}")
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class LexicalIntentBlender(GraphComponent, IntentClassifier):
     @staticmethod
@@ -161,18 +176,11 @@ class LexicalIntentBlender(GraphComponent, IntentClassifier):
     @classmethod
     def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
              execution_context: ExecutionContext, **kwargs: Any) -> "LexicalIntentBlender":
-        import skops.io as sio
-
         pipeline = None
         try:
             with model_storage.read_from(resource) as directory:
-                path = directory / MODEL_FILE
-                if path.exists():
-                    untrusted = sio.get_untrusted_types(file=path)
-                    unexpected = sorted(set(untrusted) - TRUSTED_TYPES)
-                    if unexpected:
-                        raise InvalidModelError(f"{MODEL_FILE}: unexpected types {unexpected}")
-                    pipeline = sio.load(path, trusted=untrusted)
+                if (directory / MODEL_FILE).exists():
+                    pipeline = _read_pipeline(directory / MODEL_FILE)
         except ValueError:
             # The model storage has no directory for a component that persisted nothing.
             logger.debug("LexicalIntentBlender: nothing persisted (not trained); DIET's ranking "
@@ -184,11 +192,11 @@ class LexicalIntentBlender(GraphComponent, IntentClassifier):
     def process(self, messages: List[Message]) -> List[Message]:
         if self._pipeline is None:
             return messages
-        texts = [(index, m) for index, m in enumerate(messages) if m.get(TEXT) and m.get(INTENT_RANKING_KEY)]
-        if not texts:
+        ranked = [m for m in messages if m.get(TEXT) and m.get(INTENT_RANKING_KEY)]
+        if not ranked:
             return messages
-        lexical = self.probabilities([normalise(m.get(TEXT)) for _, m in texts])
-        for row, (_, message) in zip(lexical, texts):
+        lexical = self.probabilities([normalise(m.get(TEXT)) for m in ranked])
+        for row, message in zip(lexical, ranked):
             self._blend_into(message, row)
         return messages
 

@@ -127,6 +127,14 @@ def test_a_file_with_unexpected_types_is_refused(tmp_path, monkeypatch):
         LexicalIntentBlender.load(LexicalIntentBlender.get_default_config(), storage, resource, context())
 
 
+def test_an_unreadable_file_is_refused_not_skipped(tmp_path):
+    _, storage, resource = trained(tmp_path)
+    with storage.write_to(resource) as directory:
+        (directory / intent_blend.MODEL_FILE).write_bytes(b"not a skops file")
+    with pytest.raises(InvalidModelError, match="cannot be read"):
+        LexicalIntentBlender.load(LexicalIntentBlender.get_default_config(), storage, resource, context())
+
+
 def test_too_few_intents_leaves_diet_alone(tmp_path):
     storage, resource = storage_and_resource(tmp_path)
     component = LexicalIntentBlender.create(LexicalIntentBlender.get_default_config(), storage, resource, context())
