@@ -64,10 +64,10 @@ def outbound_rows(ctx: Context) -> list:
         ).all()
 
 
-def simulator_log(server: LiveServer) -> list[dict]:
+def simulator_log(server: LiveServer, to: str = CUSTOMER) -> list[dict]:
     client = server.app.test_client()
     response = client.get(
-        "/v1/sandbox/messages", query_string={"to": CUSTOMER}, headers=service_headers()
+        "/v1/sandbox/messages", query_string={"to": to}, headers=service_headers()
     )
     assert response.status_code == 200
     return response.get_json()["results"]
@@ -403,14 +403,20 @@ def test_worker_down_the_backend_sends_the_reply_and_the_worker_later_sends_noth
     assert_delivered_in_order(server, ids)  # still exactly three
 
 
-def test_a_payment_notice_is_stored_with_notified_at_in_one_transaction(
-    live_server, tenants
+def test_a_payment_notice_interrupted_after_storing_is_neither_lost_nor_doubled(
+    live_server, tenants, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A notice whose messages are stored is marked notified in the same commit: running the
-    job again (a retry after a crash) queues nothing more."""
-    from tests.backend.payment_helpers import FakeRasa, configure_payments, make_payment, \
-        place_order
+    """The notice's messages and notified_at commit together: when the job dies right after
+    (here: handing the delivery over raises), its retry queues nothing more, and the sweep
+    sends what was stored. Before, the retry stored the notice a second time."""
     from backend.services.payment_notices import notify_customer
+    from tests.backend.commerce_helpers import PHONE
+    from tests.backend.payment_helpers import (
+        FakeRasa,
+        configure_payments,
+        make_payment,
+        place_order,
+    )
 
     rasa = FakeRasa(reply=[])
     try:
@@ -423,10 +429,29 @@ def test_a_payment_notice_is_stored_with_notified_at_in_one_transaction(
         with ctx.db.engine.begin() as connection:
             connection.execute(text("UPDATE payments SET status = 'failed', failure_code = '1037'"
                                     " WHERE id = :id"), {"id": payment_id})
-        assert notify_customer(ctx, payment_id, final_attempt=True) == "fallback"
-        assert notify_customer(ctx, payment_id, final_attempt=True) == "skipped"
-        ctx.jobs.drain(timeout=30)
+        with monkeypatch.context() as patch:
+            patch.setattr(ctx.jobs, "enqueue", _raise_once(ctx.jobs.enqueue))
+            with pytest.raises(RuntimeError, match="process died"):
+                notify_customer(ctx, payment_id, final_attempt=True)
+            assert notify_customer(ctx, payment_id, final_attempt=True) == "skipped"
+        later = utcnow() + timedelta(seconds=ctx.settings.outbox_stale_seconds + 1)
+        sweep_outbox(ctx, now=later)
+        ctx.jobs.join(timeout=30)
         [row] = outbound_rows(ctx)
         assert row.status == "sent"
+        [message] = simulator_log(server, to=PHONE)
+        assert "did not go through" in message["body"]
     finally:
         rasa.close()
+
+
+def _raise_once(enqueue: Callable[..., None]) -> Callable[..., None]:
+    calls: list[int] = []
+
+    def patched(*args: object) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("process died")
+        enqueue(*args)
+
+    return patched
