@@ -43,6 +43,8 @@ class OutboundMessage(Base):
         Index("ix_outbound_messages_tenant_id_created_at", "tenant_id", "created_at"),
         # The sweep: rows left queued or sending since a given time.
         Index("ix_outbound_messages_status_updated_at", "status", "updated_at"),
+        # One reply per inbound message: the channel posting it again (a retry) stores nothing.
+        UniqueConstraint("tenant_id", "in_reply_to", "position"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.context import Context
@@ -60,7 +61,8 @@ def queue_outbound(
     messages: Sequence[OutgoingMessage],
     in_reply_to: str | None = None,
 ) -> list[int]:
-    """Store the messages as queued and enqueue their delivery; returns their ids in order."""
+    """Store the messages as queued and enqueue their delivery; returns their ids in order.
+    A reply to an inbound message already answered returns the stored reply's ids instead."""
     phone = to_e164(to, field="to")
     ids = store_outbound(ctx, tenant_id, phone, messages, in_reply_to)
     enqueue_delivery(ctx, ids)
@@ -109,8 +111,27 @@ def store_outbound(
     Replies to a customer who wrote in the last 24 h always go out; other messages count
     against the tier's monthly limit (LimitExceeded, nothing stored, when it is spent).
     """
-    with ctx.db.transaction() as session:
-        return add_outbound(session, ctx, tenant_id, phone, messages, in_reply_to)
+    try:
+        with ctx.db.transaction() as session:
+            return add_outbound(session, ctx, tenant_id, phone, messages, in_reply_to)
+    except IntegrityError:
+        # The same reply posted twice at once: the other request stored it first.
+        if in_reply_to is None:
+            raise
+        with ctx.db.transaction() as session:
+            existing = reply_to(session, tenant_id, in_reply_to)
+        if not existing:
+            raise
+        return existing
+
+
+def reply_to(session: Session, tenant_id: str, in_reply_to: str) -> list[int]:
+    """The ids already stored in reply to this inbound message, in order (none: [])."""
+    return list(session.scalars(
+        select(OutboundMessage.id)
+        .where(OutboundMessage.tenant_id == tenant_id, OutboundMessage.in_reply_to == in_reply_to)
+        .order_by(OutboundMessage.position, OutboundMessage.id)
+    ))
 
 
 def add_outbound(
@@ -127,6 +148,10 @@ def add_outbound(
         raise InvalidInput("Every message needs a body or a media_url")
     batch_id = uuid.uuid4().hex
     tenant = require_tenant(session, tenant_id)
+    if in_reply_to is not None:
+        existing = reply_to(session, tenant_id, in_reply_to)
+        if existing:  # a retry of a reply already stored: answered once, whatever it says now
+            return existing
     customer = find_customer(session, ctx.crypto, tenant_id, phone)
     conversation = None
     if customer is not None:

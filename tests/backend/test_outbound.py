@@ -98,6 +98,23 @@ def test_in_process_delivery_reaches_the_simulator_in_order(live_server, tenants
     assert_delivered_in_order(server, ids)
 
 
+def test_a_reply_posted_again_for_the_same_inbound_message_is_sent_once(
+    live_server, tenants
+) -> None:
+    """The channel retrying its POST (or Twilio's retry answered again) stores nothing more."""
+    server = live_server()
+    client = server.app.test_client()
+    first = client.post(URL, json=REPLY, headers=service_headers())
+    again = client.post(URL, json={**REPLY, "messages": [{"body": "a second answer"}]},
+                        headers=service_headers())
+    assert first.status_code == again.status_code == 202
+    assert again.get_json()["ids"] == first.get_json()["ids"]
+    server.app.extensions["backend"].jobs.drain(timeout=30)
+    assert_delivered_in_order(server, first.get_json()["ids"])
+    other = client.post(URL, json={**REPLY, "in_reply_to": "SM0002"}, headers=service_headers())
+    assert other.status_code == 202 and other.get_json()["ids"][0] > first.get_json()["ids"][-1]
+
+
 def test_outbound_validation(client, tenants) -> None:
     empty = {**REPLY, "messages": []}
     assert client.post(URL, json=empty, headers=service_headers()).status_code == 422
