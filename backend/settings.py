@@ -87,7 +87,7 @@ class Settings:
     # Outbox: a queued reply still unsent this long after it was enqueued on RQ is also sent from
     # the process that queued it (0: never); a queued row untouched this long is re-enqueued by
     # the sweep; a reply unsent after this many hours is failed instead (the WhatsApp window).
-    outbox_in_process_after_seconds: float = 3.0
+    outbox_in_process_after_seconds: float = 2.0
     outbox_stale_seconds: int = 60
     outbox_give_up_hours: int = 24
     # /v1/health is degraded when the oldest job of a queue waits longer than this.
@@ -140,7 +140,7 @@ class Settings:
             redis_url=env.get("REDIS_URL", "").strip(),
             jobs_fallback_in_process=_flag(env.get("JOBS_FALLBACK_IN_PROCESS", "1")),
             outbox_in_process_after_seconds=_seconds(
-                "OUTBOX_IN_PROCESS_AFTER_SECONDS", env.get("OUTBOX_IN_PROCESS_AFTER_SECONDS") or "3"
+                "OUTBOX_IN_PROCESS_AFTER_SECONDS", env.get("OUTBOX_IN_PROCESS_AFTER_SECONDS") or "2"
             ),
             outbox_stale_seconds=_positive(
                 "OUTBOX_STALE_SECONDS", env.get("OUTBOX_STALE_SECONDS") or "60"

@@ -244,6 +244,22 @@ def test_in_process_runner_retries_with_the_rq_schedule() -> None:
     assert waits == [2, 10, 2, 10, 30]
 
 
+def test_a_job_enqueued_once_the_pool_is_shut_down_runs_inline_and_drain_waits_for_nested_jobs(
+) -> None:
+    """At interpreter shutdown the pool refuses new work; a job enqueued by a job then runs in
+    the caller's thread instead of being lost, and drain() waits for jobs that jobs enqueue."""
+    runner = InProcessRunner(max_workers=2, sleep=lambda _: None)
+    runner.bind(object())  # type: ignore[arg-type]  # the jobs below do not use the context
+    done: list[str] = []
+    runner.enqueue("messaging", lambda: runner.enqueue("messaging", done.append, "nested"))
+    runner.drain(timeout=10)
+    assert done == ["nested"]
+    assert runner._executor is not None
+    runner._executor.shutdown(wait=True)  # what interpreter shutdown does to every pool
+    runner.enqueue("messaging", done.append, "after shutdown")
+    assert done == ["nested", "after shutdown"]  # ran here and now
+
+
 @pytest.fixture
 def redis_queue() -> Iterator[Queue]:
     connection = Redis.from_url(require_service_env("TEST_REDIS_URL"))

@@ -144,3 +144,24 @@ def test_a_one_shot_sweep_without_redis_tells_the_customer_before_exiting(
     assert [call["name"] for call in rasa.calls] == ["EXTERNAL_payment_failed"]
     sent = rows(ctx, "SELECT status, body FROM outbound_messages ORDER BY id")
     assert [(row.status, row.body) for row in sent] == [("sent", "Asante! Tumepokea malipo.")]
+
+
+def test_job_settings_are_read_from_the_environment_with_safe_defaults() -> None:
+    from backend.settings import ConfigurationError, Settings
+
+    default = Settings.from_env({})
+    assert (default.jobs_fallback_in_process, default.outbox_in_process_after_seconds,
+            default.outbox_stale_seconds, default.outbox_give_up_hours,
+            default.health_queue_lag_seconds) == (True, 2.0, 60, 24, 60)
+    chosen = Settings.from_env({
+        "JOBS_FALLBACK_IN_PROCESS": "0", "OUTBOX_IN_PROCESS_AFTER_SECONDS": "0",
+        "OUTBOX_STALE_SECONDS": "120", "OUTBOX_GIVE_UP_HOURS": "6",
+        "HEALTH_QUEUE_LAG_SECONDS": "30"})
+    assert (chosen.jobs_fallback_in_process, chosen.outbox_in_process_after_seconds,
+            chosen.outbox_stale_seconds, chosen.outbox_give_up_hours,
+            chosen.health_queue_lag_seconds) == (False, 0.0, 120, 6, 30)
+    for name, value in [("OUTBOX_IN_PROCESS_AFTER_SECONDS", "-1"),
+                        ("OUTBOX_IN_PROCESS_AFTER_SECONDS", "soon"),
+                        ("OUTBOX_STALE_SECONDS", "0")]:
+        with pytest.raises(ConfigurationError, match=name):
+            Settings.from_env({name: value})
