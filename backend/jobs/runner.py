@@ -190,7 +190,9 @@ class InProcessRunner:
                 return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TimeoutError(f"{len(pending)} in-process job(s) still running after {timeout}s")
+                raise TimeoutError(
+                    f"{len(pending)} in-process job(s) still running after {timeout}s"
+                )
             wait(pending, remaining)
 
     def _forget(self, future: Future[Any]) -> None:

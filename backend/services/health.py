@@ -84,7 +84,9 @@ def _database(ctx: Context) -> str:
     return "ok"
 
 
-def _outbox(ctx: Context) -> QueueLag | None:
+def outbox_lag(ctx: Context) -> QueueLag | None:
+    """Replies stored but not yet sent, and the age of the oldest: the lag customers feel,
+    with or without Redis."""
     try:
         with ctx.db.transaction() as session:
             depth, oldest = session.execute(
@@ -105,7 +107,8 @@ def _age(moment: datetime | None) -> float | None:
     return round(max(0.0, (utcnow() - moment).total_seconds()), 1)
 
 
-def _queue_lag(queue: Queue) -> QueueLag:
+def queue_lag(queue: Queue) -> QueueLag:
+    """Jobs waiting on an RQ queue and how long the oldest has waited (None when empty)."""
     depth = queue.count
     oldest = None
     for job_id in queue.get_job_ids(0, 1):  # (offset, length): the oldest
@@ -116,7 +119,8 @@ def _queue_lag(queue: Queue) -> QueueLag:
     return QueueLag(depth, oldest)
 
 
-def _workers(connection: Redis) -> Workers:
+def rq_workers(connection: Redis) -> Workers:
+    """Registered workers and their latest heartbeat (an idle worker beats every few minutes)."""
     workers = Worker.all(connection=connection)
     beats = [w.last_heartbeat for w in workers if w.last_heartbeat is not None]
     return Workers(len(workers), max(beats) if beats else None)
@@ -124,7 +128,7 @@ def _workers(connection: Redis) -> Workers:
 
 def check_health(ctx: Context) -> Health:
     database = _database(ctx)
-    outbox = _outbox(ctx) if database == "ok" else None
+    outbox = outbox_lag(ctx) if database == "ok" else None
     limit = ctx.settings.health_queue_lag_seconds
     if not ctx.settings.redis_url:
         return Health(database, "disabled", outbox=outbox, lag_limit_seconds=limit)
@@ -136,8 +140,8 @@ def check_health(ctx: Context) -> Health:
     )
     try:
         client.ping()
-        workers = _workers(client)
-        queues = {name: _queue_lag(Queue(name, connection=client)) for name in QUEUES}
+        workers = rq_workers(client)
+        queues = {name: queue_lag(Queue(name, connection=client)) for name in QUEUES}
     except Exception:
         log.warning("health: redis check failed", exc_info=True)
         return Health(database, "down", fallback, outbox=outbox, lag_limit_seconds=limit)

@@ -113,6 +113,8 @@ def test_a_reply_posted_again_for_the_same_inbound_message_is_sent_once(
     assert_delivered_in_order(server, first.get_json()["ids"])
     other = client.post(URL, json={**REPLY, "in_reply_to": "SM0002"}, headers=service_headers())
     assert other.status_code == 202 and other.get_json()["ids"][0] > first.get_json()["ids"][-1]
+    server.app.extensions["backend"].jobs.drain(timeout=30)  # sent while the simulator is up
+    assert len(simulator_log(server)) == 6
 
 
 def test_outbound_validation(client, tenants) -> None:

@@ -24,7 +24,8 @@ UNIQUE = "uq_outbound_messages_tenant_id_in_reply_to_position"
 
 def upgrade() -> None:
     op.execute(
-        "UPDATE outbound_messages SET in_reply_to = NULL WHERE in_reply_to IS NOT NULL AND id NOT IN"
+        "UPDATE outbound_messages SET in_reply_to = NULL"
+        " WHERE in_reply_to IS NOT NULL AND id NOT IN"
         " (SELECT min(id) FROM outbound_messages WHERE in_reply_to IS NOT NULL"
         " GROUP BY tenant_id, in_reply_to, position)"
     )
