@@ -490,3 +490,53 @@ def _raise_once(enqueue: Callable[..., None]) -> Callable[..., None]:
         enqueue(*args)
 
     return patched
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen]]:
+    """A redis-server of this test's own (no persistence, like `make up`'s), to stop mid-test."""
+    port = free_port()
+    started: list[subprocess.Popen] = []
+
+    def start() -> subprocess.Popen:
+        server = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started.append(server)
+        wait_for(lambda: _pings(port), timeout=10)
+        return server
+
+    start.url = f"redis://127.0.0.1:{port}/0"  # type: ignore[attr-defined]
+    yield start
+    for server in started:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def _pings(port: int) -> bool:
+    try:
+        return bool(Redis(port=port, socket_connect_timeout=0.2).ping())
+    except Exception:
+        return False
+
+
+def test_redis_dying_mid_conversation_loses_no_reply(live_server, tenants, own_redis) -> None:
+    """One reply goes to Redis (no worker yet), then Redis dies with it: the next reply is sent
+    from the backend at once, and the one Redis lost is sent too (no worker, no Redis)."""
+    redis = own_redis()
+    server = live_server(redis_url=own_redis.url, outbox_in_process_after_seconds=1)
+    client = server.app.test_client()
+    ctx = server.app.extensions["backend"]
+    first = client.post(URL, json=REPLY, headers=service_headers())
+    assert first.status_code == 202
+    assert Queue("messaging", connection=Redis.from_url(own_redis.url)).count == 1
+    redis.kill()
+    redis.wait(timeout=10)
+    started = time.monotonic()
+    second = client.post(URL, json={**REPLY, "in_reply_to": "SM0002"}, headers=service_headers())
+    assert second.status_code == 202
+    wait_for(lambda: len(simulator_log(server)) == 6, timeout=5)
+    assert time.monotonic() - started < 5
+    wait_for(lambda: [r.status for r in outbound_rows(ctx)] == ["sent"] * 6)
+    assert [m["body"] for m in simulator_log(server)] == [m["body"] for m in REPLY["messages"]] * 2
