@@ -16,15 +16,16 @@ import pytest
 from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
+from sqlalchemy import text
 
 from backend.context import Context
 from backend.jobs.context import context_from_environment
+from backend.models.base import utcnow
 from backend.settings import REPO_ROOT
 from tests.backend.commerce_helpers import PHONE
 from tests.backend.conftest import FERNET_KEY, HASH_KEY, SERVICE_TOKEN, require_service_env
 from tests.backend.payment_helpers import FakeRasa, place_order, rows, scalar, wait_for
 from tests.backend.test_payments import pay, rasa, scenario, shop  # noqa: F401  (fixtures)
-from backend.models.base import utcnow
 
 SWEEPS = {
     "backend.jobs.orders.expire_unpaid_orders": ("default", 300),
@@ -116,8 +117,6 @@ def _expired_failed_push(client: Any, ctx: Context) -> int:
         shortcode="174379", passkey=str(config.get("mpesa_passkey")),
         checkout_request_id=reference).pending)
     with ctx.db.engine.begin() as connection:
-        from sqlalchemy import text
-
         connection.execute(text("UPDATE payments SET expires_at = :t WHERE id = :i"),
                            {"t": utcnow().replace(year=2000), "i": payment_id})
     return payment_id
