@@ -61,6 +61,17 @@ def _positive(name: str, value: str) -> int:
     return number
 
 
+def _seconds(name: str, value: str) -> float:
+    """A non-negative number of seconds (0 switches the feature off)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, got {value!r}") from None
+    if not 0 <= number < 3600:
+        raise ConfigurationError(f"{name} must be between 0 and 3600 seconds")
+    return number
+
+
 def _keys(value: str) -> tuple[str, ...]:
     return tuple(key.strip() for key in value.split(",") if key.strip())
 
@@ -71,6 +82,16 @@ class Settings:
 
     database_url: str = field(default_factory=default_database_url)
     redis_url: str = ""
+    # Redis unreachable: run jobs in this process instead of failing (JOBS_FALLBACK_IN_PROCESS).
+    jobs_fallback_in_process: bool = True
+    # Outbox: a queued reply still unsent this long after it was enqueued on RQ is also sent from
+    # the process that queued it (0: never); a queued row untouched this long is re-enqueued by
+    # the sweep; a reply unsent after this many hours is failed instead (the WhatsApp window).
+    outbox_in_process_after_seconds: float = 2.0
+    outbox_stale_seconds: int = 60
+    outbox_give_up_hours: int = 24
+    # /v1/health is degraded when the oldest job of a queue waits longer than this.
+    health_queue_lag_seconds: int = 60
     service_token: str = field(default="", repr=False)
     # First key encrypts; every key decrypts (rotation through MultiFernet).
     encryption_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -117,6 +138,19 @@ class Settings:
         return cls(
             database_url=env.get("DATABASE_URL") or default_database_url(),
             redis_url=env.get("REDIS_URL", "").strip(),
+            jobs_fallback_in_process=_flag(env.get("JOBS_FALLBACK_IN_PROCESS", "1")),
+            outbox_in_process_after_seconds=_seconds(
+                "OUTBOX_IN_PROCESS_AFTER_SECONDS", env.get("OUTBOX_IN_PROCESS_AFTER_SECONDS") or "2"
+            ),
+            outbox_stale_seconds=_positive(
+                "OUTBOX_STALE_SECONDS", env.get("OUTBOX_STALE_SECONDS") or "60"
+            ),
+            outbox_give_up_hours=_positive(
+                "OUTBOX_GIVE_UP_HOURS", env.get("OUTBOX_GIVE_UP_HOURS") or "24"
+            ),
+            health_queue_lag_seconds=_positive(
+                "HEALTH_QUEUE_LAG_SECONDS", env.get("HEALTH_QUEUE_LAG_SECONDS") or "60"
+            ),
             service_token=env.get("SERVICE_TOKEN", ""),
             encryption_keys=_keys(env.get("ENCRYPTION_KEY", "")),
             hash_key=env.get("HASH_KEY", ""),

@@ -101,15 +101,13 @@ up() {
   start rasa .venv-rasa/bin/rasa run --enable-api --auth-token "$RASA_TOKEN" --interface "$BIND_HOST" \
     --port "$RASA_PORT" --credentials credentials.yml --endpoints endpoints.yml --model models
   wait_for backend 60 healthy "$BACKEND_URL/v1/health"
-  # Unpaid orders expire (stock released) and unanswered M-Pesa prompts are settled:
-  # self-rescheduling RQ jobs, or a loop without Redis.
+  # The periodic sweeps (unpaid orders, unanswered M-Pesa prompts, the outbox), defined once in
+  # backend/jobs/schedule.py: RQ's cron scheduler with Redis, an in-process loop without it.
   if [ -n "$REDIS_URL" ]; then
     wait_for worker 60 worker_registered "$worker_name"
-    .venv/bin/python -m backend.jobs.orders --schedule
-    .venv/bin/python -m backend.jobs.payments --schedule
+    start sweeper .venv/bin/rq cron backend.jobs.schedule --url "$REDIS_URL"
   else
-    start sweeper bash -c 'while :; do .venv/bin/python -m backend.jobs.orders;
-      .venv/bin/python -m backend.jobs.payments; sleep 60; done'
+    start sweeper .venv/bin/python -m backend.jobs.schedule --every 60
   fi
   wait_for actions 120 healthy "http://127.0.0.1:$ACTIONS_PORT/health"
   wait_for rasa 240 healthy "$RASA_URL/status?token=$RASA_TOKEN"

@@ -1,6 +1,8 @@
-"""Messaging jobs (queue `messaging`)."""
+"""Messaging jobs (queue `messaging`): deliver a batch of the outbox, sweep the outbox."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from backend.jobs.context import job_context
 from backend.jobs.runner import is_final_attempt
@@ -12,3 +14,12 @@ def deliver_outbound(ids: list[int]) -> dict[str, int]:
 
     report = deliver_batch(job_context(), ids, final_attempt=is_final_attempt())
     return {"sent": report.sent, "failed": report.failed}
+
+
+def sweep_outbox() -> dict[str, Any]:
+    """Re-enqueue outbox rows left queued; fail rows a dead sender left mid-send."""
+    from backend.services.outbound import sweep_outbox as sweep
+
+    report = sweep(job_context())
+    return {"requeued": len(report.requeued), "unknown": len(report.unknown),
+            "given_up": len(report.given_up)}

@@ -1,4 +1,9 @@
-"""Run jobs on RQ when REDIS_URL is set, else in an in-process thread pool, same retries."""
+"""Run jobs on RQ when REDIS_URL is set, else in an in-process thread pool, same retries.
+
+When Redis cannot be reached the RQ runner falls back to the in-process pool, so a reply or a
+payment notice still goes out while Redis is down; what a job works on is in the database first
+(the outbox, payments, events), so a job that dies with its process is found again by a sweep.
+"""
 
 from __future__ import annotations
 
@@ -45,23 +50,82 @@ class JobRunner(Protocol):
 
     def enqueue(self, queue: str, func: Callable[..., Any], *args: Any) -> None: ...
 
+    def drain(self, timeout: float) -> None: ...
+
 
 class RQRunner:
-    """Enqueues on Redis; `rq worker <queue> --with-scheduler` runs the jobs (and timed retries)."""
+    """Enqueues on Redis; `rq worker <queue> --with-scheduler` runs the jobs (and timed retries).
 
-    def __init__(self, redis_url: str) -> None:
+    While Redis is unreachable, jobs run in this process instead (same retries); after a failure
+    Redis is not tried again for `retry_redis_after` seconds, so no caller waits on it each time.
+    """
+
+    def __init__(
+        self,
+        redis_url: str,
+        fallback: InProcessRunner | None = None,
+        retry_redis_after: float = 5.0,
+    ) -> None:
         # from_url only builds a pool; the first command opens the connection.
         self.connection = Redis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=5)
+        self.fallback = fallback
+        self._retry_redis_after = retry_redis_after
+        self._redis_down_until = 0.0
+        self._timers: set[threading.Timer] = set()
+        self._timers_lock = threading.Lock()
 
     def bind(self, context: Context) -> None:
         """Workers build their own context from the environment (see jobs/context.py)."""
+        if self.fallback is not None:
+            self.fallback.bind(context)
 
     def enqueue(self, queue: str, func: Callable[..., Any], *args: Any) -> None:
+        if self.fallback is not None and time.monotonic() < self._redis_down_until:
+            self.fallback.enqueue(queue, func, *args)
+            return
         retry = Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS))
         try:
             Queue(queue, connection=self.connection).enqueue(func, *args, retry=retry)
         except RedisError as error:
-            raise JobQueueUnavailable(f"could not enqueue on {queue!r}: {error}") from error
+            if self.fallback is None:
+                raise JobQueueUnavailable(f"could not enqueue on {queue!r}: {error}") from error
+            self._redis_down_until = time.monotonic() + self._retry_redis_after
+            log.warning("Redis unreachable (%s): running %s in this process", error,
+                        getattr(func, "__qualname__", func))
+            self.fallback.enqueue(queue, func, *args)
+
+    def in_process_later(
+        self, delay: float, queue: str, func: Callable[..., Any], *args: Any,
+        unless: Callable[[], bool],
+    ) -> None:
+        """After `delay` seconds run the job in this process too, unless `unless()` says it
+        was taken (a worker picked it up); a daemon timer, so exiting never waits for it."""
+        fallback = self.fallback
+        if fallback is None:
+            return
+
+        def fire() -> None:
+            with self._timers_lock:
+                self._timers.discard(timer)
+            if not unless():
+                log.warning("%s%s not taken by a worker after %ss: running it here",
+                            getattr(func, "__qualname__", func), args, delay)
+                fallback.enqueue(queue, func, *args)
+
+        timer = threading.Timer(delay, fire)
+        timer.daemon = True
+        with self._timers_lock:
+            self._timers.add(timer)
+        timer.start()
+
+    def drain(self, timeout: float) -> None:
+        """Cancel pending in-process timers and wait for the jobs that fell back here."""
+        with self._timers_lock:
+            timers, self._timers = self._timers, set()
+        for timer in timers:
+            timer.cancel()
+        if self.fallback is not None:
+            self.fallback.drain(timeout)
 
 
 class InProcessRunner:
@@ -88,9 +152,24 @@ class InProcessRunner:
         with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self._max_workers, thread_name_prefix="jobs")
-            future = self._executor.submit(self._run, func, args)
-            self._futures.add(future)
+            try:
+                future = self._executor.submit(self._run, func, args)
+            except RuntimeError:
+                future = None  # the interpreter is shutting down: no new thread may start
+            else:
+                self._futures.add(future)
+        if future is None:
+            # A job enqueued by another job while the process exits: run it here and now
+            # rather than lose it ("cannot schedule new futures after interpreter shutdown").
+            self._run_inline(func, args)
+            return
         future.add_done_callback(self._forget)
+
+    def _run_inline(self, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        try:
+            self._run(func, args)
+        except Exception:  # logged by _run as failed for good; the caller's job goes on
+            pass
 
     def join(self, timeout: float) -> None:
         """Wait for the jobs enqueued so far (tests, shutdown); TimeoutError if one hangs."""
@@ -99,6 +178,22 @@ class InProcessRunner:
         _, not_done = wait(pending, timeout)
         if not_done:
             raise TimeoutError(f"{len(not_done)} in-process job(s) still running after {timeout}s")
+
+    def drain(self, timeout: float) -> None:
+        """Wait until no job is left, including jobs enqueued by jobs (a one-shot command
+        calls this before exiting, so that nothing it started dies with the interpreter)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = set(self._futures)
+            if not pending:
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"{len(pending)} in-process job(s) still running after {timeout}s"
+                )
+            wait(pending, remaining)
 
     def _forget(self, future: Future[Any]) -> None:
         with self._lock:
@@ -133,4 +228,12 @@ class InProcessRunner:
 
 
 def make_job_runner(settings: Settings) -> RQRunner | InProcessRunner:
-    return RQRunner(settings.redis_url) if settings.redis_url else InProcessRunner()
+    if not settings.redis_url:
+        return InProcessRunner()
+    fallback = InProcessRunner() if settings.jobs_fallback_in_process else None
+    return RQRunner(settings.redis_url, fallback)
+
+
+def drain_jobs(runner: JobRunner, timeout: float = 300.0) -> None:
+    """Before a one-shot command exits: finish what it ran in this process."""
+    runner.drain(timeout)

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, IdType, UtcDateTime, utcnow
 
-OUTBOUND_STATUSES = ("queued", "sent", "failed")
+# queued → sending (claimed by one sender, right before the call to Twilio) → sent | failed.
+OUTBOUND_STATUSES = ("queued", "sending", "sent", "failed")
 
 
 class InboundMessage(Base):
@@ -35,11 +36,15 @@ class InboundMessage(Base):
 class OutboundMessage(Base):
     __tablename__ = "outbound_messages"
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'sent', 'failed')", name="status_known"),
+        CheckConstraint("status IN ('queued', 'sending', 'sent', 'failed')", name="status_known"),
         Index("ix_outbound_messages_batch_id_position", "batch_id", "position"),
         Index("ix_outbound_messages_tenant_id_to_phone_hash", "tenant_id", "to_phone_hash"),
         # Counting a tenant's messages of the month (tier limit).
         Index("ix_outbound_messages_tenant_id_created_at", "tenant_id", "created_at"),
+        # The sweep: rows left queued or sending since a given time.
+        Index("ix_outbound_messages_status_updated_at", "status", "updated_at"),
+        # One reply per inbound message: the channel posting it again (a retry) stores nothing.
+        UniqueConstraint("tenant_id", "in_reply_to", "position"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

@@ -1,14 +1,21 @@
-"""Delivering a batch of outbound messages in order through Twilio, recording each outcome."""
+"""Delivering a batch of outbound messages in order through Twilio, recording each outcome.
+
+Sending is idempotent per outbox row: a row is claimed (queued → sending) by one conditional
+UPDATE right before the call to Twilio, so two senders racing on the same batch (two workers, a
+worker and the in-process fallback, a job the sweep re-enqueued) never both send it. A row left
+in `sending` by a sender that died mid-call is never resent (Twilio has no idempotency key, so it
+may have gone out): the sweep fails it as unknown (see outbound.sweep_outbox)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from backend.context import Context
 from backend.domain.phones import whatsapp_address
 from backend.models import OutboundMessage, Tenant
+from backend.models.base import utcnow
 from backend.providers.twilio import SentMessage, TwilioSender, TwilioSendError
 
 
@@ -46,6 +53,11 @@ def deliver_batch(ctx: Context, ids: list[int], *, final_attempt: bool) -> Deliv
     if batch is None:
         return report
     for message in batch.pending:
+        claim = _claim(ctx, batch.tenant_id, message.id)
+        if claim == "taken":
+            break  # another sender is on this batch: it goes on in order, we stop
+        if claim == "done":
+            continue
         try:
             sent = batch.sender.send(
                 from_=batch.from_address,
@@ -86,8 +98,33 @@ def _load(ctx: Context, ids: list[int]) -> _Batch | None:
             sender=TwilioSender(tenant.twilio_account_sid, token, base_url),
             from_address=whatsapp_address(tenant.whatsapp_number),
             to_address=whatsapp_address(ctx.crypto.decrypt(messages[0].to_phone_encrypted)),
-            pending=[_Pending(m.id, m.body, m.media_url) for m in messages if m.status == "queued"],
+            pending=[_Pending(m.id, m.body, m.media_url) for m in messages
+                     if m.status in ("queued", "sending")],
         )
+
+
+def _claim(ctx: Context, tenant_id: str, message_id: int) -> str:
+    """queued → sending for this sender only: "claimed", "taken" (another sender is sending it)
+    or "done" (sent or failed already)."""
+    with ctx.db.transaction() as session:
+        claimed = session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.tenant_id == tenant_id,
+                OutboundMessage.id == message_id,
+                OutboundMessage.status == "queued",
+            )
+            .values(status="sending", updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed == 1:
+            return "claimed"
+        status = session.scalar(
+            select(OutboundMessage.status).where(
+                OutboundMessage.tenant_id == tenant_id, OutboundMessage.id == message_id
+            )
+        )
+    return "taken" if status == "sending" else "done"
 
 
 def _record(

@@ -16,7 +16,7 @@ from backend.domain.payments import SUCCEEDED, order_reference
 from backend.models import Customer, Payment, Tenant
 from backend.models.base import utcnow
 from backend.providers.rasa import RasaClient, RasaError
-from backend.services.outbound import OutgoingMessage, queue_outbound
+from backend.services.outbound import OutgoingMessage, add_outbound, enqueue_delivery
 
 log = logging.getLogger(__name__)
 RECEIVED_INTENT = "EXTERNAL_payment_received"
@@ -113,10 +113,14 @@ def notify_customer(ctx: Context, payment_id: int, final_attempt: bool) -> str:
         messages, how = [], "fallback"
     if not messages:
         messages, how = [OutgoingMessage(body=fallback_text(notice))], "fallback"
-    queue_outbound(ctx, notice.tenant_id, notice.phone, messages)
+    # The messages and notified_at commit together: a retry after a crash neither loses the
+    # notice nor queues it twice. Delivery is enqueued after the commit (the outbox keeps it).
     with ctx.db.transaction() as session:
         payment = session.scalar(select(Payment).where(Payment.id == payment_id)
                                  .with_for_update())
-        if payment is not None:
-            payment.notified_at = utcnow()
+        if payment is None or payment.notified_at is not None:
+            return "skipped"
+        ids = add_outbound(session, ctx, notice.tenant_id, notice.phone, messages)
+        payment.notified_at = utcnow()
+    enqueue_delivery(ctx, ids)
     return how

@@ -3,7 +3,6 @@ Idempotency-Key, the assistant's own-customer access, and expiry of unpaid order
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -267,52 +266,3 @@ def test_expiry_job_uses_the_configured_timeout(make_app, tenants) -> None:
     with bound_context(tenants):
         assert expire_unpaid_orders() == {"expired": 0}
     assert check_every_minutes(30) == 5 and check_every_minutes(3) == 1
-
-
-def test_each_run_on_rq_schedules_the_next(tenants) -> None:
-    """With Redis, a run reschedules itself (RQ's scheduled registry) so the sweep never stops."""
-    from redis import Redis
-    from rq import Queue
-    from rq.registry import ScheduledJobRegistry
-
-    from backend.jobs.context import bound_context
-    from backend.jobs.orders import QUEUE, expire_unpaid_orders
-    from tests.backend.conftest import require_service_env
-
-    redis_url = require_service_env("TEST_REDIS_URL")
-    connection = Redis.from_url(redis_url)
-    registry = ScheduledJobRegistry(queue=Queue(QUEUE, connection=connection))
-    before = set(registry.get_job_ids())
-    ctx = dataclasses.replace(tenants, settings=dataclasses.replace(tenants.settings,
-                                                                     redis_url=redis_url))
-    with bound_context(ctx):
-        assert expire_unpaid_orders(reschedule=True) == {"expired": 0}
-    new = set(registry.get_job_ids()) - before
-    assert len(new) == 1
-    [job_id] = new
-    job = Queue(QUEUE, connection=connection).fetch_job(job_id)
-    assert job is not None and job.func_name == "backend.jobs.orders.expire_unpaid_orders"
-    assert job.args == (True,)
-    registry.remove(job, delete_job=True)
-
-
-def test_schedule_starts_one_chain_however_often_it_is_called(tenants, monkeypatch, capsys) -> None:
-    """`make up` runs `--schedule` at every start: a second call must not start a second chain."""
-    from redis import Redis
-    from rq import Queue
-
-    from backend.jobs import orders
-    from tests.backend.conftest import require_service_env
-
-    redis_url = require_service_env("TEST_REDIS_URL").rsplit("/", 1)[0] + "/5"
-    connection = Redis.from_url(redis_url)
-    connection.flushdb()
-    ctx = dataclasses.replace(tenants, settings=dataclasses.replace(tenants.settings,
-                                                                     redis_url=redis_url))
-    monkeypatch.setattr(orders, "job_context", lambda: ctx)
-    orders.main(["--schedule"])
-    orders.main(["--schedule"])
-    queue = Queue(orders.QUEUE, connection=connection)
-    assert [job.func_name for job in queue.get_jobs()] == ["backend.jobs.orders.expire_unpaid_orders"]
-    assert "already scheduled" in capsys.readouterr().out
-    connection.flushdb()

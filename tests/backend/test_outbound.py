@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,13 @@ from backend.context import Context
 from backend.jobs.context import context_from_environment
 from backend.jobs.runner import InProcessRunner, is_final_attempt
 from backend.services.delivery import deliver_batch
-from backend.services.outbound import OutgoingMessage, store_outbound
+from backend.models.base import utcnow
+from backend.services.outbound import (
+    SENDING_LEASE,
+    OutgoingMessage,
+    store_outbound,
+    sweep_outbox,
+)
 from backend.settings import REPO_ROOT
 from tests.backend.conftest import (
     FERNET_KEY,
@@ -55,10 +64,10 @@ def outbound_rows(ctx: Context) -> list:
         ).all()
 
 
-def simulator_log(server: LiveServer) -> list[dict]:
+def simulator_log(server: LiveServer, to: str = CUSTOMER) -> list[dict]:
     client = server.app.test_client()
     response = client.get(
-        "/v1/sandbox/messages", query_string={"to": CUSTOMER}, headers=service_headers()
+        "/v1/sandbox/messages", query_string={"to": to}, headers=service_headers()
     )
     assert response.status_code == 200
     return response.get_json()["results"]
@@ -89,6 +98,25 @@ def test_in_process_delivery_reaches_the_simulator_in_order(live_server, tenants
     assert_delivered_in_order(server, ids)
 
 
+def test_a_reply_posted_again_for_the_same_inbound_message_is_sent_once(
+    live_server, tenants
+) -> None:
+    """The channel retrying its POST (or Twilio's retry answered again) stores nothing more."""
+    server = live_server()
+    client = server.app.test_client()
+    first = client.post(URL, json=REPLY, headers=service_headers())
+    again = client.post(URL, json={**REPLY, "messages": [{"body": "a second answer"}]},
+                        headers=service_headers())
+    assert first.status_code == again.status_code == 202
+    assert again.get_json()["ids"] == first.get_json()["ids"]
+    server.app.extensions["backend"].jobs.drain(timeout=30)
+    assert_delivered_in_order(server, first.get_json()["ids"])
+    other = client.post(URL, json={**REPLY, "in_reply_to": "SM0002"}, headers=service_headers())
+    assert other.status_code == 202 and other.get_json()["ids"][0] > first.get_json()["ids"][-1]
+    server.app.extensions["backend"].jobs.drain(timeout=30)  # sent while the simulator is up
+    assert len(simulator_log(server)) == 6
+
+
 def test_outbound_validation(client, tenants) -> None:
     empty = {**REPLY, "messages": []}
     assert client.post(URL, json=empty, headers=service_headers()).status_code == 422
@@ -105,13 +133,41 @@ def test_outbound_validation(client, tenants) -> None:
     assert outbound_rows(tenants) == []
 
 
-def test_queue_down_fails_the_messages_and_answers_503(make_app, tenants) -> None:
-    app = make_app(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+def wait_for(predicate: Callable[[], object], timeout: float = 20.0) -> object:
+    """Poll until predicate() is truthy (never a fixed sleep before asserting)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout}s")
+        time.sleep(0.02)
+
+
+def test_redis_down_the_reply_is_sent_from_the_backend_within_5_s(live_server, tenants) -> None:
+    """Nothing listens on the Redis port: the reply is stored, then sent in-process (was 503)."""
+    server = live_server(redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    started = time.monotonic()
+    response = server.app.test_client().post(URL, json=REPLY, headers=service_headers())
+    assert response.status_code == 202
+    ids = response.get_json()["ids"]
+    wait_for(lambda: len(simulator_log(server)) == 3, timeout=5)
+    assert time.monotonic() - started < 5
+    wait_for(lambda: [r.status for r in outbound_rows(server.app.extensions["backend"])]
+             == ["sent"] * 3)
+    assert_delivered_in_order(server, ids)
+
+
+def test_without_a_fallback_redis_down_keeps_the_reply_queued_for_the_sweep(
+    make_app, tenants
+) -> None:
+    app = make_app(redis_url=f"redis://127.0.0.1:{free_port()}/0",
+                   jobs_fallback_in_process=False)
     response = app.test_client().post(URL, json=REPLY, headers=service_headers())
-    assert response.status_code == 503
+    assert response.status_code == 202
     rows = outbound_rows(app.extensions["backend"])
-    assert [row.status for row in rows] == ["failed"] * 3
-    assert all("could not enqueue" in row.error for row in rows)
+    assert [row.status for row in rows] == ["queued"] * 3  # not failed: the sweep sends them
 
 
 def test_transient_errors_keep_messages_queued_until_the_last_attempt(
@@ -190,6 +246,22 @@ def test_in_process_runner_retries_with_the_rq_schedule() -> None:
     assert waits == [2, 10, 2, 10, 30]
 
 
+def test_a_job_enqueued_once_the_pool_is_shut_down_runs_inline_and_drain_waits_for_nested_jobs(
+) -> None:
+    """At interpreter shutdown the pool refuses new work; a job enqueued by a job then runs in
+    the caller's thread instead of being lost, and drain() waits for jobs that jobs enqueue."""
+    runner = InProcessRunner(max_workers=2, sleep=lambda _: None)
+    runner.bind(object())  # type: ignore[arg-type]  # the jobs below do not use the context
+    done: list[str] = []
+    runner.enqueue("messaging", lambda: runner.enqueue("messaging", done.append, "nested"))
+    runner.drain(timeout=10)
+    assert done == ["nested"]
+    assert runner._executor is not None
+    runner._executor.shutdown(wait=True)  # what interpreter shutdown does to every pool
+    runner.enqueue("messaging", done.append, "after shutdown")
+    assert done == ["nested", "after shutdown"]  # ran here and now
+
+
 @pytest.fixture
 def redis_queue() -> Iterator[Queue]:
     connection = Redis.from_url(require_service_env("TEST_REDIS_URL"))
@@ -265,3 +337,206 @@ def test_the_rq_cli_worker_runs_the_job(
     )
     assert done.returncode == 0, done.stderr
     assert_delivered_in_order(server, ids)
+
+
+def test_racing_senders_send_each_row_once_and_in_order(live_server, tenants) -> None:
+    """Four senders on one batch at once (two workers, the fallback, a re-enqueued job)."""
+    server = live_server()
+    ctx = server.app.extensions["backend"]
+    ids = store_outbound(ctx, TENANT_ID, CUSTOMER,
+                         [OutgoingMessage(body=m["body"], media_url=m.get("media_url"))
+                          for m in REPLY["messages"]], None)
+    start = threading.Barrier(4)
+
+    def sender() -> None:
+        start.wait()
+        deliver_batch(ctx, ids, final_attempt=False)
+
+    threads = [threading.Thread(target=sender) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert_delivered_in_order(server, ids)  # exactly three messages reached the simulator
+    assert [row.attempts for row in outbound_rows(ctx)] == [1, 1, 1]
+
+
+def test_a_row_left_sending_is_never_resent_and_the_sweep_settles_the_batch(
+    live_server, tenants
+) -> None:
+    server = live_server()
+    ctx = server.app.extensions["backend"]
+    ids = store_outbound(ctx, TENANT_ID, CUSTOMER,
+                         [OutgoingMessage(body="first"), OutgoingMessage(body="second")], None)
+    with ctx.db.engine.begin() as connection:  # a sender died during the call to Twilio
+        connection.execute(text("UPDATE outbound_messages SET status = 'sending' WHERE id = :id"),
+                           {"id": ids[0]})
+    report = deliver_batch(ctx, ids, final_attempt=False)
+    assert (report.sent, report.failed) == (0, 0)  # stops there: the batch keeps its order
+    assert simulator_log(server) == []
+
+    assert sweep_outbox(ctx).unknown == []  # within the lease: the sender may still be alive
+    later = utcnow() + SENDING_LEASE + timedelta(seconds=1)
+    swept = sweep_outbox(ctx, now=later)
+    assert swept.unknown == [ids[0]] and swept.requeued == [ids[1]]
+    ctx.jobs.drain(timeout=30)
+    first, second = outbound_rows(ctx)
+    assert first.status == "failed" and "outcome unknown" in first.error
+    assert second.status == "sent"
+    assert [m["body"] for m in simulator_log(server)] == ["second"]
+
+
+def test_the_sweep_re_enqueues_a_reply_whose_job_redis_lost(
+    live_server, tenants, redis_queue: Queue, worker_environment
+) -> None:
+    """Redis restarted without persistence after the reply was enqueued: the job is gone,
+    the outbox row is not; the sweep enqueues it again (once per stale period) and it goes out."""
+    server = live_server(redis_url=require_service_env("TEST_REDIS_URL"),
+                         outbox_in_process_after_seconds=0)
+    ids = _enqueue_reply(server, redis_queue)
+    redis_queue.empty()  # the job is lost
+    ctx = server.app.extensions["backend"]
+    assert sweep_outbox(ctx).requeued == []  # not stale yet
+    later = utcnow() + timedelta(seconds=ctx.settings.outbox_stale_seconds + 1)
+    assert sweep_outbox(ctx, now=later).requeued == [ids[0]]
+    assert sweep_outbox(ctx, now=later).requeued == []  # touched: not enqueued again at once
+    [job] = redis_queue.get_jobs()
+    assert job.args == (ids,)
+    worker_environment(server)
+    context_from_environment.cache_clear()
+    try:
+        assert SimpleWorker([redis_queue], connection=redis_queue.connection).work(burst=True)
+    finally:
+        if context_from_environment.cache_info().currsize:
+            context_from_environment().db.dispose()
+        context_from_environment.cache_clear()
+    assert_delivered_in_order(server, ids)
+
+
+def test_worker_down_the_backend_sends_the_reply_and_the_worker_later_sends_nothing(
+    live_server, tenants, redis_queue: Queue, worker_environment
+) -> None:
+    server = live_server(redis_url=require_service_env("TEST_REDIS_URL"),
+                         outbox_in_process_after_seconds=1)
+    started = time.monotonic()
+    ids = _enqueue_reply(server, redis_queue)  # on Redis; no worker runs
+    wait_for(lambda: len(simulator_log(server)) == 3, timeout=5)
+    assert time.monotonic() - started < 5
+    wait_for(lambda: [r.status for r in outbound_rows(server.app.extensions["backend"])]
+             == ["sent"] * 3)
+    worker_environment(server)  # the worker comes back and runs the job it was given
+    context_from_environment.cache_clear()
+    try:
+        assert SimpleWorker([redis_queue], connection=redis_queue.connection).work(burst=True)
+        [job_id] = redis_queue.finished_job_registry.get_job_ids()[-1:]
+        result = redis_queue.fetch_job(job_id).return_value()
+    finally:
+        if context_from_environment.cache_info().currsize:
+            context_from_environment().db.dispose()
+        context_from_environment.cache_clear()
+    assert result == {"sent": 0, "failed": 0}
+    assert_delivered_in_order(server, ids)  # still exactly three
+
+
+def test_a_payment_notice_interrupted_after_storing_is_neither_lost_nor_doubled(
+    live_server, tenants, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The notice's messages and notified_at commit together: when the job dies right after
+    (here: handing the delivery over raises), its retry queues nothing more, and the sweep
+    sends what was stored. Before, the retry stored the notice a second time."""
+    from backend.services.payment_notices import notify_customer
+    from tests.backend.commerce_helpers import PHONE
+    from tests.backend.payment_helpers import (
+        FakeRasa,
+        configure_payments,
+        make_payment,
+        place_order,
+    )
+
+    rasa = FakeRasa(reply=[])
+    try:
+        server = live_server(rasa_url=rasa.url)
+        ctx = server.app.extensions["backend"]
+        client = server.app.test_client()
+        configure_payments(ctx)
+        order = place_order(client, ctx)
+        payment_id = make_payment(ctx, order["id"], "daraja", "ws_CO_1")
+        with ctx.db.engine.begin() as connection:
+            connection.execute(text("UPDATE payments SET status = 'failed', failure_code = '1037'"
+                                    " WHERE id = :id"), {"id": payment_id})
+        with monkeypatch.context() as patch:
+            patch.setattr(ctx.jobs, "enqueue", _raise_once(ctx.jobs.enqueue))
+            with pytest.raises(RuntimeError, match="process died"):
+                notify_customer(ctx, payment_id, final_attempt=True)
+            assert notify_customer(ctx, payment_id, final_attempt=True) == "skipped"
+        later = utcnow() + timedelta(seconds=ctx.settings.outbox_stale_seconds + 1)
+        sweep_outbox(ctx, now=later)
+        ctx.jobs.join(timeout=30)
+        [row] = outbound_rows(ctx)
+        assert row.status == "sent"
+        [message] = simulator_log(server, to=PHONE)
+        assert "did not go through" in message["body"]
+    finally:
+        rasa.close()
+
+
+def _raise_once(enqueue: Callable[..., None]) -> Callable[..., None]:
+    calls: list[int] = []
+
+    def patched(*args: object) -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("process died")
+        enqueue(*args)
+
+    return patched
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen]]:
+    """A redis-server of this test's own (no persistence, like `make up`'s), to stop mid-test."""
+    port = free_port()
+    started: list[subprocess.Popen] = []
+
+    def start() -> subprocess.Popen:
+        server = subprocess.Popen(
+            ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(tmp_path)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started.append(server)
+        wait_for(lambda: _pings(port), timeout=10)
+        return server
+
+    start.url = f"redis://127.0.0.1:{port}/0"  # type: ignore[attr-defined]
+    yield start
+    for server in started:
+        server.kill()
+        server.wait(timeout=10)
+
+
+def _pings(port: int) -> bool:
+    try:
+        return bool(Redis(port=port, socket_connect_timeout=0.2).ping())
+    except Exception:
+        return False
+
+
+def test_redis_dying_mid_conversation_loses_no_reply(live_server, tenants, own_redis) -> None:
+    """One reply goes to Redis (no worker yet), then Redis dies with it: the next reply is sent
+    from the backend at once, and the one Redis lost is sent too (no worker, no Redis)."""
+    redis = own_redis()
+    server = live_server(redis_url=own_redis.url, outbox_in_process_after_seconds=1)
+    client = server.app.test_client()
+    ctx = server.app.extensions["backend"]
+    first = client.post(URL, json=REPLY, headers=service_headers())
+    assert first.status_code == 202
+    assert Queue("messaging", connection=Redis.from_url(own_redis.url)).count == 1
+    redis.kill()
+    redis.wait(timeout=10)
+    started = time.monotonic()
+    second = client.post(URL, json={**REPLY, "in_reply_to": "SM0002"}, headers=service_headers())
+    assert second.status_code == 202
+    wait_for(lambda: len(simulator_log(server)) == 6, timeout=5)
+    assert time.monotonic() - started < 5
+    wait_for(lambda: [r.status for r in outbound_rows(ctx)] == ["sent"] * 6)
+    assert [m["body"] for m in simulator_log(server)] == [m["body"] for m in REPLY["messages"]] * 2

@@ -17,12 +17,17 @@ blp = Blueprint("health", __name__, url_prefix="/v1", description="Health check"
 @blp.route("/health")
 class Health(MethodView):
     @blp.response(200, HealthSchema)
-    @blp.alt_response(503, schema=HealthSchema, description="A dependency is down")
+    @blp.alt_response(503, schema=HealthSchema, description="Cannot serve (database down)")
     def get(self) -> tuple[dict[str, Any], int]:
-        """Check the database (a real query) and Redis (PING, when configured)"""
+        """Check the database, Redis, the RQ workers, queue lag and the outbox"""
         health = check_health(context())
         body = {
-            "status": "ok" if health.ok else "degraded",
+            "status": health.status,
             "checks": {"database": health.database, "redis": health.redis},
+            "problems": health.problems,
+            "jobs": health.jobs,
+            "workers": health.workers,
+            "queues": health.queues,
+            "outbox": health.outbox,
         }
         return body, 200 if health.ok else 503
