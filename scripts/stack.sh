@@ -37,6 +37,7 @@ supervise() {  # supervise NAME COMMAND...: runs COMMAND, and again whenever it 
     echo "$child" >"$RUN/$name.child"
     code=0
     wait "$child" || code=$?
+    echo "$code" >>"$RUN/$name.exits"
     if ((SECONDS - started >= 60)); then delay=1; fi  # it had been running: not a crash loop
     echo "stack: $(date -u +%FT%TZ) $name (pid $child) exited with status $code; restarting in ${delay} s"
     sleep "$delay" & wait $! || true
@@ -45,6 +46,7 @@ supervise() {  # supervise NAME COMMAND...: runs COMMAND, and again whenever it 
 }
 
 child_of() { cat "$RUN/$1.child" 2>/dev/null; }
+exits_of() { if [ -f "$RUN/$1.exits" ]; then wc -l <"$RUN/$1.exits"; else echo 0; fi; }
 
 healthy() {  # healthy URL: the URL answers 2xx
   curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null
@@ -60,11 +62,13 @@ sys.exit(int(sys.argv[2]) not in pids)' "$REDIS_URL" "$(child_of worker)" 2>/dev
 
 failed=()
 wait_for() {  # wait_for NAME SECONDS CHECK...: until CHECK succeeds; a failure is reported, nothing stopped
-  local name=$1 seconds=$2 i
+  local name=$1 seconds=$2 i exits
   shift 2
+  exits=$(exits_of "$name")
   for ((i = 0; i < seconds * 4; i++)); do
     if "$@"; then echo "stack: $name is up"; return 0; fi
     if ! alive "$name"; then break; fi
+    if (($(exits_of "$name") - exits >= 3)); then break; fi  # crash loop: no use waiting longer
     sleep 0.25
   done
   echo "stack: $name did not become healthy ($*); last lines of $LOG/$name.log:" >&2
@@ -85,7 +89,7 @@ stop_one() {
     kill -KILL -- "-$pid" 2>/dev/null || true
     echo "stack: stopped $name"
   fi
-  rm -f "$RUN/$name.pid" "$RUN/$name.child"
+  rm -f "$RUN/$name.pid" "$RUN/$name.child" "$RUN/$name.exits"
 }
 
 stop_all() {
