@@ -86,7 +86,7 @@ stop_one() {
       kill -0 -- "-$pid" 2>/dev/null || break
       sleep 0.25
     done
-    kill -KILL -- "-$pid" 2>/dev/null || true
+    if kill -KILL -- "-$pid" 2>/dev/null; then echo "stack: $name ignored SIGTERM for 15 s: killed"; fi
     echo "stack: stopped $name"
   fi
   rm -f "$RUN/$name.pid" "$RUN/$name.child" "$RUN/$name.exits"
