@@ -8,15 +8,20 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first, so code changes do not reinstall them. The extra index serves torch's CPU-only
-# wheels (torch==2.13.0+cpu sorts above PyPI's 2.13.0), which keeps the multi-GB CUDA build out.
-COPY requirements/backend.txt requirements/backend.txt
-RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements/backend.txt
+# Dependencies first, so code changes do not reinstall them. Exact versions of everything come from
+# the lock file, used as constraints (as scripts/setup.sh does). The extra index serves torch's
+# CPU-only wheels (the lock pins torch==2.13.0+cpu), which keeps the multi-GB CUDA build out.
+COPY requirements/backend.txt requirements/backend.lock.txt requirements/
+RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements/backend.txt \
+    -c requirements/backend.lock.txt
 
 COPY alembic.ini ./
 COPY backend/ backend/
 
-RUN useradd --create-home --uid 10001 app
+# The code stays root-owned (read-only to the app); runtime state goes to /app/var, owned by app.
+# A named volume mounted at /app/var/kb starts with this directory's owner.
+ENV VAR_DIR=/app/var
+RUN useradd --create-home --uid 10001 app && mkdir -p /app/var/kb && chown -R app /app/var
 USER app
 
 EXPOSE 8000

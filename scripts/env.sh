@@ -5,16 +5,25 @@ export VAR_DIR=${VAR_DIR:-$ROOT/var}
 mkdir -p "$VAR_DIR/log" "$VAR_DIR/run"
 
 SECRETS="$VAR_DIR/secrets.env"
-if [ ! -f "$SECRETS" ]; then
-  (umask 077; python3 - >"$SECRETS" <<'PY'
-import base64, os, secrets
-print(f"SERVICE_TOKEN={secrets.token_urlsafe(32)}")
-print(f"RASA_TOKEN={secrets.token_urlsafe(32)}")
-print(f"ENCRYPTION_KEY={base64.urlsafe_b64encode(os.urandom(32)).decode()}")
-print(f"HASH_KEY={secrets.token_urlsafe(32)}")
+# Each secret missing from the file (a new one after an upgrade, too) is generated and appended.
+(umask 077; touch "$SECRETS"; python3 - "$SECRETS" <<'PY'
+import base64, os, secrets, sys
+path = sys.argv[1]
+with open(path) as f:
+    have = {line.split("=", 1)[0] for line in f if "=" in line}
+new = {
+    "SERVICE_TOKEN": lambda: secrets.token_urlsafe(32),
+    "RASA_TOKEN": lambda: secrets.token_urlsafe(32),
+    "ENCRYPTION_KEY": lambda: base64.urlsafe_b64encode(os.urandom(32)).decode(),
+    "HASH_KEY": lambda: secrets.token_urlsafe(32),
+    "ACTIONS_TOKEN": lambda: secrets.token_urlsafe(32),  # rasa -> action server
+}
+with open(path, "a") as f:
+    for name, make in new.items():
+        if name not in have:
+            f.write(f"{name}={make()}\n")
 PY
-  )
-fi
+)
 while read -r line; do
   key=${line%%=*}
   [ -n "$key" ] && [ -z "${!key:-}" ] && export "$key=${line#*=}"
@@ -23,6 +32,7 @@ done <"$SECRETS"
 export BACKEND_PORT=${BACKEND_PORT:-8000}
 export RASA_PORT=${RASA_PORT:-5005}
 export ACTIONS_PORT=${ACTIONS_PORT:-5055}
+export ACTIONS_HOST=${ACTIONS_HOST:-127.0.0.1}
 export REDIS_PORT=${REDIS_PORT:-6379}
 export BIND_HOST=${BIND_HOST:-127.0.0.1}
 export BACKEND_URL=${BACKEND_URL:-http://127.0.0.1:$BACKEND_PORT}

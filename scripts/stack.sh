@@ -1,79 +1,124 @@
 #!/usr/bin/env bash
-# Starts the whole stack in the background and waits until it is healthy (up), stops exactly what
-# it started (down), or shows what runs (status). Logs: $VAR_DIR/log, PIDs: $VAR_DIR/run.
+# Starts what of the stack is not running, in the background, each process under a supervisor loop
+# that restarts it when it exits, and waits until all are healthy (up); stops exactly what it started
+# (down); shows what runs (status). Logs: $VAR_DIR/log; PIDs: $VAR_DIR/run (NAME.pid: the supervisor,
+# also the process group; NAME.child: the supervised process).
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 RUN="$VAR_DIR/run"
 LOG="$VAR_DIR/log"
-SERVICES=(redis backend worker sweeper actions rasa)
+SERVICES=(redis backend worker scheduler actions rasa)
 
-alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+# The periodic sweeps (unpaid orders expire and release their stock, unanswered M-Pesa prompts are
+# settled, unsent replies are re-sent) are defined once, in backend/jobs/schedule.py: RQ's own cron
+# scheduler with Redis, an in-process loop without it. docker-compose.yml's `scheduler` service runs
+# the same `rq cron` command.
+scheduler_command() {
+  if [ -n "$REDIS_URL" ]; then
+    SCHEDULER=(.venv/bin/rq cron backend.jobs.schedule --url "$REDIS_URL")
+  else
+    SCHEDULER=(.venv/bin/python -m backend.jobs.schedule --every 60)
+  fi
+}
 
-start() {  # start NAME COMMAND...: its own session, so that `down` can stop its whole process tree
+# Running: its process group (the supervisor's pid) has a member, even if the supervisor was killed.
+alive() { [ -f "$RUN/$1.pid" ] && kill -0 -- "-$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+start() {  # start NAME COMMAND...: supervised, in its own session so that `down` stops its whole tree
   local name=$1; shift
   if alive "$name"; then echo "stack: $name already running (pid $(cat "$RUN/$name.pid"))"; return; fi
-  setsid "$@" >>"$LOG/$name.log" 2>&1 </dev/null &
+  setsid "$ROOT/scripts/stack.sh" supervise "$name" "$@" >>"$LOG/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN/$name.pid"
+  echo "stack: started $name"
 }
+
+supervise() {  # supervise NAME COMMAND...: runs COMMAND, and again whenever it exits (1 s, doubling to 10 s)
+  local name=$1 delay=1 started code child=""
+  shift
+  trap 'if [ -n "$child" ]; then kill -TERM "$child" 2>/dev/null || true; fi; wait; exit 0' TERM INT HUP
+  while :; do
+    started=$SECONDS
+    "$@" &
+    child=$!
+    echo "$child" >"$RUN/$name.child"
+    code=0
+    wait "$child" || code=$?
+    echo "$code" >>"$RUN/$name.exits"
+    if ((SECONDS - started >= 60)); then delay=1; fi  # it had been running: not a crash loop
+    echo "stack: $(date -u +%FT%TZ) $name (pid $child) exited with status $code; restarting in ${delay} s"
+    sleep "$delay" & wait $! || true
+    delay=$((delay >= 5 ? 10 : delay * 2))
+  done
+}
+
+child_of() { cat "$RUN/$1.child" 2>/dev/null; }
+exits_of() { if [ -f "$RUN/$1.exits" ]; then wc -l <"$RUN/$1.exits"; else echo 0; fi; }
 
 healthy() {  # healthy URL: the URL answers 2xx
   curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null
 }
 
-worker_registered() {  # worker_registered NAME: the RQ worker NAME has registered with Redis
+redis_ping() { redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1; }
+
+worker_registered() {  # the RQ worker running under the supervisor has registered with Redis
   .venv/bin/python -c 'import sys; from redis import Redis; from rq import Worker
-names = {w.name for w in Worker.all(connection=Redis.from_url(sys.argv[1]))}
-sys.exit(sys.argv[2] not in names)' "$REDIS_URL" "$1" 2>/dev/null
+pids = {w.pid for w in Worker.all(connection=Redis.from_url(sys.argv[1]))}
+sys.exit(int(sys.argv[2]) not in pids)' "$REDIS_URL" "$(child_of worker)" 2>/dev/null
 }
 
-wait_for() {  # wait_for NAME SECONDS CHECK...: until CHECK succeeds, while NAME is alive
-  local name=$1 seconds=$2 i
+failed=()
+wait_for() {  # wait_for NAME SECONDS CHECK...: until CHECK succeeds; a failure is reported, nothing stopped
+  local name=$1 seconds=$2 i exits
   shift 2
+  exits=$(exits_of "$name")
   for ((i = 0; i < seconds * 4; i++)); do
     if "$@"; then echo "stack: $name is up"; return 0; fi
     if ! alive "$name"; then break; fi
+    if (($(exits_of "$name") - exits >= 3)); then break; fi  # crash loop: no use waiting longer
     sleep 0.25
   done
   echo "stack: $name did not become healthy ($*); last lines of $LOG/$name.log:" >&2
   tail -n 30 "$LOG/$name.log" >&2 || true
-  stop_all
-  exit 1
+  failed+=("$name")
 }
 
 stop_one() {
   local name=$1 pid i
   [ -f "$RUN/$name.pid" ] || return 0
   pid=$(cat "$RUN/$name.pid")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  if kill -0 -- "-$pid" 2>/dev/null; then  # the group outlives a supervisor killed on its own
+    kill -TERM -- "-$pid" 2>/dev/null || true
     for ((i = 0; i < 60; i++)); do
       kill -0 -- "-$pid" 2>/dev/null || break
       sleep 0.25
     done
-    kill -KILL -- "-$pid" 2>/dev/null || true
+    if kill -KILL -- "-$pid" 2>/dev/null; then echo "stack: $name ignored SIGTERM for 15 s: killed"; fi
     echo "stack: stopped $name"
   fi
-  rm -f "$RUN/$name.pid"
+  rm -f "$RUN/$name.pid" "$RUN/$name.child" "$RUN/$name.exits"
 }
 
 stop_all() {
   local i
   for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do stop_one "${SERVICES[$i]}"; done
+  stop_one sweeper  # the no-Redis loop's name before the scheduler replaced it
   rm -f "$RUN/stack.env" "$RUN/worker.name"
 }
 
 choose_redis() {
   # REDIS_URL set: use it. Else a local redis-server when installed (ours, or one already running on
-  # REDIS_PORT). Else jobs run inside the backend process.
+  # REDIS_PORT). Else jobs run inside the backend process. Ours appends every write to its AOF
+  # (fsync each second), so queued replies and MessageSid claims survive a restart.
   if [ -n "${REDIS_URL:-}" ]; then return; fi
-  if redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && ! alive redis; then
+  if redis_ping && ! alive redis; then
     export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
   elif command -v redis-server >/dev/null; then
     mkdir -p "$VAR_DIR/redis"
-    start redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$VAR_DIR/redis" --save "" --appendonly no
+    start redis redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$VAR_DIR/redis" \
+      --save "" --appendonly yes --appendfsync everysec
     export REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
-    for _ in $(seq 40); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.25; done
+    wait_for redis 10 redis_ping
   else
     export REDIS_URL=""
     echo "stack: redis-server is not installed; jobs run inside the backend process"
@@ -81,6 +126,8 @@ choose_redis() {
 }
 
 up() {
+  # Starts what is not running and leaves alone what is; each process is supervised (restarted
+  # when it exits). A process that does not become healthy is reported, and nothing is stopped.
   for venv in .venv .venv-rasa; do
     [ -x "$venv/bin/python" ] || { echo "stack: $venv is missing; run 'make setup'" >&2; exit 1; }
   done
@@ -90,34 +137,39 @@ up() {
   .venv/bin/python -m backend.migrate
   start backend .venv/bin/gunicorn --bind "$BIND_HOST:$BACKEND_PORT" --workers "$BACKEND_WORKERS" \
     --threads 4 --access-logfile - -c python:backend.gunicorn_conf backend.wsgi:app
-  local worker_name="stack-worker-$BACKEND_PORT-$$"
-  if alive worker && [ -f "$RUN/worker.name" ]; then worker_name=$(cat "$RUN/worker.name"); fi
-  echo "$worker_name" >"$RUN/worker.name"
   if [ -n "$REDIS_URL" ]; then
-    start worker .venv/bin/rq worker messaging default --url "$REDIS_URL" --worker-class rq.SimpleWorker \
-      --with-scheduler --name "$worker_name"
+    # A fresh name per start ($$ of the exec'd shell): a killed worker's name stays registered in
+    # Redis until its TTL, and RQ refuses a second live worker of that name.
+    start worker bash -c 'exec .venv/bin/rq worker messaging default --url "$REDIS_URL" \
+      --worker-class rq.SimpleWorker --with-scheduler --name "stack-worker-$BACKEND_PORT-$$"'
   fi
-  start actions .venv-rasa/bin/rasa run actions --port "$ACTIONS_PORT" --actions actions --auto-reload
+  scheduler_command
+  start scheduler "${SCHEDULER[@]}"
+  local reload=()
+  [ "${ACTIONS_AUTO_RELOAD:-1}" = 1 ] && reload=(--auto-reload)  # designers' edits apply at once
+  start actions .venv-rasa/bin/python -m actions.server --host "$ACTIONS_HOST" --port "$ACTIONS_PORT" \
+    "${reload[@]}"
   start rasa .venv-rasa/bin/rasa run --enable-api --auth-token "$RASA_TOKEN" --interface "$BIND_HOST" \
     --port "$RASA_PORT" --credentials credentials.yml --endpoints endpoints.yml --model models
   wait_for backend 60 healthy "$BACKEND_URL/v1/health"
-  # The periodic sweeps (unpaid orders, unanswered M-Pesa prompts, the outbox), defined once in
-  # backend/jobs/schedule.py: RQ's cron scheduler with Redis, an in-process loop without it.
-  if [ -n "$REDIS_URL" ]; then
-    wait_for worker 60 worker_registered "$worker_name"
-    start sweeper .venv/bin/rq cron backend.jobs.schedule --url "$REDIS_URL"
-  else
-    start sweeper .venv/bin/python -m backend.jobs.schedule --every 60
-  fi
+  if [ -n "$REDIS_URL" ]; then wait_for worker 60 worker_registered; fi
   wait_for actions 120 healthy "http://127.0.0.1:$ACTIONS_PORT/health"
   wait_for rasa 240 healthy "$RASA_URL/status?token=$RASA_TOKEN"
+  if [ ${#failed[@]} -gt 0 ]; then
+    echo "stack: not healthy: ${failed[*]} (still supervised; 'make status', 'make logs', 'make down')" >&2
+    exit 1
+  fi
   echo "stack: up — rasa $RASA_URL, actions :$ACTIONS_PORT, backend $BACKEND_URL (docs at $BACKEND_URL/docs)"
 }
 
 status() {
   local name
   for name in "${SERVICES[@]}"; do
-    if alive "$name"; then echo "$name: running (pid $(cat "$RUN/$name.pid"))"; else echo "$name: stopped"; fi
+    if alive "$name"; then
+      echo "$name: running (supervisor pid $(cat "$RUN/$name.pid"), process pid $(child_of "$name"))"
+    else
+      echo "$name: stopped"
+    fi
   done
 }
 
@@ -125,5 +177,6 @@ case "${1:-}" in
   up) up ;;
   down) stop_all ;;
   status) status ;;
+  supervise) shift; supervise "$@" ;;
   *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
 esac

@@ -43,7 +43,7 @@ suite() {  # suite NAME COMMAND...
 }
 
 compose_config() {
-  SERVICE_TOKEN=x ENCRYPTION_KEY=x HASH_KEY=x RASA_TOKEN=x POSTGRES_PASSWORD=x \
+  SERVICE_TOKEN=x ENCRYPTION_KEY=x HASH_KEY=x RASA_TOKEN=x ACTIONS_TOKEN=x POSTGRES_PASSWORD=x \
     docker-compose -f docker-compose.yml config -q
 }
 

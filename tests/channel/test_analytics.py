@@ -207,6 +207,7 @@ async def test_rasa_builds_the_broker_from_endpoints_yml_and_streams_tracker_eve
     monkeypatch.setenv("BACKEND_URL", backend.url)
     monkeypatch.setenv("SERVICE_TOKEN", SERVICE_TOKEN)
     monkeypatch.setenv("ACTION_SERVER_URL", "http://127.0.0.1:1/webhook")
+    monkeypatch.setenv("ACTIONS_TOKEN", "t")
     monkeypatch.setenv("RASA_TRACKER_DB", "unused.db")
     config = read_endpoint_config(str(ROOT / "endpoints.yml"), "event_broker")
     assert config is not None and config.type == "bot.analytics.ClassificationBroker"
@@ -235,7 +236,7 @@ async def test_rasa_builds_the_broker_from_endpoints_yml_and_streams_tracker_eve
 @pytest.mark.asyncio
 async def test_production_endpoints_use_the_same_broker(monkeypatch) -> None:
     monkeypatch.setenv("BACKEND_URL", "http://backend:8000")
-    for name in ("ACTION_SERVER_URL", "TRACKER_DB_HOST", "TRACKER_DB_PORT", "TRACKER_DB_NAME",
+    for name in ("ACTION_SERVER_URL", "ACTIONS_TOKEN", "TRACKER_DB_HOST", "TRACKER_DB_PORT", "TRACKER_DB_NAME",
                  "TRACKER_DB_USER", "TRACKER_DB_PASSWORD", "REDIS_HOST", "REDIS_PORT"):
         monkeypatch.setenv(name, "x")
     config = read_endpoint_config(str(ROOT / "endpoints.production.yml"), "event_broker")

@@ -1,8 +1,10 @@
-"""Starts the real stack (backend, RQ worker, action server, rasa with the trained model) on spare
-ports with its own state directory, seeds the demo shop, and stops it all afterwards."""
+"""Starts the real stack (its own redis-server, backend, RQ worker, scheduler, action server, rasa with
+the trained model) on spare ports with its own state directory, as `make up` does (every process
+supervised), seeds the demo shop, and stops it all afterwards: no process of it may be left."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -39,6 +41,8 @@ class Stack:
         self.service_token = secrets["SERVICE_TOKEN"]
         self.webhook = f"http://127.0.0.1:{env['RASA_PORT']}/webhooks/whatsapp/webhook"
         self.backend = f"http://127.0.0.1:{env['BACKEND_PORT']}"
+        self.run_dir = Path(env["VAR_DIR"]) / "run"
+        self.redis_url = read_env_file(self.run_dir / "stack.env")["REDIS_URL"]
 
     def post(self, phone: str, body: str, sid: str = None, token: str = DEMO_TOKEN,
              to: str = DEMO_NUMBER, **extra: str) -> requests.Response:
@@ -82,9 +86,10 @@ def new_phone() -> str:
     return "+2547" + str(uuid.uuid4().int)[:8]
 
 
-def alive(pid: int) -> bool:
+def group_alive(pgid: int) -> bool:
+    """Some process of the group (a supervisor and what it started) still runs."""
     try:
-        os.kill(pid, 0)
+        os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     return True
@@ -92,25 +97,27 @@ def alive(pid: int) -> bool:
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
-    redis_url = os.environ.get("TEST_REDIS_URL")
-    if not redis_url:
-        pytest.fail("TEST_REDIS_URL is not set: run the end-to-end tests through `make test`")
+    if not shutil.which("redis-server"):
+        pytest.fail("redis-server is not installed: run the end-to-end tests through `make test`")
     var_dir = tmp_path_factory.mktemp("stack")
+    # No REDIS_URL: the stack starts and supervises its own redis-server, as `make up` does, so
+    # that the fault-injection tests can kill it.
     env = {**os.environ, "VAR_DIR": str(var_dir), "BACKEND_PORT": str(free_port()),
            "RASA_PORT": str(free_port()), "ACTIONS_PORT": str(free_port()),
-           "REDIS_URL": redis_url.rsplit("/", 1)[0] + "/3", "BACKEND_WORKERS": "2"}
-    for key in ("DATABASE_URL", "BACKEND_URL", "ACTION_SERVER_URL", "RASA_URL",
-                "TWILIO_SANDBOX_API_URL", "RASA_TRACKER_DB"):
+           "REDIS_PORT": str(free_port()), "BACKEND_WORKERS": "2"}
+    for key in ("DATABASE_URL", "BACKEND_URL", "ACTION_SERVER_URL", "RASA_URL", "REDIS_URL",
+                "TWILIO_SANDBOX_API_URL", "RASA_TRACKER_DB", "ACTIONS_HOST"):
         env.pop(key, None)
     seed = "source scripts/env.sh && .venv/bin/python -m backend.migrate && .venv/bin/python -m backend.seed"
     subprocess.run(["bash", "-c", seed], cwd=ROOT, env=env, check=True, timeout=300)
-    subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, check=True, timeout=600)
-    pids = [int(p.read_text()) for p in (var_dir / "run").glob("*.pid")]
     try:
+        subprocess.run(["scripts/stack.sh", "up"], cwd=ROOT, env=env, check=True, timeout=600)
         yield Stack(env)
     finally:
-        subprocess.run(["scripts/stack.sh", "down"], cwd=ROOT, env=env, timeout=120)
-        left = [pid for pid in pids if alive(pid)]
-        for pid in left:
-            os.killpg(pid, signal.SIGKILL)
-        assert not left, f"`stack.sh down` left processes behind: {left}"
+        groups = [int(p.read_text()) for p in (var_dir / "run").glob("*.pid")]
+        subprocess.run(["scripts/stack.sh", "down"], cwd=ROOT, env=env, timeout=180)
+        left = [pgid for pgid in groups if group_alive(pgid)]
+        for pgid in left:
+            os.killpg(pgid, signal.SIGKILL)
+        assert groups, "`stack.sh up` recorded no process"
+        assert not left, f"`stack.sh down` left process groups behind: {left}"
