@@ -17,6 +17,7 @@ from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
 from backend.jobs.context import job_context
+from backend.observability import job_entry
 
 log = logging.getLogger(__name__)
 QUEUE = "default"
@@ -24,6 +25,7 @@ QUEUE = "default"
 JOB = "backend.jobs.orders.expire_unpaid_orders"
 
 
+@job_entry
 def expire_unpaid_orders(reschedule: bool = False) -> dict[str, int]:
     """Cancel orders pending payment longer than ORDER_PAYMENT_TIMEOUT_MINUTES."""
     from backend.services.orders import expire_unpaid
