@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from datetime import UTC
 from collections.abc import Iterator
 
 from prometheus_client import (
@@ -68,10 +69,13 @@ class QueueCollector(Collector):
 
 
 def _oldest_wait(queue: Queue) -> float:
-    for job_id in queue.get_job_ids(0, 0):
+    for job_id in queue.get_job_ids(0, 1):
         job = queue.fetch_job(job_id)
         if job is not None and job.enqueued_at is not None:
-            return max(0.0, time.time() - job.enqueued_at.timestamp())
+            enqueued = job.enqueued_at
+            if enqueued.tzinfo is None:  # RQ keeps UTC without a zone
+                enqueued = enqueued.replace(tzinfo=UTC)
+            return max(0.0, time.time() - enqueued.timestamp())
     return 0.0
 
 
