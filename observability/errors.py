@@ -2,6 +2,7 @@
 redaction as the logs, and the request context as tags."""
 from __future__ import annotations
 
+import inspect
 import os
 from typing import Any, Dict, Optional
 
@@ -35,6 +36,19 @@ def before_send(event: Dict[str, Any], _hint: Dict[str, Any]) -> Dict[str, Any]:
     return redact_value(event)
 
 
+def _no_personal_data() -> Dict[str, Any]:
+    """No user data, request bodies (customers' messages) or local variables (phone numbers),
+    in the words of the installed sentry-sdk (2.x's data_collection, older options before)."""
+    accepted = inspect.signature(sentry_sdk.consts.ClientConstructor.__init__).parameters
+    if "data_collection" in accepted:
+        return {"data_collection": {"user_info": False, "http_bodies": [],
+                                    "stack_frame_variables": False}}
+    if "max_request_body_size" in accepted:
+        return {"send_default_pii": False, "max_request_body_size": "never",
+                "include_local_variables": False}
+    return {"send_default_pii": False, "request_bodies": "never", "with_locals": False}
+
+
 def init_sentry(service: str, dsn: Optional[str] = None) -> bool:
     """Start error reporting when a DSN is configured; True when it started."""
     dsn = (os.environ.get("SENTRY_DSN", "") if dsn is None else dsn).strip()
@@ -42,17 +56,12 @@ def init_sentry(service: str, dsn: Optional[str] = None) -> bool:
         return False
     options: Dict[str, Any] = {
         "dsn": dsn,
-        "send_default_pii": False,
         "before_send": before_send,
         "before_breadcrumb": lambda crumb, _hint: redact_value(crumb),
         "environment": os.environ.get("SENTRY_ENVIRONMENT") or None,
         "traces_sample_rate": None,
     }
-    # Customers' messages are request bodies and phone numbers live in local variables.
-    if int(sentry_sdk.VERSION.split(".")[0]) >= 2:
-        options.update(max_request_body_size="never", include_local_variables=False)
-    else:
-        options.update(request_bodies="never", with_locals=False)
+    options.update(_no_personal_data())
     sentry_sdk.init(**options)
     sentry_sdk.set_tag("service", service)
     return True
