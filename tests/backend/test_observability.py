@@ -136,6 +136,21 @@ def test_the_rq_worker_logs_the_send_with_the_webhook_request_id(
     assert 'whatsapp_sends_total{status="sent"} 3.0' in scrape.stdout
 
 
+def test_with_the_rq_settings_module_every_worker_line_is_json(tmp_path: Path) -> None:
+    env = {**os.environ, "VAR_DIR": str(tmp_path), "PYTHONPATH": str(REPO_ROOT)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    rq = Path(sys.executable).parent / "rq"
+    command = [str(rq), "worker", "observability-test", "--url", require_service_env(
+        "TEST_REDIS_URL"), "-c", "backend.rq_settings", "--worker-class", "rq.SimpleWorker",
+        "--burst"]
+    done = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert lines and all(json.loads(line)["service"] == "worker" for line in lines), lines
+    assert (tmp_path / "metrics").is_dir()
+
+
 def test_metrics_need_a_token(make_app: Callable[..., Flask]) -> None:
     client = make_app(metrics_token="scrape-token").test_client()
     refused = client.get("/metrics")
