@@ -24,8 +24,10 @@ hookimpl = pluggy.HookimplMarker("rasa_sdk")
 def call_context(action_call: Optional[Dict[str, Any]], header_id: Optional[str]) -> Dict[str, str]:
     """request_id, tenant and conversation of an action call (a new request id when none came)."""
     tracker = (action_call or {}).get("tracker") or {}
-    metadata = (tracker.get("latest_message") or {}).get("metadata") or {}
     slots = tracker.get("slots") or {}
+    # A session's first turn runs action_session_start before the message: its metadata is here.
+    metadata = ((tracker.get("latest_message") or {}).get("metadata")
+                or slots.get("session_started_metadata") or {})
     sender = tracker.get("sender_id") or None
     return {
         "request_id": logs.accept_request_id(metadata.get("request_id") or header_id),

@@ -24,6 +24,7 @@ REQUEST_ID_HEADER = "X-Request-ID"
 CONVERSATION_HEADER = "X-Conversation-ID"
 TENANT_HEADER = "X-TENANT-ID"
 CONTEXT_KEYS = ("request_id", "tenant", "conversation")
+OWN_LOGGERS = ("bot", "actions", "backend", "observability")
 # An id we accept from a caller: short, printable, no spaces (it is copied into every line).
 _ACCEPTABLE_ID = re.compile(r"^[A-Za-z0-9._:@/+=-]{8,128}$")
 
@@ -148,7 +149,12 @@ def configure(service: str, level: Optional[str] = None) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(formatter)
         root.addHandler(handler)
-    root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO").upper())
+    level = level or os.environ.get("LOG_LEVEL", "INFO").upper()
+    root.setLevel(level)
+    # Our own loggers keep their level when a library changes the root's (loading a Rasa model
+    # raises it to WARNING through absl): their records still reach the root's handler.
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(level)
     structlog.configure(
         processors=[*_shared(service), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),

@@ -56,6 +56,9 @@ def test_call_context_takes_the_channel_request_id_else_makes_one() -> None:
     made = call_context(action_call({}), None)["request_id"]
     assert len(made) == 32 and made != call_context(action_call({}), None)["request_id"]
     assert call_context(None, "from-the-header-1")["request_id"] == "from-the-header-1"
+    session_start = action_call({})
+    session_start["tracker"]["slots"]["session_started_metadata"] = {"request_id": REQUEST_ID}
+    assert call_context(session_start, None)["request_id"] == REQUEST_ID
 
 
 @pytest.mark.asyncio
