@@ -90,8 +90,13 @@ def _with_context_keys(service: str) -> Any:
     return processor
 
 
+# Fields this module writes itself: nothing to mask there.
+_OWN_FIELDS = frozenset({"timestamp", "level", "logger", "service"})
+
+
 def _redact(_: Any, __: str, event: MutableMapping[str, Any]) -> Mapping[str, Any]:
-    return redact_value(dict(event))
+    return {key: value if key in _OWN_FIELDS else redact_value(value)
+            for key, value in event.items()}
 
 
 def _stringify(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -149,6 +154,7 @@ def configure(service: str, level: Optional[str] = None) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(formatter)
         root.addHandler(handler)
+    logging.captureWarnings(True)  # Python warnings become lines of the same shape
     level = level or os.environ.get("LOG_LEVEL", "INFO").upper()
     root.setLevel(level)
     # Our own loggers keep their level when a library changes the root's (loading a Rasa model
