@@ -228,6 +228,7 @@ def sentry_endpoint(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bytes]]:
     thread.start()
     monkeypatch.setenv("SENTRY_DSN", f"http://public@127.0.0.1:{server.server_port}/1")
     yield _Capture.envelopes
+    sentry_sdk.get_client().close(timeout=5)  # sends what is pending while the endpoint is up
     sentry_sdk.init()  # no DSN: reporting off again for the tests that follow
     server.shutdown()
     server.server_close()
