@@ -129,7 +129,7 @@ class WhatsAppInput(InputChannel):
 
     async def handle(self, request: Request,
                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
-        """One webhook under its request id (Twilio's X-Request-ID if any, else a new one): every
+        """One webhook under its request id (a proxy's X-Request-ID if any, else a new one): every
         log line of the turn carries it, the backend calls and the Rasa turn's metadata too."""
         request_id = logs.accept_request_id(request.headers.get(logs.REQUEST_ID_HEADER))
         started = time.perf_counter()

@@ -1,4 +1,4 @@
-"""The channel's operability: one request id per webhook (Twilio's X-Request-ID kept, else made),
+"""The channel's operability: one request id per webhook (a proxy's X-Request-ID kept, else made),
 echoed back, sent to the backend and into the Rasa turn's metadata; JSON lines carrying it with
 tenant and conversation and no phone number; /metrics with webhook outcomes and turn latency."""
 from __future__ import annotations
