@@ -7,6 +7,8 @@ from typing import Any, Dict, Optional
 
 import aiohttp
 
+from observability import logs
+
 
 class BackendUnavailable(Exception):
     """The backend could not be reached, timed out or failed (5xx)."""
@@ -74,7 +76,8 @@ class Backend:
         4xx answers are returned for the caller to word; 5xx, timeouts and network errors raise
         BackendUnavailable.
         """
-        headers = {"X-TENANT-ID": tenant_id}
+        # The turn's request id and conversation, so the backend's lines and jobs carry them.
+        headers = {**logs.outgoing_headers(), "X-TENANT-ID": tenant_id}
         if phone:
             headers["X-CUSTOMER-PHONE"] = phone
         if idempotency_key:

@@ -10,6 +10,7 @@ from backend.api import register_blueprints
 from backend.api.common import SECURITY_SCHEMES, ErrorSchema
 from backend.context import build_context
 from backend.errors import register_error_handlers
+from backend.observability import init_app as init_observability
 from backend.settings import Settings
 
 SWAGGER_UI_ASSETS = "/docs/assets/"
@@ -50,4 +51,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_blueprints(api, settings)
     app.add_url_rule(f"{SWAGGER_UI_ASSETS}<path:filename>", "swagger_ui_asset", _swagger_ui_asset)
     register_error_handlers(app)
+    init_observability(app)
     return app

@@ -14,6 +14,22 @@ from typing import Any
 # request on a connection the server is closing at that moment.
 keepalive = 5
 
+# JSON log lines (error and access) with the request's id, tenant and conversation; the workers
+# share their Prometheus counters through VAR_DIR/metrics (set before the app imports the client).
+logger_class = "backend.observability.GunicornLogger"
+
+
+def on_starting(server: Any) -> None:
+    from backend.observability import prepare_multiproc_dir
+
+    prepare_multiproc_dir()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
 
 def _warm(app: Any, log: Any) -> None:
     from backend.kb.runtime import runtime

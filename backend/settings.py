@@ -120,6 +120,9 @@ class Settings:
     payout_shortcode: str = ""
     payout_initiator: str = ""
     payout_security_credential: str = field(default="", repr=False)
+    # GET /metrics: this bearer token (the service token works too), or none with metrics_public.
+    metrics_token: str = field(default="", repr=False)
+    metrics_public: bool = False
 
     def __post_init__(self) -> None:
         if not self.twilio_sandbox_api_url:
@@ -176,6 +179,8 @@ class Settings:
             payout_shortcode=env.get("PAYOUT_SHORTCODE", ""),
             payout_initiator=env.get("PAYOUT_INITIATOR", ""),
             payout_security_credential=env.get("PAYOUT_SECURITY_CREDENTIAL", ""),
+            metrics_token=env.get("METRICS_TOKEN", "").strip(),
+            metrics_public=_flag(env.get("METRICS_PUBLIC", "0")),
         )
 
     def require_secrets(self) -> None:

@@ -17,11 +17,12 @@ RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requir
 
 COPY alembic.ini ./
 COPY backend/ backend/
+COPY observability/ observability/
 
 # The code stays root-owned (read-only to the app); runtime state goes to /app/var, owned by app.
 # A named volume mounted at /app/var/kb starts with this directory's owner.
 ENV VAR_DIR=/app/var
-RUN useradd --create-home --uid 10001 app && mkdir -p /app/var/kb && chown -R app /app/var
+RUN useradd --create-home --uid 10001 app && mkdir -p /app/var/metrics && mkdir -p /app/var/kb && chown -R app /app/var
 USER app
 
 EXPOSE 8000

@@ -21,6 +21,8 @@ USER app
 
 COPY --chown=app bot/ bot/
 COPY --chown=app actions/ actions/
+COPY --chown=app observability/ observability/
+COPY --chown=app rasa_sdk_plugins/ rasa_sdk_plugins/
 COPY --chown=app data/ data/
 COPY --chown=app domain/ domain/
 COPY --chown=app config.yml endpoints.yml endpoints.production.yml credentials.yml ./

@@ -12,10 +12,12 @@ from dataclasses import asdict
 from typing import Any
 
 from backend.jobs.context import job_context
+from backend.observability import job_entry
 
 log = logging.getLogger(__name__)
 
 
+@job_entry
 def rebuild_index(tenant_id: str) -> dict[str, Any]:
     """Embed what changed and save the tenant's index; a no-op when it is already current."""
     from backend.services.kb import rebuild

@@ -6,8 +6,10 @@ from typing import Any
 
 from backend.jobs.context import job_context
 from backend.jobs.runner import is_final_attempt
+from backend.observability import job_entry
 
 
+@job_entry
 def deliver_outbound(ids: list[int]) -> dict[str, int]:
     """Send one batch of queued outbound messages in order; raising asks for a retry."""
     from backend.services.delivery import deliver_batch
@@ -16,6 +18,7 @@ def deliver_outbound(ids: list[int]) -> dict[str, int]:
     return {"sent": report.sent, "failed": report.failed}
 
 
+@job_entry
 def sweep_outbox() -> dict[str, Any]:
     """Re-enqueue outbox rows left queued; fail rows a dead sender left mid-send."""
     from backend.services.outbound import sweep_outbox as sweep

@@ -12,11 +12,13 @@ from datetime import timedelta
 
 from backend.jobs.context import job_context
 from backend.jobs.runner import drain_jobs
+from backend.observability import job_entry
 
 log = logging.getLogger(__name__)
 QUEUE = "default"
 
 
+@job_entry
 def expire_unpaid_orders() -> dict[str, int]:
     """Cancel orders pending payment longer than ORDER_PAYMENT_TIMEOUT_MINUTES."""
     from backend.services.orders import expire_unpaid

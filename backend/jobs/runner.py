@@ -20,6 +20,8 @@ from rq import Queue, Retry
 from rq.job import get_current_job
 
 from backend.jobs.context import bound_context
+from backend.observability import job_meta
+from observability.logs import bound
 from backend.settings import Settings
 
 if TYPE_CHECKING:
@@ -85,7 +87,9 @@ class RQRunner:
             return
         retry = Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS))
         try:
-            Queue(queue, connection=self.connection).enqueue(func, *args, retry=retry)
+            Queue(queue, connection=self.connection).enqueue(
+                func, *args, retry=retry, meta=job_meta()  # the request context, for the worker
+            )
         except RedisError as error:
             if self.fallback is None:
                 raise JobQueueUnavailable(f"could not enqueue on {queue!r}: {error}") from error
@@ -153,7 +157,7 @@ class InProcessRunner:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self._max_workers, thread_name_prefix="jobs")
             try:
-                future = self._executor.submit(self._run, func, args)
+                future = self._executor.submit(self._run, func, args, job_meta())
             except RuntimeError:
                 future = None  # the interpreter is shutting down: no new thread may start
             else:
@@ -167,7 +171,7 @@ class InProcessRunner:
 
     def _run_inline(self, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
         try:
-            self._run(func, args)
+            self._run(func, args, job_meta())
         except Exception:  # logged by _run as failed for good; the caller's job goes on
             pass
 
@@ -199,10 +203,10 @@ class InProcessRunner:
         with self._lock:
             self._futures.discard(future)
 
-    def _run(self, func: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    def _run(self, func: Callable[..., Any], args: tuple[Any, ...], meta: dict[str, str]) -> Any:
         if self._context is None:
             raise RuntimeError("InProcessRunner used before bind(context)")
-        with bound_context(self._context):
+        with bound_context(self._context), bound(**meta):
             delays: list[float | None] = [*self._intervals, None]
             for attempt, delay in enumerate(delays, start=1):
                 token = _final_attempt.set(delay is None)

@@ -8,15 +8,19 @@ may have gone out): the sweep fails it as unknown (see outbound.sweep_outbox).""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
 from backend.context import Context
 from backend.domain.phones import whatsapp_address
+from backend.metrics import SENDS
 from backend.models import OutboundMessage, Tenant
 from backend.models.base import utcnow
 from backend.providers.twilio import SentMessage, TwilioSender, TwilioSendError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -147,3 +151,12 @@ def _record(
         message.error = error
         if sent is not None:
             message.provider_sid = sent.sid
+    outcome = "retry" if status == "queued" else status
+    SENDS.labels(status=outcome).inc()
+    log.log(
+        logging.INFO if status == "sent" else logging.WARNING,
+        "whatsapp send %s",
+        outcome,
+        extra={"outbound_id": message_id, "provider_sid": sent.sid if sent else None,
+               "error": error},
+    )

@@ -18,6 +18,7 @@ from backend.domain.intents import INTENTS
 from backend.domain.knowledge import grounded
 from backend.kb.runtime import runtime
 from backend.kb.settings import KbSettings
+from backend.metrics import LLM_CALLS, LLM_SPEND
 from backend.models import LlmCall, Tenant
 from backend.providers.llm import ChatClient, ChatResult, LlmTimeout
 from backend.services.pages import Page, fetch_page
@@ -116,11 +117,14 @@ def _log(ctx: Context, gate: Gate, purpose: str, model: str, latency_ms: int, ou
     settings = runtime(ctx).settings
     tokens_in = result.tokens_in if result else 0
     tokens_out = result.tokens_out if result else 0
+    cost = _cost(settings, model, tokens_in, tokens_out)
     with ctx.db.transaction() as session:
         session.add(LlmCall(
             tenant_id=gate.tenant_id, purpose=purpose, model=model[:100], tokens_in=tokens_in,
-            tokens_out=tokens_out, cost_micros=_cost(settings, model, tokens_in, tokens_out),
+            tokens_out=tokens_out, cost_micros=cost,
             currency=gate.currency, latency_ms=latency_ms, outcome=outcome, detail=detail[:300]))
+    LLM_CALLS.labels(outcome=outcome).inc()
+    LLM_SPEND.labels(currency=gate.currency).inc(cost)
 
 
 def _chat(ctx: Context, gate: Gate, purpose: str, messages: list[dict[str, str]]

@@ -8,6 +8,8 @@ from typing import Any, Dict, List, Optional
 
 import aiohttp
 
+from observability import logs
+
 
 class BackendError(Exception):
     """The backend could not be reached or answered with an unexpected status."""
@@ -58,7 +60,10 @@ class BackendClient:
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
         try:
-            async with self._client().request(method, self.base_url + path, **kwargs) as resp:
+            # The request id, tenant and conversation of the webhook being handled, if any.
+            headers = logs.outgoing_headers()
+            async with self._client().request(method, self.base_url + path, headers=headers,
+                                              **kwargs) as resp:
                 body = await resp.json(content_type=None) if resp.content_length != 0 else None
                 return resp.status, body
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 from urllib.parse import parse_qs
 
@@ -13,11 +14,13 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels import availability
+from bot.channels import availability, metrics
 from bot.channels.backend import BackendClient, BackendError, Tenant
 from bot.channels.dedupe import Deduplicator
 from bot.channels.output import WhatsAppOutput
 from bot import speedups
+from observability import logs
+from observability.errors import init_sentry
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +82,8 @@ class WhatsAppInput(InputChannel):
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WhatsAppInput":
         credentials = credentials or {}
+        logs.configure("rasa")  # the rasa server process: JSON lines from here on
+        init_sentry("rasa")
         return cls(
             backend_url=credentials.get("backend_url") or os.environ["BACKEND_URL"],
             service_token=credentials.get("service_token") or os.environ["SERVICE_TOKEN"],
@@ -92,6 +97,7 @@ class WhatsAppInput(InputChannel):
                  public_url: Optional[str] = None, tenant_cache_seconds: float = 60.0) -> None:
         speedups.install()
         self.backend = BackendClient(backend_url, service_token, cache_seconds=tenant_cache_seconds)
+        self.service_token = service_token
         self.dedupe = Deduplicator(redis_url)
         # Behind a proxy Twilio signs the public URL, not the one this server sees.
         self.public_url = public_url.rstrip("/") if public_url else None
@@ -113,10 +119,37 @@ class WhatsAppInput(InputChannel):
         async def receive(request: Request) -> HTTPResponse:
             return await self.handle(request, on_new_message)
 
+        @hook.route("/metrics", methods=["GET"])
+        async def metrics_route(request: Request) -> HTTPResponse:
+            if not metrics.authorized(request, self.service_token):
+                return _error(401, "/metrics needs Authorization: Bearer <METRICS_TOKEN>")
+            return metrics.exposition()
+
         return hook
 
     async def handle(self, request: Request,
                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+        """One webhook under its request id (a proxy's X-Request-ID if any, else a new one): every
+        log line of the turn carries it, the backend calls and the Rasa turn's metadata too."""
+        request_id = logs.accept_request_id(request.headers.get(logs.REQUEST_ID_HEADER))
+        started = time.perf_counter()
+        with logs.bound(request_id=request_id):
+            try:
+                reply = await self.handle_webhook(request, on_new_message)
+            except Exception:
+                metrics.record("error", time.perf_counter() - started)
+                logger.exception("webhook failed")
+                raise
+            outcome = metrics.outcome_of(reply.status, getattr(request.ctx, "outcome", None))
+            metrics.record(outcome, time.perf_counter() - started)
+            logger.info("webhook %s", outcome, extra={
+                "status": reply.status, "duration_ms": round((time.perf_counter() - started) * 1000)})
+        reply.headers[logs.REQUEST_ID_HEADER] = request_id
+        return reply
+
+    async def handle_webhook(
+            self, request: Request,
+            on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
         params = parse_form(request)
         form = {key: params.get(key) for key in params}
         missing = [f for f in ("MessageSid", "From", "To") if not form.get(f)]
@@ -129,6 +162,7 @@ class WhatsAppInput(InputChannel):
             return _error(503, "the backend is unavailable; Twilio will retry")
         if tenant is None:
             return _error(404, f"no merchant uses the number {form['To']}")
+        logs.bind(tenant=tenant.tenant_id)
         signature = request.headers.get("X-Twilio-Signature", "")
         if not RequestValidator(tenant.auth_token).validate(
                 self.signed_url(request), params, signature):
@@ -139,6 +173,7 @@ class WhatsAppInput(InputChannel):
         key = f"{tenant.tenant_id}:{form['MessageSid']}"
         if not await self.dedupe.claim(key):
             logger.info("dropping repeated MessageSid %s", form["MessageSid"])
+            request.ctx.outcome = "duplicate"
             return _xml()
         try:
             await self.process(tenant, phone, form, on_new_message)
@@ -155,6 +190,8 @@ class WhatsAppInput(InputChannel):
                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         media = media_of(form)
         text = user_text(form)
+        sender_id = f"{tenant.tenant_id}:{phone}"
+        logs.bind(conversation=sender_id)
         await self.backend.log_inbound({
             "tenant_id": tenant.tenant_id, "from": phone, "profile_name": form.get("ProfileName"),
             "message_sid": form["MessageSid"], "body": form.get("Body") or "", "media": media})
@@ -171,9 +208,10 @@ class WhatsAppInput(InputChannel):
                 "media": media, "tenant_language": tenant.primary_language,
                 # During the merchant's quiet hours nobody answers a handoff until they end.
                 "quiet_until": availability.quiet_until(tenant.quiet_hours, tenant.timezone),
+                "request_id": logs.current()["request_id"],  # the actions send it to the backend
             }
             await on_new_message(UserMessage(
-                text, output, sender_id=f"{tenant.tenant_id}:{phone}", input_channel=self.name(),
+                text, output, sender_id=sender_id, input_channel=self.name(),
                 metadata=metadata))
         if output.messages:
             await self.backend.send_outbound(tenant.tenant_id, phone, output.messages,

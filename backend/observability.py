@@ -1,0 +1,159 @@
+"""The backend's hooks for logs, error reports and metrics (shared parts in observability/).
+
+- every request binds request_id (the caller's X-Request-ID or a new one, echoed back), tenant
+  (X-TENANT-ID) and conversation (X-Conversation-ID) for its log lines and error reports;
+- jobs carry that context in their RQ meta; `job_entry` binds it again in the worker;
+- GET /metrics (Prometheus) needs METRICS_TOKEN or the service token unless METRICS_PUBLIC=1.
+Nothing here imports prometheus_client at import time: multiprocess mode must be chosen first.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flask import Flask, Response, g, request
+from gunicorn.glogging import Logger as _GunicornLogger
+from rq import get_current_job
+
+from backend.domain.errors import Unauthenticated
+from backend.security import constant_time_equals
+from observability import logs
+from observability.errors import init_sentry
+
+log = logging.getLogger(__name__)
+F = TypeVar("F", bound=Callable[..., Any])
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def init_app(app: Flask) -> None:
+    """Request context on every request, /metrics, and Sentry when SENTRY_DSN is set."""
+    app.before_request(_bind_request)
+    app.after_request(_echo_request_id)
+    app.teardown_request(_unbind_request)
+    app.add_url_rule("/metrics", "metrics", metrics)
+    init_sentry("backend")
+
+
+def _bind_request() -> None:
+    headers = request.headers
+    g.request_id = logs.accept_request_id(headers.get(logs.REQUEST_ID_HEADER))
+    g.log_context = logs.bound(request_id=g.request_id,
+                               tenant=headers.get(logs.TENANT_HEADER, "").strip() or None,
+                               conversation=headers.get(logs.CONVERSATION_HEADER) or None)
+    g.log_context.__enter__()
+
+
+def _echo_request_id(response: Response) -> Response:
+    if "request_id" in g:
+        response.headers[logs.REQUEST_ID_HEADER] = g.request_id
+    return response
+
+
+def _unbind_request(_: BaseException | None) -> None:
+    context = g.pop("log_context", None)
+    if context is not None:
+        context.__exit__(None, None, None)
+
+
+def metrics() -> Response:
+    """Prometheus exposition of every backend process and worker, plus queue depth and lag."""
+    from backend.api.common import context
+    from backend.metrics import render
+
+    settings = context().settings
+    if not settings.metrics_public:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        allowed = [t for t in (settings.metrics_token, settings.service_token) if t]
+        if scheme.lower() != "bearer" or not any(constant_time_equals(token.strip(), t)
+                                                 for t in allowed):
+            raise Unauthenticated("/metrics needs Authorization: Bearer <METRICS_TOKEN>")
+    body, content_type = render(settings.redis_url)
+    return Response(body, content_type=content_type)
+
+
+def job_meta() -> dict[str, str]:
+    """The bound request context, for an enqueued job's RQ meta."""
+    return {key: value for key, value in logs.current().items() if value}
+
+
+def job_entry(func: F) -> F:
+    """Decorates an RQ job: binds the request context its enqueuer put in the job's meta; in an
+    RQ worker process the first job also turns on JSON logs, Sentry and shared metrics."""
+
+    @functools.wraps(func)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        job = get_current_job()
+        if job is None:  # in-process runner: it bound the enqueuer's context itself
+            return func(*args, **kwargs)
+        setup_worker()
+        meta = {key: job.meta.get(key) for key in logs.CONTEXT_KEYS}
+        with logs.bound(**meta):
+            _tag_error_reports(meta)
+            return func(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
+
+
+@functools.cache
+def setup_worker() -> None:
+    """Once per worker process: JSON logs, Sentry, and the metrics directory gunicorn reads."""
+    logs.configure("worker")
+    if "prometheus_client" in sys.modules and not os.environ.get(MULTIPROC_ENV):
+        log.warning("prometheus_client was imported before %s was set: this worker's "
+                    "counters stay out of /metrics", MULTIPROC_ENV)
+    else:
+        prepare_multiproc_dir()
+    init_sentry("worker")
+
+
+def _tag_error_reports(meta: dict[str, Any]) -> None:
+    import sentry_sdk
+
+    for key, value in meta.items():
+        if value:
+            sentry_sdk.set_tag(key, value)
+
+
+def prepare_multiproc_dir() -> Path:
+    """Create and export PROMETHEUS_MULTIPROC_DIR (default VAR_DIR/metrics) and drop the files
+    of processes that are gone. Call before prometheus_client is imported."""
+    default = Path(os.environ.get("VAR_DIR") or Path(__file__).resolve().parent.parent / "var")
+    path = Path(os.environ.get(MULTIPROC_ENV) or default / "metrics")
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ[MULTIPROC_ENV] = str(path)
+    for file in path.glob("*.db"):
+        pid = file.stem.rsplit("_", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            file.unlink(missing_ok=True)
+    return path
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class GunicornLogger(_GunicornLogger):
+    """gunicorn's logger with JSON lines; an access line carries the request's context."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        logs.configure("backend")
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+        request_id = next((value for name, value in resp.headers
+                           if name.lower() == logs.REQUEST_ID_HEADER.lower()), None)
+        with logs.bound(request_id=request_id, tenant=environ.get("HTTP_X_TENANT_ID"),
+                        conversation=environ.get("HTTP_X_CONVERSATION_ID")):
+            super().access(resp, req, environ, request_time)
