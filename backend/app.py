@@ -8,6 +8,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from backend.api import register_blueprints
 from backend.api.common import SECURITY_SCHEMES, ErrorSchema
+from backend.api.fields import BoundedIntConverter
 from backend.context import build_context
 from backend.errors import register_error_handlers
 from backend.settings import Settings
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build an app; raises ConfigurationError when a required secret is missing."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     app.config.update(_openapi_config())
     app.extensions["backend"] = build_context(settings)
     api = CommerceApi(app)

@@ -19,6 +19,7 @@ from marshmallow import Schema, fields
 
 from backend.api.auth import require_service
 from backend.api.common import SERVICE_SECURITY, ErrorSchema, context
+from backend.api.fields import Count, Id
 from backend.domain.errors import InvalidInput, NotFound, Unauthenticated
 from backend.jobs.runner import JobQueueUnavailable
 from backend.providers import paystack, stripe_checkout
@@ -51,12 +52,12 @@ class AckSchema(Schema):
 
 
 class QueuedSchema(Schema):
-    queued = fields.List(fields.Int())
+    queued = fields.List(Id())
 
 
 class SweepSchema(Schema):
-    expired = fields.Int()
-    requeued = fields.Int()
+    expired = Count()
+    requeued = Count()
 
 
 def _ack(body: dict[str, Any], status: int = 200) -> Response:

@@ -26,6 +26,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from backend.api.common import ErrorSchema
+from backend.api.fields import BoundedInt
 from backend.providers.daraja import NAIROBI, SANDBOX_PASSKEY, SANDBOX_SHORTCODE, password
 from backend.providers.simulators.common import (
     ProviderReplySchema,
@@ -150,8 +151,8 @@ def stk_callback(record: dict[str, Any], result: str) -> dict[str, Any]:
 class ScenarioSchema(Schema):
     phone = fields.Str(required=True, metadata={"description": "MSISDN, 2547XXXXXXXX"})
     result = fields.Str(required=True, validate=validate.OneOf(SCENARIO_RESULTS))
-    duplicates = fields.Int(load_default=0, validate=validate.Range(min=0, max=20))
-    delay_ms = fields.Int(load_default=DEFAULT_DELAY_MS, validate=validate.Range(min=0,
+    duplicates = BoundedInt(load_default=0, validate=validate.Range(min=0, max=20))
+    delay_ms = BoundedInt(load_default=DEFAULT_DELAY_MS, validate=validate.Range(min=0,
                                                                                   max=600_000))
 
 
