@@ -9,6 +9,7 @@ from swagger_ui_bundle import swagger_ui_path
 from backend.api import register_blueprints
 from backend.api.common import SECURITY_SCHEMES, ErrorSchema
 from backend.api.fields import BoundedIntConverter
+from backend.api.rate_limits import init_rate_limits
 from backend.context import build_context
 from backend.errors import register_error_handlers
 from backend.settings import Settings
@@ -52,4 +53,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_blueprints(api, settings)
     app.add_url_rule(f"{SWAGGER_UI_ASSETS}<path:filename>", "swagger_ui_asset", _swagger_ui_asset)
     register_error_handlers(app)
+    init_rate_limits(app, settings)
     return app

@@ -61,6 +61,27 @@ def _positive(name: str, value: str) -> int:
     return number
 
 
+def _rate(name: str, value: str) -> str:
+    """A Flask-Limiter rate such as "20/minute" or "100 per hour;1000 per day"."""
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a rate such as 20/minute, got {value!r}") from None
+    return value
+
+
+def _non_negative(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, got {value!r}") from None
+    if number < 0:
+        raise ConfigurationError(f"{name} must be 0 or more")
+    return number
+
+
 def _keys(value: str) -> tuple[str, ...]:
     return tuple(key.strip() for key in value.split(",") if key.strip())
 
@@ -99,6 +120,15 @@ class Settings:
     payout_shortcode: str = ""
     payout_initiator: str = ""
     payout_security_credential: str = field(default="", repr=False)
+    # Rate limits (Flask-Limiter): shared in RATE_LIMIT_STORAGE_URL (default REDIS_URL; without
+    # either, per process). Failed credentials per client IP; requests per merchant API key by
+    # the tenant's tier. TRUSTED_PROXY_HOPS: proxies whose X-Forwarded-For names the client.
+    rate_limits_enabled: bool = True
+    rate_limit_storage_url: str = ""
+    rate_limit_auth_failures: str = "20/minute"
+    rate_limit_tiers: tuple[tuple[str, str], ...] = (
+        ("starter", "300/minute"), ("growth", "1200/minute"), ("enterprise", "6000/minute"))
+    trusted_proxy_hops: int = 0
 
     def __post_init__(self) -> None:
         if not self.twilio_sandbox_api_url:
@@ -142,6 +172,16 @@ class Settings:
             payout_shortcode=env.get("PAYOUT_SHORTCODE", ""),
             payout_initiator=env.get("PAYOUT_INITIATOR", ""),
             payout_security_credential=env.get("PAYOUT_SECURITY_CREDENTIAL", ""),
+            rate_limits_enabled=_flag(env.get("RATE_LIMITS_ENABLED", "1")),
+            rate_limit_storage_url=env.get("RATE_LIMIT_STORAGE_URL", "").strip(),
+            rate_limit_auth_failures=_rate(
+                "RATE_LIMIT_AUTH_FAILURES", env.get("RATE_LIMIT_AUTH_FAILURES") or "20/minute"),
+            rate_limit_tiers=tuple(
+                (tier, _rate(f"RATE_LIMIT_{tier.upper()}",
+                             env.get(f"RATE_LIMIT_{tier.upper()}") or default))
+                for tier, default in cls.rate_limit_tiers),
+            trusted_proxy_hops=_non_negative("TRUSTED_PROXY_HOPS",
+                                             env.get("TRUSTED_PROXY_HOPS") or "0"),
         )
 
     def require_secrets(self) -> None:

@@ -20,6 +20,7 @@ from marshmallow import Schema, fields
 from backend.api.auth import require_service
 from backend.api.common import SERVICE_SECURITY, ErrorSchema, context
 from backend.api.fields import Count, Id
+from backend.api.rate_limits import credential_failed
 from backend.domain.errors import InvalidInput, NotFound, Unauthenticated
 from backend.jobs.runner import JobQueueUnavailable
 from backend.providers import paystack, stripe_checkout
@@ -102,8 +103,14 @@ def _source_allowed() -> None:
 def _tenant(token: str) -> str:
     tenant_id = tenant_for_callback_token(context(), token)
     if tenant_id is None:
-        raise NotFound("Unknown callback URL")
+        raise _unknown_callback()
     return tenant_id
+
+
+def _unknown_callback() -> NotFound:
+    """A callback URL whose token no tenant has: a guess, counted against the caller's IP."""
+    credential_failed()
+    return NotFound("Unknown callback URL")
 
 
 def _store_and_queue(provider: str, event_id: str, kind: str, payload: dict[str, Any],
@@ -111,7 +118,7 @@ def _store_and_queue(provider: str, event_id: str, kind: str, payload: dict[str,
     ctx = context()
     stored = store_event(ctx, provider, event_id, kind, payload, tenant_id, token)
     if stored is None:
-        raise NotFound("Unknown callback URL")
+        raise _unknown_callback()
     if stored.duplicate:
         return
     try:
@@ -161,7 +168,7 @@ class MpesaConfirmation(MethodView):
 
 def _payout_token(token: str) -> None:
     if not constant_time_equals(token, payout_token(context())):
-        raise NotFound("Unknown callback URL")
+        raise _unknown_callback()
 
 
 @blp.route("/mpesa/payouts/<string:token>/result")
