@@ -9,9 +9,11 @@ from swagger_ui_bundle import swagger_ui_path
 from backend.api import register_blueprints
 from backend.api.common import SECURITY_SCHEMES, ErrorSchema
 from backend.api.fields import BoundedIntConverter
+from backend.api.headers import register_security_headers
 from backend.api.rate_limits import init_rate_limits
 from backend.context import build_context
 from backend.errors import register_error_handlers
+from backend.log_redaction import redact_logger
 from backend.settings import Settings
 
 SWAGGER_UI_ASSETS = "/docs/assets/"
@@ -54,4 +56,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_url_rule(f"{SWAGGER_UI_ASSETS}<path:filename>", "swagger_ui_asset", _swagger_ui_asset)
     register_error_handlers(app)
     init_rate_limits(app, settings)
+    register_security_headers(app)
+    redact_logger(app.logger)  # Flask logs the path of a request that failed
     return app
