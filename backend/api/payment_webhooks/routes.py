@@ -30,7 +30,12 @@ from backend.services.payment_settings import (
     payout_token,
     tenant_for_callback_token,
 )
-from backend.services.payment_webhooks import c2b_validation, enqueue_event, store_event
+from backend.services.payment_webhooks import (
+    c2b_validation,
+    enqueue_event,
+    knows_provider_reference,
+    store_event,
+)
 from backend.services.payouts import queue_payouts
 
 log = logging.getLogger(__name__)
@@ -247,6 +252,9 @@ class PesapalIpn(MethodView):
         tracking = str(params.get("OrderTrackingId") or "")
         if not tracking:
             raise InvalidInput("OrderTrackingId is required")
+        if not knows_provider_reference(context(), tenant_id, "pesapal", tracking):
+            # Not an order this shop submitted: refused, nothing stored, nothing retried.
+            raise NotFound("Unknown OrderTrackingId")
         kind = str(params.get("OrderNotificationType") or "IPNCHANGE")
         payload = {"OrderTrackingId": tracking, "OrderNotificationType": kind,
                    "OrderMerchantReference": str(params.get("OrderMerchantReference") or "")}
@@ -256,13 +264,13 @@ class PesapalIpn(MethodView):
                      "status": 200})
 
     @blp.response(200, AckSchema)
-    @blp.alt_response(404, schema=ErrorSchema, description="Unknown token")
+    @blp.alt_response(404, schema=ErrorSchema, description="Unknown token or order")
     def get(self, token: str) -> Response:
         """Pesapal IPN (GET); confirmed with GetTransactionStatus before anything is applied"""
         return self._handle(token, request.args.to_dict())
 
     @blp.response(200, AckSchema)
-    @blp.alt_response(404, schema=ErrorSchema, description="Unknown token")
+    @blp.alt_response(404, schema=ErrorSchema, description="Unknown token or order")
     def post(self, token: str) -> Response:
         """Pesapal IPN (POST); confirmed with GetTransactionStatus before anything is applied"""
         return self._handle(token, _json())
