@@ -10,6 +10,7 @@ from backend.api import register_blueprints
 from backend.api.common import SECURITY_SCHEMES, ErrorSchema
 from backend.api.fields import BoundedIntConverter
 from backend.api.headers import register_security_headers
+from backend.api.input_guard import register_input_guard
 from backend.api.rate_limits import init_rate_limits
 from backend.context import build_context
 from backend.errors import register_error_handlers
@@ -57,5 +58,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     init_rate_limits(app, settings)
     register_security_headers(app)
+    register_input_guard(app)
     redact_logger(app.logger)  # Flask logs the path of a request that failed
     return app
