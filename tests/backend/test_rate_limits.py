@@ -7,7 +7,10 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
+
 from backend.services.tenants import update_settings
+from backend.settings import ConfigurationError, Settings
 from tests.backend.conftest import (
     OTHER_ID,
     OTHER_KEY,
@@ -109,3 +112,28 @@ def test_requests_are_answered_when_the_limit_storage_is_down(make_app) -> None:
     assert [client.post("/internal/v1/payments/sweep", headers=bad).status_code
             for _ in range(2)] == [401, 401]
     assert_429(client.post("/internal/v1/payments/sweep", headers=bad))  # counted in memory
+
+
+def test_limits_are_configured_from_the_environment() -> None:
+    settings = Settings.from_env({"RATE_LIMIT_AUTH_FAILURES": "7/minute",
+                                  "RATE_LIMIT_GROWTH": "50 per hour", "TRUSTED_PROXY_HOPS": "1"})
+    assert settings.rate_limit_auth_failures == "7/minute"
+    assert dict(settings.rate_limit_tiers) == {"starter": "300/minute", "growth": "50 per hour",
+                                               "enterprise": "6000/minute"}
+    assert settings.trusted_proxy_hops == 1 and settings.rate_limits_enabled
+    assert not Settings.from_env({"RATE_LIMITS_ENABLED": "0"}).rate_limits_enabled
+    for bad in ({"RATE_LIMIT_STARTER": "lots"}, {"TRUSTED_PROXY_HOPS": "-1"}):
+        with pytest.raises(ConfigurationError):
+            Settings.from_env(bad)
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_is_counted(make_app) -> None:
+    client = make_app(rate_limit_auth_failures="2/minute", trusted_proxy_hops=1).test_client()
+    bad = {"Authorization": "Bearer wrong-token"}
+
+    def sweep(client_ip: str) -> int:
+        return client.post("/internal/v1/payments/sweep",
+                           headers={**bad, "X-Forwarded-For": client_ip}).status_code
+
+    assert [sweep("198.51.100.1"), sweep("198.51.100.1"), sweep("198.51.100.1")] == [401, 401, 429]
+    assert sweep("198.51.100.2") == 401  # another client behind the same proxy
