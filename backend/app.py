@@ -8,9 +8,14 @@ from swagger_ui_bundle import swagger_ui_path
 
 from backend.api import register_blueprints
 from backend.api.common import SECURITY_SCHEMES, ErrorSchema
+from backend.api.fields import BoundedIntConverter
+from backend.api.headers import register_security_headers
+from backend.api.input_guard import register_input_guard
+from backend.api.rate_limits import init_rate_limits
 from backend.context import build_context
 from backend.errors import register_error_handlers
 from backend.observability import init_app as init_observability
+from backend.log_redaction import redact_logger
 from backend.settings import Settings
 
 SWAGGER_UI_ASSETS = "/docs/assets/"
@@ -43,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build an app; raises ConfigurationError when a required secret is missing."""
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route is added
     app.config.update(_openapi_config())
     app.extensions["backend"] = build_context(settings)
     api = CommerceApi(app)
@@ -52,4 +58,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.add_url_rule(f"{SWAGGER_UI_ASSETS}<path:filename>", "swagger_ui_asset", _swagger_ui_asset)
     register_error_handlers(app)
     init_observability(app)
+    init_rate_limits(app, settings)
+    register_security_headers(app)
+    register_input_guard(app)
+    redact_logger(app.logger)  # Flask logs the path of a request that failed
     return app

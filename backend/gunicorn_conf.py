@@ -3,18 +3,27 @@
 Each worker, once it has loaded the app, loads the knowledge-base embedder and the tenants'
 saved indexes in a background thread (KB_PRELOAD=0 turns that off), so no customer waits for a
 model to load. A hook, not import-time work: with `--preload` the app is imported in the master,
-whose threads do not survive the fork."""
+whose threads do not survive the fork.
+
+backend/serving.py keeps callback tokens and credentials out of the access and error logs,
+answers gunicorn's own errors (414, 431, 400) in the JSON error shape and hides the Server
+header."""
 
 import os
 import threading
 from typing import Any
+
+from backend.serving import harden_gunicorn
+
+harden_gunicorn()
 
 # Seconds an idle keep-alive connection stays open (gthread workers). The assistant's HTTP clients
 # drop idle connections after IDLE_CONNECTION_SECONDS (1 s), well before this, so they never send a
 # request on a connection the server is closing at that moment.
 keepalive = 5
 
-# JSON log lines (error and access) with the request's id, tenant and conversation; the workers
+# JSON log lines (error and access; callback tokens and credentials redacted, backend/serving.py)
+# with the request's id, tenant and conversation; the workers
 # share their Prometheus counters through VAR_DIR/metrics (set before the app imports the client).
 logger_class = "backend.observability.GunicornLogger"
 

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from flask import Flask, Response, g, request
-from gunicorn.glogging import Logger as _GunicornLogger
 from rq import get_current_job
 
 from backend.domain.errors import Unauthenticated
 from backend.security import constant_time_equals
+from backend.serving import RedactingLogger as _GunicornLogger
 from observability import logs
 from observability.errors import init_sentry
 
@@ -145,7 +145,8 @@ def _alive(pid: int) -> bool:
 
 
 class GunicornLogger(_GunicornLogger):
-    """gunicorn's logger with JSON lines; an access line carries the request's context."""
+    """gunicorn's logger (tokens and credentials redacted, backend/serving.py) with JSON lines;
+    an access line carries the request's context."""
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)

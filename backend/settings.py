@@ -11,6 +11,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BACKEND_PORT = 8000
 DEFAULT_TWILIO_API_URL = "https://api.twilio.com"
 DEFAULT_RASA_URL = "http://127.0.0.1:5005"
+# Where Safaricom sends Daraja callbacks from (its published allow-list for callback URLs). The
+# default source allow-list of M-Pesa callbacks; MPESA_CALLBACK_IPS overrides it.
+SAFARICOM_CALLBACK_IPS = (
+    "196.201.214.200", "196.201.214.206", "196.201.213.114", "196.201.214.207",
+    "196.201.214.208", "196.201.213.44", "196.201.212.127", "196.201.212.138",
+    "196.201.212.129", "196.201.212.136", "196.201.212.74", "196.201.212.69",
+)
+LOOPBACK = ("127.0.0.0/8", "::1")
 FERNET_KEY_HINT = (
     "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
 )
@@ -72,6 +80,51 @@ def _seconds(name: str, value: str) -> float:
     return number
 
 
+def _rate(name: str, value: str) -> str:
+    """A Flask-Limiter rate such as "20/minute" or "100 per hour;1000 per day"."""
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a rate such as 20/minute, got {value!r}") from None
+    return value
+
+
+def _non_negative(name: str, value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, got {value!r}") from None
+    if number < 0:
+        raise ConfigurationError(f"{name} must be 0 or more")
+    return number
+
+
+def _callback_sources(value: str, sandbox: bool) -> tuple[str, ...]:
+    """MPESA_CALLBACK_IPS: addresses or networks, `safaricom` for Safaricom's published list,
+    `any` for no check. Unset: Safaricom's list (plus loopback in sandbox mode, where the
+    simulators call back from this machine)."""
+    import ipaddress
+
+    names = _keys(value) or (("safaricom", *LOOPBACK) if sandbox else ("safaricom",))
+    if names == ("any",):
+        return ()
+    sources: list[str] = []
+    for name in names:
+        if name == "safaricom":
+            sources.extend(SAFARICOM_CALLBACK_IPS)
+            continue
+        try:
+            ipaddress.ip_network(name, strict=False)
+        except ValueError:
+            raise ConfigurationError(
+                f"MPESA_CALLBACK_IPS: {name!r} is not an address, a network, 'safaricom' or "
+                "'any'") from None
+        sources.append(name)
+    return tuple(sources)
+
+
 def _keys(value: str) -> tuple[str, ...]:
     return tuple(key.strip() for key in value.split(",") if key.strip())
 
@@ -107,7 +160,8 @@ class Settings:
     rasa_token: str = field(default="", repr=False)
     rasa_timeout_seconds: float = 5.0
     # Payments: the base URL providers call back (PUBLIC_URL), the sandbox provider simulators,
-    # an optional allow-list of M-Pesa callback source IPs, unanswered STK pushes, withdrawals.
+    # the M-Pesa callback source allow-list (empty: any source; from_env defaults it to
+    # Safaricom's published addresses), unanswered STK pushes, withdrawals.
     public_url: str = ""
     payments_sandbox_url: str = ""
     mpesa_callback_ips: tuple[str, ...] = ()
@@ -123,6 +177,15 @@ class Settings:
     # GET /metrics: this bearer token (the service token works too), or none with metrics_public.
     metrics_token: str = field(default="", repr=False)
     metrics_public: bool = False
+    # Rate limits (Flask-Limiter): shared in RATE_LIMIT_STORAGE_URL (default REDIS_URL; without
+    # either, per process). Failed credentials per client IP; requests per merchant API key by
+    # the tenant's tier. TRUSTED_PROXY_HOPS: proxies whose X-Forwarded-For names the client.
+    rate_limits_enabled: bool = True
+    rate_limit_storage_url: str = ""
+    rate_limit_auth_failures: str = "20/minute"
+    rate_limit_tiers: tuple[tuple[str, str], ...] = (
+        ("starter", "300/minute"), ("growth", "1200/minute"), ("enterprise", "6000/minute"))
+    trusted_proxy_hops: int = 0
 
     def __post_init__(self) -> None:
         if not self.twilio_sandbox_api_url:
@@ -138,6 +201,7 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Build settings from environment variables (nothing is validated or connected here)."""
         env = os.environ if environ is None else environ
+        sandbox = _flag(env.get("SANDBOX", "1"))
         return cls(
             database_url=env.get("DATABASE_URL") or default_database_url(),
             redis_url=env.get("REDIS_URL", "").strip(),
@@ -157,7 +221,7 @@ class Settings:
             service_token=env.get("SERVICE_TOKEN", ""),
             encryption_keys=_keys(env.get("ENCRYPTION_KEY", "")),
             hash_key=env.get("HASH_KEY", ""),
-            sandbox=_flag(env.get("SANDBOX", "1")),
+            sandbox=sandbox,
             backend_port=_port(env.get("BACKEND_PORT") or str(DEFAULT_BACKEND_PORT)),
             twilio_sandbox_api_url=env.get("TWILIO_SANDBOX_API_URL", "").strip(),
             twilio_api_url=env.get("TWILIO_API_URL", "").strip() or DEFAULT_TWILIO_API_URL,
@@ -168,7 +232,7 @@ class Settings:
             rasa_token=env.get("RASA_TOKEN", ""),
             public_url=(env.get("PUBLIC_URL") or env.get("BACKEND_URL") or "").strip().rstrip("/"),
             payments_sandbox_url=env.get("PAYMENTS_SANDBOX_URL", "").strip().rstrip("/"),
-            mpesa_callback_ips=_keys(env.get("MPESA_CALLBACK_IPS", "")),
+            mpesa_callback_ips=_callback_sources(env.get("MPESA_CALLBACK_IPS", ""), sandbox),
             stk_expiry_seconds=_positive("STK_EXPIRY_SECONDS", env.get("STK_EXPIRY_SECONDS") or "120"),
             min_withdrawal_minor=_positive(
                 "WALLET_MIN_WITHDRAWAL_MINOR", env.get("WALLET_MIN_WITHDRAWAL_MINOR") or "10000"
@@ -181,6 +245,16 @@ class Settings:
             payout_security_credential=env.get("PAYOUT_SECURITY_CREDENTIAL", ""),
             metrics_token=env.get("METRICS_TOKEN", "").strip(),
             metrics_public=_flag(env.get("METRICS_PUBLIC", "0")),
+            rate_limits_enabled=_flag(env.get("RATE_LIMITS_ENABLED", "1")),
+            rate_limit_storage_url=env.get("RATE_LIMIT_STORAGE_URL", "").strip(),
+            rate_limit_auth_failures=_rate(
+                "RATE_LIMIT_AUTH_FAILURES", env.get("RATE_LIMIT_AUTH_FAILURES") or "20/minute"),
+            rate_limit_tiers=tuple(
+                (tier, _rate(f"RATE_LIMIT_{tier.upper()}",
+                             env.get(f"RATE_LIMIT_{tier.upper()}") or default))
+                for tier, default in cls.rate_limit_tiers),
+            trusted_proxy_hops=_non_negative("TRUSTED_PROXY_HOPS",
+                                             env.get("TRUSTED_PROXY_HOPS") or "0"),
         )
 
     def require_secrets(self) -> None:

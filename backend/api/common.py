@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from flask import current_app, g
 from marshmallow import Schema, fields
 
+from backend.api.fields import BoundedInt
 from backend.context import Context
 
 SERVICE_SECURITY: list[dict[str, list[str]]] = [{"ServiceToken": []}]
@@ -25,7 +26,7 @@ SECURITY_SCHEMES = {
 class ErrorSchema(Schema):
     """The one error shape of every route (the Twilio simulator excepted, which speaks Twilio's)."""
 
-    code = fields.Int(metadata={"description": "HTTP status"})
+    code = BoundedInt(metadata={"description": "HTTP status"})
     message = fields.Str(metadata={"description": "Reason phrase"})
     description = fields.Str(metadata={"description": "What went wrong"})
     errors = fields.Dict(

@@ -7,12 +7,13 @@ from typing import Any
 from flask import request, url_for
 from marshmallow import Schema, fields, validate
 
+from backend.api.fields import BoundedInt, Count, MAX_PAGE
 from backend.services.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 
 
 class PageQuerySchema(Schema):
-    page = fields.Int(load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Int(
+    page = BoundedInt(maximum=MAX_PAGE, load_default=1, validate=validate.Range(min=1))
+    page_size = BoundedInt(
         load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(min=1, max=MAX_PAGE_SIZE)
     )
 
@@ -21,7 +22,7 @@ def page_schema(item: type[Schema], name: str) -> type[Schema]:
     """A page schema whose results are `item`s (one named class per resource for OpenAPI)."""
     return Schema.from_dict(
         {
-            "count": fields.Int(),
+            "count": Count(),
             "next": fields.Str(allow_none=True, metadata={"description": "URL of the next page"}),
             "previous": fields.Str(
                 allow_none=True, metadata={"description": "URL of the previous page"}

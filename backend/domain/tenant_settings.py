@@ -14,6 +14,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from backend.api.fields import Minor
 from backend.domain.errors import InvalidInput
 
 TENANT_STATUSES = ("trial", "active", "suspended")
@@ -85,7 +86,7 @@ class FeaturesSchema(Schema):
     rule_based_intents = fields.Bool(required=True)
     mpesa_stk = fields.Bool(required=True)
     card_payments = fields.Bool(required=True)
-    llm_budget_minor_per_month = fields.Int(
+    llm_budget_minor_per_month = Minor(
         required=True,
         strict=True,
         validate=validate.Range(min=0),
@@ -102,7 +103,7 @@ class FeaturesPatchSchema(Schema):
     rule_based_intents = fields.Bool()
     mpesa_stk = fields.Bool()
     card_payments = fields.Bool()
-    llm_budget_minor_per_month = fields.Int(strict=True, validate=validate.Range(min=0))
+    llm_budget_minor_per_month = Minor(strict=True, validate=validate.Range(min=0))
     llm_budget_exhausted_action = fields.Str(validate=validate.OneOf(LLM_EXHAUSTED_ACTIONS))
 
 

@@ -20,7 +20,16 @@ _lock = threading.Lock()
 
 
 class PesapalError(Exception):
-    pass
+    """Pesapal unreachable, or answering with an error (`status`: its HTTP status, if any)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class UnknownOrder(PesapalError):
+    """Pesapal answered that it has no such order (its INVALID: a forged or mistaken tracking
+    id). Final: asking again cannot change it."""
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,8 @@ class PesapalClient:
             raise PesapalError(f"Pesapal unreachable or not JSON ({path}): {error}") from error
         error = body.get("error") if isinstance(body, dict) else None
         if response.status_code >= 400 or (error and (error.get("code") or error.get("message"))):
-            raise PesapalError(f"Pesapal answered {response.status_code} to {path}: {body}")
+            raise PesapalError(f"Pesapal answered {response.status_code} to {path}: {body}",
+                               response.status_code)
         return body if isinstance(body, dict) else {"items": body}
 
     def token(self) -> str:
@@ -99,8 +109,15 @@ class PesapalClient:
                             str(body["redirect_url"]))
 
     def transaction_status(self, order_tracking_id: str) -> PesapalStatus:
-        body = self._request("GET", "/api/Transactions/GetTransactionStatus", self.token(),
-                             params={"orderTrackingId": order_tracking_id})
+        """The order's status; UnknownOrder when Pesapal answers that it has no such order (an
+        error object with HTTP 200/400/404), PesapalError when it cannot be asked."""
+        try:
+            body = self._request("GET", "/api/Transactions/GetTransactionStatus", self.token(),
+                                 params={"orderTrackingId": order_tracking_id})
+        except PesapalError as error:
+            if error.status in (200, 400, 404):
+                raise UnknownOrder(str(error), error.status) from None
+            raise
         return PesapalStatus(
             status_code=int(body.get("status_code") or 0),
             amount_minor=int(round(float(body.get("amount") or 0) * 100)),

@@ -101,7 +101,11 @@ def process_event(ctx: Context, event_id: int, final_attempt: bool) -> str:
     if kind == "b2c_result":
         return _finish(ctx, event_id, _b2c(ctx, payload), None)
     if provider == "pesapal":
-        confirmation = _pesapal_status(ctx, tenant_id, payload)  # network: outside any lock
+        try:
+            confirmation = _pesapal_status(ctx, tenant_id, payload)  # network: outside any lock
+        except pesapal.UnknownOrder as error:  # final: not retried, no traceback
+            log.warning("pesapal event %s: Pesapal has no such order (%s)", event_id, error)
+            return _finish(ctx, event_id, "unknown_reference", None)
         with ctx.db.transaction() as session:
             event = session.get(PaymentEvent, event_id, with_for_update=True)
             assert event is not None
@@ -240,6 +244,16 @@ def _c2b(session: Session, confirmation: daraja.C2BConfirmation,
     payment.provider_reference = confirmation.transaction_id
     return succeed_locked(session, payment, confirmation.amount_minor, "KES",
                           confirmation.transaction_id)
+
+
+def knows_provider_reference(ctx: Context, tenant_id: str, provider: str, reference: str
+                             ) -> bool:
+    """Whether this tenant has a payment with this provider reference (a Pesapal IPN naming
+    none is not Pesapal's: the order it names was never submitted by this shop)."""
+    with ctx.db.transaction() as session:
+        return session.scalar(select(Payment.id).where(
+            Payment.tenant_id == tenant_id, Payment.provider == provider,
+            Payment.provider_reference == reference[:200]).limit(1)) is not None
 
 
 def c2b_validation(ctx: Context, tenant_id: str, payload: dict[str, Any]) -> dict[str, str]:

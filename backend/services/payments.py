@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from backend.context import Context
 from backend.domain.errors import Conflict, LimitExceeded, NotFound, Unavailable
+from backend.domain.money import Money, MoneyError
 from backend.domain.orders import CANCELLED, PAID, PENDING_PAYMENT, check_transition
 from backend.domain.payments import (
     AWAITING_CUSTOMER,
@@ -354,10 +355,11 @@ def succeed_locked(session: Session, payment: Payment, amount_minor: int | None,
         return Outcome("duplicate", payment.id)
     if (amount_minor is not None and amount_minor != payment.amount_minor) or \
             (currency is not None and currency.upper() != payment.currency):
-        payment.review_reason = (f"Provider reported {amount_minor} {currency}; expected "
-                                 f"{payment.amount_minor} {payment.currency}")
-        if receipt and not payment.receipt:
-            payment.receipt = receipt
+        # The receipt stays out of payment.receipt (nothing was accepted); the review names it.
+        payment.review_reason = (
+            f"Provider reported {describe_amount(amount_minor, currency or payment.currency)}; "
+            f"expected {describe_amount(payment.amount_minor, payment.currency)}"
+            + (f" (provider receipt {receipt})" if receipt else ""))
         return Outcome("flagged", payment.id)
     payment.status, payment.failure_code, payment.failure_reason = SUCCEEDED, None, None
     payment.receipt = receipt or payment.receipt
@@ -373,6 +375,16 @@ def succeed_locked(session: Session, payment: Payment, amount_minor: int | None,
     session.flush()
     credit_payment(session, payment, tenant.tier)
     return Outcome("succeeded", payment.id, notify=True)
+
+
+def describe_amount(amount_minor: int | None, currency: str) -> str:
+    """Minor units as a person reads them: 100 KES cents → 'KES 1.00'."""
+    if amount_minor is None:
+        return f"no amount ({currency})"
+    try:
+        return Money(amount_minor, currency.upper()).format()
+    except MoneyError:  # a currency we do not know: say what came, unconverted
+        return f"{amount_minor} minor units of {currency!r}"
 
 
 def fail_locked(payment: Payment, code: str, reason: str, status: str = FAILED) -> Outcome:

@@ -22,6 +22,7 @@ from backend.domain.payments import (
 )
 from backend.providers import daraja
 from backend.providers.daraja import NAIROBI, SANDBOX_PASSKEY, DarajaClient, DarajaError
+from tests.backend.conftest import service_headers
 from tests.backend.payment_helpers import scalar
 
 CALLBACK = "http://127.0.0.1:9/callback"  # nothing listens: the callback is not the point
@@ -106,8 +107,9 @@ def test_field_lengths_are_enforced(simulator) -> None:
 def test_query_answers_pending_while_processing_and_checks_the_password(simulator) -> None:
     url, _ = simulator
     client = DarajaClient(url, "key-5", "secret-5")
-    requests.post(f"{url}/scenarios", json={"phone": "254708374149", "result": "1032",
-                                            "delay_ms": 600_000}, timeout=5)
+    requests.post(f"{url}/scenarios", headers=service_headers(),
+                  json={"phone": "254708374149", "result": "1032", "delay_ms": 600_000},
+                  timeout=5)
     pushed = push(client)
     pending = client.stk_query(shortcode="174379", passkey=SANDBOX_PASSKEY,
                                checkout_request_id=pushed.checkout_request_id)

@@ -85,3 +85,19 @@ def test_openapi_and_docs_are_served(client) -> None:
     docs = client.get("/docs")
     assert docs.status_code == 200 and b"/openapi.json" in docs.data
     assert client.get("/docs/assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_nul_characters_are_refused_in_the_error_shape(client, tenants) -> None:
+    """PostgreSQL cannot store NUL: before, a product titled "a\\x00b" was a 500 there."""
+    from tests.backend.conftest import merchant_headers
+
+    product = {"title": "a\x00b", "variants": [{"sku": "NUL-1", "price_minor": 100}]}
+    for response in (
+        client.post("/v1/products", json=product, headers=merchant_headers()),
+        client.get("/v1/products", query_string={"q": "a\x00b"}, headers=merchant_headers()),
+        client.post("/internal/v1/messages/inbound", data='{"body": "x\\u0000"}',
+                    content_type="application/json", headers=service_headers()),
+    ):
+        assert response.status_code == 400, response.get_data()
+        assert response.get_json()["description"] == "Text may not contain NUL (\\u0000) characters"
+    assert client.get("/v1/products", headers=merchant_headers()).get_json()["count"] == 0

@@ -118,7 +118,14 @@ def test_mismatched_amounts_and_currencies_are_flagged_without_a_credit(shop) ->
     settle(ctx)
     for payment_id in (short, dollars, stk):
         state, review = status(ctx, payment_id)
-        assert state == "pending" and review and "expected 180000 KES" in review
+        assert state == "pending" and review and "expected KES 1,800.00" in review
+    # Amounts as a person reads them (1 shilling, not "100"); the refused receipt is named in
+    # the review but never becomes the payment's receipt.
+    assert status(ctx, short)[1] == ("Provider reported KES 1.00; expected KES 1,800.00 "
+                                     "(provider receipt 2)")
+    assert status(ctx, dollars)[1].startswith("Provider reported USD 1,800.00; expected")
+    assert status(ctx, stk)[1].startswith("Provider reported KES 1.00; expected KES 1,800.00")
+    assert scalar(ctx, "SELECT count(*) FROM payments WHERE receipt IS NOT NULL") == 0
     assert credits(ctx) == 0
     assert scalar(ctx, "SELECT count(*) FROM payment_events WHERE status = 'flagged'") == 3
     assert json_wallet(client)["available_minor"] == 0

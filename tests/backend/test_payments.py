@@ -5,6 +5,7 @@ down for good, in plain text in their language)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,7 @@ from tests.backend.conftest import TENANT_ID, merchant_headers
 from tests.backend.payment_helpers import (
     FakeRasa,
     configure_payments,
+    make_payment,
     place_order,
     rows,
     scalar,
@@ -59,8 +61,10 @@ def base(ctx: Context) -> str:
 
 
 def scenario(ctx: Context, phone: str, result: str, **extra: Any) -> None:
-    response = requests.post(f"{base(ctx)}/sandbox/daraja/scenarios", timeout=5,
-                             json={"phone": phone.lstrip("+"), "result": result, **extra})
+    body = {"phone": phone.lstrip("+"), "result": result, **extra}
+    url = f"{base(ctx)}/sandbox/daraja/scenarios"
+    assert requests.post(url, timeout=5, json=body).status_code == 401  # no credentials
+    response = requests.post(url, timeout=5, json=body, headers=merchant_headers())
     assert response.status_code == 200, response.text
 
 
@@ -303,3 +307,32 @@ def test_a_pesapal_ipn_before_the_outcome_does_not_swallow_the_next(shop) -> Non
                    200)["status"] == "pending"
     requests.post(card["checkout_url"], json={"outcome": "success"}, timeout=5)
     assert settled(client, card["id"])["status"] == "succeeded"
+
+
+def test_a_forged_pesapal_ipn_is_refused_and_an_order_pesapal_lacks_is_not_retried(
+        shop, caplog: pytest.LogCaptureFixture) -> None:
+    client, ctx = shop
+    update_settings(ctx, TENANT_ID, {"tier": "growth"}, as_operator=True)
+    configure_payments(ctx, card_provider="pesapal")
+    ipn = json_of(client.get("/v1/payment-settings", headers=merchant_headers()),
+                  200)["callback_urls"]["pesapal"]
+    # An IPN naming an order this shop never submitted: refused at once, nothing stored.
+    forged = requests.get(ipn, params={"OrderTrackingId": "forged-0001",
+                                       "OrderNotificationType": "IPNCHANGE"}, timeout=5)
+    assert forged.status_code == 404 and forged.json()["code"] == 404
+    assert requests.post(ipn, json={"OrderTrackingId": "forged-0002"}, timeout=5
+                         ).status_code == 404
+    assert scalar(ctx, "SELECT count(*) FROM payment_events") == 0
+    # A known payment whose tracking id Pesapal answers is INVALID: settled after one question,
+    # as Pesapal documents INVALID (no such order), instead of retries with tracebacks.
+    order = place_order(client, ctx)
+    payment_id = make_payment(ctx, order["id"], "pesapal", "trk-pesapal-never-saw")
+    with caplog.at_level(logging.WARNING):
+        assert requests.get(ipn, params={"OrderTrackingId": "trk-pesapal-never-saw"},
+                            timeout=5).status_code == 200
+        wait_for(lambda: scalar(ctx, "SELECT status FROM payment_events") == "unknown_reference")
+        settle_jobs(ctx)
+    assert not [r for r in caplog.records if r.name == "backend.jobs.runner"], caplog.text
+    assert not [r for r in caplog.records if r.exc_info], caplog.text
+    assert json_of(client.get(f"/v1/payments/{payment_id}", headers=acting()),
+                   200)["status"] == "pending"

@@ -123,7 +123,8 @@ def test_withdrawal_held_approved_by_another_user_and_paid_out(shop) -> None:
 def test_a_failed_payout_returns_the_funds(shop) -> None:
     client, ctx = shop
     credit(client, ctx)
-    requests.post(f"{ctx.settings.public_url}/sandbox/daraja/scenarios", timeout=5, json={
+    requests.post(f"{ctx.settings.public_url}/sandbox/daraja/scenarios", timeout=5,
+                  headers=service_headers(), json={
         "phone": PAYOUT_PHONE.lstrip("+"), "result": "2001", "delay_ms": 0})
     made = json_of(withdraw(client, 200000), 201)
     json_of(client.post(f"/v1/wallet/withdrawals/{made['id']}/approve", headers=FINANCE), 200)

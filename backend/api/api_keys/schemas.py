@@ -2,11 +2,11 @@
 
 from marshmallow import Schema, fields, validate
 
-from backend.api.fields import UtcDateTime
+from backend.api.fields import Id, UtcDateTime
 
 
 class ApiKeySchema(Schema):
-    id = fields.Int()
+    id = Id()
     name = fields.Str(allow_none=True)
     prefix = fields.Str(metadata={"description": "First characters of the key"})
     active = fields.Bool()

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from backend.api.fields import UtcDateTime
+from backend.api.fields import BoundedInt, Count, Id, Minor, UtcDateTime
 from backend.api.pagination import PageQuerySchema, page_schema
 
 START_DOC = ("ISO 8601; with an offset (2026-12-01T09:00:00+03:00) or without one, then the "
@@ -10,9 +10,9 @@ START_DOC = ("ISO 8601; with an offset (2026-12-01T09:00:00+03:00) or without on
 
 
 class AppointmentCreateSchema(Schema):
-    service_variant_id = fields.Int(required=True)
+    service_variant_id = Id(required=True)
     starts_at = fields.DateTime(required=True, metadata={"description": START_DOC})
-    customer_id = fields.Int(
+    customer_id = Id(
         load_default=None,
         metadata={"description": "Merchants: the customer. Left out with X-CUSTOMER-PHONE."})
     notes = fields.Str(load_default="", validate=validate.Length(max=1000))
@@ -23,24 +23,24 @@ class RescheduleSchema(Schema):
 
 
 class AppointmentSchema(Schema):
-    id = fields.Int()
-    customer_id = fields.Int()
-    service_id = fields.Int()
-    service_variant_id = fields.Int()
+    id = Id()
+    customer_id = Id()
+    service_id = Id()
+    service_variant_id = Id()
     service_name = fields.Str()
     variant_name = fields.Str()
     starts_at = UtcDateTime()
     ends_at = UtcDateTime()
     local_starts_at = fields.Str(metadata={"description": "The start in the tenant's timezone"})
     status = fields.Str(metadata={"enum": ["booked", "cancelled"]})
-    price_minor = fields.Int()
+    price_minor = Minor()
     currency = fields.Str()
     notes = fields.Str()
 
 
 class AppointmentQuerySchema(PageQuerySchema):
-    customer_id = fields.Int(load_default=None)
-    service_id = fields.Int(load_default=None)
+    customer_id = Id(load_default=None)
+    service_id = Id(load_default=None)
     status = fields.Str(load_default=None, validate=validate.OneOf(["booked", "cancelled"]))
     start = fields.DateTime(load_default=None, data_key="from",
                             metadata={"description": "Starting at or after (UTC if no offset)"})
@@ -49,11 +49,11 @@ class AppointmentQuerySchema(PageQuerySchema):
 
 
 class SlotSchema(Schema):
-    window_id = fields.Int()
+    window_id = Id()
     starts_at = UtcDateTime()
     ends_at = UtcDateTime()
-    capacity = fields.Int()
-    remaining = fields.Int()
+    capacity = BoundedInt()
+    remaining = Count()
 
 
 class SlotQuerySchema(Schema):
@@ -61,7 +61,7 @@ class SlotQuerySchema(Schema):
                         metadata={"description": "First local date (YYYY-MM-DD); default today"})
     last = fields.Date(load_default=None, data_key="to",
                        metadata={"description": "Last local date, inclusive; default from + 6"})
-    variant_id = fields.Int(load_default=None,
+    variant_id = Id(load_default=None,
                             metadata={"description": "Required when the service has several"})
 
 

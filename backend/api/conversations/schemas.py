@@ -4,7 +4,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from backend.api.fields import UtcDateTime
+from backend.api.fields import Id, UtcDateTime
 from backend.api.messages.schemas import TWILIO_BODY_MAX
 from backend.api.pagination import PageQuerySchema, page_schema
 
@@ -15,7 +15,7 @@ class MessageMediaSchema(Schema):
 
 
 class ConversationMessageSchema(Schema):
-    id = fields.Int(metadata={"description": "Id within its direction's log"})
+    id = Id(metadata={"description": "Id within its direction's log"})
     direction = fields.Str(metadata={"description": "inbound | outbound"})
     type = fields.Str(metadata={"description": "text | media"})
     body = fields.Str(allow_none=True)
@@ -62,8 +62,8 @@ class HandoffSchema(Schema):
 
 
 class ConversationListItemSchema(Schema):
-    id = fields.Int()
-    customer_id = fields.Int()
+    id = Id()
+    customer_id = Id()
     customer_phone = fields.Str(metadata={"description": "E.164"})
     profile_name = fields.Str(allow_none=True)
     status = fields.Str(metadata={"description": "open | closed"})
@@ -84,7 +84,7 @@ class ReplySchema(Schema):
 
 
 class ReplyResultSchema(Schema):
-    ids = fields.List(fields.Int(), metadata={"description": "Outbound message ids, in order"})
+    ids = fields.List(Id(), metadata={"description": "Outbound message ids, in order"})
 
 
 class HandoffRequestSchema(Schema):
@@ -99,5 +99,5 @@ class HandoffRequestSchema(Schema):
 
 
 class HandoffResultSchema(Schema):
-    conversation_id = fields.Int()
+    conversation_id = Id()
     needs_human = fields.Bool()

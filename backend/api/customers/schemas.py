@@ -4,7 +4,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from backend.api.fields import UtcDateTime
+from backend.api.fields import Id, UtcDateTime
 from backend.api.pagination import PageQuerySchema, page_schema
 from backend.domain.tenant_settings import LANGUAGES
 from backend.models import CONSENT_KINDS
@@ -42,7 +42,7 @@ class PreferencesPatchSchema(Schema):
 
 
 class CustomerSchema(Schema):
-    id = fields.Int()
+    id = Id()
     phone = fields.Str(metadata={"description": "E.164 (stored encrypted)"})
     profile_name = fields.Str(allow_none=True)
     language = fields.Str(allow_none=True)
@@ -51,8 +51,8 @@ class CustomerSchema(Schema):
 
 
 class ConsentEventSchema(Schema):
-    id = fields.Int()
-    customer_id = fields.Int()
+    id = Id()
+    customer_id = Id()
     kind = fields.Str(metadata={"description": " | ".join(CONSENT_KINDS)})
     old_value = fields.Bool()
     new_value = fields.Bool()
@@ -62,8 +62,8 @@ class ConsentEventSchema(Schema):
 
 
 class ConversationSchema(Schema):
-    id = fields.Int()
-    customer_id = fields.Int()
+    id = Id()
+    customer_id = Id()
     status = fields.Str(metadata={"description": "open | closed"})
     needs_human = fields.Bool()
     started_at = UtcDateTime()

@@ -2,6 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
+from backend.api.fields import Id
 from backend.domain.intents import FAQ_INTENTS
 from backend.domain.knowledge import ANSWER_KINDS, LANGUAGES, MAX_QUESTION_CHARS
 
@@ -16,7 +17,7 @@ class AnswerRequestSchema(Schema):
 
 
 class SourceSchema(Schema):
-    id = fields.Int()
+    id = Id()
     kind = fields.Str(validate=validate.OneOf(ANSWER_KINDS))
     title = fields.Str()
 

@@ -4,13 +4,13 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from backend.api.fields import UtcDateTime
+from backend.api.fields import Count, Id, UtcDateTime
 from backend.api.pagination import page_schema
 from backend.domain.knowledge import LANGUAGES
 from backend.services.kb import CONTENT_TYPES
 
 class KbEntrySchema(Schema):
-    id = fields.Int()
+    id = Id()
     key = fields.Str(metadata={"description": "The merchant's stable name (imports update by it)"})
     title = fields.Str()
     questions = fields.List(fields.Str(), metadata={"description": "Phrasings, any language"})
@@ -55,14 +55,14 @@ class KbEntryPatchSchema(Schema):
 
 
 class PassageSchema(Schema):
-    id = fields.Int()
-    position = fields.Int()
+    id = Id()
+    position = Count()
     heading = fields.Str()
     text = fields.Str()
 
 
 class DocumentSchema(Schema):
-    id = fields.Int()
+    id = Id()
     title = fields.Str()
     content_type = fields.Str()
     language = fields.Str()
@@ -106,19 +106,19 @@ class ImportSchema(Schema):
 
 
 class ImportReportSchema(Schema):
-    entries_created = fields.Int()
-    entries_updated = fields.Int()
-    entries_deleted = fields.Int()
-    documents_created = fields.Int()
-    documents_updated = fields.Int()
-    documents_deleted = fields.Int()
+    entries_created = Count()
+    entries_updated = Count()
+    entries_deleted = Count()
+    documents_created = Count()
+    documents_updated = Count()
+    documents_deleted = Count()
 
 
 class KbStatusSchema(Schema):
-    version = fields.Int(metadata={"description": "Bumped by every change"})
-    indexed_version = fields.Int(allow_none=True, metadata={
+    version = Count(metadata={"description": "Bumped by every change"})
+    indexed_version = Count(allow_none=True, metadata={
         "description": "The version the search index holds (null: not built yet)"})
     embedder = fields.Str()
-    entries = fields.Int()
-    passages = fields.Int()
-    items = fields.Int(metadata={"description": "Texts in the index"})
+    entries = Count()
+    passages = Count()
+    items = Count(metadata={"description": "Texts in the index"})

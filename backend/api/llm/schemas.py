@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from backend.api.fields import UtcDateTime
+from backend.api.fields import Count, Id, Minor, UtcDateTime
 from backend.api.pagination import page_schema
 from backend.domain.intents import INTENTS
 from backend.domain.knowledge import LANGUAGES
@@ -22,15 +22,15 @@ class LlmClassificationSchema(Schema):
 
 
 class LlmCallSchema(Schema):
-    id = fields.Int()
+    id = Id()
     purpose = fields.Str(metadata={"description": "faq_answer | classify"})
     model = fields.Str()
-    tokens_in = fields.Int()
-    tokens_out = fields.Int()
-    cost_micros = fields.Int(metadata={
+    tokens_in = Count()
+    tokens_out = Count()
+    cost_micros = Count(metadata={
         "description": "Estimated cost in millionths of the currency unit"})
     currency = fields.Str()
-    latency_ms = fields.Int()
+    latency_ms = Count()
     outcome = fields.Str(metadata={
         "description": "ok | timeout | error | malformed | unsupported"})
     detail = fields.Str()
@@ -42,9 +42,9 @@ LlmCallPageSchema = page_schema(LlmCallSchema, "LlmCallPage")
 
 class LlmUsageSchema(Schema):
     month = fields.Str(metadata={"description": "YYYY-MM in the tenant's timezone"})
-    calls = fields.Int()
-    cost_micros = fields.Int()
-    budget_minor = fields.Int()
+    calls = Count()
+    cost_micros = Count()
+    budget_minor = Minor()
     exhausted = fields.Bool()
     exhausted_action = fields.Str()
     configured = fields.Bool()

@@ -4,6 +4,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from backend.api.fields import Id
+
 TWILIO_BODY_MAX = 1600
 
 
@@ -24,7 +26,7 @@ class InboundMessageSchema(Schema):
 
 
 class InboundResultSchema(Schema):
-    customer_id = fields.Int()
+    customer_id = Id()
     duplicate = fields.Bool()
 
 
@@ -50,4 +52,4 @@ class OutboundRequestSchema(Schema):
 
 
 class OutboundResultSchema(Schema):
-    ids = fields.List(fields.Int())
+    ids = fields.List(Id())

@@ -6,7 +6,7 @@ from datetime import UTC
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from backend.api.fields import UtcDateTime
+from backend.api.fields import BoundedInt, Count, Id, UtcDateTime
 from backend.api.pagination import PageQuerySchema, page_schema
 from backend.services.classifications import MAX_BATCH
 
@@ -57,15 +57,15 @@ class ClassificationBatchSchema(Schema):
 
 
 class IngestResultSchema(Schema):
-    stored = fields.Int()
-    skipped = fields.Int(metadata={"description": "Rows of unknown tenants"})
-    duplicates = fields.Int(metadata={"description": "Rows already stored (same message_id)"})
+    stored = Count()
+    skipped = Count(metadata={"description": "Rows of unknown tenants"})
+    duplicates = BoundedInt(metadata={"description": "Rows already stored (same message_id)"})
 
 
 class ClassificationSchema(Schema):
-    id = fields.Int()
-    customer_id = fields.Int(allow_none=True)
-    conversation_id = fields.Int(allow_none=True)
+    id = Id()
+    customer_id = Id(allow_none=True)
+    conversation_id = Id(allow_none=True)
     message_id = fields.Str()
     message_sid = fields.Str(allow_none=True)
     text = fields.Str()

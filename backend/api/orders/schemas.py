@@ -2,18 +2,18 @@
 
 from marshmallow import Schema, fields, validate
 
-from backend.api.fields import UtcDateTime
+from backend.api.fields import BoundedInt, Id, Minor, UtcDateTime
 from backend.api.pagination import PageQuerySchema, page_schema
 from backend.domain.orders import ORDER_STATUSES
 
 
 class OrderItemSchema(Schema):
-    variant_id = fields.Int(required=True)
-    quantity = fields.Int(required=True, validate=validate.Range(min=1, max=10_000))
+    variant_id = Id(required=True)
+    quantity = BoundedInt(required=True, validate=validate.Range(min=1, max=10_000))
 
 
 class OrderCreateSchema(Schema):
-    customer_id = fields.Int(
+    customer_id = Id(
         load_default=None,
         metadata={"description": "Merchants: the customer. Left out with X-CUSTOMER-PHONE."})
     items = fields.List(
@@ -25,21 +25,21 @@ class OrderCreateSchema(Schema):
 
 
 class OrderLineSchema(Schema):
-    id = fields.Int()
-    variant_id = fields.Int(allow_none=True)
+    id = Id()
+    variant_id = Id(allow_none=True)
     sku = fields.Str()
     title = fields.Str()
-    unit_price_minor = fields.Int()
-    quantity = fields.Int()
-    line_total_minor = fields.Int()
+    unit_price_minor = Minor()
+    quantity = BoundedInt()
+    line_total_minor = Minor()
 
 
 class OrderSchema(Schema):
-    id = fields.Int()
-    customer_id = fields.Int()
+    id = Id()
+    customer_id = Id()
     status = fields.Str(metadata={"enum": list(ORDER_STATUSES)})
     currency = fields.Str()
-    total_minor = fields.Int(metadata={"description": "Sum of the lines, integer minor units"})
+    total_minor = Minor(metadata={"description": "Sum of the lines, integer minor units"})
     placed_at = UtcDateTime(allow_none=True)
     cancel_reason = fields.Str(allow_none=True)
     created_at = UtcDateTime()
@@ -48,7 +48,7 @@ class OrderSchema(Schema):
 
 class OrderQuerySchema(PageQuerySchema):
     status = fields.Str(load_default=None, validate=validate.OneOf(ORDER_STATUSES))
-    customer_id = fields.Int(load_default=None)
+    customer_id = Id(load_default=None)
     mine = fields.Bool(
         load_default=False,
         metadata={"description": "Assistant: only the X-CUSTOMER-PHONE customer's (required)"})

@@ -19,6 +19,8 @@ from marshmallow import Schema, fields
 
 from backend.api.auth import require_service
 from backend.api.common import SERVICE_SECURITY, ErrorSchema, context
+from backend.api.fields import Count, Id
+from backend.api.rate_limits import credential_failed
 from backend.domain.errors import InvalidInput, NotFound, Unauthenticated
 from backend.jobs.runner import JobQueueUnavailable
 from backend.providers import paystack, stripe_checkout
@@ -28,7 +30,12 @@ from backend.services.payment_settings import (
     payout_token,
     tenant_for_callback_token,
 )
-from backend.services.payment_webhooks import c2b_validation, enqueue_event, store_event
+from backend.services.payment_webhooks import (
+    c2b_validation,
+    enqueue_event,
+    knows_provider_reference,
+    store_event,
+)
 from backend.services.payouts import queue_payouts
 
 log = logging.getLogger(__name__)
@@ -51,12 +58,12 @@ class AckSchema(Schema):
 
 
 class QueuedSchema(Schema):
-    queued = fields.List(fields.Int())
+    queued = fields.List(Id())
 
 
 class SweepSchema(Schema):
-    expired = fields.Int()
-    requeued = fields.Int()
+    expired = Count()
+    requeued = Count()
 
 
 def _ack(body: dict[str, Any], status: int = 200) -> Response:
@@ -101,8 +108,14 @@ def _source_allowed() -> None:
 def _tenant(token: str) -> str:
     tenant_id = tenant_for_callback_token(context(), token)
     if tenant_id is None:
-        raise NotFound("Unknown callback URL")
+        raise _unknown_callback()
     return tenant_id
+
+
+def _unknown_callback() -> NotFound:
+    """A callback URL whose token no tenant has: a guess, counted against the caller's IP."""
+    credential_failed()
+    return NotFound("Unknown callback URL")
 
 
 def _store_and_queue(provider: str, event_id: str, kind: str, payload: dict[str, Any],
@@ -110,7 +123,7 @@ def _store_and_queue(provider: str, event_id: str, kind: str, payload: dict[str,
     ctx = context()
     stored = store_event(ctx, provider, event_id, kind, payload, tenant_id, token)
     if stored is None:
-        raise NotFound("Unknown callback URL")
+        raise _unknown_callback()
     if stored.duplicate:
         return
     try:
@@ -160,7 +173,7 @@ class MpesaConfirmation(MethodView):
 
 def _payout_token(token: str) -> None:
     if not constant_time_equals(token, payout_token(context())):
-        raise NotFound("Unknown callback URL")
+        raise _unknown_callback()
 
 
 @blp.route("/mpesa/payouts/<string:token>/result")
@@ -239,6 +252,9 @@ class PesapalIpn(MethodView):
         tracking = str(params.get("OrderTrackingId") or "")
         if not tracking:
             raise InvalidInput("OrderTrackingId is required")
+        if not knows_provider_reference(context(), tenant_id, "pesapal", tracking):
+            # Not an order this shop submitted: refused, nothing stored, nothing retried.
+            raise NotFound("Unknown OrderTrackingId")
         kind = str(params.get("OrderNotificationType") or "IPNCHANGE")
         payload = {"OrderTrackingId": tracking, "OrderNotificationType": kind,
                    "OrderMerchantReference": str(params.get("OrderMerchantReference") or "")}
@@ -248,13 +264,13 @@ class PesapalIpn(MethodView):
                      "status": 200})
 
     @blp.response(200, AckSchema)
-    @blp.alt_response(404, schema=ErrorSchema, description="Unknown token")
+    @blp.alt_response(404, schema=ErrorSchema, description="Unknown token or order")
     def get(self, token: str) -> Response:
         """Pesapal IPN (GET); confirmed with GetTransactionStatus before anything is applied"""
         return self._handle(token, request.args.to_dict())
 
     @blp.response(200, AckSchema)
-    @blp.alt_response(404, schema=ErrorSchema, description="Unknown token")
+    @blp.alt_response(404, schema=ErrorSchema, description="Unknown token or order")
     def post(self, token: str) -> Response:
         """Pesapal IPN (POST); confirmed with GetTransactionStatus before anything is applied"""
         return self._handle(token, _json())

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from backend.api.fields import UtcDateTime
+from backend.api.fields import Id, Minor, UtcDateTime
 from backend.api.pagination import PageQuerySchema, page_schema
 from backend.domain.payments import CARD_PROVIDERS, METHODS
 from backend.models.payments import PAYMENT_PROVIDERS, PAYMENT_STATUSES
@@ -18,12 +18,12 @@ class PaymentCreateSchema(Schema):
 
 
 class PaymentSchema(Schema):
-    id = fields.Int()
-    order_id = fields.Int()
+    id = Id()
+    order_id = Id()
     method = fields.Str(metadata={"enum": list(METHODS)})
     provider = fields.Str(metadata={"enum": list(PAYMENT_PROVIDERS)})
     status = fields.Str(metadata={"enum": list(PAYMENT_STATUSES)})
-    amount_minor = fields.Int(metadata={"description": "What the customer pays (M-Pesa: the "
+    amount_minor = Minor(metadata={"description": "What the customer pays (M-Pesa: the "
                                                        "order total rounded up to a shilling)"})
     currency = fields.Str()
     phone = fields.Str(allow_none=True,

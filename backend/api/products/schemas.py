@@ -2,16 +2,17 @@
 
 from marshmallow import Schema, fields, validate
 
+from backend.api.fields import BoundedInt, Count, Id, MAX_PAGE, MAX_STOCK, Minor
 from backend.services.pages import MAX_PAGE_SIZE
 
 class ProductQuerySchema(Schema):
     q = fields.Str(load_default=None, validate=validate.Length(max=200))
     category = fields.Str(load_default=None, validate=validate.Length(max=64))
-    min_price = fields.Int(
+    min_price = Minor(
         load_default=None, validate=validate.Range(min=0),
         metadata={"description": "Only products with a variant at or above this price "
                                  "(minor units)"})
-    max_price = fields.Int(
+    max_price = Minor(
         load_default=None, validate=validate.Range(min=0),
         metadata={"description": "Only products with a variant at or below this price "
                                  "(minor units)"})
@@ -19,27 +20,27 @@ class ProductQuerySchema(Schema):
         load_default=False, metadata={"description": "Only products with a variant in stock"})
     include_inactive = fields.Bool(
         load_default=False, metadata={"description": "Also list deactivated products"})
-    page = fields.Int(load_default=1, validate=validate.Range(min=1))
-    page_size = fields.Int(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
+    page = BoundedInt(maximum=MAX_PAGE, load_default=1, validate=validate.Range(min=1))
+    page_size = BoundedInt(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE_SIZE))
 
 
 class VariantSchema(Schema):
-    id = fields.Int()
+    id = Id()
     sku = fields.Str()
-    price_minor = fields.Int(metadata={"description": "Integer minor units (KES cents)"})
+    price_minor = Minor(metadata={"description": "Integer minor units (KES cents)"})
     currency = fields.Str()
-    stock = fields.Int()
+    stock = BoundedInt(maximum=MAX_STOCK)
     attributes = fields.Dict(keys=fields.Str(), values=fields.Str())
 
 
 class ProductSchema(Schema):
-    id = fields.Int()
+    id = Id()
     title = fields.Str()
     description = fields.Str()
     category = fields.Str()
     currency = fields.Str()
-    price_min_minor = fields.Int(allow_none=True)
-    price_max_minor = fields.Int(allow_none=True)
+    price_min_minor = Minor(allow_none=True)
+    price_max_minor = Minor(allow_none=True)
     in_stock = fields.Bool()
     variants = fields.List(fields.Nested(VariantSchema))
     images = fields.List(fields.Str())
@@ -49,7 +50,7 @@ class ProductSchema(Schema):
 
 
 class ProductPageSchema(Schema):
-    count = fields.Int()
+    count = Count()
     next = fields.Str(allow_none=True, metadata={"description": "URL of the next page"})
     previous = fields.Str(allow_none=True, metadata={"description": "URL of the previous page"})
     results = fields.List(fields.Nested(ProductSchema))
@@ -57,9 +58,9 @@ class ProductPageSchema(Schema):
 
 class VariantCreateSchema(Schema):
     sku = fields.Str(required=True, validate=validate.Length(min=1, max=64))
-    price_minor = fields.Int(required=True, strict=True, validate=validate.Range(min=0),
+    price_minor = Minor(required=True, strict=True, validate=validate.Range(min=0),
                              metadata={"description": "Integer minor units"})
-    stock = fields.Int(load_default=0, strict=True, validate=validate.Range(min=0))
+    stock = BoundedInt(maximum=MAX_STOCK, load_default=0, strict=True, validate=validate.Range(min=0))
     attributes = fields.Dict(keys=fields.Str(validate=validate.Length(min=1, max=32)),
                              values=fields.Str(validate=validate.Length(max=64)),
                              load_default=dict)
@@ -67,14 +68,14 @@ class VariantCreateSchema(Schema):
 
 class VariantPatchSchema(Schema):
     sku = fields.Str(validate=validate.Length(min=1, max=64))
-    price_minor = fields.Int(strict=True, validate=validate.Range(min=0))
-    stock = fields.Int(strict=True, validate=validate.Range(min=0))
+    price_minor = Minor(strict=True, validate=validate.Range(min=0))
+    stock = BoundedInt(maximum=MAX_STOCK, strict=True, validate=validate.Range(min=0))
     attributes = fields.Dict(keys=fields.Str(validate=validate.Length(min=1, max=32)),
                              values=fields.Str(validate=validate.Length(max=64)))
 
 
 class ProductVariantSchema(VariantSchema):
-    product_id = fields.Int()
+    product_id = Id()
 
 
 class ProductVariantListSchema(Schema):
@@ -104,14 +105,14 @@ class ProductPatchSchema(Schema):
 
 class MatchQuerySchema(Schema):
     text = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    limit = fields.Int(load_default=5, validate=validate.Range(min=1, max=20))
+    limit = BoundedInt(load_default=5, validate=validate.Range(min=1, max=20))
 
 
 class MatchSchema(Schema):
-    product_id = fields.Int()
+    product_id = Id()
     title = fields.Str()
     score = fields.Float(metadata={"description": "0..1, higher is closer"})
-    variant_id = fields.Int(allow_none=True,
+    variant_id = Id(allow_none=True,
                             metadata={"description": "The variant whose colour/size matched"})
 
 

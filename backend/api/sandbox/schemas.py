@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from backend.api.fields import UtcDateTime
+from backend.api.fields import BoundedInt, Id, MAX_ID, UtcDateTime
 from backend.services.twilio_sandbox import SandboxMessageView
 
 TWILIO_API_VERSION = "2010-04-01"
@@ -62,19 +62,19 @@ class TwilioMessageSchema(Schema):
 
 
 class TwilioErrorSchema(Schema):
-    code = fields.Int()
+    code = BoundedInt()
     message = fields.Str()
     more_info = fields.Str()
-    status = fields.Int()
+    status = BoundedInt()
 
 
 class SandboxQuerySchema(Schema):
     to = fields.Str(load_default=None, validate=validate.Length(min=1, max=64))
-    after = fields.Int(load_default=None, validate=validate.Range(min=0))
+    after = BoundedInt(minimum=0, maximum=MAX_ID, load_default=None, validate=validate.Range(min=0))
 
 
 class SandboxMessageSchema(Schema):
-    id = fields.Int()
+    id = Id()
     sid = fields.Str()
     tenant_id = fields.Str()
     from_address = fields.Str(data_key="from")

@@ -4,23 +4,24 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from backend.api.fields import BoundedInt, Id, Minor
 from backend.api.pagination import PageQuerySchema, page_schema
 
 
 class ServiceVariantSchema(Schema):
-    id = fields.Int(dump_only=True)
-    service_id = fields.Int(dump_only=True)
+    id = Id(dump_only=True)
+    service_id = Id(dump_only=True)
     name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    duration_minutes = fields.Int(required=True, validate=validate.Range(min=5, max=24 * 60))
-    price_minor = fields.Int(required=True, validate=validate.Range(min=0),
+    duration_minutes = BoundedInt(required=True, validate=validate.Range(min=5, max=24 * 60))
+    price_minor = Minor(required=True, validate=validate.Range(min=0),
                              metadata={"description": "Integer minor units"})
     currency = fields.Str(dump_only=True)
 
 
 class WindowSchema(Schema):
-    id = fields.Int(dump_only=True)
-    service_id = fields.Int(dump_only=True)
-    weekday = fields.Int(load_default=None, allow_none=True,
+    id = Id(dump_only=True)
+    service_id = Id(dump_only=True)
+    weekday = BoundedInt(load_default=None, allow_none=True,
                          validate=validate.Range(min=0, max=6),
                          metadata={"description": "0 = Monday … 6 = Sunday; or give date"})
     on_date = fields.Date(load_default=None, allow_none=True, data_key="date",
@@ -28,7 +29,7 @@ class WindowSchema(Schema):
     starts_at = fields.Time(required=True, data_key="start",
                             metadata={"description": "Local time HH:MM"})
     ends_at = fields.Time(required=True, data_key="end", metadata={"description": "After start"})
-    capacity = fields.Int(load_default=1, validate=validate.Range(min=1, max=1000))
+    capacity = BoundedInt(load_default=1, validate=validate.Range(min=1, max=1000))
 
     @validates_schema
     def _check(self, data: dict[str, Any], **_: Any) -> None:
@@ -39,7 +40,7 @@ class WindowSchema(Schema):
 
 
 class ServiceSchema(Schema):
-    id = fields.Int(dump_only=True)
+    id = Id(dump_only=True)
     name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
     description = fields.Str(load_default="", validate=validate.Length(max=5000))
     category = fields.Str(load_default="", validate=validate.Length(max=64))
@@ -70,18 +71,17 @@ class WindowListSchema(Schema):
 ServicePageSchema = page_schema(ServiceSchema, "ServicePage")
 
 
-
 class ServiceVariantPatchSchema(Schema):
     name = fields.Str(validate=validate.Length(min=1, max=200))
-    duration_minutes = fields.Int(validate=validate.Range(min=5, max=24 * 60))
-    price_minor = fields.Int(validate=validate.Range(min=0))
+    duration_minutes = BoundedInt(validate=validate.Range(min=5, max=24 * 60))
+    price_minor = Minor(validate=validate.Range(min=0))
 
 
 class WindowPatchSchema(Schema):
     """Fields to change; the merged window is validated by the service (422)."""
 
-    weekday = fields.Int(allow_none=True, validate=validate.Range(min=0, max=6))
+    weekday = BoundedInt(allow_none=True, validate=validate.Range(min=0, max=6))
     on_date = fields.Date(allow_none=True, data_key="date")
     starts_at = fields.Time(data_key="start")
     ends_at = fields.Time(data_key="end")
-    capacity = fields.Int(validate=validate.Range(min=1, max=1000))
+    capacity = BoundedInt(validate=validate.Range(min=1, max=1000))

@@ -4,6 +4,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from backend.api.fields import BoundedInt, Count
 from backend.domain.tenant_settings import (
     LANGUAGES,
     TENANT_STATUSES,
@@ -22,11 +23,11 @@ def _iana(name: str) -> None:
 
 
 class UsageSchema(Schema):
-    messages_this_month = fields.Int()
-    max_messages_per_month = fields.Int(allow_none=True, metadata={"description": "null: no limit"})
-    max_products = fields.Int(allow_none=True)
-    max_services = fields.Int(allow_none=True)
-    fee_basis_points = fields.Int(metadata={"description": "Platform fee; 250 = 2.5 %"})
+    messages_this_month = Count()
+    max_messages_per_month = Count(allow_none=True, metadata={"description": "null: no limit"})
+    max_products = Count(allow_none=True)
+    max_services = Count(allow_none=True)
+    fee_basis_points = BoundedInt(metadata={"description": "Platform fee; 250 = 2.5 %"})
 
 
 class TenantSettingsSchema(Schema):

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from backend.api.fields import UtcDateTime
+from backend.api.fields import Id, Minor, UtcDateTime
 from backend.api.pagination import PageQuerySchema, page_schema
 from backend.domain.ledger import TRANSACTION_KINDS
 from backend.models.wallet import WITHDRAWAL_STATUSES
@@ -12,26 +12,26 @@ TRANSACTION_STATUSES = ("completed", *WITHDRAWAL_STATUSES)
 
 class WalletSchema(Schema):
     currency = fields.Str()
-    available_minor = fields.Int(metadata={"description": "What can be withdrawn now"})
-    held_minor = fields.Int(metadata={"description": "Held for withdrawals not yet paid"})
-    credited_minor = fields.Int(metadata={"description": "Customer payments less fees, ever"})
-    fees_minor = fields.Int(metadata={"description": "Platform fees on those payments, ever"})
-    paid_out_minor = fields.Int(metadata={"description": "Withdrawals paid out, ever"})
+    available_minor = Minor(metadata={"description": "What can be withdrawn now"})
+    held_minor = Minor(metadata={"description": "Held for withdrawals not yet paid"})
+    credited_minor = Minor(metadata={"description": "Customer payments less fees, ever"})
+    fees_minor = Minor(metadata={"description": "Platform fees on those payments, ever"})
+    paid_out_minor = Minor(metadata={"description": "Withdrawals paid out, ever"})
 
 
 class LedgerEntrySchema(Schema):
     account = fields.Str(metadata={"description": "tenant:<id>:wallet:KES, platform:fees:KES…"})
-    amount_minor = fields.Int(metadata={"description": "Signed; the entries sum to zero"})
+    amount_minor = Minor(metadata={"description": "Signed; the entries sum to zero"})
 
 
 class TransactionSchema(Schema):
-    id = fields.Int()
+    id = Id()
     type = fields.Str(metadata={"enum": list(TRANSACTION_KINDS)})
     status = fields.Str(metadata={"enum": list(TRANSACTION_STATUSES)})
-    amount_minor = fields.Int(metadata={"description": "Change to the available balance"})
-    fee_minor = fields.Int(metadata={"description": "Platform fee taken (payments)"})
-    payment_id = fields.Int(allow_none=True)
-    withdrawal_id = fields.Int(allow_none=True)
+    amount_minor = Minor(metadata={"description": "Change to the available balance"})
+    fee_minor = Minor(metadata={"description": "Platform fee taken (payments)"})
+    payment_id = Id(allow_none=True)
+    withdrawal_id = Id(allow_none=True)
     description = fields.Str()
     created_at = UtcDateTime()
     entries = fields.List(fields.Nested(LedgerEntrySchema))
@@ -47,14 +47,14 @@ class TransactionQuerySchema(PageQuerySchema):
 
 
 class WithdrawalCreateSchema(Schema):
-    amount_minor = fields.Int(required=True, strict=True, validate=validate.Range(min=1))
+    amount_minor = Minor(required=True, strict=True, validate=validate.Range(min=1))
     phone = fields.Str(required=True, validate=validate.Length(max=32),
                        metadata={"description": "The M-Pesa number to pay"})
 
 
 class WithdrawalSchema(Schema):
-    id = fields.Int()
-    amount_minor = fields.Int()
+    id = Id()
+    amount_minor = Minor()
     currency = fields.Str()
     status = fields.Str(metadata={"enum": list(WITHDRAWAL_STATUSES)})
     phone = fields.Str()

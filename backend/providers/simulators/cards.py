@@ -24,6 +24,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from backend.api.common import ErrorSchema
+from backend.api.fields import BoundedInt
 from backend.providers.paystack import signature as paystack_signature
 from backend.providers.simulators.common import (
     ProviderReplySchema,
@@ -44,7 +45,7 @@ blp = Blueprint("card_simulators", __name__, url_prefix="/sandbox",
 
 class PaySchema(Schema):
     outcome = fields.Str(load_default="success", validate=validate.OneOf(("success", "failed")))
-    duplicates = fields.Int(load_default=0, validate=validate.Range(min=0, max=20))
+    duplicates = BoundedInt(load_default=0, validate=validate.Range(min=0, max=20))
 
 
 def _key_ref(secret: str) -> str:

@@ -15,6 +15,7 @@ from marshmallow import Schema, fields
 from sqlalchemy import select
 
 from backend.context import Context
+from backend.log_redaction import redact
 from backend.models import SandboxPaymentRecord
 
 log = logging.getLogger(__name__)
@@ -101,6 +102,6 @@ def later(delay_seconds: float, work: Callable[[], None]) -> None:
 def post(url: str, **kwargs: Any) -> None:
     try:
         response = requests.post(url, timeout=CALLBACK_TIMEOUT_SECONDS, **kwargs)
-        log.info("simulator callback %s → %s", url, response.status_code)
+        log.info("simulator callback %s → %s", redact(url), response.status_code)
     except requests.RequestException as error:
-        log.warning("simulator callback %s failed: %s", url, error)
+        log.warning("simulator callback %s failed: %s", redact(url), redact(str(error)))

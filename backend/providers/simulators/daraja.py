@@ -25,7 +25,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from backend.api.common import ErrorSchema
+from backend.api.auth import require_service_or_tenant
+from backend.api.common import TENANT_SECURITY, ErrorSchema
+from backend.api.fields import BoundedInt
 from backend.providers.daraja import NAIROBI, SANDBOX_PASSKEY, SANDBOX_SHORTCODE, password
 from backend.providers.simulators.common import (
     ProviderReplySchema,
@@ -150,18 +152,29 @@ def stk_callback(record: dict[str, Any], result: str) -> dict[str, Any]:
 class ScenarioSchema(Schema):
     phone = fields.Str(required=True, metadata={"description": "MSISDN, 2547XXXXXXXX"})
     result = fields.Str(required=True, validate=validate.OneOf(SCENARIO_RESULTS))
-    duplicates = fields.Int(load_default=0, validate=validate.Range(min=0, max=20))
-    delay_ms = fields.Int(load_default=DEFAULT_DELAY_MS, validate=validate.Range(min=0,
+    duplicates = BoundedInt(load_default=0, validate=validate.Range(min=0, max=20))
+    delay_ms = BoundedInt(load_default=DEFAULT_DELAY_MS, validate=validate.Range(min=0,
                                                                                   max=600_000))
+
+
+@blp.before_request
+def _control_needs_credentials() -> None:
+    """Scenarios steer what simulated phones do: the platform's or a tenant's call only."""
+    if request.endpoint == f"{blp.name}.Scenarios":
+        require_service_or_tenant()
 
 
 @blp.route("/scenarios")
 class Scenarios(MethodView):
+    @blp.doc(security=[{"ServiceToken": []}, *TENANT_SECURITY])
     @blp.arguments(ScenarioSchema)
     @blp.response(200, ScenarioSchema)
+    @blp.alt_response(401, schema=ErrorSchema, description="No service token or tenant key")
     @blp.alt_response(422, schema=ErrorSchema, description="Invalid scenario")
     def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Set what the simulated phone does with the next STK pushes and B2C payments"""
+        """Set what the simulated phone does with the next STK pushes and B2C payments (the
+        service token, or a tenant's API key: the rest of the simulator speaks Daraja's own
+        authentication)"""
         save("daraja-scenario", body["phone"], body)
         return body
 
