@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pii.masking import install as install_phone_masking
+
 from backend.db import Database
 from backend.jobs.runner import JobRunner, make_job_runner
 from backend.security import Crypto
@@ -21,6 +23,8 @@ class Context:
 def build_context(settings: Settings) -> Context:
     """Validate the secrets and wire everything; connects to nothing yet."""
     settings.require_secrets()
+    # Every process building a context (gunicorn workers, RQ workers, scripts) logs no phone.
+    install_phone_masking()
     crypto = Crypto(settings.encryption_keys, settings.hash_key)
     jobs = make_job_runner(settings)
     context = Context(settings, Database(settings.database_url), crypto, jobs)

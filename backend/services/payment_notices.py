@@ -16,6 +16,7 @@ from backend.domain.payments import SUCCEEDED, order_reference
 from backend.models import Customer, Payment, Tenant
 from backend.models.base import utcnow
 from backend.providers.rasa import RasaClient, RasaError
+from backend.services.handoff import sender_id
 from backend.services.outbound import OutgoingMessage, queue_outbound
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ FALLBACK_FAILED = {
 @dataclass(frozen=True)
 class Notice:
     tenant_id: str
-    phone: str
+    customer_ref: str  # names the conversation in Rasa; the phone is decrypted only to send
     language: str
     succeeded: bool
     amount_minor: int
@@ -59,10 +60,20 @@ def _notice(ctx: Context, payment_id: int) -> Notice | None:
         customer = session.get(Customer, payment.customer_id)
         tenant = session.get(Tenant, payment.tenant_id)
         assert customer is not None and tenant is not None
-        return Notice(payment.tenant_id, ctx.crypto.decrypt(customer.phone_encrypted),
+        return Notice(payment.tenant_id, customer.ref,
                       customer.language or tenant.primary_language or "en",
                       payment.status == SUCCEEDED, payment.amount_minor, payment.currency,
                       payment.order_id, payment.receipt)
+
+
+def _phone(ctx: Context, payment_id: int) -> str:
+    """The customer's phone, decrypted only here, where the message is sent."""
+    with ctx.db.transaction() as session:
+        payment = session.get(Payment, payment_id)
+        assert payment is not None
+        customer = session.get(Customer, payment.customer_id)
+        assert customer is not None
+        return ctx.crypto.decrypt(customer.phone_encrypted)
 
 
 def fallback_text(notice: Notice) -> str:
@@ -100,7 +111,7 @@ def notify_customer(ctx: Context, payment_id: int, final_attempt: bool) -> str:
     if notice is None:
         return "skipped"
     intent = RECEIVED_INTENT if notice.succeeded else FAILED_INTENT
-    sender = f"{notice.tenant_id}:{notice.phone}"
+    sender = sender_id(notice.tenant_id, notice.customer_ref)
     try:
         replies = RasaClient.from_settings(ctx.settings).trigger_intent(
             sender, intent, {"payment_id": payment_id})
@@ -113,7 +124,7 @@ def notify_customer(ctx: Context, payment_id: int, final_attempt: bool) -> str:
         messages, how = [], "fallback"
     if not messages:
         messages, how = [OutgoingMessage(body=fallback_text(notice))], "fallback"
-    queue_outbound(ctx, notice.tenant_id, notice.phone, messages)
+    queue_outbound(ctx, notice.tenant_id, _phone(ctx, payment_id), messages)
     with ctx.db.transaction() as session:
         payment = session.scalar(select(Payment).where(Payment.id == payment_id)
                                  .with_for_update())

@@ -14,7 +14,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from bot.channels import availability
-from bot.channels.backend import BackendClient, BackendError, Tenant
+from bot.channels.backend import BackendClient, BackendError, Tenant, customer_ref, phone_hint
 from bot.channels.dedupe import Deduplicator
 from bot.channels.output import WhatsAppOutput
 from bot import speedups
@@ -155,7 +155,7 @@ class WhatsAppInput(InputChannel):
                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         media = media_of(form)
         text = user_text(form)
-        await self.backend.log_inbound({
+        logged = await self.backend.log_inbound({
             "tenant_id": tenant.tenant_id, "from": phone, "profile_name": form.get("ProfileName"),
             "message_sid": form["MessageSid"], "body": form.get("Body") or "", "media": media})
         output = WhatsAppOutput()
@@ -166,14 +166,16 @@ class WhatsAppInput(InputChannel):
             output.messages.append({"body": TEXT_ONLY_REPLY, "media_url": None})
         else:
             metadata = {
-                "tenant_id": tenant.tenant_id, "customer_phone": phone,
+                "tenant_id": tenant.tenant_id, "customer_ref": customer_ref(logged),
+                "phone_hint": phone_hint(phone),
                 "profile_name": form.get("ProfileName"), "message_sid": form["MessageSid"],
                 "media": media, "tenant_language": tenant.primary_language,
                 # During the merchant's quiet hours nobody answers a handoff until they end.
                 "quiet_until": availability.quiet_until(tenant.quiet_hours, tenant.timezone),
             }
             await on_new_message(UserMessage(
-                text, output, sender_id=f"{tenant.tenant_id}:{phone}", input_channel=self.name(),
+                text, output, sender_id=f"{tenant.tenant_id}:{customer_ref(logged)}",
+                input_channel=self.name(),
                 metadata=metadata))
         if output.messages:
             await self.backend.send_outbound(tenant.tenant_id, phone, output.messages,

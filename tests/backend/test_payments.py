@@ -12,7 +12,10 @@ from typing import Any
 import pytest
 import requests
 
+from sqlalchemy import select
+
 from backend.context import Context
+from backend.models import Customer
 from backend.models.base import utcnow
 from backend.services.payments import expire_stk_payments
 from backend.services.tenants import update_settings
@@ -95,7 +98,12 @@ def test_stk_success_pays_the_order_credits_the_wallet_and_tells_the_customer(
     assert wallet["available_minor"] == 174600 and wallet["held_minor"] == 0
     wait_for(lambda: rasa.calls)
     [call] = rasa.calls
-    assert call["path"] == f"/conversations/{TENANT_ID}:{PHONE}/trigger_intent"
+    # Rasa knows the customer by the opaque reference, never by the phone.
+    with ctx.db.transaction() as session:
+        ref = session.scalar(select(Customer.ref).where(Customer.tenant_id == TENANT_ID,
+                                                        Customer.id == order["customer_id"]))
+    assert call["path"] == f"/conversations/{TENANT_ID}:{ref}/trigger_intent"
+    assert PHONE[1:] not in call["path"]
     assert call["name"] == "EXTERNAL_payment_received" and call["token"] == "rasa-secret"
     assert call["entities"] == {"payment_id": created["id"]}
     wait_for(lambda: scalar(ctx, "SELECT count(*) FROM outbound_messages WHERE body = :b",
