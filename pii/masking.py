@@ -12,9 +12,9 @@ import re
 from typing import Any, Callable, Optional
 
 MASK = "****"
-# A run of digits, optionally with a leading "+" and single spaces or dashes between digits
+# A run of digits, optionally with a leading "+" (or "%2B" in a URL) and single spaces or dashes between digits
 # ("+254 712 345 111"), not glued to letters or other digits (ids and hex tokens stay whole).
-_CANDIDATE = re.compile(r"(?<![\w+])\+?\d(?:[ \-]?\d){7,14}(?!\w)")
+_CANDIDATE = re.compile(r"(?<![\w+])(?:\+|%2[Bb])?\d(?:[ \-]?\d){7,14}(?!\w)")
 # Without a "+", only the spellings of East African mobiles count as phones, so that amounts,
 # dates (20261206093000) and order numbers are left alone.
 _NATIONAL = re.compile(r"^0[17]\d{8}$")
@@ -41,8 +41,8 @@ def mask_digits(digits: str, plus: bool = False) -> str:
 
 def _replace(match: "re.Match[str]", mask: Callable[[str, bool], str]) -> str:
     text = match.group(0)
-    plus = text.startswith("+")
-    digits = re.sub(r"\D", "", text)
+    plus = text.startswith(("+", "%2B", "%2b"))  # "%2B": a "+" in a logged URL's query
+    digits = re.sub(r"\D", "", text[3:] if text.startswith("%") else text)
     return mask(digits, plus) if _is_phone(digits, plus) else text
 
 
@@ -74,7 +74,8 @@ def mask_payload(value: Any) -> Any:
     """A JSON-like value with phones masked: values of phone keys (`MSISDN`, `PhoneNumber`,
     Daraja's `{"Name": "PhoneNumber", "Value": 2547…}` items) and phones inside any string."""
     if isinstance(value, dict):
-        named = str(value.get("Name") or value.get("name") or "").replace(" ", "").lower()
+        named = str(value.get("Name") or value.get("name") or value.get("Key") or ""
+                    ).replace(" ", "").lower()
         out = {}
         for key, item in value.items():
             if str(key).replace(" ", "").lower() in PHONE_KEYS or (

@@ -291,7 +291,9 @@ def test_rasa_down_for_good_sends_a_plain_receipt_in_swahili(shop, rasa: FakeRas
         ctx, "SELECT body FROM outbound_messages WHERE body LIKE 'Malipo yamepokelewa%'"))
     assert f"ORD{order['id']}" in body and done["receipt"] in body and "KES 1,800.00" in body
     assert len(rasa.calls) == 4  # the first try and three retries
-    assert rows(ctx, "SELECT notified_at FROM payments WHERE id = :i", i=created["id"])[0][0]
+    # notified_at is set just after the receipt is queued: poll for it, do not race it.
+    wait_for(lambda: rows(ctx, "SELECT notified_at FROM payments WHERE id = :i",
+                          i=created["id"])[0][0])
 
 
 def test_a_pesapal_ipn_before_the_outcome_does_not_swallow_the_next(shop) -> None:

@@ -5,6 +5,8 @@ idempotency keys; the migration that rewrites rows stored before."""
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from alembic import command
 from sqlalchemy import create_engine, text
 
 from backend.context import Context
+from backend.db import ensure_sqlite_directory, make_engine
 from backend.migrate import alembic_config
 from backend.services.payment_webhooks import store_event
 from tests.backend.commerce_helpers import seed_catalog
@@ -187,3 +190,39 @@ def test_the_migration_masks_rows_stored_before_and_issues_references(
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM inbound_messages")).scalar() == 1
     engine.dispose()
+
+
+@pytest.fixture
+def loose_umask():
+    """The process starts with the usual 022 (files 0644) and gets it back afterwards."""
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_a_sqlite_database_is_created_owner_only(tmp_path: Path, loose_umask) -> None:
+    url = f"sqlite:///{tmp_path / 'data' / 'app.db'}"
+    ensure_sqlite_directory(url)
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x TEXT)"))
+    engine.dispose()
+    assert stat.S_IMODE((tmp_path / "data" / "app.db").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "data").stat().st_mode) == 0o700
+
+
+def test_an_existing_readable_database_is_made_owner_only(tmp_path: Path, loose_umask) -> None:
+    old = tmp_path / "old.db"
+    old.write_bytes(b"")
+    old.chmod(0o644)
+    ensure_sqlite_directory(f"sqlite:///{old}")
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+
+
+def test_every_backend_process_creates_owner_only_files(
+        tmp_path: Path, loose_umask, make_app) -> None:
+    make_app()  # what gunicorn workers, RQ workers and scripts do first: build the context
+    (tmp_path / "index.faiss").write_bytes(b"x")
+    (tmp_path / "kb").mkdir()
+    assert stat.S_IMODE((tmp_path / "index.faiss").stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "kb").stat().st_mode) == 0o700

@@ -17,6 +17,7 @@ from pii.masking import PhoneMaskFilter, install, mask_payload, mask_phones
     ("MSISDN=254712345111", "MSISDN=2547****111"),
     ("+254 712 345 111 or 0712-345-111", "+2547****111 or 07****111"),
     ("UK +447911123456", "UK +4479****456"),
+    ("GET /v1/sandbox/messages?to=%2B254712345111", "GET /v1/sandbox/messages?to=+2547****111"),
 ])
 def test_phones_are_masked_in_text(text: str, expected: str) -> None:
     assert mask_phones(text) == expected
