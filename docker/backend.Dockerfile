@@ -15,6 +15,8 @@ RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requir
 
 COPY alembic.ini ./
 COPY backend/ backend/
+# Phone masking and file modes shared with the rasa image.
+COPY pii/ pii/
 
 RUN useradd --create-home --uid 10001 app
 USER app

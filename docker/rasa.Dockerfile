@@ -21,6 +21,8 @@ USER app
 
 COPY --chown=app bot/ bot/
 COPY --chown=app actions/ actions/
+# Phone masking and file modes shared with the backend image.
+COPY --chown=app pii/ pii/
 COPY --chown=app data/ data/
 COPY --chown=app domain/ domain/
 COPY --chown=app config.yml endpoints.yml endpoints.production.yml credentials.yml ./
