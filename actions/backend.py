@@ -69,17 +69,18 @@ class Backend:
     async def call(self, method: str, tenant_id: str, path: str, *,
                    json: Optional[Dict[str, Any]] = None,
                    params: Optional[Dict[str, Any]] = None,
-                   phone: Optional[str] = None,
+                   customer: Optional[str] = None,
                    idempotency_key: Optional[str] = None) -> Answer:
-        """One request as the assistant for `tenant_id` (acting for `phone` when given).
+        """One request as the assistant for `tenant_id` (acting for the customer with reference
+        `customer` when given: the backend resolves it to the tenant's customer).
 
         4xx answers are returned for the caller to word; 5xx, timeouts and network errors raise
         BackendUnavailable.
         """
         # The turn's request id and conversation, so the backend's lines and jobs carry them.
         headers = {**logs.outgoing_headers(), "X-TENANT-ID": tenant_id}
-        if phone:
-            headers["X-CUSTOMER-PHONE"] = phone
+        if customer:
+            headers["X-CUSTOMER-REF"] = customer
         if idempotency_key:
             headers["Idempotency-Key"] = idempotency_key[:255]
         params = {k: v for k, v in (params or {}).items() if v not in (None, "")}

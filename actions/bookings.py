@@ -24,7 +24,7 @@ from rasa_sdk.types import DomainDict
 from actions.backend import BackendUnavailable, backend
 from actions.common import entity, idempotency_key, language
 from actions.confirm import ask_to_confirm, on_confirm
-from actions.context import tenant_and_phone
+from actions.context import tenant_and_customer
 from actions.dates import (
     DateSpan,
     TimeSpan,
@@ -100,7 +100,7 @@ async def tenant_timezone(tenant_id: str) -> str:
 
 
 async def tenant_now(tracker: Tracker) -> datetime:
-    tenant_id, _ = tenant_and_phone(tracker)
+    tenant_id, _ = tenant_and_customer(tracker)
     return local_now(await tenant_timezone(tenant_id))
 
 
@@ -267,7 +267,7 @@ async def services_to_offer(dispatcher: CollectingDispatcher,
                             tracker: Tracker) -> Optional[List[Dict[str, Any]]]:
     """The tenant's bookable services. When there are none to offer the customer is told why:
     None when the backend is unavailable, an empty list when there is nothing to book."""
-    tenant_id, _ = tenant_and_phone(tracker)
+    tenant_id, _ = tenant_and_customer(tracker)
     try:
         services = await load_services(tenant_id)
     except BackendUnavailable as exc:
@@ -467,7 +467,7 @@ async def show_availability(dispatcher: CollectingDispatcher, tracker: Tracker,
     """A menu of up to eight free slots on the asked days and part of day (default: the next
     week); the next free ones when those are taken. The variant is remembered for a later
     booking only when the customer `chosen` it (or it is the only one)."""
-    tenant_id, _ = tenant_and_phone(tracker)
+    tenant_id, _ = tenant_and_customer(tracker)
     lang = language(tracker)
     tz_name = await tenant_timezone(tenant_id)
     now = local_now(tz_name)
@@ -516,7 +516,7 @@ class ActionCheckAvailability(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         lang = language(tracker)
         try:
             services = await load_services(tenant_id)
@@ -544,7 +544,7 @@ class ActionCheckAvailability(Action):
 @on_select("services")
 async def _picked_service(dispatcher: CollectingDispatcher, tracker: Tracker,
                           menu: Dict[str, Any], service_id: Any) -> List[EventType]:
-    tenant_id, _ = tenant_and_phone(tracker)
+    tenant_id, _ = tenant_and_customer(tracker)
     service = find(await load_services(tenant_id), service_id)
     if service is None:
         dispatcher.utter_message(response="utter_menu_expired")
@@ -625,7 +625,7 @@ class ValidateBookingForm(FormValidationAction):
         days, times = decode_date(state.get("date")), decode_time(state.get("time"))
         if not (service_id and variant_id and days):
             return []
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         lang = language(tracker)
         tz_name = await tenant_timezone(tenant_id)
         found = await free_slots(tenant_id, service_id, variant_id, days.first, days.last, tz_name)
@@ -683,7 +683,7 @@ class ValidateBookingForm(FormValidationAction):
         asked = requested == "selected_service"
         if not (asked or requested is None or entity(tracker, "service")):
             return {}
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         try:
             services = await load_services(tenant_id)
         except BackendUnavailable as exc:
@@ -699,7 +699,7 @@ class ValidateBookingForm(FormValidationAction):
 
     async def validate_selected_service(self, value: Any, dispatcher: CollectingDispatcher,
                                         tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         try:
             service = find(await load_services(tenant_id), value)
         except BackendUnavailable:
@@ -723,7 +723,7 @@ class ValidateBookingForm(FormValidationAction):
             picked = pick(menu, option)
             if picked is not None:
                 return {"selected_service_variant": str(picked)}
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         try:
             service = find(await load_services(tenant_id), tracker.get_slot("selected_service"))
         except BackendUnavailable:
@@ -738,7 +738,7 @@ class ValidateBookingForm(FormValidationAction):
                                                 ) -> Dict[Text, Any]:
         if value is None:
             return {"selected_service_variant": None}
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         try:
             service = find(await load_services(tenant_id), tracker.get_slot("selected_service"))
         except BackendUnavailable:
@@ -830,7 +830,7 @@ class ActionAskSelectedServiceVariant(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         try:
             service = find(await load_services(tenant_id), tracker.get_slot("selected_service"))
         except BackendUnavailable as exc:
@@ -871,7 +871,7 @@ class ActionAskTime(Action):
         if menu_shown_this_turn(tracker, "slots"):
             dispatcher.utter_message(response="utter_ask_time_or_pick")
             return []
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         service_id = tracker.get_slot("selected_service")
         variant_id = tracker.get_slot("selected_service_variant")
         days = decode_date(tracker.get_slot("date"))
@@ -897,7 +897,7 @@ class ActionAskTime(Action):
 async def booking_summary(tracker: Tracker, service_id: Any, variant_id: Any,
                           starts: Optional[datetime]) -> Optional[Dict[str, str]]:
     """Service, when, duration and price of a booking, in the customer's words."""
-    tenant_id, _ = tenant_and_phone(tracker)
+    tenant_id, _ = tenant_and_customer(tracker)
     service = find(await load_services(tenant_id), service_id)
     variant = find_variant(service, variant_id)
     if not (service and variant and starts):
@@ -970,10 +970,10 @@ async def book_slot(dispatcher: CollectingDispatcher, tracker: Tracker, service_
                     variant_id: Any, starts: datetime) -> List[EventType]:
     """POST /v1/appointments for the customer (Idempotency-Key from this message): the booking,
     or the nearest free times when the slot was taken meanwhile. Raises BackendUnavailable."""
-    tenant_id, phone = tenant_and_phone(tracker)
+    tenant_id, customer = tenant_and_customer(tracker)
     lang = language(tracker)
     answer = await backend.call(
-        "POST", tenant_id, "/v1/appointments", phone=phone,
+        "POST", tenant_id, "/v1/appointments", customer=customer,
         idempotency_key=idempotency_key(tracker, "appointment"),
         json={"service_variant_id": int(variant_id),
               "starts_at": starts.isoformat(timespec="minutes")})
@@ -1026,9 +1026,9 @@ def appointment_label(appointment: Dict[str, Any], lang: str) -> str:
 
 
 async def upcoming_appointments(tracker: Tracker) -> List[Dict[str, Any]]:
-    tenant_id, phone = tenant_and_phone(tracker)
+    tenant_id, customer = tenant_and_customer(tracker)
     now_utc = local_now("UTC").replace(microsecond=0).isoformat()
-    answer = await backend.call("GET", tenant_id, "/v1/appointments", phone=phone,
+    answer = await backend.call("GET", tenant_id, "/v1/appointments", customer=customer,
                                 params={"status": "booked", "from": now_utc, "page_size": 20})
     if not answer.ok:
         raise BackendUnavailable(f"appointments answered {answer.status}")
@@ -1111,9 +1111,9 @@ def narrow(appointments: List[Dict[str, Any]], service: Optional[str],
 @on_select("appointments")
 async def _picked_appointment(dispatcher: CollectingDispatcher, tracker: Tracker,
                               menu: Dict[str, Any], appointment_id: Any) -> List[EventType]:
-    tenant_id, phone = tenant_and_phone(tracker)
+    tenant_id, customer = tenant_and_customer(tracker)
     answer = await backend.call("GET", tenant_id, f"/v1/appointments/{int(appointment_id)}",
-                                phone=phone)
+                                customer=customer)
     if answer.status == 404 or (answer.ok and answer.body.get("status") != "booked"):
         dispatcher.utter_message(response="utter_menu_expired")
         return [SlotSet("last_menu", None)]
@@ -1125,10 +1125,10 @@ async def _picked_appointment(dispatcher: CollectingDispatcher, tracker: Tracker
 @on_confirm("cancel_appointment")
 async def _cancel_confirmed(dispatcher: CollectingDispatcher, tracker: Tracker,
                             what: Dict[str, Any]) -> List[EventType]:
-    tenant_id, phone = tenant_and_phone(tracker)
+    tenant_id, customer = tenant_and_customer(tracker)
     try:
         answer = await backend.call("POST", tenant_id, f"/v1/appointments/{int(what['id'])}/cancel",
-                                    phone=phone)
+                                    customer=customer)
     except BackendUnavailable as exc:
         logger.error("cancel appointment: %s", exc)
         dispatcher.utter_message(response="utter_backend_unavailable")

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.amounts import parse_amount
 from actions.backend import BackendUnavailable, NotFound, backend
 from actions.common import entity
-from actions.context import tenant_and_phone
+from actions.context import tenant_and_customer
 from actions.labels import filter_label
 from actions.menu import live_menu, new_menu, on_select, pick, select_handler
 from actions.money import price_range
@@ -56,7 +56,7 @@ async def resolve_product(tracker: Tracker, use_slot: bool = True
     The `product` entity is matched fuzzily by the backend; else a pick from a live product menu;
     else the product last looked at (when use_slot).
     """
-    tenant_id, _ = tenant_and_phone(tracker)
+    tenant_id, _ = tenant_and_customer(tracker)
     named = entity(tracker, "product")
     if named:
         answer = await backend.call("GET", tenant_id, "/v1/products/match",
@@ -95,7 +95,7 @@ class ActionShowProducts(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         wanted = entity(tracker, "category")
         named = entity(tracker, "product")
         max_price = parse_amount(entity(tracker, "budget"))
@@ -171,7 +171,7 @@ class ActionSelectOption(Action):
 @on_select("products")
 async def _picked_product(dispatcher: CollectingDispatcher, tracker: Tracker,
                           menu: Dict[str, Any], product_id: Any) -> List[EventType]:
-    tenant_id, _ = tenant_and_phone(tracker)
+    tenant_id, _ = tenant_and_customer(tracker)
     try:
         product = await backend.product(tenant_id, int(product_id))
     except NotFound:
@@ -186,7 +186,7 @@ class _ProductAction(Action, ABC):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         try:
             product_id, _, unmatched = await resolve_product(tracker)
             if product_id is None:

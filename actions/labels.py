@@ -35,6 +35,9 @@ ORDER_STATUS = {
     "refunded": {"en": "refunded", "sw": "pesa imerudishwa", "sheng": "pesa imerudishwa"},
 }
 
+# Shown in the payment menu when the channel sent no masked hint of the customer's number.
+YOUR_NUMBER = {"": {"en": "your WhatsApp number", "sw": "namba yako ya WhatsApp",
+                    "sheng": "namba yako ya WhatsApp"}}
 PAYMENT_METHODS = {
     "mpesa_stk": {"en": "M-Pesa: a payment request to {phone}",
                   "sw": "M-Pesa: ombi la malipo kwa {phone}",

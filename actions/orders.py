@@ -13,7 +13,7 @@ from actions.backend import BackendUnavailable, NotFound, backend
 from actions.catalog import in_stock_variants, resolve_product, variant_label
 from actions.common import entity, idempotency_key, language, requested_count
 from actions.confirm import ask_to_confirm, on_confirm
-from actions.context import tenant_and_phone
+from actions.context import tenant_and_customer
 from actions.labels import ORDER_STATUS, word
 from actions.menu import live_menu, new_menu, on_select, pick
 from actions.money import format_money
@@ -40,8 +40,8 @@ def cart_slot(cart: Dict[str, Any]) -> SlotSet:
 
 
 async def load_cart(tracker: Tracker) -> Dict[str, Any]:
-    tenant_id, phone = tenant_and_phone(tracker)
-    answer = await backend.call("GET", tenant_id, "/v1/carts/current", phone=phone)
+    tenant_id, customer = tenant_and_customer(tracker)
+    answer = await backend.call("GET", tenant_id, "/v1/carts/current", customer=customer)
     if not answer.ok:
         raise BackendUnavailable(f"cart answered {answer.status}")
     return answer.body
@@ -85,8 +85,8 @@ def variant_menu(product: Dict[str, Any]) -> str:
 
 async def add_to_cart(dispatcher: CollectingDispatcher, tracker: Tracker, product: Dict[str, Any],
                       variant: Dict[str, Any], quantity: int) -> List[EventType]:
-    tenant_id, phone = tenant_and_phone(tracker)
-    answer = await backend.call("POST", tenant_id, "/v1/carts/current/items", phone=phone,
+    tenant_id, customer = tenant_and_customer(tracker)
+    answer = await backend.call("POST", tenant_id, "/v1/carts/current/items", customer=customer,
                                 json={"variant_id": variant["id"], "quantity": quantity})
     if answer.status == 409:
         dispatcher.utter_message(response="utter_not_enough_stock", available=variant["stock"])
@@ -107,7 +107,7 @@ class ActionAddToCart(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         quantity = min(requested_count(tracker) or 1, MAX_QUANTITY)
         try:
             product_id, variant_id, unmatched = await resolve_product(tracker)
@@ -139,7 +139,7 @@ class ActionAddToCart(Action):
 @on_select("cart_variants")
 async def _picked_cart_variant(dispatcher: CollectingDispatcher, tracker: Tracker,
                                menu: Dict[str, Any], variant_id: Any) -> List[EventType]:
-    tenant_id, _ = tenant_and_phone(tracker)
+    tenant_id, _ = tenant_and_customer(tracker)
     try:
         product = await backend.product(tenant_id, int(tracker.get_slot("selected_product")))
     except (NotFound, TypeError, ValueError):
@@ -207,7 +207,7 @@ class ValidateOrderForm(FormValidationAction):
                                         tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         if value == CART:
             return {"selected_product": CART}
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         try:
             product = await backend.product(tenant_id, int(value))
         except (NotFound, TypeError, ValueError):
@@ -243,7 +243,7 @@ class ValidateOrderForm(FormValidationAction):
             picked = pick(menu, option)
             if picked is not None:
                 return {"selected_variant": str(picked)}
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         try:
             product = await backend.product(tenant_id, int(product_slot))
         except (NotFound, BackendUnavailable, TypeError, ValueError):
@@ -266,7 +266,7 @@ class ValidateOrderForm(FormValidationAction):
     async def validate_quantity(self, value: Any, dispatcher: CollectingDispatcher,
                                 tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         stock = MAX_QUANTITY
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         try:
             product = await backend.product(tenant_id, int(tracker.get_slot("selected_product")))
             chosen = int(tracker.get_slot("selected_variant") or 0)
@@ -300,7 +300,7 @@ class ActionAskSelectedVariant(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         try:
             product = await backend.product(tenant_id, int(tracker.get_slot("selected_product")))
         except (NotFound, BackendUnavailable, TypeError, ValueError):
@@ -318,7 +318,7 @@ class ActionAskOrderConfirmed(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         try:
             if tracker.get_slot("selected_product") == CART:
                 cart = await load_cart(tracker)
@@ -354,18 +354,18 @@ class ActionPlaceOrder(Action):
         if not tracker.get_slot("order_confirmed"):
             dispatcher.utter_message(response="utter_order_not_placed")
             return _reset_order_form()
-        tenant_id, phone = tenant_and_phone(tracker)
+        tenant_id, customer = tenant_and_customer(tracker)
         events: List[EventType] = []
         try:
             if tracker.get_slot("selected_product") != CART:
                 answer = await backend.call(
-                    "POST", tenant_id, "/v1/carts/current/items", phone=phone,
+                    "POST", tenant_id, "/v1/carts/current/items", customer=customer,
                     json={"variant_id": int(tracker.get_slot("selected_variant")),
                           "quantity": int(tracker.get_slot("quantity") or 1)})
                 if not answer.ok:
                     dispatcher.utter_message(response="utter_order_out_of_stock")
                     return _reset_order_form()
-            answer = await backend.call("POST", tenant_id, "/v1/orders", json={}, phone=phone,
+            answer = await backend.call("POST", tenant_id, "/v1/orders", json={}, customer=customer,
                                         idempotency_key=idempotency_key(tracker, "order"))
             if answer.status in (409, 422):
                 dispatcher.utter_message(response="utter_order_out_of_stock")
@@ -383,8 +383,8 @@ class ActionPlaceOrder(Action):
 
 
 async def my_orders(tracker: Tracker, page_size: int = 5) -> List[Dict[str, Any]]:
-    tenant_id, phone = tenant_and_phone(tracker)
-    answer = await backend.call("GET", tenant_id, "/v1/orders", phone=phone,
+    tenant_id, customer = tenant_and_customer(tracker)
+    answer = await backend.call("GET", tenant_id, "/v1/orders", customer=customer,
                                 params={"mine": "true", "page_size": page_size})
     if not answer.ok:
         raise BackendUnavailable(f"orders answered {answer.status}")
@@ -452,10 +452,10 @@ class ActionCancelOrder(Action):
 @on_confirm("cancel_order")
 async def _cancel_order(dispatcher: CollectingDispatcher, tracker: Tracker,
                         what: Dict[str, Any]) -> List[EventType]:
-    tenant_id, phone = tenant_and_phone(tracker)
+    tenant_id, customer = tenant_and_customer(tracker)
     try:
         answer = await backend.call("POST", tenant_id, f"/v1/orders/{int(what['id'])}/transitions",
-                                    phone=phone, json={"to": "cancelled",
+                                    customer=customer, json={"to": "cancelled",
                                                        "reason": "cancelled by the customer in chat"})
     except BackendUnavailable as exc:
         logger.error("cancel failed: %s", exc)

@@ -13,8 +13,8 @@ from actions.backend import BackendUnavailable, backend
 from actions.bookings import ActionCheckAvailability
 from actions.catalog import ActionProductDetails, ActionSelectOption
 from actions.common import entity, idempotency_key, language, picks_from_menu
-from actions.context import tenant_and_phone
-from actions.labels import PAYMENT_FAILURES, PAYMENT_METHODS, UNKNOWN_FAILURE, word
+from actions.context import phone_hint, tenant_and_customer
+from actions.labels import PAYMENT_FAILURES, PAYMENT_METHODS, UNKNOWN_FAILURE, YOUR_NUMBER, word
 from actions.menu import new_menu, on_select
 from actions.money import format_money
 
@@ -38,10 +38,12 @@ def kenyan_mobile(text: Optional[str]) -> Optional[str]:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-def local_display(e164: str) -> str:
-    """+254712345678 → 0712 345 678."""
-    national = "0" + e164[4:]
-    return f"{national[:4]} {national[4:7]} {national[7:]}"
+def shown_phone(masked: Optional[str]) -> str:
+    """The backend's masked payment phone in the local spelling: +254712***678 → 0712***678.
+    Replies are stored (tracker, outbound log): they never carry a phone in full."""
+    if not masked:
+        return ""
+    return "0" + masked[4:] if masked.startswith("+254") else masked
 
 
 async def payment_options(tenant_id: str) -> List[str]:
@@ -59,10 +61,10 @@ async def payment_options(tenant_id: str) -> List[str]:
 async def offer_payment(dispatcher: CollectingDispatcher, tracker: Tracker,
                         order: Dict[str, Any], response: str) -> List[EventType]:
     """The numbered payment choice for an order (`response` names it, e.g. utter_order_placed)."""
-    tenant_id, phone = tenant_and_phone(tracker)
+    tenant_id, _ = tenant_and_customer(tracker)
     options = await payment_options(tenant_id)
     lang = language(tracker)
-    shown = local_display(phone) if phone.startswith("+254") else phone
+    shown = phone_hint(tracker) or word(YOUR_NUMBER, "", lang)
     menu = "\n".join(f"{i}. {word(PAYMENT_METHODS, option, lang).format(phone=shown)}"
                      for i, option in enumerate(options, start=1))
     dispatcher.utter_message(response=response, order_id=order["id"], menu=menu,
@@ -73,8 +75,8 @@ async def offer_payment(dispatcher: CollectingDispatcher, tracker: Tracker,
 
 async def pending_order(tracker: Tracker) -> Optional[Dict[str, Any]]:
     """The order in this conversation still waiting for payment, else the customer's latest one."""
-    tenant_id, phone = tenant_and_phone(tracker)
-    answer = await backend.call("GET", tenant_id, "/v1/orders", phone=phone,
+    tenant_id, customer = tenant_and_customer(tracker)
+    answer = await backend.call("GET", tenant_id, "/v1/orders", customer=customer,
                                 params={"mine": "true", "status": "pending_payment",
                                         "page_size": 5})
     if not answer.ok:
@@ -86,16 +88,16 @@ async def pending_order(tracker: Tracker) -> Optional[Dict[str, Any]]:
 
 async def start_payment(dispatcher: CollectingDispatcher, tracker: Tracker, method: str,
                         phone: Optional[str] = None) -> List[EventType]:
-    tenant_id, customer_phone = tenant_and_phone(tracker)
+    tenant_id, customer = tenant_and_customer(tracker)
     order = await pending_order(tracker)
     if order is None:
         dispatcher.utter_message(response="utter_no_order_to_pay")
         return []
     body: Dict[str, Any] = {"method": method}
-    if method == "mpesa_stk":
-        body["phone"] = phone or customer_phone
+    if method == "mpesa_stk" and phone:
+        body["phone"] = phone  # else the backend asks the customer's own number
     answer = await backend.call("POST", tenant_id, f"/v1/orders/{order['id']}/payments",
-                                json=body, phone=customer_phone,
+                                json=body, customer=customer,
                                 idempotency_key=idempotency_key(tracker, f"pay-{method}"))
     if answer.status == 422 and method == "mpesa_stk":
         dispatcher.utter_message(response="utter_invalid_phone")
@@ -112,8 +114,7 @@ async def start_payment(dispatcher: CollectingDispatcher, tracker: Tracker, meth
                                SlotSet("last_menu", None)]
     if method == "mpesa_stk":
         dispatcher.utter_message(response="utter_stk_sent", amount=amount, order_id=order["id"],
-                                 phone=local_display(body["phone"])
-                                 if str(body["phone"]).startswith("+254") else body["phone"])
+                                 phone=shown_phone(payment.get("phone")))
     elif method == "mpesa_manual":
         how = manual_how(payment.get("instructions") or {}, language(tracker))
         dispatcher.utter_message(response="utter_manual_payment", amount=amount, how=how,
@@ -215,11 +216,11 @@ class ActionPaymentResult(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        tenant_id, phone = tenant_and_phone(tracker)
+        tenant_id, customer = tenant_and_customer(tracker)
         payment_id = entity(tracker, "payment_id") or tracker.get_slot("payment_id")
         try:
             answer = await backend.call("GET", tenant_id, f"/v1/payments/{int(payment_id)}",
-                                        phone=phone)
+                                        customer=customer)
         except (BackendUnavailable, TypeError, ValueError) as exc:
             logger.error("payment result unavailable: %r", exc)
             dispatcher.utter_message(response="utter_backend_unavailable")

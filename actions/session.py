@@ -7,7 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import tenant_and_phone
+from actions.context import tenant_and_customer
 
 LANGUAGES = {"en", "sw", "sheng"}
 
@@ -23,8 +23,10 @@ class ActionSessionStart(Action):
         for key, value in tracker.slots.items():
             if key != "session_started_metadata" and value is not None:
                 events.append(SlotSet(key, value))
-        tenant_id, phone = tenant_and_phone(tracker)
-        events += [SlotSet("tenant_id", tenant_id or None), SlotSet("customer_phone", phone or None)]
+        tenant_id, _ = tenant_and_customer(tracker)
+        # `customer_phone` (kept in the domain) is always empty: the sender id carries an opaque
+        # reference and no slot holds a phone (this also clears one carried over from before).
+        events += [SlotSet("tenant_id", tenant_id or None), SlotSet("customer_phone", None)]
         metadata = tracker.get_slot("session_started_metadata") or {}
         tenant_language = metadata.get("tenant_language")
         if tracker.get_slot("language") is None and tenant_language in LANGUAGES:

@@ -13,7 +13,7 @@ from actions.backend import BackendUnavailable, backend
 from actions.common import language, metadata, picks_from_menu
 from actions.catalog import ActionSelectOption
 from actions.confirm import ask_to_confirm, on_confirm
-from actions.context import tenant_and_phone
+from actions.context import tenant_and_customer
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class ActionAnswerQuestion(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         lang = language(tracker)
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         question = tracker.latest_message.get("text") or ""
@@ -74,10 +74,10 @@ class ActionAnswerQuestion(Action):
 async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str,
                    response: str) -> List[EventType]:
     """Tags the conversation for a person in the backend, tells the customer, pauses the bot."""
-    tenant_id, phone = tenant_and_phone(tracker)
+    tenant_id, customer = tenant_and_customer(tracker)
     try:
         answer = await backend.call("POST", tenant_id, "/internal/v1/conversations/handoff", json={
-            "tenant_id": tenant_id, "phone": phone, "sender_id": tracker.sender_id,
+            "tenant_id": tenant_id, "customer_ref": customer, "sender_id": tracker.sender_id,
             "reason": reason, "last_message": (tracker.latest_message.get("text") or "")[:1600]})
         if not answer.ok:
             raise BackendUnavailable(f"handoff answered {answer.status}: {answer.description}")
@@ -141,7 +141,7 @@ class ActionFallback(Action):
 
     @staticmethod
     async def _classify(tracker: Tracker) -> Optional[List[EventType]]:
-        tenant_id, _ = tenant_and_phone(tracker)
+        tenant_id, _ = tenant_and_customer(tracker)
         text = tracker.latest_message.get("text") or ""
         if not text or text.startswith("/"):
             return None
@@ -184,10 +184,10 @@ class ActionUpdateConsent(Action):
             dispatcher.utter_message(response="utter_nothing_to_confirm")
             return []
         changes, response = CONSENT_CHANGES[intent]
-        tenant_id, phone = tenant_and_phone(tracker)
+        tenant_id, customer = tenant_and_customer(tracker)
         try:
             answer = await backend.call("PATCH", tenant_id, "/v1/customers/me/preferences",
-                                        json=changes, phone=phone)
+                                        json=changes, customer=customer)
             if not answer.ok:
                 raise BackendUnavailable(f"preferences answered {answer.status}")
         except BackendUnavailable as exc:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pii.files import restrict_umask
+from pii.masking import install as install_phone_masking
+
 from backend.db import Database
 from backend.jobs.runner import JobRunner, make_job_runner
 from backend.security import Crypto
@@ -21,6 +24,10 @@ class Context:
 def build_context(settings: Settings) -> Context:
     """Validate the secrets and wire everything; connects to nothing yet."""
     settings.require_secrets()
+    # Every process building a context (gunicorn workers, RQ workers, scripts) logs no phone.
+    install_phone_masking()
+    # …and creates its data files (SQLite, KB indexes, logs) owner-only.
+    restrict_umask()
     crypto = Crypto(settings.encryption_keys, settings.hash_key)
     jobs = make_job_runner(settings)
     context = Context(settings, Database(settings.database_url), crypto, jobs)

@@ -11,15 +11,20 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from pii.files import private_file
+
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
 
 
 def ensure_sqlite_directory(url: str) -> None:
-    """Create the folder of a SQLite database file (e.g. var/) so the first connect works."""
+    """Create the folder of a SQLite database file (e.g. var/) so the first connect works, and
+    the file itself owner-only (0600: it holds customers' data; SQLite's journals follow it)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = Path(parsed.database).expanduser()
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_file(path)
 
 
 def _enable_sqlite_foreign_keys(dbapi_connection: Any, _record: Any) -> None:

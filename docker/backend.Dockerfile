@@ -18,6 +18,8 @@ RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requir
 COPY alembic.ini ./
 COPY backend/ backend/
 COPY observability/ observability/
+# Phone masking and file modes shared with the rasa image.
+COPY pii/ pii/
 
 # The code stays root-owned (read-only to the app); runtime state goes to /app/var, owned by app.
 # A named volume mounted at /app/var/kb starts with this directory's owner.

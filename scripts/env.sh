@@ -2,7 +2,12 @@
 # defaults. Anything already set in the environment wins. Secrets are generated once per VAR_DIR.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export VAR_DIR=${VAR_DIR:-$ROOT/var}
+# The databases, the tracker store, logs and knowledge-base indexes under VAR_DIR hold customers'
+# data: everything the stack creates is owner-only (0600/0700), and what an older run left
+# readable by others is made so too.
+umask 077
 mkdir -p "$VAR_DIR/log" "$VAR_DIR/run"
+find "$VAR_DIR" -xdev -user "$(id -u)" -perm /077 -exec chmod go= {} + 2>/dev/null || true
 
 SECRETS="$VAR_DIR/secrets.env"
 # Each secret missing from the file (a new one after an upgrade, too) is generated and appended.

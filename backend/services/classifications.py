@@ -2,7 +2,7 @@
 low-confidence examples annotators review.
 
 Each row is tied to its customer and conversation through the inbound message with the same
-Twilio MessageSid when there is one, else through the customer's phone in the sender id.
+Twilio MessageSid when there is one, else through the customer reference in the sender id. Phones customers type are stored masked.
 """
 
 from __future__ import annotations
@@ -16,11 +16,14 @@ from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pii.masking import mask_payload, mask_phones
+
 from backend.context import Context
 from backend.db import Database
 from backend.domain.errors import InvalidInput
 from backend.domain.phones import InvalidPhoneNumber, to_e164
 from backend.models import Conversation, Customer, InboundMessage, NluClassification, Tenant
+from backend.models.customer import CUSTOMER_REF_PATTERN
 from backend.security import Crypto
 from backend.services.pages import Page, check_page, fetch_page
 from backend.services.tenants import require_tenant
@@ -36,7 +39,7 @@ class Classification:
 
     tenant_id: str
     message_id: str
-    sender_id: str | None = None  # "<tenant>:<E.164>"
+    sender_id: str | None = None  # "<tenant>:<customer ref>"
     message_sid: str | None = None
     text: str = ""
     intent: str | None = None
@@ -149,44 +152,56 @@ def _inbound_links(
 def _sender_links(
     session: Session, crypto: Crypto, rows: Sequence[Classification]
 ) -> dict[tuple[str, str], tuple[int | None, int | None]]:
-    """(tenant, sender id "<tenant>:<E.164>") → (customer, their latest conversation), with one
-    query for the customers and one for their conversations, whatever the batch size."""
+    """(tenant, sender id "<tenant>:<customer ref>") → (customer, their latest conversation), with
+    one query for the customers and one for their conversations, whatever the batch size.
+    Sender ids from before customer references ("<tenant>:<E.164>") are found by phone hash."""
+    refs: dict[tuple[str, str], tuple[str, str]] = {}  # (tenant, sender) → (tenant, ref)
     hashes: dict[tuple[str, str], tuple[str, str]] = {}  # (tenant, sender) → (tenant, phone hash)
     for row in rows:
         sender = row.sender_id or ""
-        prefix, _, phone = sender.rpartition(":")
-        if prefix != row.tenant_id or not phone or (row.tenant_id, sender) in hashes:
+        prefix, _, name = sender.rpartition(":")
+        key = (row.tenant_id, sender)
+        if prefix != row.tenant_id or not name or key in refs or key in hashes:
+            continue
+        if CUSTOMER_REF_PATTERN.match(name):
+            refs[key] = (row.tenant_id, name)
             continue
         try:
-            hashes[(row.tenant_id, sender)] = (row.tenant_id, crypto.keyed_hash(to_e164(phone)))
+            hashes[key] = (row.tenant_id, crypto.keyed_hash(to_e164(name)))
         except InvalidPhoneNumber:
             continue
-    if not hashes:
-        return {}
-    customers = {
-        (tenant, phone_hash): customer_id
-        for customer_id, tenant, phone_hash in session.execute(
-            select(Customer.id, Customer.tenant_id, Customer.phone_hash).where(
-                tuple_(Customer.tenant_id, Customer.phone_hash).in_(list(set(hashes.values())))
+    found: dict[tuple[str, str], int] = {}  # (tenant, sender) → customer
+    if refs:
+        by_ref = {
+            (tenant, ref): customer_id
+            for customer_id, tenant, ref in session.execute(
+                select(Customer.id, Customer.tenant_id, Customer.ref).where(
+                    tuple_(Customer.tenant_id, Customer.ref).in_(list(set(refs.values())))
+                )
             )
-        )
-    }
+        }
+        found.update({key: by_ref[value] for key, value in refs.items() if value in by_ref})
+    if hashes:
+        by_hash = {
+            (tenant, phone_hash): customer_id
+            for customer_id, tenant, phone_hash in session.execute(
+                select(Customer.id, Customer.tenant_id, Customer.phone_hash).where(
+                    tuple_(Customer.tenant_id, Customer.phone_hash).in_(list(set(hashes.values())))
+                )
+            )
+        }
+        found.update({key: by_hash[value] for key, value in hashes.items() if value in by_hash})
     latest: dict[int, int] = {}
-    if customers:
+    if found:
         latest = {
             customer_id: conversation_id
             for customer_id, conversation_id in session.execute(
                 select(Conversation.customer_id, func.max(Conversation.id))
-                .where(Conversation.customer_id.in_(list(customers.values())))
+                .where(Conversation.customer_id.in_(list(set(found.values()))))
                 .group_by(Conversation.customer_id)
             )
         }
-    links: dict[tuple[str, str], tuple[int | None, int | None]] = {}
-    for key, hashed in hashes.items():
-        customer_id = customers.get(hashed)
-        if customer_id is not None:
-            links[key] = (customer_id, latest.get(customer_id))
-    return links
+    return {key: (customer_id, latest.get(customer_id)) for key, customer_id in found.items()}
 
 
 def _row(row: Classification, customer_id: int | None, conversation_id: int | None
@@ -203,12 +218,12 @@ def _row(row: Classification, customer_id: int | None, conversation_id: int | No
         conversation_id=conversation_id,
         message_id=row.message_id,
         message_sid=row.message_sid,
-        text=row.text,
+        text=mask_phones(row.text),  # review data keeps no phone a customer typed
         intent=row.intent,
         confidence=float(row.confidence),
         language=row.language,
         ranking=ranking,
-        entities=entities,
+        entities=mask_payload(entities),
         created_at=row.timestamp or datetime.now(UTC),
     )
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.context import Context
-from backend.domain.errors import InvalidInput
+from backend.domain.errors import InvalidInput, NotFound
 from backend.domain.tenant_settings import LANGUAGES
 from backend.models import CONSENT_KINDS, ConsentEvent, Customer
 from backend.security import Crypto
@@ -87,6 +87,29 @@ def upsert_customer(
         customer.profile_name = profile_name
     session.flush()
     return customer
+
+
+def find_customer_by_ref(session: Session, tenant_id: str, ref: str) -> Customer | None:
+    """The tenant's customer with this opaque reference (another tenant's is not found)."""
+    return session.scalar(
+        select(Customer).where(Customer.tenant_id == tenant_id, Customer.ref == ref)
+    )
+
+
+def customer_by_ref(session: Session, tenant_id: str, ref: str) -> Customer:
+    """Like find_customer_by_ref, but an unknown reference is NotFound (404)."""
+    customer = find_customer_by_ref(session, tenant_id, ref)
+    if customer is None:
+        raise NotFound("No customer of this tenant has that reference")
+    return customer
+
+
+def acting_customer_by_ref(ctx: Context, tenant_id: str, ref: str) -> int:
+    """Id of the tenant's customer known to the assistant by `ref` (issued on their first
+    inbound message); NotFound for an unknown reference."""
+    with ctx.db.transaction() as session:
+        require_tenant(session, tenant_id)
+        return customer_by_ref(session, tenant_id, ref).id
 
 
 def acting_customer(ctx: Context, tenant_id: str, phone: str) -> int:

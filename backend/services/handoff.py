@@ -1,12 +1,17 @@
 """Human handoff: the assistant passes a conversation to a person, the merchant answers in it,
 and gives it back to the assistant (which Rasa must hear about: the conversation is paused there).
 
-Rasa knows a conversation by its sender id, "<tenant>:<customer E.164>" (the WhatsApp channel's).
+Rasa knows a conversation by its sender id, "<tenant>:<customer ref>" (the WhatsApp channel's): an
+opaque reference, so Rasa's tracker holds no phone; the phone is decrypted only to send.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from pii.masking import mask_phones
 
 from backend.context import Context
 from backend.domain.errors import Conflict, DomainError, InvalidInput
@@ -21,7 +26,7 @@ from backend.services.conversations import (
     hand_back,
     in_reply_window,
 )
-from backend.services.customers import upsert_customer
+from backend.services.customers import customer_by_ref, upsert_customer
 from backend.services.outbound import OutgoingMessage, queue_outbound
 from backend.services.scoped import tenant_row
 from backend.services.tenants import require_tenant
@@ -37,10 +42,11 @@ class AssistantUnreachable(DomainError):
 @dataclass(frozen=True)
 class HandoffRequest:
     tenant_id: str
-    phone: str
+    phone: str | None  # E.164, or None with customer_ref
     reason: str  # requested | fallback | llm_budget
     last_message: str | None = None
     sender_id: str | None = None
+    customer_ref: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,36 +56,45 @@ class HandoffResult:
     handoff_id: int
 
 
-def sender_id(tenant_id: str, phone: str) -> str:
+def sender_id(tenant_id: str, customer_ref: str) -> str:
     """Rasa's conversation id for a tenant's customer (the WhatsApp channel builds the same)."""
-    return f"{tenant_id}:{phone}"
+    return f"{tenant_id}:{customer_ref}"
+
+
+def _requested_customer(ctx: Context, session: Session, request: HandoffRequest) -> Customer:
+    if request.customer_ref:
+        return customer_by_ref(session, request.tenant_id, request.customer_ref)
+    if not request.phone:
+        raise InvalidInput("customer_ref or phone is required",
+                           {"customer_ref": ["customer_ref or phone is required."]})
+    phone = to_e164(request.phone, field="phone")
+    return upsert_customer(session, ctx.crypto, request.tenant_id, phone, None)
 
 
 def request_handoff(ctx: Context, request: HandoffRequest) -> HandoffResult:
     """Mark the customer's current conversation (opened if none) as needing a person."""
-    phone = to_e164(request.phone, field="phone")
-    expected = sender_id(request.tenant_id, phone)
-    if request.sender_id is not None and request.sender_id != expected:
-        raise InvalidInput(
-            f"sender_id does not match tenant_id and phone (expected {expected!r})",
-            {"sender_id": ["Does not match tenant_id and phone."]},
-        )
     with ctx.db.transaction() as session:
         require_tenant(session, request.tenant_id)
-        customer = upsert_customer(session, ctx.crypto, request.tenant_id, phone, None)
+        customer = _requested_customer(ctx, session, request)
+        expected = sender_id(request.tenant_id, customer.ref)
+        if request.sender_id is not None and request.sender_id != expected:
+            raise InvalidInput(
+                "sender_id does not match tenant_id and the customer "
+                "(expected <tenant_id>:<customer_ref>)",
+                {"sender_id": ["Does not match tenant_id and the customer."]},
+            )
         conversation = current_conversation(session, customer, inbound=False)
-        handoff = flag_for_person(
-            session, conversation, request.reason, ASSISTANT, request.last_message
-        )
+        handoff = flag_for_person(session, conversation, request.reason, ASSISTANT,
+                                  mask_phones(request.last_message or "") or None)
         return HandoffResult(conversation.id, conversation.needs_human, handoff.id)
 
 
-def _customer_phone(ctx: Context, tenant_id: str, conversation_id: int) -> str:
+def _customer_ref(ctx: Context, tenant_id: str, conversation_id: int) -> str:
     with ctx.db.transaction() as session:
         require_tenant(session, tenant_id)
         conversation = tenant_row(session, Conversation, conversation_id, tenant_id, "conversation")
         customer = tenant_row(session, Customer, conversation.customer_id, tenant_id, "customer")
-        return ctx.crypto.decrypt(customer.phone_encrypted)
+        return customer.ref
 
 
 def resume_conversation(
@@ -89,9 +104,9 @@ def resume_conversation(
 
     Rasa first: when it cannot be reached the conversation stays with the person
     (AssistantUnreachable, needs_human unchanged)."""
-    phone = _customer_phone(ctx, tenant_id, conversation_id)
+    ref = _customer_ref(ctx, tenant_id, conversation_id)
     try:
-        rasa.resume(sender_id(tenant_id, phone))
+        rasa.resume(sender_id(tenant_id, ref))
     except RasaError as error:
         raise AssistantUnreachable(
             "The assistant could not be reached to resume the conversation; it stays with a "

@@ -8,9 +8,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from pii.masking import mask_phones
+
 from backend.context import Context
 from backend.domain.phones import to_e164
-from backend.models import InboundMessage
+from backend.models import Customer, InboundMessage
 from backend.services.conversations import current_conversation
 from backend.services.customers import upsert_customer
 from backend.services.tenants import require_tenant
@@ -30,6 +32,7 @@ class IncomingMessage:
 class InboundResult:
     customer_id: int
     duplicate: bool
+    customer_ref: str  # the assistant's name for the customer: Rasa's sender id "<tenant>:<ref>"
 
 
 def record_inbound(ctx: Context, message: IncomingMessage) -> InboundResult:
@@ -52,7 +55,10 @@ def _record(ctx: Context, message: IncomingMessage, phone: str) -> InboundResult
             )
         )
         if seen is not None:
-            return InboundResult(customer_id=seen.customer_id, duplicate=True)
+            known = session.get(Customer, seen.customer_id)
+            assert known is not None  # inbound rows go with their customer (ON DELETE CASCADE)
+            return InboundResult(customer_id=seen.customer_id, duplicate=True,
+                                 customer_ref=known.ref)
         customer = upsert_customer(
             session, ctx.crypto, message.tenant_id, phone, message.profile_name
         )
@@ -63,8 +69,9 @@ def _record(ctx: Context, message: IncomingMessage, phone: str) -> InboundResult
                 customer_id=customer.id,
                 conversation_id=conversation.id,
                 provider_sid=message.message_sid,
-                body=message.body,
+                # A phone the customer types is kept masked: the log holds no phone in clear.
+                body=mask_phones(message.body),
                 media=list(message.media),
             )
         )
-        return InboundResult(customer_id=customer.id, duplicate=False)
+        return InboundResult(customer_id=customer.id, duplicate=False, customer_ref=customer.ref)

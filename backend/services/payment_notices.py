@@ -16,6 +16,7 @@ from backend.domain.payments import SUCCEEDED, order_reference
 from backend.models import Customer, Payment, Tenant
 from backend.models.base import utcnow
 from backend.providers.rasa import RasaClient, RasaError
+from backend.services.handoff import sender_id
 from backend.services.outbound import OutgoingMessage, add_outbound, enqueue_delivery
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ FALLBACK_FAILED = {
 @dataclass(frozen=True)
 class Notice:
     tenant_id: str
-    phone: str
+    customer_ref: str  # names the conversation in Rasa; the phone is decrypted only to send
     language: str
     succeeded: bool
     amount_minor: int
@@ -59,7 +60,7 @@ def _notice(ctx: Context, payment_id: int) -> Notice | None:
         customer = session.get(Customer, payment.customer_id)
         tenant = session.get(Tenant, payment.tenant_id)
         assert customer is not None and tenant is not None
-        return Notice(payment.tenant_id, ctx.crypto.decrypt(customer.phone_encrypted),
+        return Notice(payment.tenant_id, customer.ref,
                       customer.language or tenant.primary_language or "en",
                       payment.status == SUCCEEDED, payment.amount_minor, payment.currency,
                       payment.order_id, payment.receipt)
@@ -100,7 +101,7 @@ def notify_customer(ctx: Context, payment_id: int, final_attempt: bool) -> str:
     if notice is None:
         return "skipped"
     intent = RECEIVED_INTENT if notice.succeeded else FAILED_INTENT
-    sender = f"{notice.tenant_id}:{notice.phone}"
+    sender = sender_id(notice.tenant_id, notice.customer_ref)
     try:
         replies = RasaClient.from_settings(ctx.settings).trigger_intent(
             sender, intent, {"payment_id": payment_id})
@@ -120,7 +121,11 @@ def notify_customer(ctx: Context, payment_id: int, final_attempt: bool) -> str:
                                  .with_for_update())
         if payment is None or payment.notified_at is not None:
             return "skipped"
-        ids = add_outbound(session, ctx, notice.tenant_id, notice.phone, messages)
+        customer = session.get(Customer, payment.customer_id)
+        assert customer is not None
+        # The phone is decrypted only here, where the message is queued to be sent.
+        phone = ctx.crypto.decrypt(customer.phone_encrypted)
+        ids = add_outbound(session, ctx, notice.tenant_id, phone, messages)
         payment.notified_at = utcnow()
     enqueue_delivery(ctx, ids)
     return how

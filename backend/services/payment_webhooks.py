@@ -13,6 +13,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from pii.masking import mask_payload
+
 from backend.context import Context
 from backend.domain.payments import (
     AWAITING_CUSTOMER,
@@ -55,8 +57,10 @@ def store_event(ctx: Context, provider: str, event_id: str, kind: str, payload: 
     """Insert the event once; a repeat (same provider and event id) is reported, not stored.
 
     With `callback_token` the tenant is the one whose callback URLs carry it, found in the
-    same transaction (None when no tenant does: nothing is stored)."""
+    same transaction (None when no tenant does: nothing is stored). Phones in the payload
+    (Daraja's MSISDN and PhoneNumber, …) are stored masked: nothing reads them back."""
     event_id = event_id[:200]
+    payload = mask_payload(payload)
     with ctx.db.transaction() as session:
         if callback_token is not None:
             tenant_id = session.scalar(select(PaymentSettings.tenant_id).where(

@@ -28,6 +28,21 @@ class Tenant:
     quiet_hours: Optional[Dict[str, Any]] = None
 
 
+def customer_ref(logged: Dict[str, Any]) -> str:
+    """The opaque customer reference the inbound log issued: Rasa's sender id is
+    `<tenant>:<ref>`, so the tracker store never holds the phone. No reference, no turn."""
+    ref = logged.get("customer_ref") if isinstance(logged, dict) else None
+    if not isinstance(ref, str) or not ref:
+        raise BackendError("the inbound log answered without a customer_ref")
+    return ref
+
+
+def phone_hint(e164: str) -> str:
+    """The customer's number as shown back to them, masked: +254712345678 → 0712 *** 678."""
+    national = "0" + e164[4:] if e164.startswith("+254") else e164
+    return f"{national[:4]} *** {national[-3:]}"
+
+
 # Idle pooled connections are closed after this many seconds: below the backend's keep-alive
 # (gunicorn's `keepalive`, 5 s in backend/gunicorn_conf.py), so a request is never written to a
 # connection the server is closing at that moment ("Can not write request body").

@@ -15,7 +15,7 @@ from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
 from bot.channels import availability, metrics
-from bot.channels.backend import BackendClient, BackendError, Tenant
+from bot.channels.backend import BackendClient, BackendError, Tenant, customer_ref, phone_hint
 from bot.channels.dedupe import Deduplicator
 from bot.channels.output import WhatsAppOutput
 from bot import speedups
@@ -190,11 +190,13 @@ class WhatsAppInput(InputChannel):
                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         media = media_of(form)
         text = user_text(form)
-        sender_id = f"{tenant.tenant_id}:{phone}"
-        logs.bind(conversation=sender_id)
-        await self.backend.log_inbound({
+        logged = await self.backend.log_inbound({
             "tenant_id": tenant.tenant_id, "from": phone, "profile_name": form.get("ProfileName"),
             "message_sid": form["MessageSid"], "body": form.get("Body") or "", "media": media})
+        # Rasa knows the customer by the backend's opaque reference, never by the phone.
+        ref = customer_ref(logged)
+        sender_id = f"{tenant.tenant_id}:{ref}"
+        logs.bind(conversation=sender_id)
         output = WhatsAppOutput()
         notice = self.notice_instead_of_turn(tenant, text)
         if notice is not None:
@@ -203,7 +205,8 @@ class WhatsAppInput(InputChannel):
             output.messages.append({"body": TEXT_ONLY_REPLY, "media_url": None})
         else:
             metadata = {
-                "tenant_id": tenant.tenant_id, "customer_phone": phone,
+                "tenant_id": tenant.tenant_id, "customer_ref": ref,
+                "phone_hint": phone_hint(phone),
                 "profile_name": form.get("ProfileName"), "message_sid": form["MessageSid"],
                 "media": media, "tenant_language": tenant.primary_language,
                 # During the merchant's quiet hours nobody answers a handoff until they end.

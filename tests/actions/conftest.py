@@ -35,7 +35,7 @@ def catalog(shop):
 def tracker(intent: str = "browse_products", entities: Optional[List[Dict[str, Any]]] = None,
             slots: Optional[Dict[str, Any]] = None, text: str = "") -> Tracker:
     return Tracker(
-        sender_id="shop:+254712345678", slots={"language": "en", **(slots or {})},
+        sender_id="shop:c0123456789abcdef01234567", slots={"language": "en", **(slots or {})},
         latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9},
                         "entities": entities or []},
         events=[], paused=False, followup_action=None, active_loop={},

@@ -10,6 +10,8 @@ from aiohttp import web
 from tests.actions.loopback import SERVICE_TOKEN
 
 PHONE = "+254712345678"
+# The customer's opaque reference (the backend issues it; Rasa's sender id is "shop:<REF>").
+REF = "c0123456789abcdef01234567"
 
 
 def product(pid: int, title: str, prices: List[int], stock: int = 5) -> Dict[str, Any]:
@@ -109,7 +111,7 @@ class FakeShop:
                                   "results": items[:int(request.query.get("page_size", 50))]})
 
     async def route_carts(self, request: web.Request, body: Any) -> web.Response:
-        if request.headers.get("X-CUSTOMER-PHONE") != PHONE:
+        if request.headers.get("X-CUSTOMER-REF") != REF:
             return web.json_response({"code": 401}, status=401)
         if request.method == "POST":
             variant = self.variant(body["variant_id"])
@@ -156,12 +158,16 @@ class FakeShop:
                 return web.json_response({"code": 409, "description": "not payable"}, status=409)
             if body["method"] == "card" and not self.features["card_payments"]:
                 return web.json_response({"code": 409, "description": "no cards"}, status=409)
-            if body["method"] == "mpesa_stk" and not body["phone"].startswith("+2547"):
+            # Like the backend: no phone means the customer's own; the answer shows it masked.
+            stk_phone = body.get("phone") or PHONE
+            if body["method"] == "mpesa_stk" and not stk_phone.startswith("+2547"):
                 return web.json_response({"code": 422, "description": "bad phone"}, status=422)
             payment = {"id": 500 + len(self.payments), "order_id": order["id"],
                        "method": body["method"], "status": "pending",
                        "amount_minor": order["total_minor"], "currency": "KES",
-                       "phone": body.get("phone"),
+                       "phone": stk_phone[:7] + "***" + stk_phone[-3:]
+                       if body["method"] == "mpesa_stk" else None,
+                       "asked_phone": body.get("phone"),
                        "checkout_url": "https://pay.example/c/1" if body["method"] == "card"
                        else None,
                        "instructions": {"paybill": "600100", "account": f"ORD{order['id']}",

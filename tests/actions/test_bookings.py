@@ -35,7 +35,7 @@ from tests.actions.loopback import SERVICE_TOKEN, serve, stop
 pytestmark = pytest.mark.asyncio
 NAIROBI = ZoneInfo("Africa/Nairobi")
 UTC = ZoneInfo("UTC")
-PHONE = "+254712345678"
+REF = "c0123456789abcdef01234567"  # the customer's opaque reference in the sender id
 
 
 def service(sid: int, name: str, variants: List[tuple], category: str = "") -> Dict[str, Any]:
@@ -160,7 +160,7 @@ class FakeBackend:
         if failed is not None:
             return failed
         mine = [a for a in self.appointments
-                if request.headers.get("X-CUSTOMER-PHONE") == PHONE
+                if request.headers.get("X-CUSTOMER-REF") == REF
                 and a["status"] == request.query.get("status", a["status"])]
         return web.json_response({"count": len(mine), "next": None, "previous": None,
                                   "results": mine})
@@ -236,7 +236,7 @@ def make_tracker(intent: str = "browse_services", entities: Optional[List[Dict[s
                  events: Optional[List[Dict[str, Any]]] = None,
                  language: str = "en") -> Tracker:
     return Tracker(
-        sender_id=f"salon:{PHONE}", slots={"language": language, **(slots or {})},
+        sender_id=f"salon:{REF}", slots={"language": language, **(slots or {})},
         latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9},
                         "entities": entities or [], "message_id": "msg-42"},
         events=events or [], paused=False, followup_action=None, active_loop={},
@@ -607,8 +607,8 @@ async def test_booking_posts_for_the_customer_once_and_clears_the_form(salon):
     [post] = salon.posted("/v1/appointments")
     assert post["json"] == {"service_variant_id": 11,
                             "starts_at": f"{tomorrow().isoformat()}T10:00"}
-    assert post["headers"]["X-CUSTOMER-PHONE"] == PHONE
-    assert post["headers"]["Idempotency-Key"] == f"salon:{PHONE}:msg-42:appointment"
+    assert post["headers"]["X-CUSTOMER-REF"] == REF
+    assert post["headers"]["Idempotency-Key"] == f"salon:{REF}:msg-42:appointment"
     [message] = messages
     assert message["response"] == "utter_appointment_booked"
     assert message["service"] == "Box Braids (Shoulder length)"
@@ -684,7 +684,7 @@ async def test_cancel_the_only_booking_after_a_yes(salon):
     assert messages[0]["response"] == "utter_appointment_cancelled"
     assert "Box Braids" in messages[0]["what"]
     [post] = salon.posted(f"/v1/appointments/{booked['id']}/cancel")
-    assert post["headers"]["X-CUSTOMER-PHONE"] == PHONE
+    assert post["headers"]["X-CUSTOMER-REF"] == REF
     assert booked["status"] == "cancelled"
 
     messages, _ = await run(ActionConfirm(), make_tracker(
@@ -808,7 +808,7 @@ async def test_rasa_runs_the_booking_form_through_taken_time_to_a_booking(salon)
 
     domain = Domain.load(str(Path(__file__).parents[2] / "domain"))
     nlg = TemplatedNaturalLanguageGenerator(domain.responses)
-    tracker = DialogueStateTracker.from_events(f"salon:{PHONE}", [ActionExecuted("action_listen")],
+    tracker = DialogueStateTracker.from_events(f"salon:{REF}", [ActionExecuted("action_listen")],
                                                domain.slots)
     tracker.update(SlotSet("language", "sw"))
     form = FormAction("booking_form", InProcess())

@@ -16,18 +16,20 @@ from actions.orders import (ActionAddToCart, ActionAskOrderConfirmed, ActionCanc
 from actions.payments import ActionHandleInform, ActionPaymentResult, kenyan_mobile
 from actions.support import (ActionAnswerQuestion, ActionFallback, ActionRequestHuman,
                              ActionUpdateConsent)
-from tests.actions.fake_shop import PHONE
+from tests.actions.fake_shop import PHONE, REF
 
 pytestmark = pytest.mark.asyncio
 
 
 def t(intent="inform", text="", entities=None, slots=None, events=None, requested_slot=None):
-    slots = {"language": "en", "tenant_id": "shop", "customer_phone": PHONE, **(slots or {})}
+    slots = {"language": "en", "tenant_id": "shop", **(slots or {})}
     if requested_slot:
         slots["requested_slot"] = requested_slot
-    return Tracker(sender_id=f"shop:{PHONE}", slots=slots,
+    # What the channel sends: an opaque customer reference and a masked hint, never the phone.
+    return Tracker(sender_id=f"shop:{REF}", slots=slots,
                    latest_message={"text": text, "intent": {"name": intent, "confidence": 0.9},
-                                   "entities": entities or [], "message_id": "m1"},
+                                   "entities": entities or [], "message_id": "m1",
+                                   "metadata": {"phone_hint": "0712 *** 678"}},
                    events=events or [], paused=False, followup_action=None, active_loop={},
                    latest_action_name="action_listen")
 
@@ -169,13 +171,13 @@ async def test_place_order_then_payment_menu(shop):
     assert messages[0]["response"] == "utter_order_placed"
     assert messages[0]["order_id"] == 100 and messages[0]["total"] == "KES 5,000"
     assert messages[0]["menu"].splitlines() == [
-        "1. M-Pesa: a payment request to 0712 345 678", "2. M-Pesa on another number",
+        "1. M-Pesa: a payment request to 0712 *** 678", "2. M-Pesa on another number",
         "3. M-Pesa Paybill/Till (pay yourself)", "4. Card (a payment link)"]
     slots = slots_of(events)
     assert slots["order_id"] == "100" and slots["selected_product"] is None
     assert slots["last_menu"]["kind"] == "payment_methods"
     order_request = [r for r in shop.requests if r["path"] == "/v1/orders"][0]
-    assert order_request["headers"]["Idempotency-Key"] == f"shop:{PHONE}:m1:order"
+    assert order_request["headers"]["Idempotency-Key"] == f"shop:{REF}:m1:order"
 
 
 async def test_declined_order_is_not_placed(shop):
@@ -243,8 +245,10 @@ async def test_pick_mpesa_sends_the_request_to_the_customer(shop):
     menu = new_menu("payment_methods", ["mpesa_stk", "mpesa_other", "mpesa_manual", "card"])
     messages, events = await run(ActionSelectOption(), t(
         "select_option", "1", [{"entity": "option", "value": "1"}], {"last_menu": menu}))
-    assert messages[0]["response"] == "utter_stk_sent" and messages[0]["phone"] == "0712 345 678"
-    assert shop.payments[0]["phone"] == PHONE and slots_of(events)["payment_id"] == "500"
+    # The customer's own number: left for the backend to resolve, shown masked.
+    assert messages[0]["response"] == "utter_stk_sent" and messages[0]["phone"] == "0712***678"
+    assert shop.payments[0]["asked_phone"] is None and slots_of(events)["payment_id"] == "500"
+    assert PHONE not in str(shop.requests)
 
 
 async def test_another_number_is_asked_then_validated(shop):
@@ -259,8 +263,8 @@ async def test_another_number_is_asked_then_validated(shop):
     messages, events = await run(ActionHandleInform(), t(
         "inform", "0722 000 111", [{"entity": "phone_number", "value": "0722 000 111"}],
         {"current_flow": flow}))
-    assert messages[0]["response"] == "utter_stk_sent" and messages[0]["phone"] == "0722 000 111"
-    assert shop.payments[0]["phone"] == "+254722000111"
+    assert messages[0]["response"] == "utter_stk_sent" and messages[0]["phone"] == "0722***111"
+    assert shop.payments[0]["asked_phone"] == "+254722000111"
     assert slots_of(events)["current_flow"] is None
 
 
@@ -342,7 +346,8 @@ async def test_unsure_answer_offers_a_person_and_yes_hands_off(shop):
 async def test_request_human_pauses(shop):
     messages, events = await run(ActionRequestHuman(), t("request_human", "nataka mtu"))
     assert responses(messages) == ["utter_handoff"]
-    assert shop.handoffs[0]["sender_id"] == f"shop:{PHONE}"
+    assert shop.handoffs[0]["sender_id"] == f"shop:{REF}"
+    assert shop.handoffs[0]["customer_ref"] == REF and "phone" not in shop.handoffs[0]
     assert slots_of(events)["needs_human"] is True
     assert any(e.get("event") == "pause" for e in events)
 
@@ -389,7 +394,7 @@ async def test_consent_changes(shop, intent, change, response):
     assert responses(messages) == [response]
     request = [r for r in shop.requests if r["path"] == "/v1/customers/me/preferences"][0]
     assert request["method"] == "PATCH" and request["json"] == change
-    assert request["headers"]["X-CUSTOMER-PHONE"] == PHONE
+    assert request["headers"]["X-CUSTOMER-REF"] == REF
 
 
 async def test_consent_not_saved_says_so(shop):

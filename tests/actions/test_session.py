@@ -9,7 +9,8 @@ pytestmark = pytest.mark.asyncio
 
 
 def session_tracker(slots):
-    return Tracker("shop:+254712345678", slots, {}, [], False, None, {}, "action_listen")
+    return Tracker("shop:c0123456789abcdef01234567", slots, {}, [], False, None, {},
+                   "action_listen")
 
 
 async def test_session_start_sets_tenant_customer_and_tenant_language():
@@ -18,7 +19,15 @@ async def test_session_start_sets_tenant_customer_and_tenant_language():
     assert events[0]["event"] == "session_started"
     assert (events[-1]["event"], events[-1]["name"]) == ("action", "action_listen")
     slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
-    assert slots == {"tenant_id": "shop", "customer_phone": "+254712345678", "language": "sw"}
+    # No slot holds a phone: customer_phone stays in the domain but is always empty.
+    assert slots == {"tenant_id": "shop", "customer_phone": None, "language": "sw"}
+
+
+async def test_a_phone_carried_over_from_an_old_session_is_cleared():
+    t = session_tracker({"customer_phone": "+254712345678", "language": "en"})
+    events = await ActionSessionStart().run(CollectingDispatcher(), t, {})
+    last = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    assert last["customer_phone"] is None
 
 
 async def test_a_known_language_is_kept_over_the_tenant_default():

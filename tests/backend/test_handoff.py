@@ -36,15 +36,18 @@ def rasa() -> Iterator[FakeRasa]:
     server.stop()
 
 
-def write(client, phone: str, sid: str, body: str) -> None:
+def write(client, phone: str, sid: str, body: str) -> str:
+    """Log an inbound message; returns the customer's reference (Rasa's sender id part)."""
     response = client.post(INBOUND, json={"tenant_id": TENANT_ID, "from": phone,
                                           "message_sid": sid, "body": body},
                            headers=service_headers())
     assert response.status_code == 201, response.get_json()
+    ref: str = response.get_json()["customer_ref"]
+    return ref
 
 
 def hand_off(client, phone: str = PHONE, reason: str = "requested", **extra) -> dict:
-    payload = {"tenant_id": TENANT_ID, "phone": phone, "sender_id": f"{TENANT_ID}:{phone}",
+    payload = {"tenant_id": TENANT_ID, "phone": phone,
                "reason": reason, "last_message": "nataka kuongea na mtu", **extra}
     response = client.post(HANDOFF, json=payload, headers=service_headers())
     assert response.status_code == 200, response.get_json()
@@ -87,8 +90,7 @@ def test_handoff_flags_the_current_conversation_once_and_merchants_see_it(client
 
 
 def test_handoff_opens_a_conversation_for_a_customer_never_seen(client, tenants) -> None:
-    result = hand_off(client, phone="0733000111", sender_id=f"{TENANT_ID}:+254733000111",
-                      reason="llm_budget")
+    result = hand_off(client, phone="0733000111", reason="llm_budget")
     [item] = waiting(client)
     assert item["id"] == result["conversation_id"]
     assert item["customer_phone"] == "+254733000111" and item["last_message"] is None
@@ -116,12 +118,35 @@ def test_waiting_list_is_oldest_handoff_first_and_filters(client, tenants) -> No
     assert [item["id"] for item in by_service] == [newer, older]
 
 
+def test_the_assistant_hands_off_by_customer_reference(client, tenants) -> None:
+    ref = write(client, PHONE, "SMH9", "nataka mtu")
+    result = hand_off(client, phone=None, customer_ref=ref, sender_id=f"{TENANT_ID}:{ref}",
+                      last_message="nipigie 0711000077 tafadhali")
+    [item] = waiting(client)
+    # Merchants still see the customer's phone (decrypted from the customer record)…
+    assert item["id"] == result["conversation_id"] and item["customer_phone"] == PHONE
+    # …but a phone typed in the message is kept masked.
+    assert handoffs(tenants)[0].last_message == "nipigie 07****077 tafadhali"
+
+
 def test_handoff_validation(client, tenants) -> None:
+    ref = write(client, PHONE, "SMH8", "hi")
     wrong_sender = client.post(HANDOFF, json={
-        "tenant_id": TENANT_ID, "phone": PHONE, "sender_id": f"{OTHER_ID}:{PHONE}",
+        "tenant_id": TENANT_ID, "customer_ref": ref, "sender_id": f"{OTHER_ID}:{ref}",
         "reason": "requested"}, headers=service_headers())
     assert wrong_sender.status_code == 400
     assert "sender_id" in wrong_sender.get_json()["errors"]
+    phone_sender = client.post(HANDOFF, json={
+        "tenant_id": TENANT_ID, "phone": PHONE, "sender_id": f"{TENANT_ID}:{PHONE}",
+        "reason": "requested"}, headers=service_headers())
+    assert phone_sender.status_code == 400  # Rasa's sender ids carry the reference now
+    unknown_ref = client.post(HANDOFF, json={
+        "tenant_id": OTHER_ID, "customer_ref": ref, "reason": "requested"},
+        headers=service_headers())
+    assert unknown_ref.status_code == 404  # another tenant's reference is not found
+    nobody = client.post(HANDOFF, json={"tenant_id": TENANT_ID, "reason": "requested"},
+                         headers=service_headers())
+    assert nobody.status_code == 400 and "customer_ref" in nobody.get_json()["errors"]
     unknown = client.post(HANDOFF, json={"tenant_id": "nobody", "phone": PHONE,
                                          "reason": "requested"}, headers=service_headers())
     assert unknown.status_code == 404
@@ -138,7 +163,7 @@ def test_handoff_validation(client, tenants) -> None:
 
 def test_resume_tells_rasa_then_clears_needs_human(make_app, tenants, rasa: FakeRasa) -> None:
     client = make_app(rasa_url=rasa.url, rasa_token=RASA_TOKEN).test_client()
-    write(client, PHONE, "SMH4", "nisaidie")
+    ref = write(client, PHONE, "SMH4", "nisaidie")
     conversation_id = hand_off(client)["conversation_id"]
 
     response = client.post(f"/v1/conversations/{conversation_id}/resume",
@@ -148,7 +173,8 @@ def test_resume_tells_rasa_then_clears_needs_human(make_app, tenants, rasa: Fake
     assert response.get_json()["needs_human"] is False
     [request] = rasa.requests
     assert request.method == "POST"
-    assert request.raw_path == f"/conversations/{TENANT_ID}:{PHONE}/tracker/events"
+    # Rasa knows the conversation by the customer's reference, never by the phone.
+    assert request.raw_path == f"/conversations/{TENANT_ID}:{ref}/tracker/events"
     assert request.query == {"token": [RASA_TOKEN]}
     assert request.body == [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
     [record] = handoffs(tenants)

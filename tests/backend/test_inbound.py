@@ -42,7 +42,7 @@ def test_repeated_sid_is_a_duplicate_and_stored_once(client, tenants: Context) -
     again = client.post(URL, json=inbound("SM0002"), headers=service_headers())
     assert first.status_code == 201
     assert again.status_code == 200
-    assert again.get_json() == {"customer_id": first.get_json()["customer_id"], "duplicate": True}
+    assert again.get_json() == {**first.get_json(), "duplicate": True}
     with tenants.db.engine.connect() as connection:
         count = connection.execute(text("SELECT count(*) FROM inbound_messages")).scalar_one()
     assert count == 1

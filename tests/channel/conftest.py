@@ -23,6 +23,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+CUSTOMER_REF = "c0123456789abcdef01234567"
+
+
 class FakeBackend:
     """Implements the three internal endpoints the channel uses and records what it was sent."""
 
@@ -32,6 +35,7 @@ class FakeBackend:
         self.resolve_calls = 0
         self.fail_outbound = False
         self.tenant_extra: Dict[str, Any] = {}
+        self.customer_ref: Any = CUSTOMER_REF
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -57,7 +61,9 @@ class FakeBackend:
 
     async def log_inbound(self, request: web.Request) -> web.Response:
         self.inbound.append(await request.json())
-        return web.json_response({"customer_id": 1, "duplicate": False}, status=201)
+        # Like the backend: the customer's opaque reference (Rasa's sender id part).
+        return web.json_response({"customer_id": 1, "duplicate": False,
+                                  "customer_ref": self.customer_ref}, status=201)
 
     async def send_outbound(self, request: web.Request) -> web.Response:
         if self.fail_outbound:

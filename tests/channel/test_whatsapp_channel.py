@@ -8,7 +8,7 @@ import aiohttp
 import pytest
 from twilio.request_validator import RequestValidator
 
-from tests.channel.conftest import AUTH_TOKEN, TENANT_NUMBER
+from tests.channel.conftest import AUTH_TOKEN, CUSTOMER_REF, TENANT_NUMBER
 
 pytestmark = pytest.mark.asyncio
 
@@ -36,10 +36,13 @@ async def test_signed_message_reaches_rasa_with_tenant_scoped_sender_and_metadat
     status, body = await post(channel_server["url"], fields)
     assert status == 200 and "<Response>" in body
     [message] = channel_server["received"]
-    assert message.sender_id == f"shop:{CUSTOMER}"
+    # Rasa gets the opaque reference the inbound log issued, never the phone.
+    assert message.sender_id == f"shop:{CUSTOMER_REF}"
     assert message.input_channel == "whatsapp"
     assert message.metadata["tenant_id"] == "shop"
-    assert message.metadata["customer_phone"] == CUSTOMER
+    assert message.metadata["customer_ref"] == CUSTOMER_REF
+    assert message.metadata["phone_hint"] == "0712 *** 678"
+    assert CUSTOMER[1:] not in repr((message.sender_id, message.metadata))
     assert message.metadata["profile_name"] == "Wanjiku"
     assert message.metadata["message_sid"] == fields["MessageSid"]
     assert message.metadata["tenant_language"] == "sw"
@@ -48,6 +51,18 @@ async def test_signed_message_reaches_rasa_with_tenant_scoped_sender_and_metadat
     assert batch["to"] == CUSTOMER and batch["tenant_id"] == "shop"
     assert batch["in_reply_to"] == fields["MessageSid"]
     assert batch["messages"] == [{"body": f"echo: {fields['Body']}", "media_url": None}]
+
+
+async def test_no_customer_reference_no_turn_and_the_retry_is_answered(channel_server, backend):
+    """A backend that issues no reference gets 503 (Twilio retries): the turn never runs under
+    the phone, and the dedupe claim is released for the retry."""
+    backend.customer_ref = None
+    fields = form("habari")
+    assert (await post(channel_server["url"], fields))[0] == 503
+    assert channel_server["received"] == []
+    backend.customer_ref = CUSTOMER_REF
+    assert (await post(channel_server["url"], fields))[0] == 200
+    assert [m.sender_id for m in channel_server["received"]] == [f"shop:{CUSTOMER_REF}"]
 
 
 async def test_unsigned_and_wrongly_signed_requests_are_rejected(channel_server, backend):

@@ -47,7 +47,7 @@ class Appointments(MethodView):
     @blp.arguments(AppointmentQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, AppointmentPageSchema)
     def get(self, customer_id: int | None, **query: Any) -> dict[str, Any]:
-        """List appointments by start time (with X-CUSTOMER-PHONE: only that customer's)"""
+        """List appointments by start time (with X-CUSTOMER-REF: only that customer's)"""
         for name in ("start", "end"):
             if query[name] is not None and query[name].tzinfo is None:
                 query[name] = query[name].replace(tzinfo=UTC)

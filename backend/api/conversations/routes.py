@@ -127,7 +127,7 @@ class Handoff(MethodView):
     @handoff_blp.doc(security=SERVICE_SECURITY)
     @handoff_blp.arguments(HandoffRequestSchema)
     @handoff_blp.response(200, HandoffResultSchema)
-    @handoff_blp.alt_response(404, schema=ErrorSchema, description="Unknown tenant")
+    @handoff_blp.alt_response(404, schema=ErrorSchema, description="Unknown tenant or customer_ref")
     @handoff_blp.alt_response(400, schema=ErrorSchema, description="Invalid phone or sender_id")
     def post(self, payload: dict[str, Any]) -> HandoffResult:
         """Pass the customer's current conversation to a person (opened if there is none)"""
@@ -137,6 +137,7 @@ class Handoff(MethodView):
             reason=payload["reason"],
             last_message=payload["last_message"],
             sender_id=payload["sender_id"],
+            customer_ref=payload["customer_ref"],
         ))
 
 

@@ -89,9 +89,13 @@ class ReplyResultSchema(Schema):
 
 class HandoffRequestSchema(Schema):
     tenant_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
-    phone = fields.Str(required=True, metadata={"description": "Customer's E.164, +2547…"})
+    customer_ref = fields.Str(
+        load_default=None, allow_none=True, validate=validate.Length(max=32),
+        metadata={"description": "The customer's reference (from Rasa's sender id); or phone"})
+    phone = fields.Str(load_default=None, allow_none=True,
+                       metadata={"description": "Customer's E.164, +2547… (without customer_ref)"})
     sender_id = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=128),
-                           metadata={"description": "Rasa's sender id, <tenant>:<E.164>"})
+                           metadata={"description": "Rasa's sender id, <tenant>:<customer_ref>"})
     reason = fields.Str(required=True,
                         validate=validate.OneOf(("requested", "fallback", "llm_budget")))
     last_message = fields.Str(load_default=None, allow_none=True,

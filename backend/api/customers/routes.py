@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.api.acting import CUSTOMER_HEADER, acting_customer_id
+from backend.api.acting import CUSTOMER_HEADER, CUSTOMER_REF_HEADER, acting_customer_id
 from backend.api.auth import require_tenant
 from backend.api.common import (
     SERVICE_SECURITY,
@@ -45,8 +45,11 @@ NOT_FOUND = "No such customer for this tenant"
 ACTING_DOC = {
     "security": SERVICE_SECURITY,
     "parameters": [
-        {"in": "header", "name": CUSTOMER_HEADER, "required": True, "schema": {"type": "string"},
-         "description": "E.164 of the customer the assistant acts for"},
+        {"in": "header", "name": CUSTOMER_REF_HEADER, "required": False,
+         "schema": {"type": "string", "maxLength": 32},
+         "description": "Reference of the customer the assistant acts for (Rasa's sender id)"},
+        {"in": "header", "name": CUSTOMER_HEADER, "required": False, "schema": {"type": "string"},
+         "description": "Or the E.164 of the customer the assistant acts for"},
     ],
 }
 
@@ -75,7 +78,7 @@ class MyPreferences(MethodView):
     @blp.doc(**ACTING_DOC)
     @blp.response(200, PreferencesSchema)
     def get(self) -> Preferences:
-        """The acting customer's preferences (assistant: service token + X-CUSTOMER-PHONE)"""
+        """The acting customer's preferences (assistant: service token + X-CUSTOMER-REF)"""
         return get_preferences(context(), tenant_id(), acting_customer_id())
 
     @blp.doc(**ACTING_DOC)

@@ -28,6 +28,9 @@ class InboundMessageSchema(Schema):
 class InboundResultSchema(Schema):
     customer_id = Id()
     duplicate = fields.Bool()
+    customer_ref = fields.Str(
+        metadata={"description": "The customer's opaque reference: Rasa's sender id is "
+                  "<tenant>:<customer_ref>, and the actions send it as X-CUSTOMER-REF"})
 
 
 class OutgoingMessageSchema(Schema):

@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from backend.api.acting import CUSTOMER_HEADER
+from backend.api.acting import CUSTOMER_HEADERS
 from backend.api.auth import require_tenant
 from backend.api.commerce import (
     CUSTOMER_DOC,
@@ -46,10 +46,10 @@ class Orders(MethodView):
     @blp.arguments(OrderQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, OrderPageSchema)
     def get(self, mine: bool, customer_id: int | None, **query: Any) -> dict[str, Any]:
-        """List orders, newest first (with X-CUSTOMER-PHONE: only that customer's)"""
+        """List orders, newest first (with X-CUSTOMER-REF: only that customer's)"""
         acting = customer_scope()
         if mine and acting is None:
-            raise InvalidInput(f"mine=true needs the service token and {CUSTOMER_HEADER}")
+            raise InvalidInput(f"mine=true needs the service token and {CUSTOMER_HEADERS}")
         if acting is not None:
             customer_id = acting
         return paginated(list_orders(context(), tenant_id(), customer_id=customer_id, **query))

@@ -32,6 +32,7 @@ from backend.providers.daraja import NAIROBI, SANDBOX_PASSKEY, SANDBOX_SHORTCODE
 from backend.providers.simulators.common import (
     ProviderReplySchema,
     bearer,
+    context,
     json_body,
     later,
     load,
@@ -116,8 +117,13 @@ def _amount(value: Any) -> int | None:
     return int(amount) if amount == int(amount) and 1 <= amount <= 250_000 else None
 
 
+def _scenario_key(msisdn: str) -> str:
+    """Scenarios are found by the phone's keyed hash: the simulator's table holds no phone."""
+    return context().crypto.keyed_hash(msisdn)
+
+
 def scenario_for(msisdn: str) -> dict[str, Any]:
-    stored = load("daraja-scenario", msisdn)
+    stored = load("daraja-scenario", _scenario_key(msisdn))
     if stored:
         return stored
     for suffix, result in MAGIC_SUFFIXES.items():
@@ -130,7 +136,7 @@ def receipt_number() -> str:
     return "".join(random.choices(string.ascii_uppercase + string.digits, k=10))
 
 
-def stk_callback(record: dict[str, Any], result: str) -> dict[str, Any]:
+def stk_callback(record: dict[str, Any], result: str, phone: str) -> dict[str, Any]:
     callback: dict[str, Any] = {
         "MerchantRequestID": record["merchant_request_id"],
         "CheckoutRequestID": record["checkout_request_id"],
@@ -144,7 +150,7 @@ def stk_callback(record: dict[str, Any], result: str) -> dict[str, Any]:
             {"Name": "Balance"},
             {"Name": "TransactionDate",
              "Value": int(datetime.now(NAIROBI).strftime("%Y%m%d%H%M%S"))},
-            {"Name": "PhoneNumber", "Value": int(record["phone"])},
+            {"Name": "PhoneNumber", "Value": int(phone)},
         ]}
     return {"Body": {"stkCallback": callback}}
 
@@ -175,7 +181,7 @@ class Scenarios(MethodView):
         """Set what the simulated phone does with the next STK pushes and B2C payments (the
         service token, or a tenant's API key: the rest of the simulator speaks Daraja's own
         authentication)"""
-        save("daraja-scenario", body["phone"], body)
+        save("daraja-scenario", _scenario_key(body["phone"]), {**body, "phone": None})
         return body
 
 
@@ -231,10 +237,12 @@ class StkPush(MethodView):
                 f"{random.randint(10000, 99999)}-{random.randint(10**6, 10**7)}-1",
             "checkout_request_id": "ws_CO_" + datetime.now(NAIROBI).strftime("%d%m%Y%H%M%S")
             + new_id()[:12],
-            "amount": amount, "phone": str(body["PhoneNumber"]), "receipt": receipt_number(),
+            "amount": amount, "receipt": receipt_number(),
+            # Like every stored phone, encrypted (the callback decrypts it to send it back).
+            "phone_encrypted": context().crypto.encrypt(str(body["PhoneNumber"])),
             "callback_url": body["CallBackURL"], "result": None, "created": time.time(),
         }
-        scenario = scenario_for(record["phone"])
+        scenario = scenario_for(str(body["PhoneNumber"]))
         record["scenario"] = scenario
         save("daraja-stk", record["checkout_request_id"], record)
         _schedule_stk_result(record, scenario)
@@ -260,7 +268,7 @@ def _schedule_stk_result(record: dict[str, Any], scenario: dict[str, Any]) -> No
             save_in("daraja-stk", record["checkout_request_id"], {"result": "1037"}, ctx)
             return
         save_in("daraja-stk", record["checkout_request_id"], {"result": result}, ctx)
-        payload = stk_callback(record, result)
+        payload = stk_callback(record, result, ctx.crypto.decrypt(record["phone_encrypted"]))
         for _ in range(1 + int(scenario.get("duplicates") or 0)):
             post(record["callback_url"], json=payload)
 

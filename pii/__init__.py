@@ -1,0 +1,1 @@
+"""Personal data helpers shared by every process (backend, channel, actions): stdlib only."""
