@@ -249,9 +249,10 @@ class WhatsAppInput(InputChannel):
                              "failed" if finished else "ran past its deadline",
                              "; ".join(problems.reasons) or "-")
                 paused, language = await self.conversation_state(request, sender_id)
-                reply = notices.TROUBLE[notices.language_for(body, language,
-                                                             tenant.primary_language)]
-                output.messages.append({"body": reply, "media_url": None})
+                if not paused:  # else the person who has the conversation sees the message
+                    reply = notices.TROUBLE[notices.language_for(body, language,
+                                                                 tenant.primary_language)]
+                    output.messages.append({"body": reply, "media_url": None})
                 if not finished:
                     self.follow_late_turn(tenant, phone, form["MessageSid"], turn, output, problems)
             elif not output.messages:
