@@ -55,7 +55,7 @@ def random_body(rng: random.Random) -> str:
     roll = rng.random()
     if roll < 0.04:
         return ""
-    if roll < 0.07:  # beyond WhatsApp's limit: cut by the channel, still answered
+    if roll < 0.06:  # ~2 %: beyond WhatsApp's limit, cut by the channel, still answered
         return rng.choice(WORDS + EMOJI) * rng.randint(400, 1500)
     parts = []
     for _ in range(rng.randint(1, 4)):
