@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Dict, Optional
 
-from bot.channels import availability
-
 TROUBLE: Dict[str, str] = {
     "en": "Sorry, we're having trouble on our side right now. We have your message and will get "
           "back to you soon.",
@@ -19,16 +17,18 @@ TROUBLE: Dict[str, str] = {
           "hivi karibuni.",
     "sheng": "Pole, tuko na shida upande wetu sa hii. Tumepata message yako na tutakujibu soon.",
 }
-NOT_UNDERSTOOD: Dict[str, str] = {
-    "en": "Sorry, I didn't get that. Could you say it another way?",
-    "sw": "Samahani, sijaelewa hilo. Unaweza kusema kwa njia nyingine?",
-    "sheng": "Pole, sijashika hiyo. Unaeza sema kwa njia ingine?",
+NOT_UNDERSTOOD: Dict[str, str] = {  # worded unlike domain's utter_default, to tell them apart
+    "en": "Sorry, I couldn't answer that one. Could you say it another way?",
+    "sw": "Samahani, sikuweza kujibu hilo. Unaweza kusema kwa njia nyingine?",
+    "sheng": "Pole, sikuweza kujibu hiyo. Unaeza sema kwa njia ingine?",
 }
 
 
 def language_for(text: str, conversation_language: Optional[str], tenant_language: str) -> str:
     """The conversation's reply language when known, else the language the text is written in,
     else the merchant's primary language."""
+    from bot.channels import availability  # rasa's side only: the texts above are shared with tests
+
     if conversation_language in TROUBLE:
         return str(conversation_language)
     return availability.reply_language(text, tenant_language)

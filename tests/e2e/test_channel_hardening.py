@@ -29,7 +29,8 @@ def test_ordering_again_while_the_order_form_is_open_is_answered(stack):
 def test_typed_restart_is_answered(stack):
     phone = new_phone()
     open_order_form(stack, phone)
-    assert stack.say(phone, "/restart")
+    replies = stack.say(phone, "/restart")
+    assert replies and not set(replies) & set(NOT_UNDERSTOOD.values()), replies
 
 
 def test_typed_commands_do_not_run_actions(stack):
@@ -38,4 +39,4 @@ def test_typed_commands_do_not_run_actions(stack):
     assert replies and not any(re.search(r"Payment received|Malipo yamepokelewa", r)
                                for r in replies), replies
     replies = stack.say(phone, '/add_to_cart{"quantity":"-3"}')
-    assert replies and not any(re.search(r"Added|-3", r) for r in replies), replies
+    assert replies and not any("-3" in r for r in replies), replies  # no negative quantity

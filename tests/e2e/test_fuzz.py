@@ -22,6 +22,8 @@ from typing import Dict, List, Set, Tuple
 
 from sqlalchemy import create_engine, text
 
+from bot.channels.notices import NOT_UNDERSTOOD, TROUBLE
+
 SEED = 20261206
 MESSAGES = 1000
 CUSTOMERS = 25
@@ -89,15 +91,19 @@ def run_customer(stack, phone: str, messages: List[Dict[str, str]]) -> List[Tupl
     return outcomes
 
 
-def replied_sids(stack, sids: Set[str]) -> Set[str]:
+def replies_by_sid(stack, sids: Set[str]) -> Dict[str, List[str]]:
+    """The reply bodies queued for each of `sids` (outbound messages in_reply_to it)."""
     engine = create_engine(stack.env.get("DATABASE_URL")
                            or f"sqlite:///{stack.env['VAR_DIR']}/app.db")
+    found: Dict[str, List[str]] = {}
     with engine.connect() as connection:
         rows = connection.execute(text(
-            "SELECT DISTINCT in_reply_to FROM outbound_messages WHERE in_reply_to IS NOT NULL"))
-        found = {row[0] for row in rows}
+            "SELECT in_reply_to, body FROM outbound_messages WHERE in_reply_to IS NOT NULL"))
+        for sid, body in rows:
+            if sid in sids:
+                found.setdefault(sid, []).append(body or "")
     engine.dispose()
-    return found & sids
+    return found
 
 
 def paused_sids(stack, sids: Set[str]) -> Set[str]:
@@ -134,7 +140,12 @@ def test_a_thousand_random_messages_no_5xx_and_no_silent_turn(stack):
     assert errors == [], f"{len(errors)} answers 5xx: {errors[:10]}"
     answered = {sid for sid, status in results if status == 200}
     assert len(answered) == MESSAGES, [r for r in results if r[1] != 200][:10]
-    silent = answered - replied_sids(stack, answered) - paused_sids(stack, answered)
+    replies = replies_by_sid(stack, answered)
+    silent = answered - set(replies) - paused_sids(stack, answered)
     bodies = {m["sid"]: m["body"][:80] for ms in messages.values() for m in ms}
     assert not silent, f"{len(silent)} silent turns: {[bodies[s] for s in list(silent)[:10]]}"
-    print(f"fuzz: {MESSAGES} messages from {CUSTOMERS} customers in {elapsed:.1f} s")
+    netted = [bodies[sid] for sid, said in replies.items() if set(said) & set(NOT_UNDERSTOOD.values())]
+    trouble = sum(1 for said in replies.values() if set(said) & set(TROUBLE.values()))
+    print(f"fuzz: {MESSAGES} messages from {CUSTOMERS} customers in {elapsed:.1f} s; "
+          f"{len(netted)} answered by the channel's safety net {netted[:5]}, {trouble} with the "
+          f"trouble notice")
