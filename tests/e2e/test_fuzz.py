@@ -70,15 +70,16 @@ def random_body(rng: random.Random) -> str:
 
 def plan(rng: random.Random) -> Dict[str, List[Dict[str, str]]]:
     """Customers and their messages (body, sid, sometimes a forged button payload)."""
-    phones = [f"+2547{rng.randrange(10 ** 8):08d}" for _ in range(CUSTOMERS)]
+    run = uuid.uuid4().int % 10 ** 4  # new customers every run (a rerun starts fresh conversations)
+    phones = [f"+2547{run:04d}{i:04d}" for i in range(CUSTOMERS)]
     messages: Dict[str, List[Dict[str, str]]] = {phone: [] for phone in phones}
     for i in range(MESSAGES):
         extra = {}
         if rng.random() < 0.05:
             extra = {"ButtonPayload": rng.choice(INJECTIONS[11:17]), "ButtonText": "1"}
         messages[phones[i % CUSTOMERS]].append({
-            "body": random_body(rng), "sid": "SM" + uuid.UUID(int=rng.getrandbits(128)).hex,
-            **extra})
+            # Fresh sids every run: the dedupe (Redis, 24 h) would drop a rerun's messages.
+            "body": random_body(rng), "sid": "SM" + uuid.uuid4().hex, **extra})
     return messages
 
 
