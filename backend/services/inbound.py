@@ -11,11 +11,17 @@ from sqlalchemy.exc import IntegrityError
 from pii.masking import mask_phones
 
 from backend.context import Context
+from backend.domain.errors import InvalidInput
 from backend.domain.phones import to_e164
 from backend.models import Customer, InboundMessage
 from backend.services.conversations import current_conversation
 from backend.services.customers import upsert_customer
 from backend.services.tenants import require_tenant
+
+
+# Twilio's limit for one WhatsApp body: a longer one is refused, never stored (the channel cuts
+# bodies to this length before logging them).
+MAX_BODY_CHARS = 4096
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,11 @@ class InboundResult:
 
 def record_inbound(ctx: Context, message: IncomingMessage) -> InboundResult:
     """Store the message unless its sid was seen before for this tenant."""
+    if len(message.body) > MAX_BODY_CHARS:
+        raise InvalidInput(
+            f"body is longer than {MAX_BODY_CHARS} characters (WhatsApp's limit)",
+            {"body": [f"Longer than maximum length {MAX_BODY_CHARS}."]},
+        )
     phone = to_e164(message.from_number, field="from")
     try:
         return _record(ctx, message, phone)

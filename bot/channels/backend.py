@@ -47,6 +47,8 @@ def phone_hint(e164: str) -> str:
 # (gunicorn's `keepalive`, 5 s in backend/gunicorn_conf.py), so a request is never written to a
 # connection the server is closing at that moment ("Can not write request body").
 IDLE_CONNECTION_SECONDS = 1.0
+# Numbers whose routing is cached (tenants' numbers, and senders checked for being one).
+MAX_CACHED_NUMBERS = 10000
 
 
 def backend_session(headers: Dict[str, str], timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
@@ -85,7 +87,8 @@ class BackendClient:
             raise BackendError(f"{method} {path}: {exc!r}") from exc
 
     async def resolve_tenant(self, whatsapp_to: str) -> Optional[Tenant]:
-        """The tenant owning the `To` number, or None when no tenant has it."""
+        """The tenant owning the number (a `To`, or a `From` checked for being a business number),
+        or None when no tenant has it."""
         cached = self._tenants.get(whatsapp_to)
         if cached and cached[0] > time.monotonic():
             return cached[1]
@@ -103,7 +106,12 @@ class BackendClient:
                 quiet_hours=body.get("quiet_hours"))
         else:
             raise BackendError(f"tenant routing answered {status}: {body}")
-        self._tenants[whatsapp_to] = (time.monotonic() + self._cache_seconds, tenant)
+        now = time.monotonic()
+        if len(self._tenants) >= MAX_CACHED_NUMBERS:  # customers' numbers are looked up too
+            self._tenants = {k: v for k, v in self._tenants.items() if v[0] > now}
+            if len(self._tenants) >= MAX_CACHED_NUMBERS:
+                self._tenants.clear()
+        self._tenants[whatsapp_to] = (now + self._cache_seconds, tenant)
         return tenant
 
     async def log_inbound(self, payload: Dict[str, Any]) -> Dict[str, Any]:

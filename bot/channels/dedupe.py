@@ -1,41 +1,105 @@
-"""Drops repeated Twilio deliveries of one MessageSid: Redis SET NX with a TTL, in memory without Redis."""
+"""Drops repeated Twilio deliveries of one MessageSid, and keeps a failed one retryable.
+
+A key moves through two states: `pending` while its turn runs (a short TTL, so a turn that died
+with its process does not block Twilio's later retries for a day) and `done` once the customer was
+answered (kept for `ttl_seconds`). A failed turn releases its key so that the retry is processed.
+
+Where the keys live, and what that guarantees:
+- Redis (REDIS_URL set): shared by every rasa replica, so a repeat is recognised whichever replica
+  it reaches: each MessageSid is answered once.
+- This process: without Redis (the embedded default, one replica) and, automatically, whenever
+  Redis cannot be reached. Every key is also kept here, so a replica recognises the repeats it saw
+  itself even across a Redis outage. With several replicas and Redis down, a repeat reaching another
+  replica is processed again: the customer may be answered twice, but no message is lost.
+"""
 from __future__ import annotations
 
+import enum
+import logging
 import time
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 from redis import asyncio as aioredis
+from redis.exceptions import RedisError
+
+logger = logging.getLogger(__name__)
+
+PENDING = b"pending"
+DONE = b"done"
+# Local keys kept before expired ones are swept.
+LOCAL_SWEEP_AT = 10000
+
+
+class Claim(enum.Enum):
+    NEW = "new"          # first delivery: process it
+    PENDING = "pending"  # a turn for it is running now (here or on another replica)
+    DONE = "done"        # answered before: drop it
 
 
 class Deduplicator:
-    """`claim` is true the first time a key is seen within the TTL; `release` forgets it.
-
-    With a Redis URL every rasa replica shares the keys. Without one (the embedded default, one
-    replica) the keys live in this process.
-    """
+    """`claim` a key before its turn, then `complete` it once answered or `release` it on failure."""
 
     def __init__(self, redis_url: Optional[str], ttl_seconds: int = 86400,
-                 prefix: str = "wa:inbound:") -> None:
+                 pending_seconds: int = 60, prefix: str = "wa:inbound:") -> None:
         self._ttl = ttl_seconds
+        self._pending_ttl = pending_seconds
         self._prefix = prefix
-        self._redis = aioredis.from_url(redis_url) if redis_url else None
-        self._seen: Dict[str, float] = {}
+        self._redis = (aioredis.from_url(redis_url, socket_connect_timeout=1, socket_timeout=1)
+                       if redis_url else None)
+        self._local: Dict[str, Tuple[bytes, float]] = {}
 
-    async def claim(self, key: str) -> bool:
-        if self._redis is not None:
-            return bool(await self._redis.set(self._prefix + key, b"1", nx=True, ex=self._ttl))
+    # -- this process -------------------------------------------------------------------------
+    def _local_get(self, key: str) -> Optional[bytes]:
+        entry = self._local.get(key)
+        if entry is None or entry[1] <= time.monotonic():
+            return None
+        return entry[0]
+
+    def _local_set(self, key: str, state: bytes, ttl: int) -> None:
         now = time.monotonic()
-        if len(self._seen) > 10000:
-            self._seen = {k: exp for k, exp in self._seen.items() if exp > now}
-        expires = self._seen.get(key)
-        if expires is not None and expires > now:
-            return False
-        self._seen[key] = now + self._ttl
-        return True
+        if len(self._local) > LOCAL_SWEEP_AT:
+            self._local = {k: v for k, v in self._local.items() if v[1] > now}
+        self._local[key] = (state, now + ttl)
+
+    # -- shared -------------------------------------------------------------------------------
+    async def claim(self, key: str) -> Claim:
+        seen = self._local_get(key)
+        if seen is not None:
+            return Claim.DONE if seen == DONE else Claim.PENDING
+        if self._redis is not None:
+            try:
+                if await self._redis.set(self._prefix + key, PENDING, nx=True, ex=self._pending_ttl):
+                    self._local_set(key, PENDING, self._pending_ttl)
+                    return Claim.NEW
+                state = await self._redis.get(self._prefix + key)
+                if state is None:  # expired between the two calls: claim it again
+                    return await self.claim(key)
+                return Claim.DONE if state == DONE else Claim.PENDING
+            except (RedisError, OSError) as exc:
+                logger.warning("dedupe: Redis unavailable (%r); deciding in this process", exc)
+        self._local_set(key, PENDING, self._pending_ttl)
+        return Claim.NEW
+
+    async def complete(self, key: str) -> None:
+        """The customer was answered: later deliveries of the key are dropped."""
+        self._local_set(key, DONE, self._ttl)
+        if self._redis is not None:
+            try:
+                await self._redis.set(self._prefix + key, DONE, ex=self._ttl)
+            except (RedisError, OSError) as exc:
+                logger.warning("dedupe: Redis unavailable (%r); %s is done in this process only",
+                               exc, key.split(":", 1)[0])
 
     async def release(self, key: str) -> None:
-        """Called when processing failed, so that Twilio's retry is processed."""
+        """The turn failed before answering: Twilio's retry of the key is processed."""
+        self._local.pop(key, None)
         if self._redis is not None:
-            await self._redis.delete(self._prefix + key)
-        else:
-            self._seen.pop(key, None)
+            try:
+                await self._redis.delete(self._prefix + key)
+            except (RedisError, OSError) as exc:
+                # The pending key expires after pending_seconds; a retry before then gets 503.
+                logger.warning("dedupe: Redis unavailable (%r); the claim expires by itself", exc)
+
+    async def close(self) -> None:
+        if self._redis is not None:
+            await self._redis.close()

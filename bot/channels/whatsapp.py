@@ -1,11 +1,18 @@
-"""The WhatsApp (Twilio) input channel: signature, tenant routing, dedupe, metadata, replies."""
+"""The WhatsApp (Twilio) input channel: signature, tenant routing, dedupe, metadata, replies.
+
+Every inbound text is answered unless a person has the conversation: by the turn, else by the
+channel (a turn that failed or ran past its deadline, or one that said nothing), else the webhook
+answers 503 with its MessageSid unclaimed so that Twilio's retry is processed.
+"""
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
 import time
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
+from http import HTTPStatus
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text, Tuple
 from urllib.parse import parse_qs
 
 from rasa.core.channels.channel import InputChannel, UserMessage
@@ -14,10 +21,11 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels import availability, metrics
+from bot.channels import availability, metrics, notices, turns
 from bot.channels.backend import BackendClient, BackendError, Tenant, customer_ref, phone_hint
-from bot.channels.dedupe import Deduplicator
+from bot.channels.dedupe import Claim, Deduplicator
 from bot.channels.output import WhatsAppOutput
+from bot.channels.payloads import PayloadSigner, neutralise
 from bot import speedups
 from observability import logs
 from observability.errors import init_sentry
@@ -25,11 +33,22 @@ from observability.errors import init_sentry
 logger = logging.getLogger(__name__)
 
 E164 = re.compile(r"^\+[1-9]\d{7,14}$")
-# WhatsApp accepts up to 4,096 characters; anything longer is cut, never rejected.
+WHATSAPP_PREFIX = "whatsapp:"
+# Twilio delivers WhatsApp bodies of up to 4,096 characters; anything longer is cut to that, never
+# rejected, before it reaches Rasa or the inbound log (which refuses longer bodies).
 MAX_TEXT = 4096
+MAX_PROFILE_NAME = 200  # the inbound log's limit
+MAX_MESSAGE_SID = 64
+MAX_MEDIA_URL = 2048
+# A turn still running after this many seconds is answered with notices.TROUBLE (it goes on in the
+# background and its own replies follow), so the customer hears back within about 5 s.
+DEFAULT_TURN_DEADLINE = 4.0
+# How long reading the conversation's tracker (pause, language) may take after a silent turn.
+TRACKER_READ_SECONDS = 1.0
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 TEXT_ONLY_REPLY = ("Sorry, I can only read text messages for now. Please type your question.\n"
                    "Samahani, kwa sasa naweza kusoma ujumbe wa maandishi tu. Tafadhali andika.")
+Handler = Callable[[UserMessage], Awaitable[Any]]
 
 
 def _xml(status: int = 200) -> HTTPResponse:
@@ -37,13 +56,20 @@ def _xml(status: int = 200) -> HTTPResponse:
 
 
 def _error(status: int, description: str) -> HTTPResponse:
-    return response.json({"code": status, "description": description}, status=status)
+    """The backend's one error shape (backend/api/common.py): code, message, description."""
+    return response.json({"code": status, "message": HTTPStatus(status).phrase,
+                          "description": description}, status=status)
+
+
+def is_whatsapp(address: str) -> bool:
+    return address.strip().lower().startswith(WHATSAPP_PREFIX)
 
 
 def whatsapp_phone(address: str) -> Optional[str]:
     """`whatsapp:+2547…` → `+2547…`, or None when it is not an E.164 WhatsApp address."""
-    phone = address[len("whatsapp:"):] if address.startswith("whatsapp:") else address
-    phone = phone.strip()
+    if not is_whatsapp(address):
+        return None
+    phone = address.strip()[len(WHATSAPP_PREFIX):].strip()
     return phone if E164.match(phone) else None
 
 
@@ -60,16 +86,25 @@ def media_of(form: Dict[str, str]) -> List[Dict[str, str]]:
         count = int(form.get("NumMedia") or 0)
     except ValueError:
         count = 0
-    return [{"url": form.get(f"MediaUrl{i}", ""), "content_type": form.get(f"MediaContentType{i}", "")}
-            for i in range(min(count, 10)) if form.get(f"MediaUrl{i}")]
+    found = []
+    for i in range(max(0, min(count, 10))):
+        url = form.get(f"MediaUrl{i}") or ""
+        if url and len(url) <= MAX_MEDIA_URL:
+            found.append({"url": url, "content_type": (form.get(f"MediaContentType{i}") or "")[:255]})
+    return found
 
 
-def user_text(form: Dict[str, str]) -> str:
-    """What the customer said: a tapped button's payload when it is an intent, else the body."""
-    payload = (form.get("ButtonPayload") or "").strip()
-    if payload.startswith("/"):
-        return payload
+def body_of(form: Dict[str, str]) -> str:
+    """The customer's text, stripped and cut to MAX_TEXT characters."""
     return (form.get("Body") or "").strip()[:MAX_TEXT]
+
+
+def user_text(form: Dict[str, str], verified_payload: Optional[str] = None) -> str:
+    """What Rasa reads: a button payload the channel issued (verified by the caller), else the
+    customer's words, which are never a command."""
+    if verified_payload:
+        return verified_payload
+    return neutralise(body_of(form))
 
 
 class WhatsAppInput(InputChannel):
@@ -91,16 +126,25 @@ class WhatsAppInput(InputChannel):
             public_url=credentials.get("public_url") or os.environ.get("WHATSAPP_PUBLIC_URL"),
             tenant_cache_seconds=float(credentials.get("tenant_cache_seconds")
                                        or os.environ.get("TENANT_CACHE_SECONDS") or 60),
+            turn_deadline_seconds=float(credentials.get("turn_deadline_seconds")
+                                        or os.environ.get("WHATSAPP_TURN_DEADLINE_SECONDS")
+                                        or DEFAULT_TURN_DEADLINE),
         )
 
     def __init__(self, backend_url: str, service_token: str, redis_url: Optional[str] = None,
-                 public_url: Optional[str] = None, tenant_cache_seconds: float = 60.0) -> None:
+                 public_url: Optional[str] = None, tenant_cache_seconds: float = 60.0,
+                 turn_deadline_seconds: float = DEFAULT_TURN_DEADLINE) -> None:
         speedups.install()
+        turns.install()
         self.backend = BackendClient(backend_url, service_token, cache_seconds=tenant_cache_seconds)
         self.service_token = service_token
         self.dedupe = Deduplicator(redis_url)
+        self.payloads = PayloadSigner(service_token)
+        self.turn_deadline = turn_deadline_seconds
         # Behind a proxy Twilio signs the public URL, not the one this server sees.
         self.public_url = public_url.rstrip("/") if public_url else None
+        # Turns that ran past their deadline and go on in the background.
+        self._late: Set["asyncio.Task[None]"] = set()
 
     def signed_url(self, request: Request) -> str:
         if not self.public_url:
@@ -108,7 +152,7 @@ class WhatsAppInput(InputChannel):
         query = f"?{request.query_string}" if request.query_string else ""
         return f"{self.public_url}{request.path}{query}"
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+    def blueprint(self, on_new_message: Handler) -> Blueprint:
         hook = Blueprint("whatsapp_webhook", __name__)
 
         @hook.route("/", methods=["GET"])
@@ -127,8 +171,7 @@ class WhatsAppInput(InputChannel):
 
         return hook
 
-    async def handle(self, request: Request,
-                     on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+    async def handle(self, request: Request, on_new_message: Handler) -> HTTPResponse:
         """One webhook under its request id (a proxy's X-Request-ID if any, else a new one): every
         log line of the turn carries it, the backend calls and the Rasa turn's metadata too."""
         request_id = logs.accept_request_id(request.headers.get(logs.REQUEST_ID_HEADER))
@@ -147,14 +190,14 @@ class WhatsAppInput(InputChannel):
         reply.headers[logs.REQUEST_ID_HEADER] = request_id
         return reply
 
-    async def handle_webhook(
-            self, request: Request,
-            on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
+    async def handle_webhook(self, request: Request, on_new_message: Handler) -> HTTPResponse:
         params = parse_form(request)
         form = {key: params.get(key) for key in params}
         missing = [f for f in ("MessageSid", "From", "To") if not form.get(f)]
         if missing:
             return _error(400, f"not a Twilio WhatsApp webhook: missing {', '.join(missing)}")
+        if len(form["MessageSid"]) > MAX_MESSAGE_SID:
+            return _error(400, f"MessageSid is longer than {MAX_MESSAGE_SID} characters")
         try:
             tenant = await self.backend.resolve_tenant(form["To"])
         except BackendError as exc:
@@ -167,32 +210,54 @@ class WhatsAppInput(InputChannel):
         if not RequestValidator(tenant.auth_token).validate(
                 self.signed_url(request), params, signature):
             return _error(403, "invalid X-Twilio-Signature")
+        if not is_whatsapp(form["From"]) or not is_whatsapp(form["To"]):
+            # SMS (or another channel) to the same number: not ours to answer on WhatsApp.
+            logger.info("ignoring a message that is not WhatsApp for tenant %s", tenant.tenant_id)
+            return _xml()
         phone = whatsapp_phone(form["From"])
         if phone is None:
-            return _error(400, f"From is not a WhatsApp E.164 address: {form['From']!r}")
+            return _error(400, "From is not a WhatsApp E.164 address")
+        try:
+            if await self.backend.resolve_tenant(form["From"]) is not None:
+                # Another merchant's (or this merchant's own) assistant: answering would loop.
+                logger.info("ignoring a message from a business number for tenant %s",
+                            tenant.tenant_id)
+                return _xml()
+        except BackendError as exc:
+            logger.error("sender check failed: %s", exc)
+            return _error(503, "the backend is unavailable; Twilio will retry")
         key = f"{tenant.tenant_id}:{form['MessageSid']}"
-        if not await self.dedupe.claim(key):
+        claim = await self.dedupe.claim(key)
+        if claim is Claim.DONE:
             logger.info("dropping repeated MessageSid %s", form["MessageSid"])
             request.ctx.outcome = "duplicate"
             return _xml()
+        if claim is Claim.PENDING:
+            return _error(503, "this MessageSid is being processed; a retry will be answered")
         try:
-            await self.process(tenant, phone, form, on_new_message)
+            await self.process(request, tenant, phone, form, on_new_message)
         except BackendError as exc:
             await self.dedupe.release(key)
             logger.error("turn for %s failed: %s", key, exc)
             return _error(503, "the backend is unavailable; Twilio will retry")
         except Exception:
             await self.dedupe.release(key)
-            raise
+            logger.exception("turn for %s failed", key)
+            return _error(500, "the message could not be processed; Twilio will retry")
+        await self.dedupe.complete(key)
         return _xml()
 
-    async def process(self, tenant: Tenant, phone: str, form: Dict[str, str],
-                      on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
+    async def process(self, request: Request, tenant: Tenant, phone: str, form: Dict[str, str],
+                      on_new_message: Handler) -> None:
+        """Log the message, run the turn, and hand the replies to the backend (BackendError when
+        the backend cannot take them: nothing was answered)."""
         media = media_of(form)
-        text = user_text(form)
+        body = body_of(form)
+        text = user_text(form, self.verified_payload(tenant, phone, form))
         logged = await self.backend.log_inbound({
-            "tenant_id": tenant.tenant_id, "from": phone, "profile_name": form.get("ProfileName"),
-            "message_sid": form["MessageSid"], "body": form.get("Body") or "", "media": media})
+            "tenant_id": tenant.tenant_id, "from": phone,
+            "profile_name": (form.get("ProfileName") or "")[:MAX_PROFILE_NAME] or None,
+            "message_sid": form["MessageSid"], "body": body, "media": media})
         # Rasa knows the customer by the backend's opaque reference, never by the phone.
         ref = customer_ref(logged)
         sender_id = f"{tenant.tenant_id}:{ref}"
@@ -207,18 +272,109 @@ class WhatsAppInput(InputChannel):
             metadata = {
                 "tenant_id": tenant.tenant_id, "customer_ref": ref,
                 "phone_hint": phone_hint(phone),
-                "profile_name": form.get("ProfileName"), "message_sid": form["MessageSid"],
+                "profile_name": (form.get("ProfileName") or "")[:MAX_PROFILE_NAME] or None,
+                "message_sid": form["MessageSid"],
                 "media": media, "tenant_language": tenant.primary_language,
                 # During the merchant's quiet hours nobody answers a handoff until they end.
                 "quiet_until": availability.quiet_until(tenant.quiet_hours, tenant.timezone),
                 "request_id": logs.current()["request_id"],  # the actions send it to the backend
             }
-            await on_new_message(UserMessage(
-                text, output, sender_id=sender_id, input_channel=self.name(),
-                metadata=metadata))
+            message = UserMessage(text, output, sender_id=sender_id, input_channel=self.name(),
+                                  metadata=metadata)
+            problems, turn = await self.run_turn(message, on_new_message)
+            finished = turn.done()
+            if problems.failed or not finished:
+                logger.error("turn for %s:%s %s: %s", tenant.tenant_id, form["MessageSid"],
+                             "failed" if finished else "ran past its deadline",
+                             "; ".join(problems.reasons) or "-")
+                paused, language = await self.conversation_state(request, sender_id)
+                if not paused:  # else the person who has the conversation sees the message
+                    reply = notices.TROUBLE[notices.language_for(body, language,
+                                                                 tenant.primary_language)]
+                    output.messages.append({"body": reply, "media_url": None})
+                if not finished:
+                    self.follow_late_turn(tenant, phone, form["MessageSid"], turn, output, problems)
+            elif not output.messages:
+                paused, language = await self.conversation_state(request, sender_id)
+                if not paused:
+                    logger.warning("silent turn for %s:%s; the channel answers",
+                                   tenant.tenant_id, form["MessageSid"])
+                    reply = notices.NOT_UNDERSTOOD[notices.language_for(
+                        body, language, tenant.primary_language)]
+                    output.messages.append({"body": reply, "media_url": None})
         if output.messages:
-            await self.backend.send_outbound(tenant.tenant_id, phone, output.messages,
+            await self.backend.send_outbound(tenant.tenant_id, phone, list(output.messages),
                                              in_reply_to=form["MessageSid"])
+
+    def verified_payload(self, tenant: Tenant, phone: str, form: Dict[str, str]) -> Optional[str]:
+        """The intent payload of a button the channel issued to this customer, else None (a forged
+        or foreign payload is logged and the message is read as the customer's text)."""
+        signed = (form.get("ButtonPayload") or "").strip()
+        if not signed:
+            return None
+        payload = self.payloads.verify(tenant.tenant_id, phone, signed)
+        if payload is None:
+            logger.warning("ignoring a ButtonPayload the channel did not issue (tenant %s)",
+                           tenant.tenant_id)
+        return payload
+
+    async def run_turn(self, message: UserMessage,
+                       on_new_message: Handler) -> Tuple[turns.TurnProblems, "asyncio.Task[Any]"]:
+        """Runs Rasa's turn for at most the deadline: what went wrong, and the turn (not done when
+        it ran past the deadline; it goes on)."""
+        problems = turns.watch()
+        turn = asyncio.ensure_future(on_new_message(message))  # sees `problems` (context copy)
+        try:
+            await asyncio.wait_for(asyncio.shield(turn), self.turn_deadline)
+        except asyncio.TimeoutError:
+            pass
+        except Exception as exc:  # Rasa itself failed: tracker store, lock store, model…
+            logger.error("the turn raised %r", exc)
+            problems.reasons.append(f"turn raised {type(exc).__name__}")
+        return problems, turn
+
+    def follow_late_turn(self, tenant: Tenant, phone: str, message_sid: str,
+                         turn: "asyncio.Task[Any]", output: WhatsAppOutput,
+                         problems: turns.TurnProblems) -> None:
+        """A turn past its deadline goes on; what it says after the customer was told about the
+        trouble is sent when it ends (nothing when it failed)."""
+        already = len(output.messages)
+
+        async def finish() -> None:
+            try:
+                await turn
+            except Exception as exc:
+                logger.error("late turn for %s:%s raised %r", tenant.tenant_id, message_sid, exc)
+                return
+            late = output.messages[already:]
+            if problems.failed or not late:
+                return
+            try:
+                await self.backend.send_outbound(tenant.tenant_id, phone, list(late),
+                                                 in_reply_to=message_sid)
+            except BackendError as exc:
+                logger.error("late replies for %s:%s not sent: %s", tenant.tenant_id,
+                             message_sid, exc)
+
+        task = asyncio.ensure_future(finish())
+        self._late.add(task)
+        task.add_done_callback(self._late.discard)
+
+    async def conversation_state(self, request: Request,
+                                 sender_id: str) -> Tuple[bool, Optional[str]]:
+        """(whether a person has the conversation, its reply language) from Rasa's tracker: a
+        handoff pauses it (ConversationPaused) until the merchant resumes it. (False, None) when
+        the tracker cannot be read: the customer is answered rather than left without a word."""
+        agent = getattr(getattr(request.app, "ctx", None), "agent", None)
+        store = getattr(agent, "tracker_store", None)
+        if store is not None:
+            try:
+                tracker = await asyncio.wait_for(store.retrieve(sender_id), TRACKER_READ_SECONDS)
+                if tracker is not None:
+                    return tracker.is_paused(), tracker.get_slot("language")
+            except Exception as exc:  # the tracker store is down or slow
+                logger.warning("tracker not readable: %r", exc)
+        return False, None
 
     @staticmethod
     def notice_instead_of_turn(tenant: Tenant, text: str) -> Optional[str]:

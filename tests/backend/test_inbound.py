@@ -90,3 +90,15 @@ def test_unknown_tenant_bad_phone_and_missing_fields(client, tenants) -> None:
 def test_inbound_needs_the_service_token(client, tenants) -> None:
     response = client.post(URL, json=inbound("SM0009"))
     assert response.status_code == 401
+
+
+def test_a_body_longer_than_whatsapps_limit_is_refused_and_not_stored(client, tenants) -> None:
+    response = client.post(URL, json=inbound("SM0100", body="x" * 4097), headers=service_headers())
+    assert response.status_code == 422
+    error = response.get_json()
+    assert error["message"] and "body" in error["errors"]
+    with tenants.db.engine.connect() as connection:
+        count = connection.execute(text("SELECT count(*) FROM inbound_messages")).scalar_one()
+    assert count == 0
+    ok = client.post(URL, json=inbound("SM0101", body="x" * 4096), headers=service_headers())
+    assert ok.status_code == 201

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import socket
 import uuid
-from typing import Any, Dict, List
+from typing import Any, Awaitable, Callable, Dict, List, Tuple
 
 import pytest_asyncio
 from aiohttp import web
@@ -33,6 +33,9 @@ class FakeBackend:
         self.inbound: List[Dict[str, Any]] = []
         self.outbound: List[Dict[str, Any]] = []
         self.resolve_calls = 0
+        self.resolved: List[str] = []
+        # Numbers of other tenants (business numbers the channel must not answer).
+        self.other_tenant_numbers: List[str] = []
         self.fail_outbound = False
         self.tenant_extra: Dict[str, Any] = {}
         self.customer_ref: Any = CUSTOMER_REF
@@ -50,9 +53,16 @@ class FakeBackend:
 
     async def resolve(self, request: web.Request) -> web.Response:
         self.resolve_calls += 1
+        self.resolved.append(request.query.get("number", ""))
         if not self._authorised(request):
             return web.json_response({"code": 401}, status=401)
-        if request.query.get("number") != TENANT_NUMBER:
+        if request.query.get("number") in self.other_tenant_numbers:
+            return web.json_response({
+                "tenant_id": "other", "name": "Other", "whatsapp_number": "+254700000002",
+                "twilio_account_sid": "AC" + "1" * 32, "twilio_auth_token": "other-token",
+                "sandbox": True, "primary_language": "en"})
+        number = request.query.get("number", "")
+        if number.removeprefix("whatsapp:") != TENANT_NUMBER.removeprefix("whatsapp:"):
             return web.json_response({"code": 404}, status=404)
         return web.json_response({
             "tenant_id": "shop", "name": "Shop", "whatsapp_number": "+254700000001",
@@ -85,26 +95,48 @@ async def backend():
     await runner.cleanup()
 
 
-@pytest_asyncio.fixture
-async def channel_server(backend, request):
-    """Serves the channel like `rasa run` does; the bot echoes and records each UserMessage."""
-    redis_url = getattr(request, "param", None)
-    received: List[UserMessage] = []
+class Bot:
+    """Stands in for Rasa's agent: records each UserMessage and runs `behaviour` (echo by default)."""
 
-    async def on_new_message(message: UserMessage) -> None:
-        received.append(message)
+    def __init__(self) -> None:
+        self.received: List[UserMessage] = []
+        self.behaviour: Callable[[UserMessage], Awaitable[None]] = self.echo
+
+    @staticmethod
+    async def echo(message: UserMessage) -> None:
         await message.output_channel.send_text_message(message.sender_id, f"echo: {message.text}")
 
+    async def __call__(self, message: UserMessage) -> None:
+        self.received.append(message)
+        await self.behaviour(message)
+
+
+async def serve_channel(channel: WhatsAppInput, bot: Bot) -> Tuple[Any, Sanic, int]:
     Sanic.test_mode = True
     app = Sanic(f"channel_test_{uuid.uuid4().hex}")
-    channel = WhatsAppInput(backend.url, SERVICE_TOKEN, redis_url=redis_url)
-    app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/whatsapp")
+    app.blueprint(channel.blueprint(bot), url_prefix="/webhooks/whatsapp")
     port = free_port()
     server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True,
                                      access_log=False)
     await server.startup()
-    yield {"url": f"http://127.0.0.1:{port}/webhooks/whatsapp/webhook", "received": received,
-           "channel": channel}
+    return server, app, port
+
+
+@pytest_asyncio.fixture
+async def channel_server(backend, request):
+    """Serves the channel like `rasa run` does; the bot echoes and records each UserMessage.
+
+    Parametrise (indirect) with a Redis URL, or with a dict of WhatsAppInput keyword arguments."""
+    param = getattr(request, "param", None)
+    kwargs: Dict[str, Any] = param if isinstance(param, dict) else {"redis_url": param}
+    bot = Bot()
+    channel = WhatsAppInput(backend.url, SERVICE_TOKEN, **kwargs)
+    server, app, port = await serve_channel(channel, bot)
+    yield {"url": f"http://127.0.0.1:{port}/webhooks/whatsapp/webhook", "received": bot.received,
+           "channel": channel, "bot": bot, "app": app}
+    for task in list(channel._late):
+        await task
     await channel.backend.close()
+    await channel.dedupe.close()
     server.close()
     await server.wait_closed()

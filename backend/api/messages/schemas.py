@@ -7,11 +7,14 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from backend.api.fields import Id
 
 TWILIO_BODY_MAX = 1600
+# Twilio delivers WhatsApp bodies of up to 4,096 characters; the channel cuts longer ones to that
+# before logging them, and this log refuses longer bodies (422) rather than store them unbounded.
+INBOUND_BODY_MAX = 4096
 
 
 class MediaSchema(Schema):
     url = fields.Str(required=True, validate=validate.Length(min=1, max=2048))
-    content_type = fields.Str(load_default=None, allow_none=True)
+    content_type = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=255))
 
 
 class InboundMessageSchema(Schema):
@@ -21,8 +24,13 @@ class InboundMessageSchema(Schema):
     )
     profile_name = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
     message_sid = fields.Str(required=True, validate=validate.Length(min=1, max=64))
-    body = fields.Str(load_default="", allow_none=True)
-    media = fields.List(fields.Nested(MediaSchema), load_default=list, allow_none=True)
+    body = fields.Str(
+        load_default="", allow_none=True, validate=validate.Length(max=INBOUND_BODY_MAX)
+    )
+    media = fields.List(
+        fields.Nested(MediaSchema), load_default=list, allow_none=True,
+        validate=validate.Length(max=10),
+    )
 
 
 class InboundResultSchema(Schema):
