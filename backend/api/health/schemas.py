@@ -2,6 +2,8 @@
 
 from marshmallow import Schema, fields, validate
 
+from backend.api.fields import Count
+
 
 class ChecksSchema(Schema):
     database = fields.Str(validate=validate.OneOf(["ok", "down"]))
@@ -9,14 +11,14 @@ class ChecksSchema(Schema):
 
 
 class QueueLagSchema(Schema):
-    depth = fields.Int(metadata={"description": "Jobs (or unsent replies) waiting"})
+    depth = Count(metadata={"description": "Jobs (or unsent replies) waiting"})
     oldest_seconds = fields.Float(
         allow_none=True, metadata={"description": "Age of the oldest one; null when empty"}
     )
 
 
 class WorkersSchema(Schema):
-    count = fields.Int(metadata={"description": "RQ workers registered with Redis"})
+    count = Count(metadata={"description": "RQ workers registered with Redis"})
     last_heartbeat = fields.DateTime(allow_none=True)
 
 
