@@ -1,5 +1,8 @@
 """Masks phone numbers and secrets in anything about to leave a process (log lines, error reports).
 
+Phones follow the one rule set of pii.masking (what the stored payloads use too); this module adds
+credentials: auth schemes and token/key/secret/password parameters.
+
 `redact` applies the masks below and then every function given to `register`: the place for a
 stricter masker (e.g. the privacy module's) without touching the formatter that calls it.
 """
@@ -8,13 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any, Callable, List
 
+from pii.masking import mask_phones
+
 Redactor = Callable[[str], str]
 
-# +2547…, whatsapp:+2547…, URL-encoded %2B2547…, and Kenyan numbers written 2547…/07…/01….
-_PHONE = re.compile(
-    r"(?<![\w%])(?P<prefix>\+|%2[Bb])(?P<digits>[1-9]\d{7,14})(?!\d)"
-    r"|(?<![\w.])(?P<ke>254[17]\d{8}|0[17]\d{8})(?![\w.])"
-)
 _AUTH_SCHEME = re.compile(r"\b(Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{4,}", re.IGNORECASE)
 _SECRET_PARAM = re.compile(
     r"(?P<name>\b(?:[\w-]*token|api[_-]?key|secret|password|signature|passkey)\b[\"']?\s*[=:]\s*[\"']?)"
@@ -34,20 +34,13 @@ def register(redactor: Redactor) -> None:
         _registered.append(redactor)
 
 
-def _mask_phone(match: "re.Match[str]") -> str:
-    if match.group("ke"):
-        number = match.group("ke")
-        return number[:3] + "*" * (len(number) - 5) + number[-2:]
-    digits = match.group("digits")
-    return match.group("prefix") + digits[:3] + "*" * (len(digits) - 5) + digits[-2:]
-
-
 def redact(text: str) -> str:
-    """`text` with phone numbers masked (+254*******78) and tokens replaced by [redacted]."""
+    """`text` with phone numbers masked as everywhere else (pii.masking: +2547****678) and tokens
+    replaced by [redacted]."""
     if _MAYBE.search(text):
         text = _AUTH_SCHEME.sub(lambda m: f"{m.group(1)} {MASK}", text)
         text = _SECRET_PARAM.sub(lambda m: m.group("name") + MASK, text)
-        text = _PHONE.sub(_mask_phone, text)
+        text = mask_phones(text)
     for redactor in _registered:
         text = redactor(text)
     return text

@@ -106,7 +106,7 @@ async def test_an_action_call_logs_and_calls_the_backend_with_the_turn_request_i
     answered = [line for line in lines if line["logger"] == "actions.observability"]
     for line in probe + answered:
         assert (line["request_id"], line["tenant"]) == (REQUEST_ID, "shop")
-        assert line["conversation"] == "shop:+254*******78"
+        assert line["conversation"] == "shop:+2547****678"
     assert len(probe) == 1 and answered[0]["action"] == "action_observability_probe"
     assert "+254712345678" not in stream.getvalue()
     assert logs.current() == {"request_id": None, "tenant": None, "conversation": None}
