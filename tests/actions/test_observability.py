@@ -24,7 +24,7 @@ from observability.logs import json_formatter
 from tests.actions.loopback import serve, stop
 
 REQUEST_ID = "RQ-0a1b2c3d4e5f60718293"
-SENDER = "shop:+254712345678"
+SENDER = "shop:c0123456789abcdef01234567"  # <tenant>:<opaque customer reference>
 PROBE: Dict[str, Backend] = {}
 
 
@@ -36,7 +36,7 @@ class ActionObservabilityProbe(Action):
 
     async def run(self, dispatcher, tracker, domain) -> List[Dict[str, Any]]:
         logging.getLogger("actions.probe").info("probing the backend")
-        await PROBE["backend"].call("GET", "shop", "/v1/products", phone="+254712345678")
+        await PROBE["backend"].call("GET", "shop", "/v1/products", customer="c0123456789abcdef01234567")
         return []
 
 
@@ -106,7 +106,7 @@ async def test_an_action_call_logs_and_calls_the_backend_with_the_turn_request_i
     answered = [line for line in lines if line["logger"] == "actions.observability"]
     for line in probe + answered:
         assert (line["request_id"], line["tenant"]) == (REQUEST_ID, "shop")
-        assert line["conversation"] == "shop:+2547****678"
+        assert line["conversation"] == SENDER
     assert len(probe) == 1 and answered[0]["action"] == "action_observability_probe"
     assert "+254712345678" not in stream.getvalue()
     assert logs.current() == {"request_id": None, "tenant": None, "conversation": None}

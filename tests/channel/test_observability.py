@@ -16,6 +16,7 @@ from twilio.request_validator import RequestValidator
 
 from observability.logs import json_formatter
 from tests.channel.conftest import AUTH_TOKEN, SERVICE_TOKEN, FakeBackend, free_port
+from tests.channel.conftest import CUSTOMER_REF
 from tests.channel.test_whatsapp_channel import CUSTOMER, form
 
 pytestmark = pytest.mark.asyncio
@@ -88,13 +89,13 @@ async def test_one_request_id_from_webhook_to_backend_and_rasa_turn(channel_serv
                           "/internal/v1/messages/outbound"}
     assert {sent["X-Request-ID"] for sent in calls.values()} == {REQUEST_ID}
     outbound = calls["/internal/v1/messages/outbound"]
-    assert outbound["X-TENANT-ID"] == "shop" and outbound["X-Conversation-ID"] == f"shop:{CUSTOMER}"
+    assert outbound["X-TENANT-ID"] == "shop" and outbound["X-Conversation-ID"] == f"shop:{CUSTOMER_REF}"
 
     lines = [json.loads(line) for line in log_stream.getvalue().splitlines()]
     [webhook] = [line for line in lines if line["logger"] == "bot.channels.whatsapp"]
     assert webhook["message"] == "webhook answered" and webhook["status"] == 200
     assert (webhook["request_id"], webhook["tenant"]) == (REQUEST_ID, "shop")
-    assert webhook["conversation"] == "shop:+2547****678"
+    assert webhook["conversation"] == f"shop:{CUSTOMER_REF}"  # the opaque reference
     for line in lines:
         assert {"request_id", "tenant", "conversation", "service", "level"} <= line.keys()
     assert CUSTOMER not in log_stream.getvalue()
