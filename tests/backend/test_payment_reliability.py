@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import random
 import subprocess
+import tempfile
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -72,8 +73,10 @@ def start_workers(env: dict[str, str], redis_url: str, count: int) -> list[subpr
     command = [str(Path(sys.executable).parent / "rq"), "worker", "default", "messaging",
                "--url", redis_url, "--worker-class", "rq.SimpleWorker", "--with-scheduler",
                "--quiet"]
+    # Their log lines go to a file: a pipe nobody reads fills up (64 KiB) and blocks the worker
+    # inside a log call, with the handler's lock held.
     return [subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.PIPE) for _ in range(count)]
+                             stderr=tempfile.TemporaryFile()) for _ in range(count)]
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)

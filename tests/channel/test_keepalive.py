@@ -2,8 +2,8 @@
 so no request is written to a connection the server is closing ("Can not write request body")."""
 from __future__ import annotations
 
+import ast
 import asyncio
-import importlib.util
 from pathlib import Path
 
 import aiohttp
@@ -17,10 +17,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def gunicorn_keepalive() -> float:
-    spec = importlib.util.spec_from_file_location("gunicorn_conf", ROOT / "backend" / "gunicorn_conf.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return float(module.keepalive)
+    """`keepalive = N` of backend/gunicorn_conf.py, read without importing it (it imports the
+    backend's gunicorn hooks, which live in the other Python environment)."""
+    tree = ast.parse((ROOT / "backend" / "gunicorn_conf.py").read_text())
+    [value] = [node.value for node in tree.body if isinstance(node, ast.Assign)
+               and [getattr(t, "id", None) for t in node.targets] == ["keepalive"]]
+    return float(ast.literal_eval(value))
 
 
 def test_clients_give_up_idle_connections_before_the_backend_does():

@@ -38,12 +38,13 @@ async def test_action_server_down_is_answered_and_a_paused_conversation_stays_qu
         assert len(backend.outbound) == 1
 
         paused = form("hello, is someone there?", From="whatsapp:+254733000002")
-        tracker = await agent.tracker_store.get_or_create_tracker("shop:+254733000002")
+        backend.customer_ref = "c00000000000000000000000b"  # the second customer's reference
+        tracker = await agent.tracker_store.get_or_create_tracker("shop:c00000000000000000000000b")
         tracker.update(ConversationPaused())
         await agent.tracker_store.save(tracker)
         assert (await post(url, paused))[0] == 200
         assert len(backend.outbound) == 1  # a person has it: nothing from the assistant
-        logged = await agent.tracker_store.retrieve("shop:+254733000002")
+        logged = await agent.tracker_store.retrieve("shop:c00000000000000000000000b")
         assert logged.latest_message.text == "hello, is someone there?"  # in the inbox
     finally:
         await channel.backend.close()

@@ -13,10 +13,11 @@ from rasa.shared.core.events import ConversationPaused, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.channels import notices
-from tests.channel.test_whatsapp_channel import CUSTOMER, form, post
+from tests.channel.conftest import CUSTOMER_REF
+from tests.channel.test_whatsapp_channel import form, post
 
 pytestmark = pytest.mark.asyncio
-SENDER = f"shop:{CUSTOMER}"
+SENDER = f"shop:{CUSTOMER_REF}"  # Rasa knows the customer by the opaque reference
 
 
 async def says_nothing(message: UserMessage) -> None:
