@@ -3,10 +3,8 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
@@ -15,17 +13,8 @@ from rq import Queue, Worker
 
 from backend.app import create_app
 from tests.backend.conftest import free_port, make_settings, require_service_env
+from tests.backend.payment_helpers import wait_for
 
-
-def wait_for(predicate: Callable[[], Any], timeout: float) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.1)
 
 
 def test_healthy_without_redis(client) -> None:

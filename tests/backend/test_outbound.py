@@ -39,6 +39,7 @@ from tests.backend.conftest import (
     require_service_env,
     service_headers,
 )
+from tests.backend.payment_helpers import wait_for
 
 URL = "/internal/v1/messages/outbound"
 CUSTOMER = "+254712345678"
@@ -132,17 +133,6 @@ def test_outbound_validation(client, tenants) -> None:
     assert client.post(URL, json=REPLY).status_code == 401
     assert outbound_rows(tenants) == []
 
-
-def wait_for(predicate: Callable[[], object], timeout: float = 20.0) -> object:
-    """Poll until predicate() is truthy (never a fixed sleep before asserting)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(0.02)
 
 
 def test_redis_down_the_reply_is_sent_from_the_backend_within_5_s(live_server, tenants) -> None:
