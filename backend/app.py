@@ -12,7 +12,7 @@ from backend.api.fields import BoundedIntConverter
 from backend.api.headers import register_security_headers
 from backend.api.input_guard import register_input_guard
 from backend.api.rate_limits import init_rate_limits
-from backend.context import build_context
+from backend.wiring import build_context
 from backend.errors import register_error_handlers
 from backend.observability import init_app as init_observability
 from backend.log_redaction import redact_logger

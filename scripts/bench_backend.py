@@ -32,12 +32,12 @@ from sqlalchemy import create_engine, insert, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from backend.app import create_app  # noqa: E402
-from backend.context import Context  # noqa: E402
+from backend.wiring import Context  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
 from backend.models import Product, ProductVariant  # noqa: E402
-from backend.services.auth import issue_api_key  # noqa: E402
-from backend.services.customers import acting_customer  # noqa: E402
-from backend.services.tenants import NewTenant, ensure_tenant  # noqa: E402
+from backend.services.platform.auth import issue_api_key  # noqa: E402
+from backend.services.platform.customers import acting_customer  # noqa: E402
+from backend.services.platform.tenants import NewTenant, ensure_tenant  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 
 TENANT = "bench-enterprise"

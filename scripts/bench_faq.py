@@ -23,7 +23,7 @@ from evaluation.faq import QUESTIONS, demo_shop  # noqa: E402
 
 from backend.kb.runtime import configure  # noqa: E402
 from backend.kb.settings import KbSettings  # noqa: E402
-from backend.seed_kb import seed_kb  # noqa: E402
+from backend.seed.kb import seed_kb  # noqa: E402
 
 
 def main() -> None:

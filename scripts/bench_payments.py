@@ -43,16 +43,16 @@ from werkzeug.serving import make_server  # noqa: E402
 from werkzeug.wrappers import Response  # noqa: E402
 
 from backend.app import create_app  # noqa: E402
-from backend.context import Context  # noqa: E402
+from backend.wiring import Context  # noqa: E402
 from backend.domain.money import Money  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
 from backend.models import Order, Payment  # noqa: E402
-from backend.seed_payments import seed_payments  # noqa: E402
-from backend.services.auth import issue_api_key  # noqa: E402
-from backend.services.catalog import NewProduct, NewVariant, add_products  # noqa: E402
-from backend.services.customers import acting_customer  # noqa: E402
-from backend.services.payment_settings import get_payment_settings  # noqa: E402
-from backend.services.tenants import NewTenant, ensure_tenant  # noqa: E402
+from backend.seed.payments import seed_payments  # noqa: E402
+from backend.services.platform.auth import issue_api_key  # noqa: E402
+from backend.services.catalog.listing import NewProduct, NewVariant, add_products  # noqa: E402
+from backend.services.platform.customers import acting_customer  # noqa: E402
+from backend.services.payments.settings import get_payment_settings  # noqa: E402
+from backend.services.platform.tenants import NewTenant, ensure_tenant  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 
 TENANT = "bench-payments"

@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from backend.db import Database  # noqa: E402
-from backend.services.classifications import ReviewExample, low_confidence_examples  # noqa: E402
+from backend.services.conversations.classifications import ReviewExample, low_confidence_examples  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 
 DEFAULT_OUT = REPO / "eval" / "review" / "low_confidence.yml"

@@ -2,7 +2,7 @@
 
 For every development question (eval/faq/dev.yaml: answerable questions with the entry that
 answers them, and questions the demo knowledge base cannot answer) the demo shop's index gives
-its best target and the evidence `backend.services.faq.evidence` computes. A logistic regression
+its best target and the evidence `backend.services.knowledge.faq.evidence` computes. A logistic regression
 learns from that evidence whether the best target answers the question (1 only when it is the
 expected entry), so the service's threshold reads as a probability. Writes
 backend/kb/confidence.json; the test questions (eval/faq/questions.yaml) are never fitted on.

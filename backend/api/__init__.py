@@ -31,7 +31,7 @@ def register_blueprints(api: Api, settings: Settings) -> None:
     from backend.api.sandbox import twilio_blp as twilio_simulator
     from backend.api.services import blp as services
     from backend.api.services import service_variants_blp, windows_blp
-    from backend.api.tenant import blp as tenant
+    from backend.api.tenant_settings import blp as tenant
     from backend.api.tenants import blp as tenants
     from backend.api.variants import blp as variants
     from backend.api.wallet import blp as wallet

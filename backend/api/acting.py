@@ -9,7 +9,7 @@ from backend.api.common import context, principal, tenant_id
 from backend.domain.errors import InvalidInput, Unauthenticated
 from backend.domain.phones import to_e164
 from backend.models.customer import CUSTOMER_REF_PATTERN
-from backend.services.customers import acting_customer, acting_customer_by_ref
+from backend.services.platform.customers import acting_customer, acting_customer_by_ref
 
 CUSTOMER_HEADER = "X-CUSTOMER-PHONE"
 CUSTOMER_REF_HEADER = "X-CUSTOMER-REF"

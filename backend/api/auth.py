@@ -6,7 +6,7 @@ from flask import g, request
 
 from backend.api.common import Principal, context
 from backend.domain.errors import Unauthenticated
-from backend.services.auth import authenticate_merchant, ensure_tenant_exists, is_service_token
+from backend.services.platform.auth import authenticate_merchant, ensure_tenant_exists, is_service_token
 
 CREDENTIALS_HINT = (
     "Send Authorization: Bearer <service token> (with X-TENANT-ID for tenant routes), "

@@ -17,7 +17,7 @@ from backend.api.common import context, principal
 from backend.domain.errors import InvalidInput, Unprocessable
 from pii.masking import mask_phones
 
-from backend.services.idempotency import MAX_KEY_LENGTH, IdempotencyRequest, request_hash
+from backend.services.platform.idempotency import MAX_KEY_LENGTH, IdempotencyRequest, request_hash
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

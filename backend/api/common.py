@@ -8,7 +8,7 @@ from flask import current_app, g
 from marshmallow import Schema, fields
 
 from backend.api.fields import BoundedInt
-from backend.context import Context
+from backend.wiring import Context
 
 SERVICE_SECURITY: list[dict[str, list[str]]] = [{"ServiceToken": []}]
 TENANT_SECURITY: list[dict[str, list[str]]] = [

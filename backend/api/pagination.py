@@ -8,7 +8,7 @@ from flask import request, url_for
 from marshmallow import Schema, fields, validate
 
 from backend.api.fields import BoundedInt, Count, MAX_PAGE
-from backend.services.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from backend.services.platform.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
 
 
 class PageQuerySchema(Schema):

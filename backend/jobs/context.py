@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from backend.settings import Settings
 
 if TYPE_CHECKING:
-    from backend.context import Context
+    from backend.wiring import Context
 
 _bound: ContextVar[Context | None] = ContextVar("job_context", default=None)
 
@@ -19,7 +19,7 @@ _bound: ContextVar[Context | None] = ContextVar("job_context", default=None)
 @functools.cache
 def context_from_environment() -> Context:
     """Built once per worker process, on the first job (never at import)."""
-    from backend.context import build_context
+    from backend.wiring import build_context
 
     return build_context(Settings.from_env())
 

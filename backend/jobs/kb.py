@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 @job_entry
 def rebuild_index(tenant_id: str) -> dict[str, Any]:
     """Embed what changed and save the tenant's index; a no-op when it is already current."""
-    from backend.services.kb import rebuild
+    from backend.services.knowledge.kb import rebuild
 
     report = rebuild(job_context(), tenant_id)
     log.info("kb index %s v%d: %d items, %d embedded%s", tenant_id, report.version,

@@ -21,7 +21,7 @@ QUEUE = "default"
 @job_entry
 def expire_unpaid_orders() -> dict[str, int]:
     """Cancel orders pending payment longer than ORDER_PAYMENT_TIMEOUT_MINUTES."""
-    from backend.services.orders import expire_unpaid
+    from backend.services.orders.orders import expire_unpaid
 
     ctx = job_context()
     minutes = ctx.settings.order_payment_timeout_minutes

@@ -25,7 +25,7 @@ from observability.logs import bound
 from backend.settings import Settings
 
 if TYPE_CHECKING:
-    from backend.context import Context
+    from backend.wiring import Context
 
 log = logging.getLogger(__name__)
 

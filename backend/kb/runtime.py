@@ -29,7 +29,7 @@ from backend.kb.index import TenantIndex, current_version
 from backend.kb.settings import KbSettings
 
 if TYPE_CHECKING:
-    from backend.context import Context
+    from backend.wiring import Context
 
 REBUILD_RETRY_SECONDS = 120.0
 # Answer-confidence models per embedder key, written by scripts/fit_faq_confidence.py.

@@ -37,7 +37,7 @@ class Customer(Base):
     phone_encrypted: Mapped[str] = mapped_column(Text)
     phone_hash: Mapped[str] = mapped_column(String(64))
     # What the assistant knows the customer by (Rasa's sender id "<tenant>:<ref>", the actions'
-    # X-CUSTOMER-REF): random, so it reveals nothing of the phone; see services/customers.py.
+    # X-CUSTOMER-REF): random, so it reveals nothing of the phone; see services/platform/customers.py.
     ref: Mapped[str] = mapped_column(String(32), default=lambda: new_customer_ref())
     profile_name: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(8))  # None: the tenant's language

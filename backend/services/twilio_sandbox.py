@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.domain.errors import DomainError
 from backend.domain.phones import InvalidPhoneNumber, is_whatsapp_address, to_e164
 from backend.models import SandboxMessage, Tenant

@@ -1,6 +1,6 @@
 """The FAQ measurements' common ground (backend environment): the demo shop with its knowledge
 base on a throwaway SQLite database, an index per embedder, and each question's best target with
-the evidence the service's confidence model reads (`backend.services.faq.evidence`)."""
+the evidence the service's confidence model reads (`backend.services.knowledge.faq.evidence`)."""
 
 from __future__ import annotations
 
@@ -23,10 +23,10 @@ from backend.kb.runtime import KbRuntime, configure  # noqa: E402
 from backend.kb.settings import KbSettings  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
 from backend.models import KbDocument, KbEntry, KbPassage  # noqa: E402
-from backend.seed_kb import demo_kb_file  # noqa: E402
-from backend.seed_platform import DEMO_TENANTS, seed_tenant  # noqa: E402
-from backend.services.faq import evidence  # noqa: E402
-from backend.services.kb import import_kb, parse_import, rebuild  # noqa: E402
+from backend.seed.kb import demo_kb_file  # noqa: E402
+from backend.seed.platform import DEMO_TENANTS, seed_tenant  # noqa: E402
+from backend.services.knowledge.faq import evidence  # noqa: E402
+from backend.services.knowledge.kb import import_kb, parse_import, rebuild  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 
 LANGS = ("en", "sw", "sheng")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.domain.money import Money
-from backend.services.catalog import NewProduct, NewVariant, add_products
-from backend.services.customers import acting_customer
+from backend.services.catalog.listing import NewProduct, NewVariant, add_products
+from backend.services.platform.customers import acting_customer
 from tests.backend.conftest import TENANT_ID, merchant_headers, service_headers
 
 PHONE = "+254712000001"

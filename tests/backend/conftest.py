@@ -17,11 +17,11 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from backend.app import create_app
-from backend.context import Context
+from backend.wiring import Context
 from backend.migrate import upgrade
 from backend.models import Base
-from backend.services.auth import issue_api_key
-from backend.services.tenants import NewTenant, ensure_tenant
+from backend.services.platform.auth import issue_api_key
+from backend.services.platform.tenants import NewTenant, ensure_tenant
 from backend.settings import Settings
 
 SERVICE_TOKEN = "test-service-token"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.jobs.runner import InProcessRunner
 from backend.kb.runtime import KbRuntime, configure
 from backend.kb.settings import KbSettings

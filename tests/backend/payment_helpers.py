@@ -13,10 +13,10 @@ from sqlalchemy import text
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from backend.context import Context
-from backend.seed_payments import seed_payments
-from backend.services.payment_settings import update_payment_settings
-from backend.services.tenants import update_settings
+from backend.wiring import Context
+from backend.seed.payments import seed_payments
+from backend.services.payments.settings import update_payment_settings
+from backend.services.platform.tenants import update_settings
 from tests.backend.commerce_helpers import PHONE, acting, seed_catalog
 from tests.backend.conftest import TENANT_ID, free_port
 

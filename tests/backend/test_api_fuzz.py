@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis.generation import GenerationMode
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.app import create_app
 from tests.backend.commerce_helpers import seed_catalog
 from tests.backend.conftest import (
@@ -29,7 +29,7 @@ from tests.backend.conftest import (
     free_port,
     make_settings,
 )
-from backend.services.payment_settings import load_provider_config, payout_token
+from backend.services.payments.settings import load_provider_config, payout_token
 from tests.backend.payment_helpers import configure_payments
 
 EXAMPLES_PER_OPERATION = 4

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from backend.context import Context
+from backend.wiring import Context
 from tests.backend.conftest import (
     OTHER_ID,
     OTHER_KEY,

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import text
 
-from backend.context import Context
+from backend.wiring import Context
 from tests.backend.commerce_helpers import (
     OTHER_PHONE,
     acting,

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from backend.context import Context
-from backend.services.classifications import best_guess, low_confidence_examples
+from backend.wiring import Context
+from backend.services.conversations.classifications import best_guess, low_confidence_examples
 from tests.backend.conftest import (
     OTHER_ID,
     OTHER_KEY,

@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.db import Database
 from backend.domain.errors import Conflict
 from backend.domain.money import Money
-from backend.services.bookings import SlotFull, book
-from backend.services.catalog import NewProduct, NewVariant, add_products
-from backend.services.offerings import NewService, NewServiceVariant, NewWindow, create_service
-from backend.services.orders import place_order
+from backend.services.bookings.appointments import SlotFull, book
+from backend.services.catalog.listing import NewProduct, NewVariant, add_products
+from backend.services.bookings.services import NewService, NewServiceVariant, NewWindow, create_service
+from backend.services.orders.orders import place_order
 from tests.backend.commerce_helpers import customer, next_weekday, stock
 from tests.backend.conftest import TENANT_ID
 

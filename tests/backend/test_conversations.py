@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
-from backend.context import Context
-from backend.services.outbound import OutgoingMessage, store_outbound
+from backend.wiring import Context
+from backend.services.conversations.outbound import OutgoingMessage, store_outbound
 from tests.backend.conftest import OTHER_ID, OTHER_KEY, TENANT_ID, merchant_headers, service_headers
 
 INBOUND = "/internal/v1/messages/inbound"

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import text
 
-from backend.context import Context
+from backend.wiring import Context
 from tests.backend.conftest import (
     OTHER_ID,
     OTHER_KEY,

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 import requests
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.domain.errors import InvalidInput
 from backend.domain.payments import (
     NotKenyanMobile,

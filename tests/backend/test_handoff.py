@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.models import Conversation, ConversationHandoff
 from tests.backend.conftest import (
     OTHER_ID,

@@ -120,7 +120,7 @@ def test_redis_up_with_a_worker_and_nothing_waiting_is_ok(
 def test_an_outbox_reply_left_unsent_makes_the_embedded_backend_degraded(
     make_app: Callable[..., Flask], tenants
 ) -> None:
-    from backend.services.outbound import OutgoingMessage, store_outbound
+    from backend.services.conversations.outbound import OutgoingMessage, store_outbound
     from tests.backend.conftest import TENANT_ID
 
     app = make_app(health_queue_lag_seconds=1)

@@ -15,10 +15,10 @@ import pytest
 from flask import Flask
 from sqlalchemy import Table, select
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.models import Base
-from backend.seed_platform import DEMO_TENANTS, seed_tenant
-from backend.services.inbound import IncomingMessage, record_inbound
+from backend.seed.platform import DEMO_TENANTS, seed_tenant
+from backend.services.conversations.inbound import IncomingMessage, record_inbound
 from tests.backend.conftest import SERVICE_TOKEN
 
 FIRST, SECOND = DEMO_TENANTS[2], DEMO_TENANTS[1]  # demo-duka (mixed) owns the ids we try
@@ -100,10 +100,10 @@ def first_tenant_rows(ctx: Context) -> dict[str, list[tuple[Any, ...]]]:
 @pytest.fixture
 def seeded(ctx: Context, client) -> dict[str, list[int]]:
     """Both tenants seeded as the demo is; returns the FIRST tenant's ids per table."""
-    from backend.seed_payments import seed_payments
-    from backend.services.auth import authenticate_merchant
+    from backend.seed.payments import seed_payments
+    from backend.services.platform.auth import authenticate_merchant
 
-    from backend.seed_commerce import seed_commerce
+    from backend.seed.commerce import seed_commerce
 
     for demo in (FIRST, SECOND):
         tenant = seed_tenant(ctx, demo)
@@ -125,7 +125,7 @@ def seeded(ctx: Context, client) -> dict[str, list[int]]:
 
 def _knowledge_base(ctx: Context, tenant_id: str) -> None:
     """An FAQ entry and a document per tenant (the demo KB files cover entries only for some)."""
-    from backend.services.kb import import_kb
+    from backend.services.knowledge.kb import import_kb
 
     import_kb(ctx, tenant_id, {
         "entries": [{"key": "hours", "questions": ["When do you open?"],

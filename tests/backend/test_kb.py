@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.kb.runtime import runtime
-from backend.services.kb import import_kb, parse_import, rebuild
+from backend.services.knowledge.kb import import_kb, parse_import, rebuild
 from tests.backend.conftest import OTHER_ID, TENANT_ID, merchant_headers, service_headers
 from tests.backend.kb_helpers import OTHER_KB, SHOP_KB, use_kb, wait_for_jobs
 
@@ -286,7 +286,7 @@ def test_a_mixed_language_question_is_answered_in_the_detected_language(kb, clie
 
 def test_a_lost_rebuild_is_asked_for_again_by_the_next_question(kb, client):
     from backend.models import KbEntry
-    from backend.services.kb import _bump
+    from backend.services.knowledge.kb import _bump
 
     with kb.db.transaction() as session:  # a change whose rebuild job was lost
         entry = session.query(KbEntry).filter_by(tenant_id=TENANT_ID, key="hours").one()

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.domain.errors import InvalidInput
 from backend.domain.ledger import (
     Leg,
@@ -19,7 +19,7 @@ from backend.domain.ledger import (
     split_fee,
 )
 from backend.domain.tiers import TIERS
-from backend.services.wallets import balance, post_transaction
+from backend.services.payments.wallets import balance, post_transaction
 from tests.backend.conftest import TENANT_ID
 
 

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.domain.errors import InvalidInput, LimitExceeded
 from backend.models import OutboundMessage
-from backend.services.limits import check_limit, month_start_utc
-from backend.services.outbound import OutgoingMessage, store_outbound
-from backend.services.tenants import update_settings
+from backend.services.platform.limits import check_limit, month_start_utc
+from backend.services.conversations.outbound import OutgoingMessage, store_outbound
+from backend.services.platform.tenants import update_settings
 from tests.backend.conftest import TENANT_ID, merchant_headers, service_headers
 
 CUSTOMER = "+254711000077"

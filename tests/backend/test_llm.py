@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.models import LlmCall
 from backend.providers.llm_simulator import LlmSimulator
-from backend.services.kb import import_kb, parse_import
-from backend.services.tenants import update_settings
+from backend.services.knowledge.kb import import_kb, parse_import
+from backend.services.platform.tenants import update_settings
 from tests.backend.conftest import SERVICE_TOKEN, TENANT_ID, merchant_headers, service_headers
 from tests.backend.kb_helpers import SHOP_KB, use_kb, wait_for_jobs
 

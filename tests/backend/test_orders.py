@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from backend.context import Context
-from backend.services.orders import expire_unpaid
+from backend.wiring import Context
+from backend.services.orders.orders import expire_unpaid
 from tests.backend.commerce_helpers import (
     OTHER_PHONE,
     PHONE,

@@ -16,12 +16,12 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy import text
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.jobs.context import context_from_environment
 from backend.jobs.runner import InProcessRunner, is_final_attempt
-from backend.services.delivery import deliver_batch
+from backend.services.conversations.delivery import deliver_batch
 from backend.models.base import utcnow
-from backend.services.outbound import (
+from backend.services.conversations.outbound import (
     SENDING_LEASE,
     OutgoingMessage,
     store_outbound,
@@ -434,7 +434,7 @@ def test_a_payment_notice_interrupted_after_storing_is_neither_lost_nor_doubled(
     """The notice's messages and notified_at commit together: when the job dies right after
     (here: handing the delivery over raises), its retry queues nothing more, and the sweep
     sends what was stored. Before, the retry stored the notice a second time."""
-    from backend.services.payment_notices import notify_customer
+    from backend.services.payments.notices import notify_customer
     from tests.backend.commerce_helpers import PHONE
     from tests.backend.payment_helpers import (
         FakeRasa,

@@ -18,13 +18,13 @@ import pytest
 import requests
 from redis import Redis
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.domain.ledger import split_fee
 from backend.domain.money import Money
 from backend.domain.tiers import TIERS
-from backend.services.catalog import NewProduct, NewVariant, add_products
-from backend.services.customers import acting_customer
-from backend.services.orders import place_order
+from backend.services.catalog.listing import NewProduct, NewVariant, add_products
+from backend.services.platform.customers import acting_customer
+from backend.services.orders.orders import place_order
 from tests.backend.conftest import (
     FERNET_KEY,
     HASH_KEY,

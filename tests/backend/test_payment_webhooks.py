@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.providers.paystack import signature
 from backend.providers.simulators.cards import stripe_signature_header
-from backend.services.payment_settings import load_provider_config
-from backend.services.tenants import update_settings
+from backend.services.payments.settings import load_provider_config
+from backend.services.platform.tenants import update_settings
 from tests.backend.conftest import TENANT_ID, free_port, merchant_headers
 from tests.backend.payment_helpers import (
     configure_payments,
@@ -212,7 +212,7 @@ def test_a_failure_callback_fails_the_attempt_once(shop) -> None:
 
 
 def test_money_after_an_expiry_is_credited_and_the_customer_told_again(shop) -> None:
-    from backend.services.payments import fail_payment
+    from backend.services.payments.payments import fail_payment
 
     client, ctx = shop
     order = place_order(client, ctx)

@@ -15,11 +15,11 @@ import requests
 
 from sqlalchemy import select
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.models import Customer
 from backend.models.base import utcnow
-from backend.services.payments import expire_stk_payments
-from backend.services.tenants import update_settings
+from backend.services.payments.payments import expire_stk_payments
+from backend.services.platform.tenants import update_settings
 from tests.backend.commerce_helpers import OTHER_PHONE, PHONE, acting, json_of
 from tests.backend.conftest import TENANT_ID, merchant_headers
 from tests.backend.payment_helpers import (
@@ -157,7 +157,7 @@ def test_an_unanswered_push_is_queried_then_failed(shop) -> None:
     created = json_of(pay(client, order["id"], method="mpesa_stk"), 201)
     reference = wait_for(lambda: scalar(
         ctx, "SELECT provider_reference FROM payments WHERE id = :i", i=created["id"]))
-    from backend.services.payment_settings import daraja_client, load_provider_config
+    from backend.services.payments.settings import daraja_client, load_provider_config
 
     daraja = daraja_client(ctx, load_provider_config(ctx, TENANT_ID))
     # The simulated phone gives up (no callback); Daraja's query then knows it.
@@ -214,7 +214,7 @@ def test_paybill_instructions_then_a_c2b_payment_pays_the_order(shop) -> None:
     assert manual["provider"] == "manual" and manual["status"] == "awaiting_customer"
     assert manual["instructions"] == {"paybill": "174379", "account": f"ORD{order['id']}",
                                       "amount_minor": 180000}
-    from backend.services.payment_settings import daraja_client, load_provider_config
+    from backend.services.payments.settings import daraja_client, load_provider_config
 
     config = load_provider_config(ctx, TENANT_ID)
     urls = json_of(client.get("/v1/payment-settings", headers=merchant_headers()),

@@ -13,10 +13,10 @@ import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.db import ensure_sqlite_directory, make_engine
 from backend.migrate import alembic_config
-from backend.services.payment_webhooks import store_event
+from backend.services.payments.webhooks import store_event
 from tests.backend.commerce_helpers import seed_catalog
 from tests.backend.conftest import OTHER_ID, TENANT_ID, merchant_headers, service_headers
 from tests.backend.payment_helpers import stk_callback

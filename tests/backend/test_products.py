@@ -7,10 +7,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import text
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.domain.money import Money
-from backend.services.auth import revoke_api_key
-from backend.services.catalog import NewProduct, NewVariant, add_products
+from backend.services.platform.auth import revoke_api_key
+from backend.services.catalog.listing import NewProduct, NewVariant, add_products
 from tests.backend.conftest import (
     OTHER_ID,
     OTHER_KEY,

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from backend.services.tenants import update_settings
+from backend.services.platform.tenants import update_settings
 from backend.settings import ConfigurationError, Settings
 from tests.backend.conftest import (
     OTHER_ID,

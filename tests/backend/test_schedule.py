@@ -18,7 +18,7 @@ from rq import Queue, SimpleWorker
 from rq.cron import CronScheduler
 from sqlalchemy import text
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.jobs.context import context_from_environment
 from backend.models.base import utcnow
 from backend.settings import REPO_ROOT
@@ -102,7 +102,7 @@ def test_rq_cron_enqueues_the_sweeps_and_a_worker_runs_them(
 
 def _expired_failed_push(client: Any, ctx: Context) -> int:
     """An STK push the customer never answered; Daraja's query says 1037; it is past due."""
-    from backend.services.payment_settings import daraja_client, load_provider_config
+    from backend.services.payments.settings import daraja_client, load_provider_config
 
     scenario(ctx, PHONE, "timeout", delay_ms=0)
     order = place_order(client, ctx)

@@ -6,17 +6,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import phonenumbers
 import pytest
 from sqlalchemy import text
 
-from backend.context import Context
+import backend.seed
 from backend.seed import DEMO_API_KEY, DEMO_TENANT, seed
-from backend.seed_platform import DEMO_TENANTS, seed_platform
+from backend.seed.platform import DEMO_TENANTS, seed_platform
 from backend.settings import REPO_ROOT
+from backend.wiring import Context
 from tests.backend.conftest import FERNET_KEY, HASH_KEY, SERVICE_TOKEN, service_headers
 
 TABLES = ["tenants", "api_keys", "customers", "consent_events"]
@@ -47,9 +47,8 @@ def test_seed_hands_each_tenant_and_its_customers_to_the_commerce_seed(
     ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     calls: list[tuple[str, str, list[int]]] = []
-    fake = types.ModuleType("backend.seed_commerce")
-    fake.seed_commerce = lambda c, tenant_id, kind, ids: calls.append((tenant_id, kind, ids))
-    monkeypatch.setitem(sys.modules, "backend.seed_commerce", fake)
+    monkeypatch.setattr(backend.seed, "seed_commerce",
+                        lambda c, tenant_id, kind, ids: calls.append((tenant_id, kind, ids)))
     seeded = seed(ctx)
     assert [(tenant, kind) for tenant, kind, _ in calls] == [
         ("demo-shop", "shop"), ("demo-salon", "salon"), ("demo-duka", "mixed")]
@@ -115,7 +114,7 @@ def test_seeded_tenants(client, ctx: Context) -> None:
 
 
 def test_seed_brings_an_existing_demo_shop_to_the_demo_settings(client, ctx: Context) -> None:
-    from backend.services.tenants import ensure_tenant
+    from backend.services.platform.tenants import ensure_tenant
 
     ensure_tenant(ctx, DEMO_TENANT.__class__(**{**DEMO_TENANT.__dict__, "tier": "starter"}))
     seed_platform(ctx)

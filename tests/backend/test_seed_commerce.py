@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from backend.seed_data import demo_catalog
-from backend.seed_commerce import seed_commerce
+from backend.seed.catalog import demo_catalog
+from backend.seed.commerce import seed_commerce
 from tests.backend.commerce_helpers import customer
 from tests.backend.conftest import TENANT_ID
 

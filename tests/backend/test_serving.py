@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 import requests
 
-from backend.services.payment_settings import load_provider_config
+from backend.services.payments.settings import load_provider_config
 from backend.app import create_app
-from backend.context import Context
+from backend.wiring import Context
 from tests.backend.conftest import (
     FERNET_KEY,
     HASH_KEY,

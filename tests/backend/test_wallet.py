@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import requests
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.models import Payment
-from backend.seed_payments import finance_api_key
-from backend.services.payments import succeed_locked
+from backend.seed.payments import finance_api_key
+from backend.services.payments.payments import succeed_locked
 from tests.backend.commerce_helpers import acting, json_of
 from tests.backend.conftest import TENANT_ID, merchant_headers, service_headers
 from tests.backend.payment_helpers import (

@@ -14,7 +14,7 @@ from backend.api.api_keys.schemas import (
 )
 from backend.api.auth import require_tenant
 from backend.api.common import TENANT_SECURITY, ErrorSchema, context, tenant_id
-from backend.services.api_keys import (
+from backend.services.platform.api_keys import (
     ApiKeyView,
     create_api_key,
     list_api_keys,

@@ -26,7 +26,7 @@ from backend.api.commerce import (
 )
 from backend.api.common import TENANT_SECURITY, ErrorSchema, context, tenant_id
 from backend.api.pagination import paginated
-from backend.services.bookings import (
+from backend.services.bookings.appointments import (
     AppointmentView,
     book,
     cancel,

@@ -20,7 +20,7 @@ from backend.api.carts.schemas import (
 from backend.api.commerce import CUSTOMER_DOC
 from backend.api.common import TENANT_SECURITY, ErrorSchema, context, tenant_id
 from backend.api.pagination import paginated
-from backend.services.carts import (
+from backend.services.orders.carts import (
     CartView,
     add_item,
     current_cart,

@@ -30,13 +30,13 @@ from backend.api.conversations.schemas import (
 from backend.api.customers.schemas import ConversationSchema
 from backend.api.pagination import PageQuerySchema, paginated
 from backend.providers.rasa import RasaClient
-from backend.services.conversations import (
+from backend.services.conversations.conversations import (
     ConversationView,
     conversation_messages,
     list_tenant_conversations,
     update_conversation,
 )
-from backend.services.handoff import (
+from backend.services.conversations.handoff import (
     AssistantUnreachable,
     HandoffRequest,
     HandoffResult,

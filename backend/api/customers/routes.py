@@ -27,8 +27,8 @@ from backend.api.customers.schemas import (
     PreferencesSchema,
 )
 from backend.api.pagination import PageQuerySchema, paginated
-from backend.services.conversations import list_conversations
-from backend.services.customers import (
+from backend.services.conversations.conversations import list_conversations
+from backend.services.platform.customers import (
     Actor,
     CustomerView,
     Preferences,

@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from backend.api.auth import require_tenant
 from backend.api.common import TENANT_SECURITY, context, tenant_id
 from backend.api.faq.schemas import AnswerRequestSchema, AnswerSchema
-from backend.services import faq
+from backend.services.knowledge import faq
 
 blp = Blueprint("faq", __name__, url_prefix="/v1/faq", description="FAQ answers")
 blp.before_request(require_tenant)

@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from backend.api.common import context
 from backend.api.health.schemas import HealthSchema
-from backend.services.health import check_health
+from backend.services.platform.health import check_health
 
 blp = Blueprint("health", __name__, url_prefix="/v1", description="Health check")
 

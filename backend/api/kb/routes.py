@@ -23,7 +23,7 @@ from backend.api.kb.schemas import (
     KbStatusSchema,
 )
 from backend.api.pagination import PageQuerySchema, paginated
-from backend.services import kb
+from backend.services.knowledge import kb
 
 blp = Blueprint("kb", __name__, url_prefix="/v1/kb", description="Knowledge base")
 blp.before_request(require_tenant)

@@ -7,7 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from backend.api.fields import Count, Id, UtcDateTime
 from backend.api.pagination import page_schema
 from backend.domain.knowledge import LANGUAGES
-from backend.services.kb import CONTENT_TYPES
+from backend.services.knowledge.kb import CONTENT_TYPES
 
 class KbEntrySchema(Schema):
     id = Id()

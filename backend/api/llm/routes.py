@@ -17,7 +17,7 @@ from backend.api.llm.schemas import (
     LlmUsageSchema,
 )
 from backend.api.pagination import PageQuerySchema, paginated
-from backend.services import kb_llm
+from backend.services.knowledge import llm as kb_llm
 
 internal_blp = Blueprint("llm_classify", __name__, url_prefix="/internal/v1/nlu",
                          description="LLM intent classification (service)")

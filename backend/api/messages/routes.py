@@ -15,8 +15,8 @@ from backend.api.messages.schemas import (
     OutboundRequestSchema,
     OutboundResultSchema,
 )
-from backend.services.inbound import InboundResult, IncomingMessage, record_inbound
-from backend.services.outbound import OutgoingMessage, queue_outbound
+from backend.services.conversations.inbound import InboundResult, IncomingMessage, record_inbound
+from backend.services.conversations.outbound import OutgoingMessage, queue_outbound
 
 blp = Blueprint(
     "messages", __name__, url_prefix="/internal/v1/messages", description="Messages (service)"

@@ -17,7 +17,7 @@ from backend.api.nlu.schemas import (
     IngestResultSchema,
 )
 from backend.api.pagination import paginated
-from backend.services.classifications import (
+from backend.services.conversations.classifications import (
     Classification,
     ClassificationFilter,
     IngestResult,

@@ -8,7 +8,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 from backend.api.fields import BoundedInt, Count, Id, UtcDateTime
 from backend.api.pagination import PageQuerySchema, page_schema
-from backend.services.classifications import MAX_BATCH
+from backend.services.conversations.classifications import MAX_BATCH
 
 CONFIDENCE = validate.Range(min=0.0, max=1.0)
 

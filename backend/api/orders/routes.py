@@ -28,7 +28,7 @@ from backend.api.orders.schemas import (
 from backend.api.pagination import paginated
 from backend.domain.errors import InvalidInput
 from backend.domain.orders import CANCELLED
-from backend.services.orders import (
+from backend.services.orders.orders import (
     OrderView,
     get_order,
     list_orders,

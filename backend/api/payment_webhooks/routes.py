@@ -25,18 +25,18 @@ from backend.domain.errors import InvalidInput, NotFound, Unauthenticated
 from backend.jobs.runner import JobQueueUnavailable
 from backend.providers import paystack, stripe_checkout
 from backend.security import constant_time_equals
-from backend.services.payment_settings import (
+from backend.services.payments.settings import (
     load_provider_config,
     payout_token,
     tenant_for_callback_token,
 )
-from backend.services.payment_webhooks import (
+from backend.services.payments.webhooks import (
     c2b_validation,
     enqueue_event,
     knows_provider_reference,
     store_event,
 )
-from backend.services.payouts import queue_payouts
+from backend.services.payments.payouts import queue_payouts
 
 log = logging.getLogger(__name__)
 blp = Blueprint("payment_webhooks", __name__, url_prefix="/webhooks",
@@ -303,8 +303,8 @@ class SweepPayments(MethodView):
     @internal_blp.alt_response(401, schema=ErrorSchema, description="Not the service token")
     def post(self) -> dict[str, int]:
         """Expire unanswered STK pushes (after asking Daraja) and requeue stalled events"""
-        from backend.services.payment_webhooks import requeue_stale_events
-        from backend.services.payments import expire_stk_payments
+        from backend.services.payments.webhooks import requeue_stale_events
+        from backend.services.payments.payments import expire_stk_payments
 
         ctx = context()
         return {"expired": len(expire_stk_payments(ctx)),

@@ -21,12 +21,12 @@ from backend.api.payments.schemas import (
     PaymentSettingsSchema,
 )
 from backend.domain.errors import Unauthenticated
-from backend.services.payment_settings import (
+from backend.services.payments.settings import (
     PaymentSettingsView,
     get_payment_settings,
     update_payment_settings,
 )
-from backend.services.payments import PaymentView, create_payment, get_payment, list_payments
+from backend.services.payments.payments import PaymentView, create_payment, get_payment, list_payments
 
 blp = Blueprint("payments", __name__, url_prefix="/v1", description="Payments")
 blp.before_request(require_tenant)

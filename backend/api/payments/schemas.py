@@ -6,7 +6,7 @@ from backend.api.fields import Id, Minor, UtcDateTime
 from backend.api.pagination import PageQuerySchema, page_schema
 from backend.domain.payments import CARD_PROVIDERS, METHODS
 from backend.models.payments import PAYMENT_PROVIDERS, PAYMENT_STATUSES
-from backend.services.payment_settings import MPESA_ACCOUNT_TYPES
+from backend.services.payments.settings import MPESA_ACCOUNT_TYPES
 
 
 class PaymentCreateSchema(Schema):

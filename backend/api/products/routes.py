@@ -23,8 +23,8 @@ from backend.api.products.schemas import (
     VariantCreateSchema,
 )
 from backend.domain.money import Money
-from backend.services import products
-from backend.services.catalog import (
+from backend.services.catalog import products
+from backend.services.catalog.listing import (
     NewProduct,
     NewVariant,
     ProductView,
@@ -33,7 +33,7 @@ from backend.services.catalog import (
     match_products,
     tenant_currency,
 )
-from backend.services.products import ProductVariantView
+from backend.services.catalog.products import ProductVariantView
 
 blp = Blueprint("products", __name__, url_prefix="/v1/products", description="Catalog")
 blp.before_request(require_tenant)

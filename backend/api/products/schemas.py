@@ -3,7 +3,7 @@
 from marshmallow import Schema, fields, validate
 
 from backend.api.fields import BoundedInt, Count, Id, MAX_PAGE, MAX_STOCK, Minor
-from backend.services.pages import MAX_PAGE_SIZE
+from backend.services.platform.pages import MAX_PAGE_SIZE
 
 class ProductQuerySchema(Schema):
     q = fields.Str(load_default=None, validate=validate.Length(max=200))

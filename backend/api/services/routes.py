@@ -24,10 +24,10 @@ from backend.api.services.schemas import (
     WindowSchema,
 )
 from backend.domain.money import Money
-from backend.services import offerings
-from backend.services.bookings import available_slots
-from backend.services.offerings import NewService, NewServiceVariant, NewWindow
-from backend.services.catalog import tenant_currency
+from backend.services.bookings import services
+from backend.services.bookings.appointments import available_slots
+from backend.services.bookings.services import NewService, NewServiceVariant, NewWindow
+from backend.services.catalog.listing import tenant_currency
 
 blp = Blueprint("services", __name__, url_prefix="/v1/services", description="Services")
 blp.before_request(require_tenant)
@@ -57,20 +57,20 @@ class Services(MethodView):
     @blp.response(200, ServicePageSchema)
     def get(self, **query: Any) -> dict[str, Any]:
         """List services with their variants and windows, by id"""
-        return paginated(offerings.list_services(context(), tenant_id(), **query))
+        return paginated(services.list_services(context(), tenant_id(), **query))
 
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(ServiceSchema)
     @blp.response(201, ServiceSchema)
     @blp.alt_response(403, schema=ErrorSchema, description="The tier's service limit is reached")
     @blp.alt_response(409, schema=ErrorSchema, description="A service with that name exists")
-    def post(self, body: dict[str, Any]) -> offerings.ServiceView:
+    def post(self, body: dict[str, Any]) -> services.ServiceView:
         """Create a service (optionally with variants and windows)"""
         currency = tenant_currency(context(), tenant_id())
         new = NewService(body["name"], body["description"], body["category"],
                          [_variant(v, currency) for v in body["variants"]],
                          [_window(w) for w in body["windows"]])
-        return offerings.create_service(context(), tenant_id(), new)
+        return services.create_service(context(), tenant_id(), new)
 
 
 @blp.route("/<int:service_id>")
@@ -78,25 +78,25 @@ class ServiceById(MethodView):
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, ServiceSchema)
     @blp.alt_response(404, **NOT_FOUND)
-    def get(self, service_id: int) -> offerings.ServiceView:
+    def get(self, service_id: int) -> services.ServiceView:
         """One service"""
-        return offerings.get_service(context(), tenant_id(), service_id)
+        return services.get_service(context(), tenant_id(), service_id)
 
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(ServicePatchSchema)
     @blp.response(200, ServiceSchema)
     @blp.alt_response(404, **NOT_FOUND)
     @blp.alt_response(409, schema=ErrorSchema, description="A service with that name exists")
-    def patch(self, changes: dict[str, Any], service_id: int) -> offerings.ServiceView:
+    def patch(self, changes: dict[str, Any], service_id: int) -> services.ServiceView:
         """Change name, description, category or active"""
-        return offerings.update_service(context(), tenant_id(), service_id, changes)
+        return services.update_service(context(), tenant_id(), service_id, changes)
 
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(204)
     @blp.alt_response(404, **NOT_FOUND)
     def delete(self, service_id: int) -> None:
         """Delete with its variants, windows and appointments (PATCH active=false keeps them)"""
-        offerings.delete_service(context(), tenant_id(), service_id)
+        services.delete_service(context(), tenant_id(), service_id)
 
 
 @blp.route("/<int:service_id>/variants")
@@ -106,17 +106,17 @@ class ServiceVariants(MethodView):
     @blp.alt_response(404, **NOT_FOUND)
     def get(self, service_id: int) -> dict[str, Any]:
         """The service's variants"""
-        return {"results": offerings.get_service(context(), tenant_id(), service_id).variants}
+        return {"results": services.get_service(context(), tenant_id(), service_id).variants}
 
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(ServiceVariantSchema)
     @blp.response(201, ServiceVariantSchema)
     @blp.alt_response(404, **NOT_FOUND)
     @blp.alt_response(409, schema=ErrorSchema, description="A variant with that name exists")
-    def post(self, body: dict[str, Any], service_id: int) -> offerings.ServiceVariantView:
+    def post(self, body: dict[str, Any], service_id: int) -> services.ServiceVariantView:
         """Add a variant (duration, price)"""
         currency = tenant_currency(context(), tenant_id())
-        return offerings.add_service_variant(context(), tenant_id(), service_id,
+        return services.add_service_variant(context(), tenant_id(), service_id,
                                              _variant(body, currency))
 
 
@@ -127,15 +127,15 @@ class ServiceWindows(MethodView):
     @blp.alt_response(404, **NOT_FOUND)
     def get(self, service_id: int) -> dict[str, Any]:
         """The service's availability windows"""
-        return {"results": offerings.list_windows(context(), tenant_id(), service_id)}
+        return {"results": services.list_windows(context(), tenant_id(), service_id)}
 
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(WindowSchema)
     @blp.response(201, WindowSchema)
     @blp.alt_response(404, **NOT_FOUND)
-    def post(self, body: dict[str, Any], service_id: int) -> offerings.WindowView:
+    def post(self, body: dict[str, Any], service_id: int) -> services.WindowView:
         """Add a window: weekday (0–6) or date, local start and end, capacity"""
-        return offerings.add_window(context(), tenant_id(), service_id, _window(body))
+        return services.add_window(context(), tenant_id(), service_id, _window(body))
 
 
 @blp.route("/<int:service_id>/slots")
@@ -158,25 +158,25 @@ class ServiceVariantById(MethodView):
     @service_variants_blp.doc(security=TENANT_SECURITY)
     @service_variants_blp.response(200, ServiceVariantSchema)
     @service_variants_blp.alt_response(404, **NOT_FOUND)
-    def get(self, variant_id: int) -> offerings.ServiceVariantView:
+    def get(self, variant_id: int) -> services.ServiceVariantView:
         """One service variant"""
-        return offerings.get_service_variant(context(), tenant_id(), variant_id)
+        return services.get_service_variant(context(), tenant_id(), variant_id)
 
     @service_variants_blp.doc(security=TENANT_SECURITY)
     @service_variants_blp.arguments(ServiceVariantPatchSchema)
     @service_variants_blp.response(200, ServiceVariantSchema)
     @service_variants_blp.alt_response(404, **NOT_FOUND)
     @service_variants_blp.alt_response(409, schema=ErrorSchema, description="Name taken")
-    def patch(self, changes: dict[str, Any], variant_id: int) -> offerings.ServiceVariantView:
+    def patch(self, changes: dict[str, Any], variant_id: int) -> services.ServiceVariantView:
         """Change name, duration or price"""
-        return offerings.update_service_variant(context(), tenant_id(), variant_id, changes)
+        return services.update_service_variant(context(), tenant_id(), variant_id, changes)
 
     @service_variants_blp.doc(security=TENANT_SECURITY)
     @service_variants_blp.response(204)
     @service_variants_blp.alt_response(404, **NOT_FOUND)
     def delete(self, variant_id: int) -> None:
         """Delete the variant (and its appointments)"""
-        offerings.delete_service_variant(context(), tenant_id(), variant_id)
+        services.delete_service_variant(context(), tenant_id(), variant_id)
 
 
 @windows_blp.route("/<int:window_id>")
@@ -184,22 +184,22 @@ class WindowById(MethodView):
     @windows_blp.doc(security=TENANT_SECURITY)
     @windows_blp.response(200, WindowSchema)
     @windows_blp.alt_response(404, **NOT_FOUND)
-    def get(self, window_id: int) -> offerings.WindowView:
+    def get(self, window_id: int) -> services.WindowView:
         """One availability window"""
-        return offerings.get_window(context(), tenant_id(), window_id)
+        return services.get_window(context(), tenant_id(), window_id)
 
     @windows_blp.doc(security=TENANT_SECURITY)
     @windows_blp.arguments(WindowPatchSchema)
     @windows_blp.response(200, WindowSchema)
     @windows_blp.alt_response(404, **NOT_FOUND)
     @windows_blp.alt_response(422, schema=ErrorSchema, description="The window would be invalid")
-    def patch(self, changes: dict[str, Any], window_id: int) -> offerings.WindowView:
+    def patch(self, changes: dict[str, Any], window_id: int) -> services.WindowView:
         """Change a window; the result must still be valid"""
-        return offerings.update_window(context(), tenant_id(), window_id, changes)
+        return services.update_window(context(), tenant_id(), window_id, changes)
 
     @windows_blp.doc(security=TENANT_SECURITY)
     @windows_blp.response(204)
     @windows_blp.alt_response(404, **NOT_FOUND)
     def delete(self, window_id: int) -> None:
         """Delete a window (its appointments stay booked)"""
-        offerings.delete_window(context(), tenant_id(), window_id)
+        services.delete_window(context(), tenant_id(), window_id)

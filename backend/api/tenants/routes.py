@@ -9,10 +9,10 @@ from flask_smorest import Blueprint
 
 from backend.api.auth import require_service
 from backend.api.common import SERVICE_SECURITY, ErrorSchema, context
-from backend.api.tenant.schemas import OperatorTenantPatchSchema, TenantSettingsSchema
+from backend.api.tenant_settings.schemas import OperatorTenantPatchSchema, TenantSettingsSchema
 from backend.api.tenants.schemas import ResolveQuerySchema, TenantRoutingSchema
-from backend.services.tenant_usage import settings_with_usage, update_settings_with_usage
-from backend.services.tenants import TenantRouting, resolve_by_number
+from backend.services.platform.usage import settings_with_usage, update_settings_with_usage
+from backend.services.platform.tenants import TenantRouting, resolve_by_number
 
 blp = Blueprint(
     "tenants", __name__, url_prefix="/internal/v1/tenants", description="Tenant routing (service)"

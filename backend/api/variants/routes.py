@@ -10,8 +10,8 @@ from flask_smorest import Blueprint
 from backend.api.auth import require_tenant
 from backend.api.common import TENANT_SECURITY, ErrorSchema, context, tenant_id
 from backend.api.products.schemas import ProductVariantSchema, VariantPatchSchema
-from backend.services import products
-from backend.services.products import ProductVariantView
+from backend.services.catalog import products
+from backend.services.catalog.products import ProductVariantView
 
 blp = Blueprint("variants", __name__, url_prefix="/v1/variants", description="Catalog")
 blp.before_request(require_tenant)

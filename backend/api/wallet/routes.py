@@ -25,7 +25,7 @@ from backend.api.wallet.schemas import (
     WithdrawalSchema,
 )
 from backend.domain.errors import Unauthenticated
-from backend.services.wallets import (
+from backend.services.payments.wallets import (
     WalletView,
     WithdrawalView,
     approve_withdrawal,

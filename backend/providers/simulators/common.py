@@ -14,7 +14,7 @@ from flask import Response, current_app, jsonify, request
 from marshmallow import Schema, fields
 from sqlalchemy import select
 
-from backend.context import Context
+from backend.wiring import Context
 from backend.log_redaction import redact
 from backend.models import SandboxPaymentRecord
 

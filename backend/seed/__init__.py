@@ -1,0 +1,40 @@
+"""`python -m backend.seed`: three demo tenants (one per tier) with API keys, customers and
+their commerce data (catalog, services, orders, bookings); a second run changes nothing."""
+
+from __future__ import annotations
+
+from backend.seed.commerce import seed_commerce
+from backend.seed.kb import seed_kb
+from backend.seed.payments import seed_payments
+from backend.seed.platform import DEMO_TENANTS, TenantSeed, seed_platform
+from backend.services.platform.auth import authenticate_merchant
+from backend.settings import Settings
+from backend.wiring import Context, build_context
+
+DEMO_TENANT = DEMO_TENANTS[0].tenant  # demo-shop: end-to-end tests talk to it
+DEMO_API_KEY = DEMO_TENANTS[0].api_key
+
+
+def seed(ctx: Context) -> list[TenantSeed]:
+    """Tenants, keys and customers (seed_platform), then each tenant's commerce data."""
+    seeded = seed_platform(ctx)
+    for tenant, demo in zip(seeded, DEMO_TENANTS, strict=True):
+        seed_commerce(ctx, tenant.tenant_id, tenant.kind, tenant.customer_ids)
+        seed_kb(ctx, tenant.tenant_id)
+        seed_payments(ctx, tenant.tenant_id, authenticate_merchant(ctx, tenant.tenant_id,
+                                                                   demo.api_key))
+    return seeded
+
+
+def main() -> None:
+    ctx = build_context(Settings.from_env())
+    try:
+        seeded = seed(ctx)
+    finally:
+        ctx.db.dispose()
+    for tenant in seeded:
+        state = "created" if tenant.created else "already present"
+        print(
+            f"seed: tenant {tenant.tenant_id} {state}; "
+            f"{tenant.customers_added} customer(s) added"
+        )

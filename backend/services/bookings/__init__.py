@@ -1,0 +1,1 @@
+"""The bookings capability: bookable services (variants, windows) and appointments."""

@@ -1,0 +1,1 @@
+"""The catalog capability: listing and finding products, merchants' product edits."""

@@ -1,0 +1,162 @@
+"""Delivering a batch of outbound messages in order through Twilio, recording each outcome.
+
+Sending is idempotent per outbox row: a row is claimed (queued → sending) by one conditional
+UPDATE right before the call to Twilio, so two senders racing on the same batch (two workers, a
+worker and the in-process fallback, a job the sweep re-enqueued) never both send it. A row left
+in `sending` by a sender that died mid-call is never resent (Twilio has no idempotency key, so it
+may have gone out): the sweep fails it as unknown (see outbound.sweep_outbox)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+
+from backend.wiring import Context
+from backend.domain.phones import whatsapp_address
+from backend.metrics import SENDS
+from backend.models import OutboundMessage, Tenant
+from backend.models.base import utcnow
+from backend.providers.twilio import SentMessage, TwilioSender, TwilioSendError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    id: int
+    body: str | None
+    media_url: str | None
+
+
+@dataclass(frozen=True)
+class _Batch:
+    tenant_id: str
+    sender: TwilioSender
+    from_address: str
+    to_address: str
+    pending: list[_Pending]
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+
+
+def deliver_batch(ctx: Context, ids: list[int], *, final_attempt: bool) -> DeliveryReport:
+    """Send the still-queued messages in position order.
+
+    Twilio refusing a message fails that message and the batch goes on. A transient error
+    (Twilio unreachable, 5xx, 429) stops the batch, keeps the rest queued and re-raises so the
+    job is retried; on the final attempt it fails the message instead.
+    """
+    report = DeliveryReport()
+    batch = _load(ctx, ids)
+    if batch is None:
+        return report
+    for message in batch.pending:
+        claim = _claim(ctx, batch.tenant_id, message.id)
+        if claim == "taken":
+            break  # another sender is on this batch: it goes on in order, we stop
+        if claim == "done":
+            continue
+        try:
+            sent = batch.sender.send(
+                from_=batch.from_address,
+                to=batch.to_address,
+                body=message.body,
+                media_url=message.media_url,
+            )
+        except TwilioSendError as error:
+            if error.transient and not final_attempt:
+                _record(ctx, batch.tenant_id, message.id, "queued", error=str(error))
+                raise
+            _record(ctx, batch.tenant_id, message.id, "failed", error=str(error))
+            report.failed += 1
+            continue
+        _record(ctx, batch.tenant_id, message.id, "sent", sent=sent)
+        report.sent += 1
+    return report
+
+
+def _load(ctx: Context, ids: list[int]) -> _Batch | None:
+    """Read everything needed to send, then close the transaction before any network call."""
+    with ctx.db.transaction() as session:
+        messages = session.scalars(
+            select(OutboundMessage)
+            .where(OutboundMessage.id.in_(ids))
+            .order_by(OutboundMessage.position, OutboundMessage.id)
+        ).all()
+        if not messages:
+            return None
+        tenant_ids = {m.tenant_id for m in messages}
+        if len(tenant_ids) != 1:
+            raise ValueError(f"Outbound batch {ids} spans several tenants")
+        tenant = session.get_one(Tenant, tenant_ids.pop())
+        token = ctx.crypto.decrypt(tenant.twilio_auth_token_encrypted)
+        base_url = ctx.settings.twilio_base_url(sandbox_tenant=tenant.sandbox)
+        return _Batch(
+            tenant_id=tenant.id,
+            sender=TwilioSender(tenant.twilio_account_sid, token, base_url),
+            from_address=whatsapp_address(tenant.whatsapp_number),
+            to_address=whatsapp_address(ctx.crypto.decrypt(messages[0].to_phone_encrypted)),
+            pending=[_Pending(m.id, m.body, m.media_url) for m in messages
+                     if m.status in ("queued", "sending")],
+        )
+
+
+def _claim(ctx: Context, tenant_id: str, message_id: int) -> str:
+    """queued → sending for this sender only: "claimed", "taken" (another sender is sending it)
+    or "done" (sent or failed already)."""
+    with ctx.db.transaction() as session:
+        claimed = session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.tenant_id == tenant_id,
+                OutboundMessage.id == message_id,
+                OutboundMessage.status == "queued",
+            )
+            .values(status="sending", updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed == 1:
+            return "claimed"
+        status = session.scalar(
+            select(OutboundMessage.status).where(
+                OutboundMessage.tenant_id == tenant_id, OutboundMessage.id == message_id
+            )
+        )
+    return "taken" if status == "sending" else "done"
+
+
+def _record(
+    ctx: Context,
+    tenant_id: str,
+    message_id: int,
+    status: str,
+    *,
+    sent: SentMessage | None = None,
+    error: str | None = None,
+) -> None:
+    with ctx.db.transaction() as session:
+        message = session.scalars(
+            select(OutboundMessage).where(
+                OutboundMessage.tenant_id == tenant_id, OutboundMessage.id == message_id
+            )
+        ).one()
+        message.status = status
+        message.attempts += 1
+        message.error = error
+        if sent is not None:
+            message.provider_sid = sent.sid
+    outcome = "retry" if status == "queued" else status
+    SENDS.labels(status=outcome).inc()
+    log.log(
+        logging.INFO if status == "sent" else logging.WARNING,
+        "whatsapp send %s",
+        outcome,
+        extra={"outbound_id": message_id, "provider_sid": sent.sid if sent else None,
+               "error": error},
+    )

@@ -1,0 +1,1 @@
+"""The orders capability: carts and orders (priced from the catalog, stock reserved)."""

@@ -1,0 +1,263 @@
+"""Orders: placed from a cart or a merchant's list, priced from the catalog, stock reserved."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from backend.wiring import Context
+from backend.domain.errors import Conflict, InvalidInput, NotFound
+from backend.domain.orders import (
+    CANCELLED,
+    DRAFT,
+    PENDING_PAYMENT,
+    Line,
+    check_transition,
+    order_total,
+    stock_effect,
+)
+from backend.models import Cart, CartItem, Order, OrderLine, ProductVariant
+from backend.models.base import utcnow
+from backend.services.orders.carts import require_customer, sellable_variant
+from backend.services.platform.idempotency import IdempotencyRequest, remember, replayed_id
+from backend.services.platform.pages import Page, fetch_page
+from backend.services.platform.tenants import require_tenant
+
+EXPIRED_REASON = "payment not received in time"
+
+
+@dataclass(frozen=True)
+class OrderLineView:
+    id: int
+    variant_id: int | None
+    sku: str
+    title: str
+    unit_price_minor: int
+    quantity: int
+    line_total_minor: int
+
+
+@dataclass(frozen=True)
+class OrderView:
+    id: int
+    customer_id: int
+    status: str
+    currency: str
+    total_minor: int
+    placed_at: datetime | None
+    cancel_reason: str | None
+    created_at: datetime
+    lines: list[OrderLineView]
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: OrderView
+    replayed: bool  # True: answered from an earlier request with the same Idempotency-Key
+
+
+def _view(order: Order) -> OrderView:
+    return OrderView(
+        id=order.id,
+        customer_id=order.customer_id,
+        status=order.status,
+        currency=order.currency,
+        total_minor=order.total_minor,
+        placed_at=order.placed_at,
+        cancel_reason=order.cancel_reason,
+        created_at=order.created_at,
+        lines=[
+            OrderLineView(l.id, l.variant_id, l.sku, l.title, l.unit_price_minor, l.quantity,
+                          l.line_total_minor)
+            for l in order.lines
+        ],
+    )
+
+
+def _merge(items: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """One (variant id, quantity) per variant, in variant id order (a fixed lock order)."""
+    merged: dict[int, int] = {}
+    for variant_id, quantity in items:
+        if quantity < 1:
+            raise InvalidInput("Every quantity must be at least 1")
+        merged[variant_id] = merged.get(variant_id, 0) + quantity
+    if not merged:
+        raise InvalidInput("An order needs at least one item")
+    return sorted(merged.items())
+
+
+def _reserve(session: Session, tenant_id: str, variant_id: int, quantity: int, sku: str) -> None:
+    """Take stock with one conditional UPDATE, so concurrent orders can never oversell."""
+    taken = session.execute(
+        update(ProductVariant)
+        .where(
+            ProductVariant.id == variant_id,
+            ProductVariant.tenant_id == tenant_id,
+            ProductVariant.stock >= quantity,
+        )
+        .values(stock=ProductVariant.stock - quantity)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if taken != 1:
+        raise Conflict(f"Not enough stock of {sku} for {quantity}")
+
+
+def _release(session: Session, order: Order) -> None:
+    for line in order.lines:
+        if line.variant_id is not None:
+            session.execute(
+                update(ProductVariant)
+                .where(ProductVariant.id == line.variant_id)
+                .values(stock=ProductVariant.stock + line.quantity)
+                .execution_options(synchronize_session=False)
+            )
+
+
+def _reserve_order(session: Session, order: Order) -> None:
+    for line in sorted(order.lines, key=lambda l: l.variant_id or 0):
+        if line.variant_id is None:
+            raise Conflict(f"{line.sku} is no longer in the catalog")
+        _reserve(session, order.tenant_id, line.variant_id, line.quantity, line.sku)
+    order.placed_at = utcnow()
+
+
+def _order_row(session: Session, tenant_id: str, currency: str, customer_id: int,
+               items: Sequence[tuple[int, int]]) -> Order:
+    lines: list[OrderLine] = []
+    for variant_id, quantity in _merge(items):
+        variant = sellable_variant(session, tenant_id, variant_id)
+        line = Line(variant.price_minor, quantity)
+        lines.append(
+            OrderLine(
+                tenant_id=tenant_id,
+                variant_id=variant.id,
+                sku=variant.sku,
+                title=variant.product.title,
+                unit_price_minor=variant.price_minor,
+                quantity=quantity,
+                line_total_minor=line.total_minor,
+            )
+        )
+    total = order_total(Line(l.unit_price_minor, l.quantity) for l in lines)
+    return Order(tenant_id=tenant_id, customer_id=customer_id, status=DRAFT, currency=currency,
+                 total_minor=total, lines=lines)
+
+
+def place_order(
+    ctx: Context,
+    tenant_id: str,
+    customer_id: int,
+    items: Sequence[tuple[int, int]] | None,
+    *,
+    draft: bool = False,
+    idempotency: IdempotencyRequest | None = None,
+) -> PlacedOrder:
+    """Create an order priced from the catalog now; `items=None` takes (and empties) the cart.
+
+    Unless `draft`, the order is pending_payment and its stock is reserved (409 when short).
+    """
+    with ctx.db.transaction() as session:
+        currency = require_tenant(session, tenant_id).currency
+        previous = replayed_id(session, tenant_id, idempotency)
+        if previous is not None:
+            return PlacedOrder(_view(_require_order(session, tenant_id, previous)), replayed=True)
+        require_customer(session, tenant_id, customer_id)
+        cart_items: list[CartItem] = []
+        if items is None:
+            cart = session.scalar(
+                select(Cart).where(Cart.tenant_id == tenant_id, Cart.customer_id == customer_id)
+            )
+            cart_items = list(cart.items) if cart else []
+            if not cart_items:
+                raise Conflict("The cart is empty")
+            items = [(item.variant_id, item.quantity) for item in cart_items]
+        order = _order_row(session, tenant_id, currency, customer_id, items)
+        session.add(order)
+        if not draft:
+            _reserve_order(session, order)
+            order.status = PENDING_PAYMENT
+        for item in cart_items:
+            session.delete(item)
+        session.flush()
+        remember(session, tenant_id, idempotency, order.id)
+        return PlacedOrder(_view(order), replayed=False)
+
+
+def _require_order(session: Session, tenant_id: str, order_id: int, customer_id: int | None = None,
+                   lock: bool = False) -> Order:
+    query = select(Order).where(Order.id == order_id, Order.tenant_id == tenant_id)
+    if customer_id is not None:
+        query = query.where(Order.customer_id == customer_id)
+    order = session.scalar(query.with_for_update() if lock else query)
+    if order is None:
+        raise NotFound(f"No order {order_id}")
+    return order
+
+
+def _move(session: Session, order: Order, to: str, reason: str | None = None) -> None:
+    check_transition(order.status, to)
+    effect = stock_effect(order.status, to)
+    if effect > 0:
+        _reserve_order(session, order)
+    elif effect < 0:
+        _release(session, order)
+    order.status = to
+    if to == CANCELLED:
+        order.cancel_reason = reason
+    session.flush()
+
+
+def transition_order(ctx: Context, tenant_id: str, order_id: int, to: str,
+                     customer_id: int | None = None, reason: str | None = None) -> OrderView:
+    """Move an order along the status machine (409 when not allowed), reserving or releasing."""
+    with ctx.db.transaction() as session:
+        order = _require_order(session, tenant_id, order_id, customer_id, lock=True)
+        _move(session, order, to, reason)
+        return _view(order)
+
+
+def get_order(ctx: Context, tenant_id: str, order_id: int,
+              customer_id: int | None = None) -> OrderView:
+    with ctx.db.transaction() as session:
+        return _view(_require_order(session, tenant_id, order_id, customer_id))
+
+
+def list_orders(ctx: Context, tenant_id: str, *, status: str | None = None,
+                customer_id: int | None = None, page: int = 1,
+                page_size: int = 50) -> Page[OrderView]:
+    """Newest first."""
+    query = select(Order).where(Order.tenant_id == tenant_id)
+    if status:
+        query = query.where(Order.status == status)
+    if customer_id is not None:
+        query = query.where(Order.customer_id == customer_id)
+    with ctx.db.transaction() as session:
+        count, orders = fetch_page(session, query, page, page_size, Order.id.desc())
+        return Page(count, page, page_size, [_view(o) for o in orders])
+
+
+def expire_unpaid(ctx: Context, timeout: timedelta, now: datetime | None = None) -> list[int]:
+    """Cancel every order still pending_payment `timeout` after it was placed; returns their ids.
+
+    Each order is its own transaction, locked and re-checked, so a payment landing meanwhile wins.
+    """
+    cutoff = (now or utcnow()) - timeout
+    with ctx.db.transaction() as session:
+        ids = list(session.scalars(
+            select(Order.id).where(Order.status == PENDING_PAYMENT, Order.placed_at < cutoff)
+            .order_by(Order.id)
+        ))
+    expired: list[int] = []
+    for order_id in ids:
+        with ctx.db.transaction() as session:
+            order = session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+            if order is None or order.status != PENDING_PAYMENT or order.placed_at is None \
+                    or order.placed_at >= cutoff:
+                continue
+            _move(session, order, CANCELLED, EXPIRED_REASON)
+            expired.append(order_id)
+    return expired

@@ -1,0 +1,1 @@
+"""The payments capability: payments, provider callbacks, payment settings, notices, wallets and payouts."""
