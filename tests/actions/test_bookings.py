@@ -468,7 +468,7 @@ async def test_an_expired_menu_says_so(salon):
 
 # The form as the domain declares it (the validation action reads its required slots there).
 DOMAIN = {"forms": yaml.safe_load(
-    (Path(__file__).parents[2] / "domain" / "services.yml").read_text())["forms"]}
+    (Path(__file__).parents[2] / "domain" / "bookings.yml").read_text())["forms"]}
 
 
 async def validate(t):

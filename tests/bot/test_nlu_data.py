@@ -16,7 +16,7 @@ TOPICS = {
     "shopping.yml": ("browse_products", "product_details", "price_check", "select_option"),
     "orders.yml": ("add_to_cart", "view_cart", "place_order", "check_order_status",
                    "cancel_order", "payment_help"),
-    "services.yml": ("browse_services", "service_details", "check_availability",
+    "bookings.yml": ("browse_services", "service_details", "check_availability",
                      "book_appointment", "check_appointment_status", "cancel_appointment"),
     "knowledge.yml": ("ask_faq", "return_policy", "delivery_fees"),
     "support.yml": ("request_human", "opt_out_promotions", "opt_in_promotions", "stop_all",

@@ -34,7 +34,6 @@ from backend.services.conversations.conversations import (
     ConversationView,
     conversation_messages,
     list_tenant_conversations,
-    update_conversation,
 )
 from backend.services.conversations.handoff import (
     AssistantUnreachable,
@@ -43,6 +42,7 @@ from backend.services.conversations.handoff import (
     request_handoff,
     resume_conversation,
     send_reply,
+    update_conversation,
 )
 
 blp = Blueprint(

@@ -14,7 +14,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.wiring import Context
-from backend.domain.errors import Conflict
 from backend.models import (
     Conversation,
     ConversationHandoff,
@@ -152,91 +151,6 @@ def _outbound_view(message: OutboundMessage) -> MessageView:
         in_reply_to=message.in_reply_to,
         created_at=message.created_at,
     )
-
-
-def update_conversation(
-    ctx: Context,
-    tenant_id: str,
-    conversation_id: int,
-    changes: dict[str, Any],
-    actor: str = "service",
-) -> ConversationView:
-    """Flag a conversation for a person (needs_human) or close it; reopening is refused
-    (the next message after a closed conversation starts a new one). The flag only records
-    who has the conversation; giving it back to the assistant is resume (services/handoff)."""
-    with ctx.db.transaction() as session:
-        require_tenant(session, tenant_id)
-        conversation = tenant_row(session, Conversation, conversation_id, tenant_id, "conversation")
-        if changes.get("status") == "open" and conversation.status == "closed":
-            raise Conflict("A closed conversation cannot be reopened; the next message opens one")
-        if "status" in changes:
-            conversation.status = changes["status"]
-        if "needs_human" in changes:
-            if changes["needs_human"]:
-                flag_for_person(session, conversation, "merchant", actor)
-            else:
-                hand_back(session, conversation, actor)
-        session.flush()
-        return _view(conversation)
-
-
-def open_handoff(session: Session, conversation: Conversation) -> ConversationHandoff | None:
-    """The conversation's handoff still waiting for the assistant to take over again."""
-    return session.scalar(
-        select(ConversationHandoff)
-        .where(
-            ConversationHandoff.tenant_id == conversation.tenant_id,
-            ConversationHandoff.conversation_id == conversation.id,
-            ConversationHandoff.resumed_at.is_(None),
-        )
-        .order_by(ConversationHandoff.requested_at, ConversationHandoff.id)
-        .limit(1)
-    )
-
-
-def flag_for_person(
-    session: Session,
-    conversation: Conversation,
-    reason: str,
-    requested_by: str,
-    last_message: str | None = None,
-    now: datetime | None = None,
-) -> ConversationHandoff:
-    """needs_human, with a handoff record (who, when, why); an open one is kept, not repeated."""
-    conversation.needs_human = True
-    handoff = open_handoff(session, conversation)
-    if handoff is None:
-        handoff = ConversationHandoff(
-            tenant_id=conversation.tenant_id,
-            conversation_id=conversation.id,
-            reason=reason,
-            last_message=last_message,
-            requested_by=requested_by,
-            requested_at=now or datetime.now(UTC),
-        )
-        session.add(handoff)
-    elif last_message:
-        handoff.last_message = last_message
-    session.flush()
-    return handoff
-
-
-def hand_back(
-    session: Session, conversation: Conversation, resumed_by: str, now: datetime | None = None
-) -> None:
-    """needs_human off; every open handoff of the conversation records who ended it and when."""
-    conversation.needs_human = False
-    moment = now or datetime.now(UTC)
-    for handoff in session.scalars(
-        select(ConversationHandoff).where(
-            ConversationHandoff.tenant_id == conversation.tenant_id,
-            ConversationHandoff.conversation_id == conversation.id,
-            ConversationHandoff.resumed_at.is_(None),
-        )
-    ):
-        handoff.resumed_at = moment
-        handoff.resumed_by = resumed_by
-    session.flush()
 
 
 @dataclass(frozen=True)
