@@ -8,7 +8,7 @@ from pathlib import Path
 from backend.wiring import Context
 from backend.services.knowledge.kb import ImportReport, import_kb, parse_import, rebuild
 
-KB_DATA = Path(__file__).resolve().parent / "kb_data"
+KB_DATA = Path(__file__).resolve().parents[1] / "kb_data"
 
 
 def demo_kb_file(tenant_id: str) -> Path:
