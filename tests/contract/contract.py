@@ -95,6 +95,7 @@ def route_problems(app: web.Application) -> List[str]:
     return problems
 
 
+@lru_cache(maxsize=None)
 def _pattern(path: str) -> re.Pattern:
     parts = re.split(r"(\{[^}]*\})", path)
     return re.compile("^" + "".join(
@@ -128,9 +129,15 @@ def _iso_datetime(value: Any) -> bool:
     return not isinstance(value, str) or bool(datetime.fromisoformat(value.replace("Z", "+00:00")))
 
 
+@lru_cache(maxsize=1)
+def _resolver() -> RefResolver:
+    """One resolver for every check: it caches the document's subschemas (slow to build)."""
+    return RefResolver.from_schema(document())
+
+
 def _errors(kind: type, schema: Dict[str, Any], value: Any) -> List[str]:
     formats = oas30_format_checker if kind is OAS30ReadValidator else READ_FORMATS
-    validator = kind(schema, resolver=RefResolver.from_schema(document()), format_checker=formats)
+    validator = kind(schema, resolver=_resolver(), format_checker=formats)
     return [f"{'/'.join(map(str, e.absolute_path)) or '(body)'}: {e.message}"
             for e in validator.iter_errors(value)]
 
