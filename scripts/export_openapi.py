@@ -25,7 +25,8 @@ def served_document() -> dict[str, Any]:
     """The document the app serves with the sandbox on (its routes are part of the contract too);
     the throwaway secrets do not appear in it."""
     settings = Settings(database_url="sqlite://", redis_url="", service_token="unused",
-                        encryption_keys=(Fernet.generate_key().decode(),), hash_key="unused", sandbox=True)
+                        encryption_keys=(Fernet.generate_key().decode(),), hash_key="unused",
+                        sandbox=True)
     document: dict[str, Any] = create_app(settings).test_client().get("/openapi.json").get_json()
     return document
 

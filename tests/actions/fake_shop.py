@@ -117,7 +117,9 @@ class FakeShop:
 
     async def get_product(self, request: web.Request) -> web.Response:
         found = [p for p in self.products if p["id"] == int(request.match_info["product_id"])]
-        return web.json_response(found[0]) if found else web.json_response({"code": 404}, status=404)
+        if not found:
+            return web.json_response({"code": 404}, status=404)
+        return web.json_response(found[0])
 
     async def get_cart(self, request: web.Request) -> web.Response:
         if request.headers.get("X-CUSTOMER-REF") != REF:

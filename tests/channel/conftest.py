@@ -88,7 +88,7 @@ class FakeBackend:
 
 @pytest_asyncio.fixture
 async def backend():
-    """The fake on loopback; what the channel sent and it answered must be the backend's contract."""
+    """The fake on loopback; what the channel sent and it answered must keep to the contract."""
     fake = FakeBackend()
     app = fake.app()
     exchanges = watch(app)

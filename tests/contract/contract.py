@@ -183,7 +183,8 @@ def _parameter_problems(exchange: Exchange, path: str, values: Dict[str, str],
         try:
             value = _typed(raw, parameter.get("schema", {}))
         except (ValueError, KeyError):
-            problems.append(f"{where} parameter {name}={raw!r} is not a {parameter['schema']['type']}")
+            kind = parameter["schema"]["type"]
+            problems.append(f"{where} parameter {name}={raw!r} is not a {kind}")
             continue
         problems += [f"{where} parameter {name}: {e}"
                      for e in _errors(OAS30Validator, parameter.get("schema", {}), value)]

@@ -1,7 +1,8 @@
 """The hand-written fakes of the backend against its OpenAPI document (tests/contract/openapi.json).
 
-Each fake's routes must be operations of the backend; every exchange a fake has in the action and
-channel tests is checked by their fixtures (contract.watch). These tests also show that the checks
+Each fake's routes (its aiohttp router: the table of what it answers) must be operations of the
+backend; every exchange a fake has in the action and channel tests is checked by their fixtures
+(contract.watch). These tests also show that the checks
 catch a renamed field, a moved path, a missing parameter or body field and a wrong status."""
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from aiohttp import web
 from tests.actions.fake_shop import FakeShop
 from tests.actions.test_bookings import FakeBackend as FakeSalon
 from tests.channel.conftest import FakeBackend as FakeChannelBackend
+from tests.channel.test_analytics import Backend as FakeClassificationStore
 from tests.contract import contract
 from tests.contract.contract import Exchange, exchange_problems, route_problems
 
@@ -20,6 +22,7 @@ FAKES: Dict[str, Callable[[], web.Application]] = {
     "actions: fake shop": lambda: FakeShop().app(),
     "actions: fake salon (test_bookings)": lambda: FakeSalon().app(),
     "channel: fake backend": lambda: FakeChannelBackend().app(),
+    "channel: fake classification store (test_analytics)": lambda: FakeClassificationStore().app(),
 }
 SERVICE = {"Authorization": "Bearer t", "X-TENANT-ID": "shop"}
 
