@@ -1,5 +1,7 @@
-"""The backend's OpenAPI document (openapi.json beside this file, written by
-scripts/export_openapi.py) and the checks of a hand-written fake of the backend against it.
+"""The backend's OpenAPI document (openapi.json beside this file) and the checks of a
+hand-written fake of the backend against it. After changing a route or a schema, regenerate the
+document with `.venv/bin/python scripts/export_openapi.py` (tests/backend/test_openapi.py fails
+until then).
 
 A fake's aiohttp router is its route table: every route must be an operation of the document.
 `recording(exchanges)` is a middleware that keeps each request a fake was sent and its answer;
@@ -28,7 +30,6 @@ from openapi_schema_validator import (
 )
 
 DOCUMENT = Path(__file__).with_name("openapi.json")
-METHODS = ("get", "post", "put", "patch", "delete")
 JSON = "application/json"
 # A fake's answer that a test plants outside the contract on purpose (to test the caller's
 # defences) carries this header: its request is checked, its answer is not.
