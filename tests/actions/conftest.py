@@ -10,20 +10,25 @@ from rasa_sdk import Tracker
 from actions import backend as backend_module
 from tests.actions.fake_shop import FakeShop
 from tests.actions.loopback import serve, stop
+from tests.contract.contract import assert_conform, watch
 
 SHOP_MODULES = ("actions.catalog", "actions.orders", "actions.payments", "actions.support")
 
 
 @pytest_asyncio.fixture
 async def shop(monkeypatch):
-    """A FakeShop on loopback, with every shop action module's backend client pointed at it."""
+    """A FakeShop on loopback, with every shop action module's backend client pointed at it; what
+    the actions sent and the fake answered must be what the backend reads and answers."""
     fake = FakeShop()
-    runner, client = await serve(fake.app())
+    app = fake.app()
+    exchanges = watch(app)
+    runner, client = await serve(app)
     monkeypatch.setattr(backend_module, "backend", client)
     for module in SHOP_MODULES:
         monkeypatch.setattr(f"{module}.backend", client)
     yield fake
     await stop(runner, client)
+    assert_conform(exchanges)
 
 
 @pytest.fixture

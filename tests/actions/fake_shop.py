@@ -29,13 +29,21 @@ CATALOG = [product(11, "Canvas sneakers", [250000]),
            product(14, "Denim jacket", [320000])]
 
 
+# An order line is a cart item without its product, attributes and stock.
+ORDER_LINE = ("id", "variant_id", "sku", "title", "quantity", "unit_price_minor",
+              "line_total_minor")
+
+
 class FakeShop:
     def __init__(self) -> None:
         self.products = [dict(p) for p in CATALOG]
         self.cart: List[Dict[str, Any]] = []
         self.orders: List[Dict[str, Any]] = []
         self.payments: List[Dict[str, Any]] = []
-        self.features = {"mpesa_stk": True, "card_payments": True}
+        self.asked_phones: List[Optional[str]] = []  # the phone each payment request named
+        self.features = {"mpesa_stk": True, "card_payments": True, "rule_based_intents": False,
+                         "llm_budget_minor_per_month": 0,
+                         "llm_budget_exhausted_action": "fallback_to_rules"}
         self.faq: Optional[Dict[str, Any]] = None
         self.classify: Optional[Dict[str, Any]] = None
         self.preferences: Dict[str, Any] = {"transactional": True, "reminders": True,
@@ -64,14 +72,16 @@ class FakeShop:
 
     # routing -----------------------------------------------------------------------------------
     def app(self) -> web.Application:
-        app = web.Application()
-        app.router.add_route("*", "/v1/{route}", self.handle)
-        app.router.add_route("*", "/v1/{route}/{rest:.*}", self.handle)
-        app.router.add_route("*", "/{route:internal}/{rest:.*}", self.handle)
+        """The routes in ROUTES behind `guard`; tests/contract checks each against the backend."""
+        app = web.Application(middlewares=[self.guard])
+        for method, path, handler in ROUTES:
+            app.router.add_route(method, path, getattr(self, handler))
         return app
 
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.json() if request.can_read_body else None
+    @web.middleware
+    async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Records the request, answers a planted failure, checks the service token and tenant."""
+        body = await request.json() if request.body_exists else None
         self.requests.append({"method": request.method, "path": request.path,
                               "query": dict(request.query), "json": body,
                               "headers": dict(request.headers)})
@@ -81,23 +91,11 @@ class FakeShop:
             return web.json_response({"code": failed, "description": "planted"}, status=failed)
         if request.headers.get("Authorization") != f"Bearer {SERVICE_TOKEN}":
             return web.json_response({"code": 401}, status=401)
-        if request.headers.get("X-TENANT-ID") != "shop":
+        if request.headers.get("X-TENANT-ID") != "shop" or request.match_info.http_exception:
             return web.json_response({"code": 404}, status=404)
-        route = getattr(self, "route_" + request.match_info["route"].replace("-", "_"), None)
-        return await route(request, body) if route else web.json_response({"code": 404}, status=404)
+        return await handler(request)
 
-    async def route_products(self, request: web.Request, body: Any) -> web.Response:
-        parts = request.path.strip("/").split("/")
-        if parts[-1] == "match":
-            text = request.query["text"].lower()
-            hits = [p for p in self.products if any(w in p["title"].lower() for w in text.split())]
-            return web.json_response({"results": [
-                {"product_id": p["id"], "title": p["title"], "score": 0.9, "variant_id": None}
-                for p in hits[:int(request.query.get("limit", 5))]]})
-        if len(parts) == 3:
-            found = [p for p in self.products if p["id"] == int(parts[2])]
-            return web.json_response(found[0]) if found else web.json_response({"code": 404},
-                                                                               status=404)
+    async def list_products(self, request: web.Request) -> web.Response:
         items = self.products
         if request.query.get("category"):
             items = [p for p in items if p["category"] == request.query["category"]]
@@ -110,84 +108,111 @@ class FakeShop:
         return web.json_response({"count": len(items), "next": None, "previous": None,
                                   "results": items[:int(request.query.get("page_size", 50))]})
 
-    async def route_carts(self, request: web.Request, body: Any) -> web.Response:
+    async def match_products(self, request: web.Request) -> web.Response:
+        text = request.query["text"].lower()
+        hits = [p for p in self.products if any(w in p["title"].lower() for w in text.split())]
+        return web.json_response({"results": [
+            {"product_id": p["id"], "title": p["title"], "score": 0.9, "variant_id": None}
+            for p in hits[:int(request.query.get("limit", 5))]]})
+
+    async def get_product(self, request: web.Request) -> web.Response:
+        found = [p for p in self.products if p["id"] == int(request.match_info["product_id"])]
+        if not found:
+            return web.json_response({"code": 404}, status=404)
+        return web.json_response(found[0])
+
+    async def get_cart(self, request: web.Request) -> web.Response:
         if request.headers.get("X-CUSTOMER-REF") != REF:
             return web.json_response({"code": 401}, status=401)
-        if request.method == "POST":
-            variant = self.variant(body["variant_id"])
-            if variant is None:
-                return web.json_response({"code": 404}, status=404)
-            already = sum(l["quantity"] for l in self.cart if l["variant_id"] == variant["id"])
-            if already + body["quantity"] > variant["stock"]:
-                return web.json_response({"code": 409, "description": "not enough stock"},
-                                         status=409)
-            self.cart.append({**variant, "variant_id": variant["id"],
-                              "quantity": body["quantity"]})
-            return web.json_response(self.cart_body(), status=201)
         return web.json_response(self.cart_body())
 
-    async def route_orders(self, request: web.Request, body: Any) -> web.Response:
-        parts = request.path.strip("/").split("/")
-        if request.method == "GET" and len(parts) == 2:
-            items = [o for o in reversed(self.orders)
-                     if request.query.get("status") in (None, o["status"])]
-            return web.json_response({"count": len(items), "next": None, "previous": None,
-                                      "results": items})
-        if request.method == "POST" and len(parts) == 2:
-            if not self.cart:
-                return web.json_response({"code": 422, "description": "empty cart"}, status=422)
-            cart = self.cart_body()
-            order = {"id": 100 + len(self.orders), "customer_id": 1, "status": "pending_payment",
-                     "currency": "KES", "total_minor": cart["total_minor"],
-                     "placed_at": "2026-11-22T08:00:00.000000+00:00",
-                     "created_at": "2026-11-22T08:00:00.000000+00:00", "cancel_reason": None,
-                     "lines": cart["items"]}
-            self.orders.append(order)
-            self.cart = []
-            return web.json_response(order, status=201)
-        order = next((o for o in self.orders if o["id"] == int(parts[2])), None)
+    async def add_to_cart(self, request: web.Request) -> web.Response:
+        if request.headers.get("X-CUSTOMER-REF") != REF:
+            return web.json_response({"code": 401}, status=401)
+        body = await request.json()
+        variant = self.variant(body["variant_id"])
+        if variant is None:
+            return web.json_response({"code": 404}, status=404)
+        already = sum(l["quantity"] for l in self.cart if l["variant_id"] == variant["id"])
+        if already + body["quantity"] > variant["stock"]:
+            return web.json_response({"code": 409, "description": "not enough stock"}, status=409)
+        self.cart.append({**variant, "variant_id": variant["id"], "quantity": body["quantity"]})
+        return web.json_response(self.cart_body(), status=201)
+
+    async def list_orders(self, request: web.Request) -> web.Response:
+        items = [o for o in reversed(self.orders)
+                 if request.query.get("status") in (None, o["status"])]
+        return web.json_response({"count": len(items), "next": None, "previous": None,
+                                  "results": items})
+
+    async def place_order(self, request: web.Request) -> web.Response:
+        if not self.cart:
+            return web.json_response({"code": 422, "description": "empty cart"}, status=422)
+        cart = self.cart_body()
+        order = {"id": 100 + len(self.orders), "customer_id": 1, "status": "pending_payment",
+                 "currency": "KES", "total_minor": cart["total_minor"],
+                 "placed_at": "2026-11-22T08:00:00.000000+00:00",
+                 "created_at": "2026-11-22T08:00:00.000000+00:00", "cancel_reason": None,
+                 "lines": [{key: item[key] for key in ORDER_LINE} for item in cart["items"]]}
+        self.orders.append(order)
+        self.cart = []
+        return web.json_response(order, status=201)
+
+    def order(self, request: web.Request) -> Optional[Dict[str, Any]]:
+        wanted = int(request.match_info["order_id"])
+        return next((o for o in self.orders if o["id"] == wanted), None)
+
+    async def get_order(self, request: web.Request) -> web.Response:
+        order = self.order(request)
+        return web.json_response(order) if order else web.json_response({"code": 404}, status=404)
+
+    async def transition(self, request: web.Request) -> web.Response:
+        order = self.order(request)
         if order is None:
             return web.json_response({"code": 404}, status=404)
-        if parts[-1] == "transitions":
-            if order["status"] not in ("draft", "pending_payment"):
-                return web.json_response({"code": 409, "description": "not allowed"}, status=409)
-            order["status"] = body["to"]
-            return web.json_response(order)
-        if parts[-1] == "payments":
-            if order["status"] != "pending_payment":
-                return web.json_response({"code": 409, "description": "not payable"}, status=409)
-            if body["method"] == "card" and not self.features["card_payments"]:
-                return web.json_response({"code": 409, "description": "no cards"}, status=409)
-            # Like the backend: no phone means the customer's own; the answer shows it masked.
-            stk_phone = body.get("phone") or PHONE
-            if body["method"] == "mpesa_stk" and not stk_phone.startswith("+2547"):
-                return web.json_response({"code": 422, "description": "bad phone"}, status=422)
-            payment = {"id": 500 + len(self.payments), "order_id": order["id"],
-                       "method": body["method"], "status": "pending",
-                       "amount_minor": order["total_minor"], "currency": "KES",
-                       "phone": stk_phone[:7] + "***" + stk_phone[-3:]
-                       if body["method"] == "mpesa_stk" else None,
-                       "asked_phone": body.get("phone"),
-                       "checkout_url": "https://pay.example/c/1" if body["method"] == "card"
-                       else None,
-                       "instructions": {"paybill": "600100", "account": f"ORD{order['id']}",
-                                        "amount_minor": order["total_minor"]}
-                       if body["method"] == "mpesa_manual" else None,
-                       "receipt": None, "failure_code": None, "failure_reason": None}
-            self.payments.append(payment)
-            return web.json_response(payment, status=201)
+        if order["status"] not in ("draft", "pending_payment"):
+            return web.json_response({"code": 409, "description": "not allowed"}, status=409)
+        order["status"] = (await request.json())["to"]
         return web.json_response(order)
 
-    async def route_payments(self, request: web.Request, body: Any) -> web.Response:
-        wanted = int(request.path.strip("/").split("/")[2])
+    async def pay(self, request: web.Request) -> web.Response:
+        order = self.order(request)
+        if order is None:
+            return web.json_response({"code": 404}, status=404)
+        body = await request.json()
+        if order["status"] != "pending_payment":
+            return web.json_response({"code": 409, "description": "not payable"}, status=409)
+        if body["method"] == "card" and not self.features["card_payments"]:
+            return web.json_response({"code": 409, "description": "no cards"}, status=409)
+        # Like the backend: no phone means the customer's own; the answer shows it masked.
+        stk_phone = body.get("phone") or PHONE
+        if body["method"] == "mpesa_stk" and not stk_phone.startswith("+2547"):
+            return web.json_response({"code": 422, "description": "bad phone"}, status=422)
+        payment = {"id": 500 + len(self.payments), "order_id": order["id"],
+                   "method": body["method"], "status": "pending",
+                   "amount_minor": order["total_minor"], "currency": "KES",
+                   "phone": stk_phone[:7] + "***" + stk_phone[-3:]
+                   if body["method"] == "mpesa_stk" else None,
+                   "checkout_url": "https://pay.example/c/1" if body["method"] == "card" else None,
+                   "instructions": {"paybill": "600100", "account": f"ORD{order['id']}",
+                                    "amount_minor": order["total_minor"]}
+                   if body["method"] == "mpesa_manual" else None,
+                   "receipt": None, "failure_code": None, "failure_reason": None}
+        self.payments.append(payment)
+        self.asked_phones.append(body.get("phone"))
+        return web.json_response(payment, status=201)
+
+    async def get_payment(self, request: web.Request) -> web.Response:
+        wanted = int(request.match_info["payment_id"])
         payment = next((p for p in self.payments if p["id"] == wanted), None)
         return web.json_response(payment) if payment else web.json_response({"code": 404},
                                                                               status=404)
 
-    async def route_tenant(self, request: web.Request, body: Any) -> web.Response:
+    async def tenant(self, request: web.Request) -> web.Response:
         return web.json_response({"id": "shop", "features": self.features})
 
-    async def route_faq(self, request: web.Request, body: Any) -> web.Response:
+    async def answer(self, request: web.Request) -> web.Response:
+        body = await request.json()
         if self.faq is None:
             return web.json_response({"answer": "I'm not sure.", "answered": False,
                                       "language": body.get("language"), "sources": [],
@@ -195,17 +220,39 @@ class FakeShop:
                                       "method": "none", "offer_human": True})
         return web.json_response(self.faq)
 
-    async def route_customers(self, request: web.Request, body: Any) -> web.Response:
+    async def customer_preferences(self, request: web.Request) -> web.Response:
         if request.method == "PATCH":
-            self.preferences.update(body)
+            self.preferences.update(await request.json())
         return web.json_response(self.preferences)
 
-    async def route_internal(self, request: web.Request, body: Any) -> web.Response:
-        if request.path.endswith("/handoff"):
-            self.handoffs.append(body)
-            return web.json_response({"conversation_id": 1, "needs_human": True})
-        if request.path.endswith("/classify"):
-            if self.classify is None:
-                return web.json_response({"code": 409, "description": "no llm"}, status=409)
-            return web.json_response(self.classify)
-        return web.json_response({"code": 404}, status=404)
+    async def handoff(self, request: web.Request) -> web.Response:
+        self.handoffs.append(await request.json())
+        return web.json_response({"conversation_id": 1, "needs_human": True})
+
+    async def classify_intent(self, request: web.Request) -> web.Response:
+        if self.classify is None:
+            return web.json_response({"code": 409, "description": "no llm"}, status=409)
+        return web.json_response(self.classify)
+
+
+# The backend's routes this fake answers: (method, path, FakeShop handler). Checked against the
+# backend's OpenAPI document by tests/contract.
+ROUTES = [
+    ("GET", "/v1/products", "list_products"),
+    ("GET", "/v1/products/match", "match_products"),
+    ("GET", "/v1/products/{product_id}", "get_product"),
+    ("GET", "/v1/carts/current", "get_cart"),
+    ("POST", "/v1/carts/current/items", "add_to_cart"),
+    ("GET", "/v1/orders", "list_orders"),
+    ("POST", "/v1/orders", "place_order"),
+    ("GET", "/v1/orders/{order_id}", "get_order"),
+    ("POST", "/v1/orders/{order_id}/transitions", "transition"),
+    ("POST", "/v1/orders/{order_id}/payments", "pay"),
+    ("GET", "/v1/payments/{payment_id}", "get_payment"),
+    ("GET", "/v1/tenant", "tenant"),
+    ("POST", "/v1/faq/answer", "answer"),
+    ("GET", "/v1/customers/me/preferences", "customer_preferences"),
+    ("PATCH", "/v1/customers/me/preferences", "customer_preferences"),
+    ("POST", "/internal/v1/conversations/handoff", "handoff"),
+    ("POST", "/internal/v1/nlu/classify", "classify_intent"),
+]

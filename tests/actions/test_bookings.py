@@ -31,6 +31,7 @@ from actions.catalog import ActionSelectOption
 from actions.confirm import ActionConfirm
 from actions.menu import new_menu
 from tests.actions.loopback import SERVICE_TOKEN, serve, stop
+from tests.contract.contract import assert_conform, watch
 
 pytestmark = pytest.mark.asyncio
 NAIROBI = ZoneInfo("Africa/Nairobi")
@@ -223,12 +224,16 @@ class FakeBackend:
 
 @pytest_asyncio.fixture
 async def salon(monkeypatch):
+    """The fake on loopback; what the actions sent and it answered must be the backend's contract."""
     fake = FakeBackend()
-    runner, client = await serve(fake.app())
+    app = fake.app()
+    exchanges = watch(app)
+    runner, client = await serve(app)
     monkeypatch.setattr(bookings, "backend", client)
     monkeypatch.setattr(bookings, "_timezones", {})
     yield fake
     await stop(runner, client)
+    assert_conform(exchanges)
 
 
 def make_tracker(intent: str = "browse_services", entities: Optional[List[Dict[str, Any]]] = None,

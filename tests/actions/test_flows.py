@@ -247,7 +247,7 @@ async def test_pick_mpesa_sends_the_request_to_the_customer(shop):
         "select_option", "1", [{"entity": "option", "value": "1"}], {"last_menu": menu}))
     # The customer's own number: left for the backend to resolve, shown masked.
     assert messages[0]["response"] == "utter_stk_sent" and messages[0]["phone"] == "0712***678"
-    assert shop.payments[0]["asked_phone"] is None and slots_of(events)["payment_id"] == "500"
+    assert shop.asked_phones[0] is None and slots_of(events)["payment_id"] == "500"
     assert PHONE not in str(shop.requests)
 
 
@@ -264,7 +264,7 @@ async def test_another_number_is_asked_then_validated(shop):
         "inform", "0722 000 111", [{"entity": "phone_number", "value": "0722 000 111"}],
         {"current_flow": flow}))
     assert messages[0]["response"] == "utter_stk_sent" and messages[0]["phone"] == "0722***111"
-    assert shop.payments[0]["asked_phone"] == "+254722000111"
+    assert shop.asked_phones[0] == "+254722000111"
     assert slots_of(events)["current_flow"] is None
 
 

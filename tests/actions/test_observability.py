@@ -22,6 +22,7 @@ from actions.observability import call_context
 from observability import logs
 from observability.logs import json_formatter
 from tests.actions.loopback import serve, stop
+from tests.contract.contract import assert_conform, watch
 
 REQUEST_ID = "RQ-0a1b2c3d4e5f60718293"
 SENDER = "shop:c0123456789abcdef01234567"  # <tenant>:<opaque customer reference>
@@ -36,7 +37,8 @@ class ActionObservabilityProbe(Action):
 
     async def run(self, dispatcher, tracker, domain) -> List[Dict[str, Any]]:
         logging.getLogger("actions.probe").info("probing the backend")
-        await PROBE["backend"].call("GET", "shop", "/v1/products", customer="c0123456789abcdef01234567")
+        await PROBE["backend"].call("GET", "shop", "/v1/carts/current",
+                                    customer="c0123456789abcdef01234567")
         return []
 
 
@@ -65,12 +67,14 @@ def test_call_context_takes_the_channel_request_id_else_makes_one() -> None:
 async def test_an_action_call_logs_and_calls_the_backend_with_the_turn_request_id() -> None:
     seen: List[Dict[str, str]] = []
 
-    async def products(request: web.Request) -> web.Response:
+    async def cart(request: web.Request) -> web.Response:
         seen.append(dict(request.headers))
-        return web.json_response({"results": []})
+        return web.json_response({"id": 1, "customer_id": 1, "currency": "KES", "items": [],
+                                  "total_minor": 0})
 
     fake = web.Application()
-    fake.router.add_get("/v1/products", products)
+    fake.router.add_get("/v1/carts/current", cart)
+    exchanges = watch(fake)
     runner, PROBE["backend"] = await serve(fake)
     handlers_before = list(logging.getLogger().handlers)
     stream = io.StringIO()
@@ -98,6 +102,7 @@ async def test_an_action_call_logs_and_calls_the_backend_with_the_turn_request_i
         for handler in logging.getLogger().handlers:
             if handler not in handlers_before:
                 logging.getLogger().removeHandler(handler)
+    assert_conform(exchanges)
     [headers] = seen
     assert headers["X-Request-ID"] == REQUEST_ID and headers["X-Conversation-ID"] == SENDER
     assert headers["X-TENANT-ID"] == "shop"

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
+from typing import Any
 
 from openapi_spec_validator import validate
 
 METHODS = {"get", "post", "put", "patch", "delete"}
+# What the Rasa-side fakes of the backend are checked against (tests/contract).
+COMMITTED = Path(__file__).parents[1] / "contract" / "openapi.json"
 
 
 def spec_path(rule: str) -> str:
@@ -47,3 +52,24 @@ def test_every_operation_documents_its_success_schema_and_its_errors(client) -> 
             if not errors:
                 problems.append(f"{method.upper()} {path}: no error response")
     assert not problems, "\n".join(problems)
+
+
+def test_the_committed_document_is_the_served_one(client) -> None:
+    """The fakes' contract cannot drift from the app: regenerate it with
+    `.venv/bin/python scripts/export_openapi.py` after changing a route or a schema."""
+    served: dict[str, Any] = client.get("/openapi.json").get_json()
+    committed: dict[str, Any] = json.loads(COMMITTED.read_text(encoding="utf-8"))
+    changed = sorted(
+        f"{part}: {name}"
+        for part in ("paths", "schemas")
+        for name in set(_part(served, part)) | set(_part(committed, part))
+        if _part(served, part).get(name) != _part(committed, part).get(name))
+    assert served == committed, (
+        f"{COMMITTED} differs from /openapi.json ({changed or 'elsewhere'}); "
+        "run .venv/bin/python scripts/export_openapi.py")
+
+
+def _part(document: dict[str, Any], part: str) -> dict[str, Any]:
+    found: dict[str, Any] = (document["paths"] if part == "paths"
+                             else document["components"]["schemas"])
+    return found

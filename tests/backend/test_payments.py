@@ -6,7 +6,6 @@ down for good, in plain text in their language)."""
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -182,13 +181,29 @@ def test_stk_phone_is_a_kenyan_mobile_number(shop) -> None:
     assert typed["phone"] == "+254722***111"
 
 
-def test_duplicate_callbacks_credit_once(shop) -> None:
+def answered_callbacks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URL of each callback the Daraja simulator sends, added once the backend answered it."""
+    from backend.providers.simulators import daraja as simulator
+
+    answered: list[str] = []
+    send = simulator.post
+
+    def post(url: str, **kwargs: Any) -> None:
+        send(url, **kwargs)
+        answered.append(url)
+
+    monkeypatch.setattr(simulator, "post", post)
+    return answered
+
+
+def test_duplicate_callbacks_credit_once(shop, monkeypatch: pytest.MonkeyPatch) -> None:
     client, ctx = shop
+    answered = answered_callbacks(monkeypatch)
     scenario(ctx, PHONE, "0", duplicates=4, delay_ms=0)
     order = place_order(client, ctx)
     created = json_of(pay(client, order["id"], method="mpesa_stk"), 201)
     settled(client, created["id"])
-    time.sleep(1)  # the simulator sends its four repeats right after the first callback
+    wait_for(lambda: len(answered) == 5)  # the first callback and its four repeats
     settle_jobs(ctx)
     assert scalar(ctx, "SELECT count(*) FROM payment_events") == 1
     assert scalar(ctx, "SELECT count(*) FROM ledger_transactions WHERE payment_id = :p",

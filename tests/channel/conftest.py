@@ -11,6 +11,7 @@ from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
 
 from bot.channels.whatsapp import WhatsAppInput
+from tests.contract.contract import OFF_CONTRACT, assert_conform, watch
 
 TENANT_NUMBER = "whatsapp:+254700000001"
 AUTH_TOKEN = "test-auth-token"
@@ -73,26 +74,32 @@ class FakeBackend:
         self.inbound.append(await request.json())
         # Like the backend: the customer's opaque reference (Rasa's sender id part).
         return web.json_response({"customer_id": 1, "duplicate": False,
-                                  "customer_ref": self.customer_ref}, status=201)
+                                  "customer_ref": self.customer_ref}, status=201,
+                                 headers={} if isinstance(self.customer_ref, str)
+                                 else {OFF_CONTRACT: "no customer reference"})
 
     async def send_outbound(self, request: web.Request) -> web.Response:
         if self.fail_outbound:
             return web.json_response({"code": 500}, status=500)
         body = await request.json()
         self.outbound.append(body)
-        return web.json_response({"ids": list(range(len(body["messages"])))}, status=202)
+        return web.json_response({"ids": list(range(1, len(body["messages"]) + 1))}, status=202)
 
 
 @pytest_asyncio.fixture
 async def backend():
+    """The fake on loopback; what the channel sent and it answered must keep to the contract."""
     fake = FakeBackend()
-    runner = web.AppRunner(fake.app())
+    app = fake.app()
+    exchanges = watch(app)
+    runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     fake.url = f"http://127.0.0.1:{port}"
     yield fake
     await runner.cleanup()
+    assert_conform(exchanges)
 
 
 class Bot:

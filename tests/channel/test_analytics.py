@@ -20,6 +20,7 @@ from rasa.utils.endpoints import EndpointConfig, read_endpoint_config
 
 from bot.analytics import CLASSIFICATIONS_PATH, ClassificationBroker, classification_of
 from tests.channel.conftest import SERVICE_TOKEN, free_port
+from tests.contract.contract import assert_conform, watch
 
 ROOT = Path(__file__).resolve().parents[2]
 SENDER = "shop:+254712345678"
@@ -91,22 +92,28 @@ class Backend:
         self.headers: List[str] = []
         self.delay = 0.0
 
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post(CLASSIFICATIONS_PATH, self.handle)
+        return app
+
     async def handle(self, request: web.Request) -> web.Response:
         self.headers.append(request.headers.get("Authorization", ""))
         if self.delay:
             await asyncio.sleep(self.delay)
         status = self.statuses.pop(0) if self.statuses else 202
         body = await request.json()
-        if status == 202:
-            self.batches.append(body["classifications"])
+        if status != 202:
+            return web.json_response({"code": status}, status=status)
+        self.batches.append(body["classifications"])
         return web.json_response({"stored": len(body["classifications"])}, status=status)
 
 
 @pytest_asyncio.fixture
 async def backend():
     fake = Backend()
-    app = web.Application()
-    app.router.add_post(CLASSIFICATIONS_PATH, fake.handle)
+    app = fake.app()
+    exchanges = watch(app)
     runner = web.AppRunner(app)
     await runner.setup()
     port = free_port()
@@ -114,6 +121,7 @@ async def backend():
     fake.url = f"http://127.0.0.1:{port}"
     yield fake
     await runner.cleanup()
+    assert_conform(exchanges)
 
 
 async def wait_for(condition, timeout: float = 5.0) -> None:
