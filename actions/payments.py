@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import BackendUnavailable, backend
-from actions.bookings import ActionCheckAvailability
+from actions.bookings.availability import ActionCheckAvailability
 from actions.catalog import ActionProductDetails, ActionSelectOption
 from actions.common import entity, idempotency_key, language, picks_from_menu
 from actions.context import phone_hint, tenant_and_customer

@@ -14,19 +14,15 @@ from aiohttp import web
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import bookings
-from actions.bookings import (
-    ActionAppointmentStatus,
-    ActionAskBookingConfirmed,
-    ActionAskTime,
-    ActionBookAppointment,
-    ActionCancelAppointment,
-    ActionCheckAvailability,
-    ActionServiceDetails,
-    ActionShowServices,
-    ValidateBookingForm,
-    match_services,
-)
+from actions.bookings import appointments, asks, availability, booking, browse
+from actions.bookings import form as booking_form
+from actions.bookings.appointments import ActionAppointmentStatus, ActionCancelAppointment
+from actions.bookings.asks import ActionAskBookingConfirmed, ActionAskTime
+from actions.bookings.availability import ActionCheckAvailability
+from actions.bookings.booking import ActionBookAppointment
+from actions.bookings.browse import ActionServiceDetails, ActionShowServices
+from actions.bookings.form import ValidateBookingForm
+from actions.bookings.matching import match_services
 from actions.catalog import ActionSelectOption
 from actions.confirm import ActionConfirm
 from actions.menu import new_menu
@@ -221,12 +217,17 @@ class FakeBackend:
         return app
 
 
+# The bookings modules that call the backend (each imports the process-wide client).
+BACKEND_CALLERS = ("appointments", "booking", "clock", "services", "slots")
+
+
 @pytest_asyncio.fixture
 async def salon(monkeypatch):
     fake = FakeBackend()
     runner, client = await serve(fake.app())
-    monkeypatch.setattr(bookings, "backend", client)
-    monkeypatch.setattr(bookings, "_timezones", {})
+    for module in BACKEND_CALLERS:
+        monkeypatch.setattr(f"actions.bookings.{module}.backend", client)
+    monkeypatch.setattr("actions.bookings.clock._timezones", {})
     yield fake
     await stop(runner, client)
 
@@ -794,7 +795,8 @@ async def test_rasa_runs_the_booking_form_through_taken_time_to_a_booking(salon)
     import actions.language
 
     executor = ActionExecutor()
-    for module in (bookings, actions.language):
+    for module in (appointments, asks, availability, booking, browse, booking_form,
+                   actions.language):
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if (cls.__module__ == module.__name__
                     and cls.__name__.startswith(("Action", "Validate"))):
@@ -894,7 +896,7 @@ async def test_day_and_time_split_over_entities_or_missed_by_them_are_read(salon
     ("where are you located", []),
 ])
 async def test_services_named_among_other_words(text, names):
-    from actions.bookings import services_in_text
+    from actions.bookings.matching import services_in_text
     assert [s["name"] for s in services_in_text(text, SERVICES)] == names
 
 
@@ -905,6 +907,6 @@ async def test_form_start_reads_a_service_the_extractor_missed(salon):
     t = make_tracker("book_appointment", text="nataka kusuka kesho")
     _, events = await validate(t)
     assert "selected_service" not in slots_of(events)  # two braids: the ask lists them
-    from actions.bookings import ActionAskSelectedService
+    from actions.bookings.asks import ActionAskSelectedService
     messages, events = await run(ActionAskSelectedService(), t)
     assert slots_of(events)["last_menu"]["ids"] == [1, 2]

@@ -480,7 +480,7 @@ async def test_a_bare_date_outside_a_form_checks_availability(shop, monkeypatch)
     async def fake_run(self, dispatcher, tracker, domain):
         seen.append(tracker.latest_message["text"])
         return []
-    monkeypatch.setattr("actions.bookings.ActionCheckAvailability.run", fake_run)
+    monkeypatch.setattr("actions.bookings.availability.ActionCheckAvailability.run", fake_run)
     await run(ActionHandleInform(), t("inform", "kesho saa nne", [{"entity": "date", "value": "kesho"}]))
     assert seen == ["kesho saa nne"]
     messages, _ = await run(ActionHandleInform(), t("inform", "blue"))
