@@ -9,11 +9,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.catalog import ActionPriceCheck, ActionProductDetails, ActionSelectOption
 from actions.confirm import ActionConfirm, ActionDecline
+from actions.inform import ActionHandleInform
 from actions.language import ActionChangeLanguage, ValidateSlotMappings, requested_language
 from actions.menu import new_menu
 from actions.orders import (ActionAddToCart, ActionAskOrderConfirmed, ActionCancelOrder,
                             ActionOrderStatus, ActionPlaceOrder, ActionViewCart, ValidateOrderForm)
-from actions.payments import ActionHandleInform, ActionPaymentResult, kenyan_mobile
+from actions.payments import ActionPaymentResult, kenyan_mobile
 from actions.support import (ActionAnswerQuestion, ActionFallback, ActionRequestHuman,
                              ActionUpdateConsent)
 from tests.actions.fake_shop import PHONE, REF
