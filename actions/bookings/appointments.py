@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Set, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -10,7 +10,6 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import BackendUnavailable, backend
 from actions.bookings.clock import tenant_now
-from actions.bookings.matching import MATCH_THRESHOLD, match_score, service_words
 from actions.bookings.services import SERVICE_MENU_SIZE
 from actions.bookings.when import asked_days
 from actions.common import entity, language
@@ -91,7 +90,12 @@ class ActionCancelAppointment(Action):
         if not appointments:
             dispatcher.utter_message(response="utter_no_appointments_to_cancel")
             return []
-        narrowed = narrow(appointments, entity(tracker, "service"), asked_days(tracker, now))
+        try:
+            named = await services_named(tracker)
+        except BackendUnavailable as exc:
+            logger.error("service match unavailable: %s", exc)
+            named = None  # the menu of them all then
+        narrowed = narrow(appointments, named, asked_days(tracker, now))
         if len(narrowed) == 1:
             return ask_to_cancel(dispatcher, narrowed[0], lang)
         shown = (narrowed or appointments)[:SERVICE_MENU_SIZE]
@@ -101,15 +105,23 @@ class ActionCancelAppointment(Action):
                                       "purpose": "cancel"})]
 
 
-def narrow(appointments: List[Dict[str, Any]], service: Optional[str],
+async def services_named(tracker: Tracker) -> Optional[Set[str]]:
+    """The ids of the services the `service` entity names (the backend matches it), or None
+    when no service is named. Raises BackendUnavailable."""
+    named = entity(tracker, "service")
+    if not named:
+        return None
+    tenant_id, _ = tenant_and_customer(tracker)
+    return {str(m["service_id"]) for m in await backend.match_services(tenant_id, named)}
+
+
+def narrow(appointments: List[Dict[str, Any]], service_ids: Optional[Set[str]],
            days: Optional[DateSpan]) -> List[Dict[str, Any]]:
-    """The bookings a named service and/or day point at (all of them when nothing is named)."""
+    """The bookings of the named services and/or on the named days (all of them when nothing is
+    named)."""
     found = appointments
-    if service:
-        words = service_words(service)
-        found = [a for a in found
-                 if match_score(words, {"name": a.get("service_name") or "", "variants": [
-                     {"name": a.get("variant_name") or ""}]}) >= MATCH_THRESHOLD]
+    if service_ids is not None:
+        found = [a for a in found if str(a.get("service_id")) in service_ids]
     if days:
         found = [a for a in found
                  if days.first <= parse_iso(a["local_starts_at"]).date() <= days.last]

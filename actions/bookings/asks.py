@@ -51,9 +51,16 @@ class ActionAskSelectedService(Action):
         services = await services_to_offer(dispatcher, tracker)
         if not services:
             return _stop_form()
+        tenant_id, _ = tenant_and_customer(tracker)
         named = entity(tracker, "service")
-        found = (match_services(named, services) if named
-                 else services_in_text(tracker.latest_message.get("text", ""), services))
+        try:
+            found = (await match_services(tenant_id, named, services) if named
+                     else await services_in_text(tenant_id, tracker.latest_message.get("text", ""),
+                                                 services))
+        except BackendUnavailable as exc:
+            logger.error("service match unavailable: %s", exc)
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return _stop_form()
         shown = (found if len(found) > 1 else services)[:SERVICE_MENU_SIZE]
         if named and not found:
             dispatcher.utter_message(response="utter_service_not_found", text=named,

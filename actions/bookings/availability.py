@@ -112,7 +112,8 @@ class ActionCheckAvailability(Action):
                 return ask_which_service(dispatcher, found or services, unmatched, lang,
                                          "availability")
             service = found[0]
-            chosen = (variant_named(service, tracker.latest_message.get("text", ""))
+            chosen = (await variant_named(tenant_id, service,
+                                          tracker.latest_message.get("text", ""))
                       or find_variant(service, tracker.get_slot("selected_service_variant")))
             now = await tenant_now(tracker)
             return await show_availability(dispatcher, tracker, service,

@@ -140,15 +140,16 @@ class ValidateBookingForm(FormValidationAction):
         tenant_id, _ = tenant_and_customer(tracker)
         try:
             services = await load_services(tenant_id)
+            intent = (tracker.latest_message.get("intent") or {}).get("name")
+            if not entity(tracker, "service") and intent not in ANSWER_INTENTS:
+                return {}  # a question or a refusal, not an answer
+            found, _ = await resolve_service(tracker, services, use_slot=False)
+            if not found and asked:  # a typo'd name alone: "knotles"
+                found = await match_services(tenant_id, tracker.latest_message.get("text", ""),
+                                             services)
         except BackendUnavailable as exc:
             logger.error("booking services: %s", exc)
             return {}
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
-        if not entity(tracker, "service") and intent not in ANSWER_INTENTS:
-            return {}  # a question or a refusal, not an answer
-        found, _ = await resolve_service(tracker, services, use_slot=False)
-        if not found and asked:  # a typo'd name alone: "knotles"
-            found = match_services(tracker.latest_message.get("text", ""), services)
         return {"selected_service": str(found[0]["id"])} if len(found) == 1 else {}
 
     async def validate_selected_service(self, value: Any, dispatcher: CollectingDispatcher,
@@ -161,8 +162,13 @@ class ValidateBookingForm(FormValidationAction):
             return {"selected_service": None}
         if service is None:
             return {"selected_service": None, "selected_service_variant": None}
-        variant = (find_variant(service, tracker.get_slot("selected_service_variant"))
-                   or variant_named(service, tracker.latest_message.get("text", "")))
+        variant = find_variant(service, tracker.get_slot("selected_service_variant"))
+        if variant is None:
+            try:
+                variant = await variant_named(tenant_id, service,
+                                              tracker.latest_message.get("text", ""))
+            except BackendUnavailable as exc:
+                logger.error("booking variant: %s", exc)  # the form asks for it then
         return {"selected_service": str(service["id"]),
                 "selected_service_variant": str(variant["id"]) if variant else None}
 
@@ -180,10 +186,10 @@ class ValidateBookingForm(FormValidationAction):
         tenant_id, _ = tenant_and_customer(tracker)
         try:
             service = find(await load_services(tenant_id), tracker.get_slot("selected_service"))
+            text = tracker.latest_message.get("text", "")
+            variant = await variant_named(tenant_id, service, text) if service else None
         except BackendUnavailable:
             return {}
-        text = tracker.latest_message.get("text", "")
-        variant = variant_named(service, text) if service else None
         return {"selected_service_variant": str(variant["id"])} if variant else {}
 
     async def validate_selected_service_variant(self, value: Any,
