@@ -298,13 +298,9 @@ def slot_menu(sid: int, vid: int, moments: List[datetime]) -> Dict[str, Any]:
 
 # --- matching ------------------------------------------------------------------------------
 
+# The matcher's cases are tests/backend/test_service_matching.py's; these check the asking.
 @pytest.mark.parametrize("text, names", [
-    ("box braids", ["Box Braids"]), ("Box braidz", ["Box Braids"]),
-    ("knotless", ["Knotless Braids"]),
-    ("haircut", ["Haircut"]), ("hair cut", ["Haircut"]), ("kunyoa", ["Haircut"]),
-    ("HAIRCUT", ["Haircut"]), ("makeup", ["Make-up"]), ("make up", ["Make-up"]),
-    ("shoe shine", ["Shoe Shine"]), ("kusuka", ["Box Braids", "Knotless Braids"]),
-    ("braids", ["Box Braids", "Knotless Braids"]), ("bridal", ["Make-up"]),
+    ("Box braidz", ["Box Braids"]), ("kusuka", ["Box Braids", "Knotless Braids"]),
     ("laptop repair", []), ("", []),
 ])
 async def test_services_are_matched_by_name_typos_and_swahili_words(salon, text, names):
@@ -937,10 +933,7 @@ async def test_day_and_time_split_over_entities_or_missed_by_them_are_read(salon
 
 
 @pytest.mark.parametrize("text, names", [
-    ("nataka kunyoa kesho saa tatu", ["Haircut"]),
-    ("book me a shoe shine tomorrow", ["Shoe Shine"]),
-    ("nataka kusuka kesho", ["Box Braids", "Knotless Braids"]), ("hapana", []),
-    ("where are you located", []),
+    ("nataka kusuka kesho", ["Box Braids", "Knotless Braids"]), ("where are you located", []),
 ])
 async def test_services_named_among_other_words(salon, text, names):
     assert [s["name"] for s in await services_in_text("salon", text, SERVICES)] == names
