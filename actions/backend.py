@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import aiohttp
 
@@ -34,6 +34,8 @@ class Answer:
         return str(self.body.get("description", "")) if isinstance(self.body, dict) else ""
 
 
+# The longest text GET /v1/services/match reads (backend/api/services/schemas.py).
+MAX_MATCH_TEXT = 1000
 # Below the backend's keep-alive (backend/gunicorn_conf.py), see bot/channels/backend.py.
 IDLE_CONNECTION_SECONDS = 1.0
 
@@ -103,6 +105,17 @@ class Backend:
 
     async def product(self, tenant_id: str, product_id: int) -> Dict[str, Any]:
         return await self.get(tenant_id, f"/v1/products/{int(product_id)}")
+
+    async def match_services(self, tenant_id: str, text: str, mode: str = "name",
+                             service_id: Any = None) -> List[Dict[str, Any]]:
+        """The tenant's bookable services `text` names, best first (GET /v1/services/match:
+        `mode` "name" for a name as typed, "message" for a whole message; `service_id` rates
+        that service alone). Any answer but 200 raises BackendUnavailable."""
+        answer = await self.call("GET", tenant_id, "/v1/services/match", params={
+            "text": text[:MAX_MATCH_TEXT], "mode": mode, "service_id": service_id, "limit": 50})
+        if answer.status != 200:
+            raise BackendUnavailable(f"service match answered {answer.status}")
+        return list(answer.body.get("results", []))
 
 
 # The process-wide client; tests replace its base URL.

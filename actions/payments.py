@@ -10,9 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import BackendUnavailable, backend
-from actions.bookings import ActionCheckAvailability
-from actions.catalog import ActionProductDetails, ActionSelectOption
-from actions.common import entity, idempotency_key, language, picks_from_menu
+from actions.common import entity, idempotency_key, language
 from actions.context import phone_hint, tenant_and_customer
 from actions.labels import PAYMENT_FAILURES, PAYMENT_METHODS, UNKNOWN_FAILURE, YOUR_NUMBER, word
 from actions.menu import new_menu, on_select
@@ -184,28 +182,6 @@ class ActionStartPayment(Action):
             logger.error("payment failed to start: %s", exc)
             dispatcher.utter_message(response="utter_backend_unavailable")
             return []
-
-
-class ActionHandleInform(ActionStartPayment):
-    """A bare value outside a form: an M-Pesa number or a payment method pays; a product name shows
-    it; anything else gets the list of what the assistant can do."""
-
-    def name(self) -> Text:
-        return "action_handle_inform"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                  domain: Dict[Text, Any]) -> List[EventType]:
-        if picks_from_menu(tracker) and kenyan_mobile(entity(tracker, "phone_number")) is None:
-            return await ActionSelectOption().run(dispatcher, tracker, domain)
-        if (entity(tracker, "phone_number") or entity(tracker, "payment_method")
-                or tracker.get_slot("current_flow") == "mpesa_number"):
-            return await super().run(dispatcher, tracker, domain)
-        if entity(tracker, "product"):
-            return await ActionProductDetails().run(dispatcher, tracker, domain)
-        if entity(tracker, "service") or entity(tracker, "date") or entity(tracker, "time"):
-            return await ActionCheckAvailability().run(dispatcher, tracker, domain)
-        dispatcher.utter_message(response="utter_what_can_i_do")
-        return []
 
 
 class ActionPaymentResult(Action):

@@ -1,8 +1,10 @@
-"""Fuzzy matching of what a customer wrote ("the black boots", "viatu nyeusi") to products."""
+"""Fuzzy matching of what a customer wrote to products ("the black boots", "viatu nyeusi") and to
+bookable services ("box braidz", "kunyoa", "nataka kusuka kesho")."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
@@ -80,3 +82,154 @@ def rank(text: str, candidates: Iterable[Candidate], limit: int = 5,
     matches = [m for m in (score(query, c) for c in candidates) if m.score >= threshold]
     matches.sort(key=lambda m: (-m.score, m.product_id))
     return matches[:limit]
+
+
+# --- services ------------------------------------------------------------------------------
+# A service is named by a few words a customer may misspell, pluralise or say in Swahili or
+# Sheng; a name fitting several services equally ("braids") is ambiguous and gives them all.
+
+SERVICE_THRESHOLD = 0.6
+# Scores this close to the best one are a tie: the name is ambiguous.
+SERVICE_TIE = 0.05
+# Swahili and Sheng words customers use for services, as the English words of service names.
+SERVICE_WORDS = {
+    "kusuka": "braids", "kusukwa": "braids", "msuko": "braids", "misuko": "braids",
+    "kusuka nywele": "braids", "braid": "braids", "braiding": "braids", "mabraids": "braids",
+    "kunyoa": "haircut", "kunyolewa": "haircut", "kunyoa nywele": "haircut", "kinyozi": "haircut",
+    "kukata nywele": "haircut", "kunyoa ndevu": "haircut", "shave": "haircut",
+    "hair cut": "haircut",
+    "cut": "haircut", "kukata": "haircut",
+    "kuosha nywele": "wash blowdry", "kuosha": "wash", "blow dry": "blowdry",
+    "kublowdry": "blowdry",
+    "kucha za miguu": "pedicure", "miguu": "pedicure", "kucha": "manicure",
+    "kupaka kucha": "manicure", "nails": "manicure", "nail": "manicure",
+    "wigi": "wig", "kuweka wig": "wig installation", "kuweka wigi": "wig installation",
+    "make up": "makeup", "urembo": "makeup", "kupakwa makeup": "makeup",
+    "rasta": "locs", "dreadlocks": "locs", "dreads": "locs", "kusokota": "locs retwist",
+    "skrini": "screen", "kioo": "screen", "betri": "battery", "chaji": "charging",
+    "kuflash": "flashing", "flash": "flashing", "kufungua simu": "unlocking", "unlock": "unlocking",
+    "kushona": "tailoring", "suruali": "trouser", "viatu": "shoe", "kiatu": "shoe",
+    "kupiga rangi viatu": "shoe shine", "zipu": "zip",
+}
+SERVICE_STOP_WORDS = frozenset(
+    """a an the and for my me of to na ya za wa la cha kwa do you how much long is it
+    service services appointment booking book nataka kubook natafuta nadai""".split())
+
+
+@dataclass(frozen=True)
+class ServiceCandidate:
+    """A bookable service as the matcher sees it: name, category and variants' names."""
+
+    service_id: int
+    name: str
+    category: str = ""
+    variants: tuple[tuple[int, str], ...] = ()  # (variant id, name)
+
+
+@dataclass(frozen=True)
+class ServiceMatch:
+    service_id: int
+    name: str
+    score: float  # 0..1
+    variant_id: int | None  # the only variant, or the one the text names
+
+
+def _fold(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text or "")
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = re.sub(r"(?<=\w)-(?=\w)", "", text)  # make-up → makeup, blow-dry → blowdry
+    return re.sub(r"[^a-z0-9]+", " ", text).strip()
+
+
+def service_words(text: str) -> list[str]:
+    """The words of a service as customers name it, Swahili and Sheng mapped to English."""
+    folded = f" {_fold(text)} "
+    for phrase in sorted(SERVICE_WORDS, key=len, reverse=True):
+        folded = folded.replace(f" {phrase} ", f" {SERVICE_WORDS[phrase]} ")
+    return [w for w in folded.split() if w not in SERVICE_STOP_WORDS]
+
+
+def _singular(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
+
+
+def _word_score(word: str, others: Iterable[str]) -> float:
+    best = 0.0
+    for other in others:
+        if _singular(word) == _singular(other):
+            return 1.0
+        ratio = SequenceMatcher(None, word, other).ratio()
+        if ratio >= 0.75:
+            best = max(best, ratio)
+    return best
+
+
+def service_score(words_: list[str], candidate: ServiceCandidate) -> float:
+    """0..1: how well the customer's words name this service (typos and plurals tolerated)."""
+    if not words_:
+        return 0.0
+    name = service_words(candidate.name)
+    extra = service_words(candidate.category) + [
+        w for _, variant in candidate.variants for w in service_words(variant)]
+    if not name:
+        return 0.0
+    asked = sum(max(_word_score(w, name), 0.8 * _word_score(w, extra))
+                for w in words_) / len(words_)
+    covered = sum(_word_score(w, words_) for w in name) / len(name)
+    whole = SequenceMatcher(None, "".join(words_), "".join(name)).ratio()
+    # A variant or category named alone ("bridal", "gel") still points at its service.
+    by_extra = 0.75 * sum(_word_score(w, extra) for w in words_) / len(words_)
+    return max(0.7 * asked + 0.3 * covered, whole, by_extra)
+
+
+def variant_named(candidate: ServiceCandidate, text: str) -> int | None:
+    """The only variant, or the one whose name the text contains ("waist length", "gel")."""
+    if len(candidate.variants) == 1:
+        return candidate.variants[0][0]
+    words_ = service_words(text)
+    named = [variant_id for variant_id, name in candidate.variants
+             if service_words(name) and all(_word_score(w, words_) >= 0.85
+                                            for w in service_words(name))]
+    return named[0] if len(named) == 1 else None
+
+
+def _match(candidate: ServiceCandidate, score_: float, text: str) -> ServiceMatch:
+    return ServiceMatch(candidate.service_id, candidate.name, round(score_, 4),
+                        variant_named(candidate, text))
+
+
+def rate_service(text: str, candidate: ServiceCandidate) -> ServiceMatch:
+    """One service's score for a name, whatever it is, and the variant the text names."""
+    return _match(candidate, service_score(service_words(text), candidate), text)
+
+
+def match_service_name(text: str, candidates: Iterable[ServiceCandidate]) -> list[ServiceMatch]:
+    """The services a name as typed points at, best first: one when clear, several when it is
+    ambiguous ("braids": box or knotless), none below the threshold."""
+    words_ = service_words(text)
+    scored = sorted(((service_score(words_, c), c) for c in candidates), key=lambda p: -p[0])
+    if not scored or scored[0][0] < SERVICE_THRESHOLD:
+        return []
+    best = scored[0][0]
+    return [_match(c, score_, text) for score_, c in scored
+            if score_ >= SERVICE_THRESHOLD and best - score_ < SERVICE_TIE]
+
+
+def services_in_message(text: str, candidates: Iterable[ServiceCandidate]) -> list[ServiceMatch]:
+    """The services a whole message names among other words ("nataka kunyoa kesho"): those
+    whose every name word is in it, else those with the most ("kusuka": both braids); the
+    score is the share of the name's words found."""
+    words_ = service_words(text)
+    if not words_:
+        return []
+    scored = []
+    for candidate in candidates:
+        name = service_words(candidate.name)
+        if name:
+            scored.append((sum(_word_score(w, words_) >= 0.85 for w in name) / len(name),
+                           candidate))
+    full = [(covered, c) for covered, c in scored if covered >= 0.99]
+    if not full:
+        best = max((covered for covered, _ in scored), default=0.0)
+        full = [(covered, c) for covered, c in scored if covered == best] if best >= 0.5 else []
+    return [_match(c, covered, text) for covered, c in full]

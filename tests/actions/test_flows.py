@@ -9,11 +9,12 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.catalog import ActionPriceCheck, ActionProductDetails, ActionSelectOption
 from actions.confirm import ActionConfirm, ActionDecline
+from actions.inform import ActionHandleInform
 from actions.language import ActionChangeLanguage, ValidateSlotMappings, requested_language
 from actions.menu import new_menu
 from actions.orders import (ActionAddToCart, ActionAskOrderConfirmed, ActionCancelOrder,
                             ActionOrderStatus, ActionPlaceOrder, ActionViewCart, ValidateOrderForm)
-from actions.payments import ActionHandleInform, ActionPaymentResult, kenyan_mobile
+from actions.payments import ActionPaymentResult, kenyan_mobile
 from actions.support import (ActionAnswerQuestion, ActionFallback, ActionRequestHuman,
                              ActionUpdateConsent)
 from tests.actions.fake_shop import PHONE, REF
@@ -480,7 +481,7 @@ async def test_a_bare_date_outside_a_form_checks_availability(shop, monkeypatch)
     async def fake_run(self, dispatcher, tracker, domain):
         seen.append(tracker.latest_message["text"])
         return []
-    monkeypatch.setattr("actions.bookings.ActionCheckAvailability.run", fake_run)
+    monkeypatch.setattr("actions.bookings.availability.ActionCheckAvailability.run", fake_run)
     await run(ActionHandleInform(), t("inform", "kesho saa nne", [{"entity": "date", "value": "kesho"}]))
     assert seen == ["kesho saa nne"]
     messages, _ = await run(ActionHandleInform(), t("inform", "blue"))

@@ -106,3 +106,18 @@ def test_reload_swaps_the_model_without_a_restart(stack):
     assert pid_file.read_text() == pid
     [greeting] = stack.say(new_phone(), "hello there")
     assert "Welcome" in greeting
+
+
+SALON_NUMBER, SALON_TOKEN = "+254700000002", "demo-salon-twilio-auth-token"  # backend/seed/platform
+
+
+def test_a_service_named_in_english_or_sheng_shows_its_details(stack):
+    """The actions ask the backend which service a name means (GET /v1/services/match)."""
+    phone = new_phone()
+    for said, title, variant in (("how much is box braids", "Box Braids", "Shoulder length"),
+                                 ("bei ya kunyoa ni ngapi", "Haircut", "Gents cut")):
+        after = stack.last_id(phone)
+        response = stack.post(phone, said, token=SALON_TOKEN, to=SALON_NUMBER)
+        assert response.status_code == 200, response.text
+        [details] = stack.replies(phone, after)
+        assert details.startswith(f"*{title}*") and variant in details, details

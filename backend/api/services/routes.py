@@ -18,6 +18,8 @@ from backend.api.services.schemas import (
     ServiceSchema,
     ServiceVariantListSchema,
     ServiceVariantPatchSchema,
+    ServiceMatchListSchema,
+    ServiceMatchQuerySchema,
     ServiceVariantSchema,
     WindowListSchema,
     WindowPatchSchema,
@@ -71,6 +73,18 @@ class Services(MethodView):
                          [_variant(v, currency) for v in body["variants"]],
                          [_window(w) for w in body["windows"]])
         return services.create_service(context(), tenant_id(), new)
+
+
+@blp.route("/match")
+class ServiceMatch(MethodView):
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.arguments(ServiceMatchQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, ServiceMatchListSchema)
+    def get(self, text: str, mode: str, service_id: int | None, limit: int) -> dict[str, Any]:
+        """Active services with something to book ranked by fuzzy likeness to what a customer
+        wrote ("box braidz", "kunyoa", "nataka kusuka kesho"), with the variant the text names"""
+        return {"results": services.match_services(context(), tenant_id(), text, mode,
+                                                    service_id, limit)}
 
 
 @blp.route("/<int:service_id>")

@@ -7,6 +7,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from backend.api.fields import BoundedInt, Id, Minor
 from backend.api.pagination import PageQuerySchema, page_schema
 
+# A whole WhatsApp message may name the service; longer texts are cut by the caller.
+MAX_MATCH_TEXT = 1000
+
 
 class ServiceVariantSchema(Schema):
     id = Id(dump_only=True)
@@ -85,3 +88,29 @@ class WindowPatchSchema(Schema):
     starts_at = fields.Time(data_key="start")
     ends_at = fields.Time(data_key="end")
     capacity = BoundedInt(validate=validate.Range(min=1, max=1000))
+
+
+class ServiceMatchQuerySchema(Schema):
+    text = fields.Str(required=True, validate=validate.Length(min=1, max=MAX_MATCH_TEXT))
+    mode = fields.Str(load_default="name", validate=validate.OneOf(("name", "message")),
+                      metadata={"description": "name: the text is a service's name as typed "
+                                               "(typos, plurals, Swahili/Sheng words; an "
+                                               "ambiguous name gives its near ties); message: a "
+                                               "whole message naming a service among other "
+                                               "words"})
+    service_id = Id(load_default=None,
+                    metadata={"description": "Only this service, returned whatever its score "
+                                             "(which of its variants the text names)"})
+    limit = BoundedInt(load_default=10, validate=validate.Range(min=1, max=50))
+
+
+class ServiceMatchSchema(Schema):
+    service_id = Id()
+    name = fields.Str()
+    score = fields.Float(metadata={"description": "0..1, higher is closer"})
+    variant_id = Id(allow_none=True,
+                    metadata={"description": "The only variant, or the one the text names"})
+
+
+class ServiceMatchListSchema(Schema):
+    results = fields.List(fields.Nested(ServiceMatchSchema))

@@ -13,6 +13,13 @@ from sqlalchemy.orm import Session, selectinload
 from backend.wiring import Context
 from backend.domain.slots import validate_window
 from backend.domain.errors import Conflict, InvalidInput, NotFound
+from backend.domain.matching import (
+    ServiceCandidate,
+    ServiceMatch,
+    match_service_name,
+    rate_service,
+    services_in_message,
+)
 from backend.domain.money import Money
 from backend.models import AvailabilityWindow, Service, ServiceVariant, Tenant
 from backend.services.platform.edits import apply_changes
@@ -162,6 +169,26 @@ def list_services(ctx: Context, tenant_id: str, *, include_inactive: bool = Fals
         require_tenant(session, tenant_id)
         count, rows = fetch_page(session, query, page, page_size, Service.id)
         return Page(count, page, page_size, [_view(s) for s in rows])
+
+
+def match_services(ctx: Context, tenant_id: str, text_: str, mode: str = "name",
+                   service_id: int | None = None, limit: int = 10) -> list[ServiceMatch]:
+    """Active services with something to book, matched to what a customer wrote: a name as
+    typed (`mode` "name") or a whole message naming one among other words ("message").
+    With `service_id`, that service alone whatever its score (which variant the text names)."""
+    query = (select(Service).where(Service.tenant_id == tenant_id, Service.active.is_(True))
+             .options(selectinload(Service.variants)).order_by(Service.id))
+    if service_id is not None:
+        query = query.where(Service.id == service_id)
+    with ctx.db.transaction() as session:
+        require_tenant(session, tenant_id)
+        candidates = [ServiceCandidate(s.id, s.name, s.category or "",
+                                       tuple((v.id, v.name) for v in s.variants))
+                      for s in session.scalars(query) if s.variants]
+    if service_id is not None:
+        return [rate_service(text_, c) for c in candidates]
+    found = (services_in_message if mode == "message" else match_service_name)(text_, candidates)
+    return found[:limit]
 
 
 def get_service(ctx: Context, tenant_id: str, service_id: int) -> ServiceView:
