@@ -24,20 +24,19 @@ from rasa_sdk.types import DomainDict
 from actions.backend import BackendUnavailable, backend
 from actions.common import entity, idempotency_key, language
 from actions.confirm import ask_to_confirm, on_confirm
-from actions.context import tenant_and_customer
+from actions.conversation_owner import tenant_and_customer
 from actions.dates import (
     DateSpan,
     TimeSpan,
     format_day,
     format_moment,
-    local_now,
     parse_date,
     parse_iso,
     parse_time,
-    zone,
 )
 from actions.menu import live_menu, new_menu, on_select, pick
 from actions.money import format_money
+from kit.clock import local_now, zone
 
 logger = logging.getLogger(__name__)
 

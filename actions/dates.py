@@ -15,9 +15,9 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Dict, Optional, Tuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-DEFAULT_TIMEZONE = "Africa/Nairobi"
+from kit import numbers
+
 END_OF_DAY = time(23, 59)
 
 
@@ -51,19 +51,6 @@ def exact(hour: int, minute: int = 0) -> TimeSpan:
 
 def span(start: Tuple[int, int], end: Tuple[int, int]) -> TimeSpan:
     return TimeSpan(time(*start), time(*end), False)
-
-
-def zone(name: Optional[str]) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or DEFAULT_TIMEZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_TIMEZONE)
-
-
-def local_now(timezone: Optional[str], utc_now: Optional[datetime] = None) -> datetime:
-    """The tenant's wall-clock time (aware)."""
-    utc_now = utc_now or datetime.now(ZoneInfo("UTC"))
-    return utc_now.astimezone(zone(timezone))
 
 
 def normalise(text: str) -> str:
@@ -209,9 +196,7 @@ def parse_date(text: str, now: datetime) -> Optional[DateSpan]:
              or re.search(rf"\bbaada\s+ya\s+siku\s+{count_words}\b", s))
     if found:
         count = found[1]
-        ahead = int(count) if count.isdigit() else {
-            "two": 2, "three": 3, "four": 4, "five": 5, "mbili": 2, "tatu": 3, "nne": 4,
-            "tano": 5}[count]
+        ahead = int(count) if count.isdigit() else {**numbers.ENGLISH, **numbers.SWAHILI}[count]
         return DateSpan(today + timedelta(days=ahead), today + timedelta(days=ahead))
     named_day = next((WEEKDAYS[w] for w in s.split() if w in WEEKDAYS), None)
     if re.search(r"\b(?:wiki|week|wk)\b", s):
@@ -236,10 +221,8 @@ def parse_date(text: str, now: datetime) -> Optional[DateSpan]:
 
 # --- times -----------------------------------------------------------------------------------
 
-SW_NUMBERS = {"moja": 1, "mbili": 2, "tatu": 3, "nne": 4, "tano": 5, "sita": 6, "saba": 7,
-              "nane": 8, "tisa": 9, "kumi": 10}
-EN_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-              "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+SW_NUMBERS = numbers.SWAHILI
+EN_NUMBERS = numbers.ENGLISH
 # Swahili parts of the day, and what they mean alone (a range) and for a Swahili hour.
 PARTS_OF_DAY = {
     "alfajiri": span((5, 0), (8, 0)),
@@ -257,7 +240,7 @@ PARTS_OF_DAY = {
     "eve": span((16, 0), (20, 0)),
     "night": span((19, 0), (23, 59)), "tonight": span((17, 0), (23, 59)),
 }
-_SW_HOUR = r"(kumi\s+na\s+(?:moja|mbili)|moja|mbili|tatu|nne|tano|sita|saba|nane|tisa|kumi|\d{1,2})"
+_SW_HOUR = rf"(kumi\s+na\s+(?:moja|mbili)|{'|'.join(numbers.SWAHILI)}|\d{{1,2}})"
 _AMPM = r"(a\.?m\.?|p\.?m\.?|asubuhi|jioni|usiku|mchana)"
 
 
@@ -419,8 +402,8 @@ DAY_NAMES = {
     "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
     "sw": ["Jumatatu", "Jumanne", "Jumatano", "Alhamisi", "Ijumaa", "Jumamosi", "Jumapili"],
 }
-SW_HOUR_WORDS = ["kumi na mbili", "moja", "mbili", "tatu", "nne", "tano", "sita", "saba", "nane",
-                 "tisa", "kumi", "kumi na moja"]
+# Swahili hours start at saa moja (07:00): index 0 is twelve o'clock, saa kumi na mbili.
+SW_HOUR_WORDS = [numbers.swahili_word(12), *(numbers.swahili_word(n) for n in range(1, 12))]
 
 
 def _language(language: Optional[str]) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from kit.sender import sender_id
 from pii.masking import mask_phones
 
 from backend.context import Context
@@ -54,11 +55,6 @@ class HandoffResult:
     conversation_id: int
     needs_human: bool
     handoff_id: int
-
-
-def sender_id(tenant_id: str, customer_ref: str) -> str:
-    """Rasa's conversation id for a tenant's customer (the WhatsApp channel builds the same)."""
-    return f"{tenant_id}:{customer_ref}"
 
 
 def _requested_customer(ctx: Context, session: Session, request: HandoffRequest) -> Customer:
