@@ -77,7 +77,7 @@ class Backend:
         params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         try:
             async with self.http.session().request(method, self.base_url + path, json=json,
-                                              params=params, headers=headers) as resp:
+                                                   params=params, headers=headers) as resp:
                 if resp.status >= 500:
                     raise BackendUnavailable(f"{method} {path} answered {resp.status}")
                 body = await resp.json(content_type=None) if resp.status != 204 else {}

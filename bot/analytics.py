@@ -223,7 +223,8 @@ class ClassificationBroker(EventBroker):
         error = ""
         for attempt in range(1, self.max_attempts + 1):
             try:
-                async with self.http.session().post(self.url, json={"classifications": batch}) as resp:
+                async with self.http.session().post(
+                        self.url, json={"classifications": batch}) as resp:
                     if resp.status == 202:
                         self.sent += len(batch)
                         return True

@@ -62,8 +62,8 @@ class BackendClient:
         try:
             # The request id, tenant and conversation of the webhook being handled, if any.
             headers = logs.outgoing_headers()
-            async with self.http.session().request(method, self.base_url + path, headers=headers,
-                                              **kwargs) as resp:
+            async with self.http.session().request(method, self.base_url + path,
+                                                   headers=headers, **kwargs) as resp:
                 body = await resp.json(content_type=None) if resp.content_length != 0 else None
                 return resp.status, body
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
