@@ -221,8 +221,6 @@ def parse_date(text: str, now: datetime) -> Optional[DateSpan]:
 
 # --- times -----------------------------------------------------------------------------------
 
-SW_NUMBERS = numbers.SWAHILI
-EN_NUMBERS = numbers.ENGLISH
 # Swahili parts of the day, and what they mean alone (a range) and for a Swahili hour.
 PARTS_OF_DAY = {
     "alfajiri": span((5, 0), (8, 0)),
@@ -249,8 +247,8 @@ def _sw_number(word: str) -> int:
     if word.isdigit():
         return int(word)
     if word.startswith("kumi na "):
-        return 10 + SW_NUMBERS[word[len("kumi na "):]]
-    return SW_NUMBERS[word]
+        return 10 + numbers.SWAHILI[word[len("kumi na "):]]
+    return numbers.SWAHILI[word]
 
 
 def _part_of_day(s: str) -> Optional[str]:
@@ -330,10 +328,10 @@ def parse_time(text: str, now: Optional[datetime] = None) -> Optional[TimeSpan]:
     # After or before a time: "after 4", "baada ya saa nane", "before 11am".
     found = re.search(r"\b(after|from|baada ya|before|kabla ya)\s+(.+)$", s)
     if found:
-        words = "|".join(EN_NUMBERS)
+        words = "|".join(numbers.ENGLISH)
         bare = re.match(rf"(\d{{1,2}}|{words})\b(?!\s*(?:st|nd|rd|th|/|-|:|\.|am|pm))", found[2])
-        limit = (exact(business_hour(int(bare[1]) if bare[1].isdigit() else EN_NUMBERS[bare[1]],
-                                     part))
+        limit = (exact(business_hour(
+                     int(bare[1]) if bare[1].isdigit() else numbers.ENGLISH[bare[1]], part))
                  if bare and (not bare[1].isdigit() or int(bare[1]) <= 23)
                  else parse_time(found[2], now))
         if limit is not None and limit.exact:
@@ -362,17 +360,17 @@ def parse_time(text: str, now: Optional[datetime] = None) -> Optional[TimeSpan]:
             return exact(hour, minute) if minute < 60 else None
 
     # English spoken: half past ten, quarter to four, ten o'clock.
-    words = "|".join(EN_NUMBERS)
+    words = "|".join(numbers.ENGLISH)
     found = re.search(rf"\b(half|quarter)\s+(past|to)\s+(\d{{1,2}}|{words})\b", s)
     if found:
-        hour = int(found[3]) if found[3].isdigit() else EN_NUMBERS[found[3]]
+        hour = int(found[3]) if found[3].isdigit() else numbers.ENGLISH[found[3]]
         minute = 30 if found[1] == "half" else 15
         if found[2] == "to":
             hour, minute = hour - 1, 60 - minute
         return exact(business_hour(hour, part) if hour else 12, minute)
     found = re.search(rf"\b(\d{{1,2}}|{words})\s*(?:oclock|o clock)\b", s)
     if found:
-        hour = int(found[1]) if found[1].isdigit() else EN_NUMBERS[found[1]]
+        hour = int(found[1]) if found[1].isdigit() else numbers.ENGLISH[found[1]]
         return exact(business_hour(hour, part)) if hour <= 23 else None
 
     # A clock without am/pm: 10:30, 14:00, 3.30.
@@ -384,13 +382,13 @@ def parse_time(text: str, now: Optional[datetime] = None) -> Optional[TimeSpan]:
     found = re.search(rf"\b(?:at|by|around|about|kama)\s+(\d{{1,2}}|{words})\b"
                       r"(?!\s*(?:st|nd|rd|th|/|-))", s)
     if found:
-        hour = int(found[1]) if found[1].isdigit() else EN_NUMBERS[found[1]]
+        hour = int(found[1]) if found[1].isdigit() else numbers.ENGLISH[found[1]]
         if hour <= 23:
             return exact(business_hour(hour, part))
 
     found = re.search(rf"\b(\d{{1,2}}|{words})\s+in the (morning|afternoon|evening)\b", s)
     if found:
-        hour = int(found[1]) if found[1].isdigit() else EN_NUMBERS[found[1]]
+        hour = int(found[1]) if found[1].isdigit() else numbers.ENGLISH[found[1]]
         return exact(business_hour(hour, found[2])) if 1 <= hour <= 12 else None
 
     return PARTS_OF_DAY[part] if part is not None else None
