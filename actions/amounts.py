@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Optional
 
-UNITS = {"moja": 1, "mbili": 2, "tatu": 3, "nne": 4, "tano": 5, "sita": 6, "saba": 7,
-         "nane": 8, "tisa": 9, "kumi": 10, "ishirini": 20, "thelathini": 30, "arobaini": 40,
-         "hamsini": 50, "sitini": 60, "sabini": 70, "themanini": 80, "tisini": 90}
+from kit import numbers
+
+UNITS = {**numbers.SWAHILI, **numbers.SWAHILI_TENS}
 # Sheng: "soo" is a hundred shillings, "mbao" twenty, "thao"/"k" a thousand.
 SLANG = {"soo": 100, "mbao": 20}
 THOUSAND = r"(?:k|thao|thousand|elfu)"

@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional
 
 import aiohttp
 
+from kit.backend_http import BackendSession
 from observability import logs
 
 
@@ -36,8 +37,6 @@ class Answer:
 
 # The longest text GET /v1/services/match reads (backend/api/services/schemas.py).
 MAX_MATCH_TEXT = 1000
-# Below the backend's keep-alive (backend/gunicorn_conf.py), see bot/channels/backend.py.
-IDLE_CONNECTION_SECONDS = 1.0
 
 
 class Backend:
@@ -46,17 +45,11 @@ class Backend:
     def __init__(self, base_url: Optional[str] = None, service_token: Optional[str] = None,
                  timeout_seconds: float = 5.0) -> None:
         self.base_url = (base_url or os.environ.get("BACKEND_URL", "http://127.0.0.1:8000")).rstrip("/")
-        self._token = service_token or os.environ.get("SERVICE_TOKEN", "")
-        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
-        self._session: Optional[aiohttp.ClientSession] = None
+        self.http = BackendSession(service_token or os.environ.get("SERVICE_TOKEN", ""),
+                                   timeout_seconds)
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            # Idle connections closed after 1 s, before the backend's 5 s keep-alive ends them.
-            self._session = aiohttp.ClientSession(
-                headers={"Authorization": f"Bearer {self._token}"}, timeout=self._timeout,
-                connector=aiohttp.TCPConnector(keepalive_timeout=IDLE_CONNECTION_SECONDS))
-        return self._session
+    async def close(self) -> None:
+        await self.http.close()
 
     async def get(self, tenant_id: str, path: str, params: Optional[Dict[str, Any]] = None) -> Any:
         """A GET whose only acceptable answer is 200: 404 raises NotFound, anything else
@@ -87,8 +80,8 @@ class Backend:
             headers["Idempotency-Key"] = idempotency_key[:255]
         params = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         try:
-            async with self._client().request(method, self.base_url + path, json=json,
-                                              params=params, headers=headers) as resp:
+            async with self.http.session().request(method, self.base_url + path, json=json,
+                                                   params=params, headers=headers) as resp:
                 if resp.status >= 500:
                     raise BackendUnavailable(f"{method} {path} answered {resp.status}")
                 body = await resp.json(content_type=None) if resp.status != 204 else {}

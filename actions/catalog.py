@@ -12,10 +12,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.amounts import parse_amount
 from actions.backend import BackendUnavailable, NotFound, backend
 from actions.common import entity
-from actions.context import tenant_and_customer
-from actions.labels import filter_label
+from actions.conversation_owner import tenant_and_customer
 from actions.menu import live_menu, new_menu, on_select, pick, select_handler
-from actions.money import price_range
+from actions.money import format_money, price_range
+from kit import texts
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,15 @@ logger = logging.getLogger(__name__)
 MENU_SIZE = 10
 # A fuzzy match below this score is not taken as the product the customer named.
 MATCH_THRESHOLD = 0.45
+
+
+def filter_label(language: Optional[str], category: Optional[str], query: Optional[str],
+                 max_price: Optional[int]) -> str:
+    """"shoes under KES 2,000" / "viatu chini ya KES 2,000" for the menu heading."""
+    what = texts.word("catalog.category", category or "", language) or category or query or ""
+    if max_price is None:
+        return what
+    return f"{what} {texts.text('catalog.under', language)} {format_money(max_price)}".strip()
 
 
 def menu_line(position: int, product: Dict[str, Any]) -> str:

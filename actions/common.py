@@ -7,14 +7,13 @@ from typing import Any, Dict, Optional
 from rasa_sdk import Tracker
 
 from actions.menu import live_menu
+from kit import numbers
 
 LANGUAGES = ("en", "sw", "sheng")
 
 _NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "a": 1, "an": 1, "single": 1, "pair": 1, "couple": 2, "dozen": 12,
-    "moja": 1, "mbili": 2, "tatu": 3, "nne": 4, "tano": 5, "sita": 6, "saba": 7, "nane": 8,
-    "tisa": 9, "kumi": 10, "mmoja": 1, "wawili": 2, "watatu": 3,
+    **numbers.up_to(numbers.ENGLISH, 10), "a": 1, "an": 1, "single": 1, "pair": 1, "couple": 2,
+    "dozen": 12, **numbers.SWAHILI, **numbers.SWAHILI_PEOPLE,
 }
 _DIGITS = re.compile(r"(?<![\d.])(\d{1,3})(?![\d.,]|\s?(?:k|bob|thao|/=|am|pm)\b)", re.I)
 _WORD = re.compile(r"[a-z]+")

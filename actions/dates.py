@@ -15,9 +15,9 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Dict, Optional, Tuple
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-DEFAULT_TIMEZONE = "Africa/Nairobi"
+from kit import numbers
+
 END_OF_DAY = time(23, 59)
 
 
@@ -51,19 +51,6 @@ def exact(hour: int, minute: int = 0) -> TimeSpan:
 
 def span(start: Tuple[int, int], end: Tuple[int, int]) -> TimeSpan:
     return TimeSpan(time(*start), time(*end), False)
-
-
-def zone(name: Optional[str]) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or DEFAULT_TIMEZONE)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_TIMEZONE)
-
-
-def local_now(timezone: Optional[str], utc_now: Optional[datetime] = None) -> datetime:
-    """The tenant's wall-clock time (aware)."""
-    utc_now = utc_now or datetime.now(ZoneInfo("UTC"))
-    return utc_now.astimezone(zone(timezone))
 
 
 def normalise(text: str) -> str:
@@ -209,9 +196,7 @@ def parse_date(text: str, now: datetime) -> Optional[DateSpan]:
              or re.search(rf"\bbaada\s+ya\s+siku\s+{count_words}\b", s))
     if found:
         count = found[1]
-        ahead = int(count) if count.isdigit() else {
-            "two": 2, "three": 3, "four": 4, "five": 5, "mbili": 2, "tatu": 3, "nne": 4,
-            "tano": 5}[count]
+        ahead = int(count) if count.isdigit() else {**numbers.ENGLISH, **numbers.SWAHILI}[count]
         return DateSpan(today + timedelta(days=ahead), today + timedelta(days=ahead))
     named_day = next((WEEKDAYS[w] for w in s.split() if w in WEEKDAYS), None)
     if re.search(r"\b(?:wiki|week|wk)\b", s):
@@ -236,10 +221,6 @@ def parse_date(text: str, now: datetime) -> Optional[DateSpan]:
 
 # --- times -----------------------------------------------------------------------------------
 
-SW_NUMBERS = {"moja": 1, "mbili": 2, "tatu": 3, "nne": 4, "tano": 5, "sita": 6, "saba": 7,
-              "nane": 8, "tisa": 9, "kumi": 10}
-EN_NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-              "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
 # Swahili parts of the day, and what they mean alone (a range) and for a Swahili hour.
 PARTS_OF_DAY = {
     "alfajiri": span((5, 0), (8, 0)),
@@ -257,7 +238,7 @@ PARTS_OF_DAY = {
     "eve": span((16, 0), (20, 0)),
     "night": span((19, 0), (23, 59)), "tonight": span((17, 0), (23, 59)),
 }
-_SW_HOUR = r"(kumi\s+na\s+(?:moja|mbili)|moja|mbili|tatu|nne|tano|sita|saba|nane|tisa|kumi|\d{1,2})"
+_SW_HOUR = rf"(kumi\s+na\s+(?:moja|mbili)|{'|'.join(numbers.SWAHILI)}|\d{{1,2}})"
 _AMPM = r"(a\.?m\.?|p\.?m\.?|asubuhi|jioni|usiku|mchana)"
 
 
@@ -266,8 +247,8 @@ def _sw_number(word: str) -> int:
     if word.isdigit():
         return int(word)
     if word.startswith("kumi na "):
-        return 10 + SW_NUMBERS[word[len("kumi na "):]]
-    return SW_NUMBERS[word]
+        return 10 + numbers.SWAHILI[word[len("kumi na "):]]
+    return numbers.SWAHILI[word]
 
 
 def _part_of_day(s: str) -> Optional[str]:
@@ -347,10 +328,10 @@ def parse_time(text: str, now: Optional[datetime] = None) -> Optional[TimeSpan]:
     # After or before a time: "after 4", "baada ya saa nane", "before 11am".
     found = re.search(r"\b(after|from|baada ya|before|kabla ya)\s+(.+)$", s)
     if found:
-        words = "|".join(EN_NUMBERS)
+        words = "|".join(numbers.ENGLISH)
         bare = re.match(rf"(\d{{1,2}}|{words})\b(?!\s*(?:st|nd|rd|th|/|-|:|\.|am|pm))", found[2])
-        limit = (exact(business_hour(int(bare[1]) if bare[1].isdigit() else EN_NUMBERS[bare[1]],
-                                     part))
+        limit = (exact(business_hour(
+                     int(bare[1]) if bare[1].isdigit() else numbers.ENGLISH[bare[1]], part))
                  if bare and (not bare[1].isdigit() or int(bare[1]) <= 23)
                  else parse_time(found[2], now))
         if limit is not None and limit.exact:
@@ -379,17 +360,17 @@ def parse_time(text: str, now: Optional[datetime] = None) -> Optional[TimeSpan]:
             return exact(hour, minute) if minute < 60 else None
 
     # English spoken: half past ten, quarter to four, ten o'clock.
-    words = "|".join(EN_NUMBERS)
+    words = "|".join(numbers.ENGLISH)
     found = re.search(rf"\b(half|quarter)\s+(past|to)\s+(\d{{1,2}}|{words})\b", s)
     if found:
-        hour = int(found[3]) if found[3].isdigit() else EN_NUMBERS[found[3]]
+        hour = int(found[3]) if found[3].isdigit() else numbers.ENGLISH[found[3]]
         minute = 30 if found[1] == "half" else 15
         if found[2] == "to":
             hour, minute = hour - 1, 60 - minute
         return exact(business_hour(hour, part) if hour else 12, minute)
     found = re.search(rf"\b(\d{{1,2}}|{words})\s*(?:oclock|o clock)\b", s)
     if found:
-        hour = int(found[1]) if found[1].isdigit() else EN_NUMBERS[found[1]]
+        hour = int(found[1]) if found[1].isdigit() else numbers.ENGLISH[found[1]]
         return exact(business_hour(hour, part)) if hour <= 23 else None
 
     # A clock without am/pm: 10:30, 14:00, 3.30.
@@ -401,13 +382,13 @@ def parse_time(text: str, now: Optional[datetime] = None) -> Optional[TimeSpan]:
     found = re.search(rf"\b(?:at|by|around|about|kama)\s+(\d{{1,2}}|{words})\b"
                       r"(?!\s*(?:st|nd|rd|th|/|-))", s)
     if found:
-        hour = int(found[1]) if found[1].isdigit() else EN_NUMBERS[found[1]]
+        hour = int(found[1]) if found[1].isdigit() else numbers.ENGLISH[found[1]]
         if hour <= 23:
             return exact(business_hour(hour, part))
 
     found = re.search(rf"\b(\d{{1,2}}|{words})\s+in the (morning|afternoon|evening)\b", s)
     if found:
-        hour = int(found[1]) if found[1].isdigit() else EN_NUMBERS[found[1]]
+        hour = int(found[1]) if found[1].isdigit() else numbers.ENGLISH[found[1]]
         return exact(business_hour(hour, found[2])) if 1 <= hour <= 12 else None
 
     return PARTS_OF_DAY[part] if part is not None else None
@@ -419,8 +400,8 @@ DAY_NAMES = {
     "en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"],
     "sw": ["Jumatatu", "Jumanne", "Jumatano", "Alhamisi", "Ijumaa", "Jumamosi", "Jumapili"],
 }
-SW_HOUR_WORDS = ["kumi na mbili", "moja", "mbili", "tatu", "nne", "tano", "sita", "saba", "nane",
-                 "tisa", "kumi", "kumi na moja"]
+# Swahili hours start at saa moja (07:00): index 0 is twelve o'clock, saa kumi na mbili.
+SW_HOUR_WORDS = [numbers.swahili_word(12), *(numbers.swahili_word(n) for n in range(1, 12))]
 
 
 def _language(language: Optional[str]) -> str:

@@ -15,6 +15,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from observability import logs
+from kit.sender import split_sender
 from observability.errors import init_sentry
 
 logger = logging.getLogger(__name__)
@@ -32,7 +33,7 @@ def call_context(action_call: Optional[Dict[str, Any]], header_id: Optional[str]
     return {
         "request_id": logs.accept_request_id(metadata.get("request_id") or header_id),
         "tenant": metadata.get("tenant_id") or slots.get("tenant_id")
-        or (sender.partition(":")[0] if sender else None),
+        or (split_sender(sender)[0] if sender else None),
         "conversation": sender,
     }
 

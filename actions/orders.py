@@ -13,11 +13,11 @@ from actions.backend import BackendUnavailable, NotFound, backend
 from actions.catalog import in_stock_variants, resolve_product, variant_label
 from actions.common import entity, idempotency_key, language, requested_count
 from actions.confirm import ask_to_confirm, on_confirm
-from actions.context import tenant_and_customer
-from actions.labels import ORDER_STATUS, word
+from actions.conversation_owner import tenant_and_customer
 from actions.menu import live_menu, new_menu, on_select, pick
 from actions.money import format_money
 from actions.payments import offer_payment
+from kit import texts
 
 logger = logging.getLogger(__name__)
 CART = "cart"
@@ -414,7 +414,7 @@ class ActionOrderStatus(Action):
         for order in orders:
             dispatcher.utter_message(
                 response="utter_order_status", order_id=order["id"], date=order_date(order),
-                status=word(ORDER_STATUS, order["status"], lang),
+                status=texts.word("orders.status", order["status"], lang),
                 total=format_money(order["total_minor"], order["currency"]))
         return [SlotSet("order_id", str(orders[0]["id"]))]
 
@@ -440,7 +440,7 @@ class ActionCancelOrder(Action):
             if latest is not None and latest["status"] in ("paid", "fulfilled", "delivered"):
                 dispatcher.utter_message(
                     response="utter_order_cannot_cancel", order_id=latest["id"],
-                    status=word(ORDER_STATUS, latest["status"], language(tracker)))
+                    status=texts.word("orders.status", latest["status"], language(tracker)))
             else:
                 dispatcher.utter_message(response="utter_no_cancellable_order")
             return []

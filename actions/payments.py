@@ -11,10 +11,10 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import BackendUnavailable, backend
 from actions.common import entity, idempotency_key, language
-from actions.context import phone_hint, tenant_and_customer
-from actions.labels import PAYMENT_FAILURES, PAYMENT_METHODS, UNKNOWN_FAILURE, YOUR_NUMBER, word
+from actions.conversation_owner import phone_hint, tenant_and_customer
 from actions.menu import new_menu, on_select
 from actions.money import format_money
+from kit import texts
 
 logger = logging.getLogger(__name__)
 
@@ -62,8 +62,8 @@ async def offer_payment(dispatcher: CollectingDispatcher, tracker: Tracker,
     tenant_id, _ = tenant_and_customer(tracker)
     options = await payment_options(tenant_id)
     lang = language(tracker)
-    shown = phone_hint(tracker) or word(YOUR_NUMBER, "", lang)
-    menu = "\n".join(f"{i}. {word(PAYMENT_METHODS, option, lang).format(phone=shown)}"
+    shown = phone_hint(tracker) or texts.text("payments.your_number", lang)
+    menu = "\n".join(f"{i}. {texts.word('payments.methods', option, lang).format(phone=shown)}"
                      for i, option in enumerate(options, start=1))
     dispatcher.utter_message(response=response, order_id=order["id"], menu=menu,
                              total=format_money(order["total_minor"], order["currency"]))
@@ -125,14 +125,10 @@ async def start_payment(dispatcher: CollectingDispatcher, tracker: Tracker, meth
 
 
 def manual_how(instructions: Dict[str, Any], lang: str) -> str:
+    """How to pay by hand: to the merchant's till, else its paybill."""
     if instructions.get("till"):
-        return {"en": "Lipa na M-Pesa → Buy Goods → Till {n}",
-                "sw": "Lipa na M-Pesa → Buy Goods → Till {n}",
-                "sheng": "Lipa na M-Pesa → Buy Goods → Till {n}"}[lang].format(n=instructions["till"])
-    return {"en": "Lipa na M-Pesa → Paybill → Business number {n}",
-            "sw": "Lipa na M-Pesa → Paybill → Namba ya biashara {n}",
-            "sheng": "Lipa na M-Pesa → Paybill → Business number {n}"}[lang].format(
-        n=instructions.get("paybill", ""))
+        return texts.text("payments.manual.till", lang).format(n=instructions["till"])
+    return texts.text("payments.manual.paybill", lang).format(n=instructions.get("paybill", ""))
 
 
 @on_select("payment_methods")
@@ -184,6 +180,28 @@ class ActionStartPayment(Action):
             return []
 
 
+# What the backend's payment trigger carries (backend/services/payments/notices.py): the
+# EXTERNAL_payment_* intent's entities are the payment, so the action needs no call back.
+PAYMENT_ENTITIES = {"id": "payment_id", "status": "payment_status",
+                    "amount_minor": "payment_amount_minor", "currency": "payment_currency",
+                    "order_id": "payment_order_id", "receipt": "payment_receipt",
+                    "provider_reference": "payment_provider_reference",
+                    "failure_code": "payment_failure_code"}
+REQUIRED_PAYMENT_FIELDS = ("id", "status", "amount_minor", "currency", "order_id")
+
+
+def triggered_payment(tracker: Tracker) -> Optional[Dict[str, Any]]:
+    """The payment the trigger's entities describe; None when a required field is missing."""
+    payment = {field: entity(tracker, name) for field, name in PAYMENT_ENTITIES.items()}
+    if any(payment[field] is None for field in REQUIRED_PAYMENT_FIELDS):
+        return None
+    try:
+        payment["amount_minor"] = int(str(payment["amount_minor"]))
+    except ValueError:
+        return None
+    return payment
+
+
 class ActionPaymentResult(Action):
     """The backend reports a payment's outcome (EXTERNAL_payment_received / _failed)."""
 
@@ -192,19 +210,12 @@ class ActionPaymentResult(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        tenant_id, customer = tenant_and_customer(tracker)
-        payment_id = entity(tracker, "payment_id") or tracker.get_slot("payment_id")
-        try:
-            answer = await backend.call("GET", tenant_id, f"/v1/payments/{int(payment_id)}",
-                                        customer=customer)
-        except (BackendUnavailable, TypeError, ValueError) as exc:
-            logger.error("payment result unavailable: %r", exc)
+        payment = triggered_payment(tracker)
+        if payment is None:
+            logger.error("payment trigger without the payment's details: %s",
+                         [e.get("entity") for e in tracker.latest_message.get("entities") or []])
             dispatcher.utter_message(response="utter_backend_unavailable")
             return []
-        if not answer.ok:
-            dispatcher.utter_message(response="utter_backend_unavailable")
-            return []
-        payment = answer.body
         amount = format_money(payment["amount_minor"], payment["currency"])
         if payment["status"] == "succeeded":
             dispatcher.utter_message(response="utter_payment_received", amount=amount,
@@ -212,9 +223,10 @@ class ActionPaymentResult(Action):
                                      receipt=payment.get("receipt") or payment.get(
                                          "provider_reference") or "")
             return [SlotSet("payment_id", str(payment["id"])), SlotSet("last_menu", None)]
-        lang = language(tracker)
-        code = str(payment.get("failure_code") or "")
-        reason = (PAYMENT_FAILURES.get(code) or UNKNOWN_FAILURE)[lang]
+        code, lang = str(payment.get("failure_code") or ""), language(tracker)
+        reason = (texts.text(f"payments.failures.{code}", lang)
+                  if code in texts.table("payments.failures")
+                  else texts.text("payments.unknown_failure", lang))
         dispatcher.utter_message(response="utter_payment_failed", order_id=payment["order_id"],
                                  reason=reason)
         return [SlotSet("payment_id", str(payment["id"])),

@@ -7,7 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.context import tenant_and_customer
+from actions.conversation_owner import tenant_and_customer
 
 LANGUAGES = {"en", "sw", "sheng"}
 

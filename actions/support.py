@@ -13,7 +13,7 @@ from actions.backend import BackendUnavailable, backend
 from actions.common import language, metadata, picks_from_menu
 from actions.catalog import ActionSelectOption
 from actions.confirm import ask_to_confirm, on_confirm
-from actions.context import tenant_and_customer
+from actions.conversation_owner import tenant_and_customer
 
 logger = logging.getLogger(__name__)
 

@@ -29,7 +29,8 @@ import aiohttp
 from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.channels.backend import backend_session
+from kit.backend_http import BackendSession
+from kit.sender import sender_tenant
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +65,7 @@ def classification_of(event: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     parse = event.get("parse_data") or {}
     metadata = event.get("metadata") or parse.get("metadata") or {}
     sender_id = str(event.get("sender_id") or "")
-    tenant_id = metadata.get("tenant_id") or (
-        sender_id.split(":", 1)[0] if ":" in sender_id else None)
+    tenant_id = metadata.get("tenant_id") or sender_tenant(sender_id)
     message_id = event.get("message_id") or parse.get("message_id")
     if not tenant_id or not message_id:
         return None
@@ -126,9 +126,7 @@ class ClassificationBroker(EventBroker):
         self.max_queue = max(1, max_queue)
         self.dropped = 0  # rows lost to a full queue or a batch the backend never took
         self.sent = 0
-        self._headers = {"Authorization": f"Bearer {service_token}"}
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: Optional[aiohttp.ClientSession] = None
+        self.http = BackendSession(service_token, timeout)
         self._task: Optional[asyncio.Task] = None
         self._wakeup: Optional[asyncio.Event] = None
         self._closing = False
@@ -184,9 +182,7 @@ class ClassificationBroker(EventBroker):
                 self._task.cancel()
         elif self.queue:
             await self.flush()
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.http.close()
 
     # -- background sending ---------------------------------------------------------------
 
@@ -223,16 +219,12 @@ class ClassificationBroker(EventBroker):
         while self.queue:
             await self._send(self._take())
 
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = backend_session(self._headers, self._timeout)
-        return self._session
-
     async def _send(self, batch: List[Dict[str, Any]]) -> bool:
         error = ""
         for attempt in range(1, self.max_attempts + 1):
             try:
-                async with self._client().post(self.url, json={"classifications": batch}) as resp:
+                async with self.http.session().post(
+                        self.url, json={"classifications": batch}) as resp:
                     if resp.status == 202:
                         self.sent += len(batch)
                         return True

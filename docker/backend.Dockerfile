@@ -18,8 +18,9 @@ RUN pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requir
 COPY alembic.ini ./
 COPY backend/ backend/
 COPY observability/ observability/
-# Phone masking and file modes shared with the rasa image.
+# Phone masking and file modes, and the kit (texts, clock, sender ids), shared with the rasa image.
 COPY pii/ pii/
+COPY kit/ kit/
 
 # The code stays root-owned (read-only to the app); runtime state goes to /app/var, owned by app.
 # A named volume mounted at /app/var/kb starts with this directory's owner.

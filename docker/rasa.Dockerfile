@@ -23,8 +23,9 @@ COPY --chown=app bot/ bot/
 COPY --chown=app actions/ actions/
 COPY --chown=app observability/ observability/
 COPY --chown=app rasa_sdk_plugins/ rasa_sdk_plugins/
-# Phone masking and file modes shared with the backend image.
+# Phone masking and file modes, and the kit (texts, clock, sender ids), shared with the backend image.
 COPY --chown=app pii/ pii/
+COPY --chown=app kit/ kit/
 COPY --chown=app data/ data/
 COPY --chown=app domain/ domain/
 COPY --chown=app config.yml endpoints.yml endpoints.production.yml credentials.yml ./

@@ -51,9 +51,9 @@ suite "rasa data validate" .venv-rasa/bin/rasa data validate --fail-on-warnings 
   --domain domain --data data --config config.yml
 suite "docker-compose config" compose_config
 suite "backend (SQLite and PostgreSQL)" .venv/bin/python -m pytest -q -p no:cacheprovider tests/backend tests/tools
-suite "rasa side (NLU components, channel, actions, fakes against the backend's contract)" \
+suite "rasa side (NLU components, channel, actions, kit, fakes against the backend's contract)" \
   .venv-rasa/bin/python -m pytest -q -p no:cacheprovider tests/bot tests/channel tests/actions \
-  tests/contract
+  tests/kit tests/contract
 suite "test stories (every flow in English, Swahili, Sheng)" .venv-rasa/bin/python \
   scripts/test_stories.py "${TMPDIR:-/tmp}/wa-commerce-test-stories"
 suite "no evaluation sentence in the training data" .venv-rasa/bin/python scripts/eval_nlu.py \

@@ -14,9 +14,10 @@ from actions.bookings.services import SERVICE_MENU_SIZE
 from actions.bookings.when import asked_days
 from actions.common import entity, language
 from actions.confirm import ask_to_confirm, on_confirm
-from actions.context import tenant_and_customer
-from actions.dates import DateSpan, format_moment, local_now, parse_iso
+from actions.conversation_owner import tenant_and_customer
+from actions.dates import DateSpan, format_moment, parse_iso
 from actions.menu import new_menu, on_select
+from kit.clock import local_now
 
 logger = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from actions.bookings.slots import (
 )
 from actions.bookings.when import decode_date
 from actions.common import entity, language
-from actions.context import tenant_and_customer
+from actions.conversation_owner import tenant_and_customer
 from actions.dates import format_day
 from actions.menu import new_menu
 

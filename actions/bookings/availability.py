@@ -35,9 +35,10 @@ from actions.bookings.slots import (
 from actions.bookings.when import asked_days, asked_times
 from actions.common import language
 from actions.confirm import ask_to_confirm, on_confirm
-from actions.context import tenant_and_customer
-from actions.dates import DateSpan, TimeSpan, format_moment, local_now
+from actions.conversation_owner import tenant_and_customer
+from actions.dates import DateSpan, TimeSpan, format_moment
 from actions.menu import on_select
+from kit.clock import local_now
 
 logger = logging.getLogger(__name__)
 

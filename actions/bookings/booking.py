@@ -24,9 +24,10 @@ from actions.bookings.slots import (
 )
 from actions.bookings.when import decode_date, decode_time
 from actions.common import idempotency_key, language
-from actions.context import tenant_and_customer
-from actions.dates import format_moment, parse_iso, zone
+from actions.conversation_owner import tenant_and_customer
+from actions.dates import format_moment, parse_iso
 from actions.money import format_money
+from kit.clock import zone
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ from actions.bookings.services import (
     show_details,
 )
 from actions.common import entity, language
-from actions.context import tenant_and_customer
+from actions.conversation_owner import tenant_and_customer
 
 logger = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from typing import Dict, Tuple
 from rasa_sdk import Tracker
 
 from actions.backend import BackendUnavailable, backend
-from actions.context import tenant_and_customer
-from actions.dates import local_now
+from actions.conversation_owner import tenant_and_customer
+from kit.clock import DEFAULT_TIMEZONE, local_now
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ async def tenant_timezone(tenant_id: str) -> str:
     cached = _timezones.get(tenant_id)
     if cached and cached[0] > clock.monotonic():
         return cached[1]
-    name = "Africa/Nairobi"
+    name = DEFAULT_TIMEZONE
     try:
         answer = await backend.call("GET", tenant_id, "/v1/tenant")
         if answer.ok and answer.body.get("timezone"):

@@ -33,7 +33,7 @@ from actions.bookings.when import (
     encode_time,
 )
 from actions.common import entity, language
-from actions.context import tenant_and_customer
+from actions.conversation_owner import tenant_and_customer
 from actions.dates import DateSpan, format_day, format_moment
 from actions.menu import live_menu, pick
 

@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from actions.backend import backend
 from actions.bookings.services import find
 from actions.common import entity
-from actions.context import tenant_and_customer
+from actions.conversation_owner import tenant_and_customer
 from actions.menu import live_menu, pick
 
 

@@ -10,7 +10,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.backend import BackendUnavailable, backend
-from actions.context import tenant_and_customer
+from actions.conversation_owner import tenant_and_customer
 from actions.menu import new_menu
 from actions.money import format_money
 

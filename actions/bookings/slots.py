@@ -9,8 +9,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 
 from actions.backend import BackendUnavailable, backend
-from actions.dates import TimeSpan, format_moment, parse_iso, zone
+from actions.dates import TimeSpan, format_moment, parse_iso
 from actions.menu import new_menu
+from kit.clock import zone
 
 SLOT_MENU_SIZE = 8
 # How far past the asked days to look for the next free times.

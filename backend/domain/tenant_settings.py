@@ -19,7 +19,6 @@ from backend.domain.errors import InvalidInput
 
 TENANT_STATUSES = ("trial", "active", "suspended")
 LANGUAGES = ("en", "sw", "sheng")
-DEFAULT_TIMEZONE = "Africa/Nairobi"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 LLM_EXHAUSTED_ACTIONS = ("fallback_to_rules", "handoff")
 HH_MM = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -71,7 +70,8 @@ class BusinessHoursSchema(Schema):
 
 
 class QuietHoursSchema(Schema):
-    """No business-initiated messages from start to end; 21:00–07:00 crosses midnight."""
+    """No business-initiated messages from start to end; 21:00–07:00 crosses midnight
+    (kit/clock.py tells whether they are on)."""
 
     start = fields.Str(required=True, validate=validate.Regexp(HH_MM, error="Use HH:MM."))
     end = fields.Str(required=True, validate=validate.Regexp(HH_MM, error="Use HH:MM."))
@@ -162,13 +162,3 @@ def is_open(business_hours: dict[str, Any], local: datetime) -> bool:
         return False
     opens, closes = hours
     return opens <= local.time() and (local.time() < closes or closes == time.max)
-
-
-def in_quiet_hours(quiet_hours: dict[str, str] | None, local: time) -> bool:
-    """Whether a local clock time falls in [start, end), across midnight when end < start."""
-    if not quiet_hours:
-        return False
-    start, end = time.fromisoformat(quiet_hours["start"]), time.fromisoformat(quiet_hours["end"])
-    if start < end:
-        return start <= local < end
-    return local >= start or local < end

@@ -1,8 +1,9 @@
 """Rasa HTTP API client: trigger an intent in a customer's conversation, pause or resume it.
 
 Rasa 3.6 routes `/conversations/<conversation_id:path>/...` without unquoting the id, so the
-sender id (`<tenant>:<E.164>`, e.g. `demo-shop:+254712345678`) is sent with ":" and "+" as they
-are (both are legal in a URL path); anything else unusual is percent-encoded.
+sender id (kit/sender.py: `<tenant>:<customer ref>`, or `demo-shop:+254712345678` from before
+references) is sent with ":" and "+" as they are (both are legal in a URL path); anything else
+unusual is percent-encoded.
 """
 
 from __future__ import annotations

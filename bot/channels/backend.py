@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional
 
 import aiohttp
 
+from kit.backend_http import BackendSession
 from observability import logs
 
 
@@ -43,18 +44,8 @@ def phone_hint(e164: str) -> str:
     return f"{national[:4]} *** {national[-3:]}"
 
 
-# Idle pooled connections are closed after this many seconds: below the backend's keep-alive
-# (gunicorn's `keepalive`, 5 s in backend/gunicorn_conf.py), so a request is never written to a
-# connection the server is closing at that moment ("Can not write request body").
-IDLE_CONNECTION_SECONDS = 1.0
 # Numbers whose routing is cached (tenants' numbers, and senders checked for being one).
 MAX_CACHED_NUMBERS = 10000
-
-
-def backend_session(headers: Dict[str, str], timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
-    """An aiohttp session for the backend; create it inside the running event loop."""
-    return aiohttp.ClientSession(headers=headers, timeout=timeout,
-                                 connector=aiohttp.TCPConnector(keepalive_timeout=IDLE_CONNECTION_SECONDS))
 
 
 class BackendClient:
@@ -63,24 +54,16 @@ class BackendClient:
     def __init__(self, base_url: str, service_token: str, cache_seconds: float = 60.0,
                  timeout_seconds: float = 10.0) -> None:
         self.base_url = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {service_token}"}
+        self.http = BackendSession(service_token, timeout_seconds)
         self._cache_seconds = cache_seconds
-        self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._tenants: Dict[str, tuple[float, Optional[Tenant]]] = {}
-        self._session: Optional[aiohttp.ClientSession] = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        # Created lazily inside the server's running event loop, never at import time.
-        if self._session is None or self._session.closed:
-            self._session = backend_session(self._headers, self._timeout)
-        return self._session
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
         try:
             # The request id, tenant and conversation of the webhook being handled, if any.
             headers = logs.outgoing_headers()
-            async with self._client().request(method, self.base_url + path, headers=headers,
-                                              **kwargs) as resp:
+            async with self.http.session().request(method, self.base_url + path,
+                                                   headers=headers, **kwargs) as resp:
                 body = await resp.json(content_type=None) if resp.content_length != 0 else None
                 return resp.status, body
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
@@ -130,5 +113,4 @@ class BackendClient:
         return body["ids"]
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self.http.close()

@@ -21,12 +21,13 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels import availability, metrics, notices, turns
+from bot.channels import merchant_status, metrics, notices, turns
 from bot.channels.backend import BackendClient, BackendError, Tenant, customer_ref, phone_hint
 from bot.channels.dedupe import Claim, Deduplicator
 from bot.channels.output import WhatsAppOutput
 from bot.channels.payloads import PayloadSigner, neutralise
 from bot import speedups
+from kit import clock, sender, texts
 from observability import logs
 from observability.errors import init_sentry
 
@@ -46,8 +47,7 @@ DEFAULT_TURN_DEADLINE = 4.0
 # How long reading the conversation's tracker (pause, language) may take after a silent turn.
 TRACKER_READ_SECONDS = 1.0
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-TEXT_ONLY_REPLY = ("Sorry, I can only read text messages for now. Please type your question.\n"
-                   "Samahani, kwa sasa naweza kusoma ujumbe wa maandishi tu. Tafadhali andika.")
+TEXT_ONLY_REPLY = texts.table("channel.text_only")["all"]
 Handler = Callable[[UserMessage], Awaitable[Any]]
 
 
@@ -260,7 +260,7 @@ class WhatsAppInput(InputChannel):
             "message_sid": form["MessageSid"], "body": body, "media": media})
         # Rasa knows the customer by the backend's opaque reference, never by the phone.
         ref = customer_ref(logged)
-        sender_id = f"{tenant.tenant_id}:{ref}"
+        sender_id = sender.sender_id(tenant.tenant_id, ref)
         logs.bind(conversation=sender_id)
         output = WhatsAppOutput()
         notice = self.notice_instead_of_turn(tenant, text)
@@ -276,7 +276,7 @@ class WhatsAppInput(InputChannel):
                 "message_sid": form["MessageSid"],
                 "media": media, "tenant_language": tenant.primary_language,
                 # During the merchant's quiet hours nobody answers a handoff until they end.
-                "quiet_until": availability.quiet_until(tenant.quiet_hours, tenant.timezone),
+                "quiet_until": clock.quiet_until(tenant.quiet_hours, tenant.timezone),
                 "request_id": logs.current()["request_id"],  # the actions send it to the backend
             }
             message = UserMessage(text, output, sender_id=sender_id, input_channel=self.name(),
@@ -381,8 +381,7 @@ class WhatsAppInput(InputChannel):
         """None for a normal turn; else the reply that replaces it (an inactive subscription)."""
         if tenant.status != "suspended":
             return None
-        language = availability.reply_language(text, tenant.primary_language)
-        return availability.INACTIVE[language].format(name=tenant.name)
+        return merchant_status.inactive_notice(text, tenant.primary_language, tenant.name)
 
     def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
         return None

@@ -10,6 +10,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.components.rule_extractor import RuleExtractor
+from kit import numbers
 
 OPTION_ENTITY = "option"
 LAST = "last"
@@ -29,15 +30,11 @@ EN_ORDINALS = {
     **dict.fromkeys(["last", "lst", "final"], LAST),
 }
 SW_ORDINALS = {
-    "kwanza": "1", "pili": "2", "tatu": "3", "nne": "4", "tano": "5", "sita": "6",
-    "saba": "7", "nane": "8", "tisa": "9", "kumi": "10", "mwisho": LAST, "mwisyo": LAST,
+    **{word: str(n) for word, n in numbers.SWAHILI_ORDINALS.items()},
+    "mwisho": LAST, "mwisyo": LAST,
 }
-CARDINALS = {
-    "one": "1", "two": "2", "three": "3", "four": "4", "five": "5", "six": "6",
-    "seven": "7", "eight": "8", "nine": "9", "ten": "10",
-    "moja": "1", "mbili": "2", "tatu": "3", "nne": "4", "tano": "5", "sita": "6",
-    "saba": "7", "nane": "8", "tisa": "9", "kumi": "10",
-}
+CARDINALS = {word: str(n) for word, n in {**numbers.up_to(numbers.ENGLISH, MAX_OPTION),
+                                          **numbers.SWAHILI}.items()}
 ORDINAL_SUFFIXES = frozenset({"st", "nd", "rd", "th"})
 
 # Swahili noun-class connectors: ya pili, la tatu, wa mwisho, cha kwanza, ile ya 2.

@@ -25,6 +25,5 @@ async def serve(app: web.Application) -> Tuple[web.AppRunner, Backend]:
 
 async def stop(runner: web.AppRunner, client: Backend) -> None:
     """Closes the client's session and stops the server `serve` started."""
-    if client._session:
-        await client._session.close()
+    await client.close()
     await runner.cleanup()

@@ -9,11 +9,11 @@ from actions.dates import (
     format_day,
     format_moment,
     format_time,
-    local_now,
     parse_date,
     parse_time,
     swahili_hour,
 )
+from kit.clock import local_now
 
 NAIROBI = ZoneInfo("Africa/Nairobi")
 # Wednesday 18 November 2026, 09:30 in Nairobi.

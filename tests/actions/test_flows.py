@@ -49,6 +49,10 @@ def responses(messages):
     return [m["response"] for m in messages]
 
 
+def entities_of(values: dict) -> list:
+    return [{"entity": name, "value": value} for name, value in values.items()]
+
+
 # catalog -----------------------------------------------------------------------------------------
 async def test_details_of_a_named_product(shop):
     messages, events = await run(ActionProductDetails(), t(
@@ -307,17 +311,30 @@ async def test_payment_received_and_failed_in_swahili(shop):
     await _order(shop)
     await run(ActionHandleInform(), t("inform", "mpesa",
                                       [{"entity": "payment_method", "value": "mpesa"}]))
-    shop.payments[0].update(status="succeeded", receipt="QKX12ABC34")
+    asked = len(shop.requests)
+    # The trigger carries the payment (as backend/services/payments/notices.py sends it).
+    paid = {"payment_id": 500, "payment_status": "succeeded", "payment_amount_minor": 250000,
+            "payment_currency": "KES", "payment_order_id": 100, "payment_receipt": "QKX12ABC34"}
     messages, _ = await run(ActionPaymentResult(), t(
-        "EXTERNAL_payment_received", entities=[{"entity": "payment_id", "value": 500}]))
+        "EXTERNAL_payment_received", entities=entities_of(paid)))
     assert messages[0]["response"] == "utter_payment_received"
     assert messages[0]["receipt"] == "QKX12ABC34" and messages[0]["amount"] == "KES 2,500"
-    shop.payments[0].update(status="failed", failure_code="2001")
+    failed = {**paid, "payment_status": "failed", "payment_failure_code": "2001"}
+    del failed["payment_receipt"]
     messages, events = await run(ActionPaymentResult(), t(
-        "EXTERNAL_payment_failed", entities=[{"entity": "payment_id", "value": 500}],
-        slots={"language": "sw"}))
+        "EXTERNAL_payment_failed", entities=entities_of(failed), slots={"language": "sw"}))
     assert messages[0]["reason"] == "PIN ya M-Pesa haikuwa sahihi"
     assert slots_of(events)["last_menu"]["kind"] == "payment_retry"
+    assert slots_of(events)["order_id"] == "100"
+    assert len(shop.requests) == asked  # no call back to the backend
+
+
+async def test_payment_trigger_without_details_says_the_backend_is_unavailable(shop):
+    messages, _ = await run(ActionPaymentResult(), t(
+        "EXTERNAL_payment_received", entities=[{"entity": "payment_id", "value": 500}]))
+    assert responses(messages) == ["utter_backend_unavailable"]
+    assert shop.requests == []
+
 
 
 # support -----------------------------------------------------------------------------------------

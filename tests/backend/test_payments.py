@@ -108,7 +108,12 @@ def test_stk_success_pays_the_order_credits_the_wallet_and_tells_the_customer(
     assert call["path"] == f"/conversations/{TENANT_ID}:{ref}/trigger_intent"
     assert PHONE[1:] not in call["path"]
     assert call["name"] == "EXTERNAL_payment_received" and call["token"] == "rasa-secret"
-    assert call["entities"] == {"payment_id": created["id"]}
+    # The trigger carries the payment, so the action needs no call back to the backend.
+    assert call["entities"] == {
+        "payment_id": created["id"], "payment_status": "succeeded",
+        "payment_amount_minor": 180000, "payment_currency": "KES",
+        "payment_order_id": order["id"], "payment_receipt": done["receipt"],
+        "payment_provider_reference": done["provider_reference"]}
     wait_for(lambda: scalar(ctx, "SELECT count(*) FROM outbound_messages WHERE body = :b",
                             b="Asante! Tumepokea malipo."))
     # The action server reads the payment back as the customer; others cannot.
@@ -139,7 +144,10 @@ def test_each_stk_failure_fails_the_attempt_and_allows_a_retry(
                                                                                reason)
     wait_for(lambda: rasa.calls)
     assert rasa.calls[0]["name"] == "EXTERNAL_payment_failed"
-    assert rasa.calls[0]["entities"] == {"payment_id": created["id"]}
+    assert rasa.calls[0]["entities"] == {
+        "payment_id": created["id"], "payment_status": "failed", "payment_amount_minor": 180000,
+        "payment_currency": "KES", "payment_order_id": order["id"],
+        "payment_provider_reference": done["provider_reference"], "payment_failure_code": code}
     order_now = json_of(client.get(f"/v1/orders/{order['id']}", headers=acting()), 200)
     assert order_now["status"] == "pending_payment"
     assert json_of(client.get("/v1/wallet", headers=merchant_headers()), 200)[

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 
 import pytest
 
 from backend.domain.tenant_settings import (
     default_business_hours,
     default_features,
-    in_quiet_hours,
     is_open,
 )
 from tests.backend.conftest import (
@@ -154,16 +153,6 @@ def test_operator_routes_refuse_merchant_keys(client, tenants) -> None:
     )
     assert response.status_code == 401
     assert client.get(URL, headers=merchant_headers()).get_json()["tier"] == "starter"
-
-
-@pytest.mark.parametrize(
-    ("clock", "quiet"),
-    [("20:59", False), ("21:00", True), ("23:59", True), ("00:00", True), ("06:59", True),
-     ("07:00", False), ("12:00", False)],
-)  # fmt: skip
-def test_quiet_hours_cross_midnight(clock: str, quiet: bool) -> None:
-    assert in_quiet_hours({"start": "21:00", "end": "07:00"}, time.fromisoformat(clock)) is quiet
-    assert in_quiet_hours(None, time.fromisoformat(clock)) is False
 
 
 def test_business_hours_by_local_weekday() -> None:

@@ -11,7 +11,9 @@ import pytest
 from aiohttp import web
 
 from actions import backend as actions_backend
+from bot.analytics import ClassificationBroker
 from bot.channels import backend as channel_backend
+from kit.backend_http import IDLE_CONNECTION_SECONDS, BackendSession
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -27,8 +29,7 @@ def gunicorn_keepalive() -> float:
 
 def test_clients_give_up_idle_connections_before_the_backend_does():
     keepalive = gunicorn_keepalive()
-    assert channel_backend.IDLE_CONNECTION_SECONDS < keepalive
-    assert actions_backend.IDLE_CONNECTION_SECONDS < keepalive
+    assert IDLE_CONNECTION_SECONDS < keepalive
 
 
 async def connections_used(session_factory, pause: float) -> int:
@@ -60,20 +61,24 @@ async def connections_used(session_factory, pause: float) -> int:
 
 @pytest.mark.asyncio
 async def test_an_idle_connection_is_not_reused_after_the_idle_limit():
-    timeout = aiohttp.ClientTimeout(total=5)
-    ours = lambda: channel_backend.backend_session({}, timeout)  # noqa: E731
+    ours = lambda: BackendSession("x", 5).session()  # noqa: E731
     assert await connections_used(ours, 0.0) == 1  # back to back: one pooled connection
-    assert await connections_used(ours, channel_backend.IDLE_CONNECTION_SECONDS + 0.5) == 2
+    assert await connections_used(ours, IDLE_CONNECTION_SECONDS + 0.5) == 2
     # aiohttp's own default would have kept the idle connection and reused it.
-    assert await connections_used(lambda: aiohttp.ClientSession(timeout=timeout),
-                                  channel_backend.IDLE_CONNECTION_SECONDS + 0.5) == 1
+    assert await connections_used(lambda: aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(5)),
+                                  IDLE_CONNECTION_SECONDS + 0.5) == 1
 
 
 @pytest.mark.asyncio
-async def test_the_action_servers_client_drops_idle_connections_too():
-    client = actions_backend.Backend(base_url="http://127.0.0.1:9", service_token="x")
-    session = client._client()
+@pytest.mark.parametrize("client", [
+    lambda: actions_backend.Backend(base_url="http://127.0.0.1:9", service_token="x"),
+    lambda: channel_backend.BackendClient("http://127.0.0.1:9", "x"),
+    lambda: ClassificationBroker("http://127.0.0.1:9", "x"),
+], ids=["action server", "channel", "analytics"])
+async def test_every_backend_client_drops_idle_connections(client):
+    http = client().http
     try:
-        assert session.connector._keepalive_timeout == actions_backend.IDLE_CONNECTION_SECONDS
+        assert http.session().connector._keepalive_timeout == IDLE_CONNECTION_SECONDS
+        assert http.session().headers["Authorization"] == "Bearer x"
     finally:
-        await session.close()
+        await http.close()

@@ -16,6 +16,7 @@ from sqlalchemy import Select, func, or_, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kit.sender import split_sender
 from pii.masking import mask_payload, mask_phones
 
 from backend.wiring import Context
@@ -159,7 +160,7 @@ def _sender_links(
     hashes: dict[tuple[str, str], tuple[str, str]] = {}  # (tenant, sender) → (tenant, phone hash)
     for row in rows:
         sender = row.sender_id or ""
-        prefix, _, name = sender.rpartition(":")
+        prefix, name = split_sender(sender)
         key = (row.tenant_id, sender)
         if prefix != row.tenant_id or not name or key in refs or key in hashes:
             continue

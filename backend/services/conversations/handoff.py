@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kit.sender import sender_id
 from pii.masking import mask_phones
 
 from backend.wiring import Context
@@ -140,11 +141,6 @@ def hand_back(
         handoff.resumed_at = moment
         handoff.resumed_by = resumed_by
     session.flush()
-
-
-def sender_id(tenant_id: str, customer_ref: str) -> str:
-    """Rasa's conversation id for a tenant's customer (the WhatsApp channel builds the same)."""
-    return f"{tenant_id}:{customer_ref}"
 
 
 def _requested_customer(ctx: Context, session: Session, request: HandoffRequest) -> Customer:

@@ -1,7 +1,9 @@
 """Telling the customer how their payment ended, inside their conversation: the backend
 triggers an external intent on Rasa and queues what the bot answers as WhatsApp messages.
-When Rasa cannot be reached after the last retry (or answers nothing), a plain confirmation
-in the customer's language goes out instead, so no customer is left without a receipt."""
+The trigger carries the payment's details (its entities), so the action answers without calling
+back. When Rasa cannot be reached after the last retry (or answers nothing), a plain confirmation
+in the customer's language (kit/texts.yml) goes out instead, so no customer is left without a
+receipt."""
 
 from __future__ import annotations
 
@@ -11,34 +13,20 @@ from typing import Any
 
 from sqlalchemy import select
 
+from kit import texts
+from kit.sender import sender_id
+from kit.whatsapp_text import whatsapp_messages
+
 from backend.wiring import Context
 from backend.domain.payments import SUCCEEDED, order_reference
 from backend.models import Customer, Payment, Tenant
 from backend.models.base import utcnow
 from backend.providers.rasa import RasaClient, RasaError
-from backend.services.conversations.handoff import sender_id
 from backend.services.conversations.outbound import OutgoingMessage, add_outbound, enqueue_delivery
 
 log = logging.getLogger(__name__)
 RECEIVED_INTENT = "EXTERNAL_payment_received"
 FAILED_INTENT = "EXTERNAL_payment_failed"
-
-FALLBACK_RECEIVED = {
-    "en": "Payment received: {currency} {amount} for order {reference}.{receipt} Thank you!",
-    "sw": "Malipo yamepokelewa: {currency} {amount} kwa oda {reference}.{receipt} Asante!",
-    "sheng": "Doh imeingia: {currency} {amount} ya order {reference}.{receipt} Asante sana!",
-}
-FALLBACK_RECEIPT = {
-    "en": " M-Pesa receipt: {receipt}.",
-    "sw": " Nambari ya risiti ya M-Pesa: {receipt}.",
-    "sheng": " Receipt ya M-Pesa: {receipt}.",
-}
-FALLBACK_FAILED = {
-    "en": "Your payment for order {reference} did not go through. Reply \"pay\" to try again.",
-    "sw": "Malipo ya oda {reference} hayakufanikiwa. Jibu \"lipa\" ujaribu tena.",
-    "sheng": "Payment ya order {reference} haijaenda. Tuma \"lipa\" ujaribu tena.",
-}
-
 
 @dataclass(frozen=True)
 class Notice:
@@ -50,6 +38,10 @@ class Notice:
     currency: str
     order_id: int
     receipt: str | None
+    payment_id: int
+    status: str
+    provider_reference: str | None
+    failure_code: str | None
 
 
 def _notice(ctx: Context, payment_id: int) -> Notice | None:
@@ -63,35 +55,39 @@ def _notice(ctx: Context, payment_id: int) -> Notice | None:
         return Notice(payment.tenant_id, customer.ref,
                       customer.language or tenant.primary_language or "en",
                       payment.status == SUCCEEDED, payment.amount_minor, payment.currency,
-                      payment.order_id, payment.receipt)
+                      payment.order_id, payment.receipt, payment.id, payment.status,
+                      payment.provider_reference, payment.failure_code)
+
+
+def trigger_entities(notice: Notice) -> dict[str, Any]:
+    """The payment as the EXTERNAL_payment_* intent's entities: what action_payment_result says
+    (actions/payments.py reads the same names), so it needs no call back to the backend."""
+    entities = {
+        "payment_id": notice.payment_id, "payment_status": notice.status,
+        "payment_amount_minor": notice.amount_minor, "payment_currency": notice.currency,
+        "payment_order_id": notice.order_id, "payment_receipt": notice.receipt,
+        "payment_provider_reference": notice.provider_reference,
+        "payment_failure_code": notice.failure_code,
+    }
+    return {name: value for name, value in entities.items() if value is not None}
 
 
 def fallback_text(notice: Notice) -> str:
-    language = notice.language if notice.language in FALLBACK_RECEIVED else "en"
     reference = order_reference(notice.order_id)
     if not notice.succeeded:
-        return FALLBACK_FAILED[language].format(reference=reference)
-    receipt = FALLBACK_RECEIPT[language].format(receipt=notice.receipt) if notice.receipt else ""
-    return FALLBACK_RECEIVED[language].format(
+        return texts.text("payments.failed_fallback", notice.language).format(reference=reference)
+    receipt = (texts.text("payments.receipt_fallback", notice.language).format(
+        receipt=notice.receipt) if notice.receipt else "")
+    return texts.text("payments.received_fallback", notice.language).format(
         currency=notice.currency, amount=f"{notice.amount_minor / 100:,.2f}",
         reference=reference, receipt=receipt)
 
 
-def bot_messages(messages: list[dict[str, Any]]) -> list[OutgoingMessage]:
-    """Rasa's replies as WhatsApp messages (buttons become a numbered list, as in the channel)."""
-    out: list[OutgoingMessage] = []
-    for message in messages:
-        text = message.get("text") or ""
-        buttons = message.get("buttons") or []
-        if buttons:
-            text = "\n".join([text, *(f"{n}. {b.get('title', '')}"
-                                      for n, b in enumerate(buttons, start=1))]).strip()
-        custom = message.get("custom") if isinstance(message.get("custom"), dict) else {}
-        text = text or custom.get("body") or custom.get("text") or ""
-        media = message.get("image") or custom.get("media_url")
-        if text or media:
-            out.append(OutgoingMessage(body=text or None, media_url=media))
-    return out
+def bot_messages(replies: list[dict[str, Any]]) -> list[OutgoingMessage]:
+    """Rasa's replies as WhatsApp messages, worded as the channel words them."""
+    return [OutgoingMessage(body=message["body"] or None, media_url=message["media_url"])
+            for reply in replies for message in whatsapp_messages(reply)
+            if message["body"] or message["media_url"]]
 
 
 def notify_customer(ctx: Context, payment_id: int, final_attempt: bool) -> str:
@@ -104,7 +100,7 @@ def notify_customer(ctx: Context, payment_id: int, final_attempt: bool) -> str:
     sender = sender_id(notice.tenant_id, notice.customer_ref)
     try:
         replies = RasaClient.from_settings(ctx.settings).trigger_intent(
-            sender, intent, {"payment_id": payment_id})
+            sender, intent, trigger_entities(notice))
         messages, how = bot_messages(replies), "rasa"
     except RasaError as error:
         if not final_attempt:

@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kit.clock import DEFAULT_TIMEZONE
+
 from backend.wiring import Context
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.money import minor_unit_digits
 from backend.domain.phones import to_e164
 from backend.domain.tenant_settings import (
-    DEFAULT_TIMEZONE,
     LANGUAGES,
     TENANT_STATUSES,
     default_business_hours,

@@ -10,11 +10,12 @@ from typing import Optional, Tuple
 from rasa_sdk import Tracker
 
 from actions.common import metadata
+from kit.sender import split_sender
 
 
 def tenant_and_customer(tracker: Tracker) -> Tuple[str, str]:
     """(tenant id, customer reference); the tenant slot wins over the sender id's prefix."""
-    prefix, _, ref = (tracker.sender_id or "").partition(":")
+    prefix, ref = split_sender(tracker.sender_id)
     return tracker.get_slot("tenant_id") or prefix, ref
 
 

@@ -1,5 +1,5 @@
-"""Replies as WhatsApp bodies: numbered menus and Twilio's 1,600-character limit."""
-from bot.channels.output import MAX_BODY, numbered_menu, split_body
+"""Replies as WhatsApp bodies: numbered menus and Twilio's 1,600-character limit (channel and backend)."""
+from kit.whatsapp_text import MAX_BODY, numbered_menu, split_body
 
 
 def test_numbered_menu_lists_titles_and_says_how_to_reply():
