@@ -21,7 +21,7 @@ from backend.domain.errors import (
     Unprocessable,
 )
 from backend.domain.money import MoneyError
-from backend.services.twilio_sandbox import TwilioApiError
+from backend.sandbox.twilio import TwilioApiError
 
 STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (NotFound, 404),

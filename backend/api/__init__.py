@@ -27,8 +27,8 @@ def register_blueprints(api: Api, settings: Settings) -> None:
     from backend.api.payment_webhooks import internal_blp as payments_internal
     from backend.api.payments import blp as payments
     from backend.api.products import blp as products
-    from backend.api.sandbox import messages_blp as sandbox_messages
-    from backend.api.sandbox import twilio_blp as twilio_simulator
+    from backend.sandbox.twilio_routes import messages_blp as sandbox_messages
+    from backend.sandbox.twilio_routes import twilio_blp as twilio_simulator
     from backend.api.services import blp as services
     from backend.api.services import service_variants_blp, windows_blp
     from backend.api.tenant import blp as tenant
@@ -52,8 +52,8 @@ def register_blueprints(api: Api, settings: Settings) -> None:
     if settings.sandbox:  # otherwise the sandbox routes do not exist (404)
         api.register_blueprint(twilio_simulator)
         api.register_blueprint(sandbox_messages)
-        from backend.providers.simulators.cards import blp as card_simulators
-        from backend.providers.simulators.daraja import blp as daraja_simulator
+        from backend.sandbox.cards import blp as card_simulators
+        from backend.sandbox.daraja import blp as daraja_simulator
 
         api.register_blueprint(daraja_simulator)
         api.register_blueprint(card_simulators)

@@ -11,7 +11,7 @@ from backend.models.messages import OUTBOUND_STATUSES, InboundMessage, OutboundM
 from backend.models.nlu_log import NluClassification
 from backend.models.orders import Cart, CartItem, IdempotencyKey, Order, OrderLine
 from backend.models.payments import Payment, PaymentEvent, PaymentSettings, SandboxPaymentRecord
-from backend.models.sandbox import SandboxMessage
+from backend.sandbox.models import SandboxMessage
 from backend.models.tenant import ApiKey, Tenant
 from backend.models.wallet import (
     LedgerAccount,

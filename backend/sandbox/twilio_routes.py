@@ -10,14 +10,14 @@ from flask_smorest import Blueprint
 
 from backend.api.auth import require_service_or_tenant
 from backend.api.common import TENANT_SECURITY, context, principal
-from backend.api.sandbox.schemas import (
+from backend.sandbox.twilio_schemas import (
     SandboxMessagesSchema,
     SandboxQuerySchema,
     TwilioErrorSchema,
     TwilioMessageFormSchema,
     TwilioMessageSchema,
 )
-from backend.services.twilio_sandbox import (
+from backend.sandbox.twilio import (
     SandboxMessageView,
     TwilioMessageRequest,
     list_messages,

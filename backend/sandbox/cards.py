@@ -26,7 +26,7 @@ from marshmallow import Schema, fields, validate
 from backend.api.common import ErrorSchema
 from backend.api.fields import BoundedInt
 from backend.providers.paystack import signature as paystack_signature
-from backend.providers.simulators.common import (
+from backend.sandbox.common import (
     ProviderReplySchema,
     base_url,
     bearer,
@@ -431,7 +431,7 @@ def configure_webhooks(ctx: Any, provider: str, secret_key: str, url: str) -> st
     """Set up a sandbox account's webhook as its owner would in the provider's dashboard
     (the demo seed and the tests): Paystack's URL; a Stripe endpoint, whose signing secret is
     returned (an existing endpoint for the same URL is reused)."""
-    from backend.providers.simulators.common import load_in, save as save_row
+    from backend.sandbox.common import load_in, save as save_row
 
     reference = _key_ref(secret_key)
     if provider == "paystack":

@@ -29,7 +29,7 @@ from backend.api.auth import require_service_or_tenant
 from backend.api.common import TENANT_SECURITY, ErrorSchema
 from backend.api.fields import BoundedInt
 from backend.providers.daraja import NAIROBI, SANDBOX_PASSKEY, SANDBOX_SHORTCODE, password
-from backend.providers.simulators.common import (
+from backend.sandbox.common import (
     ProviderReplySchema,
     bearer,
     context,
@@ -256,13 +256,13 @@ class StkPush(MethodView):
 
 
 def _schedule_stk_result(record: dict[str, Any], scenario: dict[str, Any]) -> None:
-    from backend.providers.simulators.common import context
+    from backend.sandbox.common import context
 
     ctx = context()
     result = str(scenario["result"])
 
     def answer() -> None:
-        from backend.providers.simulators.common import save as save_in
+        from backend.sandbox.common import save as save_in
 
         if result == "timeout":
             save_in("daraja-stk", record["checkout_request_id"], {"result": "1037"}, ctx)
