@@ -256,18 +256,14 @@ class StkPush(MethodView):
 
 
 def _schedule_stk_result(record: dict[str, Any], scenario: dict[str, Any]) -> None:
-    from backend.sandbox.common import context
-
     ctx = context()
     result = str(scenario["result"])
 
     def answer() -> None:
-        from backend.sandbox.common import save as save_in
-
         if result == "timeout":
-            save_in("daraja-stk", record["checkout_request_id"], {"result": "1037"}, ctx)
+            save("daraja-stk", record["checkout_request_id"], {"result": "1037"}, ctx)
             return
-        save_in("daraja-stk", record["checkout_request_id"], {"result": result}, ctx)
+        save("daraja-stk", record["checkout_request_id"], {"result": result}, ctx)
         payload = stk_callback(record, result, ctx.crypto.decrypt(record["phone_encrypted"]))
         for _ in range(1 + int(scenario.get("duplicates") or 0)):
             post(record["callback_url"], json=payload)
