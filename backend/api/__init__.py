@@ -21,8 +21,8 @@ def register_blueprints(api: Api) -> None:
     from backend.api.nlu import internal_blp as nlu_internal
     from backend.api.nlu import merchant_blp as nlu
     from backend.api.orders import blp as orders
+    from backend.api.payment_operations import internal_blp as payments_internal
     from backend.api.payment_webhooks import blp as payment_webhooks
-    from backend.api.payment_webhooks import internal_blp as payments_internal
     from backend.api.payments import blp as payments
     from backend.api.products import blp as products
     from backend.api.services import blp as services
