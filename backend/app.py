@@ -16,8 +16,8 @@ from backend.api.rate_limits import init_rate_limits
 from backend.context import build_context
 from backend.errors import register_error_handlers
 from backend.observability import init_app as init_observability
-from backend.sandbox.routes import register_blueprints as register_sandbox
 from backend.log_redaction import redact_logger
+from backend.sandbox.routes import register_blueprints as register_sandbox
 from backend.settings import Settings
 
 SWAGGER_UI_ASSETS = "/docs/assets/"
