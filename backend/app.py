@@ -1,4 +1,5 @@
-"""The Flask application factory: settings → context → API, docs and error handlers."""
+"""The Flask application factory: settings → context → API (+ the simulators in sandbox mode),
+docs and error handlers."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from backend.wiring import build_context
 from backend.errors import register_error_handlers
 from backend.observability import init_app as init_observability
 from backend.log_redaction import redact_logger
+from backend.sandbox.routes import register_blueprints as register_sandbox
 from backend.settings import Settings
 
 SWAGGER_UI_ASSETS = "/docs/assets/"
@@ -54,7 +56,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     api = CommerceApi(app)
     for name, scheme in SECURITY_SCHEMES.items():
         api.spec.components.security_scheme(name, scheme)
-    register_blueprints(api, settings)
+    register_blueprints(api)
+    if settings.sandbox:  # otherwise the simulators' routes do not exist (404)
+        register_sandbox(api)
     app.add_url_rule(f"{SWAGGER_UI_ASSETS}<path:filename>", "swagger_ui_asset", _swagger_ui_asset)
     register_error_handlers(app)
     init_observability(app)

@@ -21,7 +21,6 @@ from backend.domain.errors import (
     Unprocessable,
 )
 from backend.domain.money import MoneyError
-from backend.services.twilio_sandbox import TwilioApiError
 
 STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (NotFound, 404),
@@ -100,19 +99,9 @@ def handle_integrity_error(error: IntegrityError) -> Response:
     return error_response(409, "The change conflicts with data that already exists.")
 
 
-def handle_twilio_api_error(error: TwilioApiError) -> Response:
-    """The Twilio simulator answers in Twilio's own error shape, as the real API does."""
-    response = jsonify(error.to_json())
-    response.status_code = error.status
-    if error.status == 401:
-        response.headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
-    return response
-
-
 def register_error_handlers(app: Flask) -> None:
     """Call after flask-smorest's Api(app) so these replace its HTTPException handler."""
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(MoneyError, handle_domain_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
-    app.register_error_handler(TwilioApiError, handle_twilio_api_error)

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from flask_smorest import Api
 
-from backend.settings import Settings
 
-
-def register_blueprints(api: Api, settings: Settings) -> None:
+def register_blueprints(api: Api) -> None:
     from backend.api.api_keys import blp as api_keys
     from backend.api.appointments import blp as appointments
     from backend.api.carts import blp as carts
@@ -23,12 +21,10 @@ def register_blueprints(api: Api, settings: Settings) -> None:
     from backend.api.nlu import internal_blp as nlu_internal
     from backend.api.nlu import merchant_blp as nlu
     from backend.api.orders import blp as orders
+    from backend.api.payment_operations import internal_blp as payments_internal
     from backend.api.payment_webhooks import blp as payment_webhooks
-    from backend.api.payment_webhooks import internal_blp as payments_internal
     from backend.api.payments import blp as payments
     from backend.api.products import blp as products
-    from backend.api.sandbox import messages_blp as sandbox_messages
-    from backend.api.sandbox import twilio_blp as twilio_simulator
     from backend.api.services import blp as services
     from backend.api.services import service_variants_blp, windows_blp
     from backend.api.tenant_settings import blp as tenant
@@ -49,11 +45,3 @@ def register_blueprints(api: Api, settings: Settings) -> None:
         api.register_blueprint(blueprint)
     for blueprint in (kb, faq, llm, llm_internal):  # knowledge base, FAQ answers, LLM
         api.register_blueprint(blueprint)
-    if settings.sandbox:  # otherwise the sandbox routes do not exist (404)
-        api.register_blueprint(twilio_simulator)
-        api.register_blueprint(sandbox_messages)
-        from backend.providers.simulators.cards import blp as card_simulators
-        from backend.providers.simulators.daraja import blp as daraja_simulator
-
-        api.register_blueprint(daraja_simulator)
-        api.register_blueprint(card_simulators)

@@ -8,6 +8,7 @@ from alembic import context
 
 from backend.db import ensure_sqlite_directory, make_engine
 from backend.models import Base
+from backend.sandbox import models as sandbox_models  # noqa: F401  (the simulators' tables)
 from backend.settings import Settings
 
 config = context.config

@@ -1,4 +1,5 @@
-"""SQLAlchemy 2 typed models; importing this package registers every table on Base.metadata."""
+"""SQLAlchemy 2 typed models; importing this package registers every table on Base.metadata but
+the simulators' own (backend.sandbox.models, imported by the migrations' env)."""
 
 from backend.models.base import Base
 from backend.models.booking import Appointment, AvailabilityWindow, Service, ServiceVariant
@@ -10,8 +11,7 @@ from backend.models.knowledge import KbDocument, KbEntry, KbPassage, KbState, Ll
 from backend.models.messages import OUTBOUND_STATUSES, InboundMessage, OutboundMessage
 from backend.models.nlu_log import NluClassification
 from backend.models.orders import Cart, CartItem, IdempotencyKey, Order, OrderLine
-from backend.models.payments import Payment, PaymentEvent, PaymentSettings, SandboxPaymentRecord
-from backend.models.sandbox import SandboxMessage
+from backend.models.payments import Payment, PaymentEvent, PaymentSettings
 from backend.models.tenant import ApiKey, Tenant
 from backend.models.wallet import (
     LedgerAccount,
@@ -49,7 +49,6 @@ __all__ = [
     "OutboundMessage",
     "Product",
     "ProductVariant",
-    "SandboxMessage",
     "Service",
     "ServiceVariant",
     "Tenant",
@@ -59,7 +58,6 @@ __all__ = [
     "Payment",
     "PaymentEvent",
     "PaymentSettings",
-    "SandboxPaymentRecord",
     "WalletAuditEvent",
     "Withdrawal",
 ]

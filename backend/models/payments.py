@@ -1,5 +1,5 @@
-"""Payments: a tenant's provider settings, one record per payment attempt, the webhook events
-received from providers (stored once each), and the sandbox simulators' own state."""
+"""Payments: a tenant's provider settings, one record per payment attempt, and the webhook
+events received from providers (stored once each)."""
 
 from __future__ import annotations
 
@@ -114,17 +114,3 @@ class PaymentEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
-
-class SandboxPaymentRecord(Base):
-    """State of the sandbox provider simulators (STK pushes, checkouts, tokens, scenarios), in
-    the database so every backend process serves the same simulated provider."""
-
-    __tablename__ = "sandbox_payment_records"
-    __table_args__ = (UniqueConstraint("provider", "reference"),)
-
-    id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    provider: Mapped[str] = mapped_column(String(32))
-    reference: Mapped[str] = mapped_column(String(200))
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -12,7 +12,7 @@ from backend.domain.orders import DELIVERED, FULFILLED, PAID, REFUNDED
 from backend.domain.payments import MPESA_STK, SUCCEEDED, stk_amount_shillings
 from backend.models import Order, Payment, Tenant, Withdrawal
 from backend.providers.daraja import SANDBOX_PASSKEY, SANDBOX_SHORTCODE
-from backend.providers.simulators.cards import configure_webhooks
+from backend.sandbox.cards import configure_webhooks
 from backend.services.platform.auth import issue_api_key
 from backend.services.payments.settings import update_payment_settings
 from backend.services.platform.tenants import update_settings

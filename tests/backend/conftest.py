@@ -20,6 +20,7 @@ from backend.app import create_app
 from backend.wiring import Context
 from backend.migrate import upgrade
 from backend.models import Base
+from backend.sandbox import models as sandbox_models  # noqa: F401  (emptied like the rest)
 from backend.services.platform.auth import issue_api_key
 from backend.services.platform.tenants import NewTenant, ensure_tenant
 from backend.settings import Settings

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from backend.wiring import Context
 from backend.models import LlmCall
-from backend.providers.llm_simulator import LlmSimulator
+from backend.sandbox.llm import LlmSimulator
 from backend.services.knowledge.kb import import_kb, parse_import
 from backend.services.platform.tenants import update_settings
 from tests.backend.conftest import SERVICE_TOKEN, TENANT_ID, merchant_headers, service_headers

@@ -13,7 +13,7 @@ import pytest
 
 from backend.wiring import Context
 from backend.providers.paystack import signature
-from backend.providers.simulators.cards import stripe_signature_header
+from backend.sandbox.cards import stripe_signature_header
 from backend.services.payments.settings import load_provider_config
 from backend.services.platform.tenants import update_settings
 from tests.backend.conftest import TENANT_ID, free_port, merchant_headers

@@ -191,7 +191,7 @@ def test_stk_phone_is_a_kenyan_mobile_number(shop) -> None:
 
 def answered_callbacks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The URL of each callback the Daraja simulator sends, added once the backend answered it."""
-    from backend.providers.simulators import daraja as simulator
+    from backend.sandbox import daraja as simulator
 
     answered: list[str] = []
     send = simulator.post

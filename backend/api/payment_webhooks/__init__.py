@@ -1,5 +1,6 @@
-"""Provider callbacks (M-Pesa, Paystack, Stripe, Pesapal) and the operator's payment routes."""
+"""Provider callbacks (M-Pesa, Paystack, Stripe, Pesapal): one adapter per provider in
+adapters/, thin routes in routes.py."""
 
-from backend.api.payment_webhooks.routes import blp, internal_blp
+from backend.api.payment_webhooks.routes import blp
 
-__all__ = ["blp", "internal_blp"]
+__all__ = ["blp"]

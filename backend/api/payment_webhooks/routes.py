@@ -1,29 +1,25 @@
-"""Provider callbacks: each is checked (secret path token, signature on the raw body), stored
-once under its provider event id and acknowledged at once; a job applies it.
-
-M-Pesa callbacks are not signed: the tenant's secret token in the path names the tenant, and
-MPESA_CALLBACK_IPS (configuration) can restrict the source addresses."""
+"""Provider callbacks: each provider's adapter checks and parses it (secret path token,
+signature on the raw body, source address), the Callback is stored once under its provider
+event id and acknowledged at once in the provider's expected shape; a job applies it."""
 
 from __future__ import annotations
 
-import ipaddress
-import json
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
-import stripe
 from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from backend.api.auth import require_service
-from backend.api.common import SERVICE_SECURITY, ErrorSchema, context
-from backend.api.fields import Count, Id
+from backend.api.common import ErrorSchema, context
+from backend.api.payment_webhooks.adapters import mpesa, paystack, pesapal, stripe
+from backend.api.payment_webhooks.adapters.common import Callback, json_object
 from backend.api.rate_limits import credential_failed
-from backend.domain.errors import InvalidInput, NotFound, Unauthenticated
+from backend.domain.errors import NotFound
 from backend.jobs.runner import JobQueueUnavailable
-from backend.providers import paystack, stripe_checkout
 from backend.security import constant_time_equals
 from backend.services.payments.settings import (
     load_provider_config,
@@ -36,15 +32,10 @@ from backend.services.payments.webhooks import (
     knows_provider_reference,
     store_event,
 )
-from backend.services.payments.payouts import queue_payouts
 
 log = logging.getLogger(__name__)
 blp = Blueprint("payment_webhooks", __name__, url_prefix="/webhooks",
                 description="Payment provider callbacks")
-internal_blp = Blueprint("payments_internal", __name__, url_prefix="/internal/v1",
-                         description="Payments (platform operator)")
-internal_blp.before_request(require_service)
-MPESA_ACK = {"ResultCode": 0, "ResultDesc": "Accepted"}
 
 
 class AckSchema(Schema):
@@ -57,15 +48,6 @@ class AckSchema(Schema):
     ResultDesc = fields.Str()
 
 
-class QueuedSchema(Schema):
-    queued = fields.List(Id())
-
-
-class SweepSchema(Schema):
-    expired = Count()
-    requeued = Count()
-
-
 def _ack(body: dict[str, Any], status: int = 200) -> Response:
     response = jsonify(body)
     response.status_code = status
@@ -73,36 +55,7 @@ def _ack(body: dict[str, Any], status: int = 200) -> Response:
 
 
 def _json() -> dict[str, Any]:
-    try:
-        body = json.loads(request.get_data(cache=True) or b"")
-    except ValueError:
-        raise InvalidInput("The body is not JSON") from None
-    if not isinstance(body, dict):
-        raise InvalidInput("The body is not a JSON object")
-    return body
-
-
-def _nested_id(body: dict[str, Any], path: tuple[str, ...], refusal: str) -> str:
-    """The event id at `path` in a callback body (InvalidInput `refusal` when it is missing)."""
-    value: Any = body
-    try:
-        for key in path:
-            value = value[key]
-    except (KeyError, TypeError):
-        raise InvalidInput(refusal) from None
-    return str(value)
-
-
-def _source_allowed() -> None:
-    allowed = context().settings.mpesa_callback_ips
-    if not allowed:
-        return
-    try:
-        source = ipaddress.ip_address(request.remote_addr or "")
-    except ValueError:
-        raise Unauthenticated("Callback source not allowed") from None
-    if not any(source in ipaddress.ip_network(net, strict=False) for net in allowed):
-        raise Unauthenticated("Callback source not allowed")
+    return json_object(request.get_data(cache=True))
 
 
 def _tenant(token: str) -> str:
@@ -118,10 +71,10 @@ def _unknown_callback() -> NotFound:
     return NotFound("Unknown callback URL")
 
 
-def _store_and_queue(provider: str, event_id: str, kind: str, payload: dict[str, Any],
-                     tenant_id: str | None = None, token: str | None = None) -> None:
+def _store_and_queue(callback: Callback) -> None:
     ctx = context()
-    stored = store_event(ctx, provider, event_id, kind, payload, tenant_id, token)
+    stored = store_event(ctx, callback.provider, callback.event_id, callback.kind,
+                         callback.payload, callback.tenant_id, callback.token)
     if stored is None:
         raise _unknown_callback()
     if stored.duplicate:
@@ -132,18 +85,33 @@ def _store_and_queue(provider: str, event_id: str, kind: str, payload: dict[str,
         log.warning("payment event %s stored but not queued: %s", stored.id, error)
 
 
+def _mpesa_source() -> None:
+    mpesa.check_source(context().settings.mpesa_callback_ips, request.remote_addr)
+
+
+def _payout_token(token: str) -> None:
+    if not constant_time_equals(token, payout_token(context())):
+        raise _unknown_callback()
+
+
+def _mpesa_callback(parse: Callable[[dict[str, Any]], Callback],
+                    payout: str | None = None) -> Response:
+    """Every M-Pesa callback: source checked, the payout token when it is one, body parsed,
+    stored once and acknowledged."""
+    _mpesa_source()
+    if payout is not None:
+        _payout_token(payout)
+    _store_and_queue(parse(_json()))
+    return _ack(mpesa.ACK)
+
+
 @blp.route("/mpesa/<string:token>/stk")
 class MpesaStk(MethodView):
     @blp.response(200, AckSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown token")
     def post(self, token: str) -> Response:
         """Daraja STK push result (stored once per CheckoutRequestID)"""
-        _source_allowed()
-        body = _json()
-        checkout = _nested_id(body, ("Body", "stkCallback", "CheckoutRequestID"),
-                              "Not an STK callback")
-        _store_and_queue("daraja", f"stk:{checkout}", "stk_callback", body, token=token)
-        return _ack(MPESA_ACK)
+        return _mpesa_callback(partial(mpesa.stk_result, token=token))
 
 
 @blp.route("/mpesa/<string:token>/c2b/validation")
@@ -152,7 +120,7 @@ class MpesaValidation(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown token")
     def post(self, token: str) -> Response:
         """Daraja C2B validation: accept only a pending order's reference at its amount"""
-        _source_allowed()
+        _mpesa_source()
         return _ack(c2b_validation(context(), _tenant(token), _json()))
 
 
@@ -162,18 +130,7 @@ class MpesaConfirmation(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown token")
     def post(self, token: str) -> Response:
         """Daraja C2B confirmation: a paybill/till payment (stored once per TransID)"""
-        _source_allowed()
-        body = _json()
-        if not body.get("TransID"):
-            raise InvalidInput("Not a C2B confirmation")
-        _store_and_queue("daraja", f"c2b:{body['TransID']}", "c2b_confirmation", body,
-                         token=token)
-        return _ack(MPESA_ACK)
-
-
-def _payout_token(token: str) -> None:
-    if not constant_time_equals(token, payout_token(context())):
-        raise _unknown_callback()
+        return _mpesa_callback(partial(mpesa.c2b_confirmation, token=token))
 
 
 @blp.route("/mpesa/payouts/<string:token>/result")
@@ -182,12 +139,7 @@ class PayoutResult(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown token")
     def post(self, token: str) -> Response:
         """Daraja B2C result of a withdrawal payout"""
-        _source_allowed()
-        _payout_token(token)
-        body = _json()
-        originator = _nested_id(body, ("Result", "OriginatorConversationID"), "Not a B2C result")
-        _store_and_queue("daraja", f"b2c:{originator}", "b2c_result", body, None)
-        return _ack(MPESA_ACK)
+        return _mpesa_callback(mpesa.b2c_result, payout=token)
 
 
 @blp.route("/mpesa/payouts/<string:token>/timeout")
@@ -196,16 +148,7 @@ class PayoutTimeout(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown token")
     def post(self, token: str) -> Response:
         """Daraja B2C queue timeout: the payout was not made; the funds go back"""
-        _source_allowed()
-        _payout_token(token)
-        body = _json()
-        originator = str((body.get("Result") or {}).get("OriginatorConversationID") or "")
-        if not originator:
-            raise InvalidInput("Not a B2C timeout")
-        result = {"Result": {"OriginatorConversationID": originator, "ResultCode": "timeout",
-                             "ResultDesc": "Queue timeout: the payout was not made"}}
-        _store_and_queue("daraja", f"b2c:{originator}", "b2c_result", result, None)
-        return _ack(MPESA_ACK)
+        return _mpesa_callback(mpesa.b2c_timeout, payout=token)
 
 
 @blp.route("/paystack/<string:token>")
@@ -216,15 +159,9 @@ class PaystackWebhook(MethodView):
         """Paystack event, signed with x-paystack-signature (HMAC-SHA512 of the raw body)"""
         tenant_id = _tenant(token)
         secret = load_provider_config(context(), tenant_id).get("paystack_secret_key") or ""
-        raw = request.get_data(cache=True)
-        if not secret or not paystack.valid_signature(
-                secret, raw, request.headers.get(paystack.SIGNATURE_HEADER)):
-            raise Unauthenticated("Invalid Paystack signature")
-        body = _json()
-        data = body.get("data") or {}
-        event_id = f"{body.get('event')}:{data.get('reference')}"
-        _store_and_queue("paystack", event_id, str(body.get("event")), body, tenant_id)
-        return _ack({"status": "ok"})
+        _store_and_queue(paystack.verified_event(
+            secret, request.get_data(cache=True), request.headers, tenant_id))
+        return _ack(paystack.ACK)
 
 
 @blp.route("/stripe/<string:token>")
@@ -235,33 +172,22 @@ class StripeWebhook(MethodView):
         """Stripe event, Stripe-Signature checked by the stripe library (300 s tolerance)"""
         tenant_id = _tenant(token)
         secret = load_provider_config(context(), tenant_id).get("stripe_webhook_secret") or ""
-        try:
-            event = stripe_checkout.verified_event(
-                request.get_data(cache=True),
-                request.headers.get(stripe_checkout.SIGNATURE_HEADER), secret)
-        except (stripe.SignatureVerificationError, ValueError) as error:
-            raise InvalidInput(f"Invalid Stripe signature: {error}") from None
-        _store_and_queue("stripe", str(event["id"]), str(event.get("type")), event, tenant_id)
-        return _ack({"received": True})
+        _store_and_queue(stripe.verified_event(
+            secret, request.get_data(cache=True), request.headers, tenant_id))
+        return _ack(stripe.ACK)
 
 
 @blp.route("/pesapal/<string:token>")
 class PesapalIpn(MethodView):
     def _handle(self, token: str, params: dict[str, Any]) -> Response:
         tenant_id = _tenant(token)
-        tracking = str(params.get("OrderTrackingId") or "")
-        if not tracking:
-            raise InvalidInput("OrderTrackingId is required")
+        callback = pesapal.notification(params, tenant_id)
+        tracking = callback.payload["OrderTrackingId"]
         if not knows_provider_reference(context(), tenant_id, "pesapal", tracking):
             # Not an order this shop submitted: refused, nothing stored, nothing retried.
             raise NotFound("Unknown OrderTrackingId")
-        kind = str(params.get("OrderNotificationType") or "IPNCHANGE")
-        payload = {"OrderTrackingId": tracking, "OrderNotificationType": kind,
-                   "OrderMerchantReference": str(params.get("OrderMerchantReference") or "")}
-        _store_and_queue("pesapal", f"{tracking}:{kind}", kind, payload, tenant_id)
-        return _ack({"orderNotificationType": kind, "orderTrackingId": tracking,
-                     "orderMerchantReference": payload["OrderMerchantReference"],
-                     "status": 200})
+        _store_and_queue(callback)
+        return _ack(pesapal.ack(callback))
 
     @blp.response(200, AckSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown token or order")
@@ -284,28 +210,3 @@ class CheckoutDone(MethodView):
         """Where card checkouts send the customer back: the result comes on WhatsApp"""
         return _ack({"message": "Thank you. You can go back to WhatsApp: your receipt will "
                                 "arrive there."})
-
-
-@internal_blp.route("/payouts/process")
-class ProcessPayouts(MethodView):
-    @internal_blp.doc(security=SERVICE_SECURITY)
-    @internal_blp.response(202, QueuedSchema)
-    @internal_blp.alt_response(401, schema=ErrorSchema, description="Not the service token")
-    def post(self) -> dict[str, list[int]]:
-        """Queue the M-Pesa B2C payouts of every approved withdrawal"""
-        return {"queued": queue_payouts(context())}
-
-
-@internal_blp.route("/payments/sweep")
-class SweepPayments(MethodView):
-    @internal_blp.doc(security=SERVICE_SECURITY)
-    @internal_blp.response(200, SweepSchema)
-    @internal_blp.alt_response(401, schema=ErrorSchema, description="Not the service token")
-    def post(self) -> dict[str, int]:
-        """Expire unanswered STK pushes (after asking Daraja) and requeue stalled events"""
-        from backend.services.payments.webhooks import requeue_stale_events
-        from backend.services.payments.payments import expire_stk_payments
-
-        ctx = context()
-        return {"expired": len(expire_stk_payments(ctx)),
-                "requeued": len(requeue_stale_events(ctx))}

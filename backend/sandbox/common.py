@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from backend.wiring import Context
 from backend.log_redaction import redact
-from backend.models import SandboxPaymentRecord
+from backend.sandbox.models import SandboxPaymentRecord
 
 log = logging.getLogger(__name__)
 CALLBACK_TIMEOUT_SECONDS = 10
@@ -52,10 +52,7 @@ def new_id(prefix: str = "") -> str:
 
 
 def load(provider: str, reference: str) -> dict[str, Any] | None:
-    with context().db.transaction() as session:
-        row = session.scalar(select(SandboxPaymentRecord).where(
-            SandboxPaymentRecord.provider == provider, SandboxPaymentRecord.reference == reference))
-        return dict(row.data) if row else None
+    return load_in(context(), provider, reference)
 
 
 def save(provider: str, reference: str, data: dict[str, Any], ctx: Context | None = None) -> None:

@@ -29,7 +29,7 @@ from backend.api.auth import require_service_or_tenant
 from backend.api.common import TENANT_SECURITY, ErrorSchema
 from backend.api.fields import BoundedInt
 from backend.providers.daraja import NAIROBI, SANDBOX_PASSKEY, SANDBOX_SHORTCODE, password
-from backend.providers.simulators.common import (
+from backend.sandbox.common import (
     ProviderReplySchema,
     bearer,
     context,
@@ -256,18 +256,14 @@ class StkPush(MethodView):
 
 
 def _schedule_stk_result(record: dict[str, Any], scenario: dict[str, Any]) -> None:
-    from backend.providers.simulators.common import context
-
     ctx = context()
     result = str(scenario["result"])
 
     def answer() -> None:
-        from backend.providers.simulators.common import save as save_in
-
         if result == "timeout":
-            save_in("daraja-stk", record["checkout_request_id"], {"result": "1037"}, ctx)
+            save("daraja-stk", record["checkout_request_id"], {"result": "1037"}, ctx)
             return
-        save_in("daraja-stk", record["checkout_request_id"], {"result": result}, ctx)
+        save("daraja-stk", record["checkout_request_id"], {"result": result}, ctx)
         payload = stk_callback(record, result, ctx.crypto.decrypt(record["phone_encrypted"]))
         for _ in range(1 + int(scenario.get("duplicates") or 0)):
             post(record["callback_url"], json=payload)

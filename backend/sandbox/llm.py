@@ -6,7 +6,7 @@ classification prompt, an intent from a few keywords. Per-model behaviours let t
 failures: "slow" (answers after `delay` s), "malformed" (not JSON), "unsupported" (an invented
 answer), "missing" (404, as for an unknown model), "bad_intent" (an intent not in the list).
 
-    python -m backend.providers.llm_simulator --port 8099
+    python -m backend.sandbox.llm --port 8099
 """
 
 from __future__ import annotations

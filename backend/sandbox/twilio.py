@@ -12,7 +12,8 @@ from sqlalchemy import select
 from backend.wiring import Context
 from backend.domain.errors import DomainError
 from backend.domain.phones import InvalidPhoneNumber, is_whatsapp_address, to_e164
-from backend.models import SandboxMessage, Tenant
+from backend.models import Tenant
+from backend.sandbox.models import SandboxMessage
 from backend.security import constant_time_equals
 
 

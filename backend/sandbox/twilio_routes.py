@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import request
+from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.api.auth import require_service_or_tenant
 from backend.api.common import TENANT_SECURITY, context, principal
-from backend.api.sandbox.schemas import (
+from backend.sandbox.twilio import (
+    SandboxMessageView,
+    TwilioApiError,
+    TwilioMessageRequest,
+    list_messages,
+    receive_message,
+)
+from backend.sandbox.twilio_schemas import (
     SandboxMessagesSchema,
     SandboxQuerySchema,
     TwilioErrorSchema,
     TwilioMessageFormSchema,
     TwilioMessageSchema,
-)
-from backend.services.twilio_sandbox import (
-    SandboxMessageView,
-    TwilioMessageRequest,
-    list_messages,
-    receive_message,
 )
 
 twilio_blp = Blueprint(
@@ -37,6 +38,16 @@ messages_blp = Blueprint(
     description="Messages the Twilio simulator received (sandbox only)",
 )
 messages_blp.before_request(require_service_or_tenant)
+
+
+@twilio_blp.errorhandler(TwilioApiError)
+def _twilio_error(error: TwilioApiError) -> Response:
+    """The Twilio simulator answers in Twilio's own error shape, as the real API does."""
+    response = jsonify(error.to_json())
+    response.status_code = error.status
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Basic realm="Twilio API"'
+    return response
 
 
 def _basic_credentials() -> tuple[str, str] | None:

@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from backend.api.fields import BoundedInt, Id, MAX_ID, UtcDateTime
-from backend.services.twilio_sandbox import SandboxMessageView
+from backend.sandbox.twilio import SandboxMessageView
 
 TWILIO_API_VERSION = "2010-04-01"
 

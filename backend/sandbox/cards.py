@@ -24,15 +24,17 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from backend.api.common import ErrorSchema
+from backend.wiring import Context
 from backend.api.fields import BoundedInt
 from backend.providers.paystack import signature as paystack_signature
-from backend.providers.simulators.common import (
+from backend.sandbox.common import (
     ProviderReplySchema,
     base_url,
     bearer,
     json_body,
     later,
     load,
+    load_in,
     new_id,
     post,
     reply,
@@ -427,20 +429,18 @@ def _get(url: str, params: dict[str, str]) -> None:
         pass  # Pesapal retries IPNs later; the merchant can also query the status
 
 
-def configure_webhooks(ctx: Any, provider: str, secret_key: str, url: str) -> str | None:
+def configure_webhooks(ctx: Context, provider: str, secret_key: str, url: str) -> str | None:
     """Set up a sandbox account's webhook as its owner would in the provider's dashboard
     (the demo seed and the tests): Paystack's URL; a Stripe endpoint, whose signing secret is
     returned (an existing endpoint for the same URL is reused)."""
-    from backend.providers.simulators.common import load_in, save as save_row
-
     reference = _key_ref(secret_key)
     if provider == "paystack":
-        save_row("paystack-webhook", reference, {"url": url}, ctx)
+        save("paystack-webhook", reference, {"url": url}, ctx)
         return None
     endpoints = (load_in(ctx, "stripe-webhooks", reference) or {}).get("endpoints", [])
     for endpoint in endpoints:
         if endpoint["url"] == url:
             return str(endpoint["secret"])
     endpoint = _new_endpoint(url)
-    save_row("stripe-webhooks", reference, {"endpoints": [*endpoints, endpoint]}, ctx)
+    save("stripe-webhooks", reference, {"endpoints": [*endpoints, endpoint]}, ctx)
     return str(endpoint["secret"])
