@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from backend.jobs.context import job_context
-from backend.jobs.runner import is_final_attempt
+from backend.queueing.runner import is_final_attempt
 from backend.observability import job_entry
 
 

@@ -11,7 +11,7 @@ import logging
 from datetime import timedelta
 
 from backend.jobs.context import job_context
-from backend.jobs.runner import drain_jobs
+from backend.queueing.runner import drain_jobs
 from backend.observability import job_entry
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from backend.jobs.context import job_context
-from backend.jobs.runner import drain_jobs, is_final_attempt
+from backend.queueing.runner import drain_jobs, is_final_attempt
 from backend.observability import job_entry
 
 log = logging.getLogger(__name__)

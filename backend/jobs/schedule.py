@@ -63,7 +63,7 @@ def register_all(settings: Settings) -> None:
 def run_once(timeout: float = 300.0) -> dict[str, Any]:
     """Run every sweep now in this process, and what they started, before returning."""
     from backend.jobs.context import job_context
-    from backend.jobs.runner import drain_jobs
+    from backend.queueing.runner import drain_jobs
 
     ctx = job_context()
     results: dict[str, Any] = {}

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from backend.context import Context
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.knowledge import LANGUAGES, split_passages
-from backend.jobs.runner import JobQueueUnavailable
+from backend.queueing.runner import JobQueueUnavailable
 from backend.kb.index import Item, TenantIndex, build_index
 from backend.kb.runtime import runtime
 from backend.models import KbDocument, KbEntry, KbPassage, KbState

@@ -2,7 +2,7 @@
 delivery job by id.
 
 The rows are committed before anything is enqueued, so nothing depends on Redis keeping a job:
-when Redis is unreachable the job runs in this process (jobs/runner.py); when it was enqueued but
+when Redis is unreachable the job runs in this process (queueing/runner.py); when it was enqueued but
 no worker takes it within OUTBOX_IN_PROCESS_AFTER_SECONDS, this process sends it too; and the
 sweep re-enqueues rows left queued (worker down, Redis lost its data). Sending claims each row,
 so however many of these paths run, a row goes out once (services/delivery.py)."""
@@ -23,7 +23,7 @@ from backend.context import Context
 from backend.domain.errors import InvalidInput
 from backend.domain.phones import to_e164
 from backend.jobs.messaging import deliver_outbound
-from backend.jobs.runner import JobQueueUnavailable, RQRunner
+from backend.queueing.runner import JobQueueUnavailable, RQRunner
 from backend.models import OutboundMessage
 from backend.models.base import utcnow
 from backend.services.conversations import current_conversation, in_reply_window

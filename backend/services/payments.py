@@ -35,7 +35,7 @@ from backend.domain.payments import (
     stk_amount_shillings,
 )
 from backend.domain.tiers import TIERS
-from backend.jobs.runner import JobQueueUnavailable
+from backend.queueing.runner import JobQueueUnavailable
 from backend.models import Customer, Order, Payment
 from backend.models.base import utcnow
 from backend.providers import paystack, pesapal, stripe_checkout

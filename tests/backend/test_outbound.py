@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from backend.context import Context
 from backend.jobs.context import context_from_environment
-from backend.jobs.runner import InProcessRunner, is_final_attempt
+from backend.queueing.runner import InProcessRunner, is_final_attempt
 from backend.services.delivery import deliver_batch
 from backend.models.base import utcnow
 from backend.services.outbound import (

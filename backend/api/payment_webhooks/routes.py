@@ -22,7 +22,7 @@ from backend.api.common import SERVICE_SECURITY, ErrorSchema, context
 from backend.api.fields import Count, Id
 from backend.api.rate_limits import credential_failed
 from backend.domain.errors import InvalidInput, NotFound, Unauthenticated
-from backend.jobs.runner import JobQueueUnavailable
+from backend.queueing.runner import JobQueueUnavailable
 from backend.providers import paystack, stripe_checkout
 from backend.security import constant_time_equals
 from backend.services.payment_settings import (
