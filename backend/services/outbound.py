@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from backend.context import Context
 from backend.domain.errors import InvalidInput
 from backend.domain.phones import to_e164
-from backend.jobs.messaging import deliver_outbound
+from backend.queueing.names import DELIVER_OUTBOUND
 from backend.queueing.runner import JobQueueUnavailable, RQRunner
 from backend.models import OutboundMessage
 from backend.models.base import utcnow
@@ -32,7 +32,6 @@ from backend.services.limits import check_limit, messages_this_month
 from backend.services.tenants import require_tenant
 
 log = logging.getLogger(__name__)
-MESSAGING_QUEUE = "messaging"
 # A sender holds a row in `sending` for one Twilio call (15 s timeout); after this long it died.
 SENDING_LEASE = timedelta(minutes=5)
 UNKNOWN_OUTCOME = (
@@ -73,7 +72,7 @@ def enqueue_delivery(ctx: Context, ids: list[int]) -> None:
     """Hand stored rows to a delivery job. Never raises for a missing queue: the rows are safe in
     the database and the sweep re-enqueues them."""
     try:
-        ctx.jobs.enqueue(MESSAGING_QUEUE, deliver_outbound, ids)
+        ctx.jobs.enqueue(DELIVER_OUTBOUND, ids)
     except JobQueueUnavailable as error:  # no in-process fallback configured
         log.warning("outbound %s stays queued for the sweep: %s", ids, error)
         return
@@ -86,7 +85,7 @@ def _send_here_unless_taken(ctx: Context, ids: list[int]) -> None:
     second sender a no-op when the worker was first."""
     delay = ctx.settings.outbox_in_process_after_seconds
     if delay > 0 and isinstance(ctx.jobs, RQRunner):
-        ctx.jobs.in_process_later(delay, MESSAGING_QUEUE, deliver_outbound, ids,
+        ctx.jobs.in_process_later(delay, DELIVER_OUTBOUND, ids,
                                   unless=lambda: not still_queued(ctx, ids))
 
 
