@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         register_sandbox(api)
     app.add_url_rule(f"{SWAGGER_UI_ASSETS}<path:filename>", "swagger_ui_asset", _swagger_ui_asset)
     register_error_handlers(app)
-    init_observability(app)
+    init_observability(app, settings)
     init_rate_limits(app, settings)
     register_security_headers(app)
     register_input_guard(app)

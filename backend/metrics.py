@@ -27,10 +27,11 @@ from prometheus_client.registry import Collector
 from redis import Redis, RedisError
 from rq import Queue
 
+from backend.queueing.names import QUEUES
+
 log = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
-QUEUES = ("messaging", "default")
 REDIS_TIMEOUT_SECONDS = 1
 
 SENDS = Counter(

@@ -23,6 +23,7 @@ from rq import get_current_job
 from backend.domain.errors import Unauthenticated
 from backend.security import constant_time_equals
 from backend.serving import RedactingLogger as _GunicornLogger
+from backend.settings import Settings
 from observability import logs
 from observability.errors import init_sentry
 
@@ -31,12 +32,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, settings: Settings) -> None:
     """Request context on every request, /metrics, and Sentry when SENTRY_DSN is set."""
     app.before_request(_bind_request)
     app.after_request(_echo_request_id)
     app.teardown_request(_unbind_request)
-    app.add_url_rule("/metrics", "metrics", metrics)
+
+    def metrics_view() -> Response:
+        return metrics(settings)
+
+    app.add_url_rule("/metrics", "metrics", metrics_view)
     init_sentry("backend")
 
 
@@ -61,12 +66,10 @@ def _unbind_request(_: BaseException | None) -> None:
         context.__exit__(None, None, None)
 
 
-def metrics() -> Response:
+def metrics(settings: Settings) -> Response:
     """Prometheus exposition of every backend process and worker, plus queue depth and lag."""
-    from backend.api.common import context
-    from backend.metrics import render
+    from backend.metrics import render  # imports prometheus_client: only once a process serves
 
-    settings = context().settings
     if not settings.metrics_public:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         allowed = [t for t in (settings.metrics_token, settings.service_token) if t]
@@ -75,11 +78,6 @@ def metrics() -> Response:
             raise Unauthenticated("/metrics needs Authorization: Bearer <METRICS_TOKEN>")
     body, content_type = render(settings.redis_url)
     return Response(body, content_type=content_type)
-
-
-def job_meta() -> dict[str, str]:
-    """The bound request context, for an enqueued job's RQ meta."""
-    return {key: value for key, value in logs.current().items() if value}
 
 
 def job_entry(func: F) -> F:

@@ -8,7 +8,7 @@ from pii.files import restrict_umask
 from pii.masking import install as install_phone_masking
 
 from backend.db import Database
-from backend.jobs.runner import JobRunner, make_job_runner
+from backend.queueing.runner import JobRunner, make_job_runner
 from backend.security import Crypto
 from backend.settings import Settings
 

@@ -47,6 +47,7 @@ from backend.wiring import Context  # noqa: E402
 from backend.domain.money import Money  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
 from backend.models import Order, Payment  # noqa: E402
+from backend.queueing.names import DEFAULT, PROCESS_PAYMENT_EVENT, QUEUES  # noqa: E402
 from backend.seed.payments import seed_payments  # noqa: E402
 from backend.services.platform.auth import issue_api_key  # noqa: E402
 from backend.services.catalog.listing import NewProduct, NewVariant, add_products  # noqa: E402
@@ -146,7 +147,7 @@ def wait_healthy(url: str) -> None:
 def warm_up(redis_url: str, workers: int) -> None:
     """Steady state: every worker has imported the job modules and built its context (the
     first job of a worker pays about a second for that)."""
-    queue = Queue("default", connection=Redis.from_url(redis_url))
+    queue = Queue(DEFAULT, connection=Redis.from_url(redis_url))
     jobs = [queue.enqueue("backend.jobs.payments.sweep_payments") for _ in range(workers * 3)]
     deadline = time.monotonic() + 120
     while not all(job.get_status(refresh=True) == "finished" for job in jobs):
@@ -172,7 +173,7 @@ def run(database_url: str, redis_url: str, payments: int, duplicates: int,
            "SANDBOX": "1", "BACKEND_PORT": str(port), "RASA_URL": settings.rasa_url,
            "PYTHONPATH": str(REPO)}
     rq = str(Path(sys.executable).parent / "rq")
-    procs = [subprocess.Popen([rq, "worker", "default", "messaging", "--url", redis_url,
+    procs = [subprocess.Popen([rq, "worker", *QUEUES, "--url", redis_url,
                                "--worker-class", "rq.SimpleWorker", "--with-scheduler",
                                "--quiet"], env=env, cwd=REPO, stdout=subprocess.DEVNULL,
                               stderr=subprocess.DEVNULL) for _ in range(workers)]
@@ -210,11 +211,11 @@ def run(database_url: str, redis_url: str, payments: int, duplicates: int,
                 "SELECT EXTRACT(EPOCH FROM (t.created_at - e.received_at)) FROM "
                 "ledger_transactions t JOIN payment_events e ON e.payment_id = t.payment_id"))]
         connection_redis = Redis.from_url(redis_url)
-        queue = Queue("default", connection=connection_redis)
+        queue = Queue(DEFAULT, connection=connection_redis)
         ids = FinishedJobRegistry(queue=queue).get_job_ids()
         jobs = [j for j in Job.fetch_many(ids, connection=connection_redis) if j]
         in_worker = [(j.ended_at - j.started_at).total_seconds() * 1000 for j in jobs
-                     if j.func_name == "backend.jobs.payments.process_event"
+                     if j.func_name == PROCESS_PAYMENT_EVENT.path
                      and j.started_at and j.ended_at]
     finally:
         for proc in procs:

@@ -140,7 +140,7 @@ up() {
   if [ -n "$REDIS_URL" ]; then
     # A fresh name per start ($$ of the exec'd shell): a killed worker's name stays registered in
     # Redis until its TTL, and RQ refuses a second live worker of that name.
-    start worker bash -c 'exec .venv/bin/rq worker -c backend.rq_settings messaging default --url "$REDIS_URL" \
+    start worker bash -c 'exec .venv/bin/rq worker -c backend.rq_settings --url "$REDIS_URL" \
       --worker-class rq.SimpleWorker --with-scheduler --name "stack-worker-$BACKEND_PORT-$$"'
   fi
   scheduler_command

@@ -13,11 +13,10 @@ from typing import Any
 from marshmallow import fields, validate
 from werkzeug.routing import IntegerConverter, Map
 
+from backend.domain.money import MAX_MINOR
+
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1  # PostgreSQL INTEGER columns (stock, quantities)
 MAX_ID = 2**63 - 1  # BIGINT ids on PostgreSQL, 64-bit integers on SQLite
-# Money in minor units: 10 billion KES. A line of 10,000 at this price, and thousands of such
-# lines, still fit a BIGINT total.
-MAX_MINOR = 10**12
 MAX_STOCK = 10**9  # below INT32_MAX, so restoring a cancelled order's stock cannot overflow
 MAX_PAGE = 10**6  # (page - 1) * page_size stays a small OFFSET
 

@@ -10,6 +10,11 @@ from decimal import Decimal, InvalidOperation
 MINOR_UNIT_DIGITS = {"KES": 2, "UGX": 0, "TZS": 2, "RWF": 0, "USD": 2, "EUR": 2, "GBP": 2}
 
 
+# The largest amount the API takes, in minor units: 10 billion KES. A line of 10,000 at this price,
+# and thousands of such lines, still fit a BIGINT total.
+MAX_MINOR = 10**12
+
+
 class MoneyError(ValueError):
     """An amount or currency that cannot be represented exactly."""
 

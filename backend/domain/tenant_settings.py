@@ -14,8 +14,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from backend.api.fields import Minor
 from backend.domain.errors import InvalidInput
+from backend.domain.money import MAX_MINOR
 
 TENANT_STATUSES = ("trial", "active", "suspended")
 LANGUAGES = ("en", "sw", "sheng")
@@ -86,10 +86,10 @@ class FeaturesSchema(Schema):
     rule_based_intents = fields.Bool(required=True)
     mpesa_stk = fields.Bool(required=True)
     card_payments = fields.Bool(required=True)
-    llm_budget_minor_per_month = Minor(
+    llm_budget_minor_per_month = fields.Integer(
         required=True,
         strict=True,
-        validate=validate.Range(min=0),
+        validate=validate.Range(min=0, max=MAX_MINOR),
         metadata={"description": "Monthly LLM spend allowed, in minor units of the currency"},
     )
     llm_budget_exhausted_action = fields.Str(
@@ -103,7 +103,8 @@ class FeaturesPatchSchema(Schema):
     rule_based_intents = fields.Bool()
     mpesa_stk = fields.Bool()
     card_payments = fields.Bool()
-    llm_budget_minor_per_month = Minor(strict=True, validate=validate.Range(min=0))
+    llm_budget_minor_per_month = fields.Integer(strict=True,
+                                                validate=validate.Range(min=0, max=MAX_MINOR))
     llm_budget_exhausted_action = fields.Str(validate=validate.OneOf(LLM_EXHAUSTED_ACTIONS))
 
 

@@ -11,8 +11,12 @@ import logging
 from dataclasses import asdict
 from typing import Any
 
+from sqlalchemy import select
+
 from backend.jobs.context import job_context
+from backend.models import KbState
 from backend.observability import job_entry
+from backend.services.knowledge.kb import rebuild
 
 log = logging.getLogger(__name__)
 
@@ -20,8 +24,6 @@ log = logging.getLogger(__name__)
 @job_entry
 def rebuild_index(tenant_id: str) -> dict[str, Any]:
     """Embed what changed and save the tenant's index; a no-op when it is already current."""
-    from backend.services.knowledge.kb import rebuild
-
     report = rebuild(job_context(), tenant_id)
     log.info("kb index %s v%d: %d items, %d embedded%s", tenant_id, report.version,
              report.items, report.embedded, " (skipped)" if report.skipped else "")
@@ -29,10 +31,6 @@ def rebuild_index(tenant_id: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from sqlalchemy import select
-
-    from backend.models import KbState
-
     parser = argparse.ArgumentParser(description="Rebuild knowledge-base indexes now")
     parser.add_argument("tenants", nargs="*", help="tenant ids (default: every tenant with a KB)")
     args = parser.parse_args(argv)

@@ -5,15 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from backend.jobs.context import job_context
-from backend.jobs.runner import is_final_attempt
 from backend.observability import job_entry
+from backend.queueing.runner import is_final_attempt
+from backend.services.conversations.delivery import deliver_batch
+from backend.services.conversations.outbound import sweep_outbox as sweep
 
 
 @job_entry
 def deliver_outbound(ids: list[int]) -> dict[str, int]:
     """Send one batch of queued outbound messages in order; raising asks for a retry."""
-    from backend.services.conversations.delivery import deliver_batch
-
     report = deliver_batch(job_context(), ids, final_attempt=is_final_attempt())
     return {"sent": report.sent, "failed": report.failed}
 
@@ -21,8 +21,6 @@ def deliver_outbound(ids: list[int]) -> dict[str, int]:
 @job_entry
 def sweep_outbox() -> dict[str, Any]:
     """Re-enqueue outbox rows left queued; fail rows a dead sender left mid-send."""
-    from backend.services.conversations.outbound import sweep_outbox as sweep
-
     report = sweep(job_context())
     return {"requeued": len(report.requeued), "unknown": len(report.unknown),
             "given_up": len(report.given_up)}

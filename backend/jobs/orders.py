@@ -11,18 +11,16 @@ import logging
 from datetime import timedelta
 
 from backend.jobs.context import job_context
-from backend.jobs.runner import drain_jobs
 from backend.observability import job_entry
+from backend.queueing.runner import drain_jobs
+from backend.services.orders.orders import expire_unpaid
 
 log = logging.getLogger(__name__)
-QUEUE = "default"
 
 
 @job_entry
 def expire_unpaid_orders() -> dict[str, int]:
     """Cancel orders pending payment longer than ORDER_PAYMENT_TIMEOUT_MINUTES."""
-    from backend.services.orders.orders import expire_unpaid
-
     ctx = job_context()
     minutes = ctx.settings.order_payment_timeout_minutes
     expired = expire_unpaid(ctx, timedelta(minutes=minutes))

@@ -14,47 +14,40 @@ import logging
 from typing import Any
 
 from backend.jobs.context import job_context
-from backend.jobs.runner import drain_jobs, is_final_attempt
 from backend.observability import job_entry
+from backend.queueing.runner import drain_jobs, is_final_attempt
+from backend.services.payments.notices import notify_customer as notify
+from backend.services.payments.webhooks import process_event as process
+from backend.services.payments.webhooks import requeue_stale_events
+from backend.services.payments.payments import expire_stk_payments, push_stk
+from backend.services.payments.payouts import queue_payouts, send_payout
 
 log = logging.getLogger(__name__)
-QUEUE = "default"
 
 
 @job_entry
 def send_stk_push(payment_id: int) -> str:
-    from backend.services.payments.payments import push_stk
-
     return push_stk(job_context(), payment_id, final_attempt=is_final_attempt()).result
 
 
 @job_entry
 def process_event(event_id: int) -> str:
-    from backend.services.payments.webhooks import process_event as process
-
     return process(job_context(), event_id, final_attempt=is_final_attempt())
 
 
 @job_entry
 def notify_customer(payment_id: int) -> str:
-    from backend.services.payments.notices import notify_customer as notify
-
     return notify(job_context(), payment_id, final_attempt=is_final_attempt())
 
 
 @job_entry
 def pay_withdrawal(withdrawal_id: int) -> str:
-    from backend.services.payments.payouts import send_payout
-
     return send_payout(job_context(), withdrawal_id, final_attempt=is_final_attempt())
 
 
 @job_entry
 def sweep_payments() -> dict[str, Any]:
     """Expire unanswered STK pushes (after asking Daraja) and requeue stalled events."""
-    from backend.services.payments.webhooks import requeue_stale_events
-    from backend.services.payments.payments import expire_stk_payments
-
     ctx = job_context()
     expired = expire_stk_payments(ctx)
     requeued = requeue_stale_events(ctx)
@@ -69,8 +62,6 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO)
     ctx = job_context()
     if args.payouts:
-        from backend.services.payments.payouts import queue_payouts
-
         print({"queued": queue_payouts(ctx)})
     else:
         print(sweep_payments())

@@ -23,14 +23,15 @@ from typing import Any
 
 from rq import cron
 
+from backend.jobs.context import job_context
 from backend.jobs.messaging import sweep_outbox
 from backend.jobs.orders import check_every_minutes, expire_unpaid_orders
 from backend.jobs.payments import sweep_payments
+from backend.queueing.names import DEFAULT, MESSAGING
+from backend.queueing.runner import drain_jobs
 from backend.settings import Settings
 
 log = logging.getLogger(__name__)
-QUEUE_DEFAULT = "default"
-QUEUE_MESSAGING = "messaging"
 # A sweep that has not finished after this long is stopped by RQ (it would block its worker).
 SWEEP_TIMEOUT_SECONDS = 300
 
@@ -46,9 +47,9 @@ def sweeps(settings: Settings) -> list[Sweep]:
     """Every periodic job and how often it runs."""
     orders_every = 60 * check_every_minutes(settings.order_payment_timeout_minutes)
     return [
-        Sweep(expire_unpaid_orders, QUEUE_DEFAULT, orders_every),
-        Sweep(sweep_payments, QUEUE_DEFAULT, 60),
-        Sweep(sweep_outbox, QUEUE_MESSAGING, 30),
+        Sweep(expire_unpaid_orders, DEFAULT, orders_every),
+        Sweep(sweep_payments, DEFAULT, 60),
+        Sweep(sweep_outbox, MESSAGING, 30),
     ]
 
 
@@ -62,9 +63,6 @@ def register_all(settings: Settings) -> None:
 
 def run_once(timeout: float = 300.0) -> dict[str, Any]:
     """Run every sweep now in this process, and what they started, before returning."""
-    from backend.jobs.context import job_context
-    from backend.jobs.runner import drain_jobs
-
     ctx = job_context()
     results: dict[str, Any] = {}
     for sweep in sweeps(ctx.settings):

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.wiring import Context
-from backend.jobs.runner import InProcessRunner
+from backend.queueing.runner import InProcessRunner
 from backend.kb.runtime import KbRuntime, configure
 from backend.kb.settings import KbSettings
 

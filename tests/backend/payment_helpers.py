@@ -131,7 +131,7 @@ def stk_callback(checkout_request_id: str, result_code: int = 0, amount: float =
 
 def settle_jobs(ctx: Context, timeout: float = 30.0) -> None:
     """Wait for in-process jobs, including the jobs they enqueue (notice → delivery)."""
-    from backend.jobs.runner import InProcessRunner
+    from backend.queueing.runner import InProcessRunner
 
     assert isinstance(ctx.jobs, InProcessRunner)
     deadline = time.monotonic() + timeout

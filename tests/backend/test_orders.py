@@ -260,7 +260,7 @@ def test_unpaid_orders_expire_and_release_stock(client, tenants, skus) -> None:
 
 
 def test_expiry_job_uses_the_configured_timeout(make_app, tenants) -> None:
-    from backend.jobs.context import bound_context
+    from backend.queueing.runner import bound_context
     from backend.jobs.orders import check_every_minutes, expire_unpaid_orders
 
     with bound_context(tenants):

@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from backend.wiring import Context
 from backend.jobs.context import context_from_environment
-from backend.jobs.runner import InProcessRunner, is_final_attempt
+from backend.queueing.runner import InProcessRunner, is_final_attempt
 from backend.services.conversations.delivery import deliver_batch
 from backend.models.base import utcnow
 from backend.services.conversations.outbound import (
@@ -224,13 +224,13 @@ def test_in_process_runner_retries_with_the_rq_schedule() -> None:
 
     runner = InProcessRunner(max_workers=1, sleep=waits.append)
     runner.bind(object())  # type: ignore[arg-type]  # flaky() does not use the context
-    runner.enqueue("messaging", flaky)
+    runner.submit(flaky)
     runner.join(timeout=10)
     assert calls == [False, False, False]
     assert waits == [2, 10]
 
     always: list[bool] = []
-    runner.enqueue("messaging", lambda: always.append(is_final_attempt()) or 1 / 0)
+    runner.submit(lambda: always.append(is_final_attempt()) or 1 / 0)
     runner.join(timeout=10)
     assert always == [False, False, False, True]  # 1 try + 3 retries, the last one is final
     assert waits == [2, 10, 2, 10, 30]
@@ -243,12 +243,12 @@ def test_a_job_enqueued_once_the_pool_is_shut_down_runs_inline_and_drain_waits_f
     runner = InProcessRunner(max_workers=2, sleep=lambda _: None)
     runner.bind(object())  # type: ignore[arg-type]  # the jobs below do not use the context
     done: list[str] = []
-    runner.enqueue("messaging", lambda: runner.enqueue("messaging", done.append, "nested"))
+    runner.submit(lambda: runner.submit(done.append, "nested"))
     runner.drain(timeout=10)
     assert done == ["nested"]
     assert runner._executor is not None
     runner._executor.shutdown(wait=True)  # what interpreter shutdown does to every pool
-    runner.enqueue("messaging", done.append, "after shutdown")
+    runner.submit(done.append, "after shutdown")
     assert done == ["nested", "after shutdown"]  # ran here and now
 
 

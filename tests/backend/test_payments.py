@@ -365,7 +365,7 @@ def test_a_forged_pesapal_ipn_is_refused_and_an_order_pesapal_lacks_is_not_retri
                             timeout=5).status_code == 200
         wait_for(lambda: scalar(ctx, "SELECT status FROM payment_events") == "unknown_reference")
         settle_jobs(ctx)
-    assert not [r for r in caplog.records if r.name == "backend.jobs.runner"], caplog.text
+    assert not [r for r in caplog.records if r.name == "backend.queueing.runner"], caplog.text
     assert not [r for r in caplog.records if r.exc_info], caplog.text
     assert json_of(client.get(f"/v1/payments/{payment_id}", headers=acting()),
                    200)["status"] == "pending"

@@ -19,7 +19,7 @@ from backend.api.payment_webhooks.adapters import mpesa, paystack, pesapal, stri
 from backend.api.payment_webhooks.adapters.common import Callback, json_object
 from backend.api.rate_limits import credential_failed
 from backend.domain.errors import NotFound
-from backend.jobs.runner import JobQueueUnavailable
+from backend.queueing.runner import JobQueueUnavailable
 from backend.security import constant_time_equals
 from backend.services.payments.settings import (
     load_provider_config,

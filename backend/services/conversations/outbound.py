@@ -2,7 +2,7 @@
 delivery job by id.
 
 The rows are committed before anything is enqueued, so nothing depends on Redis keeping a job:
-when Redis is unreachable the job runs in this process (jobs/runner.py); when it was enqueued but
+when Redis is unreachable the job runs in this process (queueing/runner.py); when it was enqueued but
 no worker takes it within OUTBOX_IN_PROCESS_AFTER_SECONDS, this process sends it too; and the
 sweep re-enqueues rows left queued (worker down, Redis lost its data). Sending claims each row,
 so however many of these paths run, a row goes out once (services/conversations/delivery.py)."""
@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from backend.wiring import Context
 from backend.domain.errors import InvalidInput
 from backend.domain.phones import to_e164
-from backend.jobs.messaging import deliver_outbound
-from backend.jobs.runner import JobQueueUnavailable, RQRunner
+from backend.queueing.names import DELIVER_OUTBOUND
+from backend.queueing.runner import JobQueueUnavailable, RQRunner
 from backend.models import OutboundMessage
 from backend.models.base import utcnow
 from backend.services.conversations.conversations import current_conversation, in_reply_window
@@ -32,7 +32,6 @@ from backend.services.platform.limits import check_limit, messages_this_month
 from backend.services.platform.tenants import require_tenant
 
 log = logging.getLogger(__name__)
-MESSAGING_QUEUE = "messaging"
 # A sender holds a row in `sending` for one Twilio call (15 s timeout); after this long it died.
 SENDING_LEASE = timedelta(minutes=5)
 UNKNOWN_OUTCOME = (
@@ -73,7 +72,7 @@ def enqueue_delivery(ctx: Context, ids: list[int]) -> None:
     """Hand stored rows to a delivery job. Never raises for a missing queue: the rows are safe in
     the database and the sweep re-enqueues them."""
     try:
-        ctx.jobs.enqueue(MESSAGING_QUEUE, deliver_outbound, ids)
+        ctx.jobs.enqueue(DELIVER_OUTBOUND, ids)
     except JobQueueUnavailable as error:  # no in-process fallback configured
         log.warning("outbound %s stays queued for the sweep: %s", ids, error)
         return
@@ -86,7 +85,7 @@ def _send_here_unless_taken(ctx: Context, ids: list[int]) -> None:
     second sender a no-op when the worker was first."""
     delay = ctx.settings.outbox_in_process_after_seconds
     if delay > 0 and isinstance(ctx.jobs, RQRunner):
-        ctx.jobs.in_process_later(delay, MESSAGING_QUEUE, deliver_outbound, ids,
+        ctx.jobs.in_process_later(delay, DELIVER_OUTBOUND, ids,
                                   unless=lambda: not still_queued(ctx, ids))
 
 

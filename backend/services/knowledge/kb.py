@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session, selectinload
 from backend.wiring import Context
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.knowledge import LANGUAGES, split_passages
-from backend.jobs.runner import JobQueueUnavailable
+from backend.queueing.names import REBUILD_KB_INDEX
+from backend.queueing.runner import JobQueueUnavailable
 from backend.kb.index import Item, TenantIndex, build_index
 from backend.kb.runtime import runtime
 from backend.models import KbDocument, KbEntry, KbPassage, KbState
@@ -32,7 +33,6 @@ from backend.services.platform.scoped import tenant_row
 from backend.services.platform.tenants import require_tenant
 
 log = logging.getLogger(__name__)
-QUEUE = "default"
 ENTRY_FIELDS = ("key", "title", "questions", "answers", "tags", "active")
 CONTENT_TYPES = ("text/plain", "text/markdown", "application/pdf")
 
@@ -210,12 +210,10 @@ def _changing(ctx: Context, tenant_id: str) -> Iterator[Session]:
 
 def queue_rebuild(ctx: Context, tenant_id: str) -> bool:
     """Ask for an index rebuild (RQ, or in-process after the request without Redis)."""
-    from backend.jobs.kb import rebuild_index
-
     invalidate_cache(ctx, tenant_id)
     runtime(ctx).rebuild_due(tenant_id)  # noted, so answers do not ask for another at once
     try:
-        ctx.jobs.enqueue(QUEUE, rebuild_index, tenant_id)
+        ctx.jobs.enqueue(REBUILD_KB_INDEX, tenant_id)
     except JobQueueUnavailable as error:
         # The change is saved; the next change or `python -m backend.jobs.kb` rebuilds it.
         log.warning("index rebuild for %s not queued: %s", tenant_id, error)

@@ -35,7 +35,8 @@ from backend.domain.payments import (
     stk_amount_shillings,
 )
 from backend.domain.tiers import TIERS
-from backend.jobs.runner import JobQueueUnavailable
+from backend.queueing.names import NOTIFY_CUSTOMER, SEND_STK_PUSH
+from backend.queueing.runner import JobQueueUnavailable
 from backend.models import Customer, Order, Payment
 from backend.models.base import utcnow
 from backend.providers import paystack, pesapal, stripe_checkout
@@ -157,10 +158,8 @@ def create_payment(ctx: Context, tenant_id: str, order_id: int, method: str,
         remember(session, tenant_id, idempotency, payment.id)
         created = view(ctx, payment)
     if method == MPESA_STK:
-        from backend.jobs.payments import QUEUE, send_stk_push
-
         try:
-            ctx.jobs.enqueue(QUEUE, send_stk_push, created.id)
+            ctx.jobs.enqueue(SEND_STK_PUSH, created.id)
         except JobQueueUnavailable as error:
             fail_payment(ctx, created.id, PUSH_FAILED, f"The payment queue is unavailable: "
                          f"{error}", notify=False)
@@ -407,9 +406,7 @@ def fail_payment(ctx: Context, payment_id: int, code: str, reason: str, status: 
 
 
 def queue_notice(ctx: Context, payment_id: int) -> None:
-    from backend.jobs.payments import QUEUE, notify_customer
-
-    ctx.jobs.enqueue(QUEUE, notify_customer, payment_id)
+    ctx.jobs.enqueue(NOTIFY_CUSTOMER, payment_id)
 
 
 def expire_stk_payments(ctx: Context, now: datetime | None = None) -> list[int]:

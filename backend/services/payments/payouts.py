@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from backend.wiring import Context
 from backend.providers.daraja import DarajaClient, DarajaError
+from backend.queueing.names import PAY_WITHDRAWAL
 from backend.services.payments.settings import payout_token
 from backend.services.payments.wallets import finish_payout, payout_accepted, payout_request, start_payouts
 
 
 def queue_payouts(ctx: Context) -> list[int]:
     """The operator's run: every approved withdrawal moves to processing and gets a job."""
-    from backend.jobs.payments import QUEUE, pay_withdrawal
-
     ids = start_payouts(ctx)
     for withdrawal_id in ids:
-        ctx.jobs.enqueue(QUEUE, pay_withdrawal, withdrawal_id)
+        ctx.jobs.enqueue(PAY_WITHDRAWAL, withdrawal_id)
     return ids
 
 

@@ -26,6 +26,7 @@ from backend.domain.payments import (
 from backend.models import Order, Payment, PaymentEvent, PaymentSettings
 from backend.models.base import utcnow
 from backend.providers import daraja, pesapal
+from backend.queueing.names import PROCESS_PAYMENT_EVENT
 from backend.services.payments.settings import base_url, load_provider_config
 from backend.services.payments.payments import Outcome, fail_locked, queue_notice, succeed_locked
 from backend.services.payments.wallets import finish_payout
@@ -85,9 +86,7 @@ def store_event(ctx: Context, provider: str, event_id: str, kind: str, payload: 
 
 
 def enqueue_event(ctx: Context, event_id: int) -> None:
-    from backend.jobs.payments import QUEUE, process_event
-
-    ctx.jobs.enqueue(QUEUE, process_event, event_id)
+    ctx.jobs.enqueue(PROCESS_PAYMENT_EVENT, event_id)
 
 
 def process_event(ctx: Context, event_id: int, final_attempt: bool) -> str:

@@ -22,10 +22,10 @@ from sqlalchemy import func, select
 from backend.wiring import Context
 from backend.models import OutboundMessage
 from backend.models.base import utcnow
+from backend.queueing.names import QUEUES
 
 log = logging.getLogger(__name__)
 REDIS_TIMEOUT_SECONDS = 2
-QUEUES = ("messaging", "default")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,9 @@
 """Run jobs on RQ when REDIS_URL is set, else in an in-process thread pool, same retries.
 
+Jobs are enqueued by name (queueing/names.py): RQ stores the dotted path and its worker imports
+the function; the in-process runner imports it the same way, so neither this module nor the
+services that enqueue import backend/jobs.
+
 When Redis cannot be reached the RQ runner falls back to the in-process pool, so a reply or a
 payment notice still goes out while Redis is down; what a job works on is in the database first
 (the outbox, payments, events), so a job that dies with its process is found again by a sweep.
@@ -7,31 +11,32 @@ payment notice still goes out while Redis is down; what a job works on is in the
 
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from redis import Redis, RedisError
 from rq import Queue, Retry
 from rq.job import get_current_job
 
-from backend.jobs.context import bound_context
-from backend.observability import job_meta
-from observability.logs import bound
+from backend.queueing.names import JobRef
+from observability.logs import bound, current
 from backend.settings import Settings
-
-if TYPE_CHECKING:
-    from backend.wiring import Context
 
 log = logging.getLogger(__name__)
 
 # Seconds to wait before the 1st, 2nd and 3rd retry of a failed job.
 RETRY_INTERVALS: tuple[int, ...] = (2, 10, 30)
 _final_attempt: ContextVar[bool | None] = ContextVar("final_attempt", default=None)
+# The context (backend/wiring.py) an in-process job runs with: the one its runner was bound to.
+_bound: ContextVar[object | None] = ContextVar("job_context", default=None)
 
 
 class JobQueueUnavailable(RuntimeError):
@@ -47,16 +52,44 @@ def is_final_attempt() -> bool:
     return job is None or not job.retries_left
 
 
-class JobRunner(Protocol):
-    def bind(self, context: Context) -> None: ...
+def job_meta() -> dict[str, str]:
+    """The bound request context, for an enqueued job's RQ meta (`job_entry` binds it again)."""
+    return {key: value for key, value in current().items() if value}
 
-    def enqueue(self, queue: str, func: Callable[..., Any], *args: Any) -> None: ...
+
+def bound_context_value() -> object | None:
+    """The context bound for the job running in this thread (None in an RQ worker)."""
+    return _bound.get()
+
+
+@contextmanager
+def bound_context(context: object) -> Iterator[None]:
+    token = _bound.set(context)
+    try:
+        yield
+    finally:
+        _bound.reset(token)
+
+
+@functools.cache
+def job_function(path: str) -> Callable[..., Any]:
+    """The job function a dotted path names, imported as an RQ worker imports it."""
+    module, _, name = path.rpartition(".")
+    function: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return function
+
+
+class JobRunner(Protocol):
+    def bind(self, context: object) -> None: ...
+
+    def enqueue(self, job: JobRef, *args: Any) -> None: ...
 
     def drain(self, timeout: float) -> None: ...
 
 
 class RQRunner:
-    """Enqueues on Redis; `rq worker <queue> --with-scheduler` runs the jobs (and timed retries).
+    """Enqueues on Redis; `rq worker -c backend.rq_settings --with-scheduler` runs the jobs (and
+    timed retries).
 
     While Redis is unreachable, jobs run in this process instead (same retries); after a failure
     Redis is not tried again for `retry_redis_after` seconds, so no caller waits on it each time.
@@ -76,31 +109,30 @@ class RQRunner:
         self._timers: set[threading.Timer] = set()
         self._timers_lock = threading.Lock()
 
-    def bind(self, context: Context) -> None:
+    def bind(self, context: object) -> None:
         """Workers build their own context from the environment (see jobs/context.py)."""
         if self.fallback is not None:
             self.fallback.bind(context)
 
-    def enqueue(self, queue: str, func: Callable[..., Any], *args: Any) -> None:
+    def enqueue(self, job: JobRef, *args: Any) -> None:
         if self.fallback is not None and time.monotonic() < self._redis_down_until:
-            self.fallback.enqueue(queue, func, *args)
+            self.fallback.enqueue(job, *args)
             return
         retry = Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS))
         try:
-            Queue(queue, connection=self.connection).enqueue(
-                func, *args, retry=retry, meta=job_meta()  # the request context, for the worker
+            Queue(job.queue, connection=self.connection).enqueue(
+                job.path, *args, retry=retry, meta=job_meta()  # the request context, for the worker
             )
         except RedisError as error:
             if self.fallback is None:
-                raise JobQueueUnavailable(f"could not enqueue on {queue!r}: {error}") from error
+                raise JobQueueUnavailable(
+                    f"could not enqueue on {job.queue!r}: {error}") from error
             self._redis_down_until = time.monotonic() + self._retry_redis_after
-            log.warning("Redis unreachable (%s): running %s in this process", error,
-                        getattr(func, "__qualname__", func))
-            self.fallback.enqueue(queue, func, *args)
+            log.warning("Redis unreachable (%s): running %s in this process", error, job.path)
+            self.fallback.enqueue(job, *args)
 
     def in_process_later(
-        self, delay: float, queue: str, func: Callable[..., Any], *args: Any,
-        unless: Callable[[], bool],
+        self, delay: float, job: JobRef, *args: Any, unless: Callable[[], bool],
     ) -> None:
         """After `delay` seconds run the job in this process too, unless `unless()` says it
         was taken (a worker picked it up); a daemon timer, so exiting never waits for it."""
@@ -113,8 +145,8 @@ class RQRunner:
                 self._timers.discard(timer)
             if not unless():
                 log.warning("%s%s not taken by a worker after %ss: running it here",
-                            getattr(func, "__qualname__", func), args, delay)
-                fallback.enqueue(queue, func, *args)
+                            job.path, args, delay)
+                fallback.enqueue(job, *args)
 
         timer = threading.Timer(delay, fire)
         timer.daemon = True
@@ -144,15 +176,19 @@ class InProcessRunner:
         self._max_workers = max_workers
         self._intervals = tuple(intervals)
         self._sleep = sleep
-        self._context: Context | None = None
+        self._context: object | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._futures: set[Future[Any]] = set()
         self._lock = threading.Lock()
 
-    def bind(self, context: Context) -> None:
+    def bind(self, context: object) -> None:
         self._context = context
 
-    def enqueue(self, queue: str, func: Callable[..., Any], *args: Any) -> None:
+    def enqueue(self, job: JobRef, *args: Any) -> None:
+        self.submit(job_function(job.path), *args)
+
+    def submit(self, func: Callable[..., Any], *args: Any) -> None:
+        """Run `func(*args)` on the pool with the retries of a job."""
         with self._lock:
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self._max_workers, thread_name_prefix="jobs")

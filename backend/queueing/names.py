@@ -1,0 +1,35 @@
+"""The queues, and the jobs services enqueue by name, in one place.
+
+A service names a job by the dotted path of its function in backend/jobs (the entry layer that
+calls services), so no service imports a job: RQ stores the path, and a worker or the in-process
+runner imports the function when it runs. The workers' queues (rq_settings), the health check
+and /metrics read QUEUES from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT = "default"
+MESSAGING = "messaging"
+# What a worker listens on, in order: a customer's reply goes before the rest.
+QUEUES: tuple[str, ...] = (MESSAGING, DEFAULT)
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """A job function in backend/jobs by its dotted path, and the queue it runs on."""
+
+    path: str
+    queue: str
+
+
+DELIVER_OUTBOUND = JobRef("backend.jobs.messaging.deliver_outbound", MESSAGING)
+SEND_STK_PUSH = JobRef("backend.jobs.payments.send_stk_push", DEFAULT)
+PROCESS_PAYMENT_EVENT = JobRef("backend.jobs.payments.process_event", DEFAULT)
+NOTIFY_CUSTOMER = JobRef("backend.jobs.payments.notify_customer", DEFAULT)
+PAY_WITHDRAWAL = JobRef("backend.jobs.payments.pay_withdrawal", DEFAULT)
+REBUILD_KB_INDEX = JobRef("backend.jobs.kb.rebuild_index", DEFAULT)
+# Every job a service enqueues (tests check each path names a job of backend/jobs).
+ENQUEUED: tuple[JobRef, ...] = (DELIVER_OUTBOUND, SEND_STK_PUSH, PROCESS_PAYMENT_EVENT,
+                                NOTIFY_CUSTOMER, PAY_WITHDRAWAL, REBUILD_KB_INDEX)
