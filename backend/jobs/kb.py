@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from backend.jobs.context import job_context
+from backend.jobs.job_context import job_context
 from backend.models import KbState
 from backend.observability import job_entry
 from backend.services.knowledge.kb import rebuild

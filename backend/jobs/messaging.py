@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.jobs.context import job_context
+from backend.jobs.job_context import job_context
 from backend.observability import job_entry
 from backend.queueing.runner import is_final_attempt
 from backend.services.conversations.delivery import deliver_batch

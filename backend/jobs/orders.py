@@ -10,7 +10,7 @@ import argparse
 import logging
 from datetime import timedelta
 
-from backend.jobs.context import job_context
+from backend.jobs.job_context import job_context
 from backend.observability import job_entry
 from backend.queueing.runner import drain_jobs
 from backend.services.orders.orders import expire_unpaid

@@ -13,7 +13,7 @@ import argparse
 import logging
 from typing import Any
 
-from backend.jobs.context import job_context
+from backend.jobs.job_context import job_context
 from backend.observability import job_entry
 from backend.queueing.runner import drain_jobs, is_final_attempt
 from backend.services.payments.notices import notify_customer as notify

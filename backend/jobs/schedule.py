@@ -23,7 +23,7 @@ from typing import Any
 
 from rq import cron
 
-from backend.jobs.context import job_context
+from backend.jobs.job_context import job_context
 from backend.jobs.messaging import sweep_outbox
 from backend.jobs.orders import check_every_minutes, expire_unpaid_orders
 from backend.jobs.payments import sweep_payments

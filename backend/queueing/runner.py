@@ -110,7 +110,7 @@ class RQRunner:
         self._timers_lock = threading.Lock()
 
     def bind(self, context: object) -> None:
-        """Workers build their own context from the environment (see jobs/context.py)."""
+        """Workers build their own context from the environment (see jobs/job_context.py)."""
         if self.fallback is not None:
             self.fallback.bind(context)
 

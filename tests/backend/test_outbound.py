@@ -17,7 +17,7 @@ from rq import Queue, SimpleWorker
 from sqlalchemy import text
 
 from backend.wiring import Context
-from backend.jobs.context import context_from_environment
+from backend.jobs.job_context import context_from_environment
 from backend.queueing.runner import InProcessRunner, is_final_attempt
 from backend.services.conversations.delivery import deliver_batch
 from backend.models.base import utcnow

@@ -19,7 +19,7 @@ from rq.cron import CronScheduler
 from sqlalchemy import text
 
 from backend.wiring import Context
-from backend.jobs.context import context_from_environment
+from backend.jobs.job_context import context_from_environment
 from backend.models.base import utcnow
 from backend.settings import REPO_ROOT
 from tests.backend.commerce_helpers import PHONE
