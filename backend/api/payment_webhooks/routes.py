@@ -151,17 +151,22 @@ class PayoutTimeout(MethodView):
         return _mpesa_callback(mpesa.b2c_timeout, payout=token)
 
 
+def _signed_event(token: str, secret_name: str, adapter: Any) -> Response:
+    """A card provider's event: the tenant's secret checks the signature, then stored once."""
+    tenant_id = _tenant(token)
+    secret = load_provider_config(context(), tenant_id).get(secret_name) or ""
+    _store_and_queue(adapter.verified_event(
+        secret, request.get_data(cache=True), request.headers, tenant_id))
+    return _ack(adapter.ACK)
+
+
 @blp.route("/paystack/<string:token>")
 class PaystackWebhook(MethodView):
     @blp.response(200, AckSchema)
     @blp.alt_response(401, schema=ErrorSchema, description="Bad signature")
     def post(self, token: str) -> Response:
         """Paystack event, signed with x-paystack-signature (HMAC-SHA512 of the raw body)"""
-        tenant_id = _tenant(token)
-        secret = load_provider_config(context(), tenant_id).get("paystack_secret_key") or ""
-        _store_and_queue(paystack.verified_event(
-            secret, request.get_data(cache=True), request.headers, tenant_id))
-        return _ack(paystack.ACK)
+        return _signed_event(token, "paystack_secret_key", paystack)
 
 
 @blp.route("/stripe/<string:token>")
@@ -170,11 +175,7 @@ class StripeWebhook(MethodView):
     @blp.alt_response(400, schema=ErrorSchema, description="Bad or stale signature")
     def post(self, token: str) -> Response:
         """Stripe event, Stripe-Signature checked by the stripe library (300 s tolerance)"""
-        tenant_id = _tenant(token)
-        secret = load_provider_config(context(), tenant_id).get("stripe_webhook_secret") or ""
-        _store_and_queue(stripe.verified_event(
-            secret, request.get_data(cache=True), request.headers, tenant_id))
-        return _ack(stripe.ACK)
+        return _signed_event(token, "stripe_webhook_secret", stripe)
 
 
 @blp.route("/pesapal/<string:token>")
