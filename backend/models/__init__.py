@@ -2,12 +2,13 @@
 the simulators' own (backend.sandbox.models, imported by the migrations' env)."""
 
 from backend.models.base import Base
-from backend.models.booking import Appointment, AvailabilityWindow, Service, ServiceVariant
+from backend.models.bookings import Appointment, AvailabilityWindow, Service, ServiceVariant
 from backend.models.catalog import Product, ProductVariant
 from backend.models.conversation import CONVERSATION_STATUSES, Conversation
 from backend.models.customer import CONSENT_KINDS, ConsentEvent, Customer
 from backend.models.handoff import HANDOFF_REASONS, ConversationHandoff
-from backend.models.knowledge import KbDocument, KbEntry, KbPassage, KbState, LlmCall
+from backend.models.knowledge import KbDocument, KbEntry, KbPassage, KbState
+from backend.models.llm import LlmCall
 from backend.models.messages import OUTBOUND_STATUSES, InboundMessage, OutboundMessage
 from backend.models.nlu_log import NluClassification
 from backend.models.orders import Cart, CartItem, IdempotencyKey, Order, OrderLine

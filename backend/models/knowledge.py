@@ -1,4 +1,4 @@
-"""A tenant's knowledge base (FAQ entries, documents cut into passages) and its LLM call log."""
+"""A tenant's knowledge base: FAQ entries, documents cut into passages, the base's version."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from datetime import datetime
 from sqlalchemy import (
     JSON,
     Boolean,
-    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -92,40 +91,3 @@ class KbState(Base):
     # tables were emptied) has the same version numbers but another generation.
     generation: Mapped[str] = mapped_column(String(32), default=lambda: uuid.uuid4().hex)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
-
-
-LLM_PURPOSES = ("faq_answer", "classify")
-LLM_OUTCOMES = ("ok", "timeout", "error", "malformed", "unsupported")
-
-
-class LlmCall(Base):
-    """One call to a chat model: who, why, which model, tokens, estimated cost, latency, outcome.
-
-    Cost is in micro-units of the tenant's currency (1 KES = 1,000,000): a call costs a fraction of
-    a cent, so minor units would round every call to zero.
-    """
-
-    __tablename__ = "llm_calls"
-    __table_args__ = (
-        Index("ix_llm_calls_tenant_id_created_at", "tenant_id", "created_at"),
-        CheckConstraint(
-            "purpose IN ('faq_answer', 'classify')", name="purpose_known"
-        ),
-        CheckConstraint(
-            "outcome IN ('ok', 'timeout', 'error', 'malformed', 'unsupported')",
-            name="outcome_known",
-        ),
-    )
-
-    id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
-    purpose: Mapped[str] = mapped_column(String(16))
-    model: Mapped[str] = mapped_column(String(100))
-    tokens_in: Mapped[int] = mapped_column(Integer, default=0)
-    tokens_out: Mapped[int] = mapped_column(Integer, default=0)
-    cost_micros: Mapped[int] = mapped_column(IdType, default=0)
-    currency: Mapped[str] = mapped_column(String(3))
-    latency_ms: Mapped[int] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(16))
-    detail: Mapped[str] = mapped_column(String(300), default="")
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
