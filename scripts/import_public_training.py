@@ -139,18 +139,17 @@ def sample(source: str, lang: str, candidates: list[tuple[str, str, str]], banne
     return sorted(chosen, key=lambda row: (row[1], row[0], overlap.normalise(row[2])))
 
 
-def evaluation_banned(candidates: list[str], external: Path) -> set[str]:
+def evaluation_banned(candidates: list[str], external: Path, eval_root: Path) -> set[str]:
     """Normalised candidates that copy or nearly copy an evaluation sentence (the overlap check's rule)."""
-    evaluation = datasets.overlap_sets(external, ROOT / "eval" / "heldout", ROOT / "eval" / "independent",
-                                       ROOT / "eval" / "faq")
+    evaluation = datasets.overlap_sets(external, eval_root / "heldout", eval_root / "independent", eval_root / "faq")
     as_training = [(f"{e.set}/{e.part}", e.text) for e in evaluation]
     probes = [Example("public-training", "", text, "candidate", "", "train") for text in candidates]
     return {overlap.normalise(o.example.text) for o in overlap.find_overlaps(as_training, probes)}
 
 
-def own_sentences(out: Path) -> set[str]:
+def own_sentences(nlu_dir: Path, out: Path) -> set[str]:
     """Normalised sentences of our own data/nlu (everything but the generated folder)."""
-    return {overlap.normalise(text) for path in sorted((ROOT / "data" / "nlu").rglob("*.yml"))
+    return {overlap.normalise(text) for path in sorted(nlu_dir.rglob("*.yml"))
             if out not in path.parents for _, text in datasets.read_rasa_yaml(path)}
 
 
@@ -177,7 +176,8 @@ def render(rows: list[tuple[str, str, str]], header: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def build(external: Path, out: Path) -> dict[str, str]:
+def build(external: Path, out: Path, eval_root: Path = ROOT / "eval",
+          nlu_dir: Path = ROOT / "data" / "nlu") -> dict[str, str]:
     """File name → content of every generated file."""
     sources = [
         ("bitext", "en", "bitext_customer_support", "bitext_en.yml", bitext_candidates(external),
@@ -192,7 +192,7 @@ def build(external: Path, out: Path) -> dict[str, str]:
          "MASSIVE 1.1 sw-KE dev partition (test is evaluation only)"),
     ]
     every_text = sorted({row[2] for source in sources for row in source[4]})
-    banned = evaluation_banned(every_text, external) | own_sentences(out)
+    banned = evaluation_banned(every_text, external, eval_root) | own_sentences(nlu_dir, out)
     files = {}
     for source, lang, folder, name, candidates, description in sources:
         rows = sample(source, lang, candidates, banned)

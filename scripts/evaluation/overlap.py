@@ -3,8 +3,10 @@ sentence, nor a near copy of one.
 
 A copy has the same normalised text. A near copy (public, independent and FAQ sets) has the same
 text once digit runs are folded (Bitext's "track order 00123842" and "track order 3707955617" are
-one template; SKELETON_MIN_WORDS words or more), or the same word set as a training sentence but for
-a word or two (Jaccard ≥ NEAR_JACCARD, NEAR_MIN_WORDS words or more). Shorter sentences ("asante
+one template; SKELETON_MIN_WORDS words or more), or, with NEAR_MIN_WORDS words or more, nearly the
+same words in any order (Jaccard ≥ NEAR_JACCARD: a word added or dropped in a sentence of seven or
+more words, the words reordered). One word replaced in a short sentence is not one: "what pets do
+you have" and "what services do you have" are a pattern every writer uses, not a copy. Shorter sentences ("asante
 sana", "size 40") are only checked for copies: independent writers naturally say the same words.
 The held-out split is checked for copies only (EXACT_ONLY_SETS). In the parts that are checked but
 never scored, phrases of one or two words are left out (UNSCORED_PARTS, COMMON_PHRASE_WORDS).
