@@ -76,7 +76,7 @@ NEGATION = _words(
     r"acha|acheni|achana|achane|achaneni|wacha|wacheni|wachana|wachaneni|achia mbali",
     r"[um](?:si|s|ci|c)(?:ni|n)?(?:tum|text|andik|send|sumbu|spam|tangaz|jul)\w*",
     rf"(?:no|not|hapana|bila|si|sio) (?:\w+ )?(?:{PROMO})",
-    rf"(?:{PROMO}) (?:\w+ )?(?:hapana|no)")
+    rf"(?:{PROMO}) (?:\w+ )?(?:hapana|no)|(?:{PROMO}) (?:\w+ ){{0,3}}basi")
 # Words that stop something; overruled when the message is about coming back.
 STOPPING = _words(
     r"stop+|unsubscribe|unsub|opt(?: me)? out|optout|quit|remove(?: me)?|take me off|turn off"
@@ -84,7 +84,8 @@ STOPPING = _words(
     r"|cut me off|want nothing|nothing from you|zero messages|delete (?:me|my)|wipe my"
     r"|end (?:all |my |the |your )?(?:messages|texts|sms)",
     r"(?:ni)?zim[ae]\w*|zizime|kuzima|ondoa|ondoe|niondoe\w*|ondoeni|nitoe\w*|toa (?:namba|mimi)"
-    r"|futa|nifute|nimechoka|zimezidi|imezidi|\w*boa|\w*boeka|nyamazish\w*")
+    r"|futa|nifute|nimechoka|zimezidi|imezidi|\w*boa|\w*boo|\w*boeka|nyamazish\w*|\w*komesh\w*"
+    r"|\w*simamish\w*|\w*sitish\w*|\w*jiondo\w*")
 RESTART = _words(
     r"again|back|resume|restart|re ?subscribe|unstop|undo|unblock|mistake|by accident"
     r"|accidentally|changed my mind",
