@@ -230,6 +230,17 @@ async def test_cancel_asks_then_cancels_on_yes(shop):
     assert order["status"] == "cancelled" and slots_of(events)["pending_confirmation"] is None
 
 
+async def test_a_cancel_is_asked_however_sure_the_classifier_is(shop):
+    """Money changes are confirmed at every confidence (consent only below a threshold)."""
+    order = await _order(shop)
+    tracker = t("cancel_order", "cancel my order")
+    tracker.latest_message["intent"]["confidence"] = 1.0
+    messages, _ = await run(ActionCancelOrder(), tracker)
+    assert responses(messages) == ["utter_confirm_cancel_order"]
+    assert not [r for r in shop.requests if r["path"].endswith("/transitions")]
+    assert order["status"] == "pending_payment"
+
+
 async def test_no_to_the_cancel_keeps_the_order(shop):
     order = await _order(shop)
     messages, _ = await run(ActionDecline(), t("deny", "no", slots={
