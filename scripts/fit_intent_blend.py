@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 BLENDER = "bot.components.intent_blend.LexicalIntentBlender"
+CONSENT_READER = "bot.components.consent_scope.ConsentScopeReader"
 DIET = "DIETClassifier"
 OUT = ROOT / "eval" / "results" / "intent_blend.json"
 
@@ -58,12 +59,12 @@ def stratified_folds(intents: Sequence[str], folds: int, seed: int) -> list[int]
 
 
 def nlu_only_config(config: dict[str, Any]) -> dict[str, Any]:
-    """config.yml's NLU pipeline up to DIET's own prediction: without the blend and any fallback
-    classifier, DIET ranking every intent; no policies."""
+    """config.yml's NLU pipeline up to DIET's own prediction: without the blend, the rules that
+    read consent after it and any fallback classifier, DIET ranking every intent; no policies."""
     pipeline = []
     for step in config["pipeline"]:
         name = step["name"]
-        if name == BLENDER or name.endswith("FallbackClassifier"):
+        if name in (BLENDER, CONSENT_READER) or name.endswith("FallbackClassifier"):
             continue
         step = dict(step)
         if name == DIET:

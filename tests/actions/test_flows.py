@@ -15,8 +15,8 @@ from actions.menu import new_menu
 from actions.orders import (ActionAddToCart, ActionAskOrderConfirmed, ActionCancelOrder,
                             ActionOrderStatus, ActionPlaceOrder, ActionViewCart, ValidateOrderForm)
 from actions.payments import ActionPaymentResult, kenyan_mobile
-from actions.support import (ActionAnswerQuestion, ActionFallback, ActionRequestHuman,
-                             ActionUpdateConsent)
+from actions.support import (CONSENT_CHANGES, CONSENT_CONFIRM_BELOW, ActionAnswerQuestion,
+                             ActionFallback, ActionRequestHuman, ActionUpdateConsent)
 from tests.actions.fake_shop import PHONE, REF
 
 pytestmark = pytest.mark.asyncio
@@ -230,6 +230,17 @@ async def test_cancel_asks_then_cancels_on_yes(shop):
     assert order["status"] == "cancelled" and slots_of(events)["pending_confirmation"] is None
 
 
+async def test_a_cancel_is_asked_however_sure_the_classifier_is(shop):
+    """Money changes are confirmed at every confidence (consent only below a threshold)."""
+    order = await _order(shop)
+    tracker = t("cancel_order", "cancel my order")
+    tracker.latest_message["intent"]["confidence"] = 1.0
+    messages, _ = await run(ActionCancelOrder(), tracker)
+    assert responses(messages) == ["utter_confirm_cancel_order"]
+    assert not [r for r in shop.requests if r["path"].endswith("/transitions")]
+    assert order["status"] == "pending_payment"
+
+
 async def test_no_to_the_cancel_keeps_the_order(shop):
     order = await _order(shop)
     messages, _ = await run(ActionDecline(), t("deny", "no", slots={
@@ -389,6 +400,51 @@ async def test_first_fallback_rephrases_second_hands_off(shop):
     assert shop.handoffs[0]["reason"] == "fallback"
 
 
+RETURNS = {"answer": "Unaweza kurudisha viatu ndani ya siku 7.", "answered": True, "language": "sw",
+           "language_fallback": False, "sources": [{"id": 3, "kind": "faq", "title": "Kurudisha"}],
+           "confidence": 0.8, "method": "faq", "offer_human": False}
+
+
+def _answered_miss():
+    """A message not understood that the knowledge base answered (the bot event as Rasa logs it)."""
+    return [{"event": "user", "text": "x", "parse_data": {"intent": {"name": "nlu_fallback"}}},
+            {"event": "action", "name": "action_fallback"},
+            {"event": "bot", "text": "…", "metadata": {"utter_action": "utter_answer"}}]
+
+
+async def test_a_fallback_asks_the_knowledge_base_before_rephrasing(shop):
+    shop.faq = RETURNS
+    question = "nilinunua viatu vinanibana, naweza kuvirudisha?"
+    messages, events = await run(ActionFallback(), t(
+        "nlu_fallback", question, slots={"language": "sw"}, events=_fallback_events(2)))
+    assert responses(messages) == ["utter_answer"]  # answered, not rephrase nor a person
+    assert messages[0]["answer"] == RETURNS["answer"] and messages[0]["source"] == "Kurudisha"
+    assert shop.handoffs == [] and events == []
+    [request] = [r for r in shop.requests if r["path"] == "/v1/faq/answer"]
+    assert request["json"] == {"question": question, "language": "sw", "intent": None}
+
+
+async def test_a_declined_question_is_rephrased_and_an_answered_one_is_not_a_miss(shop):
+    # the knowledge base declines (the fake's default): the first miss asks to rephrase …
+    messages, _ = await run(ActionFallback(), t("nlu_fallback", "blah", events=_fallback_events(1)))
+    assert responses(messages) == ["utter_please_rephrase"]
+    assert "/v1/faq/answer" in [r["path"] for r in shop.requests]
+    # … and a miss after an answered one is still the first in a row
+    events = _answered_miss() + _fallback_events(1)
+    messages, _ = await run(ActionFallback(), t("nlu_fallback", "blah", events=events))
+    assert responses(messages) == ["utter_please_rephrase"] and shop.handoffs == []
+    # two unanswered misses in a row bring a person, as before
+    events = _answered_miss() + _fallback_events(2)
+    messages, _ = await run(ActionFallback(), t("nlu_fallback", "blah", events=events))
+    assert responses(messages) == ["utter_handoff_after_fallbacks"]
+
+
+async def test_a_fallback_without_the_knowledge_base_still_asks_to_rephrase(shop):
+    shop.fail["/v1/faq"] = 503
+    messages, _ = await run(ActionFallback(), t("nlu_fallback", "hmm?", events=_fallback_events(1)))
+    assert responses(messages) == ["utter_please_rephrase"]
+
+
 async def test_fallback_follows_a_confident_llm_classification(shop):
     shop.classify = {"intent": "delivery_fees", "confidence": 0.92, "model": "m"}
     messages, events = await run(ActionFallback(), t("nlu_fallback", "mnafikisha mzigo ruaka?",
@@ -408,7 +464,7 @@ async def test_fallback_follows_a_confident_llm_classification(shop):
     ("opt_out_promotions", {"promotional": False}, "utter_opted_out_promotions"),
     ("opt_in_promotions", {"promotional": True}, "utter_opted_in_promotions")])
 async def test_consent_changes(shop, intent, change, response):
-    messages, _ = await run(ActionUpdateConsent(), t(intent, "STOP"))
+    messages, _ = await run(ActionUpdateConsent(), consent(intent, "STOP", 0.99))
     assert responses(messages) == [response]
     request = [r for r in shop.requests if r["path"] == "/v1/customers/me/preferences"][0]
     assert request["method"] == "PATCH" and request["json"] == change
@@ -417,8 +473,71 @@ async def test_consent_changes(shop, intent, change, response):
 
 async def test_consent_not_saved_says_so(shop):
     shop.fail["/v1/customers"] = 500
-    messages, _ = await run(ActionUpdateConsent(), t("stop_all", "STOP"))
+    messages, _ = await run(ActionUpdateConsent(), consent("stop_all", "STOP", 0.99))
     assert responses(messages) == ["utter_backend_unavailable"]
+
+
+def consent(intent, text, confidence, check=None, slots=None):
+    """A consent message as Rasa sends it: the classifier's confidence and the consent reader's
+    `consent_check` (bot.components.consent_scope)."""
+    tracker = t(intent, text, slots=slots)
+    tracker.latest_message["intent"]["confidence"] = confidence
+    if check is not None:
+        tracker.latest_message["consent_check"] = check
+    return tracker
+
+
+def preference_changes(shop):
+    return [r["json"] for r in shop.requests if r["path"] == "/v1/customers/me/preferences"]
+
+
+@pytest.mark.parametrize("intent, confidence, check", [
+    ("opt_out_promotions", CONSENT_CONFIRM_BELOW - 0.01, None),
+    ("opt_in_promotions", 0.75, {"confirm": False}),
+    ("stop_all", 0.9, {"confirm": False, "explicit": False}),
+    ("start_all", 0.8, None),
+    # the consent reader found the words ambiguous ("I don't mind offers"): asked however sure
+    ("opt_in_promotions", 0.999, {"confirm": True, "explicit": False})])
+async def test_an_unsure_consent_change_is_asked_first_and_yes_makes_it(shop, intent, confidence,
+                                                                       check):
+    messages, events = await run(ActionUpdateConsent(), consent(intent, "hmm", confidence, check))
+    assert responses(messages) == [f"utter_confirm_{intent}"]
+    assert preference_changes(shop) == []  # nothing changed yet
+    pending = slots_of(events)["pending_confirmation"]
+    assert pending == {"kind": "consent", "id": intent}
+    messages, events = await run(ActionConfirm(), t("affirm", "ndiyo",
+                                                    slots={"pending_confirmation": pending}))
+    assert responses(messages) == [CONSENT_CHANGES[intent][1]]
+    assert preference_changes(shop) == [CONSENT_CHANGES[intent][0]]
+    assert slots_of(events)["pending_confirmation"] is None
+
+
+async def test_no_to_a_consent_question_changes_nothing(shop):
+    _, events = await run(ActionUpdateConsent(), consent("stop_all", "acha", 0.8))
+    pending = slots_of(events)["pending_confirmation"]
+    messages, _ = await run(ActionDecline(), t("deny", "hapana",
+                                               slots={"pending_confirmation": pending}))
+    assert responses(messages) == ["utter_declined"]
+    assert preference_changes(shop) == []
+
+
+async def test_a_bare_stop_keyword_acts_at_once(shop):
+    messages, _ = await run(ActionUpdateConsent(), consent(
+        "stop_all", "STOP", 0.8, {"confirm": False, "explicit": True}))
+    assert responses(messages) == ["utter_stopped_all"]
+    assert preference_changes(shop) == [CONSENT_CHANGES["stop_all"][0]]
+
+
+async def test_every_consent_question_is_written_in_the_three_languages():
+    import yaml
+    from pathlib import Path
+
+    domain = yaml.safe_load((Path(__file__).resolve().parents[2] / "domain" / "support.yml").read_text())
+    for intent in CONSENT_CHANGES:
+        variants = domain["responses"][f"utter_confirm_{intent}"]
+        languages = {(v.get("condition") or [{}])[0].get("value") for v in variants}
+        assert languages == {"sw", "sheng", None}, intent  # None: the English default
+        assert all("?" in v["text"] for v in variants)
 
 
 # language ----------------------------------------------------------------------------------------

@@ -1,0 +1,56 @@
+"""A few consent messages through the trained model (models/assistant.tar.gz, with
+bot.components.consent_scope in its pipeline): a negation never opts in, promotions only never
+stops or starts everything, and what the reader found reaches the actions as `consent_check`."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+MODEL = Path(__file__).resolve().parents[2] / "models" / "assistant.tar.gz"
+IN = {"opt_in_promotions", "start_all"}
+ALL = {"stop_all", "start_all"}
+
+
+@pytest.fixture(scope="module")
+def parse():
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run scripts/train.sh (make test trains it first)")
+    from rasa.core.agent import Agent
+
+    agent = Agent.load(str(MODEL))
+    loop = asyncio.new_event_loop()
+    nodes = agent.processor.model_metadata.predict_schema.nodes.values()
+    if not any(node.uses.__name__ == "ConsentScopeReader" for node in nodes):
+        pytest.fail(f"{MODEL} was trained before the consent reader: run scripts/train.sh")
+    yield lambda text: loop.run_until_complete(agent.parse_message(text))
+    loop.close()
+
+
+# (message, the intents it may be served as: never an opt-in for a negation, never all messages
+# for promotions only; nlu_fallback asks again, which changes nothing)
+CASES = [
+    ("i don't want marketing messages", {"opt_out_promotions", "nlu_fallback"}),
+    ("please don't send me any more deals", {"opt_out_promotions", "nlu_fallback"}),
+    ("sitaki matangazo yenu tena", {"opt_out_promotions", "nlu_fallback"}),
+    ("sipendi kupokea ofa zenu", {"opt_out_promotions", "nlu_fallback"}),
+    ("msinitumie promo zenu", {"opt_out_promotions", "nlu_fallback"}),
+    ("sidai ads zenu msee", {"opt_out_promotions", "nlu_fallback"}),
+    ("nataka kupokea ofa zenu tena", {"opt_in_promotions", "nlu_fallback"}),
+    ("STOP", {"stop_all"}),
+    ("acha kunitumia ujumbe wowote", {"stop_all", "nlu_fallback"}),
+]
+
+
+@pytest.mark.parametrize("text, allowed", CASES)
+def test_consent_through_the_model(parse, text, allowed):
+    result = parse(text)
+    assert result["intent"]["name"] in allowed, result["intent"]
+
+
+def test_the_reading_reaches_the_parse_data(parse):
+    result = parse("STOP")
+    assert result["consent_check"]["explicit"] is True
+    assert result["consent_check"]["intent"] == "stop_all"
+    assert result["intent"]["confidence"] >= 0.7
