@@ -11,6 +11,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 from redis import RedisError
 from sqlalchemy import select
 
@@ -165,7 +166,7 @@ def answer(ctx: Context, tenant_id: str, question: str, language: str | None = N
         return _unsure(ctx, tenant_id, asked, [], 0.0)
     best = ranked[0]
     target = targets[best.target]
-    score = kb.confidence(evidence(kb, index, question, ranked))
+    score = kb.confidence(evidence(kb, index, question, ranked, vector))
     if intent and intent in target.tags:
         score = min(1.0, score + INTENT_BONUS)
     if score >= kb.settings.min_confidence:
@@ -183,8 +184,8 @@ def answer(ctx: Context, tenant_id: str, question: str, language: str | None = N
     return result
 
 
-def evidence(kb: KbRuntime, index: TenantIndex, question: str,
-             ranked: list[Candidate]) -> AnswerEvidence:
+def evidence(kb: KbRuntime, index: TenantIndex, question: str, ranked: list[Candidate],
+             vector: np.ndarray | None = None) -> AnswerEvidence:
     """The evidence for the best of `ranked` (the search's candidates, best first)."""
     best = ranked[0]
     runner_up = ranked[1].fused if len(ranked) > 1 else 0.0
