@@ -28,16 +28,22 @@ from evaluation.faq import (  # noqa: E402
     DEV,
     LANGS,
     QUESTIONS,
+    SMALL_DEMO_SEEDS,
     DemoShop,
+    add_tenant,
+    ask_merchant,
     demo_shop,
+    import_merchant,
     index_with,
+    merchant_sets,
     refuse_near_copies,
     retrieve,
+    small_kb,
 )
 
 from backend.kb.runtime import KbRuntime  # noqa: E402
 from backend.kb.settings import KbSettings  # noqa: E402
-from backend.services import faq  # noqa: E402
+from backend.services.knowledge import faq  # noqa: E402
 
 AFRIQA = Path(os.environ.get("AFRIQA_DIR", REPO.parent / "shared/eval/external/afriqa_swa"))
 RESULTS = REPO / "eval" / "results" / "faq"
@@ -104,6 +110,69 @@ def latency(ctx: Any, tenant_id: str, data: dict[str, Any]) -> dict[str, float]:
             "p95_ms": round(timings[int(len(timings) * 0.95) - 1], 1)}
 
 
+def without_passages(data: dict[str, Any]) -> dict[str, Any]:
+    """The demo questions a base of FAQ entries only can answer (no document passages)."""
+    return {"answerable": {lang: [i for i in items if not i["expect"].startswith("passage:")]
+                           for lang, items in data["answerable"].items()},
+            "unanswerable": data["unanswerable"]}
+
+
+def merchant_runs(shop: DemoShop, kb: KbRuntime, afriqa: list[str]) -> list[dict[str, Any]]:
+    """Small knowledge bases, each imported into its own tenant through the import service and
+    asked through the answer service: the demo shop cut to 1-3 phrasings per entry (a few
+    draws; its dev and test questions) and the merchants of eval/faq/merchants (dev, test)."""
+    runs = []
+    number = 0
+    demo_text = DEMO_KB.read_text()
+    for seed in SMALL_DEMO_SEEDS:
+        number += 1
+        tenant = add_tenant(shop, f"small-demo-{seed}", f"Demo shop, small draw {seed}", number)
+        names = import_merchant(shop, tenant, small_kb(demo_text, seed))
+        for split, path in (("dev", DEV), ("test", QUESTIONS)):
+            data = without_passages(yaml.safe_load(path.read_text()))
+            report = ask_merchant(kb, shop, tenant, names, data)
+            runs.append({"merchant": tenant, "split": split, **report})
+            print(tenant, split, json.dumps(report))
+    for split in ("dev", "test"):
+        for merchant, kb_path, questions in merchant_sets(split):
+            number += 1
+            tenant = add_tenant(shop, merchant, merchant, number)
+            names = import_merchant(shop, tenant, kb_path.read_text())
+            report = ask_merchant(kb, shop, tenant, names, yaml.safe_load(questions.read_text()),
+                                  afriqa)
+            runs.append({"merchant": merchant, "split": split, **report})
+            print(merchant, split, json.dumps(report))
+    return runs
+
+
+def merchant_markdown(runs: list[dict[str, Any]]) -> list[str]:
+    lines = ["", "## Small knowledge bases (merchant-sized)", "",
+             "Each base imported into its own tenant through the import service, every question "
+             "asked through the answer service (no LLM, no cache). hit@1 counts a question only "
+             "when it is answered with the right entry; abstained = answerable but declined; "
+             "ranked first / MRR are the ranking's.", "",
+             "| merchant | split | lang | n | hit@1 | answered wrongly | abstained | ranked first "
+             "| MRR | correct abstention (n) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for run in runs:
+        for lang in LANGS:
+            row = run["answerable"][lang]
+            un = run["unanswerable"][lang]
+            lines.append(f"| {run['merchant']} | {run['split']} | {lang} | {row['questions']} | "
+                         f"{row['hit@1']} | {row['answered_wrongly']} | {row['abstained']} | "
+                         f"{row['ranked_first']} | {row['mrr']} | {un['correct_abstention']} "
+                         f"({un['questions']}) |")
+        if "afriqa_sw" in run["unanswerable"]:
+            un = run["unanswerable"]["afriqa_sw"]
+            lines.append(f"| {run['merchant']} | {run['split']} | AfriQA sw | | | | | | | "
+                         f"{un['correct_abstention']} ({un['questions']}) |")
+    lines += ["", "| merchant | split | requests | p50 ms | p95 ms |", "|---|---|---|---|---|"]
+    for run in runs:
+        lat = run["latency"]
+        lines.append(f"| {run['merchant']} | {run['split']} | {lat['requests']} | "
+                     f"{lat['p50_ms']} | {lat['p95_ms']} |")
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     lines = ["# FAQ retrieval evaluation", "",
              "Knowledge base: `backend/kb_data/demo-shop.yaml`; questions: "
@@ -140,12 +209,15 @@ def markdown(results: dict[str, Any]) -> str:
     lines += ["", f"Answer latency of the default ({results['default_embedder']}, BM25+dense, "
               f"no LLM, no cache, in process): p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms "
               f"over {lat['requests']} questions."]
+    lines += merchant_markdown(results.get("merchants") or [])
     return "\n".join(lines) + "\n"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--embedders", default=",".join(EMBEDDERS))
+    parser.add_argument("--merchants-only", action="store_true",
+                        help="only the small knowledge bases, with the default embedder")
     args = parser.parse_args()
     refuse_near_copies(DEMO_KB, [QUESTIONS, DEV])
     data = yaml.safe_load(QUESTIONS.read_text())
@@ -155,6 +227,14 @@ def main() -> None:
     latency_default: dict[str, float] = {}
     development: dict[str, Any] = {}
     default = KbSettings().embedder
+    if args.merchants_only:
+        kb, _ = index_with(shop, default)
+        runs_small = merchant_runs(shop, kb, afriqa)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "merchants.json").write_text(json.dumps(runs_small, indent=2) + "\n")
+        print("\n".join(merchant_markdown(runs_small)))
+        return
+    merchants: list[dict[str, Any]] = []
     for spec in args.embedders.split(","):
         kb, names = index_with(shop, spec)
         for fusion in (True, False):
@@ -164,13 +244,15 @@ def main() -> None:
         if spec == default:
             latency_default = latency(shop.ctx, shop.tenant_id, data)
             development = evaluate(kb, shop, names, yaml.safe_load(DEV.read_text()), [], True)
+            merchants = merchant_runs(shop, kb, afriqa)
     shop.ctx.jobs.join(300)
     results = {
         "threshold": KbSettings().min_confidence, "default_embedder": default,
         "questions": {"answerable": sum(len(v) for v in data["answerable"].values()),
                       "unanswerable": sum(len(v) for v in data["unanswerable"].values()),
                       "afriqa": len(afriqa)},
-        "runs": runs, "latency_default": latency_default, "development": development}
+        "runs": runs, "latency_default": latency_default, "development": development,
+        "merchants": merchants}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (RESULTS / "results.md").write_text(markdown(results))

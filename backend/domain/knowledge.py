@@ -225,7 +225,8 @@ DENSE_CALIBRATION: dict[str, tuple[float, float]] = {
     "minilm": (0.55, 0.25),
 }
 DEFAULT_CALIBRATION = (0.5, 0.3)
-EVIDENCE = ("dense", "lexical_share", "unknown_share", "margin", "length")
+EVIDENCE = ("dense", "lexical_share", "unknown_share", "margin", "length", "relative",
+            "answer_dense")
 
 
 @dataclass(frozen=True)
@@ -237,6 +238,14 @@ class AnswerEvidence:
     margin: float  # fused score of the best target minus the runner-up's
     length: float  # log(1 + the question's distinct words that are not stopwords): two words
     # ("mnafix simu?") sit close to many entries, and say less about which one they mean
+    # The best target's cosine above the mean cosine of the other targets retrieved for this
+    # question (calibrated units): how far it stands out of this tenant's base, whatever the
+    # base's cosines are. A merchant with two phrasings per entry has lower cosines for every
+    # entry, right or wrong; the gap between them does not depend on how many they wrote.
+    relative: float = 0.0
+    # The best target's answer texts (and title) against the question, calibrated: evidence
+    # that does not come from the merchant's phrasings at all.
+    answer_dense: float = 0.0
 
     def vector(self) -> tuple[float, ...]:
         return tuple(getattr(self, name) for name in EVIDENCE)
@@ -257,7 +266,7 @@ class ConfidenceModel:
 
 # For an embedder nobody has fitted: answer when the calibrated cosine plus 0.8 × the lexical
 # share reaches 0.8 (the rule the fitted models replaced), with a moderate slope.
-DEFAULT_CONFIDENCE = ConfidenceModel(-3.2, (4.0, 3.2, 0.0, 0.0, 0.0))
+DEFAULT_CONFIDENCE = ConfidenceModel(-3.2, (4.0, 3.2, 0.0, 0.0, 0.0, 0.0, 0.0))
 
 
 def calibrated(cosine: float, calibration: tuple[float, float]) -> float:

@@ -25,6 +25,9 @@ from rank_bm25 import BM25Okapi
 from backend.domain.knowledge import calibrated, fuse_scores, terms
 from backend.kb.embedders import Embedder
 
+# Item fields embedded as queries: a merchant's phrasings and the ones generated at rebuild
+# (backend/kb/phrasings.py); answers and passages are embedded as passages.
+QUERY_FIELDS = frozenset({"question", "generated"})
 POINTER = "current"  # file naming the version directory readers load
 KEEP_VERSIONS = 2
 
@@ -32,13 +35,13 @@ KEEP_VERSIONS = 2
 @dataclass(frozen=True)
 class Item:
     target: str  # "faq:<entry id>" | "passage:<passage id>"
-    field: str  # "question" | "answer" | "passage"
+    field: str  # "question" | "generated" | "answer" | "passage"
     text: str
 
     @property
     def digest(self) -> str:
         """Names the embedding: the same text embedded the same way (query or passage)."""
-        mode = "q" if self.field == "question" else "p"
+        mode = "q" if self.field in QUERY_FIELDS else "p"
         return hashlib.sha1(f"{mode}:{self.text}".encode()).hexdigest()
 
 
@@ -117,7 +120,7 @@ class TenantIndex:
         for score, idx in zip(scores[0], ids[0], strict=True):
             if idx >= 0:
                 item = self.items[idx]
-                cosine = float(score) + (passage_offset if item.field != "question" else 0.0)
+                cosine = float(score) + (passage_offset if item.field not in QUERY_FIELDS else 0.0)
                 dense[item.target] = max(dense.get(item.target, -1.0), cosine)
         dense_order = sorted(dense, key=dense.__getitem__, reverse=True)
         query_terms = terms(question)
@@ -172,11 +175,21 @@ class TenantIndex:
             share[target] = max(share.get(target, 0.0), found)
         return best, share
 
+    def field_cosine(self, target: str, query_vector: np.ndarray, fields: tuple[str, ...],
+                     passage_offset: float = 0.0) -> float | None:
+        """The best cosine of the target's items of these fields (None when it has none)."""
+        rows = [i for i, item in enumerate(self.items)
+                if item.target == target and item.field in fields]
+        if not rows:
+            return None
+        offset = 0.0 if set(fields) <= QUERY_FIELDS else passage_offset
+        return float(np.max(self.vectors[rows] @ query_vector.reshape(-1))) + offset
+
     def _dense_of(self, target: str, query_vector: np.ndarray,
                   passage_offset: float = 0.0) -> float:
         """Cosine of a target only BM25 found (outside FAISS's top k)."""
         rows = [i for i, item in enumerate(self.items) if item.target == target]
-        offsets = np.array([passage_offset if self.items[i].field != "question" else 0.0
+        offsets = np.array([passage_offset if self.items[i].field not in QUERY_FIELDS else 0.0
                             for i in rows], np.float32)
         return float(np.max(self.vectors[rows] @ query_vector.reshape(-1) + offsets))
 
@@ -256,8 +269,8 @@ def build_index(version: int, embedder: Embedder, items: Sequence[Item],
     if previous is not None and previous.embedder_key == embedder.key:
         known = {item.digest: previous.vectors[i] for i, item in enumerate(previous.items)}
     fresh = {item.digest: item for item in items if item.digest not in known}
-    questions = [item for item in fresh.values() if item.field == "question"]
-    others = [item for item in fresh.values() if item.field != "question"]
+    questions = [item for item in fresh.values() if item.field in QUERY_FIELDS]
+    others = [item for item in fresh.values() if item.field not in QUERY_FIELDS]
     for group, encode in ((questions, embedder.queries), (others, embedder.passages)):
         if group:
             for item, vector in zip(group, encode([i.text for i in group]), strict=True):

@@ -138,11 +138,130 @@ def matches(names: set[str], expect: str) -> bool:
 
 
 def retrieve(kb: KbRuntime, shop: DemoShop, question: str, fusion: bool = True,
-             passage_offset: float | None = None) -> Retrieved:
-    """Searched as the service searches (`passage_offset` None: the runtime's fitted one)."""
-    index = kb.index(shop.tenant_id)
+             passage_offset: float | None = None, tenant_id: str | None = None) -> Retrieved:
+    """Searched as the service searches (`passage_offset` None: the runtime's fitted one), in
+    the demo tenant's base or `tenant_id`'s."""
+    index = kb.index(tenant_id or shop.tenant_id)
     assert index is not None
     vector = kb.embedder().queries([question])[0]
     offset = kb.passage_offset if passage_offset is None else passage_offset
     ranked = index.search(vector, question, kb.calibration, fusion, passage_offset=offset)
-    return Retrieved(ranked, evidence(kb, index, question, ranked) if ranked else None)
+    return Retrieved(ranked, evidence(kb, index, question, ranked, vector) if ranked else None)
+
+
+# Small merchant knowledge bases ---------------------------------------------------------------
+
+MERCHANTS = REPO / "eval" / "faq" / "merchants"  # kb/<merchant>.yaml, dev/ and test/ questions
+DEMO_DATA = REPO / "backend" / "kb_data"
+# The demo shop cut down to what a merchant types: 1 to 3 phrasings per entry, a few draws.
+SMALL_DEMO_SEEDS = (1, 2, 3)
+
+
+def small_kb(text: str, seed: int) -> str:
+    """A knowledge base (YAML text) with 1 to 3 of each entry's phrasings, drawn with `seed`,
+    so the demo bases look like what a merchant writes (~13 phrasings each in the demo shop)."""
+    import random
+
+    rng = random.Random(seed)
+    data = yaml.safe_load(text)
+    for entry in data.get("entries") or []:
+        questions = list(entry.get("questions") or [])
+        keep = min(len(questions), rng.randint(1, 3))
+        entry["questions"] = rng.sample(questions, keep)
+    data.pop("documents", None)  # a merchant's base is FAQ entries only
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False)
+
+
+def add_tenant(shop: DemoShop, tenant_id: str, name: str, number: int) -> str:
+    """A tenant for one merchant next to the demo one (same database, its own index)."""
+    from dataclasses import replace
+
+    from backend.services.platform.tenants import ensure_tenant
+
+    demo = DEMO_TENANTS[0].tenant
+    ensure_tenant(shop.ctx, replace(demo, id=tenant_id, name=name,
+                                    whatsapp_number=f"+2547009{number:05d}",
+                                    twilio_account_sid=f"AC{number:032x}", features={}))
+    return tenant_id
+
+
+def import_merchant(shop: DemoShop, tenant_id: str, kb_text: str) -> dict[str, set[str]]:
+    """Import through the service behind POST /v1/kb/import and build the index the way the
+    rebuild job does; index target → the entry key an `expect` names."""
+    import_kb(shop.ctx, tenant_id, parse_import(kb_text, "yaml"), replace=True)
+    rebuild(shop.ctx, tenant_id)
+    names: dict[str, set[str]] = {}
+    with shop.ctx.db.transaction() as session:
+        for entry in session.query(KbEntry).filter_by(tenant_id=tenant_id):
+            names[f"faq:{entry.id}"] = {entry.key}
+    return names
+
+
+def merchant_sets(split: str) -> list[tuple[str, Path, Path]]:
+    """(merchant, knowledge base, questions) of one split (dev or test), when committed."""
+    found = []
+    for questions in sorted((MERCHANTS / split).glob("*.yaml")):
+        kb = MERCHANTS / "kb" / questions.name
+        if kb.is_file():
+            found.append((questions.stem, kb, questions))
+    return found
+
+
+def ask_merchant(kb: KbRuntime, shop: DemoShop, tenant_id: str, names: dict[str, set[str]],
+                 data: dict[str, Any], afriqa: list[str] | None = None) -> dict[str, Any]:
+    """Every question asked through the service behind POST /v1/faq/answer (no LLM): per
+    language hit@1 (answered and right), answered wrongly, abstention on answerable questions,
+    MRR of the ranking, correct abstention on the unanswerable ones, latency p50/p95."""
+    import statistics
+    import time
+
+    from backend.services.knowledge import faq
+
+    keys = {int(t.split(":")[1]): next(iter(n)) for t, n in names.items() if t.startswith("faq:")}
+    timings: list[float] = []
+
+    def ask(question: str, lang: str) -> Any:
+        started = time.perf_counter()
+        result = faq.answer(shop.ctx, tenant_id, question, lang)
+        timings.append((time.perf_counter() - started) * 1000)
+        return result
+
+    ask("warm up", "en")
+    timings.clear()
+    report: dict[str, Any] = {"answerable": {}, "unanswerable": {}}
+    for lang in LANGS:
+        items = (data.get("answerable") or {}).get(lang) or []
+        right = wrong = reciprocal = ranked_first = 0
+        for item in items:
+            result = ask(item["q"], lang)
+            if result.answered:
+                source = result.sources[0].id if result.sources else None
+                if keys.get(source) == item["expect"]:
+                    right += 1
+                else:
+                    wrong += 1
+            rank = retrieve(kb, shop, item["q"], tenant_id=tenant_id).rank_of(
+                names, item["expect"])
+            reciprocal += 1 / rank if rank else 0
+            ranked_first += rank == 1
+        n = max(1, len(items))
+        report["answerable"][lang] = {
+            "questions": len(items), "hit@1": round(right / n, 3),
+            "answered_wrongly": round(wrong / n, 3),
+            "abstained": round((len(items) - right - wrong) / n, 3),
+            "ranked_first": round(ranked_first / n, 3), "mrr": round(reciprocal / n, 3)}
+    sets = {lang: (data.get("unanswerable") or {}).get(lang) or [] for lang in LANGS}
+    if afriqa:
+        sets["afriqa_sw"] = afriqa
+    for name, questions in sets.items():
+        lang = "sw" if name == "afriqa_sw" else name
+        declined = sum(not ask(q, lang).answered for q in questions)
+        report["unanswerable"][name] = {
+            "questions": len(questions),
+            "correct_abstention": round(declined / len(questions), 3) if questions else None}
+    timings.sort()
+    report["latency"] = {"requests": len(timings),
+                         "p50_ms": round(statistics.median(timings), 1) if timings else None,
+                         "p95_ms": round(timings[max(0, int(len(timings) * 0.95) - 1)], 1)
+                         if timings else None}
+    return report

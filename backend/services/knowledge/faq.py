@@ -11,6 +11,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import numpy as np
 from redis import RedisError
 from sqlalchemy import select
 
@@ -165,7 +166,7 @@ def answer(ctx: Context, tenant_id: str, question: str, language: str | None = N
         return _unsure(ctx, tenant_id, asked, [], 0.0)
     best = ranked[0]
     target = targets[best.target]
-    score = kb.confidence(evidence(kb, index, question, ranked))
+    score = kb.confidence(evidence(kb, index, question, ranked, vector))
     if intent and intent in target.tags:
         score = min(1.0, score + INTENT_BONUS)
     if score >= kb.settings.min_confidence:
@@ -183,14 +184,23 @@ def answer(ctx: Context, tenant_id: str, question: str, language: str | None = N
     return result
 
 
-def evidence(kb: KbRuntime, index: TenantIndex, question: str,
-             ranked: list[Candidate]) -> AnswerEvidence:
-    """The evidence for the best of `ranked` (the search's candidates, best first)."""
+def evidence(kb: KbRuntime, index: TenantIndex, question: str, ranked: list[Candidate],
+             vector: np.ndarray | None = None) -> AnswerEvidence:
+    """The evidence for the best of `ranked` (the search's candidates, best first); `vector`,
+    the question's embedding, adds how the best target's answers read against it."""
     best = ranked[0]
     runner_up = ranked[1].fused if len(ranked) > 1 else 0.0
+    _, span = kb.calibration
+    others = [c.dense for c in ranked[1:]]
+    relative = (best.dense - sum(others) / len(others)) / span if others else 0.0
+    answer_dense = 0.0
+    if vector is not None:
+        cosine = index.field_cosine(best.target, vector, ("answer", "passage"),
+                                    kb.passage_offset)
+        answer_dense = calibrated(cosine, kb.calibration) if cosine is not None else 0.0
     return AnswerEvidence(calibrated(best.dense, kb.calibration), best.lexical_share,
                           index.unknown_share(question), best.fused - runner_up,
-                          math.log1p(len(set(terms(question)))))
+                          math.log1p(len(set(terms(question)))), relative, answer_dense)
 
 
 def _unsure(ctx: Context, tenant_id: str, asked: str, context: list[_Target], score: float,

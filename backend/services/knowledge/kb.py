@@ -21,10 +21,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from backend.wiring import Context
 from backend.domain.errors import Conflict, InvalidInput, NotFound
-from backend.domain.knowledge import LANGUAGES, split_passages
+from backend.domain.knowledge import LANGUAGES, fold, split_passages
 from backend.queueing.names import REBUILD_KB_INDEX
 from backend.queueing.runner import JobQueueUnavailable
 from backend.kb.index import Item, TenantIndex, build_index
+from backend.kb.phrasings import generated_phrasings
 from backend.kb.runtime import runtime
 from backend.models import KbDocument, KbEntry, KbPassage, KbState
 from backend.services.platform.edits import apply_changes
@@ -255,6 +256,10 @@ def index_items(session: Session, tenant_id: str) -> list[Item]:
     for entry in entries:
         target = f"faq:{entry.id}"
         items += [Item(target, "question", q) for q in entry.questions]
+        own = {fold(q) for q in entry.questions}
+        items += [Item(target, "generated", text)
+                  for text in generated_phrasings(entry.title, entry.questions)
+                  if fold(text) not in own]
         items += [Item(target, "answer", text) for _, text in sorted(entry.answers.items())]
     passages = session.scalars(select(KbPassage).where(KbPassage.tenant_id == tenant_id)
                                .order_by(KbPassage.id))
