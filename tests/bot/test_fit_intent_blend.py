@@ -27,7 +27,7 @@ def test_nlu_only_config_stops_at_diet():
     config = yaml.safe_load((ROOT / "config.yml").read_text())
     nlu = fit.nlu_only_config(config)
     names = [step["name"] for step in nlu["pipeline"]]
-    assert fit.BLENDER not in names and not any(n.endswith("FallbackClassifier") for n in names)
+    assert fit.BLENDER not in names and fit.EMBEDDER not in names and not any(n.endswith("FallbackClassifier") for n in names)
     assert "policies" not in nlu
     assert next(s for s in nlu["pipeline"] if s["name"] == fit.DIET)["ranking_length"] == 0
     # The rest of the pipeline is the project's own.
@@ -47,19 +47,42 @@ def synthetic(rng, n=600, classes=4, informative="lexical"):
 def test_the_fit_weights_the_informative_expert():
     rng = np.random.default_rng(0)
     diet, lexical, gold = synthetic(rng, informative="lexical")
-    diet_weight, lexical_weight = fit.fit_weights(diet, lexical, gold)
+    diet_weight, lexical_weight = fit.fit_weights([diet, lexical], gold)
     assert lexical_weight > 0.5 > diet_weight
-    assert fit.log_loss(diet, lexical, gold, diet_weight, lexical_weight) < fit.log_loss(diet, lexical, gold, 0.5, 0.5)
+    assert fit.log_loss([diet, lexical], gold, (diet_weight, lexical_weight)) < \
+        fit.log_loss([diet, lexical], gold, (0.5, 0.5))
     diet, lexical, gold = synthetic(rng, informative="diet")
-    diet_weight, lexical_weight = fit.fit_weights(diet, lexical, gold)
+    diet_weight, lexical_weight = fit.fit_weights([diet, lexical], gold)
     assert diet_weight > 0.5 > lexical_weight
+
+
+def informed(rng, gold, classes=4, right=0.8):
+    """An expert that puts 0.9 on the gold intent `right` of the time (else on another), on its own
+    random draws."""
+    p = np.full((len(gold), classes), 0.1 / (classes - 1))
+    hit = rng.random(len(gold)) < right
+    p[np.arange(len(gold)), np.where(hit, gold, (gold + rng.integers(1, classes, len(gold))) % classes)] = 0.9
+    return p
+
+
+def test_a_third_expert_is_weighted_by_what_it_adds():
+    rng = np.random.default_rng(1)
+    noise, lexical, gold = synthetic(rng, informative="lexical")
+    # An independent second informative expert earns a weight; pure noise earns (almost) none.
+    embed = informed(np.random.default_rng(2), gold)
+    weights = fit.fit_weights([noise, lexical, embed], gold)
+    assert weights[2] > 0.5 and weights[0] < 0.2
+    assert fit.log_loss([noise, lexical, embed], gold, weights) < \
+        fit.log_loss([noise, lexical, embed], gold, (weights[0], weights[1], 0.0))
+    weights = fit.fit_weights([lexical, embed, noise], gold)
+    assert weights[2] < 0.2 < min(weights[:2])
 
 
 def test_weights_are_written_into_the_config_keeping_everything_else(tmp_path):
     config = tmp_path / "config.yml"
     original = (ROOT / "config.yml").read_text()
     config.write_text(original)
-    fit.write_weights(config, 0.123, 1.4567)
+    fit.write_weights(config, {"diet_weight": 0.123, "lexical_weight": 1.4567})
     written = config.read_text()
     steps = yaml.safe_load(written)["pipeline"]
     step = next(s for s in steps if s["name"] == fit.BLENDER)
@@ -73,9 +96,10 @@ def test_missing_weights_are_added(tmp_path):
     config = tmp_path / "config.yml"
     config.write_text(f"pipeline:\n  - name: DIETClassifier\n  - name: {fit.BLENDER}\n    C: 30\n"
                       "  - name: EntitySynonymMapper\n")
-    fit.write_weights(config, 0.2, 1.0)
+    fit.write_weights(config, {"diet_weight": 0.2, "lexical_weight": 1.0, "embed_weight": 0.4})
     steps = yaml.safe_load(config.read_text())["pipeline"]
-    assert steps[1] == {"name": fit.BLENDER, "C": 30, "diet_weight": 0.2, "lexical_weight": 1.0}
+    assert steps[1] == {"name": fit.BLENDER, "C": 30, "diet_weight": 0.2, "lexical_weight": 1.0,
+                        "embed_weight": 0.4}
     assert steps[2] == {"name": "EntitySynonymMapper"}
 
 
@@ -83,4 +107,4 @@ def test_a_config_without_the_blend_is_refused(tmp_path):
     config = tmp_path / "config.yml"
     config.write_text("pipeline:\n  - name: DIETClassifier\n")
     with pytest.raises(SystemExit):
-        fit.write_weights(config, 0.2, 1.0)
+        fit.write_weights(config, {"diet_weight": 0.2, "lexical_weight": 1.0})

@@ -180,3 +180,73 @@ def test_two_intents_use_the_pipeline(tmp_path):
     message = diet_says("kikapu changu kina nini", [("greet", 0.5), ("view_cart", 0.5)])
     component.process([message])
     assert message.get(INTENT)["name"] == "view_cart"
+
+
+# ---------------------------------------------------------------- the embedding expert's weight
+
+def folder(tmp_path, name):
+    (tmp_path / name).mkdir()
+    return tmp_path / name
+
+
+def with_embedding(message, opinion):
+    message.set(intent_blend.EMBED_DISTRIBUTION_KEY, opinion)
+    return message
+
+
+def test_the_key_is_the_embedding_experts():
+    from bot.components import embed_intents
+
+    assert intent_blend.EMBED_DISTRIBUTION_KEY == embed_intents.EMBED_DISTRIBUTION_KEY
+
+
+def test_blend_of_three_experts_is_the_weighted_product():
+    diet, lexical, embed = np.array([0.6, 0.3, 0.1]), np.array([0.2, 0.5, 0.3]), np.array([0.1, 0.1, 0.8])
+    product = diet ** 0.3 * lexical ** 1.0 * embed ** 0.7
+    assert blend(diet, lexical, 0.3, 1.0, embed, 0.7) == pytest.approx(product / product.sum())
+    assert blend(diet, lexical, 0.3, 1.0, embed, 0.0) == pytest.approx(blend(diet, lexical, 0.3, 1.0))
+
+
+def test_an_embedding_weight_of_zero_is_the_old_blend(tmp_path):
+    ranking = [("delivery_fees", 0.5), ("view_cart", 0.45), ("greet", 0.05)]
+    opinion = {"greet": 0.98, "view_cart": 0.01, "delivery_fees": 0.01}
+    old, _, _ = trained(folder(tmp_path, "old"), diet_weight=0.2, lexical_weight=1.0)
+    new, _, _ = trained(folder(tmp_path, "new"), diet_weight=0.2, lexical_weight=1.0, embed_weight=0.0)
+    plain = diet_says("kikapu changu kina nini", ranking)
+    voted = with_embedding(diet_says("kikapu changu kina nini", ranking), opinion)
+    old.process([plain])
+    new.process([voted])
+    assert voted.get(INTENT_RANKING_KEY) == plain.get(INTENT_RANKING_KEY)
+    assert voted.get(INTENT) == plain.get(INTENT)
+    # Weighted, the same opinion moves the ranking: the comparison above can fail.
+    weighted, _, _ = trained(folder(tmp_path, "weighted"), diet_weight=0.2, lexical_weight=1.0, embed_weight=3.0)
+    moved = with_embedding(diet_says("kikapu changu kina nini", ranking), opinion)
+    weighted.process([moved])
+    assert moved.get(INTENT)["name"] == "greet"
+
+
+def test_a_weighted_embedding_opinion_is_multiplied_in(tmp_path):
+    component, _, _ = trained(tmp_path, diet_weight=0.5, lexical_weight=0.5, embed_weight=1.0)
+    reference, _, _ = trained(folder(tmp_path, "reference"), diet_weight=0.5, lexical_weight=0.5)
+    ranking = [("delivery_fees", 0.6), ("view_cart", 0.3), ("greet", 0.1)]
+    opinion = {"greet": 0.2, "view_cart": 0.5, "delivery_fees": 0.3}
+    two = diet_says("delivery fee to nakuru", ranking)
+    three = with_embedding(diet_says("delivery fee to nakuru", ranking), opinion)
+    reference.process([two])
+    component.process([three])
+    before = {item["name"]: item["confidence"] for item in two.get(INTENT_RANKING_KEY)}
+    after = {item["name"]: item["confidence"] for item in three.get(INTENT_RANKING_KEY)}
+    expected = {name: before[name] * opinion[name] for name in before}
+    total = sum(expected.values())
+    assert after == pytest.approx({name: value / total for name, value in expected.items()})
+    # A message the embedding expert said nothing about gets the two-expert blend.
+    silent = diet_says("delivery fee to nakuru", ranking)
+    component.process([silent])
+    assert silent.get(INTENT_RANKING_KEY) == two.get(INTENT_RANKING_KEY)
+
+
+def test_a_negative_embedding_weight_is_refused(tmp_path):
+    storage, resource = storage_and_resource(tmp_path)
+    config = {**LexicalIntentBlender.get_default_config(), "embed_weight": -0.5}
+    with pytest.raises(ValueError, match="weight"):
+        LexicalIntentBlender(config, storage, resource)
