@@ -12,8 +12,9 @@ or when our own data already has it. The draw is seeded by source, label and tex
 inputs always give the same files.
 
 Usage: .venv-rasa/bin/python scripts/import_public_training.py [--external DIR] [--out DIR] [--check]
-(PUBLIC_SETS_DIR or EVAL_EXTERNAL_DIR name the public sets' folder; --check exits 1 when the files
-are not what the inputs give).
+(PUBLIC_SETS_DIR or EVAL_EXTERNAL_DIR name the public sets' folder; EVAL_INDEPENDENT_DIR or
+--independent independent sets not yet in eval/independent; --check exits 1 when the files are not
+what the inputs give).
 """
 from __future__ import annotations
 
