@@ -54,7 +54,7 @@ fit-intent-blend: setup ## refit the weights of DIET and the lexical intent mode
 eval-faq: setup ## FAQ retrieval: hit@1, MRR, abstention per language and embedder, latency (eval/results/faq/)
 	@$(ENV) OMP_NUM_THREADS=1 .venv/bin/python scripts/eval_faq.py
 
-fit-faq-confidence: setup ## refit the FAQ answer-confidence model per embedder on eval/faq/dev.yaml (backend/kb/confidence.json)
+fit-faq-confidence: setup ## refit the FAQ answer-confidence model per embedder on small bases: the demo shop cut to 1-3 phrasings (eval/faq/dev.yaml) and the DEV merchants (backend/kb/confidence.json)
 	@$(ENV) OMP_NUM_THREADS=1 .venv/bin/python scripts/fit_faq_confidence.py
 
 bench: seed up ## conversation latency, throughput and memory of the stack; backend at 10,000 products on PostgreSQL (bench/results/)

@@ -39,6 +39,7 @@ from evaluation.faq import (  # noqa: E402
     refuse_near_copies,
     retrieve,
     small_kb,
+    without_near_copies,
 )
 
 from backend.kb.runtime import KbRuntime  # noqa: E402
@@ -138,8 +139,8 @@ def merchant_runs(shop: DemoShop, kb: KbRuntime, afriqa: list[str]) -> list[dict
             number += 1
             tenant = add_tenant(shop, merchant, merchant, number)
             names = import_merchant(shop, tenant, kb_path.read_text())
-            report = ask_merchant(kb, shop, tenant, names, yaml.safe_load(questions.read_text()),
-                                  afriqa)
+            report = ask_merchant(kb, shop, tenant, names,
+                                  without_near_copies(kb_path, questions), afriqa)
             runs.append({"merchant": merchant, "split": split, **report})
             print(merchant, split, json.dumps(report))
     return runs

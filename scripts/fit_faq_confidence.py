@@ -44,6 +44,7 @@ from evaluation.faq import (  # noqa: E402
     refuse_near_copies,
     retrieve,
     small_kb,
+    without_near_copies,
 )
 
 from backend.domain.knowledge import EVIDENCE  # noqa: E402
@@ -110,7 +111,7 @@ def fitting_tenants(shop: DemoShop, kb: KbRuntime
         number += 1
         tenant = add_tenant(shop, f"fit-{merchant}", merchant, number)
         found.append((tenant, import_merchant(shop, tenant, kb_path.read_text()),
-                      yaml.safe_load(questions.read_text())))
+                      without_near_copies(kb_path, questions)))
     return found
 
 

@@ -31,11 +31,13 @@ def _topic(triggers: str, sw: str, sheng: str) -> Topic:
 
 
 PHRASEBOOK: tuple[Topic, ...] = (
-    _topic("hour open close closing opening", "mnafungua saa ngapi mnafunga saa ngapi mko wazi lini",
+    _topic("hour open close closing opening",
+           "mnafungua saa ngapi mnafunga saa ngapi mko wazi lini",
            "mko open saa ngapi mnaclose saa ngapi mnafungua lini"),
     _topic("holiday sunday weekend", "siku za sikukuu jumapili wikendi",
            "holiday sunday weekend mko open"),
-    _topic("where location locate find address direction", "mko wapi duka liko wapi nawapataje mahali",
+    _topic("where location locate find address direction",
+           "mko wapi duka liko wapi nawapataje mahali",
            "mko wapi nawapata aje location yenu iko wapi"),
     _topic("deliver delivery shipping courier send", "mnaleta mnapeleka mtaniletea kuleta mzigo",
            "mnadeliver mtanidelivia mnatuma mzigo"),
@@ -47,7 +49,8 @@ PHRASEBOOK: tuple[Topic, ...] = (
            "itakam lini inachukua time gani haraka"),
     _topic("minimum smallest least", "kiwango cha chini oda ndogo kabisa lazima ninunue ngapi",
            "oda ndogo kabisa minimum ni ngapi"),
-    _topic("pay payment mpesa till card cash", "nalipa aje nilipe vipi malipo namba ya till pesa taslimu kadi",
+    _topic("pay payment mpesa till card cash",
+           "nalipa aje nilipe vipi malipo namba ya till pesa taslimu kadi",
            "nilipe aje mnakubali mpesa till number card cash"),
     _topic("return refund money back", "kurudisha kurejesha nirudishiwe pesa",
            "kureturn mnarefund nirudishiwe doh"),

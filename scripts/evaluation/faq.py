@@ -265,3 +265,17 @@ def ask_merchant(kb: KbRuntime, shop: DemoShop, tenant_id: str, names: dict[str,
                          "p95_ms": round(timings[max(0, int(len(timings) * 0.95) - 1)], 1)
                          if timings else None}
     return report
+
+
+def without_near_copies(knowledge_base: Path, questions: Path) -> dict[str, Any]:
+    """A merchant's questions less those its knowledge base happens to copy (the writers worked
+    apart, so a coincidence is possible; the files stay as written): a question answered from
+    its own copy measures nothing."""
+    copies = {question for _, question in near_copies(knowledge_base, [questions])}
+    for question in sorted(copies):
+        print(f"{knowledge_base.name}: left out the question {question!r} (a phrasing copies it)")
+    data = yaml.safe_load(questions.read_text())
+    return {"answerable": {lang: [i for i in items if i["q"] not in copies]
+                           for lang, items in (data.get("answerable") or {}).items()},
+            "unanswerable": {lang: [q for q in items if q not in copies]
+                             for lang, items in (data.get("unanswerable") or {}).items()}}

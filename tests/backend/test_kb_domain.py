@@ -83,7 +83,7 @@ def test_a_generated_answer_must_quote_the_passages_and_keep_their_numbers():
 
 
 def test_the_confidence_model_is_a_bounded_logistic_over_the_evidence():
-    model = ConfidenceModel(-6.0, (1.0, 3.0, -1.0, 1.5, 2.5))
+    model = ConfidenceModel(-6.0, (1.0, 3.0, -1.0, 1.5, 2.5, 1.0, 0.5))
     strong = AnswerEvidence(dense=1.0, lexical_share=0.9, unknown_share=0.0, margin=1.0,
                             length=math.log1p(5))
     weak = AnswerEvidence(dense=0.8, lexical_share=0.3, unknown_share=0.6, margin=0.05,
@@ -95,6 +95,10 @@ def test_the_confidence_model_is_a_bounded_logistic_over_the_evidence():
     # More unknown words, less confidence; more words found, more.
     assert model(replace(strong, unknown_share=0.5)) < model(strong)
     assert model(replace(weak, lexical_share=0.8)) > model(weak)
+    # An entry standing out of the tenant's other entries, or whose answer reads like the
+    # question, gives more confidence at the same cosine.
+    assert model(replace(weak, relative=1.0)) > model(weak)
+    assert model(replace(weak, answer_dense=1.0)) > model(weak)
 
 
 def test_an_unfitted_embedder_keeps_the_cosine_plus_words_rule():

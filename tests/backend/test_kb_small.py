@@ -97,11 +97,16 @@ def test_generated_phrasings_are_built_into_each_tenants_own_index_only(small):
     assert "Gas refill" in theirs and all(item.text != "Gas refill" for item in own.items)
 
 
-def test_a_swahili_paraphrase_of_an_english_only_phrasing_is_answered_right(small, client):
-    body = ask(client, "mnafungua saa ngapi jumamosi?", "sw")
+@pytest.mark.parametrize(("question", "language", "title"), [
+    ("mnafungua saa ngapi jumamosi?", "sw", "Opening hours"),
+    ("mnaclose saa ngapi?", "sheng", "Opening hours"),
+    ("nawapataje?", "sw", "Where we are"),
+])
+def test_swahili_and_sheng_paraphrases_of_english_phrasings_are_answered_right(
+        small, client, question, language, title):
+    body = ask(client, question, language)
     assert body["answered"], body
-    assert body["sources"][0]["title"] == "Opening hours"
-    assert body["language"] == "sw"
+    assert body["sources"][0]["title"] == title
 
 
 def test_an_english_paraphrase_is_answered_from_a_single_phrasing(small, client):

@@ -4,12 +4,14 @@ list, timeouts, malformed output, unsupported answers, budgets, intent classific
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from backend.domain.knowledge import EVIDENCE, ConfidenceModel
 from backend.wiring import Context
 from backend.models import LlmCall
 from backend.sandbox.llm import LlmSimulator
@@ -35,9 +37,11 @@ def budget(ctx: Context, minor: int, action: str = "fallback_to_rules") -> None:
 
 @pytest.fixture
 def llm(tenants: Context, tmp_path: Path, simulator: LlmSimulator) -> Context:
-    """The shop's KB, a threshold no retrieval reaches (so the LLM is asked), a budget."""
-    use_kb(tenants, tmp_path, min_confidence=0.99, llm_base_url=simulator.base_url,
-           llm_models=("small-a", "small-b"), llm_timeout_seconds=1.0)
+    """The shop's KB, a confidence no retrieval reaches (so the LLM is asked), a budget."""
+    kb = use_kb(tenants, tmp_path, llm_base_url=simulator.base_url,
+                llm_models=("small-a", "small-b"), llm_timeout_seconds=1.0)
+    # A fitted model answers "how much is delivery to Rongai" itself; never confident here.
+    kb.fitted = replace(kb.fitted, confidence=ConfidenceModel(-30.0, (0.0,) * len(EVIDENCE)))
     import_kb(tenants, TENANT_ID, parse_import(SHOP_KB, "yaml"))
     wait_for_jobs(tenants)
     budget(tenants, 10_000)
