@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PHONE ?= +254711000111
 ENV := source scripts/env.sh &&
 
-.PHONY: help setup train validate seed up reload down status demo chat test eval eval-faq fit-faq-confidence fit-intent-blend bench logs clean
+.PHONY: help setup train validate seed up reload down status demo chat test eval eval-faq fit-faq-confidence fit-intent-blend import-public bench logs clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -71,6 +71,9 @@ export-low-confidence: ## customer messages the model was unsure of, as Rasa NLU
 
 logs: ## follow the stack's logs
 	@tail -n 20 -F var/log/*.log
+
+import-public: setup ## rewrite data/nlu/public/ from the public sets' training parts (MAPPING.md; PUBLIC_SETS_DIR=); CHECK=1 only checks
+	@.venv-rasa/bin/python scripts/import_public_training.py $(if $(CHECK),--check)
 
 clean: down ## remove runtime state (var/) and trained models; keeps the virtual environments
 	rm -rf var models

@@ -1,7 +1,9 @@
 """`make eval`: score the trained NLU on our held-out split and on public sets.
 
 1. Loads the sets (labels mapped to our intents) and checks that no evaluation sentence is a
-   training sentence; any overlap is printed and ends the run (exit 3) before anything is parsed.
+   training sentence or a near copy of one (every evaluation sentence, whatever EVAL_SETS says:
+   held-out, independent, FAQ questions, the public evaluation parts); any overlap is printed and
+   ends the run (exit 3) before anything is parsed.
 2. Parses every sentence with the model in-process (run with .venv-rasa/bin/python, PYTHONPATH=.).
 3. Scores per set and language, the held-out split per intent, a fallback threshold sweep,
    language detection and single-parse latency.
@@ -10,7 +12,7 @@
 Exit status: 0 done (targets missed or not), 1 a target missed under EVAL_STRICT=1, 2 an error
 (no model, unreadable set), 3 overlap between training and evaluation sentences.
 Environment (each also an option): EVAL_SETS=heldout,clinc150,… EVAL_LIMIT=N MODEL=path
-EVAL_STRICT=1 EVAL_EXTERNAL_DIR=dir (the public sets).
+EVAL_STRICT=1 EVAL_EXTERNAL_DIR=dir (the public sets) EVAL_INDEPENDENT_DIR=dir (eval/independent).
 """
 from __future__ import annotations
 
@@ -52,6 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="exit 1 when a target is missed")
     parser.add_argument("--external", type=Path, default=default_external(), help="the public sets' folder")
     parser.add_argument("--heldout", type=Path, default=ROOT / "eval" / "heldout")
+    parser.add_argument("--independent", type=Path, default=Path(env("EVAL_INDEPENDENT_DIR") or ROOT / "eval" / "independent"),
+                        help="independently written sets: <dir>/intents/{dev,test}/<lang>.yml")
+    parser.add_argument("--faq", type=Path, default=ROOT / "eval" / "faq",
+                        help="FAQ evaluation questions (checked for overlap only)")
     parser.add_argument("--data", type=Path, default=ROOT / "data", help="training data checked for overlap")
     parser.add_argument("--out", type=Path, default=ROOT / "eval" / "results")
     parser.add_argument("--latency-samples", type=int, default=300,
@@ -81,7 +87,8 @@ def check_overlap(training: list[tuple[str, str]], examples: list[Example]) -> d
         "training_sentences": len(training),
         "evaluation_sentences": len(examples),
         "overlaps": [{"set": o.example.set, "lang": o.example.lang, "part": o.example.part, "text": o.example.text,
-                      "training_file": o.training_file, "training_text": o.training_text} for o in found],
+                      "training_file": o.training_file, "training_text": o.training_text, "kind": o.kind,
+                      "similarity": o.similarity} for o in found],
         "heldout_public_duplicates": [{"text": h.text, "heldout_part": h.part, "public_set": p.set,
                                        "public_text": p.text} for h, p in duplicates],
         "_found": found,
@@ -110,7 +117,7 @@ def score_all(examples: list[Example], predictions: list[scoring.Prediction]) ->
                                                              [served[i] for i in chosen], top=10)
         result["sets"][name] = entry
 
-    public = [i for i, e in enumerate(examples) if e.set != datasets.HELDOUT]
+    public = [i for i, e in enumerate(examples) if e.set not in datasets.OWN_SETS]
     result["public_by_language"] = {
         lang: scoring.score_group([examples[public[i]] for i in sub], [served[public[i]] for i in sub], top=10)
         for lang, sub in sorted(scoring.group_by([examples[i] for i in public], lambda e: e.lang).items())}
@@ -127,6 +134,9 @@ def score_all(examples: list[Example], predictions: list[scoring.Prediction]) ->
             mine = [i for i in held if examples[i].lang == lang]
             per_intent[lang] = scoring.per_label([examples[i].label for i in mine], [served[i] for i in mine])
     result["heldout_per_intent"] = per_intent
+    result["own_sets"] = {name: own_set_scores([examples[i] for i in indices], [served[i] for i in indices])
+                          for name, indices in scoring.group_by(examples, lambda e: e.set).items()
+                          if name in datasets.OWN_SETS}
     result["heldout_errors"] = [
         {"lang": examples[i].lang, "part": examples[i].part, "text": examples[i].text, "label": examples[i].label,
          "predicted": predictions[i].intent, "confidence": round(predictions[i].confidence, 4),
@@ -142,6 +152,15 @@ def score_all(examples: list[Example], predictions: list[scoring.Prediction]) ->
         detection["massive"] = scoring.language_accuracy([t for t, _ in massive], [d for _, d in massive])
     result["language_detection"] = detection
     return result
+
+
+def own_set_scores(examples: list[Example], served: list[str | None]) -> dict:
+    """Per-intent F1 per language and the worst confusion pairs of one of our own sets."""
+    by_language = {}
+    for lang, indices in sorted(scoring.group_by(examples, lambda e: e.lang).items()):
+        by_language[lang] = scoring.per_label([examples[i].label for i in indices], [served[i] for i in indices])
+    return {"per_intent": {"all": scoring.per_label([e.label for e in examples], served), **by_language},
+            "confusions": scoring.confusions(examples, served, top=15)}
 
 
 def write_outputs(out: Path, result: dict, examples: list[Example], predictions: list[scoring.Prediction]) -> None:
@@ -170,23 +189,27 @@ def main(argv: list[str] | None = None) -> int:
 
     # 1. sets and the overlap check, before the model is even loaded
     try:
-        all_examples = datasets.load_sets(names, args.external, args.heldout)
+        all_examples = datasets.load_sets(names, args.external, args.heldout, args.independent)
+        every_evaluation = datasets.overlap_sets(args.external, args.heldout, args.independent, args.faq)
         training = datasets.training_sentences(args.data)
     except DatasetError as exc:
         print(f"eval: {exc}", file=sys.stderr)
         return 2
-    checked = check_overlap(training, all_examples)  # every sentence, whatever EVAL_LIMIT says
+    for name in set(names) & set(datasets.INDEPENDENT_SETS):
+        if not any(e.set == name for e in all_examples):
+            print(f"eval: warning: no {name} sentences in {args.independent}/intents", file=sys.stderr)
+    checked = check_overlap(training, every_evaluation)  # every sentence, whatever EVAL_SETS/EVAL_LIMIT say
     found = checked.pop("_found")
     if found:
-        print(f"eval: {len(found)} evaluation sentences are also training sentences (data/); remove them "
+        print(f"eval: {len(found)} evaluation sentences are also training sentences or near copies (data/); remove them "
               "from the training data (or, for our own, from eval/heldout):", file=sys.stderr)
         print("\n".join(overlap.describe(found)), file=sys.stderr)
         if not args.drop_overlaps or args.overlap_only:
             return 3
         print(f"eval: --drop-overlaps: scoring without these {len(found)} sentences; the run still fails (exit 3)",
               file=sys.stderr)
-        dropped = {id(o.example) for o in found}
-        all_examples = [e for e in all_examples if id(e) not in dropped]
+        dropped = {(o.example.set, o.example.text) for o in found}
+        all_examples = [e for e in all_examples if (e.set, e.text) not in dropped]
     overlap_s = time.perf_counter() - started
     duplicates = checked["heldout_public_duplicates"]
     if duplicates:
@@ -194,8 +217,8 @@ def main(argv: list[str] | None = None) -> int:
               f"sentence should be our own): " + ", ".join(repr(d["text"]) for d in duplicates[:10]),
               file=sys.stderr)
     if args.overlap_only:
-        print(f"eval: no overlap between {len(training)} training sentences and {len(all_examples)} evaluation "
-              f"sentences ({', '.join(names)})")
+        print(f"eval: no overlap between {len(training)} training sentences and {len(every_evaluation)} evaluation "
+              f"sentences (every set, FAQ questions included)")
         return 0
     if datasets.HELDOUT in names and not any(e.set == datasets.HELDOUT for e in all_examples):
         print(f"eval: warning: no held-out sentences in {args.heldout}", file=sys.stderr)

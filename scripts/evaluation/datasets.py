@@ -6,6 +6,7 @@ intents; `out_of_scope` marks an out-of-scope negative; labels listed as skip ar
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import random
 import re
@@ -37,7 +38,7 @@ class Example:
 
     @property
     def kind(self) -> str:
-        return INTENT if self.set == HELDOUT or self.label != OUT_OF_SCOPE else NEGATIVE
+        return INTENT if self.set in OWN_SETS or self.label != OUT_OF_SCOPE else NEGATIVE
 
 
 def map_label(mapping: dict[str, str], skip: Iterable[str], label: str,
@@ -56,13 +57,11 @@ CLINC_MAP = {
         "are_you_a_bot", "what_is_your_name", "how_old_are_you", "tell_joke", "who_made_you",
         "what_are_your_hobbies", "meaning_of_life", "fun_fact", "do_you_have_pets", "where_are_you_from")},
     "order_status": "check_order_status",
-    "restaurant_reservation": "book_appointment",
-    "confirm_reservation": "check_appointment_status",
-    "cancel_reservation": "cancel_appointment",
     "oos": OUT_OF_SCOPE,
 }
+# Tables at named restaurants are another business's bookings: skipped (MAPPING.md).
 CLINC_SKIP = frozenset({
-    "order", "pay_bill", "cancel", "repeat", "maybe", "change_speed", "whisper_mode", "user_name",
+    "restaurant_reservation", "confirm_reservation", "cancel_reservation", "order", "pay_bill", "cancel", "repeat", "maybe", "change_speed", "whisper_mode", "user_name",
     "change_ai_name", "change_user_name", "reset_settings", "sync_device"})
 
 # Bitext: only the mapped intents are used; every other one is skipped (not a negative).
@@ -79,11 +78,10 @@ MASSIVE_SKIP = frozenset({"takeaway_order", "takeaway_query", "general_quirky", 
 MASSIVE_SKIP_PREFIXES = ("lists_",)
 MASSIVE_LOCALES = {"sw-KE": "sw", "en-US": "en"}
 
-INJONGO_MAP = {
-    "restaurant_reservation": "book_appointment", "book_hotel": "book_appointment",
-    "confirm_reservation": "check_appointment_status", "cancel_reservation": "cancel_appointment",
-}
-INJONGO_SKIP = frozenset({"pay_bill", "shopping_list_update"})
+INJONGO_MAP: dict[str, str] = {}
+# Hotel rooms and tables at named venues are another business's bookings: skipped (MAPPING.md).
+INJONGO_SKIP = frozenset({"restaurant_reservation", "book_hotel", "confirm_reservation", "cancel_reservation",
+                          "pay_bill", "shopping_list_update"})
 
 SHENG_MAP = {"Karibu": "greet", "Asante": "thank_you"}
 
@@ -108,38 +106,67 @@ def _jsonl(path: Path) -> list[dict]:
     return rows
 
 
-def load_clinc150(root: Path) -> list[Example]:
+# Parts that may be trained on (MAPPING.md); everything else is evaluation only.
+CLINC_TRAIN_PARTS = ("train", "oos_train")
+CLINC_EVAL_PARTS = ("test", "oos_test", "val", "oos_val")
+CLINC_SCORED_PARTS = ("test", "oos_test")
+MASSIVE_TRAIN_PART = "dev"
+MASSIVE_EVAL_PART = "test"
+BITEXT_CSV = Path("bitext_customer_support") / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
+
+
+def bitext_is_eval(instruction: str) -> bool:
+    """Bitext's evaluation part: the instruction's SHA-1 (UTF-8, hex read as an integer) divisible by 5."""
+    return int(hashlib.sha1(instruction.encode("utf-8")).hexdigest(), 16) % 5 == 0
+
+
+def clinc_rows(root: Path, parts: Iterable[str]) -> list[tuple[str, str, str]]:
+    """(text, CLINC label, part) of the given parts of data_full.json."""
     data = json.loads(_need(root / "clinc150" / "data_full.json").read_text(encoding="utf-8"))
+    return [(text, label, part) for part in parts for text, label in data.get(part, [])]
+
+
+def bitext_rows(root: Path) -> list[dict]:
+    with _need(root / BITEXT_CSV).open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def massive_rows(root: Path, locale: str, part: str) -> list[dict]:
+    return _jsonl(root / "massive" / f"{locale}_{part}.jsonl")
+
+
+def load_clinc150(root: Path, parts: Iterable[str] = CLINC_SCORED_PARTS, keep_skipped: bool = False) -> list[Example]:
+    """The scored parts (test, oos_test); `keep_skipped` adds skipped labels with label "" (overlap only)."""
     examples = []
-    for part in ("test", "oos_test"):
-        for text, label in data[part]:
-            mapped = map_label(CLINC_MAP, CLINC_SKIP, label)
-            if mapped:
-                examples.append(Example("clinc150", "en", text, mapped, label, part))
+    for text, label, part in clinc_rows(root, parts):
+        mapped = map_label(CLINC_MAP, CLINC_SKIP, label)
+        if mapped or keep_skipped:
+            examples.append(Example("clinc150", "en", text, mapped or "", label, part))
     return examples
 
 
-def load_bitext(root: Path) -> list[Example]:
-    path = _need(root / "bitext_customer_support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv")
-    with path.open(encoding="utf-8", newline="") as handle:
-        return [Example("bitext", "en", row["instruction"], BITEXT_MAP[row["intent"]], row["intent"], "sample")
-                for row in csv.DictReader(handle) if row["intent"] in BITEXT_MAP]
+def load_bitext(root: Path, keep_skipped: bool = False) -> list[Example]:
+    """Bitext's evaluation part only (bitext_is_eval); the other rows may be trained on."""
+    return [Example("bitext", "en", row["instruction"], BITEXT_MAP.get(row["intent"], ""), row["intent"], "eval")
+            for row in bitext_rows(root)
+            if (row["intent"] in BITEXT_MAP or keep_skipped) and bitext_is_eval(row["instruction"])]
 
 
-def load_massive(root: Path) -> list[Example]:
+def load_massive(root: Path, keep_skipped: bool = False) -> list[Example]:
     examples = []
     for locale, lang in MASSIVE_LOCALES.items():
-        for row in _jsonl(root / "massive" / f"{locale}_test.jsonl"):
+        for row in massive_rows(root, locale, MASSIVE_EVAL_PART):
             mapped = map_label(MASSIVE_MAP, MASSIVE_SKIP, row["intent"], MASSIVE_SKIP_PREFIXES)
-            if mapped:
-                examples.append(Example("massive", lang, row["utt"], mapped, row["intent"], f"{locale}_test"))
+            if mapped or keep_skipped:
+                examples.append(Example("massive", lang, row["utt"], mapped or "", row["intent"],
+                                        f"{locale}_{MASSIVE_EVAL_PART}"))
     return examples
 
 
-def load_injongo(root: Path) -> list[Example]:
-    return [Example("injongo", "sw", row["text"], mapped, row["intent"], "test")
+def load_injongo(root: Path, keep_skipped: bool = False) -> list[Example]:
+    return [Example("injongo", "sw", row["text"], mapped or "", row["intent"], "test")
             for row in _jsonl(root / "injongo_intent_swa" / "swa_test.jsonl")
-            if (mapped := map_label(INJONGO_MAP, INJONGO_SKIP, row["intent"]))]
+            if (mapped := map_label(INJONGO_MAP, INJONGO_SKIP, row["intent"])) or keep_skipped]
 
 
 def load_afriqa(root: Path) -> list[Example]:
@@ -150,10 +177,10 @@ def load_afriqa(root: Path) -> list[Example]:
     return examples
 
 
-def load_sheng(root: Path) -> list[Example]:
+def load_sheng(root: Path, keep_skipped: bool = False) -> list[Example]:
     data = json.loads(_need(root / "sheng_swahili_chatbot_intents" / "intents.json").read_text(encoding="utf-8"))
-    return [Example("sheng", "sheng", pattern, SHENG_MAP[intent["tag"]], intent["tag"], "patterns")
-            for intent in data["intents"] if intent["tag"] in SHENG_MAP
+    return [Example("sheng", "sheng", pattern, SHENG_MAP.get(intent["tag"], ""), intent["tag"], "patterns")
+            for intent in data["intents"] if intent["tag"] in SHENG_MAP or keep_skipped
             for pattern in intent["patterns"]]
 
 
@@ -166,7 +193,11 @@ PUBLIC_LOADERS: dict[str, Callable[[Path], list[Example]]] = {
     "sheng": load_sheng,
 }
 HELDOUT = "heldout"
-ALL_SETS = (HELDOUT, *PUBLIC_LOADERS)
+INDEPENDENT_PARTS = ("dev", "test")
+INDEPENDENT_SETS = tuple(f"independent-{part}" for part in INDEPENDENT_PARTS)
+# Our own sets: every sentence needs its exact label, out_of_scope included.
+OWN_SETS = frozenset({HELDOUT, *INDEPENDENT_SETS})
+ALL_SETS = (HELDOUT, *INDEPENDENT_SETS, *PUBLIC_LOADERS)
 # The public sets' folder names are accepted for the short names.
 ALIASES = {"bitext_customer_support": "bitext", "injongo_intent_swa": "injongo", "afriqa_swa": "afriqa",
            "sheng_swahili_chatbot_intents": "sheng", "clinc": "clinc150"}
@@ -275,8 +306,71 @@ def limit_examples(examples: list[Example], limit: int | None, seed: int = 0) ->
     return [example for index, example in enumerate(examples) if index in keep]
 
 
-def load_sets(names: list[str], external_dir: Path, heldout_dir: Path) -> list[Example]:
+def load_independent(independent_dir: Path, part: str) -> list[Example]:
+    """eval/independent/intents/<part>/<lang>.yml (written by people who never saw the repository):
+    every intent example, its language from the file name."""
+    folder = independent_dir / "intents" / part
+    if not folder.is_dir():
+        return []
+    return [Example(f"independent-{part}", path.stem, text, intent, intent, f"{part}/{path.name}")
+            for path in sorted(folder.glob("*.yml")) + sorted(folder.glob("*.yaml"))
+            for intent, text in read_rasa_yaml(path) if intent]
+
+
+def _faq_strings(node, language: str = "") -> list[tuple[str, str]]:
+    """(language, text) of every question in an FAQ evaluation file: `q:` values and plain list items."""
+    found: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "q" and isinstance(value, str):
+                found.append((language, value))
+            else:
+                found += _faq_strings(value, str(key) if str(key) in ("en", "sw", "sheng") else language)
+    elif isinstance(node, list):
+        for item in node:
+            found += [(language, item)] if isinstance(item, str) else _faq_strings(item, language)
+    return found
+
+
+def load_faq_questions(faq_dir: Path) -> list[Example]:
+    """Every question of the FAQ evaluation (eval/faq/**): checked for overlap, not scored here."""
+    examples = []
+    if not faq_dir.is_dir():
+        return examples
+    for path in sorted(faq_dir.rglob("*.yaml")) + sorted(faq_dir.rglob("*.yml")):
+        try:
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise DatasetError(f"{path}: not valid YAML: {exc}") from exc
+        examples += [Example("faq", lang or "?", text, "", "question", str(path.relative_to(faq_dir)))
+                     for lang, text in _faq_strings(document) if text.strip()]
+    return examples
+
+
+def load_sets(names: list[str], external_dir: Path, heldout_dir: Path,
+              independent_dir: Path | None = None) -> list[Example]:
     examples: list[Example] = []
     for name in names:
-        examples += load_heldout(heldout_dir) if name == HELDOUT else PUBLIC_LOADERS[name](external_dir)
+        if name == HELDOUT:
+            examples += load_heldout(heldout_dir)
+        elif name in INDEPENDENT_SETS:
+            examples += load_independent(independent_dir, name.split("-", 1)[1]) if independent_dir else []
+        else:
+            examples += PUBLIC_LOADERS[name](external_dir)
+    return examples
+
+
+def overlap_sets(external_dir: Path, heldout_dir: Path, independent_dir: Path | None,
+                 faq_dir: Path | None) -> list[Example]:
+    """Every evaluation sentence, whatever is scored: held-out, independent, FAQ questions and every
+    row of the public evaluation parts (CLINC150 val and test, MASSIVE test, Bitext's evaluation
+    part, INJONGO, AfriQA, Sheng; skipped labels included)."""
+    examples = load_heldout(heldout_dir)
+    for part in INDEPENDENT_PARTS:
+        examples += load_independent(independent_dir, part) if independent_dir else []
+    examples += load_faq_questions(faq_dir) if faq_dir else []
+    examples += load_clinc150(external_dir, CLINC_EVAL_PARTS, keep_skipped=True)
+    for name in ("bitext", "massive", "injongo", "sheng"):
+        examples += PUBLIC_LOADERS[name](external_dir, keep_skipped=True)
+    examples += load_afriqa(external_dir)
     return examples

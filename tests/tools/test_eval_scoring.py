@@ -122,17 +122,23 @@ def test_language_accuracy():
 
 def test_targets_and_percentiles():
     result = {
-        "selection": {"sets": ["heldout", "clinc150"]},
+        "selection": {"sets": ["heldout", "independent-test", "clinc150", "bitext"]},
         "sets": {
             "heldout": {"all": {"accuracy": 0.96},
                         "by_language": {"en": {"accuracy": 0.99}, "sw": {"accuracy": 0.91}}},
-            "clinc150": {"by_language": {"en": {"n_oos": 10, "false_action_rate": 0.04}}},
+            "independent-test": {"all": {"accuracy": 0.95},
+                                 "by_language": {"en": {"accuracy": 0.97}, "sheng": {"accuracy": 0.92}}},
+            "clinc150": {"all": {"accuracy": 0.9}, "by_language": {"en": {"n_oos": 10, "false_action_rate": 0.04}}},
+            "bitext": {"all": {"accuracy": 0.8}, "by_language": {"en": {"n_oos": 0, "false_action_rate": None}}},
         },
-        "public_negatives": {"n_oos": 10, "false_action_rate": 0.04},
+        "public_negatives": {"n_oos": 10, "false_action_rate": 0.005},
     }
     verdicts = {t["target"]: t["pass"] for t in report.targets(result)}
     assert verdicts == {"held-out accuracy, all languages": True, "held-out accuracy, en": True,
-                        "held-out accuracy, sw": False, "false-action rate, all public OOS negatives": False,
+                        "held-out accuracy, sw": False, "independent-test accuracy, all languages": True,
+                        "independent-test accuracy, en": True, "independent-test accuracy, sheng": False,
+                        "in-scope accuracy, clinc150": True, "in-scope accuracy, bitext": False,
+                        "false-action rate, all public OOS negatives": True,
                         "false-action rate, clinc150 en": False}
     missing = {"selection": {"sets": ["heldout"]}, "sets": {}, "public_negatives": {}}
     assert [t["pass"] for t in report.targets(missing)] == [False]  # nothing measured is not a pass
