@@ -161,6 +161,10 @@ def test_the_pipeline_gives_the_blend_every_intent_of_diet():
     fallback = names.index("bot.components.action_guard.ActionAwareFallbackClassifier")
     assert diet < blender < fallback
     assert pipeline[diet]["ranking_length"] == 0
+    # The embedding expert, when weighted, gives its opinion before the blend reads it.
+    step = next(s for s in pipeline if s["name"] == "bot.components.intent_blend.LexicalIntentBlender")
+    if float(step.get("embed_weight", 0.0)) > 0.0:
+        assert names.index("bot.components.embed_intents.EmbeddingIntentExpert") < blender
 
 
 def test_the_fast_probabilities_are_the_pipelines(tmp_path):
