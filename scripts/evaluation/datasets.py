@@ -307,12 +307,16 @@ def limit_examples(examples: list[Example], limit: int | None, seed: int = 0) ->
 
 
 def load_independent(independent_dir: Path, part: str) -> list[Example]:
-    """eval/independent/intents/<part>/<lang>.yml (written by people who never saw the repository):
-    every intent example, its language from the file name."""
-    folder = independent_dir / "intents" / part
-    if not folder.is_dir():
+    """eval/independent/intents/<part>/<lang>.yml, and <part>-<writer>/ for a further writer's
+    share of the same part (written by people who never saw the repository): every intent
+    example, its language from the file name."""
+    root = independent_dir / "intents"
+    if not root.is_dir():
         return []
-    return [Example(f"independent-{part}", path.stem, text, intent, intent, f"{part}/{path.name}")
+    folders = [root / part] + sorted(root.glob(f"{part}-*"))
+    return [Example(f"independent-{part}", path.stem, text, intent, intent,
+                    f"{folder.name}/{path.name}")
+            for folder in folders if folder.is_dir()
             for path in sorted(folder.glob("*.yml")) + sorted(folder.glob("*.yaml"))
             for intent, text in read_rasa_yaml(path) if intent]
 
@@ -338,6 +342,8 @@ def load_faq_questions(faq_dir: Path) -> list[Example]:
     if not faq_dir.is_dir():
         return examples
     for path in sorted(faq_dir.rglob("*.yaml")) + sorted(faq_dir.rglob("*.yml")):
+        if "kb" in path.relative_to(faq_dir).parts:
+            continue  # a merchant's knowledge base: its content, not questions asked of it
         try:
             document = yaml.safe_load(path.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
