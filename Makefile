@@ -48,7 +48,7 @@ test: ## everything CI runs: services, unit, channel, action, data validation an
 eval: train ## score the NLU on the held-out split and public sets (eval/results/); EVAL_SETS=, EVAL_LIMIT=, MODEL=, EVAL_STRICT=1
 	@PYTHONPATH="$$PWD" .venv-rasa/bin/python scripts/eval_nlu.py
 
-fit-intent-blend: setup ## refit the weights of DIET and the lexical intent model by 3-fold cross-validation on data/nlu (~17 min); WRITE=1 puts them into config.yml
+fit-intent-blend: setup ## refit the weights of DIET, the lexical and the embedding intent experts by 3-fold cross-validation on data/nlu (~17 min); WRITE=1 puts them into config.yml
 	@PYTHONPATH="$$PWD" .venv-rasa/bin/python scripts/fit_intent_blend.py $(if $(WRITE),--write)
 
 eval-faq: setup ## FAQ retrieval: hit@1, MRR, abstention per language and embedder, latency (eval/results/faq/)

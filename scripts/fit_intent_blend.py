@@ -1,15 +1,18 @@
-"""Fits the two weights of bot.components.intent_blend by k-fold cross-validation on the training
+"""Fits the weights of bot.components.intent_blend by k-fold cross-validation on the training
 data (needs .venv-rasa; `make fit-intent-blend`).
 
 The intent examples of data/nlu are split into k folds, stratified by intent. For each fold, DIET
-is trained with the project's own NLU pipeline (config.yml without the blend and the fallback
-classifier, DIET ranking every intent) on the other folds, and the lexical model of the blend is
-fitted on the same examples; both then predict the fold. The weights `diet_weight` and
-`lexical_weight` minimise the log-loss of the blended out-of-fold probabilities (a convex problem
-in the two weights). Nothing from eval/ is read, so the held-out split stays a fair test.
+is trained with the project's own NLU pipeline (config.yml without the blend, the embedding expert
+and the fallback classifier, DIET ranking every intent) on the other folds; the lexical model of
+the blend, and the embedding expert (bot.components.embed_intents, when config.yml has it) are
+fitted on the same examples; all predict the fold. The weights `diet_weight`, `lexical_weight` and
+`embed_weight` minimise the log-loss of the blended out-of-fold probabilities (a convex problem in
+the weights). Nothing from eval/ is read, so the held-out split stays a fair test.
 
-With three folds it trains DIET three times: about 17 minutes on two idle cores. Writes
-eval/results/intent_blend.json; `--write` also puts the weights into config.yml.
+With three folds it trains DIET three times: about 17 minutes on two idle cores. DIET's
+out-of-fold predictions are cached in models/fit-intent-blend-cache, keyed by the data, the folds
+and DIET's configuration, so a refit after changing only the other experts does not retrain it.
+Writes eval/results/intent_blend.json; `--write` also puts the weights into config.yml.
 
     PYTHONPATH=. .venv-rasa/bin/python scripts/fit_intent_blend.py [--folds 3] [--seed 7] [--write]
 """

@@ -137,3 +137,13 @@ def test_messages_without_text_are_left_alone(tmp_path):
 def test_bad_settings_are_refused(tmp_path, overrides):
     with pytest.raises(ValueError):
         EmbeddingIntentExpert(config(**overrides), LocalModelStorage(tmp_path), Resource("x"))
+
+
+def test_the_engine_runs_on_the_configured_threads_even_after_scikit_learn():
+    # scikit-learn (imported by rasa before any component) loads a libgomp of the same name that
+    # the engine then shares; its thread count must still be the configured one.
+    import sklearn.linear_model  # noqa: F401
+
+    embed_intents.embed_texts(["habari"], config(threads=1))
+    model, _ = embed_intents.encoder("original", 1)
+    assert model._lib.omp_get_max_threads() == 1
