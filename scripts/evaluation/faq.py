@@ -279,3 +279,25 @@ def without_near_copies(knowledge_base: Path, questions: Path) -> dict[str, Any]
                            for lang, items in (data.get("answerable") or {}).items()},
             "unanswerable": {lang: [q for q in items if q not in copies]
                              for lang, items in (data.get("unanswerable") or {}).items()}}
+
+
+def fewer_entries(kb_text: str, data: dict[str, Any], seed: int, keep: float = 0.5
+                  ) -> tuple[str, dict[str, Any]]:
+    """The knowledge base with only a share of its entries (drawn with `seed`), and the
+    questions with those about a dropped entry moved to the unanswerable ones: the questions a
+    merchant's base does not cover are usually about a neighbouring topic, and a base of a few
+    entries makes any one of them look decisive."""
+    import random
+
+    base = yaml.safe_load(kb_text)
+    entries = base.get("entries") or []
+    kept = random.Random(seed).sample(entries, max(3, round(len(entries) * keep)))
+    base["entries"] = kept
+    keys = {entry["key"] for entry in kept}
+    answerable = {lang: [i for i in items if i["expect"] in keys]
+                  for lang, items in data["answerable"].items()}
+    unanswerable = {lang: list(data["unanswerable"].get(lang) or [])
+                    + [i["q"] for i in data["answerable"][lang] if i["expect"] not in keys]
+                    for lang in data["answerable"]}
+    return (yaml.safe_dump(base, allow_unicode=True, sort_keys=False),
+            {"answerable": answerable, "unanswerable": unanswerable})

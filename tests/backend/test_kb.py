@@ -59,10 +59,6 @@ def test_an_unanswerable_question_is_an_honest_not_sure_with_a_person(kb, client
     assert "sina uhakika" in sheng["answer"].lower()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known regression (issue 15): the confidence refit on 10-18-entry bases trusts the margin "
-    "to the runner-up, which a 3-entry base inflates; 'mnatengeneza viatu?' scores 0.59 and "
-    "'naeza rent delivery bike?' 0.79. Strict: passing again fails, so the mark is removed."))
 def test_a_short_question_about_something_else_is_not_answered_for_sharing_a_word(kb, client):
     # "do you repair shoes?": "viatu" is in the returns entry, repairs are in no entry.
     repairs = ask(client, "mnatengeneza viatu?", "sw")
