@@ -12,13 +12,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.components import embed_intents
 from bot.components.embed_intents import EMBED_DISTRIBUTION_KEY, EmbeddingIntentExpert, fit_expert
 
-EXAMPLES = {
-    "view_cart": ["show me my cart", "what is in my cart", "nionyeshe kikapu changu",
-                  "kikapu changu kina nini", "niko na nini kwa cart", "cart yangu ina nini"],
-    "delivery_fees": ["how much is delivery", "delivery fee to kisumu", "usafirishaji ni bei gani",
-                      "gharama ya kuleta mzigo", "delivery ni ngapi", "mnacharge delivery how much"],
-    "greet": ["hello", "hi there", "habari yako", "mambo", "niaje", "sasa boss"],
-}
+from tests.bot.test_intent_blend import EXAMPLES  # the same small three-language set
 
 
 def context():
