@@ -20,9 +20,13 @@ need_debian_packages() {
 
 need_debian_packages
 scripts/setup.sh || exit 1
-scripts/train.sh || exit 1
+# The model trains while the suites that do not need it run; its log is printed when it is waited
+# for.
+train_log=$(mktemp)
+scripts/train.sh >"$train_log" 2>&1 &
+train_pid=$!
 scripts/services.sh start || exit 1
-trap 'scripts/services.sh stop' EXIT
+trap 'kill "$train_pid" 2>/dev/null; scripts/services.sh stop' EXIT
 eval "$(scripts/services.sh env)"
 export REQUIRE_SERVICES=1 PYTHONPATH="$PWD"
 # Knowledge-base indexes that tests build go to a throwaway folder, not the stack's var/.
@@ -51,6 +55,15 @@ suite "rasa data validate" .venv-rasa/bin/rasa data validate --fail-on-warnings 
   --domain domain --data data --config config.yml
 suite "docker-compose config" compose_config
 suite "backend (SQLite and PostgreSQL)" .venv/bin/python -m pytest -q -p no:cacheprovider tests/backend tests/tools
+
+echo
+echo "=== training the model (started with the suites above)"
+if ! wait "$train_pid"; then
+  cat "$train_log"
+  echo "test: FAILED: training the model"
+  exit 1
+fi
+grep -v "it/s\]\|s/it\]" "$train_log" | tail -n 40
 suite "rasa side (NLU components, channel, actions, kit, fakes against the backend's contract)" \
   .venv-rasa/bin/python -m pytest -q -p no:cacheprovider tests/bot tests/channel tests/actions \
   tests/kit tests/contract

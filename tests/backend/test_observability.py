@@ -118,7 +118,7 @@ def test_the_rq_worker_logs_the_send_with_the_webhook_request_id(
     command = [str(rq), "worker", "messaging", "--url", redis_url,
                "--worker-class", "rq.SimpleWorker", "--burst"]
     done = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=240)
     assert done.returncode == 0, done.stderr
     assert_delivered_in_order(server, response.get_json()["ids"])
     output = done.stdout + done.stderr
@@ -131,7 +131,7 @@ def test_the_rq_worker_logs_the_send_with_the_webhook_request_id(
     scrape = subprocess.run(
         [sys.executable, "-c", "from backend.metrics import render; print(render('')[0].decode())"],
         env={**env, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}, cwd=REPO_ROOT,
-        capture_output=True, text=True, timeout=60)
+        capture_output=True, text=True, timeout=240)
     assert scrape.returncode == 0, scrape.stderr
     assert 'whatsapp_sends_total{status="sent"} 3.0' in scrape.stdout
 
@@ -144,7 +144,7 @@ def test_with_the_rq_settings_module_every_worker_line_is_json(tmp_path: Path) -
         "TEST_REDIS_URL"), "-c", "backend.rq_settings", "--worker-class", "rq.SimpleWorker",
         "--burst"]
     done = subprocess.run(command, env=env, cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=240)
     assert done.returncode == 0, done.stderr
     lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
     assert lines and all(json.loads(line)["service"] == "worker" for line in lines), lines
