@@ -39,7 +39,7 @@ DEFAULT_EXTERNAL = (ROOT / "eval" / "external", Path("/work/shared/eval/external
 # across many labels so that no single topic weighs much.
 CAPS = {
     "bitext": {"track_order": 40, "get_refund": 40, "default": 25},
-    "clinc150": {"order_status": 30, "oos": 60, "in_scope": 6, "negative": 1},
+    "clinc150": {"order_status": 30, "oos": 60, "in_scope": 12, "negative": 1},
     "massive": {"general_greet": 10, "general_joke": 10, "negative_en": 2, "negative_sw": 4},
 }
 # Bitext writes amounts in dollars; our customers pay in shillings.
