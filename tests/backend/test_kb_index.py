@@ -88,3 +88,23 @@ def test_the_passage_offset_lets_a_passage_compete_with_question_phrasings():
     shifted = index.search(query, "zzz", CALIBRATION, lexical_fusion=False, passage_offset=0.06)
     assert [c.target for c in shifted] == ["passage:2", "faq:1"]
     assert shifted[0].dense == pytest.approx(plain[1].dense + 0.06, abs=1e-5)
+
+
+def test_the_shop_lexicon_lets_a_sheng_question_find_an_english_entrys_words():
+    # Same cosine for both entries: only the bridged words can tell them apart.
+    index = index_of({"faq:1": ["what are your delivery charges"],
+                      "faq:2": ["how can i pay for my order"]})
+    query = np.array([1.0, 0.0], np.float32)
+    found = index.search(query, "nilipe aje, mko na paybill", CALIBRATION)
+    assert found[0].target == "faq:2"
+    assert found[0].lexical > 0 and found[0].lexical_share == 0  # the evidence: asked words only
+
+
+def test_an_entry_whose_texts_all_match_outranks_one_stray_close_phrasing():
+    # faq:1 has one phrasing a little nearer and two far ones; faq:2's three are all near.
+    index = index_of({"faq:1": ["alpha", "beta", "gamma"], "faq:2": ["delta", "epsilon", "zeta"]},
+                     vectors=[[0.97, 0.243], [0.2, 0.98], [0.2, 0.98],
+                              [0.95, 0.312], [0.95, 0.312], [0.95, 0.312]])
+    found = index.search(np.array([1.0, 0.0], np.float32), "omega", CALIBRATION)
+    assert found[0].target == "faq:2"
+    assert {c.target: c.dense for c in found}["faq:1"] > {c.target: c.dense for c in found}["faq:2"]
