@@ -24,7 +24,7 @@ from rank_bm25 import BM25Okapi
 
 from backend.domain.knowledge import calibrated, fuse_scores, terms
 from backend.kb.embedders import Embedder
-from backend.kb.lexicon import bridged_terms
+from backend.kb.lexicon import bridged_terms, translations
 
 # Item fields embedded as queries: a merchant's phrasings and the ones generated at rebuild
 # (backend/kb/phrasings.py); answers and passages are embedded as passages.
@@ -162,15 +162,28 @@ class TenantIndex:
         """Share of the question's words (weighted by rarity) that the knowledge base has in no
         form: what the question asks about that no entry or passage talks of ("mnafix simu?"
         asks about repairs; only "simu" is known). 1.0 for a question of stopwords only."""
+        return self.coverage(question, "")[1]
+
+    def coverage(self, question: str, target: str) -> tuple[float, float]:
+        """What the confidence reads of the question's words (weighted by rarity), each taken as
+        itself or, through the shop lexicon, as the English words it stands for ("nilipe" is
+        "pay"): the share `target`'s texts use, and the share the knowledge base uses in no form.
+        A Sheng question to an English base is then neither all unknown words nor none found."""
         query_terms = set(terms(question))
         if not query_terms or not self.items:
-            return 1.0
-        known = {term: self._known(term) for term in query_terms}
-        weights = {term: self._weight(found or term) for term, found in known.items()}
+            return 0.0, 1.0
+        rows = self._rows.get(target, np.array([], int))
+        used = set().union(*(self._term_sets[i] for i in rows))
+        forms = {term: {found for word in (term, *translations(term))
+                        if (found := self._known(word)) is not None} for term in query_terms}
+        weights = {term: min((self._weight(f) for f in found), default=self._weight(term))
+                   for term, found in forms.items()}
         total = sum(weights.values())
         if total <= 0:
-            return 0.0
-        return sum(weights[term] for term, found in known.items() if found is None) / total
+            return 0.0, 0.0
+        share = sum(weights[term] for term, found in forms.items() if found & used) / total
+        unknown = sum(weights[term] for term, found in forms.items() if not found) / total
+        return share, unknown
 
     def _lexical(self, query_terms: list[str], bridged: list[str] | None = None
                  ) -> tuple[dict[str, float], dict[str, float]]:

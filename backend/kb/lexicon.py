@@ -66,17 +66,24 @@ _PHRASES = {key: value.split() for key, value in SHOP_LEXICON.items() if " " in 
 _STARTS = {key: value.split() for key, value in SHOP_LEXICON.items() if " " not in key}
 
 
+def translations(word: str) -> list[str]:
+    """The English terms the lexicon gives for one Swahili or Sheng word (a key matches the start
+    of a word, "mnafunga" also "mnafungaje"); none for a word it does not know."""
+    extra: list[str] = []
+    for start, english in _STARTS.items():
+        if word.startswith(start):
+            extra += english
+    return terms(" ".join(extra))
+
+
 def bridged_terms(question: str) -> list[str]:
     """The question's terms, then the English words the lexicon gives for its Swahili and Sheng
-    words (a key matches the start of a word, "mnafunga" also "mnafungaje") and phrases."""
+    words and phrases."""
     found = terms(question)
     spoken = " ".join(words(question))
     extra: list[str] = []
     for phrase, english in _PHRASES.items():
         if f" {phrase} " in f" {spoken} ":
             extra += english
-    for word in found:
-        for start, english in _STARTS.items():
-            if word.startswith(start):
-                extra += english
-    return found + terms(" ".join(extra))
+    bridged = [english for word in found for english in translations(word)]
+    return found + terms(" ".join(extra)) + bridged
