@@ -51,7 +51,7 @@ SHOP_LEXICON: dict[str, str] = {
     "zimeisha": "sold out stock", "imeisha": "sold out stock", "mpya": "new",
     # goods and services shops talk about
     "saizi": "size sizes", "kipimo": "size measure", "vipimo": "size measurements",
-    "rangi": "colour color", "kushona": "alter alterations tailor",
+    "rangi": "colour color paint", "kushona": "alter alterations tailor",
     "kulishona": "alter alterations tailor", "fundi": "tailor repair",
     "kuoka": "bake", "mnaoka": "bake", "keki": "cake", "harusi": "wedding", "sherehe": "party",
     "ladha": "flavour flavours", "mzio": "allergy allergic", "bila": "without free",
@@ -59,8 +59,27 @@ SHOP_LEXICON: dict[str, str] = {
     "nguo": "clothes dress", "gauni": "dress", "viatu": "shoes", "simu": "phone",
     "nywele": "hair", "kusuka": "braid braids", "miadi": "appointment booking",
     "kubook": "book booking appointment", "nibook": "book booking",
-    "dhamana": "warranty guarantee", "waranti": "warranty", "kutengeneza": "repair fix",
+    "dhamana": "warranty guarantee deposit", "waranti": "warranty", "kutengeneza": "repair fix",
     "mnafix": "repair fix", "dawa": "medicine", "daktari": "doctor", "uzito": "weight",
+    # more everyday shop words (second round: hardware, food, laundry, water, repairs, mitumba)
+    "tayari": "ready", "haraka": "express fast urgent", "dakika": "minutes time",
+    "chakula": "food meal", "vyakula": "food", "maji": "water", "mtungi": "bottle",
+    "mitungi": "bottles bottle", "chupa": "bottle", "tanki": "tank", "mabati": "iron sheets",
+    "saruji": "cement", "bomba": "pipe pipes plumbing", "mnakodisha": "hire rent",
+    "kukodisha": "hire rent", "kukodi": "hire rent", "kufua": "wash laundry",
+    "kuosha": "wash clean", "mnaosha": "wash clean", "kusafisha": "clean cleaning",
+    "mnasafisha": "clean cleaning", "madoa": "stains stain", "pazia": "curtains",
+    "ngozi": "leather", "blanketi": "blanket duvet", "mkataba": "contract", "ofisi": "office",
+    "shule": "school", "nishikie": "hold reserve", "mnishikie": "hold reserve",
+    "kushikilia": "hold reserve", "jumla": "wholesale bulk", "bidhaa": "items goods products",
+    "mzigo": "order parcel goods", "kifurushi": "parcel package", "usafiri": "transport fare",
+    "kuharibu": "damage damaged", "mmeharibu": "damaged damage", "imepotea": "lost missing",
+    "kupotea": "lost missing", "picha": "photo picture", "malalamiko": "complaint complaints",
+    "shida": "problem complaint", "kukata": "cut cutting", "mnakata": "cut cutting",
+    "kuchanganya": "mix mixing", "mnachanganya": "mix mixing", "deni": "credit later",
+    "cheki": "check", "nicheki": "check", "kila wiki": "weekly week", "kila mwezi": "monthly",
+    "keja": "house home", "ganji": "money pay", "ndula": "shoes sneakers",
+    "shagz": "upcountry", "nikiagiza": "order", "kuweka oda": "order",
 }
 _PHRASES = {key: value.split() for key, value in SHOP_LEXICON.items() if " " in key}
 _STARTS = {key: value.split() for key, value in SHOP_LEXICON.items() if " " not in key}
