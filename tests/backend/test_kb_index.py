@@ -108,3 +108,13 @@ def test_an_entry_whose_texts_all_match_outranks_one_stray_close_phrasing():
     found = index.search(np.array([1.0, 0.0], np.float32), "omega", CALIBRATION)
     assert found[0].target == "faq:2"
     assert {c.target: c.dense for c in found}["faq:1"] > {c.target: c.dense for c in found}["faq:2"]
+
+
+def test_a_sheng_word_counts_as_the_english_word_the_lexicon_gives_it_in_the_evidence():
+    # "nilipe" (let me pay) is "pay" to an English base; "rent" and "bike" are nowhere.
+    index = index_of({"faq:1": ["how do i pay"], "faq:2": ["what are your delivery charges"]})
+    share, unknown = index.coverage("nilipe aje", "faq:1")
+    assert share == pytest.approx(1.0) and unknown == 0.0
+    assert index.coverage("nilipe aje", "faq:2") == (0.0, 0.0)  # known, but not in this entry
+    share, unknown = index.coverage("naeza rent delivery bike?", "faq:2")
+    assert 0 < share < 0.5 and unknown > 0.5  # only "delivery" is the entry's
