@@ -181,6 +181,15 @@ def _pair(before: Any, after: Any) -> str:
     return shown(after) if before is None else f"{shown(before)} → {shown(after)}"
 
 
+def _pooled(runs: list[dict[str, Any]], lang: str, key: str, side: str = "answerable"
+            ) -> float | None:
+    """A figure over several merchants, each weighted by its number of questions."""
+    n = sum(run[side][lang]["questions"] for run in runs)
+    if not n:
+        return None
+    return round(sum(run[side][lang][key] * run[side][lang]["questions"] for run in runs) / n, 2)
+
+
 def merchants_summary(runs: list[dict[str, Any]], before: list[dict[str, Any]],
                       note: str) -> str:
     """eval/results/faq/merchants.md: the merchant-sized bases per merchant and language, each
@@ -188,10 +197,12 @@ def merchants_summary(runs: list[dict[str, Any]], before: list[dict[str, Any]],
     old = {(run["merchant"], run["split"]): run for run in before}
     lines = ["# FAQ on small merchant knowledge bases (issue 15)", "",
              "Each base imported into its own tenant through the import service (`POST "
-             "/v1/kb/import`'s `import_kb`), indexed as the rebuild job does, every question asked "
-             "through the service behind `POST /v1/faq/answer` (no LLM, no cache). hit@1 = answered "
-             "AND right; answered wrongly = answered with another entry; ranked first / MRR = the "
-             "ranking's. Written by `scripts/eval_faq.py --merchants-only --before <merchants.json>`.",
+             "/v1/kb/import`'s `import_kb`), indexed as the rebuild job does, every question "
+             "asked through the service behind `POST /v1/faq/answer` (no LLM, no cache). hit@1 = "
+             "answered AND right; answered wrongly = answered with another entry; ranked first / "
+             "MRR = the "
+             "ranking's. Written by `scripts/eval_faq.py --merchants-only --before "
+             "<earlier merchants.json>`.",
              "", note, "",
              "| merchant (split) | lang | n | hit@1 | answered wrongly | ranked first | MRR | "
              "correct abstention (n) |", "|---|---|---|---|---|---|---|---|"]
@@ -216,21 +227,18 @@ def merchants_summary(runs: list[dict[str, Any]], before: list[dict[str, Any]],
     for split in ("dev", "test"):
         now = [r for r in merchants if r["split"] == split]
         then = [old[(r["merchant"], split)] for r in now if (r["merchant"], split) in old]
+        then = then if len(then) == len(now) else []  # before only for the same merchants
         for lang in LANGS:
-            def pooled(group: list[dict[str, Any]], key: str, side: str = "answerable") -> Any:
-                n = sum(r[side][lang]["questions"] for r in group)
-                if not group or len(group) != len(now) or not n:
-                    return None
-                return round(sum(r[side][lang][key] * r[side][lang]["questions"]
-                                 for r in group) / n, 2)
             n = sum(r["answerable"][lang]["questions"] for r in now)
-            nu = sum(r["unanswerable"][lang]["questions"] for r in now)
-            if n:
-                lines.append(
-                    f"| {split.upper()} merchants ({len(now)}) | {lang} | {n} | "
-                    + " | ".join(_pair(pooled(then, k), pooled(now, k))
-                                 for k in ("hit@1", "answered_wrongly", "ranked_first"))
-                    + f" | {_pair(pooled(then, 'correct_abstention', 'unanswerable'), pooled(now, 'correct_abstention', 'unanswerable'))} ({nu}) |")
+            if not n:
+                continue
+            cells = [_pair(_pooled(then, lang, k), _pooled(now, lang, k))
+                     for k in ("hit@1", "answered_wrongly", "ranked_first")]
+            abstention = _pair(_pooled(then, lang, "correct_abstention", "unanswerable"),
+                               _pooled(now, lang, "correct_abstention", "unanswerable"))
+            unanswerable = sum(r["unanswerable"][lang]["questions"] for r in now)
+            lines.append(f"| {split.upper()} merchants ({len(now)}) | {lang} | {n} | "
+                         + " | ".join(cells) + f" | {abstention} ({unanswerable}) |")
     lines += ["", "| merchant (split) | p50 ms | p95 ms |", "|---|---|---|"]
     for run in merchants:
         lat = run["latency"]
@@ -293,7 +301,15 @@ def main() -> None:
                         "after are, the load average)")
     parser.add_argument("--split", choices=("dev", "test", "all"), default="all",
                         help="only the DEV or the TEST merchants (with --merchants-only)")
+    parser.add_argument("--from-json", type=Path, default=None,
+                        help="write merchants.md from this saved merchants.json (no questions "
+                             "asked), e.g. the DEV and the TEST runs joined")
     args = parser.parse_args()
+    if args.from_json:
+        before = json.loads(args.before.read_text()) if args.before else []
+        (RESULTS / "merchants.md").write_text(merchants_summary(
+            json.loads(args.from_json.read_text()), before, args.note))
+        return
     refuse_near_copies(DEMO_KB, [QUESTIONS, DEV])
     data = yaml.safe_load(QUESTIONS.read_text())
     afriqa = afriqa_questions()
