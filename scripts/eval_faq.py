@@ -118,14 +118,15 @@ def without_passages(data: dict[str, Any]) -> dict[str, Any]:
             "unanswerable": data["unanswerable"]}
 
 
-def merchant_runs(shop: DemoShop, kb: KbRuntime, afriqa: list[str]) -> list[dict[str, Any]]:
+def merchant_runs(shop: DemoShop, kb: KbRuntime, afriqa: list[str], only: str = "all"
+                  ) -> list[dict[str, Any]]:
     """Small knowledge bases, each imported into its own tenant through the import service and
     asked through the answer service: the demo shop cut to 1-3 phrasings per entry (a few
     draws; its dev and test questions) and the merchants of eval/faq/merchants (dev, test)."""
     runs = []
     number = 0
     demo_text = DEMO_KB.read_text()
-    for seed in SMALL_DEMO_SEEDS:
+    for seed in SMALL_DEMO_SEEDS if only != "test" else ():
         number += 1
         tenant = add_tenant(shop, f"small-demo-{seed}", f"Demo shop, small draw {seed}", number)
         names = import_merchant(shop, tenant, small_kb(demo_text, seed))
@@ -134,7 +135,7 @@ def merchant_runs(shop: DemoShop, kb: KbRuntime, afriqa: list[str]) -> list[dict
             report = ask_merchant(kb, shop, tenant, names, data)
             runs.append({"merchant": tenant, "split": split, **report})
             print(tenant, split, json.dumps(report))
-    for split in ("dev", "test"):
+    for split in ("dev", "test") if only == "all" else (only,):
         for merchant, kb_path, questions in merchant_sets(split):
             number += 1
             tenant = add_tenant(shop, merchant, merchant, number)
@@ -172,6 +173,80 @@ def merchant_markdown(runs: list[dict[str, Any]]) -> list[str]:
         lines.append(f"| {run['merchant']} | {run['split']} | {lat['requests']} | "
                      f"{lat['p50_ms']} | {lat['p95_ms']} |")
     return lines
+
+
+def _pair(before: Any, after: Any) -> str:
+    def shown(value: Any) -> str:
+        return f"{value:.2f}" if isinstance(value, float) else f"{value}"
+    return shown(after) if before is None else f"{shown(before)} → {shown(after)}"
+
+
+def _pooled(runs: list[dict[str, Any]], lang: str, key: str, side: str = "answerable"
+            ) -> float | None:
+    """A figure over several merchants, each weighted by its number of questions."""
+    n = sum(run[side][lang]["questions"] for run in runs)
+    if not n:
+        return None
+    return round(sum(run[side][lang][key] * run[side][lang]["questions"] for run in runs) / n, 2)
+
+
+def merchants_summary(runs: list[dict[str, Any]], before: list[dict[str, Any]],
+                      note: str) -> str:
+    """eval/results/faq/merchants.md: the merchant-sized bases per merchant and language, each
+    figure "before → after" where `before` (an earlier run's merchants.json) has the merchant."""
+    old = {(run["merchant"], run["split"]): run for run in before}
+    lines = ["# FAQ on small merchant knowledge bases (issue 15)", "",
+             "Each base imported into its own tenant through the import service (`POST "
+             "/v1/kb/import`'s `import_kb`), indexed as the rebuild job does, every question "
+             "asked through the service behind `POST /v1/faq/answer` (no LLM, no cache). hit@1 = "
+             "answered AND right; answered wrongly = answered with another entry; ranked first / "
+             "MRR = the "
+             "ranking's. Written by `scripts/eval_faq.py --merchants-only --before "
+             "<earlier merchants.json>`.",
+             "", note, "",
+             "| merchant (split) | lang | n | hit@1 | answered wrongly | ranked first | MRR | "
+             "correct abstention (n) |", "|---|---|---|---|---|---|---|---|"]
+    merchants = [run for run in runs if not run["merchant"].startswith("small-demo-")]
+    for run in merchants:
+        was = old.get((run["merchant"], run["split"]), {"answerable": {}, "unanswerable": {}})
+        for lang in LANGS:
+            row, un = run["answerable"][lang], run["unanswerable"][lang]
+            b, bu = was["answerable"].get(lang, {}), was["unanswerable"].get(lang, {})
+            lines.append(
+                f"| {run['merchant']} ({run['split']}) | {lang} | {row['questions']} | "
+                + " | ".join(_pair(b.get(k), row[k])
+                             for k in ("hit@1", "answered_wrongly", "ranked_first", "mrr"))
+                + f" | {_pair(bu.get('correct_abstention'), un['correct_abstention'])} "
+                f"({un['questions']}) |")
+        if "afriqa_sw" in run["unanswerable"]:
+            un = run["unanswerable"]["afriqa_sw"]
+            lines.append(f"| {run['merchant']} ({run['split']}) | AfriQA sw | | | | | | "
+                         f"{un['correct_abstention']} ({un['questions']}) |")
+    lines += ["", "| set | lang | n | hit@1 | answered wrongly | ranked first | "
+              "correct abstention (n) |", "|---|---|---|---|---|---|---|"]
+    for split in ("dev", "test"):
+        now = [r for r in merchants if r["split"] == split]
+        then = [old[(r["merchant"], split)] for r in now if (r["merchant"], split) in old]
+        then = then if len(then) == len(now) else []  # before only for the same merchants
+        for lang in LANGS:
+            n = sum(r["answerable"][lang]["questions"] for r in now)
+            if not n:
+                continue
+            cells = [_pair(_pooled(then, lang, k), _pooled(now, lang, k))
+                     for k in ("hit@1", "answered_wrongly", "ranked_first")]
+            abstention = _pair(_pooled(then, lang, "correct_abstention", "unanswerable"),
+                               _pooled(now, lang, "correct_abstention", "unanswerable"))
+            unanswerable = sum(r["unanswerable"][lang]["questions"] for r in now)
+            lines.append(f"| {split.upper()} merchants ({len(now)}) | {lang} | {n} | "
+                         + " | ".join(cells) + f" | {abstention} ({unanswerable}) |")
+    lines += ["", "| merchant (split) | p50 ms | p95 ms |", "|---|---|---|"]
+    for run in merchants:
+        lat = run["latency"]
+        was = old.get((run["merchant"], run["split"]), {}).get("latency", {})
+        lines.append(f"| {run['merchant']} ({run['split']}) | "
+                     f"{_pair(was.get('p50_ms'), lat['p50_ms'])} | "
+                     f"{_pair(was.get('p95_ms'), lat['p95_ms'])} |")
+    return "\n".join(lines) + "\n"
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -218,8 +293,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--embedders", default=",".join(EMBEDDERS))
     parser.add_argument("--merchants-only", action="store_true",
-                        help="only the small knowledge bases, with the default embedder")
+                        help="only the small knowledge bases, with the default embedder; also "
+                             "writes eval/results/faq/merchants.md")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="an earlier run's merchants.json: merchants.md shows before → after")
+    parser.add_argument("--note", default="", help="a line for merchants.md (what before and "
+                        "after are, the load average)")
+    parser.add_argument("--split", choices=("dev", "test", "all"), default="all",
+                        help="only the DEV or the TEST merchants (with --merchants-only)")
+    parser.add_argument("--from-json", type=Path, default=None,
+                        help="write merchants.md from this saved merchants.json (no questions "
+                             "asked), e.g. the DEV and the TEST runs joined")
     args = parser.parse_args()
+    if args.from_json:
+        before = json.loads(args.before.read_text()) if args.before else []
+        (RESULTS / "merchants.md").write_text(merchants_summary(
+            json.loads(args.from_json.read_text()), before, args.note))
+        return
     refuse_near_copies(DEMO_KB, [QUESTIONS, DEV])
     data = yaml.safe_load(QUESTIONS.read_text())
     afriqa = afriqa_questions()
@@ -230,9 +320,11 @@ def main() -> None:
     default = KbSettings().embedder
     if args.merchants_only:
         kb, _ = index_with(shop, default)
-        runs_small = merchant_runs(shop, kb, afriqa)
+        runs_small = merchant_runs(shop, kb, afriqa, args.split)
         RESULTS.mkdir(parents=True, exist_ok=True)
         (RESULTS / "merchants.json").write_text(json.dumps(runs_small, indent=2) + "\n")
+        before = json.loads(args.before.read_text()) if args.before else []
+        (RESULTS / "merchants.md").write_text(merchants_summary(runs_small, before, args.note))
         print("\n".join(merchant_markdown(runs_small)))
         return
     merchants: list[dict[str, Any]] = []

@@ -233,8 +233,11 @@ EVIDENCE = ("dense", "lexical_share", "unknown_share", "margin", "length", "rela
 class AnswerEvidence:
     """What retrieval says about its best target for one question."""
     dense: float  # the target's best cosine, in calibrated units (0 at the floor, 1 a span above)
-    lexical_share: float  # share of the question's words (weighted by rarity) in the target
-    unknown_share: float  # share of the question's words (weighted) the knowledge base never uses
+    # Share of the question's words (weighted by rarity) in the target, and share the knowledge
+    # base never uses; a Swahili or Sheng word counts as the English words the shop lexicon
+    # gives for it (backend/kb/lexicon.py), so "nilipe" asked of an English base is "pay".
+    lexical_share: float
+    unknown_share: float
     margin: float  # fused score of the best target minus the runner-up's
     length: float  # log(1 + the question's distinct words that are not stopwords): two words
     # ("mnafix simu?") sit close to many entries, and say less about which one they mean

@@ -24,10 +24,16 @@ from rank_bm25 import BM25Okapi
 
 from backend.domain.knowledge import calibrated, fuse_scores, terms
 from backend.kb.embedders import Embedder
+from backend.kb.lexicon import bridged_terms, translations
 
 # Item fields embedded as queries: a merchant's phrasings and the ones generated at rebuild
 # (backend/kb/phrasings.py); answers and passages are embedded as passages.
 QUERY_FIELDS = frozenset({"question", "generated"})
+# An entry's dense score for ranking: its best item's cosine moved this share of the way to the
+# mean of all its items (title, phrasings, generated phrasings, answers). One stray phrasing
+# close to a question says less than an entry whose texts all are (DEV merchants: the right
+# entry ranked first 0.79 -> 0.84 of 179 questions; see eval/results/history.md).
+ENTRY_MEAN_WEIGHT = 0.4
 POINTER = "current"  # file naming the version directory readers load
 KEEP_VERSIONS = 2
 
@@ -48,7 +54,7 @@ class Item:
 @dataclass(frozen=True)
 class Candidate:
     target: str
-    dense: float  # best cosine of the target's items
+    dense: float  # best cosine of the target's items (the evidence's)
     lexical: float  # best BM25 score of the target's items (0 without a shared word)
     lexical_share: float  # share of the question's terms (weighted by rarity) in the best item
     fused: float
@@ -70,6 +76,10 @@ class TenantIndex:
         self._item_terms = [terms(item.text) for item in items]
         self._bm25 = BM25Okapi(self._item_terms) if items else None
         self._term_sets = [set(t) for t in self._item_terms]
+        rows: dict[str, list[int]] = {}
+        for i, item in enumerate(items):
+            rows.setdefault(item.target, []).append(i)
+        self._rows = {target: np.array(found) for target, found in rows.items()}
         # A word's weight in the lexical share: rare words say more (a word no item has, like
         # "weather" asked of a shoe shop, weighs most, so a question about something else
         # scores low even when its filler words match).
@@ -122,21 +132,23 @@ class TenantIndex:
                 item = self.items[idx]
                 cosine = float(score) + (passage_offset if item.field not in QUERY_FIELDS else 0.0)
                 dense[item.target] = max(dense.get(item.target, -1.0), cosine)
-        dense_order = sorted(dense, key=dense.__getitem__, reverse=True)
         query_terms = terms(question)
-        lexical, share = self._lexical(query_terms)
+        lexical, share = self._lexical(query_terms, bridged_terms(question))
         lexical_order = sorted((t for t in lexical if lexical[t] > 0), key=lexical.__getitem__,
                                reverse=True)
         if lexical_fusion:
             for target in lexical_order[:limit]:  # found by its words only: its real cosine
                 if target not in dense:
                     dense[target] = self._dense_of(target, query_vector, passage_offset)
-            fused = fuse_scores(dense, {t: lexical[t] for t in lexical_order}, calibration)
+        entry = {t: self._entry_dense(t, query_vector, passage_offset) for t in dense}
+        dense_order = sorted(entry, key=entry.__getitem__, reverse=True)
+        if lexical_fusion:
+            fused = fuse_scores(entry, {t: lexical[t] for t in lexical_order}, calibration)
         else:
-            fused = {target: calibrated(cosine, calibration) for target, cosine in dense.items()}
+            fused = {target: calibrated(cosine, calibration) for target, cosine in entry.items()}
         dense_rank = {t: r for r, t in enumerate(dense_order, 1)}
         lexical_rank = {t: r for r, t in enumerate(lexical_order, 1)}
-        ranked = sorted(fused, key=lambda t: (fused[t], dense.get(t, -1.0)), reverse=True)
+        ranked = sorted(fused, key=lambda t: (fused[t], entry.get(t, -1.0)), reverse=True)
         return [
             Candidate(t, dense[t] if t in dense else self._dense_of(t, query_vector,
                                                                     passage_offset),
@@ -150,25 +162,43 @@ class TenantIndex:
         """Share of the question's words (weighted by rarity) that the knowledge base has in no
         form: what the question asks about that no entry or passage talks of ("mnafix simu?"
         asks about repairs; only "simu" is known). 1.0 for a question of stopwords only."""
+        return self.coverage(question, "")[1]
+
+    def coverage(self, question: str, target: str) -> tuple[float, float]:
+        """What the confidence reads of the question's words (weighted by rarity), each taken as
+        itself or, through the shop lexicon, as the English words it stands for ("nilipe" is
+        "pay"): the share `target`'s texts use, and the share the knowledge base uses in no form.
+        A Sheng question to an English base is then neither all unknown words nor none found."""
         query_terms = set(terms(question))
         if not query_terms or not self.items:
-            return 1.0
-        known = {term: self._known(term) for term in query_terms}
-        weights = {term: self._weight(found or term) for term, found in known.items()}
+            return 0.0, 1.0
+        rows = self._rows.get(target, np.array([], int))
+        used = set().union(*(self._term_sets[i] for i in rows))
+        forms = {term: {found for word in (term, *translations(term))
+                        if (found := self._known(word)) is not None} for term in query_terms}
+        weights = {term: min((self._weight(f) for f in found), default=self._weight(term))
+                   for term, found in forms.items()}
         total = sum(weights.values())
         if total <= 0:
-            return 0.0
-        return sum(weights[term] for term, found in known.items() if found is None) / total
+            return 0.0, 0.0
+        share = sum(weights[term] for term, found in forms.items() if found & used) / total
+        unknown = sum(weights[term] for term, found in forms.items() if not found) / total
+        return share, unknown
 
-    def _lexical(self, query_terms: list[str]) -> tuple[dict[str, float], dict[str, float]]:
+    def _lexical(self, query_terms: list[str], bridged: list[str] | None = None
+                 ) -> tuple[dict[str, float], dict[str, float]]:
+        """Best BM25 score per target over `bridged` (the question's terms widened by the shop
+        lexicon; the terms themselves when None) and the share of the question's own terms
+        (weighted by rarity) in the best item: the evidence stays about what was asked."""
         best: dict[str, float] = {}
         share: dict[str, float] = {}
         if self._bm25 is None or not query_terms:
             return best, share
         known = [self._known(term) or term for term in query_terms]
+        searched = known if bridged is None else [self._known(term) or term for term in bridged]
         weights = {term: self._weight(term) for term in set(known)}
         total = sum(weights.values())
-        for idx, score in enumerate(self._bm25.get_scores(known)):
+        for idx, score in enumerate(self._bm25.get_scores(searched)):
             target = self.items[idx].target
             best[target] = max(best.get(target, 0.0), float(score))
             found = sum(w for term, w in weights.items() if term in self._term_sets[idx]) / total
@@ -184,6 +214,17 @@ class TenantIndex:
             return None
         offset = 0.0 if set(fields) <= QUERY_FIELDS else passage_offset
         return float(np.max(self.vectors[rows] @ query_vector.reshape(-1))) + offset
+
+    def _entry_dense(self, target: str, query_vector: np.ndarray,
+                     passage_offset: float = 0.0) -> float:
+        """The target's ranking cosine: its best item's, ENTRY_MEAN_WEIGHT of the way to the mean
+        of all its items' (answers and passages with `passage_offset`)."""
+        rows = self._rows[target]
+        offsets = np.array([passage_offset if self.items[i].field not in QUERY_FIELDS else 0.0
+                            for i in rows], np.float32)
+        cosines = self.vectors[rows] @ query_vector.reshape(-1) + offsets
+        best = float(np.max(cosines))
+        return best + ENTRY_MEAN_WEIGHT * (float(np.mean(cosines)) - best)
 
     def _dense_of(self, target: str, query_vector: np.ndarray,
                   passage_offset: float = 0.0) -> float:

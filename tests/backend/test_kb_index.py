@@ -88,3 +88,33 @@ def test_the_passage_offset_lets_a_passage_compete_with_question_phrasings():
     shifted = index.search(query, "zzz", CALIBRATION, lexical_fusion=False, passage_offset=0.06)
     assert [c.target for c in shifted] == ["passage:2", "faq:1"]
     assert shifted[0].dense == pytest.approx(plain[1].dense + 0.06, abs=1e-5)
+
+
+def test_the_shop_lexicon_lets_a_sheng_question_find_an_english_entrys_words():
+    # Same cosine for both entries: only the bridged words can tell them apart.
+    index = index_of({"faq:1": ["what are your delivery charges"],
+                      "faq:2": ["how can i pay for my order"]})
+    query = np.array([1.0, 0.0], np.float32)
+    found = index.search(query, "nilipe aje, mko na paybill", CALIBRATION)
+    assert found[0].target == "faq:2"
+    assert found[0].lexical > 0 and found[0].lexical_share == 0  # the evidence: asked words only
+
+
+def test_an_entry_whose_texts_all_match_outranks_one_stray_close_phrasing():
+    # faq:1 has one phrasing a little nearer and two far ones; faq:2's three are all near.
+    index = index_of({"faq:1": ["alpha", "beta", "gamma"], "faq:2": ["delta", "epsilon", "zeta"]},
+                     vectors=[[0.97, 0.243], [0.2, 0.98], [0.2, 0.98],
+                              [0.95, 0.312], [0.95, 0.312], [0.95, 0.312]])
+    found = index.search(np.array([1.0, 0.0], np.float32), "omega", CALIBRATION)
+    assert found[0].target == "faq:2"
+    assert {c.target: c.dense for c in found}["faq:1"] > {c.target: c.dense for c in found}["faq:2"]
+
+
+def test_a_sheng_word_counts_as_the_english_word_the_lexicon_gives_it_in_the_evidence():
+    # "nilipe" (let me pay) is "pay" to an English base; "rent" and "bike" are nowhere.
+    index = index_of({"faq:1": ["how do i pay"], "faq:2": ["what are your delivery charges"]})
+    share, unknown = index.coverage("nilipe aje", "faq:1")
+    assert share == pytest.approx(1.0) and unknown == 0.0
+    assert index.coverage("nilipe aje", "faq:2") == (0.0, 0.0)  # known, but not in this entry
+    share, unknown = index.coverage("naeza rent delivery bike?", "faq:2")
+    assert 0 < share < 0.5 and unknown > 0.5  # only "delivery" is the entry's

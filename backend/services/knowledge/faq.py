@@ -198,8 +198,9 @@ def evidence(kb: KbRuntime, index: TenantIndex, question: str, ranked: list[Cand
         cosine = index.field_cosine(best.target, vector, ("answer", "passage"),
                                     kb.passage_offset)
         answer_dense = calibrated(cosine, kb.calibration) if cosine is not None else 0.0
-    return AnswerEvidence(calibrated(best.dense, kb.calibration), best.lexical_share,
-                          index.unknown_share(question), best.fused - runner_up,
+    share, unknown = index.coverage(question, best.target)
+    return AnswerEvidence(calibrated(best.dense, kb.calibration), share, unknown,
+                          best.fused - runner_up,
                           math.log1p(len(set(terms(question)))), relative, answer_dense)
 
 
