@@ -25,7 +25,7 @@ from backend.api.outreach.schemas import (
     TemplatePageSchema,
     TemplatePatchSchema,
     TemplateSchema,
-    UsageSchema,
+    MessageUsageSchema,
 )
 from backend.api.pagination import PageQuerySchema, paginated
 from backend.api.rate_limits import credential_failed
@@ -87,7 +87,7 @@ class Messages(MethodView):
 @blp.route("/usage")
 class Usage(MethodView):
     @blp.doc(security=TENANT_SECURITY)
-    @blp.response(200, UsageSchema)
+    @blp.response(200, MessageUsageSchema)
     def get(self) -> dict[str, Any]:
         """Messages today and this month against the tier's limits, and the warnings given"""
         return messaging.message_usage(context(), tenant_id())

@@ -90,7 +90,7 @@ class PeriodUsageSchema(Schema):
     warning = fields.Bool(metadata={"description": "80 % or more used"})
 
 
-class UsageSchema(Schema):
+class MessageUsageSchema(Schema):
     day = fields.Nested(PeriodUsageSchema)
     month = fields.Nested(PeriodUsageSchema)
     warnings = fields.List(fields.Dict(), metadata={

@@ -9,6 +9,7 @@ sends it for approval again."""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,13 +23,14 @@ from backend.domain.errors import InvalidInput, NotFound
 from backend.domain.messaging import MessageRefused
 from backend.domain.tenant_settings import LANGUAGES
 from backend.models import MessageTemplate, MessageTemplateVariant, Tenant
-from backend.providers.twilio import TwilioContent
+from backend.providers.twilio import TwilioContent, TwilioSendError
 from backend.queueing.names import SUBMIT_TEMPLATE
 from backend.queueing.runner import JobQueueUnavailable
 from backend.services.platform.pages import Page, check_page, fetch_page
 from backend.services.platform.scoped import tenant_row
 from backend.services.platform.tenants import require_tenant
 
+log = logging.getLogger(__name__)
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 NAME = re.compile(r"^[a-z0-9_]{1,64}$")
 CATEGORIES = ("utility", "marketing")
@@ -363,12 +365,16 @@ def submit_for_approval(ctx: Context, variant_id: int) -> str:
         client = TwilioContent(tenant.twilio_account_sid,
                                ctx.crypto.decrypt(tenant.twilio_auth_token_encrypted),
                                ctx.settings.twilio_content_url(sandbox_tenant=tenant.sandbox))
-    if content_sid is None:
-        content_sid = client.submit(
-            friendly_name=wanted.friendly_name, language=wanted.language, body=wanted.body,
-            variables=wanted.variables, name=wanted.friendly_name, category=wanted.category)
-        record_approval(ctx, variant_id, wanted.body, content_sid, "pending", None)
-    answer = client.approval(content_sid)
+    try:
+        if content_sid is None:
+            content_sid = client.submit(
+                friendly_name=wanted.friendly_name, language=wanted.language, body=wanted.body,
+                variables=wanted.variables, name=wanted.friendly_name, category=wanted.category)
+            record_approval(ctx, variant_id, wanted.body, content_sid, "pending", None)
+        answer = client.approval(content_sid)
+    except TwilioSendError as error:  # stays pending: the scheduler's sweep asks again
+        log.warning("template variant %s not submitted: %s", variant_id, error)
+        return "pending"
     record_approval(ctx, variant_id, wanted.body, content_sid, answer.status,
                     answer.rejection_reason)
     return answer.status if answer.status in ("approved", "rejected") else "pending"
