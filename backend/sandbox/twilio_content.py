@@ -33,7 +33,8 @@ FAILING_ENDINGS = {"030003": 30003, "030005": 30005}
 
 
 def create_content(ctx: Context, tenant_id: str, payload: dict[str, Any]) -> dict[str, Any]:
-    body = str(((payload.get("types") or {}).get("twilio/text") or {}).get("body") or "")
+    text = (payload.get("types") or {}).get("twilio/text")
+    body = str(text.get("body") or "") if isinstance(text, dict) else ""
     sid = f"HX{uuid.uuid4().hex}"
     data = {"tenant_id": tenant_id, "body": body, "variables": payload.get("variables") or {},
             "language": payload.get("language"), "friendly_name": payload.get("friendly_name"),
