@@ -373,3 +373,20 @@ def tenants_live(live_server) -> Any:
     add_tenant(ctx, TENANT_ID, TENANT_NUMBER, TENANT_SID, TENANT_TOKEN, TENANT_KEY)
     add_tenant(ctx, OTHER_ID, OTHER_NUMBER, OTHER_SID, OTHER_TOKEN, OTHER_KEY)
     return server, ctx
+
+
+def test_a_message_released_days_after_it_was_made_is_not_given_up(client, tenants,
+                                                                    jobs) -> None:
+    from backend.services.conversations.outbound import sweep_outbox
+
+    who = customer(tenants, wrote_hours_ago=1)
+    made = template(client)
+    approve(tenants, made["id"])
+    later = datetime.now(UTC) + timedelta(hours=30)
+    answer = client.post("/v1/messages/schedule", headers=merchant_headers(), json={
+        "customer_id": who, "kind": "reminders", "send_at": later.isoformat(), **TEMPLATE})
+    assert answer.get_json()["status"] == "scheduled"
+    moment = later + timedelta(minutes=5)
+    assert release_due(tenants, moment).released == 1  # outside the window: the template goes
+    assert sweep_outbox(tenants, moment).given_up == []
+    assert [name for name, _ in jobs if name == "deliver_outbound"] == ["deliver_outbound"]

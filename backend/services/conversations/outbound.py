@@ -349,7 +349,7 @@ def sweep_outbox(ctx: Context, now: datetime | None = None) -> SweepReport:
         unknown = _fail_where(session, "sending", moment - SENDING_LEASE, UNKNOWN_OUTCOME)
         given_up = _fail_where(
             session, "queued", give_up_before,
-            f"not sent within {ctx.settings.outbox_give_up_hours} h", by_creation=True)
+            f"not sent within {ctx.settings.outbox_give_up_hours} h", by_due_time=True)
         rows = session.execute(
             select(OutboundMessage.id, OutboundMessage.batch_id)
             .where(OutboundMessage.status == "queued", OutboundMessage.updated_at < stale_before)
@@ -376,9 +376,10 @@ def sweep_outbox(ctx: Context, now: datetime | None = None) -> SweepReport:
 
 
 def _fail_where(
-    session: Session, status: str, before: datetime, error: str, by_creation: bool = False
+    session: Session, status: str, before: datetime, error: str, by_due_time: bool = False
 ) -> list[int]:
-    column = OutboundMessage.created_at if by_creation else OutboundMessage.updated_at
+    # Queued too long counts from when it was due (a scheduled message is due later than made).
+    column = OutboundMessage.due_at if by_due_time else OutboundMessage.updated_at
     ids = list(session.scalars(
         select(OutboundMessage.id).where(OutboundMessage.status == status, column < before)
     ))
