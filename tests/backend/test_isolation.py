@@ -153,7 +153,7 @@ def _messaging(ctx: Context, customer_id: int) -> None:
             "variants": {"en": "Hi {{name}}, thanks."}})
     send_message(ctx, FIRST.tenant.id, SendRequest(
         customer_id=customer_id, kind="transactional", text="Isolation",
-        send_at=datetime.now(UTC) + timedelta(days=1)))
+        send_at=datetime.now(UTC) + timedelta(hours=1)))
 
 
 def _first_tenant_cart_item(ctx: Context, client) -> None:
