@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from backend.api.fields import Count, Id, UtcDateTime
+from backend.api.fields import BoundedInt, Count, Id, UtcDateTime
 from backend.api.pagination import PageQuerySchema, page_schema
 from backend.domain.messaging import BUSINESS_KINDS
 from backend.domain.tenant_settings import LANGUAGES
@@ -76,7 +76,7 @@ class OutboundSchema(Schema):
     due_at = UtcDateTime()
     provider_sid = fields.Str(allow_none=True)
     error = fields.Str(allow_none=True)
-    error_code = fields.Integer(allow_none=True, metadata={"description": "Twilio's"})
+    error_code = BoundedInt(allow_none=True, metadata={"description": "Twilio's"})
     attempts = Count()
     created_at = UtcDateTime()
 
