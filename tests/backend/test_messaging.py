@@ -13,7 +13,14 @@ from sqlalchemy import insert, select, update
 from twilio.request_validator import RequestValidator
 
 from backend.domain.messaging import quiet_end
-from backend.models import Conversation, Customer, MessageTemplateVariant, OutboundMessage
+from backend.domain.payments import SUCCEEDED
+from backend.models import (
+    Conversation,
+    Customer,
+    MessageTemplateVariant,
+    OutboundMessage,
+    Payment,
+)
 from backend.services.conversations.messaging import release_due
 from backend.services.platform.customers import upsert_customer
 from backend.services.platform.tenants import update_settings
@@ -390,3 +397,37 @@ def test_a_message_released_days_after_it_was_made_is_not_given_up(client, tenan
     assert release_due(tenants, moment).released == 1  # outside the window: the template goes
     assert sweep_outbox(tenants, moment).given_up == []
     assert [name for name, _ in jobs if name == "deliver_outbound"] == ["deliver_outbound"]
+
+
+@pytest.mark.parametrize("stopped,expected", [(False, "rasa"),
+                                              (True, "refused:no_consent")])
+def test_a_payment_receipt_passes_the_same_rules(make_app, stopped, expected) -> None:
+    """The receipt is transactional: a customer who said STOP gets none (and it is marked
+    notified, so the job does not try again); the others get it."""
+    from backend.services.payments.notices import notify_customer
+    from tests.backend.payment_helpers import (FakeRasa, configure_payments, make_payment,
+                                               place_order)
+    from tests.backend.conftest import TENANT_KEY, TENANT_NUMBER, TENANT_SID, add_tenant
+
+    rasa = FakeRasa()
+    try:
+        app = make_app(rasa_url=rasa.url)
+        ctx = app.extensions["backend"]
+        add_tenant(ctx, TENANT_ID, TENANT_NUMBER, TENANT_SID, TENANT_TOKEN, TENANT_KEY)
+        configure_payments(ctx)
+        client = app.test_client()
+        order = place_order(client, ctx)
+        payment_id = make_payment(ctx, order["id"], "daraja", "ws_CO_receipt")
+        with ctx.db.transaction() as session:
+            session.get_one(Payment, payment_id).status = SUCCEEDED
+            if stopped:
+                for row in session.scalars(select(Customer)):
+                    row.consent_transactional = False
+        ctx.jobs.enqueue = lambda job, *args: None  # delivery is another test's subject
+        assert notify_customer(ctx, payment_id, final_attempt=True) == expected
+        assert notify_customer(ctx, payment_id, final_attempt=True) == "skipped"
+        with ctx.db.transaction() as session:
+            sent = session.scalars(select(OutboundMessage.kind)).all()
+        assert sent == ([] if stopped else ["transactional"])
+    finally:
+        rasa.close()
