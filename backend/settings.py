@@ -274,3 +274,9 @@ class Settings:
     def twilio_base_url(self, sandbox_tenant: bool) -> str:
         """Where the Twilio REST API lives for a tenant: the simulator for sandbox tenants."""
         return self.twilio_sandbox_api_url if sandbox_tenant else self.twilio_api_url
+
+    def twilio_content_url(self, sandbox_tenant: bool) -> str:
+        """Where Twilio's Content API (templates and their approval) lives for a tenant."""
+        if sandbox_tenant:
+            return self.twilio_sandbox_api_url.rstrip("/") + "/content"
+        return "https://content.twilio.com"

@@ -21,6 +21,9 @@ def register_blueprints(api: Api) -> None:
     from backend.api.nlu import internal_blp as nlu_internal
     from backend.api.nlu import merchant_blp as nlu
     from backend.api.orders import blp as orders
+    from backend.api.outreach import blp as outreach
+    from backend.api.outreach import status_blp as twilio_status
+    from backend.api.outreach import templates_blp as message_templates
     from backend.api.payment_operations import internal_blp as payments_internal
     from backend.api.payment_webhooks import blp as payment_webhooks
     from backend.api.payments import blp as payments
@@ -37,6 +40,8 @@ def register_blueprints(api: Api) -> None:
     for blueprint in (tenant, api_keys, customers, conversations):  # the tenant platform
         api.register_blueprint(blueprint)
     for blueprint in (conversations_internal, nlu_internal, nlu):  # conversation operations
+        api.register_blueprint(blueprint)
+    for blueprint in (outreach, message_templates, twilio_status):  # business-initiated messages
         api.register_blueprint(blueprint)
     commerce = (variants, services, service_variants_blp, windows_blp, carts, orders, appointments)
     for blueprint in commerce:

@@ -1,4 +1,5 @@
-"""Messaging jobs (queue `messaging`): deliver a batch of the outbox, sweep the outbox."""
+"""Messaging jobs: deliver a batch of the outbox, sweep the outbox, release scheduled messages
+that came due, submit templates for WhatsApp approval (and ask again while pending)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from backend.jobs.job_context import job_context
 from backend.observability import job_entry
 from backend.queueing.runner import is_final_attempt
 from backend.services.conversations.delivery import deliver_batch
+from backend.services.conversations.messaging import release_due
 from backend.services.conversations.outbound import sweep_outbox as sweep
+from backend.services.conversations.templates import pending_variants, submit_for_approval
 
 
 @job_entry
@@ -24,3 +27,25 @@ def sweep_outbox() -> dict[str, Any]:
     report = sweep(job_context())
     return {"requeued": len(report.requeued), "unknown": len(report.unknown),
             "given_up": len(report.given_up)}
+
+
+@job_entry
+def release_scheduled() -> dict[str, int]:
+    """Queue scheduled messages that came due, after checking the rules again."""
+    report = release_due(job_context())
+    return {"released": report.released, "waiting": report.waiting,
+            "cancelled": report.cancelled}
+
+
+@job_entry
+def submit_template(variant_id: int) -> str:
+    """Submit one template variant to the Content API for approval, or ask where it stands."""
+    return submit_for_approval(job_context(), variant_id)
+
+
+@job_entry
+def sweep_template_approvals() -> dict[str, int]:
+    """Ask again about every variant WhatsApp has not decided on yet."""
+    ctx = job_context()
+    outcomes = [submit_for_approval(ctx, variant_id) for variant_id in pending_variants(ctx)]
+    return {outcome: outcomes.count(outcome) for outcome in set(outcomes)}

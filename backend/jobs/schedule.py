@@ -1,4 +1,5 @@
-"""The periodic sweeps, defined once: unpaid orders, payments, the outbox.
+"""The periodic sweeps, defined once: unpaid orders, payments, the outbox, scheduled messages
+that came due, templates waiting for WhatsApp's approval.
 
 With Redis, RQ's own cron scheduler enqueues them (one process per deployment; the workers run
 them):
@@ -24,7 +25,7 @@ from typing import Any
 from rq import cron
 
 from backend.jobs.job_context import job_context
-from backend.jobs.messaging import sweep_outbox
+from backend.jobs.messaging import release_scheduled, sweep_outbox, sweep_template_approvals
 from backend.jobs.orders import check_every_minutes, expire_unpaid_orders
 from backend.jobs.payments import sweep_payments
 from backend.queueing.names import DEFAULT, MESSAGING
@@ -50,6 +51,8 @@ def sweeps(settings: Settings) -> list[Sweep]:
         Sweep(expire_unpaid_orders, DEFAULT, orders_every),
         Sweep(sweep_payments, DEFAULT, 60),
         Sweep(sweep_outbox, MESSAGING, 30),
+        Sweep(release_scheduled, MESSAGING, 30),
+        Sweep(sweep_template_approvals, DEFAULT, 300),
     ]
 
 

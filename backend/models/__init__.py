@@ -9,7 +9,16 @@ from backend.models.customer import CONSENT_KINDS, ConsentEvent, Customer
 from backend.models.handoff import HANDOFF_REASONS, ConversationHandoff
 from backend.models.knowledge import KbDocument, KbEntry, KbPassage, KbState
 from backend.models.llm import LlmCall
-from backend.models.messages import OUTBOUND_STATUSES, InboundMessage, OutboundMessage
+from backend.models.messages import (
+    MESSAGE_KINDS,
+    OUTBOUND_STATUSES,
+    InboundMessage,
+    MessageStatusEvent,
+    MessageTemplate,
+    MessageTemplateVariant,
+    OutboundMessage,
+    UsageWarning,
+)
 from backend.models.nlu_log import NluClassification
 from backend.models.orders import Cart, CartItem, IdempotencyKey, Order, OrderLine
 from backend.models.payments import Payment, PaymentEvent, PaymentSettings
@@ -26,7 +35,12 @@ __all__ = [
     "CONSENT_KINDS",
     "CONVERSATION_STATUSES",
     "HANDOFF_REASONS",
+    "MESSAGE_KINDS",
     "OUTBOUND_STATUSES",
+    "MessageStatusEvent",
+    "MessageTemplate",
+    "MessageTemplateVariant",
+    "UsageWarning",
     "ApiKey",
     "Appointment",
     "AvailabilityWindow",

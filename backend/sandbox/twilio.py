@@ -14,6 +14,7 @@ from backend.domain.errors import DomainError
 from backend.domain.phones import InvalidPhoneNumber, is_whatsapp_address, to_e164
 from backend.models import Tenant
 from backend.sandbox.models import SandboxMessage
+from backend.sandbox.twilio_content import SEND_STATUS_CALLBACKS, render_content
 from backend.security import constant_time_equals
 
 
@@ -44,6 +45,8 @@ class TwilioMessageRequest:
     body: str | None = None
     media_urls: Sequence[str] = field(default_factory=tuple)
     status_callback: str | None = None
+    content_sid: str | None = None
+    content_variables: str | None = None
 
 
 @dataclass(frozen=True)
@@ -144,7 +147,14 @@ def receive_message(
         _authenticate(ctx, account_sid, credentials, tenants)
         tenant = _sender(request, tenants)
         to_number = _recipient(request)
-        body, media_url = _content(request)
+        if request.content_sid:
+            body = render_content(ctx, tenant.id, request.content_sid, request.content_variables)
+            if body is None:
+                raise TwilioApiError(400, 21655, "The ContentSid is invalid, not approved, or "
+                                     "its ContentVariables do not fill it.")
+            media_url = None
+        else:
+            body, media_url = _content(request)
         to_address = (request.to_address or "").strip()
         message = SandboxMessage(
             tenant_id=tenant.id,
@@ -158,7 +168,10 @@ def receive_message(
         )
         session.add(message)
         session.flush()
-        return _view(message, tenant, to_address)
+        view = _view(message, tenant, to_address)
+    if view.status_callback:
+        ctx.jobs.enqueue(SEND_STATUS_CALLBACKS, view.id)
+    return view
 
 
 def list_messages(

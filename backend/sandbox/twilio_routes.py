@@ -7,6 +7,7 @@ from typing import Any
 from flask import Response, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
+from sqlalchemy import select
 
 from backend.api.auth import require_service_or_tenant
 from backend.api.common import TENANT_SECURITY, context, principal
@@ -17,7 +18,13 @@ from backend.sandbox.twilio import (
     list_messages,
     receive_message,
 )
+from backend.models import Tenant
+from backend.sandbox.twilio_content import approval_status, create_content, request_approval
+from backend.security import constant_time_equals
 from backend.sandbox.twilio_schemas import (
+    ApprovalRequestSchema,
+    ContentAnswerSchema,
+    ContentCreateSchema,
     SandboxMessagesSchema,
     SandboxQuerySchema,
     TwilioErrorSchema,
@@ -76,8 +83,63 @@ class TwilioMessages(MethodView):
                 body=form["Body"],
                 media_urls=form["MediaUrl"],
                 status_callback=form["StatusCallback"],
+                content_sid=form["ContentSid"],
+                content_variables=form["ContentVariables"],
             ),
         )
+
+
+def _content_tenant() -> str:
+    """The tenant whose Twilio credentials (HTTP Basic) call the Content API."""
+    username, password = _basic_credentials() or ("", "")
+    ctx = context()
+    with ctx.db.transaction() as session:
+        tenants = session.scalars(select(Tenant).where(
+            Tenant.twilio_account_sid == username).order_by(Tenant.id)).all()
+        for tenant in tenants:
+            if constant_time_equals(password, ctx.crypto.decrypt(
+                    tenant.twilio_auth_token_encrypted)):
+                return tenant.id
+    raise TwilioApiError(401, 20003, "Authenticate")
+
+
+def _found(answer: dict[str, Any] | None) -> dict[str, Any]:
+    if answer is None:
+        raise TwilioApiError(404, 20404, "The requested resource was not found")
+    return answer
+
+
+@twilio_blp.route("/content/v1/Content")
+class Contents(MethodView):
+    @twilio_blp.doc(security=[{"TwilioBasic": []}])
+    @twilio_blp.arguments(ContentCreateSchema)
+    @twilio_blp.response(201, ContentAnswerSchema)
+    @twilio_blp.alt_response(401, schema=TwilioErrorSchema, description="Twilio error 20003")
+    def post(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Create a content template, as Twilio's Content API does"""
+        return create_content(context(), _content_tenant(), payload)
+
+
+@twilio_blp.route("/content/v1/Content/<string:sid>/ApprovalRequests/whatsapp")
+class ApprovalCreate(MethodView):
+    @twilio_blp.doc(security=[{"TwilioBasic": []}])
+    @twilio_blp.arguments(ApprovalRequestSchema)
+    @twilio_blp.response(201, ContentAnswerSchema)
+    @twilio_blp.alt_response(404, schema=TwilioErrorSchema, description="Unknown content")
+    def post(self, payload: dict[str, Any], sid: str) -> dict[str, Any]:
+        """Submit a content for WhatsApp approval"""
+        return _found(request_approval(context(), _content_tenant(), sid, payload["name"],
+                                       payload["category"]))
+
+
+@twilio_blp.route("/content/v1/Content/<string:sid>/ApprovalRequests")
+class ApprovalFetch(MethodView):
+    @twilio_blp.doc(security=[{"TwilioBasic": []}])
+    @twilio_blp.response(200, ContentAnswerSchema)
+    @twilio_blp.alt_response(404, schema=TwilioErrorSchema, description="Unknown content")
+    def get(self, sid: str) -> dict[str, Any]:
+        """WhatsApp's approval of a content"""
+        return _found(approval_status(context(), _content_tenant(), sid))
 
 
 @messages_blp.route("/messages")

@@ -24,6 +24,37 @@ class TwilioMessageFormSchema(Schema):
     Body = fields.Str(load_default=None)
     MediaUrl = fields.List(fields.Str(), load_default=list)
     StatusCallback = fields.Str(load_default=None)
+    ContentSid = fields.Str(load_default=None)
+    ContentVariables = fields.Str(load_default=None)
+
+
+class ContentCreateSchema(Schema):
+    """Twilio Content API: create a content (JSON)."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    friendly_name = fields.Str(load_default=None)
+    language = fields.Str(load_default=None)
+    variables = fields.Dict(keys=fields.Str(), values=fields.Str(), load_default=dict)
+    types = fields.Dict(required=True)
+
+
+class ApprovalRequestSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    name = fields.Str(required=True)
+    category = fields.Str(required=True)
+
+
+class ContentAnswerSchema(Schema):
+    class Meta:
+        unknown = "include"
+
+    sid = fields.Str()
+    status = fields.Str()
+    whatsapp = fields.Dict()
 
 
 class TwilioMessageSchema(Schema):

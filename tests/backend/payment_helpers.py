@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +19,7 @@ from backend.seed.payments import seed_payments
 from backend.services.payments.settings import update_payment_settings
 from backend.services.platform.tenants import update_settings
 from tests.backend.commerce_helpers import PHONE, acting, seed_catalog
-from tests.backend.conftest import TENANT_ID, free_port
+from tests.backend.conftest import TENANT_ID, free_port, service_headers
 
 
 class FakeRasa:
@@ -65,6 +66,11 @@ def set_features(ctx: Context, tenant_id: str = TENANT_ID, **features: Any) -> N
 def place_order(client: Any, ctx: Context, sku: str = "SNK-WHT-40", quantity: int = 1,
                 phone: str = PHONE) -> dict[str, Any]:
     skus = {row[0]: row[1] for row in _variants(ctx)} or seed_catalog(ctx)
+    # Customers order in a chat: they wrote just now, so the receipt may be free text.
+    wrote = client.post("/internal/v1/messages/inbound", headers=service_headers(), json={
+        "tenant_id": TENANT_ID, "from": phone, "message_sid": f"SM{uuid.uuid4().hex}",
+        "body": "nataka ku-order"})
+    assert wrote.status_code == 201, wrote.get_json()
     response = client.post("/v1/orders", json={"items": [
         {"variant_id": skus[sku], "quantity": quantity}]}, headers=acting(phone=phone))
     assert response.status_code == 201, response.get_json()

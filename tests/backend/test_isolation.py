@@ -39,6 +39,8 @@ TABLE_BY_PARAMETER = {
     "document_id": "kb_documents",
     "payment_id": "payments",
     "withdrawal_id": "withdrawals",
+    "message_id": "outbound_messages",
+    "template_id": "message_templates",
 }
 # Where one parameter name means another table on some routes.
 TABLE_BY_RULE_AND_PARAMETER = {("/v1/service-variants/", "variant_id"): "service_variants"}
@@ -56,6 +58,8 @@ VALIDATED_BEFORE_LOOKUP: dict[tuple[str, str], dict[str, Any]] = {
     ("POST", "/v1/orders/<int:order_id>/payments"): {"method": "mpesa_manual"},
     ("PATCH", "/v1/carts/current/items/<int:item_id>"): {"quantity": 1},
     ("PATCH", "/v1/kb/entries/<int:entry_id>"): {"title": "Isolation"},
+    ("PATCH", "/v1/message-templates/<int:template_id>"): {"category": "marketing"},
+    ("POST", "/v1/message-templates/<int:template_id>/preview"): {"language": "en"},
     ("PATCH", "/v1/kb/documents/<int:document_id>"): {"title": "Isolation"},
     ("POST", "/v1/products/<int:product_id>/variants"): {
         "sku": "ISOLATION-1", "price_minor": 100, "stock": 1},
@@ -112,8 +116,10 @@ def seeded(ctx: Context, client) -> dict[str, list[int]]:
                                                                    demo.api_key))
         _knowledge_base(ctx, tenant.tenant_id)
     # A conversation and a cart of the first tenant, made the way the channel and assistant do.
-    record_inbound(ctx, IncomingMessage(FIRST.tenant.id, ACTING_PHONE, "SMISOLATION", "Niaje"))
+    inbound = record_inbound(
+        ctx, IncomingMessage(FIRST.tenant.id, ACTING_PHONE, "SMISOLATION", "Niaje"))
     _first_tenant_cart_item(ctx, client)
+    _messaging(ctx, inbound.customer_id)
     ids: dict[str, list[int]] = {}
     with ctx.db.engine.connect() as connection:
         for table in tenant_tables():
@@ -132,6 +138,22 @@ def _knowledge_base(ctx: Context, tenant_id: str) -> None:
                      "answers": {"en": f"{tenant_id} opens at 8 am."}}],
         "documents": [{"title": "Policies", "text": f"{tenant_id} policies."}],
     })
+
+
+def _messaging(ctx: Context, customer_id: int) -> None:
+    """A template per tenant and a scheduled message of the first tenant's."""
+    from datetime import UTC, datetime, timedelta
+
+    from backend.services.conversations.messaging import SendRequest, send_message
+    from backend.services.conversations.templates import create_template
+
+    for demo in (FIRST, SECOND):
+        create_template(ctx, demo.tenant.id, {
+            "name": "isolation", "category": "utility", "placeholders": ["name"],
+            "variants": {"en": "Hi {{name}}, thanks."}})
+    send_message(ctx, FIRST.tenant.id, SendRequest(
+        customer_id=customer_id, kind="transactional", text="Isolation",
+        send_at=datetime.now(UTC) + timedelta(hours=1)))
 
 
 def _first_tenant_cart_item(ctx: Context, client) -> None:

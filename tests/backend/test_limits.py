@@ -50,7 +50,7 @@ def fill_month(ctx: Context, count: int, when: datetime | None = None) -> None:
     batch = uuid.uuid4().hex
     rows = [
         dict(tenant_id=TENANT_ID, to_phone_encrypted="x", to_phone_hash="h", body="old",
-             status="sent", attempts=1, batch_id=batch, position=n, created_at=when,
+             status="sent", attempts=1, batch_id=batch, position=n, created_at=when, due_at=when,
              updated_at=when)
         for n in range(count)
     ]

@@ -28,6 +28,8 @@ class _Pending:
     id: int
     body: str | None
     media_url: str | None
+    content_sid: str | None
+    content_variables: dict[str, str] | None
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class _Batch:
     from_address: str
     to_address: str
     pending: list[_Pending]
+    callback_base: str  # + "/<outbound id>": where Twilio posts this message's statuses
 
 
 @dataclass
@@ -66,14 +69,19 @@ def deliver_batch(ctx: Context, ids: list[int], *, final_attempt: bool) -> Deliv
             sent = batch.sender.send(
                 from_=batch.from_address,
                 to=batch.to_address,
-                body=message.body,
+                body=None if message.content_sid else message.body,
                 media_url=message.media_url,
+                content_sid=message.content_sid,
+                content_variables=message.content_variables,
+                status_callback=f"{batch.callback_base}/{message.id}",
             )
         except TwilioSendError as error:
             if error.transient and not final_attempt:
-                _record(ctx, batch.tenant_id, message.id, "queued", error=str(error))
+                _record(ctx, batch.tenant_id, message.id, "queued", error=str(error),
+                        error_code=error.code)
                 raise
-            _record(ctx, batch.tenant_id, message.id, "failed", error=str(error))
+            _record(ctx, batch.tenant_id, message.id, "failed", error=str(error),
+                    error_code=error.code)
             report.failed += 1
             continue
         _record(ctx, batch.tenant_id, message.id, "sent", sent=sent)
@@ -102,9 +110,15 @@ def _load(ctx: Context, ids: list[int]) -> _Batch | None:
             sender=TwilioSender(tenant.twilio_account_sid, token, base_url),
             from_address=whatsapp_address(tenant.whatsapp_number),
             to_address=whatsapp_address(ctx.crypto.decrypt(messages[0].to_phone_encrypted)),
-            pending=[_Pending(m.id, m.body, m.media_url) for m in messages
-                     if m.status in ("queued", "sending")],
+            pending=[_Pending(m.id, m.body, m.media_url, m.content_sid, m.content_variables)
+                     for m in messages if m.status in ("queued", "sending")],
+            callback_base=status_callback_base(ctx, tenant.id),
         )
+
+
+def status_callback_base(ctx: Context, tenant_id: str) -> str:
+    """The public URL Twilio posts a tenant's delivery statuses to (api/twilio_status)."""
+    return f"{ctx.settings.public_url}/webhooks/twilio/status/{tenant_id}"
 
 
 def _claim(ctx: Context, tenant_id: str, message_id: int) -> str:
@@ -139,6 +153,7 @@ def _record(
     *,
     sent: SentMessage | None = None,
     error: str | None = None,
+    error_code: int | None = None,
 ) -> None:
     with ctx.db.transaction() as session:
         message = session.scalars(
@@ -146,9 +161,12 @@ def _record(
                 OutboundMessage.tenant_id == tenant_id, OutboundMessage.id == message_id
             )
         ).one()
-        message.status = status
+        # A status callback may have landed while the call was still open: never move back.
+        if message.status == "sending":
+            message.status = status
         message.attempts += 1
         message.error = error
+        message.error_code = error_code
         if sent is not None:
             message.provider_sid = sent.sid
     outcome = "retry" if status == "queued" else status

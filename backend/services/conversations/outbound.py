@@ -15,20 +15,34 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from datetime import UTC
+
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.wiring import Context
-from backend.domain.errors import InvalidInput
+from backend.domain.errors import InvalidInput, LimitExceeded
+from backend.domain.messaging import (
+    REPLY,
+    Consents,
+    TemplateChoice,
+    check_allowed,
+    crosses_warning,
+    day_bounds,
+    month_bounds,
+    quiet_end,
+    waits_for_quiet_hours,
+)
 from backend.domain.phones import to_e164
+from backend.domain.tiers import TIERS
 from backend.queueing.names import DELIVER_OUTBOUND
 from backend.queueing.runner import JobQueueUnavailable, RQRunner
-from backend.models import OutboundMessage
+from backend.models import Conversation, Customer, OutboundMessage, Tenant, UsageWarning
 from backend.models.base import utcnow
 from backend.services.conversations.conversations import current_conversation, in_reply_window
 from backend.services.platform.customers import find_customer
-from backend.services.platform.limits import check_limit, messages_this_month
+from backend.services.platform.limits import check_limit, messages_between, messages_this_month
 from backend.services.platform.tenants import require_tenant
 
 log = logging.getLogger(__name__)
@@ -44,6 +58,31 @@ UNKNOWN_OUTCOME = (
 class OutgoingMessage:
     body: str | None = None
     media_url: str | None = None
+    # An approved template, sent through Twilio's Content API (body: its rendered text).
+    content_sid: str | None = None
+    content_variables: dict[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """How a batch goes out: its kind (backend/domain/messaging.py), whether it may break quiet
+    hours, when it should go (None: now) and the template it uses, if any."""
+
+    kind: str = REPLY
+    urgent: bool = False
+    send_at: datetime | None = None
+    template_id: int | None = None
+    template: TemplateChoice | None = None
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class Planned:
+    ids: list[int]
+    status: str  # queued (goes out now) | scheduled (waits for due_at)
+    due_at: datetime
+    deferred: list[str]  # why it waits: scheduled, quiet_hours, daily_limit
+    warnings: list[str]  # the tier's limits at 80 % (said once per period)
 
 
 @dataclass(frozen=True)
@@ -60,8 +99,8 @@ def queue_outbound(
     messages: Sequence[OutgoingMessage],
     in_reply_to: str | None = None,
 ) -> list[int]:
-    """Store the messages as queued and enqueue their delivery; returns their ids in order.
-    A reply to an inbound message already answered returns the stored reply's ids instead."""
+    """Store a reply's messages as queued and enqueue their delivery; returns their ids in
+    order. A reply to an inbound message already answered returns the stored reply's ids."""
     phone = to_e164(to, field="to")
     ids = store_outbound(ctx, tenant_id, phone, messages, in_reply_to)
     enqueue_delivery(ctx, ids)
@@ -140,23 +179,49 @@ def add_outbound(
     phone: str,
     messages: Sequence[OutgoingMessage],
     in_reply_to: str | None = None,
+    delivery: Delivery = Delivery(),
 ) -> list[int]:
     """store_outbound inside the caller's transaction (so that the caller's own change, e.g. a
     payment marked notified, commits with the messages or not at all)."""
-    if not messages or any(not (m.body or m.media_url) for m in messages):
+    return plan_outbound(session, ctx, tenant_id, phone, messages, in_reply_to, delivery).ids
+
+
+def plan_outbound(
+    session: Session,
+    ctx: Context,
+    tenant_id: str,
+    phone: str,
+    messages: Sequence[OutgoingMessage],
+    in_reply_to: str | None = None,
+    delivery: Delivery = Delivery(),
+    now: datetime | None = None,
+) -> Planned:
+    """The one decision every outbound message passes (backend/domain/messaging.py): consent by
+    kind, the 24-hour window, quiet hours, the tier's daily and monthly limits. Stores the batch
+    as queued (due now) or scheduled (due later), or raises MessageRefused / LimitExceeded with
+    nothing stored. The caller enqueues queued rows after its commit (enqueue_delivery)."""
+    if not messages or any(not (m.body or m.media_url or m.content_sid) for m in messages):
         raise InvalidInput("Every message needs a body or a media_url")
-    batch_id = uuid.uuid4().hex
+    moment = now or utcnow()
     tenant = require_tenant(session, tenant_id)
     if in_reply_to is not None:
         existing = reply_to(session, tenant_id, in_reply_to)
         if existing:  # a retry of a reply already stored: answered once, whatever it says now
-            return existing
+            return Planned(existing, "queued", moment, [], [])
     customer = find_customer(session, ctx.crypto, tenant_id, phone)
+    due, deferred = _due_time(session, tenant, delivery, len(messages), moment)
+    if delivery.kind != REPLY:
+        check_allowed(delivery.kind, _consents(customer),
+                      last_inbound_at(session, customer) if customer else None,
+                      delivery.template, due)
     conversation = None
-    if customer is not None:
-        conversation = current_conversation(session, customer, inbound=False)
-    if not in_reply_window(conversation):
-        check_limit(tenant.tier, "messages", messages_this_month(session, tenant), len(messages))
+    if customer is not None and not deferred:
+        conversation = current_conversation(session, customer, inbound=False, now=moment)
+    if delivery.kind == REPLY and not in_reply_window(conversation, moment):
+        check_limit(tenant.tier, "messages", messages_this_month(session, tenant, moment),
+                    len(messages))
+    status = "scheduled" if deferred else "queued"
+    batch_id = uuid.uuid4().hex
     rows = [
         OutboundMessage(
             tenant_id=tenant_id,
@@ -166,8 +231,15 @@ def add_outbound(
             to_phone_hash=ctx.crypto.keyed_hash(phone),
             body=message.body,
             media_url=message.media_url,
+            content_sid=message.content_sid,
+            content_variables=message.content_variables,
             in_reply_to=in_reply_to,
-            status="queued",
+            status=status,
+            kind=delivery.kind,
+            urgent=delivery.urgent,
+            due_at=due,
+            template_id=delivery.template_id,
+            language=delivery.language,
             batch_id=batch_id,
             position=position,
         )
@@ -175,7 +247,96 @@ def add_outbound(
     ]
     session.add_all(rows)
     session.flush()
-    return [row.id for row in rows]
+    warnings = usage_warnings(session, tenant, due, len(rows)) if delivery.kind != REPLY else []
+    return Planned([row.id for row in rows], status, due, deferred, warnings)
+
+
+def _consents(customer: Customer | None) -> Consents | None:
+    if customer is None:
+        return None
+    return Consents(customer.consent_transactional, customer.consent_reminders,
+                    customer.consent_promotional)
+
+
+def last_inbound_at(session: Session, customer: Customer) -> datetime | None:
+    """When the customer last wrote to the tenant (the 24-hour window starts there)."""
+    latest: datetime | None = session.scalar(
+        select(func.max(Conversation.last_inbound_at)).where(
+            Conversation.tenant_id == customer.tenant_id, Conversation.customer_id == customer.id)
+    )
+    if latest is not None and latest.tzinfo is None:  # SQLite's max() returns the raw value
+        latest = latest.replace(tzinfo=UTC)
+    return latest
+
+
+# A business message is never pushed further out than this by quiet hours and full days.
+MAX_DEFERRAL_DAYS = 31
+
+
+def _due_time(
+    session: Session, tenant: Tenant, delivery: Delivery, count: int, now: datetime
+) -> tuple[datetime, list[str]]:
+    """When the batch may go out and why it waits: the requested time, then (business kinds)
+    the end of quiet hours and the first day whose limit has room for it; a month without room
+    is LimitExceeded."""
+    due = max(delivery.send_at or now, now)
+    deferred = ["scheduled"] if due > now else []
+    if delivery.kind == REPLY:
+        return due, deferred
+    day_limit = TIERS[tenant.tier].max_messages_per_day
+    for _ in range(2 * MAX_DEFERRAL_DAYS):
+        if waits_for_quiet_hours(delivery.kind, delivery.urgent):
+            after_quiet = quiet_end(tenant.quiet_hours, tenant.timezone, due)
+            if after_quiet != due:
+                due = after_quiet
+                _add(deferred, "quiet_hours")
+        if day_limit is None:
+            break
+        start, end = day_bounds(tenant.timezone, due)
+        if count > day_limit:
+            raise LimitExceeded(f"The {tenant.tier} tier allows {day_limit:,} messages a day; "
+                                f"this batch has {count:,}.")
+        if messages_between(session, tenant.id, start, end) + count <= day_limit:
+            break
+        due = end
+        _add(deferred, "daily_limit")
+    else:
+        raise LimitExceeded(f"No day in the next {MAX_DEFERRAL_DAYS} has room for these messages")
+    check_limit(tenant.tier, "messages", messages_this_month(session, tenant, due), count)
+    return due, deferred
+
+
+def _add(reasons: list[str], reason: str) -> None:
+    if reason not in reasons:
+        reasons.append(reason)
+
+
+def usage_warnings(session: Session, tenant: Tenant, due: datetime, adding: int) -> list[str]:
+    """Warn the merchant once per day and per month when messages reach 80 % of the tier's
+    limit: recorded (GET /v1/messages/usage lists them), logged, and said to the caller."""
+    tier = TIERS[tenant.tier]
+    said: list[str] = []
+    for period, limit, (start, end) in (
+        ("day", tier.max_messages_per_day, day_bounds(tenant.timezone, due)),
+        ("month", tier.max_messages_per_month, month_bounds(tenant.timezone, due)),
+    ):
+        if limit is None:
+            continue
+        used = messages_between(session, tenant.id, start, end)
+        if not crosses_warning(used - adding, adding, limit):
+            continue
+        try:
+            with session.begin_nested():
+                session.add(UsageWarning(tenant_id=tenant.id, period=period, period_start=start,
+                                         used=used, allowed=limit))
+        except IntegrityError:
+            continue  # another batch warned for this period first
+        text = (f"{used:,} of the {limit:,} messages a {period} of the {tier.name} tier are "
+                f"used ({used * 100 // limit} %); past the daily limit messages wait for the "
+                "next day, past the monthly one they are refused.")
+        log.warning("usage warning for %s: %s", tenant.id, text)
+        said.append(text)
+    return said
 
 
 def sweep_outbox(ctx: Context, now: datetime | None = None) -> SweepReport:
@@ -188,7 +349,7 @@ def sweep_outbox(ctx: Context, now: datetime | None = None) -> SweepReport:
         unknown = _fail_where(session, "sending", moment - SENDING_LEASE, UNKNOWN_OUTCOME)
         given_up = _fail_where(
             session, "queued", give_up_before,
-            f"not sent within {ctx.settings.outbox_give_up_hours} h", by_creation=True)
+            f"not sent within {ctx.settings.outbox_give_up_hours} h", by_due_time=True)
         rows = session.execute(
             select(OutboundMessage.id, OutboundMessage.batch_id)
             .where(OutboundMessage.status == "queued", OutboundMessage.updated_at < stale_before)
@@ -215,9 +376,10 @@ def sweep_outbox(ctx: Context, now: datetime | None = None) -> SweepReport:
 
 
 def _fail_where(
-    session: Session, status: str, before: datetime, error: str, by_creation: bool = False
+    session: Session, status: str, before: datetime, error: str, by_due_time: bool = False
 ) -> list[int]:
-    column = OutboundMessage.created_at if by_creation else OutboundMessage.updated_at
+    # Queued too long counts from when it was due (a scheduled message is due later than made).
+    column = OutboundMessage.due_at if by_due_time else OutboundMessage.updated_at
     ids = list(session.scalars(
         select(OutboundMessage.id).where(OutboundMessage.status == status, column < before)
     ))

@@ -22,7 +22,13 @@ from backend.domain.payments import SUCCEEDED, order_reference
 from backend.models import Customer, Payment, Tenant
 from backend.models.base import utcnow
 from backend.providers.rasa import RasaClient, RasaError
-from backend.services.conversations.outbound import OutgoingMessage, add_outbound, enqueue_delivery
+from backend.domain.messaging import MessageRefused
+from backend.services.conversations.outbound import (
+    Delivery,
+    OutgoingMessage,
+    add_outbound,
+    enqueue_delivery,
+)
 
 log = logging.getLogger(__name__)
 RECEIVED_INTENT = "EXTERNAL_payment_received"
@@ -121,7 +127,17 @@ def notify_customer(ctx: Context, payment_id: int, final_attempt: bool) -> str:
         assert customer is not None
         # The phone is decrypted only here, where the message is queued to be sent.
         phone = ctx.crypto.decrypt(customer.phone_encrypted)
-        ids = add_outbound(session, ctx, notice.tenant_id, phone, messages)
+        # A receipt is transactional and urgent: the customer's consent and the 24-hour
+        # window apply (a STOP or a closed window: not sent, said why), quiet hours do not.
+        try:
+            with session.begin_nested():
+                ids = add_outbound(session, ctx, notice.tenant_id, phone, messages,
+                                   delivery=Delivery(kind="transactional", urgent=True,
+                                                     language=notice.language))
+        except MessageRefused as refusal:
+            log.warning("payment %s notice not sent: %s", payment_id, refusal.reason)
+            ids, how = [], f"refused:{refusal.reason}"
         payment.notified_at = utcnow()
-    enqueue_delivery(ctx, ids)
+    if ids:
+        enqueue_delivery(ctx, ids)
     return how

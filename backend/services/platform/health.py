@@ -90,7 +90,7 @@ def outbox_lag(ctx: Context) -> QueueLag | None:
     try:
         with ctx.db.transaction() as session:
             depth, oldest = session.execute(
-                select(func.count(OutboundMessage.id), func.min(OutboundMessage.created_at))
+                select(func.count(OutboundMessage.id), func.min(OutboundMessage.due_at))
                 .where(OutboundMessage.status == "queued")
             ).one()
     except Exception:

@@ -9,7 +9,7 @@ loudly with LimitExceeded rather than dropped.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -61,11 +61,21 @@ def month_start_utc(timezone: str, now: datetime | None = None) -> datetime:
 
 
 def messages_this_month(session: Session, tenant: Tenant, now: datetime | None = None) -> int:
-    """Outbound messages stored for the tenant since its month began (any status)."""
+    """Outbound messages of the tenant's calendar month holding `now` (by when they go out;
+    any status but cancelled: a scheduled message holds its place)."""
+    start = month_start_utc(tenant.timezone, now)
+    following = month_start_utc(tenant.timezone, (start + timedelta(days=32)))
+    return messages_between(session, tenant.id, start, following)
+
+
+def messages_between(session: Session, tenant_id: str, start: datetime, end: datetime) -> int:
+    """The tenant's outbound messages due in [start, end), cancelled ones aside."""
     count = session.scalar(
         select(func.count(OutboundMessage.id)).where(
-            OutboundMessage.tenant_id == tenant.id,
-            OutboundMessage.created_at >= month_start_utc(tenant.timezone, now),
+            OutboundMessage.tenant_id == tenant_id,
+            OutboundMessage.due_at >= start,
+            OutboundMessage.due_at < end,
+            OutboundMessage.status != "cancelled",
         )
     )
     return int(count or 0)
