@@ -20,8 +20,10 @@ from backend.domain.orders import (
     order_total,
     stock_effect,
 )
+from backend.domain.notifications import ORDER_EVENTS
 from backend.models import Cart, CartItem, Order, OrderLine, ProductVariant
 from backend.models.base import utcnow
+from backend.services.conversations.automatic import queue_event
 from backend.services.orders.carts import require_customer, sellable_variant
 from backend.services.platform.idempotency import IdempotencyRequest, remember, replayed_id
 from backend.services.platform.pages import Page, fetch_page
@@ -217,7 +219,12 @@ def transition_order(ctx: Context, tenant_id: str, order_id: int, to: str,
     with ctx.db.transaction() as session:
         order = _require_order(session, tenant_id, order_id, customer_id, lock=True)
         _move(session, order, to, reason)
-        return _view(order)
+        view = _view(order)
+    # The customer hears of it (after the commit); not when they cancelled it themselves.
+    event = ORDER_EVENTS.get(to)
+    if event is not None and not (to == CANCELLED and customer_id is not None):
+        queue_event(ctx, tenant_id, event, order_id)
+    return view
 
 
 def get_order(ctx: Context, tenant_id: str, order_id: int,
@@ -260,4 +267,5 @@ def expire_unpaid(ctx: Context, timeout: timedelta, now: datetime | None = None)
                 continue
             _move(session, order, CANCELLED, EXPIRED_REASON)
             expired.append(order_id)
+        queue_event(ctx, order.tenant_id, "order_expired", order_id)
     return expired

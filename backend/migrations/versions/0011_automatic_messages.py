@@ -1,0 +1,50 @@
+"""Automatic messages: one row per event the platform told (or would have told) a customer about
+on its own, so that a job or sweep running twice sends nothing more, and a refusal keeps its
+reason.
+
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-06
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0011"
+down_revision: str | Sequence[str] | None = "0010"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "automatic_messages",
+        sa.Column("id", ID, nullable=False),
+        sa.Column("tenant_id", sa.String(64), nullable=False),
+        sa.Column("event", sa.String(32), nullable=False),
+        sa.Column("subject", sa.String(64), nullable=False),
+        sa.Column("customer_id", ID, nullable=True),
+        sa.Column("outcome", sa.String(16), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("outbound_ids", sa.JSON(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("outcome IN ('sent', 'refused', 'off')", name="outcome_known"),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE",
+                                name="fk_automatic_messages_tenant_id_tenants"),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], ondelete="SET NULL",
+                                name="fk_automatic_messages_customer_id_customers"),
+        sa.PrimaryKeyConstraint("id", name="pk_automatic_messages"),
+        sa.UniqueConstraint("tenant_id", "event", "subject",
+                            name="uq_automatic_messages_tenant_id_event_subject"),
+    )
+    op.create_index("ix_automatic_messages_customer_id", "automatic_messages", ["customer_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_automatic_messages_customer_id", table_name="automatic_messages")
+    op.drop_table("automatic_messages")
