@@ -105,7 +105,7 @@ class FeaturesSchema(Schema):
     llm_budget_exhausted_action = fields.Str(
         required=True, validate=validate.OneOf(LLM_EXHAUSTED_ACTIONS)
     )
-    automatic_messages = _automatic_messages(load_default=dict)
+    automatic_messages = _automatic_messages()
 
 
 class FeaturesPatchSchema(Schema):
@@ -157,7 +157,9 @@ def load_features(value: Any, current: dict[str, Any] | None = None) -> dict[str
     # Switches merge one by one: turning one message off leaves the others as they were.
     before, after = ((source or {}).get("automatic_messages") or {} for source in (current, value))
     if isinstance(before, dict) and isinstance(after, dict):  # else the schema says what is wrong
-        merged["automatic_messages"] = {**before, **after}
+        merged.pop("automatic_messages", None)
+        if before or after:
+            merged["automatic_messages"] = {**before, **after}
     return _load(FeaturesSchema(), merged, "features")
 
 

@@ -214,15 +214,17 @@ def _move(session: Session, order: Order, to: str, reason: str | None = None) ->
 
 
 def transition_order(ctx: Context, tenant_id: str, order_id: int, to: str,
-                     customer_id: int | None = None, reason: str | None = None) -> OrderView:
-    """Move an order along the status machine (409 when not allowed), reserving or releasing."""
+                     customer_id: int | None = None, reason: str | None = None,
+                     notify: bool = True) -> OrderView:
+    """Move an order along the status machine (409 when not allowed), reserving or releasing;
+    the customer is told (an automatic message) unless `notify` is off (the demo's history)."""
     with ctx.db.transaction() as session:
         order = _require_order(session, tenant_id, order_id, customer_id, lock=True)
         _move(session, order, to, reason)
         view = _view(order)
     # The customer hears of it (after the commit); not when they cancelled it themselves.
     event = ORDER_EVENTS.get(to)
-    if event is not None and not (to == CANCELLED and customer_id is not None):
+    if notify and event is not None and not (to == CANCELLED and customer_id is not None):
         queue_event(ctx, tenant_id, event, order_id)
     return view
 
