@@ -16,9 +16,9 @@ from backend.models.base import utcnow
 from backend.services.conversations.automatic import notify_order_event
 from backend.services.orders.orders import expire_unpaid
 from backend.wiring import Context
-from tests.backend.commerce_helpers import json_of, merchant, seed_catalog
+from tests.backend.commerce_helpers import acting, json_of, merchant, seed_catalog
 from tests.backend.conftest import TENANT_ID
-from tests.backend.test_messaging import approve, customer, jobs  # noqa: F401
+from tests.backend.test_messaging import PHONE, approve, customer, jobs  # noqa: F401
 
 # The order statuses a merchant moves through to reach each event.
 PATHS = {
@@ -96,8 +96,13 @@ def test_the_merchants_reason_is_said_and_a_customers_own_cancel_is_not_echoed(
     order = order_for(client, tenants, buyer)
     move(client, order["id"], "cancelled", reason="out of stock")
     run_notices(tenants, jobs)
-    assert sent_to(tenants, buyer)[0].body == expected_text(
-        "order_cancelled", "en", order, reason=" Reason: out of stock.")
+    assert [row.body for row in sent_to(tenants, buyer)] == [expected_text(
+        "order_cancelled", "en", order, reason=" Reason: out of stock.")]
+    jobs.clear()
+    own = order_for(client, tenants, buyer)
+    json_of(client.post(f"/v1/orders/{own['id']}/transitions", headers=acting(phone=PHONE),
+                        json={"to": "cancelled"}), 200)
+    assert run_notices(tenants, jobs) == [] and len(sent_to(tenants, buyer)) == 1
 
 
 def test_an_expired_unpaid_order_is_told_once_even_when_the_sweep_runs_twice(
