@@ -1,5 +1,6 @@
-"""The messages the platform sends on its own when something happens to a customer's order
-(one per event), each with its kind and a per-tenant switch (features.automatic_messages).
+"""The messages the platform sends on its own when something happens to a customer's order or
+appointment (one per event), each with its kind and a per-tenant switch
+(features.automatic_messages).
 
 Every one goes through the same decision as any business message (domain/messaging.py):
 consent of its kind, the 24-hour window (outside it only an approved template named after
@@ -8,6 +9,7 @@ the event, in the customer's language), quiet hours, the tier's limits."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
 from backend.domain.orders import CANCELLED, DELIVERED, FULFILLED, REFUNDED
@@ -19,7 +21,20 @@ EVENTS: dict[str, tuple[str, bool]] = {
     "order_refunded": ("transactional", False),
     "order_cancelled": ("transactional", False),
     "order_expired": ("transactional", False),
+    "appointment_booked": ("transactional", False),
+    "appointment_rescheduled": ("transactional", False),
+    "appointment_cancelled": ("transactional", False),
+    "appointment_reminder_24h": ("reminders", False),
+    "appointment_reminder_2h": ("reminders", False),
 }
+# Reminders go out this long before the appointment starts (none when that moment has passed).
+REMINDERS: dict[str, timedelta] = {
+    "appointment_reminder_24h": timedelta(hours=24),
+    "appointment_reminder_2h": timedelta(hours=2),
+}
+# The payment notices (services/payments/notices.py) have their own texts but the same switch.
+PAYMENT_EVENTS = ("payment_received", "payment_failed")
+SWITCHES = (*EVENTS, *PAYMENT_EVENTS)
 # The order status a merchant (or the sweep) moves to, and the event it tells the customer.
 ORDER_EVENTS: dict[str, str] = {
     FULFILLED: "order_shipped",

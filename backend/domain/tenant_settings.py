@@ -16,7 +16,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from backend.domain.errors import InvalidInput
 from backend.domain.money import MAX_MINOR
-from backend.domain.notifications import EVENTS
+from backend.domain.notifications import SWITCHES
 
 TENANT_STATUSES = ("trial", "active", "suspended")
 LANGUAGES = ("en", "sw", "sheng")
@@ -85,7 +85,7 @@ class QuietHoursSchema(Schema):
 
 def _automatic_messages(**kwargs: Any) -> fields.Dict:
     return fields.Dict(
-        keys=fields.Str(validate=validate.OneOf(tuple(EVENTS))), values=fields.Bool(),
+        keys=fields.Str(validate=validate.OneOf(SWITCHES)), values=fields.Bool(),
         metadata={"description": "Automatic messages turned on (true) or off (false) by event "
                                  "(README: every message the platform sends automatically); "
                                  "an event not listed is on"},

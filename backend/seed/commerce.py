@@ -192,4 +192,4 @@ def _seed_appointments(ctx: Context, tenant_id: str, customer_ids: list[int]) ->
                                variant_id)
         if free:
             book(ctx, tenant_id, customer_ids[(n + 1) % len(customer_ids)], variant_id,
-                 free[min(n, len(free) - 1)].starts_at, "seeded")
+                 free[min(n, len(free) - 1)].starts_at, "seeded", notify=False)

@@ -3,20 +3,22 @@ every business message (consent, the 24-hour window, a per-tenant switch), recor
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from kit import texts
 from backend.domain.payments import order_reference
-from backend.models import AutomaticMessage, OutboundMessage
+from backend.models import Appointment, AutomaticMessage, OutboundMessage
 from backend.models.base import utcnow
-from backend.services.conversations.automatic import notify_order_event
+from backend.services.conversations.automatic import notify_event
+from backend.services.conversations.messaging import release_due
 from backend.services.orders.orders import expire_unpaid
 from backend.wiring import Context
-from tests.backend.commerce_helpers import acting, json_of, merchant, seed_catalog
+from tests.backend.commerce_helpers import acting, json_of, merchant, next_weekday, seed_catalog
 from tests.backend.conftest import TENANT_ID
 from tests.backend.test_messaging import PHONE, approve, customer, jobs  # noqa: F401
 
@@ -45,8 +47,8 @@ def run_notices(tenants: Context, recorded: list[tuple[str, tuple[Any, ...]]]) -
     outcomes = []
     for name, args in list(recorded):
         if name == "notify_event":
-            outcomes.append(notify_order_event(tenants, *args))
-            outcomes.append(notify_order_event(tenants, *args))
+            outcomes.append(notify_event(tenants, *args))
+            outcomes.append(notify_event(tenants, *args))
     return outcomes
 
 
@@ -161,8 +163,122 @@ def test_outside_the_window_only_the_events_approved_template_goes(client, tenan
                      "sw": "Oda {{reference}} kutoka {{shop}} imefika. Asante!"}}), 201)
     approve(tenants, made["id"])
     move(client, order["id"], "delivered")
-    jobs[:] = [job for job in jobs if job[1][1:] == ("order_delivered", order["id"])]
+    jobs[:] = [job for job in jobs if job[1][1:3] == ("order_delivered", order["id"])]
     assert run_notices(tenants, jobs) == ["sent", "duplicate"]
     [row] = sent_to(tenants, buyer)
     assert row.content_sid == f"HX{made['id']:032d}" and row.template_id == made["id"]
     assert row.body == f"Oda {order_reference(order['id'])} kutoka {TENANT_ID} ltd imefika. Asante!"
+
+
+# Appointments: confirmations, and reminders that move and go with the appointment.
+BRAIDS = {
+    "name": "Box braids", "description": "Medium box braids", "category": "hair",
+    "variants": [{"name": "Shoulder length", "duration_minutes": 60, "price_minor": 250000}],
+    # Mondays 09:00–12:00 local (Africa/Nairobi, UTC+3).
+    "windows": [{"weekday": 0, "start": "09:00", "end": "12:00", "capacity": 2}],
+}
+REMINDER_EVENTS = ("appointment_reminder_24h", "appointment_reminder_2h")
+
+
+def braids(client: Any) -> int:
+    made = json_of(client.post("/v1/services", json=BRAIDS, headers=merchant()), 201)
+    return int(made["variants"][0]["id"])
+
+
+def reminder_templates(client: Any, tenants: Context) -> None:
+    """Reminders go out long after the customer last wrote: only an approved template may."""
+    for event in REMINDER_EVENTS:
+        made = json_of(client.post("/v1/message-templates", headers=merchant(), json={
+            "name": event, "category": "utility", "placeholders": ["service", "when"],
+            "sample_values": {"service": "Braids", "when": "01/01/2027 09:00"},
+            "variants": {"en": "Reminder: {{service}} on {{when}}.",
+                         "sw": "Kumbusho: {{service}} tarehe {{when}}."}}), 201)
+        approve(tenants, made["id"])
+
+
+def book_at(client: Any, variant: int, local: str, headers: dict[str, str]) -> datetime:
+    made = json_of(client.post("/v1/appointments", headers=headers, json={
+        "service_variant_id": variant, "starts_at": local}), 201)
+    return datetime.fromisoformat(made["starts_at"])
+
+
+def appointment_id(tenants: Context) -> int:
+    with tenants.db.transaction() as session:
+        return int(session.scalars(select(Appointment.id).order_by(Appointment.id.desc())).first())
+
+
+def said(event: str, language: str, local: datetime) -> str:
+    return texts.text(f"auto.{event}", language).format(
+        shop=f"{TENANT_ID} ltd", service="Box braids", when=local.strftime("%d/%m/%Y %H:%M"))
+
+
+def test_reminders_are_scheduled_move_with_the_appointment_and_go_with_it(
+        client, tenants, jobs) -> None:
+    buyer = customer(tenants, wrote_hours_ago=1, language="sw")
+    reminder_templates(client, tenants)
+    variant = braids(client)
+    day = next_weekday(0)
+    # Booked from the chat (the assistant acts for the customer).
+    starts = book_at(client, variant, f"{day.isoformat()}T09:00:00", acting(phone=PHONE))
+    assert run_notices(tenants, jobs) == ["sent", "duplicate"]
+    booked, *reminders = sent_to(tenants, buyer)
+    nairobi = ZoneInfo("Africa/Nairobi")
+    assert booked.body == said("appointment_booked", "sw", starts.astimezone(nairobi))
+    assert booked.status == "queued" and booked.kind == "transactional"
+    assert [(r.status, r.kind, r.due_at) for r in reminders] == [
+        ("scheduled", "reminders", starts - timedelta(hours=24)),
+        ("scheduled", "reminders", starts - timedelta(hours=2))]
+    assert all(r.content_sid and r.body.startswith("Kumbusho: Box braids") for r in reminders)
+    # Moved by the merchant (the API): the old reminders are cancelled, new ones scheduled.
+    jobs.clear()
+    json_of(client.post(f"/v1/appointments/{appointment_id(tenants)}/reschedule",
+                        headers=merchant(), json={"starts_at": f"{day.isoformat()}T11:00:00"}),
+            200)
+    moved_to = starts + timedelta(hours=2)
+    assert run_notices(tenants, jobs) == ["sent", "duplicate"]
+    rows = sent_to(tenants, buyer)
+    assert [r.status for r in rows[1:3]] == ["cancelled", "cancelled"]
+    moved, *new = rows[3:]
+    assert moved.body == said("appointment_rescheduled", "sw", moved_to.astimezone(nairobi))
+    assert [(r.status, r.due_at) for r in new] == [
+        ("scheduled", moved_to - timedelta(hours=24)), ("scheduled", moved_to - timedelta(hours=2))]
+    # Moved back: its reminders are scheduled afresh (and the move is said again).
+    jobs.clear()
+    json_of(client.post(f"/v1/appointments/{appointment_id(tenants)}/reschedule",
+                        headers=merchant(), json={"starts_at": f"{day.isoformat()}T09:00:00"}),
+            200)
+    assert run_notices(tenants, jobs) == ["sent", "duplicate"]
+    assert [r.status for r in sent_to(tenants, buyer)].count("scheduled") == 2
+    # Cancelled: no reminder is left to go out, and the customer is told.
+    jobs.clear()
+    json_of(client.post(f"/v1/appointments/{appointment_id(tenants)}/cancel",
+                        headers=acting(phone=PHONE)), 200)
+    assert run_notices(tenants, jobs) == ["sent", "duplicate"]
+    rows = sent_to(tenants, buyer)
+    assert [r.status for r in rows].count("scheduled") == 0
+    assert rows[-1].body == said("appointment_cancelled", "sw", starts.astimezone(nairobi))
+    assert release_due(tenants, now=starts).released == 0
+
+
+def test_reminders_without_a_template_are_refused_with_the_reason_and_can_be_off(
+        client, tenants, jobs) -> None:
+    buyer = customer(tenants, wrote_hours_ago=1, language="en")
+    variant = braids(client)
+    day = next_weekday(0)
+    book_at(client, variant, f"{day.isoformat()}T09:00:00", acting(phone=PHONE))
+    assert run_notices(tenants, jobs) == ["sent", "duplicate"]
+    outcomes = {r.event: (r.outcome, (r.reason or "").split(":")[0]) for r in records(tenants)}
+    assert outcomes == {"appointment_booked": ("sent", ""),
+                        "appointment_reminder_24h": ("refused", "outside_window"),
+                        "appointment_reminder_2h": ("refused", "outside_window")}
+    assert [r.kind for r in sent_to(tenants, buyer)] == ["transactional"]
+    # Turned off: the next booking schedules none.
+    json_of(client.patch("/v1/tenant", headers=merchant(), json={"features": {
+        "automatic_messages": {event: False for event in REMINDER_EVENTS}}}), 200)
+    reminder_templates(client, tenants)
+    jobs.clear()
+    book_at(client, variant, f"{day.isoformat()}T10:00:00", acting(phone=PHONE))
+    run_notices(tenants, jobs)
+    latest = [r for r in records(tenants) if r.event in REMINDER_EVENTS][-2:]
+    assert [r.outcome for r in latest] == ["off", "off"]
+    assert [r.kind for r in sent_to(tenants, buyer)] == ["transactional", "transactional"]

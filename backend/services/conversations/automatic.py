@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,9 +25,19 @@ from kit import texts
 from backend.wiring import Context
 from backend.domain.errors import InvalidInput, LimitExceeded, NotFound
 from backend.domain.messaging import MessageRefused, TemplateChoice
-from backend.domain.notifications import EVENTS, is_on
+from backend.domain.notifications import EVENTS, REMINDERS, is_on
 from backend.domain.payments import order_reference
-from backend.models import AutomaticMessage, Customer, MessageTemplate, Order, Tenant
+from backend.models import (
+    Appointment,
+    AutomaticMessage,
+    Customer,
+    MessageTemplate,
+    Order,
+    OutboundMessage,
+    Service,
+    Tenant,
+)
+from backend.models.base import utcnow
 from backend.queueing.names import NOTIFY_EVENT
 from backend.queueing.runner import JobQueueUnavailable
 from backend.services.conversations.outbound import (
@@ -45,28 +57,30 @@ class Composed:
     delivery: Delivery
 
 
-def queue_event(ctx: Context, tenant_id: str, event: str, order_id: int) -> None:
-    """Hand an order event to the NOTIFY_EVENT job; call after the change committed."""
+def queue_event(ctx: Context, tenant_id: str, event: str, subject_id: int,
+                version: str | None = None) -> None:
+    """Hand an event to the NOTIFY_EVENT job; call after the change committed. `version` tells
+    apart events that may happen more than once to the same subject (each reschedule)."""
     try:
-        ctx.jobs.enqueue(NOTIFY_EVENT, tenant_id, event, order_id)
+        ctx.jobs.enqueue(NOTIFY_EVENT, tenant_id, event, subject_id, version)
     except JobQueueUnavailable as error:
-        log.warning("automatic message %s for order %s not queued: %s", event, order_id, error)
+        log.warning("automatic message %s for %s not queued: %s", event, subject_id, error)
 
 
-def notify_order_event(ctx: Context, tenant_id: str, event: str, order_id: int) -> str:
-    """Send (or refuse, or skip) the event's message once; returns the outcome, or "duplicate"
-    when this event was already handled."""
+def notify_event(ctx: Context, tenant_id: str, event: str, subject_id: int,
+                 version: str | None = None, now: datetime | None = None) -> str:
+    """Send (or refuse, or skip) the event's message once, and an appointment's reminders;
+    returns the outcome, or "duplicate" when this event was already handled."""
     if event not in EVENTS:
         raise InvalidInput(f"Unknown automatic message {event!r}")
-    subject = f"order:{order_id}"
+    moment = now or utcnow()
     try:
         with ctx.db.transaction() as session:
-            if _recorded(session, tenant_id, event, subject):
-                return "duplicate"
-            record, ids = _decide(session, ctx, tenant_id, event, order_id, subject)
-            session.add(record)
-            session.flush()
-            outcome = record.outcome
+            if event.startswith("order_"):
+                outcome, ids = _order_event(session, ctx, tenant_id, event, subject_id)
+            else:
+                outcome, ids = _appointment_event(session, ctx, tenant_id, event, subject_id,
+                                                  version, moment)
     except IntegrityError:
         return "duplicate"  # a second run of the job recorded it at the same moment
     if ids:
@@ -74,55 +88,135 @@ def notify_order_event(ctx: Context, tenant_id: str, event: str, order_id: int) 
     return outcome
 
 
-def _recorded(session: Session, tenant_id: str, event: str, subject: str) -> bool:
-    return session.scalar(select(AutomaticMessage.id).where(
-        AutomaticMessage.tenant_id == tenant_id, AutomaticMessage.event == event,
-        AutomaticMessage.subject == subject)) is not None
-
-
-def _decide(session: Session, ctx: Context, tenant_id: str, event: str, order_id: int,
-            subject: str) -> tuple[AutomaticMessage, list[int]]:
+def _order_event(session: Session, ctx: Context, tenant_id: str, event: str,
+                 order_id: int) -> tuple[str, list[int]]:
     order = session.scalar(select(Order).where(Order.tenant_id == tenant_id,
                                                Order.id == order_id))
     if order is None:
         raise NotFound(f"No order {order_id}")
     tenant = session.get_one(Tenant, tenant_id)
     customer = session.get_one(Customer, order.customer_id)
-    record = AutomaticMessage(tenant_id=tenant_id, event=event, subject=subject,
+    language = _language(tenant, customer)
+    return _announce(session, ctx, tenant, customer, event, f"order:{order_id}",
+                     _order_values(tenant, order, language), language)
+
+
+def _appointment_event(session: Session, ctx: Context, tenant_id: str, event: str,
+                       appointment_id: int, version: str | None,
+                       now: datetime) -> tuple[str, list[int]]:
+    """The event's message; while the appointment stays booked, its reminders (scheduled for
+    its current time; a move or a cancellation cancels them, cancel_reminders)."""
+    # Locked: a cancellation waits for this job, so no reminder outlives its appointment.
+    appointment = session.scalar(select(Appointment).where(
+        Appointment.tenant_id == tenant_id, Appointment.id == appointment_id).with_for_update())
+    if appointment is None:
+        raise NotFound(f"No appointment {appointment_id}")
+    tenant = session.get_one(Tenant, tenant_id)
+    customer = session.get_one(Customer, appointment.customer_id)
+    language = _language(tenant, customer)
+    values = _appointment_values(session, tenant, appointment)
+    subject = f"appointment:{appointment_id}" + (f"@{version}" if version else "")
+    outcome, ids = _announce(session, ctx, tenant, customer, event, subject, values, language)
+    if appointment.status == "booked":
+        for reminder, before in REMINDERS.items():
+            send_at = appointment.starts_at - before
+            if send_at <= now:
+                continue  # booked too late for this one
+            _, more = _announce(session, ctx, tenant, customer, reminder,
+                                _reminder_subject(appointment), values, language, send_at)
+            ids += more
+    return outcome, ids
+
+
+def _reminder_subject(appointment: Appointment) -> str:
+    return f"appointment:{appointment.id}@{appointment.starts_at.astimezone(UTC).isoformat()}"
+
+
+def cancel_reminders(session: Session, tenant_id: str, appointment_id: int) -> int:
+    """Cancel the appointment's reminders not sent yet, and forget them, so the reminders of its
+    new time are scheduled afresh (even when it moves back); returns how many were cancelled.
+    Called in the transaction that moves or cancels the appointment."""
+    records = list(session.scalars(select(AutomaticMessage).where(
+        AutomaticMessage.tenant_id == tenant_id,
+        AutomaticMessage.event.in_(tuple(REMINDERS)),
+        AutomaticMessage.subject.startswith(f"appointment:{appointment_id}@"),
+    ).with_for_update()))
+    ids = [i for record in records for i in record.outbound_ids]
+    cancelled = 0
+    if ids:
+        cancelled = session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.tenant_id == tenant_id, OutboundMessage.id.in_(ids),
+                   OutboundMessage.status == "scheduled")
+            .values(status="cancelled", error="the appointment was moved or cancelled",
+                    updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    for record in records:
+        session.delete(record)
+    session.flush()
+    return cancelled
+
+
+def _language(tenant: Tenant, customer: Customer) -> str:
+    return texts.reply_language(customer.language or tenant.primary_language)
+
+
+def _announce(session: Session, ctx: Context, tenant: Tenant, customer: Customer, event: str,
+              subject: str, values: dict[str, str], language: str,
+              send_at: datetime | None = None) -> tuple[str, list[int]]:
+    """One event's message through the rules, recorded once; (outcome, ids to enqueue now)."""
+    if session.scalar(select(AutomaticMessage.id).where(
+            AutomaticMessage.tenant_id == tenant.id, AutomaticMessage.event == event,
+            AutomaticMessage.subject == subject)) is not None:
+        return "duplicate", []
+    record = AutomaticMessage(tenant_id=tenant.id, event=event, subject=subject,
                               customer_id=customer.id, outbound_ids=[])
+    ids: list[int] = []
     if not is_on(tenant.features, event):
         record.outcome = "off"
-        return record, []
-    language = texts.reply_language(customer.language or tenant.primary_language)
+    else:
+        record, ids = _decide(session, ctx, record, tenant, customer, values, language, send_at)
+    session.add(record)
+    session.flush()
+    return record.outcome, ids
+
+
+def _decide(session: Session, ctx: Context, record: AutomaticMessage, tenant: Tenant,
+            customer: Customer, values: dict[str, str], language: str,
+            send_at: datetime | None) -> tuple[AutomaticMessage, list[int]]:
     phone = ctx.crypto.decrypt(customer.phone_encrypted)
-    free_text = _compose_text(session, tenant, order, event, language)
+    kind, urgent = EVENTS[record.event]
+    body = texts.text(f"auto.{record.event}", language).format(**values)
+    free_text = Composed(OutgoingMessage(body=body),
+                         Delivery(kind=kind, urgent=urgent, send_at=send_at, language=language))
     try:
-        return _plan(session, ctx, record, tenant, order, phone, free_text, language)
+        return _plan(session, ctx, record, tenant, phone, free_text, values, language, send_at)
     except LimitExceeded as error:  # the month's messages are spent: said, not retried
-        log.warning("automatic message %s (%s) over the limit", event, subject)
+        log.warning("automatic message %s (%s) over the limit", record.event, record.subject)
         record.outcome = "refused"
         record.reason = f"limit: {error.description}"
         return record, []
 
 
 def _plan(session: Session, ctx: Context, record: AutomaticMessage, tenant: Tenant,
-          order: Order, phone: str, free_text: Composed,
-          language: str) -> tuple[AutomaticMessage, list[int]]:
+          phone: str, free_text: Composed, values: dict[str, str], language: str,
+          send_at: datetime | None) -> tuple[AutomaticMessage, list[int]]:
     """The free text through the rules; outside the window the event's template instead."""
-    event, tenant_id = record.event, tenant.id
     try:
         with session.begin_nested():
-            planned = plan_outbound(session, ctx, tenant_id, phone, [free_text.message],
+            planned = plan_outbound(session, ctx, tenant.id, phone, [free_text.message],
                                     delivery=free_text.delivery)
     except MessageRefused as refusal:
         if refusal.reason != "outside_window":
             return _refused(record, refusal), []
         try:
-            template = _compose_template(session, tenant, order, event, language)
+            template = _compose_template(session, tenant, record.event, values, language,
+                                         send_at)
             if template is None:
                 raise refusal
             with session.begin_nested():
-                planned = plan_outbound(session, ctx, tenant_id, phone, [template.message],
+                planned = plan_outbound(session, ctx, tenant.id, phone, [template.message],
                                         delivery=template.delivery)
         except MessageRefused as final:
             return _refused(record, final), []
@@ -139,7 +233,7 @@ def _refused(record: AutomaticMessage, refusal: MessageRefused) -> AutomaticMess
     return record
 
 
-def _values(tenant: Tenant, order: Order, language: str) -> dict[str, str]:
+def _order_values(tenant: Tenant, order: Order, language: str) -> dict[str, str]:
     reason = ""
     if order.cancel_reason:
         reason = texts.text("auto.cancel_reason", language).format(reason=order.cancel_reason)
@@ -148,34 +242,35 @@ def _values(tenant: Tenant, order: Order, language: str) -> dict[str, str]:
             "reason": reason}
 
 
-def _compose_text(session: Session, tenant: Tenant, order: Order, event: str,
-                  language: str) -> Composed:
-    kind, urgent = EVENTS[event]
-    body = texts.text(f"auto.{event}", language).format(**_values(tenant, order, language))
-    return Composed(OutgoingMessage(body=body),
-                    Delivery(kind=kind, urgent=urgent, language=language))
+def _appointment_values(session: Session, tenant: Tenant,
+                        appointment: Appointment) -> dict[str, str]:
+    service = session.get_one(Service, appointment.service_id)
+    local = appointment.starts_at.astimezone(ZoneInfo(tenant.timezone))
+    return {"shop": tenant.name, "service": service.name,
+            "when": local.strftime("%d/%m/%Y %H:%M")}
 
 
-def _compose_template(session: Session, tenant: Tenant, order: Order, event: str,
-                      language: str) -> Composed | None:
+def _compose_template(session: Session, tenant: Tenant, event: str, values: dict[str, str],
+                      language: str, send_at: datetime | None) -> Composed | None:
     """The tenant's template named after the event, filled with the values it names (None when
     the tenant has none: the refusal stays outside_window)."""
     template = session.scalar(select(MessageTemplate).where(
         MessageTemplate.tenant_id == tenant.id, MessageTemplate.name == event))
     if template is None:
         return None
-    values = {name: value for name, value in _values(tenant, order, language).items()
+    chosen = {name: value for name, value in values.items()
               if name in template.placeholders and value.strip()}
     try:
-        rendered = render_for(session, tenant.id, event, language, values)
+        rendered = render_for(session, tenant.id, event, language, chosen)
     except InvalidInput as error:  # it names a value this event does not have
-        log.warning("template %r cannot carry %s: %s", event, order_reference(order.id), error)
+        log.warning("template %r cannot be filled: %s", event, error)
         return None
     kind, urgent = EVENTS[event]
     approved = rendered.approval == "approved" and rendered.content_sid is not None
     message = OutgoingMessage(body=rendered.text,
                               content_sid=rendered.content_sid if approved else None,
                               content_variables=rendered.content_variables)
-    return Composed(message, Delivery(kind=kind, urgent=urgent, template_id=rendered.template_id,
+    return Composed(message, Delivery(kind=kind, urgent=urgent, send_at=send_at,
+                                      template_id=rendered.template_id,
                                       template=TemplateChoice(event, language, rendered.approval),
                                       language=language))
