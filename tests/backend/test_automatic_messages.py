@@ -282,3 +282,39 @@ def test_reminders_without_a_template_are_refused_with_the_reason_and_can_be_off
     latest = [r for r in records(tenants) if r.event in REMINDER_EVENTS][-2:]
     assert [r.outcome for r in latest] == ["off", "off"]
     assert [r.kind for r in sent_to(tenants, buyer)] == ["transactional", "transactional"]
+
+
+@pytest.mark.parametrize("status,switch", [("succeeded", "payment_received"),
+                                           ("failed", "payment_failed")])
+def test_a_payment_notice_turned_off_is_not_sent(make_app, status, switch) -> None:
+    """The receipt and the failure notice (with its retry offer) have the same switches."""
+    from backend.models import Payment
+    from backend.services.payments.notices import notify_customer
+    from backend.services.platform.tenants import update_settings
+    from tests.backend.conftest import (TENANT_KEY, TENANT_NUMBER, TENANT_SID, TENANT_TOKEN,
+                                        add_tenant)
+    from tests.backend.payment_helpers import (FakeRasa, configure_payments, make_payment,
+                                               place_order)
+
+    rasa = FakeRasa()
+    try:
+        app = make_app(rasa_url=rasa.url)
+        ctx = app.extensions["backend"]
+        add_tenant(ctx, TENANT_ID, TENANT_NUMBER, TENANT_SID, TENANT_TOKEN, TENANT_KEY)
+        configure_payments(ctx)
+        order = place_order(app.test_client(), ctx)
+        first = make_payment(ctx, order["id"], "daraja", "ws_CO_first")
+        second = make_payment(ctx, order["id"], "daraja", "ws_CO_second")
+        with ctx.db.transaction() as session:
+            for payment_id in (first, second):
+                session.get_one(Payment, payment_id).status = status
+        ctx.jobs.enqueue = lambda job, *args: None  # delivery is another test's subject
+        update_settings(ctx, TENANT_ID, {"features": {"automatic_messages": {switch: False}}})
+        assert notify_customer(ctx, first, final_attempt=True) == "off"
+        assert notify_customer(ctx, first, final_attempt=True) == "skipped"
+        update_settings(ctx, TENANT_ID, {"features": {"automatic_messages": {switch: True}}})
+        assert notify_customer(ctx, second, final_attempt=True) == "rasa"
+        with ctx.db.transaction() as session:
+            assert session.scalars(select(OutboundMessage.kind)).all() == ["transactional"]
+    finally:
+        rasa.close()
