@@ -26,6 +26,7 @@ EVENTS: dict[str, tuple[str, bool]] = {
     "appointment_cancelled": ("transactional", False),
     "appointment_reminder_24h": ("reminders", False),
     "appointment_reminder_2h": ("reminders", False),
+    "appointment_no_show": ("reminders", False),
 }
 # Reminders go out this long before the appointment starts (none when that moment has passed).
 REMINDERS: dict[str, timedelta] = {

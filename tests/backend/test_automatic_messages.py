@@ -14,6 +14,7 @@ from kit import texts
 from backend.domain.payments import order_reference
 from backend.models import Appointment, AutomaticMessage, OutboundMessage
 from backend.models.base import utcnow
+from backend.services.bookings.appointments import mark_no_show
 from backend.services.conversations.automatic import notify_event
 from backend.services.conversations.messaging import release_due
 from backend.services.orders.orders import expire_unpaid
@@ -318,3 +319,26 @@ def test_a_payment_notice_turned_off_is_not_sent(make_app, status, switch) -> No
             assert session.scalars(select(OutboundMessage.kind)).all() == ["transactional"]
     finally:
         rasa.close()
+
+
+def test_a_no_show_gets_one_follow_up_and_only_the_merchant_records_it(
+        client, tenants, jobs) -> None:
+    buyer = customer(tenants, wrote_hours_ago=1, language="sheng")
+    variant = braids(client)
+    day = next_weekday(0)
+    starts = book_at(client, variant, f"{day.isoformat()}T09:00:00", acting(phone=PHONE))
+    booking = appointment_id(tenants)
+    too_early = client.post(f"/v1/appointments/{booking}/no-show", headers=merchant())
+    assert too_early.status_code == 409 and "not started" in too_early.get_json()["description"]
+    assert client.post(f"/v1/appointments/{booking}/no-show",
+                       headers=acting(phone=PHONE)).status_code == 400
+    jobs.clear()
+    view = mark_no_show(tenants, TENANT_ID, booking, now=starts + timedelta(minutes=30))
+    assert view.status == "no_show"
+    assert run_notices(tenants, jobs) == ["sent", "duplicate"]
+    follow_up = sent_to(tenants, buyer)[-1]
+    assert follow_up.body == said("appointment_no_show", "sheng",
+                                  starts.astimezone(ZoneInfo("Africa/Nairobi")))
+    assert follow_up.kind == "reminders" and follow_up.status == "queued"
+    assert client.post(f"/v1/appointments/{booking}/no-show",
+                       headers=merchant()).status_code == 409

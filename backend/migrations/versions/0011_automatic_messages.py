@@ -1,6 +1,7 @@
 """Automatic messages: one row per event the platform told (or would have told) a customer about
 on its own, so that a job or sweep running twice sends nothing more, and a refusal keeps its
-reason.
+reason. Appointments gain the status no_show (the merchant records it; the customer gets a
+follow-up).
 
 Revision ID: 0011
 Revises: 0010
@@ -18,6 +19,7 @@ down_revision: str | Sequence[str] | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+OLD_STATUS_CHECK = "ck_appointments_ck_appointments_status_known"
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
@@ -43,8 +45,17 @@ def upgrade() -> None:
                             name="uq_automatic_messages_tenant_id_event_subject"),
     )
     op.create_index("ix_automatic_messages_customer_id", "automatic_messages", ["customer_id"])
+    with op.batch_alter_table("appointments") as batch:
+        # 0003 named it twice over (its name went through the naming convention again).
+        batch.drop_constraint(op.f(OLD_STATUS_CHECK), type_="check")
+        batch.create_check_constraint("status_known",
+                                      "status IN ('booked', 'cancelled', 'no_show')")
 
 
 def downgrade() -> None:
+    op.execute("UPDATE appointments SET status = 'cancelled' WHERE status = 'no_show'")
+    with op.batch_alter_table("appointments") as batch:
+        batch.drop_constraint(op.f("ck_appointments_status_known"), type_="check")
+        batch.create_check_constraint(op.f(OLD_STATUS_CHECK), "status IN ('booked', 'cancelled')")
     op.drop_index("ix_automatic_messages_customer_id", table_name="automatic_messages")
     op.drop_table("automatic_messages")

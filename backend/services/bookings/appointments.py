@@ -29,6 +29,7 @@ from backend.services.platform.tenants import require_tenant
 
 BOOKED = "booked"
 CANCELLED = "cancelled"
+NO_SHOW = "no_show"
 ALTERNATIVES = 3
 ALTERNATIVES_SEARCH_DAYS = 14
 DEFAULT_SLOT_DAYS = 7
@@ -317,6 +318,28 @@ def reschedule(ctx: Context, tenant_id: str, appointment_id: int, starts_at: dat
     # Each move is its own message (version: when it moved), however often it moves.
     queue_event(ctx, tenant_id, "appointment_rescheduled", appointment_id,
                 version=utcnow().isoformat())
+    return view
+
+
+def mark_no_show(ctx: Context, tenant_id: str, appointment_id: int,
+                 customer_id: int | None = None, now: datetime | None = None) -> AppointmentView:
+    """The merchant records that the customer did not come (once it has started); the customer
+    gets a follow-up (an automatic message). 409 before the start or when not booked."""
+    moment = now or utcnow()
+    with ctx.db.transaction() as session:
+        tenant = require_tenant(session, tenant_id)
+        appointment = _require(session, tenant_id, appointment_id, customer_id, lock=True)
+        if customer_id is not None:
+            raise InvalidInput("Only the merchant records a no-show")
+        if appointment.status != BOOKED:
+            raise Conflict(f"Appointment {appointment_id} is {appointment.status}")
+        if appointment.starts_at > moment:
+            raise Conflict(f"Appointment {appointment_id} has not started yet")
+        appointment.status = NO_SHOW
+        cancel_reminders(session, tenant_id, appointment.id)
+        session.flush()
+        view = _view(session, tenant, appointment)
+    queue_event(ctx, tenant_id, "appointment_no_show", appointment_id)
     return view
 
 
