@@ -68,7 +68,7 @@ def records(tenants: Context) -> list[AutomaticMessage]:
 def expected_text(event: str, language: str, order: dict[str, Any], **values: str) -> str:
     return texts.text(f"auto.{event}", language).format(
         shop=f"{TENANT_ID} ltd", reference=order_reference(order["id"]), currency="KES",
-        amount="2,500.50", **{"reason": "", **values})
+        amount="2,500.50", **{"reason": "", "shipping": "", **values})
 
 
 @pytest.mark.parametrize("event,language", [
@@ -106,6 +106,23 @@ def test_the_merchants_reason_is_said_and_a_customers_own_cancel_is_not_echoed(
     json_of(client.post(f"/v1/orders/{own['id']}/transitions", headers=acting(phone=PHONE),
                         json={"to": "cancelled"}), 200)
     assert run_notices(tenants, jobs) == [] and len(sent_to(tenants, buyer)) == 1
+
+
+def test_shipped_says_the_courier_and_tracking_number_when_given(client, tenants, jobs) -> None:
+    buyer = customer(tenants, wrote_hours_ago=1, language="sw")
+    order = order_for(client, tenants, buyer)
+    move(client, order["id"], "paid")
+    wrong = client.post(f"/v1/orders/{order['id']}/transitions", headers=merchant(),
+                        json={"to": "refunded", "tracking": "X1"})
+    assert wrong.status_code == 400
+    shipped = json_of(client.post(f"/v1/orders/{order['id']}/transitions", headers=merchant(),
+                                  json={"to": "fulfilled", "courier": "G4S",
+                                        "tracking": "G4S-778812"}), 200)
+    assert (shipped["courier"], shipped["tracking"]) == ("G4S", "G4S-778812")
+    run_notices(tenants, jobs)
+    assert [row.body for row in sent_to(tenants, buyer)] == [expected_text(
+        "order_shipped", "sw", order,
+        shipping=" Msafirishaji: G4S, namba ya ufuatiliaji G4S-778812.")]
 
 
 def test_an_expired_unpaid_order_is_told_once_even_when_the_sweep_runs_twice(

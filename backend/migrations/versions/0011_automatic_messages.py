@@ -1,7 +1,7 @@
 """Automatic messages: one row per event the platform told (or would have told) a customer about
 on its own, so that a job or sweep running twice sends nothing more, and a refusal keeps its
 reason. Appointments gain the status no_show (the merchant records it; the customer gets a
-follow-up).
+follow-up). Orders gain courier and tracking (given when shipped, said in the message).
 
 Revision ID: 0011
 Revises: 0010
@@ -45,6 +45,9 @@ def upgrade() -> None:
                             name="uq_automatic_messages_tenant_id_event_subject"),
     )
     op.create_index("ix_automatic_messages_customer_id", "automatic_messages", ["customer_id"])
+    with op.batch_alter_table("orders") as batch:
+        batch.add_column(sa.Column("courier", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("tracking", sa.String(64), nullable=True))
     with op.batch_alter_table("appointments") as batch:
         # 0003 named it twice over (its name went through the naming convention again).
         batch.drop_constraint(op.f(OLD_STATUS_CHECK), type_="check")
@@ -53,6 +56,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("orders") as batch:
+        batch.drop_column("tracking")
+        batch.drop_column("courier")
     op.execute("UPDATE appointments SET status = 'cancelled' WHERE status = 'no_show'")
     with op.batch_alter_table("appointments") as batch:
         batch.drop_constraint(op.f("ck_appointments_status_known"), type_="check")

@@ -237,9 +237,14 @@ def _order_values(tenant: Tenant, order: Order, language: str) -> dict[str, str]
     reason = ""
     if order.cancel_reason:
         reason = texts.text("auto.cancel_reason", language).format(reason=order.cancel_reason)
+    shipping = ""
+    if order.courier or order.tracking:
+        shipping = texts.text("auto.shipping", language).format(
+            courier=order.courier or "-", tracking=order.tracking or "-")
     return {"shop": tenant.name, "reference": order_reference(order.id),
             "currency": order.currency, "amount": f"{order.total_minor / 100:,.2f}",
-            "reason": reason}
+            "reason": reason, "shipping": shipping, "courier": order.courier or "",
+            "tracking": order.tracking or ""}
 
 
 def _appointment_values(session: Session, tenant: Tenant,
