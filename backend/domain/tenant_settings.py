@@ -16,6 +16,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from backend.domain.errors import InvalidInput
 from backend.domain.money import MAX_MINOR
+from backend.domain.notifications import SWITCHES
 
 TENANT_STATUSES = ("trial", "active", "suspended")
 LANGUAGES = ("en", "sw", "sheng")
@@ -82,6 +83,15 @@ class QuietHoursSchema(Schema):
             raise ValidationError("start and end must differ.", "end")
 
 
+def _automatic_messages(**kwargs: Any) -> fields.Dict:
+    return fields.Dict(
+        keys=fields.Str(validate=validate.OneOf(SWITCHES)), values=fields.Bool(),
+        metadata={"description": "Automatic messages turned on (true) or off (false) by event "
+                                 "(README: every message the platform sends automatically); "
+                                 "an event not listed is on"},
+        **kwargs)
+
+
 class FeaturesSchema(Schema):
     rule_based_intents = fields.Bool(required=True)
     mpesa_stk = fields.Bool(required=True)
@@ -95,6 +105,7 @@ class FeaturesSchema(Schema):
     llm_budget_exhausted_action = fields.Str(
         required=True, validate=validate.OneOf(LLM_EXHAUSTED_ACTIONS)
     )
+    automatic_messages = _automatic_messages()
 
 
 class FeaturesPatchSchema(Schema):
@@ -106,6 +117,7 @@ class FeaturesPatchSchema(Schema):
     llm_budget_minor_per_month = fields.Integer(strict=True,
                                                 validate=validate.Range(min=0, max=MAX_MINOR))
     llm_budget_exhausted_action = fields.Str(validate=validate.OneOf(LLM_EXHAUSTED_ACTIONS))
+    automatic_messages = _automatic_messages()
 
 
 def default_business_hours() -> dict[str, Any]:
@@ -142,6 +154,12 @@ def load_quiet_hours(value: Any) -> dict[str, str] | None:
 def load_features(value: Any, current: dict[str, Any] | None = None) -> dict[str, Any]:
     """Merge changed flags into the current ones (defaults when none) and validate the whole."""
     merged = {**default_features(), **(current or {}), **(value or {})}
+    # Switches merge one by one: turning one message off leaves the others as they were.
+    before, after = ((source or {}).get("automatic_messages") or {} for source in (current, value))
+    if isinstance(before, dict) and isinstance(after, dict):  # else the schema says what is wrong
+        merged.pop("automatic_messages", None)
+        if before or after:
+            merged["automatic_messages"] = {**before, **after}
     return _load(FeaturesSchema(), merged, "features")
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from backend.jobs.job_context import job_context
 from backend.observability import job_entry
 from backend.queueing.runner import is_final_attempt
+from backend.services.conversations.automatic import notify_event as notify
 from backend.services.conversations.delivery import deliver_batch
 from backend.services.conversations.messaging import release_due
 from backend.services.conversations.outbound import sweep_outbox as sweep
@@ -49,3 +50,10 @@ def sweep_template_approvals() -> dict[str, int]:
     ctx = job_context()
     outcomes = [submit_for_approval(ctx, variant_id) for variant_id in pending_variants(ctx)]
     return {outcome: outcomes.count(outcome) for outcome in set(outcomes)}
+
+
+@job_entry
+def notify_event(tenant_id: str, event: str, subject_id: int, version: str | None = None) -> str:
+    """Tell the customer about an order or appointment event once (sent, refused with the
+    reason, or off), and schedule an appointment's reminders."""
+    return notify(job_context(), tenant_id, event, subject_id, version)

@@ -11,6 +11,7 @@ from backend.models.knowledge import KbDocument, KbEntry, KbPassage, KbState
 from backend.models.llm import LlmCall
 from backend.models.messages import (
     MESSAGE_KINDS,
+    AutomaticMessage,
     OUTBOUND_STATUSES,
     InboundMessage,
     MessageStatusEvent,
@@ -32,6 +33,7 @@ from backend.models.wallet import (
 )
 
 __all__ = [
+    "AutomaticMessage",
     "CONSENT_KINDS",
     "CONVERSATION_STATUSES",
     "HANDOFF_REASONS",

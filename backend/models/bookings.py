@@ -95,7 +95,7 @@ class AvailabilityWindow(Base):
 class Appointment(Base):
     __tablename__ = "appointments"
     __table_args__ = (
-        CheckConstraint("status IN ('booked', 'cancelled')", name="status_known"),
+        CheckConstraint("status IN ('booked', 'cancelled', 'no_show')", name="status_known"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         Index("ix_appointments_service_id_starts_at", "service_id", "starts_at"),
     )

@@ -176,3 +176,30 @@ class UsageWarning(Base):
     used: Mapped[int] = mapped_column(Integer)
     allowed: Mapped[int] = mapped_column(Integer)  # the tier's limit for the period
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+AUTOMATIC_OUTCOMES = ("sent", "refused", "off")
+
+
+class AutomaticMessage(Base):
+    """One event the platform tells a customer about on its own (backend/domain/notifications.py),
+    stored once per (tenant, event, subject): a job or sweep running twice sends nothing more.
+    A message the rules refused is kept here with the reason, never lost silently."""
+
+    __tablename__ = "automatic_messages"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "event", "subject"),
+        CheckConstraint(_in("outcome", AUTOMATIC_OUTCOMES), name="outcome_known"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    event: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))  # e.g. "order:12"
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)  # why refused (a REFUSALS key and text)
+    outbound_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -76,6 +76,9 @@ class Order(Base):
     # Set when stock was reserved (draft → pending_payment); unpaid orders expire from here.
     placed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # Set when shipped (fulfilled), if the merchant gives them: the customer's message says them.
+    courier: Mapped[str | None] = mapped_column(String(64))
+    tracking: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 

@@ -164,7 +164,7 @@ def _seed_orders(ctx: Context, tenant_id: str, customer_ids: list[int]) -> None:
             items.append((variants[(n * 7 + 3) % len(variants)], 1 + n % 2))
         placed = place_order(ctx, tenant_id, buyer, items)
         for status in PATHS[story]:
-            transition_order(ctx, tenant_id, placed.order.id, status)
+            transition_order(ctx, tenant_id, placed.order.id, status, notify=False)
 
 
 def _seed_appointments(ctx: Context, tenant_id: str, customer_ids: list[int]) -> None:
@@ -192,4 +192,4 @@ def _seed_appointments(ctx: Context, tenant_id: str, customer_ids: list[int]) ->
                                variant_id)
         if free:
             book(ctx, tenant_id, customer_ids[(n + 1) % len(customer_ids)], variant_id,
-                 free[min(n, len(free) - 1)].starts_at, "seeded")
+                 free[min(n, len(free) - 1)].starts_at, "seeded", notify=False)

@@ -31,6 +31,7 @@ from backend.services.bookings.appointments import (
     book,
     cancel,
     get_appointment,
+    mark_no_show,
     list_appointments,
     reschedule,
 )
@@ -89,6 +90,19 @@ class AppointmentCancel(MethodView):
     def post(self, appointment_id: int) -> AppointmentView:
         """Cancel, freeing the seat"""
         return cancel(context(), tenant_id(), appointment_id, customer_scope())
+
+
+@blp.route("/<int:appointment_id>/no-show")
+class AppointmentNoShow(MethodView):
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.response(200, AppointmentSchema)
+    @blp.alt_response(400, schema=ErrorSchema, description="Acting for a customer")
+    @blp.alt_response(404, schema=ErrorSchema, description="No such appointment")
+    @blp.alt_response(409, schema=ErrorSchema, description="Not booked, or not started yet")
+    def post(self, appointment_id: int) -> AppointmentView:
+        """The customer did not come (the merchant records it once the appointment started);
+        the customer gets a follow-up"""
+        return mark_no_show(context(), tenant_id(), appointment_id, customer_scope())
 
 
 @blp.route("/<int:appointment_id>/reschedule")

@@ -32,7 +32,7 @@ class AppointmentSchema(Schema):
     starts_at = UtcDateTime()
     ends_at = UtcDateTime()
     local_starts_at = fields.Str(metadata={"description": "The start in the tenant's timezone"})
-    status = fields.Str(metadata={"enum": ["booked", "cancelled"]})
+    status = fields.Str(metadata={"enum": ["booked", "cancelled", "no_show"]})
     price_minor = Minor()
     currency = fields.Str()
     notes = fields.Str()
@@ -41,7 +41,7 @@ class AppointmentSchema(Schema):
 class AppointmentQuerySchema(PageQuerySchema):
     customer_id = Id(load_default=None)
     service_id = Id(load_default=None)
-    status = fields.Str(load_default=None, validate=validate.OneOf(["booked", "cancelled"]))
+    status = fields.Str(load_default=None, validate=validate.OneOf(["booked", "cancelled", "no_show"]))
     start = fields.DateTime(load_default=None, data_key="from",
                             metadata={"description": "Starting at or after (UTC if no offset)"})
     end = fields.DateTime(load_default=None, data_key="to",

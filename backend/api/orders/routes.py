@@ -33,6 +33,7 @@ from backend.services.orders.orders import (
     get_order,
     list_orders,
     place_order,
+    Shipping,
     transition_order,
 )
 
@@ -99,4 +100,5 @@ class OrderTransitions(MethodView):
             raise InvalidInput("Acting for a customer, an order can only be cancelled",
                                {"to": ["Only 'cancelled' with X-CUSTOMER-PHONE."]})
         return transition_order(context(), tenant_id(), order_id, body["to"], acting,
-                                body["reason"])
+                                body["reason"], shipping=Shipping(body["courier"],
+                                                                  body["tracking"]))

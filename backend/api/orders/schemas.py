@@ -42,6 +42,8 @@ class OrderSchema(Schema):
     total_minor = Minor(metadata={"description": "Sum of the lines, integer minor units"})
     placed_at = UtcDateTime(allow_none=True)
     cancel_reason = fields.Str(allow_none=True)
+    courier = fields.Str(allow_none=True)
+    tracking = fields.Str(allow_none=True)
     created_at = UtcDateTime()
     lines = fields.List(fields.Nested(OrderLineSchema))
 
@@ -57,6 +59,11 @@ class OrderQuerySchema(PageQuerySchema):
 class TransitionSchema(Schema):
     to = fields.Str(required=True, validate=validate.OneOf(ORDER_STATUSES))
     reason = fields.Str(load_default=None, validate=validate.Length(max=500))
+    courier = fields.Str(load_default=None, validate=validate.Length(min=1, max=64),
+                         metadata={"description": "Shipping (to fulfilled) only: who carries it"})
+    tracking = fields.Str(load_default=None, validate=validate.Length(min=1, max=64),
+                          metadata={"description": "Shipping (to fulfilled) only: its tracking "
+                                                   "number"})
 
 
 OrderPageSchema = page_schema(OrderSchema, "OrderPage")

@@ -21,6 +21,7 @@ from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.tenant_settings import opening_hours
 from backend.models import Appointment, AvailabilityWindow, Service, ServiceVariant, Tenant
 from backend.models.base import utcnow
+from backend.services.conversations.automatic import cancel_reminders, queue_event
 from backend.services.orders.carts import require_customer
 from backend.services.platform.idempotency import IdempotencyRequest, remember, replayed_id
 from backend.services.platform.pages import Page, fetch_page
@@ -28,6 +29,7 @@ from backend.services.platform.tenants import require_tenant
 
 BOOKED = "booked"
 CANCELLED = "cancelled"
+NO_SHOW = "no_show"
 ALTERNATIVES = 3
 ALTERNATIVES_SEARCH_DAYS = 14
 DEFAULT_SLOT_DAYS = 7
@@ -241,8 +243,10 @@ def book(
     starts_at: datetime,
     notes: str = "",
     idempotency: IdempotencyRequest | None = None,
+    notify: bool = True,
 ) -> BookedAppointment:
-    """Book a seat; 409 with `alternatives` when the slot is full."""
+    """Book a seat; 409 with `alternatives` when the slot is full. The customer is told, and
+    reminded before it (automatic messages), unless `notify` is off (the demo's history)."""
     with ctx.db.transaction() as session:
         tenant = require_tenant(session, tenant_id)
         previous = replayed_id(session, tenant_id, idempotency)
@@ -260,7 +264,11 @@ def book(
         session.add(appointment)
         session.flush()
         remember(session, tenant_id, idempotency, appointment.id)
-        return BookedAppointment(_view(session, tenant, appointment), replayed=False)
+        booked = BookedAppointment(_view(session, tenant, appointment), replayed=False)
+    # After the commit: the confirmation, and the reminders scheduled with it.
+    if notify:
+        queue_event(ctx, tenant_id, "appointment_booked", booked.appointment.id)
+    return booked
 
 
 def _require(session: Session, tenant_id: str, appointment_id: int,
@@ -284,8 +292,11 @@ def cancel(ctx: Context, tenant_id: str, appointment_id: int,
         if appointment.status != BOOKED:
             raise Conflict(f"Appointment {appointment_id} is already {appointment.status}")
         appointment.status = CANCELLED
+        cancel_reminders(session, tenant_id, appointment.id)
         session.flush()
-        return _view(session, tenant, appointment)
+        view = _view(session, tenant, appointment)
+    queue_event(ctx, tenant_id, "appointment_cancelled", appointment_id)
+    return view
 
 
 def reschedule(ctx: Context, tenant_id: str, appointment_id: int, starts_at: datetime,
@@ -300,8 +311,36 @@ def reschedule(ctx: Context, tenant_id: str, appointment_id: int, starts_at: dat
         start, end, window_id = _seat(session, tenant, variant.service, variant, starts_at,
                                       exclude=appointment.id)
         appointment.starts_at, appointment.ends_at, appointment.window_id = start, end, window_id
+        # The old time's reminders go with it; the job schedules the new time's.
+        cancel_reminders(session, tenant_id, appointment.id)
         session.flush()
-        return _view(session, tenant, appointment)
+        view = _view(session, tenant, appointment)
+    # Each move is its own message (version: when it moved), however often it moves.
+    queue_event(ctx, tenant_id, "appointment_rescheduled", appointment_id,
+                version=utcnow().isoformat())
+    return view
+
+
+def mark_no_show(ctx: Context, tenant_id: str, appointment_id: int,
+                 customer_id: int | None = None, now: datetime | None = None) -> AppointmentView:
+    """The merchant records that the customer did not come (once it has started); the customer
+    gets a follow-up (an automatic message). 409 before the start or when not booked."""
+    moment = now or utcnow()
+    with ctx.db.transaction() as session:
+        tenant = require_tenant(session, tenant_id)
+        appointment = _require(session, tenant_id, appointment_id, customer_id, lock=True)
+        if customer_id is not None:
+            raise InvalidInput("Only the merchant records a no-show")
+        if appointment.status != BOOKED:
+            raise Conflict(f"Appointment {appointment_id} is {appointment.status}")
+        if appointment.starts_at > moment:
+            raise Conflict(f"Appointment {appointment_id} has not started yet")
+        appointment.status = NO_SHOW
+        cancel_reminders(session, tenant_id, appointment.id)
+        session.flush()
+        view = _view(session, tenant, appointment)
+    queue_event(ctx, tenant_id, "appointment_no_show", appointment_id)
+    return view
 
 
 def get_appointment(ctx: Context, tenant_id: str, appointment_id: int,

@@ -14,14 +14,17 @@ from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.orders import (
     CANCELLED,
     DRAFT,
+    FULFILLED,
     PENDING_PAYMENT,
     Line,
     check_transition,
     order_total,
     stock_effect,
 )
+from backend.domain.notifications import ORDER_EVENTS
 from backend.models import Cart, CartItem, Order, OrderLine, ProductVariant
 from backend.models.base import utcnow
+from backend.services.conversations.automatic import queue_event
 from backend.services.orders.carts import require_customer, sellable_variant
 from backend.services.platform.idempotency import IdempotencyRequest, remember, replayed_id
 from backend.services.platform.pages import Page, fetch_page
@@ -52,6 +55,16 @@ class OrderView:
     cancel_reason: str | None
     created_at: datetime
     lines: list[OrderLineView]
+    courier: str | None = None
+    tracking: str | None = None
+
+
+@dataclass(frozen=True)
+class Shipping:
+    """Who carries a shipped order and its tracking number, when the merchant knows them."""
+
+    courier: str | None = None
+    tracking: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +82,8 @@ def _view(order: Order) -> OrderView:
         total_minor=order.total_minor,
         placed_at=order.placed_at,
         cancel_reason=order.cancel_reason,
+        courier=order.courier,
+        tracking=order.tracking,
         created_at=order.created_at,
         lines=[
             OrderLineView(l.id, l.variant_id, l.sku, l.title, l.unit_price_minor, l.quantity,
@@ -212,12 +227,23 @@ def _move(session: Session, order: Order, to: str, reason: str | None = None) ->
 
 
 def transition_order(ctx: Context, tenant_id: str, order_id: int, to: str,
-                     customer_id: int | None = None, reason: str | None = None) -> OrderView:
-    """Move an order along the status machine (409 when not allowed), reserving or releasing."""
+                     customer_id: int | None = None, reason: str | None = None,
+                     notify: bool = True, shipping: Shipping = Shipping()) -> OrderView:
+    """Move an order along the status machine (409 when not allowed), reserving or releasing;
+    the customer is told (an automatic message) unless `notify` is off (the demo's history)."""
     with ctx.db.transaction() as session:
         order = _require_order(session, tenant_id, order_id, customer_id, lock=True)
+        if (shipping.courier or shipping.tracking) and to != FULFILLED:
+            raise InvalidInput("courier and tracking are given when the order ships (fulfilled)")
         _move(session, order, to, reason)
-        return _view(order)
+        if to == FULFILLED:
+            order.courier, order.tracking = shipping.courier, shipping.tracking
+        view = _view(order)
+    # The customer hears of it (after the commit); not when they cancelled it themselves.
+    event = ORDER_EVENTS.get(to)
+    if notify and event is not None and not (to == CANCELLED and customer_id is not None):
+        queue_event(ctx, tenant_id, event, order_id)
+    return view
 
 
 def get_order(ctx: Context, tenant_id: str, order_id: int,
@@ -260,4 +286,5 @@ def expire_unpaid(ctx: Context, timeout: timedelta, now: datetime | None = None)
                 continue
             _move(session, order, CANCELLED, EXPIRED_REASON)
             expired.append(order_id)
+        queue_event(ctx, order.tenant_id, "order_expired", order_id)
     return expired

@@ -18,6 +18,7 @@ from kit.sender import sender_id
 from kit.whatsapp_text import whatsapp_messages
 
 from backend.wiring import Context
+from backend.domain.notifications import is_on
 from backend.domain.payments import SUCCEEDED, order_reference
 from backend.models import Customer, Payment, Tenant
 from backend.models.base import utcnow
@@ -48,6 +49,7 @@ class Notice:
     status: str
     provider_reference: str | None
     failure_code: str | None
+    switched_on: bool  # features.automatic_messages payment_received / payment_failed
 
 
 def _notice(ctx: Context, payment_id: int) -> Notice | None:
@@ -62,7 +64,9 @@ def _notice(ctx: Context, payment_id: int) -> Notice | None:
                       customer.language or tenant.primary_language or "en",
                       payment.status == SUCCEEDED, payment.amount_minor, payment.currency,
                       payment.order_id, payment.receipt, payment.id, payment.status,
-                      payment.provider_reference, payment.failure_code)
+                      payment.provider_reference, payment.failure_code,
+                      is_on(tenant.features, "payment_received" if payment.status == SUCCEEDED
+                            else "payment_failed"))
 
 
 def trigger_entities(notice: Notice) -> dict[str, Any]:
@@ -102,6 +106,13 @@ def notify_customer(ctx: Context, payment_id: int, final_attempt: bool) -> str:
     notice = _notice(ctx, payment_id)
     if notice is None:
         return "skipped"
+    if not notice.switched_on:  # the tenant turned this notice off: handled, nothing sent
+        with ctx.db.transaction() as session:
+            payment = session.scalar(select(Payment).where(Payment.id == payment_id)
+                                     .with_for_update())
+            if payment is not None and payment.notified_at is None:
+                payment.notified_at = utcnow()
+        return "off"
     intent = RECEIVED_INTENT if notice.succeeded else FAILED_INTENT
     sender = sender_id(notice.tenant_id, notice.customer_ref)
     try:
