@@ -1,5 +1,6 @@
 """Messaging jobs: deliver a batch of the outbox, sweep the outbox, release scheduled messages
-that came due, submit templates for WhatsApp approval (and ask again while pending)."""
+that came due, submit templates for WhatsApp approval (and ask again while pending), tell customers
+about order and appointment events (and queue again the events whose job was lost)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from backend.jobs.job_context import job_context
 from backend.observability import job_entry
 from backend.queueing.runner import is_final_attempt
 from backend.services.conversations.automatic import notify_event as notify
+from backend.services.conversations.automatic import redispatch_pending
 from backend.services.conversations.delivery import deliver_batch
 from backend.services.conversations.messaging import release_due
 from backend.services.conversations.outbound import sweep_outbox as sweep
@@ -57,3 +59,9 @@ def notify_event(tenant_id: str, event: str, subject_id: int, version: str | Non
     """Tell the customer about an order or appointment event once (sent, refused with the
     reason, or off), and schedule an appointment's reminders."""
     return notify(job_context(), tenant_id, event, subject_id, version)
+
+
+@job_entry
+def redispatch_events() -> dict[str, int]:
+    """Queue again the automatic-message events whose job was never queued or was lost."""
+    return {"queued": redispatch_pending(job_context())}

@@ -25,7 +25,12 @@ from typing import Any
 from rq import cron
 
 from backend.jobs.job_context import job_context
-from backend.jobs.messaging import release_scheduled, sweep_outbox, sweep_template_approvals
+from backend.jobs.messaging import (
+    redispatch_events,
+    release_scheduled,
+    sweep_outbox,
+    sweep_template_approvals,
+)
 from backend.jobs.orders import check_every_minutes, expire_unpaid_orders
 from backend.jobs.payments import sweep_payments
 from backend.queueing.names import DEFAULT, MESSAGING
@@ -53,6 +58,7 @@ def sweeps(settings: Settings) -> list[Sweep]:
         Sweep(sweep_outbox, MESSAGING, 30),
         Sweep(release_scheduled, MESSAGING, 30),
         Sweep(sweep_template_approvals, DEFAULT, 300),
+        Sweep(redispatch_events, DEFAULT, 60),
     ]
 
 

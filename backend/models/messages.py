@@ -178,7 +178,8 @@ class UsageWarning(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
-AUTOMATIC_OUTCOMES = ("sent", "refused", "off")
+# pending: noted in the transaction that made the event, not handled yet (the outbox).
+AUTOMATIC_OUTCOMES = ("pending", "sent", "refused", "off")
 
 
 class AutomaticMessage(Base):
@@ -190,6 +191,7 @@ class AutomaticMessage(Base):
     __table_args__ = (
         UniqueConstraint("tenant_id", "event", "subject"),
         CheckConstraint(_in("outcome", AUTOMATIC_OUTCOMES), name="outcome_known"),
+        Index("ix_automatic_messages_outcome_created_at", "outcome", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

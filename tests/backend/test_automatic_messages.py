@@ -15,7 +15,15 @@ from backend.domain.payments import order_reference
 from backend.models import Appointment, AutomaticMessage, OutboundMessage
 from backend.models.base import utcnow
 from backend.services.bookings.appointments import mark_no_show
-from backend.services.conversations.automatic import notify_event
+from backend.queueing.runner import JobQueueUnavailable
+from backend.services.conversations.automatic import (
+    PENDING_GRACE,
+    PENDING_HORIZON,
+    notify_event,
+    parse_subject,
+    redispatch_pending,
+    subject_of,
+)
 from backend.services.conversations.messaging import release_due
 from backend.services.orders.orders import expire_unpaid
 from backend.wiring import Context
@@ -359,3 +367,40 @@ def test_a_no_show_gets_one_follow_up_and_only_the_merchant_records_it(
     assert follow_up.kind == "reminders" and follow_up.status == "queued"
     assert client.post(f"/v1/appointments/{booking}/no-show",
                        headers=merchant()).status_code == 409
+
+
+def test_an_event_noted_while_the_queue_was_down_is_queued_by_the_sweep_and_sent_once(
+        client, tenants, jobs, monkeypatch) -> None:
+    buyer = customer(tenants, wrote_hours_ago=1, language="en")
+    order = order_for(client, tenants, buyer)
+
+    def queue_down(job: Any, *args: Any) -> None:
+        raise JobQueueUnavailable("redis: connection refused")
+
+    monkeypatch.setattr(tenants.jobs, "enqueue", queue_down)
+    move(client, order["id"], "cancelled", reason="out of stock")
+    # The change committed and the event with it, pending; nothing was sent.
+    assert [(r.event, r.outcome) for r in records(tenants)] == [("order_cancelled", "pending")]
+    assert sent_to(tenants, buyer) == []
+    # While the queue is down the sweep fails (and runs again); within the grace it waits.
+    with pytest.raises(JobQueueUnavailable):
+        redispatch_pending(tenants, now=utcnow() + PENDING_GRACE + timedelta(seconds=1))
+    monkeypatch.setattr(tenants.jobs, "enqueue", lambda job, *args: jobs.append(
+        (job.path.rsplit(".", 1)[-1], args)))
+    assert redispatch_pending(tenants) == 0 and jobs == []
+    assert redispatch_pending(tenants, now=utcnow() + PENDING_HORIZON + timedelta(minutes=1)) == 0
+    later = utcnow() + PENDING_GRACE + timedelta(seconds=1)
+    assert redispatch_pending(tenants, now=later) == 1
+    assert jobs == [("notify_event", (TENANT_ID, "order_cancelled", order["id"], None))]
+    assert run_notices(tenants, jobs) == ["sent", "duplicate"]
+    assert [row.body for row in sent_to(tenants, buyer)] == [expected_text(
+        "order_cancelled", "en", order, reason=" Reason: out of stock.")]
+    assert [(r.event, r.outcome) for r in records(tenants)] == [("order_cancelled", "sent")]
+    assert redispatch_pending(tenants, now=later) == 0
+
+
+def test_a_rescheduled_appointments_version_survives_the_outbox() -> None:
+    subject = subject_of("appointment_rescheduled", 7, "2026-12-06T10:00:00+00:00")
+    assert subject == "appointment:7@2026-12-06T10:00:00+00:00"
+    assert parse_subject(subject) == (7, "2026-12-06T10:00:00+00:00")
+    assert parse_subject(subject_of("order_shipped", 12)) == (12, None)

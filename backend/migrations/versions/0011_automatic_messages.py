@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("outbound_ids", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint("outcome IN ('sent', 'refused', 'off')", name="outcome_known"),
+        sa.CheckConstraint("outcome IN ('pending', 'sent', 'refused', 'off')", name="outcome_known"),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE",
                                 name="fk_automatic_messages_tenant_id_tenants"),
         sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], ondelete="SET NULL",
@@ -45,6 +45,8 @@ def upgrade() -> None:
                             name="uq_automatic_messages_tenant_id_event_subject"),
     )
     op.create_index("ix_automatic_messages_customer_id", "automatic_messages", ["customer_id"])
+    op.create_index("ix_automatic_messages_outcome_created_at", "automatic_messages",
+                    ["outcome", "created_at"])
     with op.batch_alter_table("orders") as batch:
         batch.add_column(sa.Column("courier", sa.String(64), nullable=True))
         batch.add_column(sa.Column("tracking", sa.String(64), nullable=True))
@@ -63,5 +65,6 @@ def downgrade() -> None:
     with op.batch_alter_table("appointments") as batch:
         batch.drop_constraint(op.f("ck_appointments_status_known"), type_="check")
         batch.create_check_constraint(op.f(OLD_STATUS_CHECK), "status IN ('booked', 'cancelled')")
+    op.drop_index("ix_automatic_messages_outcome_created_at", table_name="automatic_messages")
     op.drop_index("ix_automatic_messages_customer_id", table_name="automatic_messages")
     op.drop_table("automatic_messages")

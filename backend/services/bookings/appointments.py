@@ -21,7 +21,7 @@ from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.tenant_settings import opening_hours
 from backend.models import Appointment, AvailabilityWindow, Service, ServiceVariant, Tenant
 from backend.models.base import utcnow
-from backend.services.conversations.automatic import cancel_reminders, queue_event
+from backend.services.conversations.automatic import cancel_reminders, note_event, queue_event
 from backend.services.orders.carts import require_customer
 from backend.services.platform.idempotency import IdempotencyRequest, remember, replayed_id
 from backend.services.platform.pages import Page, fetch_page
@@ -265,9 +265,11 @@ def book(
         session.flush()
         remember(session, tenant_id, idempotency, appointment.id)
         booked = BookedAppointment(_view(session, tenant, appointment), replayed=False)
-    # After the commit: the confirmation, and the reminders scheduled with it.
-    if notify:
-        queue_event(ctx, tenant_id, "appointment_booked", booked.appointment.id)
+        # Noted with the booking; after the commit, the confirmation and the reminders.
+        noted = note_event(session, tenant_id, "appointment_booked", appointment.id,
+                           customer_id) if notify else None
+    if noted is not None:
+        queue_event(ctx, noted)
     return booked
 
 
@@ -295,7 +297,9 @@ def cancel(ctx: Context, tenant_id: str, appointment_id: int,
         cancel_reminders(session, tenant_id, appointment.id)
         session.flush()
         view = _view(session, tenant, appointment)
-    queue_event(ctx, tenant_id, "appointment_cancelled", appointment_id)
+        noted = note_event(session, tenant_id, "appointment_cancelled", appointment_id,
+                           appointment.customer_id)
+    queue_event(ctx, noted)
     return view
 
 
@@ -315,9 +319,10 @@ def reschedule(ctx: Context, tenant_id: str, appointment_id: int, starts_at: dat
         cancel_reminders(session, tenant_id, appointment.id)
         session.flush()
         view = _view(session, tenant, appointment)
-    # Each move is its own message (version: when it moved), however often it moves.
-    queue_event(ctx, tenant_id, "appointment_rescheduled", appointment_id,
-                version=utcnow().isoformat())
+        # Each move is its own message (version: when it moved), however often it moves.
+        noted = note_event(session, tenant_id, "appointment_rescheduled", appointment_id,
+                           appointment.customer_id, version=utcnow().isoformat())
+    queue_event(ctx, noted)
     return view
 
 
@@ -339,7 +344,9 @@ def mark_no_show(ctx: Context, tenant_id: str, appointment_id: int,
         cancel_reminders(session, tenant_id, appointment.id)
         session.flush()
         view = _view(session, tenant, appointment)
-    queue_event(ctx, tenant_id, "appointment_no_show", appointment_id)
+        noted = note_event(session, tenant_id, "appointment_no_show", appointment_id,
+                           appointment.customer_id)
+    queue_event(ctx, noted)
     return view
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -57,14 +57,78 @@ class Composed:
     delivery: Delivery
 
 
-def queue_event(ctx: Context, tenant_id: str, event: str, subject_id: int,
-                version: str | None = None) -> None:
-    """Hand an event to the NOTIFY_EVENT job; call after the change committed. `version` tells
-    apart events that may happen more than once to the same subject (each reschedule)."""
+# A noted event whose job has not handled it this long after is queued again by the sweep (its job
+# was never queued, Redis being down, or was lost); older than a day it is left as it is, pending.
+PENDING_GRACE = timedelta(minutes=2)
+PENDING_HORIZON = timedelta(days=1)
+REDISPATCH_BATCH = 500
+
+
+@dataclass(frozen=True)
+class NotedEvent:
+    """An event recorded with the change that made it, to hand to the job after the commit."""
+    tenant_id: str
+    event: str
+    subject_id: int
+    version: str | None = None
+
+
+def subject_of(event: str, subject_id: int, version: str | None = None) -> str:
+    base = f"order:{subject_id}" if event.startswith("order_") else f"appointment:{subject_id}"
+    return base + (f"@{version}" if version else "")
+
+
+def parse_subject(subject: str) -> tuple[int, str | None]:
+    """(subject id, version) of a subject_of() string."""
+    reference, _, version = subject.partition(":")[2].partition("@")
+    return int(reference), version or None
+
+
+def note_event(session: Session, tenant_id: str, event: str, subject_id: int,
+               customer_id: int | None, version: str | None = None) -> NotedEvent:
+    """Record the event as pending in the caller's transaction (an outbox): it commits with the
+    change itself, so an event whose job is never queued or is lost is queued again by the
+    sweep (redispatch_pending) instead of being forgotten."""
+    if event not in EVENTS:
+        raise InvalidInput(f"Unknown automatic message {event!r}")
+    subject = subject_of(event, subject_id, version)
+    if session.scalar(select(AutomaticMessage.id).where(
+            AutomaticMessage.tenant_id == tenant_id, AutomaticMessage.event == event,
+            AutomaticMessage.subject == subject)) is None:
+        session.add(AutomaticMessage(tenant_id=tenant_id, event=event, subject=subject,
+                                     customer_id=customer_id, outcome="pending",
+                                     outbound_ids=[]))
+        session.flush()
+    return NotedEvent(tenant_id, event, subject_id, version)
+
+
+def queue_event(ctx: Context, noted: NotedEvent) -> None:
+    """Hand a noted event to the NOTIFY_EVENT job; call after the change committed. `version`
+    tells apart events that may happen more than once to the same subject (each reschedule)."""
     try:
-        ctx.jobs.enqueue(NOTIFY_EVENT, tenant_id, event, subject_id, version)
+        ctx.jobs.enqueue(NOTIFY_EVENT, noted.tenant_id, noted.event, noted.subject_id,
+                         noted.version)
     except JobQueueUnavailable as error:
-        log.warning("automatic message %s for %s not queued: %s", event, subject_id, error)
+        log.warning("automatic message %s for %s not queued now (the sweep queues it): %s",
+                    noted.event, noted.subject_id, error)
+
+
+def redispatch_pending(ctx: Context, now: datetime | None = None) -> int:
+    """Queue again each event noted more than PENDING_GRACE ago and still pending (less than
+    PENDING_HORIZON old); the job handles each once however often it is queued. Returns how
+    many were queued; with the queue still down it raises, and the next sweep tries again."""
+    moment = now or utcnow()
+    with ctx.db.transaction() as session:
+        rows = session.execute(
+            select(AutomaticMessage.tenant_id, AutomaticMessage.event, AutomaticMessage.subject)
+            .where(AutomaticMessage.outcome == "pending",
+                   AutomaticMessage.created_at < moment - PENDING_GRACE,
+                   AutomaticMessage.created_at >= moment - PENDING_HORIZON)
+            .order_by(AutomaticMessage.id).limit(REDISPATCH_BATCH)).all()
+    for tenant_id, event, subject in rows:
+        subject_id, version = parse_subject(subject)
+        ctx.jobs.enqueue(NOTIFY_EVENT, tenant_id, event, subject_id, version)
+    return len(rows)
 
 
 def notify_event(ctx: Context, tenant_id: str, event: str, subject_id: int,
@@ -115,7 +179,7 @@ def _appointment_event(session: Session, ctx: Context, tenant_id: str, event: st
     customer = session.get_one(Customer, appointment.customer_id)
     language = _language(tenant, customer)
     values = _appointment_values(session, tenant, appointment)
-    subject = f"appointment:{appointment_id}" + (f"@{version}" if version else "")
+    subject = subject_of(event, appointment_id, version)
     outcome, ids = _announce(session, ctx, tenant, customer, event, subject, values, language)
     if appointment.status == "booked":
         for reminder, before in REMINDERS.items():
@@ -165,13 +229,16 @@ def _language(tenant: Tenant, customer: Customer) -> str:
 def _announce(session: Session, ctx: Context, tenant: Tenant, customer: Customer, event: str,
               subject: str, values: dict[str, str], language: str,
               send_at: datetime | None = None) -> tuple[str, list[int]]:
-    """One event's message through the rules, recorded once; (outcome, ids to enqueue now)."""
-    if session.scalar(select(AutomaticMessage.id).where(
-            AutomaticMessage.tenant_id == tenant.id, AutomaticMessage.event == event,
-            AutomaticMessage.subject == subject)) is not None:
+    """One event's message through the rules, recorded once; (outcome, ids to enqueue now).
+    An event noted as pending (note_event) is locked, so a second job waits and finds it done."""
+    record = session.scalar(select(AutomaticMessage).where(
+        AutomaticMessage.tenant_id == tenant.id, AutomaticMessage.event == event,
+        AutomaticMessage.subject == subject).with_for_update())
+    if record is not None and record.outcome != "pending":
         return "duplicate", []
-    record = AutomaticMessage(tenant_id=tenant.id, event=event, subject=subject,
-                              customer_id=customer.id, outbound_ids=[])
+    if record is None:
+        record = AutomaticMessage(tenant_id=tenant.id, event=event, subject=subject,
+                                  customer_id=customer.id, outbound_ids=[])
     ids: list[int] = []
     if not is_on(tenant.features, event):
         record.outcome = "off"

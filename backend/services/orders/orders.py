@@ -24,7 +24,7 @@ from backend.domain.orders import (
 from backend.domain.notifications import ORDER_EVENTS
 from backend.models import Cart, CartItem, Order, OrderLine, ProductVariant
 from backend.models.base import utcnow
-from backend.services.conversations.automatic import queue_event
+from backend.services.conversations.automatic import note_event, queue_event
 from backend.services.orders.carts import require_customer, sellable_variant
 from backend.services.platform.idempotency import IdempotencyRequest, remember, replayed_id
 from backend.services.platform.pages import Page, fetch_page
@@ -239,10 +239,14 @@ def transition_order(ctx: Context, tenant_id: str, order_id: int, to: str,
         if to == FULFILLED:
             order.courier, order.tracking = shipping.courier, shipping.tracking
         view = _view(order)
-    # The customer hears of it (after the commit); not when they cancelled it themselves.
-    event = ORDER_EVENTS.get(to)
-    if notify and event is not None and not (to == CANCELLED and customer_id is not None):
-        queue_event(ctx, tenant_id, event, order_id)
+        # The customer hears of it (noted with the change, queued after the commit); not when
+        # they cancelled it themselves.
+        event = ORDER_EVENTS.get(to)
+        noted = None
+        if notify and event is not None and not (to == CANCELLED and customer_id is not None):
+            noted = note_event(session, tenant_id, event, order_id, order.customer_id)
+    if noted is not None:
+        queue_event(ctx, noted)
     return view
 
 
@@ -285,6 +289,8 @@ def expire_unpaid(ctx: Context, timeout: timedelta, now: datetime | None = None)
                     or order.placed_at >= cutoff:
                 continue
             _move(session, order, CANCELLED, EXPIRED_REASON)
+            noted = note_event(session, order.tenant_id, "order_expired", order_id,
+                               order.customer_id)
             expired.append(order_id)
-        queue_event(ctx, order.tenant_id, "order_expired", order_id)
+        queue_event(ctx, noted)
     return expired
