@@ -1,5 +1,6 @@
 """Messaging jobs: deliver a batch of the outbox, sweep the outbox, release scheduled messages
-that came due, submit templates for WhatsApp approval (and ask again while pending)."""
+that came due, submit templates for WhatsApp approval (and ask again while pending), warn
+merchants at 80 % of their messages, re-engage customers (abandoned carts, silent customers)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from backend.queueing.runner import is_final_attempt
 from backend.services.conversations.automatic import notify_event as notify
 from backend.services.conversations.delivery import deliver_batch
 from backend.services.conversations.messaging import release_due
+from backend.services.conversations.outbound import check_usage
 from backend.services.conversations.outbound import sweep_outbox as sweep
+from backend.services.conversations.reengagement import sweep_reengagement as reengage
 from backend.services.conversations.templates import pending_variants, submit_for_approval
 
 
@@ -57,3 +60,18 @@ def notify_event(tenant_id: str, event: str, subject_id: int, version: str | Non
     """Tell the customer about an order or appointment event once (sent, refused with the
     reason, or off), and schedule an appointment's reminders."""
     return notify(job_context(), tenant_id, event, subject_id, version)
+
+
+@job_entry
+def warn_usage() -> dict[str, int]:
+    """Warn each merchant whose day or month reached 80 % of the tier's messages (once)."""
+    given = check_usage(job_context())
+    return {"warned": sum(len(said) for said in given.values())}
+
+
+@job_entry
+def sweep_reengagement() -> dict[str, Any]:
+    """Abandoned carts reminded once, silent customers nudged once, 14-day silent marked dormant."""
+    report = reengage(job_context())
+    return {"carts": dict(report.carts), "nudges": dict(report.nudges),
+            "dormant": report.dormant}
