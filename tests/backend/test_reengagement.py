@@ -166,11 +166,15 @@ def test_dormant_at_14_days_never_nudged_and_cleared_when_they_write(
     report = sweep_reengagement(tenants, now=now)
     assert (report.dormant, report.nudges) == (1, Counter())
     assert dormant_at(tenants, gone) is not None
+    shown = json_of(client.get(f"/v1/customers/{gone}", headers=merchant()), 200)
+    assert shown["dormant_at"] is not None
     assert sweep_reengagement(tenants, now=now + timedelta(days=1)).dormant == 0
     assert sent_to(tenants, gone) == [] and records(tenants, "reengagement_nudge") == []
     # They write again: no longer dormant; a new silence of 7 days earns a new nudge.
     record_inbound(tenants, IncomingMessage(TENANT_ID, PHONE, "SM" + uuid.uuid4().hex, "niaje"))
     assert dormant_at(tenants, gone) is None
+    assert json_of(client.get(f"/v1/customers/{gone}", headers=merchant()), 200)["dormant_at"] \
+        is None
     assert sweep_reengagement(tenants, now=utcnow() + timedelta(days=8)).nudges \
         == Counter(sent=1)
     assert sweep_reengagement(tenants, now=utcnow() + timedelta(days=15)).dormant == 1
