@@ -261,25 +261,42 @@ def test_the_month_is_warned_once_too(client, tenants, jobs) -> None:
 
 # Templates in a language the customer lacks.
 
-@pytest.mark.parametrize("language,variants,expected", [
+# customer's language, the template's variants, expected: (variant sent, its text) or the
+# languages the refusal names.
+LANGUAGE_CASES = [
     ("sheng", {"sheng": "Niaje {{shop}}", "sw": "Habari {{shop}}"}, ("sheng", "Niaje")),
     ("sheng", {"sw": "Habari {{shop}}", "en": "Hello {{shop}}"}, ("sw", "Habari")),
     ("sheng", {"en": "Hello {{shop}}"}, "sheng or sw"),
     ("sw", {"en": "Hello {{shop}}", "sheng": "Niaje {{shop}}"}, "sw"),
     ("en", {"sw": "Habari {{shop}}"}, "en"),
-])
+]
+
+
 def test_a_template_goes_in_a_language_the_customer_reads_or_not_at_all(
-        client, tenants, jobs, language, variants, expected) -> None:
-    make_template(client, tenants, "reengagement_nudge", variants)
-    who = customer(tenants, wrote_hours_ago=8 * 24, consents={"promotional": True},
-                   language=language)
-    report = sweep_reengagement(tenants, now=utcnow())
-    [record] = records(tenants, "reengagement_nudge")
-    if isinstance(expected, tuple):
-        [row] = sent_to(tenants, who)
-        assert (row.language, row.body) == (expected[0], f"{expected[1]} {SHOP}")
-        assert report.nudges == Counter(sent=1)
-        return
-    assert report.nudges == Counter(refused=1) and sent_to(tenants, who) == []
+        client, tenants, jobs) -> None:
+    """Through the merchant's send (refused: 422, nothing stored) and the re-engagement nudge
+    (refused: the reason recorded, nothing sent)."""
+    for n, (language, variants, expected) in enumerate(LANGUAGE_CASES):
+        make_template(client, tenants, f"greeting_{n}", variants)
+        who = customer(tenants, wrote_hours_ago=8 * 24, consents={"promotional": True},
+                       language=language, phone=f"+25471100010{n}")
+        answer = client.post("/v1/messages/send", headers=merchant(), json={
+            "customer_id": who, "kind": "promotional", "template": f"greeting_{n}",
+            "variables": {"shop": "Duka"}})
+        if isinstance(expected, tuple):
+            assert answer.status_code == 202 and answer.get_json()["language"] == expected[0]
+            [row] = sent_to(tenants, who)
+            assert (row.language, row.body) == (expected[0], f"{expected[1]} Duka")
+        else:
+            assert answer.status_code == 422, answer.get_json()
+            assert answer.get_json()["reason"] == "template_language_missing"
+            assert f"has no variant in {expected}," in answer.get_json()["description"]
+            assert sent_to(tenants, who) == []
+    make_template(client, tenants, "reengagement_nudge", LANGUAGE_CASES[2][1])
+    lacking = customer(tenants, wrote_hours_ago=8 * 24, consents={"promotional": True},
+                       language="sheng", phone="+254711000200")
+    assert sweep_reengagement(tenants, now=utcnow()).nudges["refused"] >= 1
+    assert sent_to(tenants, lacking) == []
+    [record] = [r for r in records(tenants, "reengagement_nudge") if r.customer_id == lacking]
     assert record.reason.startswith("template_language_missing: ")
-    assert f"has no variant in {expected}," in record.reason
+    assert "has no variant in sheng or sw," in record.reason
