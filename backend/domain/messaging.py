@@ -38,7 +38,8 @@ REFUSALS = {
         "approved template may be sent."
     ),
     "template_language_missing": (
-        "Template {template!r} has no {language} variant, the customer's language."
+        "Template {template!r} has no variant in {language}, the language(s) the customer "
+        "reads; nothing was sent. Add one to the template."
     ),
     "unknown_customer": "No customer of this tenant has that id.",
 }
@@ -70,6 +71,17 @@ class TemplateChoice:
     name: str
     language: str
     approval: str  # pending | approved | rejected
+
+
+# The template variants a customer can read, in order: Sheng speakers read Swahili (as the FAQ
+# answers them); nobody falls back to English, which they may not read: a template without a
+# variant they can read is refused (template_language_missing), never half-sent.
+READS: dict[str, tuple[str, ...]] = {"sheng": ("sheng", "sw"), "sw": ("sw",), "en": ("en",)}
+
+
+def readable_languages(language: str) -> tuple[str, ...]:
+    """The variants to try for a customer of `language`, best first."""
+    return READS.get(language, (language,))
 
 
 def check_allowed(
@@ -136,9 +148,8 @@ def month_bounds(timezone: str, at: datetime) -> tuple[datetime, datetime]:
     return start.astimezone(at.tzinfo), following.astimezone(at.tzinfo)
 
 
-def crosses_warning(used_before: int, adding: int, limit: int | None) -> bool:
-    """Whether this batch takes the period's usage to WARN_AT of the limit (once per period)."""
-    if not limit:
-        return False
-    threshold = WARN_AT * limit
-    return used_before < threshold <= used_before + adding
+def reaches_warning(used: int, limit: int | None) -> bool:
+    """Whether the period's usage is at WARN_AT of the limit or past it. Said once per period
+    (a unique row): usage reaches it by any message, replies included, so "this batch crossed
+    it" would miss a period pushed over by replies."""
+    return bool(limit) and used >= WARN_AT * limit

@@ -33,9 +33,22 @@ REMINDERS: dict[str, timedelta] = {
     "appointment_reminder_24h": timedelta(hours=24),
     "appointment_reminder_2h": timedelta(hours=2),
 }
+# Re-engagement (services/conversations/reengagement.py, run by the scheduler's sweep): an
+# abandoned cart once per filling, after features.cart_reminder_hours (default 24) without a
+# change; a customer silent for SILENT_AFTER gets one nudge (promotional consent), and at
+# DORMANT_AFTER is marked dormant and not nudged again until they write.
+REENGAGEMENT: dict[str, tuple[str, bool]] = {
+    "cart_reminder": ("reminders", False),
+    "reengagement_nudge": ("promotional", False),
+}
+DEFAULT_CART_REMINDER_HOURS = 24
+SILENT_AFTER = timedelta(days=7)
+DORMANT_AFTER = timedelta(days=14)
 # The payment notices (services/payments/notices.py) have their own texts but the same switch.
 PAYMENT_EVENTS = ("payment_received", "payment_failed")
-SWITCHES = (*EVENTS, *PAYMENT_EVENTS)
+SWITCHES = (*EVENTS, *REENGAGEMENT, *PAYMENT_EVENTS)
+# Every message the platform composes itself and through the same record: its kind and urgency.
+AUTOMATIC_KINDS: dict[str, tuple[str, bool]] = {**EVENTS, **REENGAGEMENT}
 # The order status a merchant (or the sweep) moves to, and the event it tells the customer.
 ORDER_EVENTS: dict[str, str] = {
     FULFILLED: "order_shipped",
@@ -46,6 +59,12 @@ ORDER_EVENTS: dict[str, str] = {
 # outcome of one event: sent (queued or scheduled), refused (the rules said no; reason kept),
 # off (the tenant turned it off).
 OUTCOMES = ("sent", "refused", "off")
+
+
+def cart_reminder_after(features: Mapping[str, Any] | None) -> timedelta:
+    """How long a cart stays untouched before its reminder (the tenant's setting, else 24 h)."""
+    hours = (features or {}).get("cart_reminder_hours") or DEFAULT_CART_REMINDER_HOURS
+    return timedelta(hours=int(hours))
 
 
 def is_on(features: Mapping[str, Any] | None, event: str) -> bool:

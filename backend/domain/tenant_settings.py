@@ -16,7 +16,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from backend.domain.errors import InvalidInput
 from backend.domain.money import MAX_MINOR
-from backend.domain.notifications import SWITCHES
+from backend.domain.notifications import DEFAULT_CART_REMINDER_HOURS, SWITCHES
 
 TENANT_STATUSES = ("trial", "active", "suspended")
 LANGUAGES = ("en", "sw", "sheng")
@@ -24,6 +24,7 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 LLM_EXHAUSTED_ACTIONS = ("fallback_to_rules", "handoff")
 HH_MM = r"^([01]\d|2[0-3]):[0-5]\d$"
 END_OF_DAY = "24:00"  # a closing time only: open until midnight
+MAX_CART_REMINDER_HOURS = 14 * 24  # a cart older than the dormancy line is not worth a word
 
 
 @cache
@@ -92,6 +93,14 @@ def _automatic_messages(**kwargs: Any) -> fields.Dict:
         **kwargs)
 
 
+def _cart_reminder_hours() -> fields.Integer:
+    return fields.Integer(
+        strict=True, validate=validate.Range(min=1, max=MAX_CART_REMINDER_HOURS),
+        metadata={"description": "Hours a cart stays untouched before the customer's one "
+                                 "reminder (automatic message cart_reminder); default "
+                                 f"{DEFAULT_CART_REMINDER_HOURS}"})
+
+
 class FeaturesSchema(Schema):
     rule_based_intents = fields.Bool(required=True)
     mpesa_stk = fields.Bool(required=True)
@@ -106,6 +115,7 @@ class FeaturesSchema(Schema):
         required=True, validate=validate.OneOf(LLM_EXHAUSTED_ACTIONS)
     )
     automatic_messages = _automatic_messages()
+    cart_reminder_hours = _cart_reminder_hours()
 
 
 class FeaturesPatchSchema(Schema):
@@ -118,6 +128,7 @@ class FeaturesPatchSchema(Schema):
                                                 validate=validate.Range(min=0, max=MAX_MINOR))
     llm_budget_exhausted_action = fields.Str(validate=validate.OneOf(LLM_EXHAUSTED_ACTIONS))
     automatic_messages = _automatic_messages()
+    cart_reminder_hours = _cart_reminder_hours()
 
 
 def default_business_hours() -> dict[str, Any]:

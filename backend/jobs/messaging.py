@@ -1,6 +1,7 @@
 """Messaging jobs: deliver a batch of the outbox, sweep the outbox, release scheduled messages
 that came due, submit templates for WhatsApp approval (and ask again while pending), tell customers
-about order and appointment events (and queue again the events whose job was lost)."""
+about order and appointment events (and queue again the events whose job was lost), warn
+merchants at 80 % of their messages, re-engage customers (abandoned carts, silent customers)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from backend.services.conversations.automatic import notify_event as notify
 from backend.services.conversations.automatic import redispatch_pending
 from backend.services.conversations.delivery import deliver_batch
 from backend.services.conversations.messaging import release_due
+from backend.services.conversations.outbound import check_usage
 from backend.services.conversations.outbound import sweep_outbox as sweep
+from backend.services.conversations.reengagement import sweep_reengagement as reengage
 from backend.services.conversations.templates import pending_variants, submit_for_approval
 
 
@@ -65,3 +68,18 @@ def notify_event(tenant_id: str, event: str, subject_id: int, version: str | Non
 def redispatch_events() -> dict[str, int]:
     """Queue again the automatic-message events whose job was never queued or was lost."""
     return {"queued": redispatch_pending(job_context())}
+
+
+@job_entry
+def warn_usage() -> dict[str, int]:
+    """Warn each merchant whose day or month reached 80 % of the tier's messages (once)."""
+    given = check_usage(job_context())
+    return {"warned": sum(len(said) for said in given.values())}
+
+
+@job_entry
+def sweep_reengagement() -> dict[str, Any]:
+    """Abandoned carts reminded once, silent customers nudged once, 14-day silent marked dormant."""
+    report = reengage(job_context())
+    return {"carts": dict(report.carts), "nudges": dict(report.nudges),
+            "dormant": report.dormant}

@@ -1,5 +1,6 @@
 """The periodic sweeps, defined once: unpaid orders, payments, the outbox, scheduled messages
-that came due, templates waiting for WhatsApp's approval.
+that came due, templates waiting for WhatsApp's approval, the 80 % usage warning,
+re-engagement (abandoned carts, silent and dormant customers).
 
 With Redis, RQ's own cron scheduler enqueues them (one process per deployment; the workers run
 them):
@@ -29,7 +30,9 @@ from backend.jobs.messaging import (
     redispatch_events,
     release_scheduled,
     sweep_outbox,
+    sweep_reengagement,
     sweep_template_approvals,
+    warn_usage,
 )
 from backend.jobs.orders import check_every_minutes, expire_unpaid_orders
 from backend.jobs.payments import sweep_payments
@@ -58,7 +61,9 @@ def sweeps(settings: Settings) -> list[Sweep]:
         Sweep(sweep_outbox, MESSAGING, 30),
         Sweep(release_scheduled, MESSAGING, 30),
         Sweep(sweep_template_approvals, DEFAULT, 300),
-        Sweep(redispatch_events, DEFAULT, 60),
+    redispatch_events,
+        Sweep(warn_usage, DEFAULT, 300),
+        Sweep(sweep_reengagement, DEFAULT, 600),
     ]
 
 

@@ -45,6 +45,9 @@ class Customer(Base):
     consent_transactional: Mapped[bool] = mapped_column(Boolean, default=True)
     consent_reminders: Mapped[bool] = mapped_column(Boolean, default=True)
     consent_promotional: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when the customer has been silent for 14 days (no re-engagement nudge after that);
+    # cleared by their next message (services/conversations/reengagement.py).
+    dormant_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -32,7 +32,10 @@ class Cart(Base):
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The last change to its items (the abandoned-cart reminder counts from here).
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    # When an item went into the empty cart: one reminder per filling, never twice.
+    filled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     items: Mapped[list[CartItem]] = relationship(
         back_populates="cart", order_by="CartItem.id", cascade="all, delete-orphan"

@@ -218,11 +218,16 @@ def test_unknown_and_missing_template_variables_and_languages(client, tenants, j
                                                             "variables": {"name": "A"}})
     assert missing.status_code == 400
     assert "Missing value(s) for order" in missing.get_json()["errors"]["variables"][0]
+    # A Sheng speaker reads the Swahili variant; a template with neither is refused whole.
     sheng = customer(tenants, wrote_hours_ago=1, language="sheng", phone="+254711000555")
-    lacking = send(client, customer_id=sheng, kind="transactional", **TEMPLATE)
+    swahili = send(client, customer_id=sheng, kind="transactional", **TEMPLATE)
+    assert swahili.status_code == 202 and swahili.get_json()["language"] == "sw"
+    template(client, "english_only", {"en": "Hi {{name}}, order {{order}} is ready."})
+    lacking = send(client, customer_id=sheng, kind="transactional", template="english_only",
+                   variables={"name": "Amina", "order": "ORD7"})
     assert lacking.status_code == 422
     assert lacking.get_json()["reason"] == "template_language_missing"
-    assert "no sheng variant" in lacking.get_json()["description"]
+    assert "no variant in sheng or sw" in lacking.get_json()["description"]
 
 
 def test_templates_crud_preview_and_usage_counts(client, tenants, jobs) -> None:

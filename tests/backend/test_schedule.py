@@ -34,6 +34,8 @@ SWEEPS = {
     "backend.jobs.messaging.release_scheduled": ("messaging", 30),
     "backend.jobs.messaging.sweep_template_approvals": ("default", 300),
     "backend.jobs.messaging.redispatch_events": ("default", 60),
+    "backend.jobs.messaging.warn_usage": ("default", 300),
+    "backend.jobs.messaging.sweep_reengagement": ("default", 600),
 }
 
 

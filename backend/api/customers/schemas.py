@@ -48,6 +48,9 @@ class CustomerSchema(Schema):
     language = fields.Str(allow_none=True)
     preferences = fields.Nested(PreferencesSchema)
     created_at = UtcDateTime()
+    dormant_at = UtcDateTime(allow_none=True, metadata={
+        "description": "Set when the customer had been silent for 14 days (no re-engagement "
+                       "nudge since); null again once they write"})
 
 
 class ConsentEventSchema(Schema):

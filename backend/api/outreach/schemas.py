@@ -27,7 +27,10 @@ class SendSchema(Schema):
                            validate=validate.Length(max=2048))
     template = fields.Str(load_default=None, validate=validate.Length(min=1, max=64),
                           metadata={"description": "A template's name, sent in the customer's "
-                                    "language (outside the window it must be approved)"})
+                                    "language (a Sheng speaker without a sheng variant gets the "
+                                    "sw one; no variant they read: 422 "
+                                    "template_language_missing); outside the window the variant "
+                                    "must be approved"})
     variables = fields.Dict(keys=fields.Str(validate=validate.Length(min=1, max=64)),
                             values=fields.Str(validate=VARIABLE), load_default=None,
                             validate=validate.Length(max=20))
@@ -56,7 +59,7 @@ class SendResultSchema(Schema):
         "description": "Why it waits: scheduled, quiet_hours, daily_limit"})
     warnings = fields.List(fields.Str(), metadata={
         "description": "The tier's daily or monthly limit reached 80 % (said once per period)"})
-    language = fields.Str()
+    language = fields.Str(metadata={"description": "The language the message is in"})
 
 
 class MessageQuerySchema(PageQuerySchema):

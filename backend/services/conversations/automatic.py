@@ -25,7 +25,7 @@ from kit import texts
 from backend.wiring import Context
 from backend.domain.errors import InvalidInput, LimitExceeded, NotFound
 from backend.domain.messaging import MessageRefused, TemplateChoice
-from backend.domain.notifications import EVENTS, REMINDERS, is_on
+from backend.domain.notifications import AUTOMATIC_KINDS, EVENTS, REMINDERS, is_on
 from backend.domain.payments import order_reference
 from backend.models import (
     Appointment,
@@ -160,8 +160,8 @@ def _order_event(session: Session, ctx: Context, tenant_id: str, event: str,
         raise NotFound(f"No order {order_id}")
     tenant = session.get_one(Tenant, tenant_id)
     customer = session.get_one(Customer, order.customer_id)
-    language = _language(tenant, customer)
-    return _announce(session, ctx, tenant, customer, event, f"order:{order_id}",
+    language = customer_language(tenant, customer)
+    return announce(session, ctx, tenant, customer, event, f"order:{order_id}",
                      _order_values(tenant, order, language), language)
 
 
@@ -177,16 +177,16 @@ def _appointment_event(session: Session, ctx: Context, tenant_id: str, event: st
         raise NotFound(f"No appointment {appointment_id}")
     tenant = session.get_one(Tenant, tenant_id)
     customer = session.get_one(Customer, appointment.customer_id)
-    language = _language(tenant, customer)
+    language = customer_language(tenant, customer)
     values = _appointment_values(session, tenant, appointment)
     subject = subject_of(event, appointment_id, version)
-    outcome, ids = _announce(session, ctx, tenant, customer, event, subject, values, language)
+    outcome, ids = announce(session, ctx, tenant, customer, event, subject, values, language)
     if appointment.status == "booked":
         for reminder, before in REMINDERS.items():
             send_at = appointment.starts_at - before
             if send_at <= now:
                 continue  # booked too late for this one
-            _, more = _announce(session, ctx, tenant, customer, reminder,
+            _, more = announce(session, ctx, tenant, customer, reminder,
                                 _reminder_subject(appointment), values, language, send_at)
             ids += more
     return outcome, ids
@@ -222,15 +222,17 @@ def cancel_reminders(session: Session, tenant_id: str, appointment_id: int) -> i
     return cancelled
 
 
-def _language(tenant: Tenant, customer: Customer) -> str:
+def customer_language(tenant: Tenant, customer: Customer) -> str:
     return texts.reply_language(customer.language or tenant.primary_language)
 
 
-def _announce(session: Session, ctx: Context, tenant: Tenant, customer: Customer, event: str,
+def announce(session: Session, ctx: Context, tenant: Tenant, customer: Customer, event: str,
               subject: str, values: dict[str, str], language: str,
-              send_at: datetime | None = None) -> tuple[str, list[int]]:
+              send_at: datetime | None = None,
+              now: datetime | None = None) -> tuple[str, list[int]]:
     """One event's message through the rules, recorded once; (outcome, ids to enqueue now).
-    An event noted as pending (note_event) is locked, so a second job waits and finds it done."""
+    `now`: the moment the rules are judged at (the sweep's clock; default the real one). An
+    event noted as pending (note_event) is locked, so a second job waits and finds it done."""
     record = session.scalar(select(AutomaticMessage).where(
         AutomaticMessage.tenant_id == tenant.id, AutomaticMessage.event == event,
         AutomaticMessage.subject == subject).with_for_update())
@@ -243,7 +245,8 @@ def _announce(session: Session, ctx: Context, tenant: Tenant, customer: Customer
     if not is_on(tenant.features, event):
         record.outcome = "off"
     else:
-        record, ids = _decide(session, ctx, record, tenant, customer, values, language, send_at)
+        record, ids = _decide(session, ctx, record, tenant, customer, values, language, send_at,
+                              now)
     session.add(record)
     session.flush()
     return record.outcome, ids
@@ -251,14 +254,15 @@ def _announce(session: Session, ctx: Context, tenant: Tenant, customer: Customer
 
 def _decide(session: Session, ctx: Context, record: AutomaticMessage, tenant: Tenant,
             customer: Customer, values: dict[str, str], language: str,
-            send_at: datetime | None) -> tuple[AutomaticMessage, list[int]]:
+            send_at: datetime | None, now: datetime | None) -> tuple[AutomaticMessage, list[int]]:
     phone = ctx.crypto.decrypt(customer.phone_encrypted)
-    kind, urgent = EVENTS[record.event]
+    kind, urgent = AUTOMATIC_KINDS[record.event]
     body = texts.text(f"auto.{record.event}", language).format(**values)
     free_text = Composed(OutgoingMessage(body=body),
                          Delivery(kind=kind, urgent=urgent, send_at=send_at, language=language))
     try:
-        return _plan(session, ctx, record, tenant, phone, free_text, values, language, send_at)
+        return _plan(session, ctx, record, tenant, phone, free_text, values, language, send_at,
+                     now)
     except LimitExceeded as error:  # the month's messages are spent: said, not retried
         log.warning("automatic message %s (%s) over the limit", record.event, record.subject)
         record.outcome = "refused"
@@ -268,12 +272,12 @@ def _decide(session: Session, ctx: Context, record: AutomaticMessage, tenant: Te
 
 def _plan(session: Session, ctx: Context, record: AutomaticMessage, tenant: Tenant,
           phone: str, free_text: Composed, values: dict[str, str], language: str,
-          send_at: datetime | None) -> tuple[AutomaticMessage, list[int]]:
+          send_at: datetime | None, now: datetime | None) -> tuple[AutomaticMessage, list[int]]:
     """The free text through the rules; outside the window the event's template instead."""
     try:
         with session.begin_nested():
             planned = plan_outbound(session, ctx, tenant.id, phone, [free_text.message],
-                                    delivery=free_text.delivery)
+                                    delivery=free_text.delivery, now=now)
     except MessageRefused as refusal:
         if refusal.reason != "outside_window":
             return _refused(record, refusal), []
@@ -284,7 +288,7 @@ def _plan(session: Session, ctx: Context, record: AutomaticMessage, tenant: Tena
                 raise refusal
             with session.begin_nested():
                 planned = plan_outbound(session, ctx, tenant.id, phone, [template.message],
-                                        delivery=template.delivery)
+                                        delivery=template.delivery, now=now)
         except MessageRefused as final:
             return _refused(record, final), []
     record.outcome = "sent"
@@ -337,12 +341,13 @@ def _compose_template(session: Session, tenant: Tenant, event: str, values: dict
     except InvalidInput as error:  # it names a value this event does not have
         log.warning("template %r cannot be filled: %s", event, error)
         return None
-    kind, urgent = EVENTS[event]
+    kind, urgent = AUTOMATIC_KINDS[event]
     approved = rendered.approval == "approved" and rendered.content_sid is not None
     message = OutgoingMessage(body=rendered.text,
                               content_sid=rendered.content_sid if approved else None,
                               content_variables=rendered.content_variables)
     return Composed(message, Delivery(kind=kind, urgent=urgent, send_at=send_at,
                                       template_id=rendered.template_id,
-                                      template=TemplateChoice(event, language, rendered.approval),
-                                      language=language))
+                                      template=TemplateChoice(event, rendered.language,
+                                                              rendered.approval),
+                                      language=rendered.language))

@@ -82,6 +82,7 @@ def current_conversation(
     latest.last_message_at = max(latest.last_message_at, now)
     if inbound:
         latest.last_inbound_at = now
+        customer.dormant_at = None  # they wrote: no longer dormant (re-engagement)
     session.flush()
     return latest
 

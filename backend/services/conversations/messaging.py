@@ -133,7 +133,7 @@ def send_message(ctx: Context, tenant_id: str, request: SendRequest) -> SendResu
     if planned.status == "queued":
         enqueue_delivery(ctx, planned.ids)
     return SendResult(planned.ids, planned.status, planned.due_at, planned.deferred,
-                      planned.warnings, language)
+                      planned.warnings, delivery.language or language)
 
 
 def _compose(session: Session, tenant_id: str, request: SendRequest,
@@ -154,10 +154,10 @@ def _compose(session: Session, tenant_id: str, request: SendRequest,
         content_sid=rendered.content_sid if approved else None,
         content_variables=rendered.content_variables,
     )
-    choice = TemplateChoice(request.template, language, rendered.approval)
+    choice = TemplateChoice(request.template, rendered.language, rendered.approval)
     return message, Delivery(kind=request.kind, urgent=request.urgent, send_at=request.send_at,
                              template_id=rendered.template_id, template=choice,
-                             language=language)
+                             language=rendered.language)
 
 
 def list_messages(

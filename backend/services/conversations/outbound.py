@@ -28,10 +28,10 @@ from backend.domain.messaging import (
     Consents,
     TemplateChoice,
     check_allowed,
-    crosses_warning,
     day_bounds,
     month_bounds,
     quiet_end,
+    reaches_warning,
     waits_for_quiet_hours,
 )
 from backend.domain.phones import to_e164
@@ -247,7 +247,7 @@ def plan_outbound(
     ]
     session.add_all(rows)
     session.flush()
-    warnings = usage_warnings(session, tenant, due, len(rows)) if delivery.kind != REPLY else []
+    warnings = usage_warnings(session, tenant, due) if delivery.kind != REPLY else []
     return Planned([row.id for row in rows], status, due, deferred, warnings)
 
 
@@ -311,9 +311,11 @@ def _add(reasons: list[str], reason: str) -> None:
         reasons.append(reason)
 
 
-def usage_warnings(session: Session, tenant: Tenant, due: datetime, adding: int) -> list[str]:
+def usage_warnings(session: Session, tenant: Tenant, due: datetime) -> list[str]:
     """Warn the merchant once per day and per month when messages reach 80 % of the tier's
-    limit: recorded (GET /v1/messages/usage lists them), logged, and said to the caller."""
+    limit: recorded (GET /v1/messages/usage lists them), logged, and said to the caller.
+    Checked after each business batch is stored (its day may be a later one) and by the
+    scheduler's sweep (check_usage), which catches a period pushed over by replies."""
     tier = TIERS[tenant.tier]
     said: list[str] = []
     for period, limit, (start, end) in (
@@ -322,8 +324,12 @@ def usage_warnings(session: Session, tenant: Tenant, due: datetime, adding: int)
     ):
         if limit is None:
             continue
+        if session.scalar(select(UsageWarning.id).where(
+                UsageWarning.tenant_id == tenant.id, UsageWarning.period == period,
+                UsageWarning.period_start == start)) is not None:
+            continue  # warned for this period already
         used = messages_between(session, tenant.id, start, end)
-        if not crosses_warning(used - adding, adding, limit):
+        if not reaches_warning(used, limit):
             continue
         try:
             with session.begin_nested():
@@ -337,6 +343,25 @@ def usage_warnings(session: Session, tenant: Tenant, due: datetime, adding: int)
         log.warning("usage warning for %s: %s", tenant.id, text)
         said.append(text)
     return said
+
+
+def check_usage(ctx: Context, now: datetime | None = None) -> dict[str, list[str]]:
+    """The scheduler's sweep: warn each tenant (not suspended) whose day or month reached 80 %
+    of its tier's messages, once per period; returns the warnings given, by tenant."""
+    moment = now or utcnow()
+    with ctx.db.transaction() as session:
+        tenant_ids = list(session.scalars(
+            select(Tenant.id).where(Tenant.status != "suspended").order_by(Tenant.id)))
+    given: dict[str, list[str]] = {}
+    for tenant_id in tenant_ids:
+        try:
+            with ctx.db.transaction() as session:
+                said = usage_warnings(session, require_tenant(session, tenant_id), moment)
+        except IntegrityError:
+            continue  # a batch or another sweep recorded it at the same moment
+        if said:
+            given[tenant_id] = said
+    return given
 
 
 def sweep_outbox(ctx: Context, now: datetime | None = None) -> SweepReport:

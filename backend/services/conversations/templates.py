@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from backend.wiring import Context
 from backend.domain.errors import InvalidInput, NotFound
-from backend.domain.messaging import MessageRefused
+from backend.domain.messaging import MessageRefused, readable_languages
 from backend.domain.tenant_settings import LANGUAGES
 from backend.models import MessageTemplate, MessageTemplateVariant, Tenant
 from backend.providers.twilio import TwilioContent, TwilioSendError
@@ -64,6 +64,7 @@ class TemplateView:
 @dataclass(frozen=True)
 class Rendered:
     template_id: int
+    language: str  # the variant's: the customer's, or one they read (sheng → sw)
     text: str
     approval: str
     content_sid: str | None
@@ -281,15 +282,19 @@ def preview(ctx: Context, tenant_id: str, template_id: int, language: str,
                 "content_variables": _content_variables(variant.body, template, values)}
 
 
-def _variant(session: Session, template: MessageTemplate, language: str
-             ) -> MessageTemplateVariant:
-    variant = session.scalar(select(MessageTemplateVariant).where(
+def _variant(session: Session, template: MessageTemplate, language: str,
+             fallback: bool = False) -> MessageTemplateVariant:
+    """The variant in `language`; with `fallback`, else the first the customer reads
+    (domain/messaging.py READS). MessageRefused when there is none."""
+    wanted = readable_languages(language) if fallback else (language,)
+    variants = {v.language: v for v in session.scalars(select(MessageTemplateVariant).where(
         MessageTemplateVariant.template_id == template.id,
-        MessageTemplateVariant.language == language))
-    if variant is None:
-        raise MessageRefused("template_language_missing", template=template.name,
-                             language=language)
-    return variant
+        MessageTemplateVariant.language.in_(wanted)))}
+    for candidate in wanted:
+        if candidate in variants:
+            return variants[candidate]
+    raise MessageRefused("template_language_missing", template=template.name,
+                         language=" or ".join(wanted))
 
 
 def _content_variables(body: str, template: MessageTemplate,
@@ -301,15 +306,17 @@ def _content_variables(body: str, template: MessageTemplate,
 
 def render_for(session: Session, tenant_id: str, name: str, language: str,
                variables: dict[str, str]) -> Rendered:
-    """A template by name rendered in the customer's language for sending (MessageRefused when
-    it has no such variant, InvalidInput for unknown or missing variables)."""
+    """A template by name rendered for sending in the customer's language, or one they read
+    (a Sheng speaker's Swahili variant); MessageRefused when it has none of them, InvalidInput
+    for unknown or missing variables."""
     template = session.scalar(select(MessageTemplate).where(
         MessageTemplate.tenant_id == tenant_id, MessageTemplate.name == name))
     if template is None:
         raise NotFound(f"No template named {name!r}")
-    variant = _variant(session, template, language)
+    variant = _variant(session, template, language, fallback=True)
     check_values(variant.body, list(template.placeholders), variables)
-    return Rendered(template.id, fill(variant.body, variables), variant.approval,
+    return Rendered(template.id, variant.language, fill(variant.body, variables),
+                    variant.approval,
                     variant.content_sid, _content_variables(variant.body, template, variables))
 
 

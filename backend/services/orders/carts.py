@@ -11,6 +11,7 @@ from backend.wiring import Context
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.orders import Line, order_total
 from backend.models import Cart, CartItem, Customer, Product, ProductVariant
+from backend.models.base import utcnow
 from backend.services.platform.pages import Page, fetch_page
 from backend.services.platform.scoped import tenant_row
 from backend.services.platform.tenants import require_tenant
@@ -98,6 +99,14 @@ def _view(session: Session, cart: Cart, currency: str) -> CartView:
     return CartView(cart.id, cart.customer_id, currency, items, total)
 
 
+def _touch(cart: Cart, filled: bool = False) -> None:
+    """Mark the cart's items changed (the abandoned-cart reminder counts from the last change);
+    `filled`: the first item went into an empty cart, so a new reminder may follow."""
+    cart.updated_at = utcnow()
+    if filled:
+        cart.filled_at = cart.updated_at
+
+
 def _check_stock(variant: ProductVariant, quantity: int) -> None:
     if quantity < 1:
         raise InvalidInput("quantity must be at least 1", {"quantity": ["Must be at least 1."]})
@@ -124,6 +133,9 @@ def add_item(ctx: Context, tenant_id: str, customer_id: int, variant_id: int,
         )
         total = quantity + (item.quantity if item else 0)
         _check_stock(variant, total)
+        empty = session.scalar(select(CartItem.id).where(CartItem.cart_id == cart.id)
+                               .limit(1)) is None
+        _touch(cart, filled=empty)
         if item is None:
             session.add(CartItem(tenant_id=tenant_id, cart_id=cart.id, variant_id=variant_id,
                                  quantity=total))
@@ -148,6 +160,7 @@ def update_item(ctx: Context, tenant_id: str, customer_id: int, item_id: int,
         item = _own_item(session, cart, item_id)
         _check_stock(sellable_variant(session, tenant_id, item.variant_id), quantity)
         item.quantity = quantity
+        _touch(cart)
         session.flush()
         return _view(session, cart, currency)
 
@@ -157,6 +170,7 @@ def remove_item(ctx: Context, tenant_id: str, customer_id: int, item_id: int) ->
         currency = require_tenant(session, tenant_id).currency
         cart = _cart_of(session, tenant_id, customer_id)
         session.delete(_own_item(session, cart, item_id))
+        _touch(cart)
         session.flush()
         return _view(session, cart, currency)
 

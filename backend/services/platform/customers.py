@@ -36,6 +36,7 @@ class CustomerView:
     language: str | None
     preferences: Preferences
     created_at: datetime
+    dormant_at: datetime | None = None  # silent 14 days (re-engagement); cleared when they write
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,7 @@ def _view(crypto: Crypto, customer: Customer) -> CustomerView:
         language=customer.language,
         preferences=_preferences(customer),
         created_at=customer.created_at,
+        dormant_at=customer.dormant_at,
     )
 
 
