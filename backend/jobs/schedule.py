@@ -61,7 +61,7 @@ def sweeps(settings: Settings) -> list[Sweep]:
         Sweep(sweep_outbox, MESSAGING, 30),
         Sweep(release_scheduled, MESSAGING, 30),
         Sweep(sweep_template_approvals, DEFAULT, 300),
-    redispatch_events,
+        Sweep(redispatch_events, DEFAULT, 60),
         Sweep(warn_usage, DEFAULT, 300),
         Sweep(sweep_reengagement, DEFAULT, 600),
     ]
