@@ -92,11 +92,17 @@ class Segment:
         return cls(**values)  # type: ignore[arg-type]
 
 
-def split(customer_ids: Sequence[int], variants: int, seed: int) -> dict[int, int]:
-    """customer id → variant index: a seeded shuffle dealt in turn (balanced within one)."""
+def shuffled(customer_ids: Sequence[int], seed: int) -> list[int]:
+    """The customers in the campaign's seeded random order (the same for the same seed)."""
     ordered = sorted(customer_ids)
     random.Random(seed).shuffle(ordered)
-    return {customer: position % variants for position, customer in enumerate(ordered)}
+    return ordered
+
+
+def split(customer_ids: Sequence[int], variants: int, seed: int) -> dict[int, int]:
+    """customer id → variant index: the seeded shuffle dealt in turn (balanced within one)."""
+    return {customer: position % variants
+            for position, customer in enumerate(shuffled(customer_ids, seed))}
 
 
 def label(index: int) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 
 from rq import cron
 
+from backend.jobs.campaigns import start_due_campaigns
 from backend.jobs.job_context import job_context
 from backend.jobs.messaging import release_scheduled, sweep_outbox, sweep_template_approvals
 from backend.jobs.orders import check_every_minutes, expire_unpaid_orders
@@ -53,6 +54,7 @@ def sweeps(settings: Settings) -> list[Sweep]:
         Sweep(sweep_outbox, MESSAGING, 30),
         Sweep(release_scheduled, MESSAGING, 30),
         Sweep(sweep_template_approvals, DEFAULT, 300),
+        Sweep(start_due_campaigns, DEFAULT, 60),
     ]
 
 
