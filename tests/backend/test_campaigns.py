@@ -372,18 +372,18 @@ def test_a_batch_run_again_after_a_crash_sends_no_one_twice(live, monkeypatch) -
     def deliver_then_die(*args: Any, **kwargs: Any) -> Any:
         nonlocal delivered
         delivered += 1
-        if delivered == 10:  # killed while delivering the 1st chunk
+        if delivered == 10:  # killed while sending
             raise SystemExit("worker killed")
         return real_deliver(*args, **kwargs)
 
-    monkeypatch.setattr(campaigns, "deliver_batch", deliver_then_die)
-    with pytest.raises(SystemExit):
-        campaigns.send_campaign_batch(ctx, *sends[0])
-    monkeypatch.setattr(campaigns, "deliver_batch", real_deliver)
     monkeypatch.setattr(campaigns, "plan_outbound", plan_then_die)
-    with pytest.raises(SystemExit):
+    with pytest.raises(SystemExit):  # 20 planned and sent, the next chunk rolled back
         campaigns.send_campaign_batch(ctx, *sends[0])
     monkeypatch.setattr(campaigns, "plan_outbound", real_plan)
+    monkeypatch.setattr(campaigns, "deliver_batch", deliver_then_die)
+    with pytest.raises(SystemExit):  # the rest planned, one send died (others in flight)
+        campaigns.send_campaign_batch(ctx, *sends[0])
+    monkeypatch.setattr(campaigns, "deliver_batch", real_deliver)
     campaigns.send_campaign_batch(ctx, *sends[0])
     campaigns.send_campaign_batch(ctx, *sends[0])  # and once more for good measure
     got = sandbox_counts(ctx)

@@ -19,6 +19,7 @@ import logging
 import secrets
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -67,7 +68,7 @@ from backend.models import (
 from backend.models.base import utcnow
 from backend.queueing.names import SEND_CAMPAIGN_BATCH, START_CAMPAIGN
 from backend.queueing.runner import JobQueueUnavailable
-from backend.services.conversations.delivery import deliver_batch
+from backend.services.conversations.delivery import DeliveryReport, deliver_batch
 from backend.services.conversations.outbound import (
     Delivery,
     OutgoingMessage,
@@ -84,6 +85,8 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 200
 # Recipients planned per transaction inside a send job (a crash loses at most these plans).
 PLAN_CHUNK = 50
+# Messages a send job has in flight at once (each thread waits on its own Twilio call).
+DELIVERY_THREADS = 4
 # A campaign left queued or sending this long without progress is started again by the sweep.
 STALE_AFTER = timedelta(minutes=10)
 SENT = ("sent", "delivered", "read")
@@ -458,18 +461,23 @@ def send_campaign_batch(ctx: Context, campaign_id: int, batch: int, *,
             CampaignRecipient.campaign_id == campaign_id, CampaignRecipient.batch == batch,
             CampaignRecipient.status == "pending").order_by(CampaignRecipient.id)))
     rendered: dict[tuple[int, str], Rendered | MessageRefused] = {}
-    for chunk in _chunks(pending, PLAN_CHUNK):
-        queued = _plan_chunk(ctx, tenant_id, campaign_id, chunk, variants, rendered, report,
-                             now)
-        report.sent, report.failed = _deliver(ctx, queued, final_attempt, report)
-    # A re-run: messages planned before the crash and still queued go out now (claimed once).
-    with ctx.db.transaction() as session:
-        leftover = list(session.scalars(
-            select(OutboundMessage.id).join(CampaignRecipient,
-                                            CampaignRecipient.outbound_id == OutboundMessage.id)
-            .where(CampaignRecipient.campaign_id == campaign_id,
-                   CampaignRecipient.batch == batch, OutboundMessage.status == "queued")))
-    report.sent, report.failed = _deliver(ctx, leftover, final_attempt, report)
+    # Sending overlaps planning: a chunk's messages go out on a few threads (each waits on
+    # Twilio's answer) while the next chunk is planned.
+    with ThreadPoolExecutor(DELIVERY_THREADS, thread_name_prefix="campaign") as pool:
+        sending: list[Future[DeliveryReport]] = []
+        for chunk in _chunks(pending, PLAN_CHUNK):
+            queued = _plan_chunk(ctx, tenant_id, campaign_id, chunk, variants, rendered, report,
+                                 now)
+            sending += _deliver(pool, ctx, queued, final_attempt)
+        _collect(sending, report)
+        # A re-run: messages planned before a crash and still queued go out now (claimed once).
+        with ctx.db.transaction() as session:
+            leftover = list(session.scalars(
+                select(OutboundMessage.id).join(
+                    CampaignRecipient, CampaignRecipient.outbound_id == OutboundMessage.id)
+                .where(CampaignRecipient.campaign_id == campaign_id,
+                       CampaignRecipient.batch == batch, OutboundMessage.status == "queued")))
+        _collect(_deliver(pool, ctx, leftover, final_attempt), report)
     _finish_if_done(ctx, campaign_id)
     return report
 
@@ -553,15 +561,26 @@ def _refuse(recipient: CampaignRecipient, reason: str, description: str) -> None
     recipient.reason = f"{reason}: {description}"
 
 
-def _deliver(ctx: Context, outbound_ids: Iterable[int], final_attempt: bool,
-             report: BatchReport) -> tuple[int, int]:
-    """Send each message (one customer each) in this job: claimed once by delivery.py."""
-    sent, failed = report.sent, report.failed
-    for outbound_id in outbound_ids:
-        done = deliver_batch(ctx, [outbound_id], final_attempt=final_attempt)
-        sent += done.sent
-        failed += done.failed
-    return sent, failed
+def _deliver(pool: ThreadPoolExecutor, ctx: Context, outbound_ids: Iterable[int],
+             final_attempt: bool) -> list[Future[DeliveryReport]]:
+    """Send each message (one customer each) from this job; delivery.py claims each row, so a
+    message another sender took is skipped."""
+    return [pool.submit(deliver_batch, ctx, [outbound_id], final_attempt=final_attempt)
+            for outbound_id in outbound_ids]
+
+
+def _collect(sending: Sequence[Future[DeliveryReport]], report: BatchReport) -> None:
+    """Wait for every send; the first error (Twilio unreachable) is raised after all ended,
+    so the job's retry finds no message half-claimed by this run."""
+    wait(sending)
+    errors = [future.exception() for future in sending if future.exception() is not None]
+    for future in sending:
+        if future.exception() is None:
+            done = future.result()
+            report.sent += done.sent
+            report.failed += done.failed
+    if errors:
+        raise errors[0]  # type: ignore[misc]
 
 
 def _finish_if_done(ctx: Context, campaign_id: int) -> None:
