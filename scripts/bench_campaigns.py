@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import time
@@ -70,6 +69,22 @@ def prepare(ctx: Context, customers: int) -> None:
     with ctx.db.transaction() as session:
         for start in range(0, len(rows), 2000):
             session.execute(insert(Customer), rows[start:start + 2000])
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its live children (gunicorn's workers), from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
 
 
 def count(connection: Any, sql: str) -> int:
@@ -163,6 +178,11 @@ def run(database_url: str, redis_url: str, customers: int, workers: int) -> dict
                     break
                 time.sleep(0.25)
             callbacks_done = time.perf_counter() - started
+            roles = {"campaign workers": procs[:workers], "status callback worker":
+                     procs[workers:workers + 1], "gunicorn (API, simulator, callbacks)":
+                     procs[workers + 1:]}
+            cpu = {role: round(sum(cpu_seconds(p.pid) for p in group) * 1000 / customers, 2)
+                   for role, group in roles.items()}
             twice = count(connection, "SELECT count(*) FROM (SELECT to_hash FROM "
                           "sandbox_messages GROUP BY to_hash HAVING count(*) > 1) t")
             received = count(connection, "SELECT count(*) FROM sandbox_messages")
@@ -174,13 +194,12 @@ def run(database_url: str, redis_url: str, customers: int, workers: int) -> dict
         for proc in procs:
             proc.wait(timeout=30)
         ctx.db.dispose()
-    # CPU the backend's processes used in all (workers, gunicorn with the simulator and the
-    # callbacks; PostgreSQL aside): what a message costs whatever else the machine runs.
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_ms = (usage.ru_utime + usage.ru_stime) * 1000 / customers
+    # CPU the backend's processes used (PostgreSQL aside), per message: what a message costs
+    # whatever else the machine runs.
     return {"customers": customers, "workers": workers,
             "load_average_1min": round(os.getloadavg()[0], 2),
-            "backend_cpu_ms_per_message": round(cpu_ms, 2),
+            "backend_cpu_ms_per_message": round(sum(cpu.values()), 2),
+            "cpu_ms_per_message": cpu,
             "preview_seconds": round(preview_seconds, 3),
             "queue_seconds": round(queue_seconds, 3),
             "materialised_seconds": round(materialised or 0, 2),
@@ -231,8 +250,10 @@ def main() -> None:
             ("messages sent per second", result["messages_per_second"],
              f"≥{TARGETS['messages_per_second']:.0f}"),
             ("every status callback (read) recorded, s", result["all_read_seconds"], ""),
-            ("backend CPU per message (all processes), ms",
+            ("backend CPU per message (PostgreSQL aside), ms",
              result["backend_cpu_ms_per_message"], ""),
+            *((f"  {role}, ms", value, "") for role, value in result["cpu_ms_per_message"]
+              .items()),
             ("machine load average (1 min) at the end", result["load_average_1min"], ""),
             ("customers sent more than one", result["customers_sent_twice"], "0")):
         print(f"{label:<44} {value:>10} {target:>8}")

@@ -106,8 +106,9 @@ class Report(MethodView):
 
 @blp.route("/<int:campaign_id>/report.csv")
 class ReportCsv(MethodView):
-    @blp.doc(security=TENANT_SECURITY)
-    @blp.response(200, content_type="text/csv", description="One line per variant")
+    @blp.doc(security=TENANT_SECURITY, responses={"200": {
+        "description": "A header line, then one line per variant",
+        "content": {"text/csv": {"schema": {"type": "string"}}}}})
     @blp.alt_response(404, schema=ErrorSchema, description="No such campaign")
     def get(self, campaign_id: int) -> Response:
         """The report as CSV"""

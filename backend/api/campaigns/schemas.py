@@ -16,7 +16,7 @@ TAG = fields.Str(validate=validate.Regexp(r"^[A-Za-z0-9_-]{1,64}$",
 VARIABLE = validate.Length(min=1, max=300)
 
 
-class SegmentSchema(Schema):
+class CampaignSegmentSchema(Schema):
     """Who gets the campaign; promotional consent is always required on top."""
 
     languages = fields.List(fields.Str(validate=validate.OneOf(LANGUAGES)),
@@ -49,7 +49,7 @@ class SegmentSchema(Schema):
                           for key, value in data.items()})
 
 
-class VariantRequestSchema(Schema):
+class CampaignVariantRequestSchema(Schema):
     template = fields.Str(required=True, validate=validate.Length(min=1, max=64),
                           metadata={"description": "A template's name"})
     variables = fields.Dict(keys=fields.Str(validate=validate.Length(min=1, max=64)),
@@ -59,8 +59,8 @@ class VariantRequestSchema(Schema):
 
 class CampaignCreateSchema(Schema):
     name = fields.Str(required=True, validate=validate.Length(min=1, max=120))
-    segment = fields.Nested(SegmentSchema, load_default=lambda: Segment())
-    variants = fields.List(fields.Nested(VariantRequestSchema), required=True,
+    segment = fields.Nested(CampaignSegmentSchema, load_default=lambda: Segment())
+    variants = fields.List(fields.Nested(CampaignVariantRequestSchema), required=True,
                            validate=validate.Length(min=1, max=MAX_VARIANTS), metadata={
                                "description": "One template, or two or more for an A/B test "
                                               "(customers split at random, equally)"})
@@ -102,7 +102,7 @@ class CampaignSchema(Schema):
 CampaignPageSchema = page_schema(CampaignSchema, "CampaignPage")
 
 
-class VariantReachSchema(Schema):
+class CampaignVariantReachSchema(Schema):
     label = fields.Str()
     template = fields.Str()
     reach = Count()
@@ -122,11 +122,11 @@ class CampaignPreviewSchema(Schema):
     deferred = fields.Nested(CampaignDeferredSchema)
     starts_at = UtcDateTime(metadata={"description": "After quiet hours, if they are on"})
     languages = fields.Dict(keys=fields.Str(), values=Count())
-    variants = fields.List(fields.Nested(VariantReachSchema))
+    variants = fields.List(fields.Nested(CampaignVariantReachSchema))
     note = fields.Str()
 
 
-class VariantReportSchema(Schema):
+class CampaignVariantReportSchema(Schema):
     variant = fields.Str()
     template = fields.Str()
     recipients = Count()
@@ -146,7 +146,7 @@ class CampaignReportSchema(Schema):
     campaign_id = Id()
     status = fields.Str()
     recipients = Count()
-    variants = fields.List(fields.Nested(VariantReportSchema))
+    variants = fields.List(fields.Nested(CampaignVariantReportSchema))
 
 
 class CustomerTagsSchema(Schema):
