@@ -33,6 +33,7 @@ SWEEPS = {
     "backend.jobs.messaging.sweep_outbox": ("messaging", 30),
     "backend.jobs.messaging.release_scheduled": ("messaging", 30),
     "backend.jobs.messaging.sweep_template_approvals": ("default", 300),
+    "backend.jobs.campaigns.start_due_campaigns": ("default", 60),
 }
 
 
