@@ -8,6 +8,8 @@ from flask_smorest import Api
 def register_blueprints(api: Api) -> None:
     from backend.api.api_keys import blp as api_keys
     from backend.api.appointments import blp as appointments
+    from backend.api.campaigns import blp as campaigns
+    from backend.api.campaigns import tags_blp as customer_tags
     from backend.api.carts import blp as carts
     from backend.api.conversations import blp as conversations
     from backend.api.conversations import handoff_blp as conversations_internal
@@ -41,7 +43,8 @@ def register_blueprints(api: Api) -> None:
         api.register_blueprint(blueprint)
     for blueprint in (conversations_internal, nlu_internal, nlu):  # conversation operations
         api.register_blueprint(blueprint)
-    for blueprint in (outreach, message_templates, twilio_status):  # business-initiated messages
+    # business-initiated messages
+    for blueprint in (outreach, message_templates, twilio_status, campaigns, customer_tags):
         api.register_blueprint(blueprint)
     commerce = (variants, services, service_variants_blp, windows_blp, carts, orders, appointments)
     for blueprint in commerce:

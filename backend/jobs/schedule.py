@@ -25,6 +25,7 @@ from typing import Any
 
 from rq import cron
 
+from backend.jobs.campaigns import start_due_campaigns
 from backend.jobs.job_context import job_context
 from backend.jobs.messaging import (
     redispatch_events,
@@ -64,6 +65,7 @@ def sweeps(settings: Settings) -> list[Sweep]:
         Sweep(redispatch_events, DEFAULT, 60),
         Sweep(warn_usage, DEFAULT, 300),
         Sweep(sweep_reengagement, DEFAULT, 600),
+        Sweep(start_due_campaigns, DEFAULT, 60),
     ]
 
 

@@ -3,6 +3,7 @@ the simulators' own (backend.sandbox.models, imported by the migrations' env).""
 
 from backend.models.base import Base
 from backend.models.bookings import Appointment, AvailabilityWindow, Service, ServiceVariant
+from backend.models.campaigns import Campaign, CampaignRecipient, CampaignVariant, CustomerTag
 from backend.models.catalog import Product, ProductVariant
 from backend.models.conversation import CONVERSATION_STATUSES, Conversation
 from backend.models.customer import CONSENT_KINDS, ConsentEvent, Customer
@@ -34,6 +35,10 @@ from backend.models.wallet import (
 
 __all__ = [
     "AutomaticMessage",
+    "Campaign",
+    "CampaignRecipient",
+    "CampaignVariant",
+    "CustomerTag",
     "CONSENT_KINDS",
     "CONVERSATION_STATUSES",
     "HANDOFF_REASONS",

@@ -41,6 +41,7 @@ TABLE_BY_PARAMETER = {
     "withdrawal_id": "withdrawals",
     "message_id": "outbound_messages",
     "template_id": "message_templates",
+    "campaign_id": "campaigns",
 }
 # Where one parameter name means another table on some routes.
 TABLE_BY_RULE_AND_PARAMETER = {("/v1/service-variants/", "variant_id"): "service_variants"}
@@ -60,6 +61,7 @@ VALIDATED_BEFORE_LOOKUP: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/kb/entries/<int:entry_id>"): {"title": "Isolation"},
     ("PATCH", "/v1/message-templates/<int:template_id>"): {"category": "marketing"},
     ("POST", "/v1/message-templates/<int:template_id>/preview"): {"language": "en"},
+    ("PUT", "/v1/customers/<int:customer_id>/tags"): {"tags": ["isolation"]},
     ("PATCH", "/v1/kb/documents/<int:document_id>"): {"title": "Isolation"},
     ("POST", "/v1/products/<int:product_id>/variants"): {
         "sku": "ISOLATION-1", "price_minor": 100, "stock": 1},
@@ -154,6 +156,12 @@ def _messaging(ctx: Context, customer_id: int) -> None:
     send_message(ctx, FIRST.tenant.id, SendRequest(
         customer_id=customer_id, kind="transactional", text="Isolation",
         send_at=datetime.now(UTC) + timedelta(hours=1)))
+    from backend.models import Campaign
+
+    with ctx.db.transaction() as session:  # a campaign of the first tenant, still scheduled
+        session.add(Campaign(tenant_id=FIRST.tenant.id, name="Isolation", status="scheduled",
+                             segment={}, send_at=datetime.now(UTC) + timedelta(hours=1),
+                             seed=1, recipients=0, batches=0))
 
 
 def _first_tenant_cart_item(ctx: Context, client) -> None:

@@ -3,7 +3,7 @@ when they write again); a cart remembers when it was last filled from empty (car
 so an abandoned cart is reminded of once per filling.
 
 Revision ID: 0013
-Revises: 0011 (the campaigns branch adds 0012 meanwhile; the merge chains them)
+Revises: 0012
 Create Date: 2026-12-06
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0011"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
