@@ -17,6 +17,7 @@ from backend.models.messages import (
     MessageStatusEvent,
     MessageTemplate,
     MessageTemplateVariant,
+    InteractiveContent,
     OutboundMessage,
     UsageWarning,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "MessageStatusEvent",
     "MessageTemplate",
     "MessageTemplateVariant",
+    "InteractiveContent",
     "UsageWarning",
     "ApiKey",
     "Appointment",
