@@ -68,11 +68,13 @@ def _interactive_problem(kind: str, content: Any) -> str | None:
     return None
 
 
+class InvalidContent(ValueError):
+    """A content Twilio would refuse (answered 400 with INVALID_PARAMETER)."""
+
+
 def create_content(ctx: Context, tenant_id: str, payload: dict[str, Any]) -> dict[str, Any]:
     """Create a content: a twilio/text template, or an in-session list picker / quick reply
-    (checked against Twilio's limits: TwilioApiError 400 when it breaks them)."""
-    from backend.sandbox.twilio import TwilioApiError  # the simulator's error shape
-
+    (checked against Twilio's limits: InvalidContent when it breaks them)."""
     types = {k: v for k, v in (payload.get("types") or {}).items() if v is not None}
     text = types.get("twilio/text")
     body = str(text.get("body") or "") if isinstance(text, dict) else ""
@@ -80,7 +82,7 @@ def create_content(ctx: Context, tenant_id: str, payload: dict[str, Any]) -> dic
     for kind, content in interactive.items():
         problem = _interactive_problem(kind, content)
         if problem is not None:
-            raise TwilioApiError(400, INVALID_PARAMETER, problem)
+            raise InvalidContent(problem)
     sid = f"HX{uuid.uuid4().hex}"
     data = {"tenant_id": tenant_id, "body": body, "variables": payload.get("variables") or {},
             "language": payload.get("language"), "friendly_name": payload.get("friendly_name"),

@@ -75,7 +75,7 @@ def _stale() -> str:
     PayloadSigner(SERVICE_TOKEN).sign("shop", CUSTOMER, interactive.select_option(1)).replace(
         '"1"', '"2"'),                                                       # another row's tag
     "stale",
-])
+], ids=["unsigned", "other-key", "other-customer", "other-tenant", "other-row", "stale"])
 async def test_a_forged_or_stale_payload_is_the_customers_words(field, payload, channel_server):
     payload = _stale() if payload == "stale" else payload
     words = "Black leather high-top…"
@@ -104,3 +104,48 @@ async def test_a_payload_stays_valid_within_its_time_to_live():
 async def test_plain_replies_carry_no_interactive_form(channel_server, backend):
     await post(channel_server["url"], form("habari"))
     assert backend.outbound[0]["messages"] == [{"body": "echo: habari", "media_url": None}]
+
+
+@pytest.fixture(scope="module")
+def domain():
+    from rasa.shared.core.domain import Domain
+    from tests.channel.test_commands import DOMAIN
+    return Domain.load(str(DOMAIN))
+
+
+@pytest.mark.parametrize("language,button,yes", [("en", "Choose", "Yes"), ("sw", "Chagua", "Ndiyo"),
+                                                 ("sheng", "Chagua", "Poa")])
+async def test_what_the_actions_dispatch_reaches_the_output_as_a_list_and_buttons(
+        domain, language, button, yes):
+    """Through Rasa's own handling of an action's responses (rasa-sdk's dispatcher → the domain's
+    response in the customer's language → the output channel): the `menu` argument the actions
+    pass survives, so the menu becomes a list, and the domain's yes/no question two buttons."""
+    from rasa.core.actions.action import RemoteAction
+    from rasa.core.nlg import TemplatedNaturalLanguageGenerator
+    from rasa.shared.core.events import SlotSet
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from bot.channels.output import WhatsAppOutput
+
+    dispatcher = CollectingDispatcher()
+    menu = "1. M-Pesa (a prompt to 0712 *** 678)\n2. Paybill or Till"
+    dispatcher.utter_message(response="utter_order_placed", order_id=12, menu=menu,
+                             total="KES 800")
+    dispatcher.utter_message(response="utter_confirm_cancel_order", order_id=12, total="KES 800")
+    tracker = DialogueStateTracker.from_events("shop:ref", [SlotSet("language", language)],
+                                               slots=domain.slots)
+    output = WhatsAppOutput()
+    uttered = await RemoteAction._utter_responses(
+        dispatcher.messages, output, TemplatedNaturalLanguageGenerator(domain.responses), tracker)
+    for event in uttered:
+        await output.send_response("shop:ref", event.message())
+    listed, question = output.messages
+    assert menu in listed["body"] and listed["interactive"]["type"] == "list"
+    issued = interactive.issue(listed["interactive"], language, lambda p: p)
+    assert issued["button"] == button
+    assert [row["id"] for row in issued["items"]] == [interactive.select_option(1),
+                                                      interactive.select_option(2)]
+    assert question["interactive"]["type"] == "buttons"
+    assert question["interactive"]["language"] == language
+    assert question["interactive"]["items"][0]["title"] == yes
