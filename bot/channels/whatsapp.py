@@ -316,7 +316,9 @@ class WhatsAppInput(InputChannel):
                     output.messages.append({"body": reply, "media_url": None})
         if output.messages:
             language = None
-            if any(m.get("interactive") for m in output.messages):
+            # A list's words follow the conversation's language (a question's own words tell it).
+            if any((m.get("interactive") or {}).get("type") == interactive.LIST
+                   for m in output.messages):
                 _, language = await self.conversation_state(request, sender_id)
             replies = self.issue_interactive(tenant, phone, output.messages,
                                              language or tenant.primary_language)

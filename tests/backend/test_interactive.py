@@ -148,6 +148,13 @@ def test_the_backend_refuses_interactive_forms_twilio_would(client, tenants, int
     assert "messages" in answer.get_json()["errors"]
 
 
+def test_an_interactive_message_needs_its_text(client, tenants) -> None:
+    payload = reply("SM1", "text", BUTTONS)
+    payload["messages"][0].update(body=None, media_url="https://example.test/x.jpg")
+    answer = client.post("/internal/v1/messages/outbound", headers=service_headers(), json=payload)
+    assert answer.status_code == 422
+
+
 def _list_content(items: int = 2, title: str = "{{2}}") -> dict[str, Any]:
     return {"friendly_name": "menu", "language": "en", "variables": {"1": "b"},
             "types": {"twilio/list-picker": {"body": "{{1}}", "button": "Choose", "items": [

@@ -39,6 +39,15 @@ async def test_a_menu_goes_to_the_backend_as_a_list_with_signed_rows(channel_ser
         interactive.select_option(1), interactive.select_option(2)]
 
 
+async def test_a_list_follows_the_conversations_language(channel_server, backend):
+    from tests.channel.test_silent_turns import with_tracker
+    await with_tracker(channel_server["app"], paused=False, language="en")
+    await say(channel_server, {"text": MENU_TEXT, "menu": MENU})
+    await post(channel_server["url"], form("show me shoes"))
+    listed = backend.outbound[0]["messages"][0]["interactive"]
+    assert (listed["language"], listed["button"]) == ("en", "Choose")
+
+
 async def test_a_tapped_row_is_the_pick_a_typed_number_is(channel_server, backend):
     await say(channel_server, {"text": MENU_TEXT, "menu": MENU})
     await post(channel_server["url"], form("viatu"))

@@ -84,6 +84,8 @@ class OutgoingMessageSchema(Schema):
     def _has_content(self, data: dict[str, Any], **_: Any) -> None:
         if not data.get("body") and not data.get("media_url"):
             raise ValidationError("A message needs a body or a media_url.")
+        if data.get("interactive") and not data.get("body"):
+            raise ValidationError("An interactive message needs its text as the body.", "body")
 
 
 class OutboundRequestSchema(Schema):
