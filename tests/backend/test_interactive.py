@@ -74,7 +74,7 @@ def contents(server: Any) -> int:
 
 
 def test_a_menu_in_the_window_is_a_list_picker_made_once_per_shape(live_server, tenants) -> None:
-    server = live_server()
+    server = live_server(sandbox_interactive=True)
     client = server.app.test_client()
     customer_wrote(client)
     first = send(server, reply("SM1", MENU_TEXT, listed()))
@@ -98,14 +98,14 @@ def test_a_menu_in_the_window_is_a_list_picker_made_once_per_shape(live_server, 
 
 
 def test_outside_the_window_the_numbered_text_goes_out(live_server, tenants) -> None:
-    server = live_server()  # the customer never wrote: no window
+    server = live_server(sandbox_interactive=True)  # the customer never wrote: no window
     sent = send(server, reply("SM1", MENU_TEXT, listed()))
     assert (sent["body"], sent["content_sid"], sent["interactive"]) == (MENU_TEXT, None, None)
     assert contents(server) == 0
 
 
 def test_a_tenant_with_interactive_off_gets_the_numbered_text(live_server, tenants) -> None:
-    server = live_server()
+    server = live_server(sandbox_interactive=True)
     client = server.app.test_client()
     answer = client.patch("/v1/tenant", headers=merchant_headers(),
                           json={"features": {"interactive_messages": False}})
@@ -116,7 +116,7 @@ def test_a_tenant_with_interactive_off_gets_the_numbered_text(live_server, tenan
 
 
 def test_the_sandbox_setting_off_gives_the_numbered_text(live_server, tenants) -> None:
-    server = live_server(sandbox_interactive=False)
+    server = live_server()  # SANDBOX_INTERACTIVE is off unless set
     customer_wrote(server.app.test_client())
     sent = send(server, reply("SM1", "Ughairi oda #12? (ndiyo / hapana)", BUTTONS))
     assert (sent["body"], sent["interactive"]) == ("Ughairi oda #12? (ndiyo / hapana)", None)
@@ -127,7 +127,7 @@ def test_the_content_api_failing_still_sends_the_text(live_server, tenants, monk
         raise TwilioSendError("Content API 503 (code None): unavailable", transient=True)
 
     monkeypatch.setattr(TwilioContent, "create", unavailable)
-    server = live_server()
+    server = live_server(sandbox_interactive=True)
     customer_wrote(server.app.test_client())
     sent = send(server, reply("SM1", MENU_TEXT, listed()))
     assert (sent["body"], sent["content_sid"]) == (MENU_TEXT, None)
@@ -204,3 +204,9 @@ def test_reply_fields_are_what_twilio_posts_for_a_tap() -> None:
                      "actions": [{"title": "Ndiyo", "id": "/affirm~sig"}]}
     assert reply_fields(shown_buttons, 1) == {"Body": "Ndiyo", "ButtonPayload": "/affirm~sig",
                                               "ButtonText": "Ndiyo"}
+
+
+def test_sandbox_interactive_is_off_unless_set() -> None:
+    from backend.settings import Settings
+    assert Settings.from_env({}).sandbox_interactive is False
+    assert Settings.from_env({"SANDBOX_INTERACTIVE": "1"}).sandbox_interactive is True
