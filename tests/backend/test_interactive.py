@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 
 from backend.models import InteractiveContent
 from backend.providers.twilio import TwilioContent, TwilioSendError
+from backend.sandbox.models import SandboxPaymentRecord
 from backend.sandbox.twilio_content import (
+    CONTENT,
     InvalidContent,
     create_content,
     render_content,
@@ -69,8 +71,13 @@ def send(server: Any, payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def contents(server: Any) -> int:
+    """Contents kept by the backend; the same number must have been created at Twilio."""
     with server.app.extensions["backend"].db.transaction() as session:
-        return session.scalar(select(func.count()).select_from(InteractiveContent))
+        kept = session.scalar(select(func.count()).select_from(InteractiveContent))
+        created = session.scalar(select(func.count()).select_from(SandboxPaymentRecord).where(
+            SandboxPaymentRecord.provider == CONTENT))
+    assert created == kept
+    return kept
 
 
 def test_a_menu_in_the_window_is_a_list_picker_made_once_per_shape(live_server, tenants) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from backend.wiring import Context
 from backend.domain.phones import whatsapp_address
@@ -157,7 +158,7 @@ def _content(ctx: Context, batch: _Batch, message: _Pending
     shape = interactive.shape_of(message.interactive)
     try:
         return interactive.content_sid(ctx, batch.tenant_id, batch.content, shape), shape.values
-    except TwilioSendError as error:
+    except (TwilioSendError, SQLAlchemyError) as error:
         log.warning("interactive content unavailable, sending the text: %s", error,
                     extra={"outbound_id": message.id})
         return None, None
