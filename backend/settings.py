@@ -153,6 +153,10 @@ class Settings:
     backend_port: int = DEFAULT_BACKEND_PORT
     twilio_sandbox_api_url: str = ""
     twilio_api_url: str = DEFAULT_TWILIO_API_URL
+    # Sandbox tenants get list pickers and reply buttons from the simulator (SANDBOX_INTERACTIVE=1);
+    # off by default: the demo's chat and the sandbox log read bodies, where the numbered text
+    # shows every option.
+    sandbox_interactive: bool = False
     # Unpaid orders are cancelled (stock released) this long after they were placed.
     order_payment_timeout_minutes: int = 30
     # Rasa's HTTP API (rasa run --enable-api --auth-token): resuming a conversation a person took.
@@ -225,6 +229,7 @@ class Settings:
             backend_port=_port(env.get("BACKEND_PORT") or str(DEFAULT_BACKEND_PORT)),
             twilio_sandbox_api_url=env.get("TWILIO_SANDBOX_API_URL", "").strip(),
             twilio_api_url=env.get("TWILIO_API_URL", "").strip() or DEFAULT_TWILIO_API_URL,
+            sandbox_interactive=_flag(env.get("SANDBOX_INTERACTIVE", "0")),
             order_payment_timeout_minutes=_minutes(
                 env.get("ORDER_PAYMENT_TIMEOUT_MINUTES") or "30"
             ),

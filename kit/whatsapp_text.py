@@ -2,15 +2,19 @@
 
 The one conversion both the channel (bot/channels/output.py, every turn) and the backend (payment
 notices, whose replies come back from Rasa's trigger_intent API) use, so a reply reads the same
-whichever way it reached the customer. A message is {"body": str, "media_url": str | None}.
+whichever way it reached the customer. A message is {"body": str, "media_url": str | None}, and
+for the channel's turns maybe "interactive": the same menu or yes/no question as a list picker or
+reply buttons (kit/interactive.py), which the backend sends instead of the body where it can.
 """
 from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional
 
+from kit import interactive as interactive_content
+
 # Twilio refuses WhatsApp bodies over 1,600 characters.
 MAX_BODY = 1600
-WhatsAppMessage = Dict[str, Optional[str]]
+WhatsAppMessage = Dict[str, Any]
 
 
 def numbered_menu(text: Optional[str], titles: List[str]) -> str:
@@ -69,16 +73,23 @@ def elements(items: List[Mapping[str, Any]]) -> List[WhatsAppMessage]:
     return out
 
 
-def whatsapp_messages(reply: Mapping[str, Any]) -> List[WhatsAppMessage]:
+def whatsapp_messages(reply: Mapping[str, Any],
+                      interactive: bool = False) -> List[WhatsAppMessage]:
     """One Rasa reply ({"text", "buttons", "quick_replies", "custom", "image", "attachment",
-    "elements"}) as messages, in the order Rasa's OutputChannel.send_response sends its parts."""
+    "elements"}) as messages, in the order Rasa's OutputChannel.send_response sends its parts.
+    With `interactive`, a text that is a numbered menu or a yes/no question (and fits one
+    message) also carries its unsigned interactive form."""
     out: List[WhatsAppMessage] = []
     if reply.get("quick_replies"):
         out += menu(reply.get("text"), reply["quick_replies"])
     elif reply.get("buttons"):
         out += menu(reply.get("text"), reply["buttons"])
     elif reply.get("text"):
-        out += bodies(reply["text"])
+        texts = bodies(reply["text"])
+        spec = interactive_content.spec_for(reply) if interactive and len(texts) == 1 else None
+        if spec is not None:
+            texts[0]["interactive"] = spec
+        out += texts
     if reply.get("custom"):
         out += custom(reply["custom"])
     if reply.get("image"):

@@ -116,6 +116,11 @@ class FeaturesSchema(Schema):
     )
     automatic_messages = _automatic_messages()
     cart_reminder_hours = _cart_reminder_hours()
+    interactive_messages = fields.Bool(
+        load_default=True,
+        metadata={"description": "Menus as WhatsApp list pickers and yes/no questions as reply "
+                                 "buttons (off: numbered text, as always where interactive "
+                                 "cannot be sent)"})
 
 
 class FeaturesPatchSchema(Schema):
@@ -129,6 +134,7 @@ class FeaturesPatchSchema(Schema):
     llm_budget_exhausted_action = fields.Str(validate=validate.OneOf(LLM_EXHAUSTED_ACTIONS))
     automatic_messages = _automatic_messages()
     cart_reminder_hours = _cart_reminder_hours()
+    interactive_messages = fields.Bool()
 
 
 def default_business_hours() -> dict[str, Any]:
@@ -143,6 +149,7 @@ def default_features() -> dict[str, Any]:
         "card_payments": False,
         "llm_budget_minor_per_month": 0,  # no LLM spend until the merchant sets a budget
         "llm_budget_exhausted_action": "fallback_to_rules",
+        "interactive_messages": True,
     }
 
 

@@ -18,6 +18,7 @@ from backend.models.messages import (
     MessageStatusEvent,
     MessageTemplate,
     MessageTemplateVariant,
+    InteractiveContent,
     OutboundMessage,
     UsageWarning,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "MessageStatusEvent",
     "MessageTemplate",
     "MessageTemplateVariant",
+    "InteractiveContent",
     "UsageWarning",
     "ApiKey",
     "Appointment",

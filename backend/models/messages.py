@@ -94,6 +94,9 @@ class OutboundMessage(Base):
     # A template sent through Twilio's Content API (body then holds the rendered preview).
     content_sid: Mapped[str | None] = mapped_column(String(64))
     content_variables: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    # A menu or yes/no question also as a list picker or reply buttons (kit/interactive.py);
+    # sent so where the tenant allows it and the window is open, else the body goes out.
+    interactive: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Messages of one reply share a batch and are sent in position order.
     batch_id: Mapped[str] = mapped_column(String(32))
     position: Mapped[int] = mapped_column(Integer)
@@ -160,6 +163,21 @@ class MessageTemplateVariant(Base):
     approval: Mapped[str] = mapped_column(String(16), default="pending")
     rejection_reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class InteractiveContent(Base):
+    """A list picker or reply-buttons content created in the tenant's Twilio account, by the
+    fingerprint of its definition: created once, then sent by ContentSid with the message's
+    words and ids as ContentVariables."""
+
+    __tablename__ = "interactive_contents"
+    __table_args__ = (UniqueConstraint("tenant_id", "fingerprint"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    content_sid: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
 class UsageWarning(Base):

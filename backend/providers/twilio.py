@@ -138,6 +138,23 @@ class TwilioContent:
             raise TwilioSendError(f"Content API unreachable: {error}", transient=True) from error
         return sid
 
+    def create(self, *, friendly_name: str, language: str, variables: dict[str, str],
+               types: dict[str, Any]) -> str:
+        """Create a content that needs no approval (an in-session list picker or reply
+        buttons); its ContentSid."""
+        try:
+            content = self._client.content.v1.contents.create(
+                ContentList.ContentCreateRequest({
+                    "friendly_name": friendly_name, "language": language,
+                    "variables": variables, "types": types,
+                }))
+        except TwilioRestException as error:
+            raise TwilioSendError(f"Content API {error.status} (code {error.code}): {error.msg}",
+                                  error.status >= 500 or error.status == 429, error.code) from error
+        except requests.RequestException as error:
+            raise TwilioSendError(f"Content API unreachable: {error}", transient=True) from error
+        return str(content.sid)
+
     def approval(self, content_sid: str) -> ContentApproval:
         try:
             fetched = self._client.content.v1.contents(content_sid).approval_fetch().fetch()

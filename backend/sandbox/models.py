@@ -27,6 +27,9 @@ class SandboxMessage(Base):
     body: Mapped[str | None] = mapped_column(Text)
     media_url: Mapped[str | None] = mapped_column(Text)
     status_callback: Mapped[str | None] = mapped_column(Text)
+    # A Content API message: its sid and, for a list picker or reply buttons, what was shown.
+    content_sid: Mapped[str | None] = mapped_column(String(64))
+    interactive: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -61,6 +62,8 @@ class SandboxMessageView:
     media_url: str | None
     status_callback: str | None
     created_at: datetime
+    content_sid: str | None = None
+    interactive: dict[str, Any] | None = None  # a list picker's or quick reply's shown content
 
 
 def _authenticate(
@@ -130,6 +133,8 @@ def _view(message: SandboxMessage, tenant: Tenant, to_address: str) -> SandboxMe
         media_url=message.media_url,
         status_callback=message.status_callback,
         created_at=message.created_at,
+        content_sid=message.content_sid,
+        interactive=message.interactive,
     )
 
 
@@ -147,11 +152,14 @@ def receive_message(
         _authenticate(ctx, account_sid, credentials, tenants)
         tenant = _sender(request, tenants)
         to_number = _recipient(request)
+        interactive = None
         if request.content_sid:
-            body = render_content(ctx, tenant.id, request.content_sid, request.content_variables)
-            if body is None:
+            rendered = render_content(ctx, tenant.id, request.content_sid,
+                                      request.content_variables)
+            if rendered is None:
                 raise TwilioApiError(400, 21655, "The ContentSid is invalid, not approved, or "
                                      "its ContentVariables do not fill it.")
+            body, interactive = rendered
             media_url = None
         else:
             body, media_url = _content(request)
@@ -165,6 +173,8 @@ def receive_message(
             body=body,
             media_url=media_url,
             status_callback=request.status_callback or None,
+            content_sid=request.content_sid or None,
+            interactive=interactive,
         )
         session.add(message)
         session.flush()

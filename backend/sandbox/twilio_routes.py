@@ -19,7 +19,13 @@ from backend.sandbox.twilio import (
     receive_message,
 )
 from backend.models import Tenant
-from backend.sandbox.twilio_content import approval_status, create_content, request_approval
+from backend.sandbox.twilio_content import (
+    INVALID_PARAMETER,
+    InvalidContent,
+    approval_status,
+    create_content,
+    request_approval,
+)
 from backend.security import constant_time_equals
 from backend.sandbox.twilio_schemas import (
     ApprovalRequestSchema,
@@ -114,10 +120,16 @@ class Contents(MethodView):
     @twilio_blp.doc(security=[{"TwilioBasic": []}])
     @twilio_blp.arguments(ContentCreateSchema)
     @twilio_blp.response(201, ContentAnswerSchema)
+    @twilio_blp.alt_response(400, schema=TwilioErrorSchema, description="Twilio error 20422")
     @twilio_blp.alt_response(401, schema=TwilioErrorSchema, description="Twilio error 20003")
     def post(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Create a content template, as Twilio's Content API does"""
-        return create_content(context(), _content_tenant(), payload)
+        """Create a content (a template, a list picker, a quick reply), as Twilio's Content
+        API does"""
+        tenant_id = _content_tenant()
+        try:
+            return create_content(context(), tenant_id, payload)
+        except InvalidContent as error:
+            raise TwilioApiError(400, INVALID_PARAMETER, str(error)) from None
 
 
 @twilio_blp.route("/content/v1/Content/<string:sid>/ApprovalRequests/whatsapp")

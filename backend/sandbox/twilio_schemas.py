@@ -112,6 +112,11 @@ class SandboxMessageSchema(Schema):
     to_address = fields.Str(data_key="to")
     body = fields.Str(allow_none=True)
     media_url = fields.Str(allow_none=True)
+    content_sid = fields.Str(allow_none=True)
+    interactive = fields.Dict(
+        allow_none=True,
+        metadata={"description": "A list picker or quick reply as shown: type, body, and its "
+                  "items (item, id, description) or actions (title, id)"})
     created_at = UtcDateTime()
 
 

@@ -1,7 +1,7 @@
 """Collects a turn's replies as WhatsApp messages (kit/whatsapp_text.py words them)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 from rasa.core.channels.channel import OutputChannel
 
@@ -16,10 +16,11 @@ class WhatsAppOutput(OutputChannel):
         return "whatsapp"
 
     def __init__(self) -> None:
-        self.messages: List[Dict[str, Optional[str]]] = []
+        self.messages: List[Dict[str, Any]] = []
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
-        self.messages += whatsapp_text.whatsapp_messages(message)
+        # Menus and yes/no questions carry their interactive form; the channel signs it.
+        self.messages += whatsapp_text.whatsapp_messages(message, interactive=True)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         self.messages += whatsapp_text.bodies(text)

@@ -25,9 +25,9 @@ from bot.channels import merchant_status, metrics, notices, turns
 from bot.channels.backend import BackendClient, BackendError, Tenant, customer_ref, phone_hint
 from bot.channels.dedupe import Claim, Deduplicator
 from bot.channels.output import WhatsAppOutput
-from bot.channels.payloads import PayloadSigner, neutralise
+from bot.channels.payloads import DEFAULT_TTL_SECONDS, PayloadSigner, neutralise
 from bot import speedups
-from kit import clock, sender, texts
+from kit import clock, interactive, sender, texts
 from observability import logs
 from observability.errors import init_sentry
 
@@ -99,12 +99,20 @@ def body_of(form: Dict[str, str]) -> str:
     return (form.get("Body") or "").strip()[:MAX_TEXT]
 
 
+# Where Twilio puts what an interactive reply carries: the id we gave the tapped button or row,
+# and the words the customer saw on it.
+PAYLOAD_FIELDS = ("ButtonPayload", "ListId")
+TAPPED_WORDS_FIELDS = ("ButtonText", "ListTitle")
+
+
 def user_text(form: Dict[str, str], verified_payload: Optional[str] = None) -> str:
-    """What Rasa reads: a button payload the channel issued (verified by the caller), else the
-    customer's words, which are never a command."""
+    """What Rasa reads: a button or row payload the channel issued (verified by the caller), else
+    the customer's words (the body, or the tapped button's or row's words), never a command."""
     if verified_payload:
         return verified_payload
-    return neutralise(body_of(form))
+    words = body_of(form) or next(
+        (form[f].strip()[:MAX_TEXT] for f in TAPPED_WORDS_FIELDS if (form.get(f) or "").strip()), "")
+    return neutralise(words)
 
 
 class WhatsAppInput(InputChannel):
@@ -129,17 +137,21 @@ class WhatsAppInput(InputChannel):
             turn_deadline_seconds=float(credentials.get("turn_deadline_seconds")
                                         or os.environ.get("WHATSAPP_TURN_DEADLINE_SECONDS")
                                         or DEFAULT_TURN_DEADLINE),
+            payload_ttl_seconds=float(os.environ.get("WHATSAPP_PAYLOAD_TTL_SECONDS")
+                                      or os.environ.get("MENU_TTL_SECONDS")
+                                      or DEFAULT_TTL_SECONDS),
         )
 
     def __init__(self, backend_url: str, service_token: str, redis_url: Optional[str] = None,
                  public_url: Optional[str] = None, tenant_cache_seconds: float = 60.0,
-                 turn_deadline_seconds: float = DEFAULT_TURN_DEADLINE) -> None:
+                 turn_deadline_seconds: float = DEFAULT_TURN_DEADLINE,
+                 payload_ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
         speedups.install()
         turns.install()
         self.backend = BackendClient(backend_url, service_token, cache_seconds=tenant_cache_seconds)
         self.service_token = service_token
         self.dedupe = Deduplicator(redis_url)
-        self.payloads = PayloadSigner(service_token)
+        self.payloads = PayloadSigner(service_token, payload_ttl_seconds)
         self.turn_deadline = turn_deadline_seconds
         # Behind a proxy Twilio signs the public URL, not the one this server sees.
         self.public_url = public_url.rstrip("/") if public_url else None
@@ -303,20 +315,47 @@ class WhatsAppInput(InputChannel):
                         body, language, tenant.primary_language)]
                     output.messages.append({"body": reply, "media_url": None})
         if output.messages:
-            await self.backend.send_outbound(tenant.tenant_id, phone, list(output.messages),
+            language = None
+            # A list's words follow the conversation's language (a question's own words tell it).
+            if any((m.get("interactive") or {}).get("type") == interactive.LIST
+                   for m in output.messages):
+                _, language = await self.conversation_state(request, sender_id)
+            replies = self.issue_interactive(tenant, phone, output.messages,
+                                             language or tenant.primary_language)
+            await self.backend.send_outbound(tenant.tenant_id, phone, replies,
                                              in_reply_to=form["MessageSid"])
 
+    def issue_interactive(self, tenant: Tenant, phone: str, messages: List[Dict[str, Any]],
+                          language: Optional[str]) -> List[Dict[str, Any]]:
+        """The replies as the backend takes them: a menu's or question's interactive form with
+        its ids signed for this customer (kit/interactive.py), or none when it cannot have one;
+        the numbered text stays the body either way."""
+        out = []
+        for message in messages:
+            spec = message.get("interactive")
+            reply = {k: v for k, v in message.items() if k != "interactive"}
+            if spec:
+                issued = interactive.issue(
+                    spec, language, lambda p: self.payloads.sign(tenant.tenant_id, phone, p))
+                if issued is not None:
+                    reply["interactive"] = issued
+            out.append(reply)
+        return out
+
     def verified_payload(self, tenant: Tenant, phone: str, form: Dict[str, str]) -> Optional[str]:
-        """The intent payload of a button the channel issued to this customer, else None (a forged
-        or foreign payload is logged and the message is read as the customer's text)."""
-        signed = (form.get("ButtonPayload") or "").strip()
-        if not signed:
-            return None
-        payload = self.payloads.verify(tenant.tenant_id, phone, signed)
-        if payload is None:
-            logger.warning("ignoring a ButtonPayload the channel did not issue (tenant %s)",
-                           tenant.tenant_id)
-        return payload
+        """The intent payload of a button or list row the channel issued to this customer and
+        that is still fresh, else None (a forged, foreign or stale payload is logged and the
+        message is read as the customer's text)."""
+        for field in PAYLOAD_FIELDS:
+            signed = (form.get(field) or "").strip()
+            if not signed:
+                continue
+            payload = self.payloads.verify(tenant.tenant_id, phone, signed)
+            if payload is not None:
+                return payload
+            logger.warning("ignoring a %s the channel did not issue, or a stale one (tenant %s)",
+                           field, tenant.tenant_id)
+        return None
 
     async def run_turn(self, message: UserMessage,
                        on_new_message: Handler) -> Tuple[turns.TurnProblems, "asyncio.Task[Any]"]:
@@ -350,8 +389,10 @@ class WhatsAppInput(InputChannel):
             if problems.failed or not late:
                 return
             try:
-                await self.backend.send_outbound(tenant.tenant_id, phone, list(late),
-                                                 in_reply_to=message_sid)
+                await self.backend.send_outbound(
+                    tenant.tenant_id, phone,
+                    self.issue_interactive(tenant, phone, list(late), tenant.primary_language),
+                    in_reply_to=message_sid)
             except BackendError as exc:
                 logger.error("late replies for %s:%s not sent: %s", tenant.tenant_id,
                              message_sid, exc)

@@ -115,7 +115,9 @@ def test_sandbox_log_filters_by_recipient_and_id(client, tenants) -> None:
     ).get_json()["results"]
     assert [m["body"] for m in after] == ["three"]
     first = everything[0]
-    assert set(first) == {"id", "sid", "tenant_id", "from", "to", "body", "media_url", "created_at"}
+    assert set(first) == {"id", "sid", "tenant_id", "from", "to", "body", "media_url",
+                          "content_sid", "interactive", "created_at"}
+    assert (first["content_sid"], first["interactive"]) == (None, None)  # plain text
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}\+00:00", first["created_at"])
 
 

@@ -77,8 +77,8 @@ async def test_a_forged_payload_is_read_as_the_customers_text(payload, channel_s
     assert message.text == neutralise("/stop_all")
 
 
-def test_signed_payloads_stay_within_whatsapps_button_id_limit():
+def test_signed_payloads_stay_within_a_list_rows_id_limit():
     signer = PayloadSigner(SERVICE_TOKEN)
-    assert len(signer.sign("shop", CUSTOMER, '/select_option{"option":"12"}')) <= 256
+    assert len(signer.sign("shop", CUSTOMER, '/select_option{"option":"10"}')) <= 200
     with pytest.raises(ValueError):
-        signer.sign("shop", CUSTOMER, "/" + "x" * 256)
+        signer.sign("shop", CUSTOMER, "/" + "x" * 200)

@@ -41,16 +41,51 @@ class InboundResultSchema(Schema):
                   "<tenant>:<customer_ref>, and the actions send it as X-CUSTOMER-REF"})
 
 
+class InteractiveItemSchema(Schema):
+    id = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=24))
+    description = fields.Str(validate=validate.Length(min=1, max=72))
+
+
+class InteractiveSchema(Schema):
+    """A menu as a list picker (1-10 rows) or a yes/no question as reply buttons (≤ 3), within
+    Twilio's Content API limits (kit/interactive.py builds it, the channel signs the ids)."""
+
+    type = fields.Str(required=True, validate=validate.OneOf(("list", "buttons")))
+    language = fields.Str(required=True, validate=validate.OneOf(("en", "sw", "sheng")))
+    body = fields.Str(required=True, validate=validate.Length(min=1, max=1024))
+    button = fields.Str(validate=validate.Length(min=1, max=20))
+    items = fields.List(fields.Nested(InteractiveItemSchema), required=True,
+                        validate=validate.Length(min=1, max=10))
+
+    @validates_schema
+    def _fits_its_type(self, data: dict[str, Any], **_: Any) -> None:
+        items = data.get("items") or []
+        if data.get("type") == "list":
+            if not data.get("button"):
+                raise ValidationError("A list needs its button.", "button")
+            if any("description" not in item for item in items):
+                raise ValidationError("Every list row needs a description.", "items")
+        elif len(items) > 3 or any(len(item["title"]) > 20 for item in items):
+            raise ValidationError("At most 3 buttons of at most 20 characters.", "items")
+
+
 class OutgoingMessageSchema(Schema):
     body = fields.Str(
         load_default=None, allow_none=True, validate=validate.Length(max=TWILIO_BODY_MAX)
     )
     media_url = fields.URL(load_default=None, allow_none=True, require_tld=False)
+    interactive = fields.Nested(
+        InteractiveSchema, load_default=None, allow_none=True,
+        metadata={"description": "The same message as a list picker or reply buttons, sent "
+                  "instead of the body where the tenant allows it and the window is open"})
 
     @validates_schema
     def _has_content(self, data: dict[str, Any], **_: Any) -> None:
         if not data.get("body") and not data.get("media_url"):
             raise ValidationError("A message needs a body or a media_url.")
+        if data.get("interactive") and not data.get("body"):
+            raise ValidationError("An interactive message needs its text as the body.", "body")
 
 
 class OutboundRequestSchema(Schema):

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from backend.wiring import Context
 from backend.domain.phones import whatsapp_address
 from backend.metrics import SENDS
-from backend.models import OutboundMessage, Tenant
+from backend.models import Customer, OutboundMessage, Tenant
 from backend.models.base import utcnow
-from backend.providers.twilio import SentMessage, TwilioSender, TwilioSendError
+from backend.providers.twilio import SentMessage, TwilioContent, TwilioSender, TwilioSendError
+from backend.services.conversations import interactive
+from backend.services.conversations.outbound import last_inbound_at
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +34,7 @@ class _Pending:
     media_url: str | None
     content_sid: str | None
     content_variables: dict[str, str] | None
+    interactive: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,8 @@ class _Batch:
     to_address: str
     pending: list[_Pending]
     callback_base: str  # + "/<outbound id>": where Twilio posts this message's statuses
+    # The Content API when list pickers and reply buttons may go out now, else None.
+    content: TwilioContent | None = None
 
 
 @dataclass
@@ -65,16 +72,18 @@ def deliver_batch(ctx: Context, ids: list[int], *, final_attempt: bool) -> Deliv
             break  # another sender is on this batch: it goes on in order, we stop
         if claim == "done":
             continue
+        content_sid, variables = _content(ctx, batch, message)
         try:
-            sent = batch.sender.send(
-                from_=batch.from_address,
-                to=batch.to_address,
-                body=None if message.content_sid else message.body,
-                media_url=message.media_url,
-                content_sid=message.content_sid,
-                content_variables=message.content_variables,
-                status_callback=f"{batch.callback_base}/{message.id}",
-            )
+            try:
+                sent = _send(batch, message, content_sid, variables)
+            except TwilioSendError as error:
+                if error.transient or content_sid == message.content_sid:
+                    raise
+                # Twilio refused the interactive form (the window closed meanwhile, a content
+                # it will not take): the numbered text says the same.
+                log.warning("interactive refused, sending the text: %s", error,
+                            extra={"outbound_id": message.id})
+                sent = _send(batch, message, None, None)
         except TwilioSendError as error:
             if error.transient and not final_attempt:
                 _record(ctx, batch.tenant_id, message.id, "queued", error=str(error),
@@ -87,6 +96,19 @@ def deliver_batch(ctx: Context, ids: list[int], *, final_attempt: bool) -> Deliv
         _record(ctx, batch.tenant_id, message.id, "sent", sent=sent)
         report.sent += 1
     return report
+
+
+def _send(batch: _Batch, message: _Pending, content_sid: str | None,
+          variables: dict[str, str] | None) -> SentMessage:
+    return batch.sender.send(
+        from_=batch.from_address,
+        to=batch.to_address,
+        body=None if content_sid else message.body,
+        media_url=message.media_url,
+        content_sid=content_sid,
+        content_variables=variables,
+        status_callback=f"{batch.callback_base}/{message.id}",
+    )
 
 
 def _load(ctx: Context, ids: list[int]) -> _Batch | None:
@@ -105,15 +127,41 @@ def _load(ctx: Context, ids: list[int]) -> _Batch | None:
         tenant = session.get_one(Tenant, tenant_ids.pop())
         token = ctx.crypto.decrypt(tenant.twilio_auth_token_encrypted)
         base_url = ctx.settings.twilio_base_url(sandbox_tenant=tenant.sandbox)
+        content = None
+        if any(m.interactive for m in messages):
+            customer = session.get(Customer, messages[0].customer_id) \
+                if messages[0].customer_id else None
+            last = last_inbound_at(session, customer) if customer else None
+            if interactive.allowed(ctx, tenant, last, utcnow()):
+                content = TwilioContent(tenant.twilio_account_sid, token,
+                                        ctx.settings.twilio_content_url(tenant.sandbox))
         return _Batch(
             tenant_id=tenant.id,
             sender=TwilioSender(tenant.twilio_account_sid, token, base_url),
             from_address=whatsapp_address(tenant.whatsapp_number),
             to_address=whatsapp_address(ctx.crypto.decrypt(messages[0].to_phone_encrypted)),
-            pending=[_Pending(m.id, m.body, m.media_url, m.content_sid, m.content_variables)
+            pending=[_Pending(m.id, m.body, m.media_url, m.content_sid, m.content_variables,
+                              m.interactive)
                      for m in messages if m.status in ("queued", "sending")],
             callback_base=status_callback_base(ctx, tenant.id),
+            content=content,
         )
+
+
+def _content(ctx: Context, batch: _Batch, message: _Pending
+             ) -> tuple[str | None, dict[str, str] | None]:
+    """(ContentSid, ContentVariables) to send: a template's, else the interactive form's where
+    it may go out, else (None, None) for the numbered text (also when the Content API fails:
+    the customer gets the menu as text rather than nothing)."""
+    if message.content_sid or not message.interactive or batch.content is None:
+        return message.content_sid, message.content_variables
+    shape = interactive.shape_of(message.interactive)
+    try:
+        return interactive.content_sid(ctx, batch.tenant_id, batch.content, shape), shape.values
+    except (TwilioSendError, SQLAlchemyError) as error:
+        log.warning("interactive content unavailable, sending the text: %s", error,
+                    extra={"outbound_id": message.id})
+        return None, None
 
 
 def status_callback_base(ctx: Context, tenant_id: str) -> str:

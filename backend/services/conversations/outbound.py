@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from datetime import UTC
 
@@ -61,6 +62,8 @@ class OutgoingMessage:
     # An approved template, sent through Twilio's Content API (body: its rendered text).
     content_sid: str | None = None
     content_variables: dict[str, str] | None = None
+    # The same message as a list picker or reply buttons (kit/interactive.py), where it can go.
+    interactive: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -233,6 +236,7 @@ def plan_outbound(
             media_url=message.media_url,
             content_sid=message.content_sid,
             content_variables=message.content_variables,
+            interactive=message.interactive,
             in_reply_to=in_reply_to,
             status=status,
             kind=delivery.kind,
