@@ -66,8 +66,10 @@ FEWER_ENTRIES = 0.35
 # written (the demo draws and the DEV merchants, not their fewer-entries copies): the one that
 # gives the most right answers less COST_OF_WRONG_ANSWER per wrong one, among those that still
 # decline at least this share of the questions the base cannot answer (the issue asks 0.90;
-# 0.92 leaves a margin for a new merchant). On a tie the higher threshold (more declined).
+# 0.92 leaves a margin for a new merchant) and answer at most MAX_WRONG of the answerable ones
+# with another entry. On a tie the higher threshold (more declined).
 TARGET_ABSTENTION = 0.92
+MAX_WRONG = 0.05
 THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.005), 3)
 
 
@@ -122,8 +124,10 @@ def choose_thresholds(rows: list[tuple[str, bool, bool]], right: np.ndarray, sco
             if np.mean(score[other] < line) < TARGET_ABSTENTION:
                 continue
             answered = score[answerable] >= line
-            gain = (np.mean(answered & (right[answerable] == 1))
-                    - COST_OF_WRONG_ANSWER * np.mean(answered & (right[answerable] == 0)))
+            wrong = np.mean(answered & (right[answerable] == 0))
+            if wrong > MAX_WRONG:
+                continue
+            gain = np.mean(answered & (right[answerable] == 1)) - COST_OF_WRONG_ANSWER * wrong
             if best is None or gain >= best[0] - 1e-9:
                 best = (float(gain), float(line))
         chosen[lang] = best[1] if best else 0.5
