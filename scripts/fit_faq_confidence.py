@@ -7,7 +7,8 @@ with a third of their entries, the questions about the others then unanswerable)
 question the tenant's index gives its best target and the evidence
 `backend.services.knowledge.faq.evidence` computes; a logistic regression learns from that
 evidence whether the best target answers the question (1 only when it is the expected entry),
-so the service's threshold reads as a probability. Writes backend/kb/confidence.json. Never
+and each language's answer threshold on that probability is chosen from leave-one-merchant-out
+scores (see TARGET_ABSTENTION). Writes backend/kb/confidence.json. Never
 fitted on: the demo shop's test questions (eval/faq/questions.yaml) and the TEST merchants.
 `make eval-faq` measures the result.
 """
