@@ -66,16 +66,16 @@ def evaluate(kb: KbRuntime, shop: DemoShop, names: dict[str, set[str]], data: di
     """Scores with the service's own confidence model (`faq.evidence` → `kb.confidence`)."""
     threshold = kb.settings.min_confidence
 
-    def top(question: str) -> tuple[Any, float]:
+    def top(question: str, lang: str) -> tuple[Any, float]:
         found = retrieve(kb, shop, question, fusion)
-        return found, kb.confidence(found.evidence) if found.evidence else 0.0
+        return found, kb.confidence(found.evidence, lang) if found.evidence else 0.0
 
     report: dict[str, Any] = {"answerable": {}, "unanswerable": {}}
     for lang in LANGS:
         hits = reciprocal = answered_right = answered_wrong = 0
         items = data["answerable"][lang]
         for item in items:
-            found, score = top(item["q"])
+            found, score = top(item["q"], lang)
             rank = found.rank_of(names, item["expect"])
             hits += rank == 1
             reciprocal += 1 / rank if rank else 0
@@ -90,7 +90,8 @@ def evaluate(kb: KbRuntime, shop: DemoShop, names: dict[str, set[str]], data: di
     sets = {lang: data["unanswerable"][lang] for lang in LANGS}
     sets["afriqa_sw"] = afriqa
     for name, questions in sets.items():
-        abstained = sum(top(q)[1] < threshold for q in questions)
+        lang = "sw" if name == "afriqa_sw" else name
+        abstained = sum(top(q, lang)[1] < threshold for q in questions)
         report["unanswerable"][name] = {"questions": len(questions),
                                         "correct_abstention": round(abstained / len(questions), 3)
                                         if questions else None}

@@ -6,7 +6,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 LANGUAGES = ("en", "sw", "sheng")
 ANSWER_KINDS = ("faq", "passage")
@@ -226,7 +226,7 @@ DENSE_CALIBRATION: dict[str, tuple[float, float]] = {
 }
 DEFAULT_CALIBRATION = (0.5, 0.3)
 EVIDENCE = ("dense", "lexical_share", "unknown_share", "margin", "length", "relative",
-            "answer_dense")
+            "answer_dense", "dense_margin", "agreement")
 
 
 @dataclass(frozen=True)
@@ -249,6 +249,12 @@ class AnswerEvidence:
     # The best target's answer texts (and title) against the question, calibrated: evidence
     # that does not come from the merchant's phrasings at all.
     answer_dense: float = 0.0
+    # The best target's cosine above the runner-up's (calibrated units): `margin` is the fused
+    # score's, which a word shared by chance can make; this one is the embedding's alone.
+    dense_margin: float = 0.0
+    # 1.0 when the embedding and the words (BM25) both rank the best target first: two
+    # independent readings of the question that agree are less often both wrong.
+    agreement: float = 0.0
 
     def vector(self) -> tuple[float, ...]:
         return tuple(getattr(self, name) for name in EVIDENCE)
@@ -260,16 +266,24 @@ class ConfidenceModel:
     development questions (scripts/fit_faq_confidence.py), so 0.5 means an even chance."""
     intercept: float
     weights: tuple[float, ...]  # one per EVIDENCE name
+    # The fitted probability at which a question in each language is answered (0.5 when not
+    # given); the score returned is shifted so that this threshold reads as 0.5, the service's
+    # threshold. Chosen per language on the development merchants (see the fit script): a
+    # Swahili or Sheng question to an English base has fewer shared words, so the same
+    # evidence means a likelier right answer there than in English.
+    thresholds: Mapping[str, float] = field(default_factory=dict)
 
-    def __call__(self, evidence: AnswerEvidence) -> float:
+    def __call__(self, evidence: AnswerEvidence, language: str = "") -> float:
         z = self.intercept + sum(w * x for w, x in zip(self.weights, evidence.vector(),
                                                        strict=True))
+        threshold = self.thresholds.get(language, 0.5)
+        z -= math.log(threshold / (1.0 - threshold))
         return round(1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z)))), 4)
 
 
 # For an embedder nobody has fitted: answer when the calibrated cosine plus 0.8 × the lexical
 # share reaches 0.8 (the rule the fitted models replaced), with a moderate slope.
-DEFAULT_CONFIDENCE = ConfidenceModel(-3.2, (4.0, 3.2, 0.0, 0.0, 0.0, 0.0, 0.0))
+DEFAULT_CONFIDENCE = ConfidenceModel(-3.2, (4.0, 3.2) + (0.0,) * (len(EVIDENCE) - 2))
 
 
 def calibrated(cosine: float, calibration: tuple[float, float]) -> float:

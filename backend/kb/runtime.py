@@ -53,9 +53,11 @@ def fitted_retrieval(path: Path = CONFIDENCE_FILE) -> dict[str, FittedRetrieval]
     """Per embedder key; empty when the file is missing or unreadable."""
     try:
         models: dict[str, Any] = json.loads(path.read_text())["models"]
+        # Evidence a model was not fitted with weighs 0 (an older fit keeps its decisions).
         return {key: FittedRetrieval(
             ConfidenceModel(float(model["intercept"]),
-                            tuple(float(model["weights"][name]) for name in EVIDENCE)),
+                            tuple(float(model["weights"].get(name, 0.0)) for name in EVIDENCE),
+                            {lang: float(t) for lang, t in model.get("thresholds", {}).items()}),
             float(model.get("passage_offset", 0.0)))
             for key, model in models.items()}
     except (OSError, ValueError, KeyError, TypeError):

