@@ -5,7 +5,8 @@ many messages a second go out (target ≥ 50/s), with every customer sent exactl
 Creates a fresh database, migrates it, serves the backend with gunicorn on a spare loopback port
 (as `make up` does; it also serves the simulator and its signed status callbacks), starts RQ
 workers (SimpleWorker: --workers on the default queue, where campaign batches run, and one on
-the messaging queue, where the simulator's status callbacks run — Twilio's own, in production),
+the messaging and sandbox queues, where the simulator's status callbacks run — Twilio's own, in
+production),
 creates the customers (promotional consent, none of them inside the 24-hour window, so every
 message is the approved template by its ContentSid), posts the campaign over HTTP, waits until
 every message is sent, prints a table, writes bench/results/campaigns-<UTC>.json and drops the
@@ -41,7 +42,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from backend.app import create_app  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
 from backend.models import Customer  # noqa: E402
-from backend.queueing.names import DEFAULT, MESSAGING  # noqa: E402
+from backend.queueing.names import DEFAULT, MESSAGING, SANDBOX  # noqa: E402
 from backend.services.platform.auth import issue_api_key  # noqa: E402
 from backend.services.platform.tenants import NewTenant, ensure_tenant  # noqa: E402
 from backend.settings import Settings  # noqa: E402
@@ -114,7 +115,7 @@ def run(database_url: str, redis_url: str, customers: int, workers: int) -> dict
                                  "rq.SimpleWorker", "--quiet"], env=env, cwd=REPO,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-    procs = [worker(DEFAULT) for _ in range(workers)] + [worker(MESSAGING)]
+    procs = [worker(DEFAULT) for _ in range(workers)] + [worker(MESSAGING, SANDBOX)]
     procs.append(subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--bind", f"127.0.0.1:{port}",
          "--workers", "2", "--threads", "4", "-c", "python:backend.gunicorn_conf",

@@ -12,8 +12,11 @@ from dataclasses import dataclass
 
 DEFAULT = "default"
 MESSAGING = "messaging"
+# The sandbox simulators' own work (the Twilio simulator's status callbacks, which Twilio itself
+# sends in production): last, so it never delays the platform's.
+SANDBOX = "sandbox"
 # What a worker listens on, in order: a customer's reply goes before the rest.
-QUEUES: tuple[str, ...] = (MESSAGING, DEFAULT)
+QUEUES: tuple[str, ...] = (MESSAGING, DEFAULT, SANDBOX)
 
 
 @dataclass(frozen=True)

@@ -21,15 +21,15 @@ from twilio.request_validator import RequestValidator
 
 from backend.jobs.job_context import job_context
 from backend.models import Tenant
-from backend.queueing.names import DEFAULT, JobRef
+from backend.queueing.names import SANDBOX, JobRef
 from backend.sandbox.models import SandboxMessage, SandboxPaymentRecord
 from backend.wiring import Context
 
 log = logging.getLogger(__name__)
 CONTENT = "twilio_content"
-# Status callbacks are bookkeeping: on the default queue, so customers' replies (messaging queue,
-# taken first) never wait behind them.
-SEND_STATUS_CALLBACKS = JobRef("backend.sandbox.twilio_content.send_status_callbacks", DEFAULT)
+# Twilio's side of the sandbox: on the last queue, so customers' replies and the platform's own
+# jobs never wait behind the simulated callbacks.
+SEND_STATUS_CALLBACKS = JobRef("backend.sandbox.twilio_content.send_status_callbacks", SANDBOX)
 _VARIABLE = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 FAILING_ENDINGS = {"030003": 30003, "030005": 30005}
 
