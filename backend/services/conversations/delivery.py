@@ -204,14 +204,21 @@ def _record(
     error_code: int | None = None,
 ) -> None:
     with ctx.db.transaction() as session:
+        # A status callback may have landed while the call was still open: never move back. One
+        # conditional UPDATE, so it holds on SQLite too (whose SELECT takes no lock: a status
+        # read first could be stale by the time it is written, turning "read" back into "sent").
+        session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.tenant_id == tenant_id, OutboundMessage.id == message_id,
+                   OutboundMessage.status == "sending")
+            .values(status=status)
+            .execution_options(synchronize_session=False)
+        )
         message = session.scalars(
             select(OutboundMessage).where(
                 OutboundMessage.tenant_id == tenant_id, OutboundMessage.id == message_id
             )
         ).one()
-        # A status callback may have landed while the call was still open: never move back.
-        if message.status == "sending":
-            message.status = status
         message.attempts += 1
         message.error = error
         message.error_code = error_code
