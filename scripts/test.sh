@@ -53,7 +53,8 @@ compose_config() {
 
 # The backend suite needs no model: it runs in the background at a lower priority, so the model
 # (the longest step) trains at nearly full speed and the backend uses what training leaves; its
-# log is printed when it is waited for, after the suites that need the model.
+# log is printed when it is waited for, after the suites that need the model but before the
+# end-to-end suite.
 background() {  # background NAME LOG COMMAND...: runs COMMAND niced; `finish NAME LOG PID` reports
   local name=$1 log=$2; shift 2
   ( start=$SECONDS
@@ -94,9 +95,10 @@ suite "test stories (every flow in English, Swahili, Sheng)" .venv-rasa/bin/pyth
   scripts/test_stories.py "${TMPDIR:-/tmp}/wa-commerce-test-stories"
 suite "no evaluation sentence in the training data" .venv-rasa/bin/python scripts/eval_nlu.py \
   --overlap-only
+# The end-to-end suite times whole turns: it runs alone, once the backend suite is done.
+finish "$backend_name" "$backend_log" "$backend_pid"
 suite "end to end (rasa, action server, backend, worker)" .venv/bin/python -m pytest -q \
   -p no:cacheprovider tests/e2e
-finish "$backend_name" "$backend_log" "$backend_pid"
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then
