@@ -16,6 +16,8 @@ from backend.domain.orders import CANCELLED, DELIVERED, FULFILLED, REFUNDED
 
 # event -> (kind, whether it may break quiet hours). The text is kit/texts.yml auto.<event>.
 EVENTS: dict[str, tuple[str, bool]] = {
+    # An order the merchant placed for the customer (the API); in the chat the assistant says it.
+    "order_confirmed": ("transactional", False),
     "order_shipped": ("transactional", False),
     "order_delivered": ("transactional", False),
     "order_refunded": ("transactional", False),

@@ -40,10 +40,17 @@ PATHS = {
 }
 
 
-def order_for(client: Any, tenants: Context, buyer: int) -> dict[str, Any]:
+def order_for(client: Any, tenants: Context, buyer: int, by_merchant: bool = False
+              ) -> dict[str, Any]:
+    """An order placed in the chat (the assistant acts for the customer; `buyer` has PHONE), or
+    by the merchant for the customer (which tells the customer: order_confirmed)."""
     variant = seed_catalog(tenants)["KTG-M"]
-    return json_of(client.post("/v1/orders", headers=merchant(), json={
-        "customer_id": buyer, "items": [{"variant_id": variant, "quantity": 1}]}), 201)
+    items = [{"variant_id": variant, "quantity": 1}]
+    if by_merchant:
+        return json_of(client.post("/v1/orders", headers=merchant(), json={
+            "customer_id": buyer, "items": items}), 201)
+    return json_of(client.post("/v1/orders", headers=acting(phone=PHONE),
+                               json={"items": items}), 201)
 
 
 def move(client: Any, order_id: int, to: str, **extra: Any) -> None:
@@ -404,3 +411,21 @@ def test_a_rescheduled_appointments_version_survives_the_outbox() -> None:
     assert subject == "appointment:7@2026-12-06T10:00:00+00:00"
     assert parse_subject(subject) == (7, "2026-12-06T10:00:00+00:00")
     assert parse_subject(subject_of("order_shipped", 12)) == (12, None)
+
+
+def test_an_order_the_merchant_places_is_confirmed_once_and_a_chat_or_draft_order_is_not(
+        client, tenants, jobs) -> None:
+    buyer = customer(tenants, wrote_hours_ago=1, language="sheng")
+    chat = order_for(client, tenants, buyer)  # in the chat: the assistant says it itself
+    json_of(client.post(f"/v1/orders/{chat['id']}/transitions", headers=acting(phone=PHONE),
+                        json={"to": "cancelled"}), 200)  # the customer's own: not echoed
+    variant = seed_catalog(tenants)["KTG-M"]
+    json_of(client.post("/v1/orders", headers=merchant(), json={
+        "customer_id": buyer, "items": [{"variant_id": variant, "quantity": 1}],
+        "draft": True}), 201)  # a quote: nothing to tell yet
+    assert run_notices(tenants, jobs) == []
+    order = order_for(client, tenants, buyer, by_merchant=True)
+    assert run_notices(tenants, jobs) == ["sent", "duplicate"]
+    assert [row.body for row in sent_to(tenants, buyer)] == [
+        expected_text("order_confirmed", "sheng", order)]
+    assert [(r.event, r.outcome) for r in records(tenants)] == [("order_confirmed", "sent")]

@@ -69,8 +69,10 @@ class Orders(MethodView):
         if items is None and acting is None:
             raise InvalidInput("items are required", {"items": ["Give at least one item."]})
         lines = None if items is None else [(i["variant_id"], i["quantity"]) for i in items]
+        # The merchant's own orders are told to the customer; the assistant's, it says itself.
         placed = place_order(context(), tenant_id(), customer_id, lines, draft=body["draft"],
-                             idempotency=idempotency("orders", body, customer_id))
+                             idempotency=idempotency("orders", body, customer_id),
+                             notify=acting is None)
         return created(placed.order, placed.replayed)
 
 

@@ -170,10 +170,13 @@ def place_order(
     *,
     draft: bool = False,
     idempotency: IdempotencyRequest | None = None,
+    notify: bool = False,
 ) -> PlacedOrder:
     """Create an order priced from the catalog now; `items=None` takes (and empties) the cart.
 
     Unless `draft`, the order is pending_payment and its stock is reserved (409 when short).
+    With `notify` (the merchant placed it for the customer) the customer is told
+    (order_confirmed); in the chat the assistant already says it.
     """
     with ctx.db.transaction() as session:
         currency = require_tenant(session, tenant_id).currency
@@ -199,7 +202,12 @@ def place_order(
             session.delete(item)
         session.flush()
         remember(session, tenant_id, idempotency, order.id)
-        return PlacedOrder(_view(order), replayed=False)
+        placed = PlacedOrder(_view(order), replayed=False)
+        noted = note_event(session, tenant_id, "order_confirmed", order.id, customer_id) \
+            if notify and not draft else None
+    if noted is not None:
+        queue_event(ctx, noted)
+    return placed
 
 
 def _require_order(session: Session, tenant_id: str, order_id: int, customer_id: int | None = None,
