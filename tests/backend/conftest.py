@@ -205,6 +205,12 @@ class LiveServer:
         return self
 
     def __exit__(self, *_: object) -> None:
+        # Jobs still running (the simulator's status callbacks) finish while the server is up:
+        # once it is down they would retry against a closed port until their last attempt.
+        try:
+            self.app.extensions["backend"].jobs.drain(timeout=30)
+        except TimeoutError:
+            pass  # make_app's teardown waits for the rest
         self._server.shutdown()
         self._thread.join(timeout=10)
         self._server.server_close()
