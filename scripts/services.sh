@@ -3,8 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PG_PORT=${TEST_PG_PORT:-55432}
-REDIS_PORT=${TEST_REDIS_PORT:-56379}
+# Below Linux's ephemeral range (32768-60999): a port in it can be taken for a moment by any
+# outgoing connection on the machine, and the server then fails to bind.
+PG_PORT=${TEST_PG_PORT:-25432}
+REDIS_PORT=${TEST_REDIS_PORT:-26379}
 STATE=${TMPDIR:-/tmp}/wa-commerce-test-services-$PG_PORT
 PGDATA="$STATE/pg"
 
