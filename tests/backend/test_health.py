@@ -70,7 +70,8 @@ def test_no_worker_is_degraded_and_reports_queue_lag(
     assert body["status"] == "degraded" and body["problems"] == ["no RQ worker"]
     assert body["workers"] == {"count": 0, "last_heartbeat": None}
     assert body["queues"] == {"messaging": {"depth": 0, "oldest_seconds": None},
-                              "default": {"depth": 0, "oldest_seconds": None}}
+                              "default": {"depth": 0, "oldest_seconds": None},
+                              "sandbox": {"depth": 0, "oldest_seconds": None}}
 
     connection = Redis.from_url(redis_db)
     Queue("default", connection=connection).enqueue("backend.jobs.orders.expire_unpaid_orders")
