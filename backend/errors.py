@@ -13,6 +13,8 @@ from werkzeug.exceptions import HTTPException
 from backend.domain.errors import (
     Conflict,
     DomainError,
+    Forbidden,
+    Gone,
     InvalidInput,
     LimitExceeded,
     NotFound,
@@ -26,7 +28,9 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (NotFound, 404),
     (InvalidInput, 400),
     (Unauthenticated, 401),
+    (Forbidden, 403),
     (LimitExceeded, 403),
+    (Gone, 410),
     (Conflict, 409),
     (Unprocessable, 422),
     (Unavailable, 503),

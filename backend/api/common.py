@@ -36,11 +36,20 @@ class ErrorSchema(Schema):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the service (for one tenant or, where allowed, all) or one merchant."""
+    """Who is calling: the service (for one tenant or, where allowed, all), a merchant's API key,
+    or a staff user (browser session or personal access token)."""
 
     is_service: bool
     tenant_id: str | None
     api_key_id: int | None = None  # the merchant's key, for audit trails
+    user_id: int | None = None  # the staff user behind a session or personal access token
+    # What the caller may do on tenant_id (backend.domain.permissions); None: not scope-limited
+    # (the service token).
+    scopes: frozenset[str] | None = None
+    is_operator: bool = False  # a platform operator (a platform role, not a tenant role)
+
+    def may(self, scope: str) -> bool:
+        return self.scopes is None or scope in self.scopes
 
 
 def context() -> Context:

@@ -28,6 +28,14 @@ class Unauthenticated(DomainError):
     """Missing or wrong credentials."""
 
 
+class Forbidden(DomainError):
+    """Authenticated, but the caller's scopes do not include what the route needs: 403."""
+
+
+class Gone(DomainError):
+    """The thing existed but can no longer be used (an expired or used invitation): 410."""
+
+
 class LimitExceeded(DomainError):
     """The tenant's subscription tier does not allow this (e.g. more products than the tier holds)."""
 
