@@ -11,14 +11,10 @@ bench/results/backend-<UTC timestamp>.json and drops the database.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import random
 import statistics
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,12 +24,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from cryptography.fernet import Fernet  # noqa: E402
-from sqlalchemy import create_engine, insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
 from backend.app import create_app  # noqa: E402
+from bench_common import add_service_options, check_services, scratch_database, stamped, write_result  # noqa: E402,E501
 from backend.wiring import Context  # noqa: E402
-from backend.migrate import upgrade  # noqa: E402
 from backend.models import Product, ProductVariant  # noqa: E402
 from backend.services.platform.auth import issue_api_key  # noqa: E402
 from backend.services.platform.customers import acting_customer  # noqa: E402
@@ -169,6 +164,7 @@ def run(database_url: str, products: int, searches: int, orders: int, seed: int)
             if n >= 10:  # the first ten warm up
                 order_samples.append(elapsed)
     finally:
+        ctx.jobs.drain(timeout=120)  # e.g. the order-confirmed notices, before the database goes
         ctx.db.dispose()
     return {
         "products": products, "variants": products * 2, "seed_seconds": round(seeded_s, 2),
@@ -180,30 +176,15 @@ def run(database_url: str, products: int, searches: int, orders: int, seed: int)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("TEST_POSTGRES_URL", ""),
-                        help="a PostgreSQL server URL (any database); default TEST_POSTGRES_URL")
+    add_service_options(parser, redis=False)
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--searches", type=int, default=400)
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    if not args.database_url.startswith("postgresql"):
-        raise SystemExit("Give --database-url postgresql+psycopg://… (or set TEST_POSTGRES_URL)")
-    name = f"backend_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(args.database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(args.database_url).set(database=name).render_as_string(hide_password=False)
-        upgrade(url)
-        result = run(url, args.products, args.searches, args.orders, args.seed)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    result = {"timestamp": stamp, "python": platform.python_version(),
-              "machine": platform.machine(), **result}
+    check_services(args)
+    with scratch_database(args.database_url, "backend_bench") as url:
+        result = stamped(run(url, args.products, args.searches, args.orders, args.seed))
     print(f"{'measure':<34} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'target':>8}")
     rows = [("search, merchant (page_size 50)", result["search"], TARGETS_MS["search"])]
     rows += [(f"  {k}", v, None) for k, v in result["search_by_kind"].items()]
@@ -215,10 +196,7 @@ def main() -> None:
         goal = f"≤{target:.0f}" if target else ""
         print(f"{label:<34} {row['n']:>5} {row['p50_ms']:>8} {row['p95_ms']:>8} "
               f"{row['max_ms']:>8} {goal:>8}")
-    out = REPO / "bench" / "results" / f"backend-{stamp}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out.relative_to(REPO)}")
+    write_result("backend", result)
 
 
 if __name__ == "__main__":

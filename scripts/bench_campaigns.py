@@ -19,9 +19,7 @@ out today; on a smaller tier the rest waits for the next days (tests/backend/tes
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import subprocess
 import sys
 import time
@@ -36,17 +34,16 @@ sys.path.insert(0, str(REPO))
 import requests  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 from redis import Redis  # noqa: E402
-from sqlalchemy import create_engine, insert, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import insert, text  # noqa: E402
 
 from backend.app import create_app  # noqa: E402
-from backend.migrate import upgrade  # noqa: E402
 from backend.models import Customer  # noqa: E402
 from backend.queueing.names import DEFAULT, MESSAGING, SANDBOX  # noqa: E402
 from backend.services.platform.auth import issue_api_key  # noqa: E402
 from backend.services.platform.tenants import NewTenant, ensure_tenant  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 from backend.wiring import Context  # noqa: E402
+from bench_common import add_service_options, check_services, scratch_database, stamped, write_result  # noqa: E402,E501
 from bench_payments import free_port, wait_healthy  # noqa: E402
 
 TENANT = "bench-campaigns"
@@ -215,32 +212,18 @@ def run(database_url: str, redis_url: str, customers: int, workers: int) -> dict
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("TEST_POSTGRES_URL", ""))
-    parser.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL", ""))
+    add_service_options(parser)
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    if not args.database_url.startswith("postgresql") or not args.redis_url:
-        raise SystemExit("Needs PostgreSQL and Redis: --database-url/--redis-url (or "
-                         "TEST_POSTGRES_URL/TEST_REDIS_URL, see scripts/services.sh env)")
+    check_services(args)
     redis_url = args.redis_url.rsplit("/", 1)[0] + "/13"
     Redis.from_url(redis_url).flushdb()
-    name = f"campaigns_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(args.database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        url = make_url(args.database_url).set(database=name).render_as_string(hide_password=False)
-        upgrade(url)
-        result = run(url, redis_url, args.customers, args.workers)
+        with scratch_database(args.database_url, "campaigns_bench") as url:
+            result = stamped(run(url, redis_url, args.customers, args.workers))
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
         Redis.from_url(redis_url).flushdb()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    result = {"timestamp": stamp, "python": platform.python_version(),
-              "machine": platform.machine(), "cpus": os.cpu_count(), **result}
     print(f"{'measure':<44} {'value':>10} {'target':>8}")
     for label, value, target in (
             ("POST /v1/campaigns (queued), s", result["queue_seconds"],
@@ -258,11 +241,7 @@ def main() -> None:
             ("machine load average (1 min) at the end", result["load_average_1min"], ""),
             ("customers sent more than one", result["customers_sent_twice"], "0")):
         print(f"{label:<44} {value:>10} {target:>8}")
-    out = REPO / "bench" / "results" / f"campaigns-{stamp}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out.relative_to(REPO)}")
-
+    write_result("campaigns", result)
 
 if __name__ == "__main__":
     main()

@@ -16,14 +16,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -37,15 +35,14 @@ from redis import Redis  # noqa: E402
 from rq import Queue  # noqa: E402
 from rq.job import Job  # noqa: E402
 from rq.registry import FinishedJobRegistry  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import text  # noqa: E402
 from werkzeug.serving import make_server  # noqa: E402
 from werkzeug.wrappers import Response  # noqa: E402
 
 from backend.app import create_app  # noqa: E402
+from bench_common import add_service_options, check_services, scratch_database, stamped, write_result  # noqa: E402,E501
 from backend.wiring import Context  # noqa: E402
 from backend.domain.money import Money  # noqa: E402
-from backend.migrate import upgrade  # noqa: E402
 from backend.models import Order, Payment  # noqa: E402
 from backend.queueing.names import DEFAULT, PROCESS_PAYMENT_EVENT, QUEUES  # noqa: E402
 from backend.seed.payments import seed_payments  # noqa: E402
@@ -233,36 +230,22 @@ def run(database_url: str, redis_url: str, payments: int, duplicates: int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("TEST_POSTGRES_URL", ""))
-    parser.add_argument("--redis-url", default=os.environ.get("TEST_REDIS_URL", ""))
+    add_service_options(parser)
     parser.add_argument("--payments", type=int, default=300)
     parser.add_argument("--duplicates", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--interval-ms", type=int, default=50,
                         help="pause between payments (their callbacks arrive spread out)")
     args = parser.parse_args()
-    if not args.database_url.startswith("postgresql") or not args.redis_url:
-        raise SystemExit("Needs PostgreSQL and Redis: --database-url/--redis-url (or "
-                         "TEST_POSTGRES_URL/TEST_REDIS_URL, see scripts/services.sh env)")
+    check_services(args)
     redis_url = args.redis_url.rsplit("/", 1)[0] + "/12"
     Redis.from_url(redis_url).flushdb()
-    name = f"payments_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(args.database_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
-        url = make_url(args.database_url).set(database=name).render_as_string(hide_password=False)
-        upgrade(url)
-        result = run(url, redis_url, args.payments, args.duplicates, args.workers,
-                     args.interval_ms)
+        with scratch_database(args.database_url, "payments_bench") as url:
+            result = stamped(run(url, redis_url, args.payments, args.duplicates, args.workers,
+                                 args.interval_ms))
     finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
         Redis.from_url(redis_url).flushdb()
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    result = {"timestamp": stamp, "python": platform.python_version(),
-              "machine": platform.machine(), **result}
     print(f"{'measure':<38} {'n':>5} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'target':>8}")
     rows = [("webhook acknowledgement (HTTP)", result["webhook_ack"], TARGETS_MS["ack"]),
             ("callback received → credited", result["callback_to_credited"],
@@ -273,10 +256,7 @@ def main() -> None:
         goal = f"≤{target:.0f}" if target else ""
         print(f"{label:<38} {row['n']:>5} {row['p50_ms']:>8} {row['p95_ms']:>8} "
               f"{row['p99_ms']:>8} {goal:>8}")
-    out = REPO / "bench" / "results" / f"payments-{stamp}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"wrote {out.relative_to(REPO)}")
+    write_result("payments", result)
 
 
 if __name__ == "__main__":
