@@ -288,17 +288,25 @@ def _require(session: Session, tenant_id: str, appointment_id: int,
 def cancel(ctx: Context, tenant_id: str, appointment_id: int,
            customer_id: int | None = None) -> AppointmentView:
     """Cancel (frees the seat); cancelling twice is 409."""
+    return _end(ctx, tenant_id, appointment_id, customer_id, CANCELLED, "appointment_cancelled")
+
+
+def _end(ctx: Context, tenant_id: str, appointment_id: int, customer_id: int | None,
+         status: str, event: str, moment: datetime | None = None) -> AppointmentView:
+    """A booked appointment ends without taking place (cancelled, or a no-show once `moment`
+    is past its start): its reminders go, and the customer is told (an automatic message)."""
     with ctx.db.transaction() as session:
         tenant = require_tenant(session, tenant_id)
         appointment = _require(session, tenant_id, appointment_id, customer_id, lock=True)
         if appointment.status != BOOKED:
             raise Conflict(f"Appointment {appointment_id} is already {appointment.status}")
-        appointment.status = CANCELLED
+        if moment is not None and appointment.starts_at > moment:
+            raise Conflict(f"Appointment {appointment_id} has not started yet")
+        appointment.status = status
         cancel_reminders(session, tenant_id, appointment.id)
         session.flush()
         view = _view(session, tenant, appointment)
-        noted = note_event(session, tenant_id, "appointment_cancelled", appointment_id,
-                           appointment.customer_id)
+        noted = note_event(session, tenant_id, event, appointment_id, appointment.customer_id)
     queue_event(ctx, noted)
     return view
 
@@ -330,24 +338,10 @@ def mark_no_show(ctx: Context, tenant_id: str, appointment_id: int,
                  customer_id: int | None = None, now: datetime | None = None) -> AppointmentView:
     """The merchant records that the customer did not come (once it has started); the customer
     gets a follow-up (an automatic message). 409 before the start or when not booked."""
-    moment = now or utcnow()
-    with ctx.db.transaction() as session:
-        tenant = require_tenant(session, tenant_id)
-        appointment = _require(session, tenant_id, appointment_id, customer_id, lock=True)
-        if customer_id is not None:
-            raise InvalidInput("Only the merchant records a no-show")
-        if appointment.status != BOOKED:
-            raise Conflict(f"Appointment {appointment_id} is {appointment.status}")
-        if appointment.starts_at > moment:
-            raise Conflict(f"Appointment {appointment_id} has not started yet")
-        appointment.status = NO_SHOW
-        cancel_reminders(session, tenant_id, appointment.id)
-        session.flush()
-        view = _view(session, tenant, appointment)
-        noted = note_event(session, tenant_id, "appointment_no_show", appointment_id,
-                           appointment.customer_id)
-    queue_event(ctx, noted)
-    return view
+    if customer_id is not None:
+        raise InvalidInput("Only the merchant records a no-show")
+    return _end(ctx, tenant_id, appointment_id, None, NO_SHOW, "appointment_no_show",
+                moment=now or utcnow())
 
 
 def get_appointment(ctx: Context, tenant_id: str, appointment_id: int,
