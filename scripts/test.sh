@@ -73,7 +73,14 @@ backend_name="backend (SQLite and PostgreSQL)"
 background "$backend_name" "$backend_log" .venv/bin/python -m pytest -q -p no:cacheprovider \
   tests/backend tests/tools
 backend_pid=$!
-trap 'kill "$train_pid" "$backend_pid" 2>/dev/null; scripts/services.sh stop' EXIT
+# So do the rasa-side tests that need no model (the two that load it run after the training).
+MODEL_TESTS=(tests/bot/test_consent_model.py tests/channel/test_rasa_turns.py)
+rasa_log=$(mktemp)
+rasa_name="rasa side (NLU components, channel, actions, kit, fakes against the backend's contract)"
+background "$rasa_name" "$rasa_log" .venv-rasa/bin/python -m pytest -q -p no:cacheprovider \
+  tests/bot tests/channel tests/actions tests/kit tests/contract "${MODEL_TESTS[@]/#/--ignore=}"
+rasa_pid=$!
+trap 'kill "$train_pid" "$backend_pid" "$rasa_pid" 2>/dev/null; scripts/services.sh stop' EXIT
 
 suite "rasa data validate" .venv-rasa/bin/rasa data validate --fail-on-warnings \
   --domain domain --data data --config config.yml
@@ -83,14 +90,15 @@ echo
 echo "=== training the model (started first)"
 if ! wait "$train_pid"; then
   cat "$train_log"
+  finish "$rasa_name" "$rasa_log" "$rasa_pid"
   finish "$backend_name" "$backend_log" "$backend_pid"
   echo "test: FAILED: training the model${failed:+ and ${failed[*]}}"
   exit 1
 fi
 grep -v "it/s\]\|s/it\]" "$train_log" | tail -n 40
-suite "rasa side (NLU components, channel, actions, kit, fakes against the backend's contract)" \
-  .venv-rasa/bin/python -m pytest -q -p no:cacheprovider tests/bot tests/channel tests/actions \
-  tests/kit tests/contract
+finish "$rasa_name" "$rasa_log" "$rasa_pid"
+suite "the trained model (consent messages, channel turns with the action server down)" \
+  .venv-rasa/bin/python -m pytest -q -p no:cacheprovider "${MODEL_TESTS[@]}"
 suite "test stories (every flow in English, Swahili, Sheng)" .venv-rasa/bin/python \
   scripts/test_stories.py "${TMPDIR:-/tmp}/wa-commerce-test-stories"
 suite "no evaluation sentence in the training data" .venv-rasa/bin/python scripts/eval_nlu.py \

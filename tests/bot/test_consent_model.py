@@ -4,22 +4,18 @@ stops or starts everything, and what the reader found reaches the actions as `co
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 
-MODEL = Path(__file__).resolve().parents[2] / "models" / "assistant.tar.gz"
+from tests.trained_model import MODEL, trained_agent
+
 IN = {"opt_in_promotions", "start_all"}
 ALL = {"stop_all", "start_all"}
 
 
 @pytest.fixture(scope="module")
 def parse():
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run scripts/train.sh (make test trains it first)")
-    from rasa.core.agent import Agent
-
-    agent = Agent.load(str(MODEL))
+    agent = trained_agent()
     loop = asyncio.new_event_loop()
     nodes = agent.processor.model_metadata.predict_schema.nodes.values()
     if not any(node.uses.__name__ == "ConsentScopeReader" for node in nodes):

@@ -3,28 +3,20 @@ processor logs and swallows each failed action; the channel still answers, in th
 language, and stays quiet while a person has the conversation."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from rasa.core.agent import load_agent
-from rasa.core.utils import AvailableEndpoints
 from rasa.shared.core.events import ConversationPaused
-from rasa.utils.endpoints import EndpointConfig
 
 from bot.channels import notices
 from bot.channels.whatsapp import WhatsAppInput
-from tests.channel.conftest import SERVICE_TOKEN, free_port, serve_channel
+from tests.channel.conftest import SERVICE_TOKEN, serve_channel
 from tests.channel.test_whatsapp_channel import form, post
+from tests.trained_model import trained_agent
 
-MODEL = Path(__file__).resolve().parents[2] / "models" / "assistant.tar.gz"
 pytestmark = pytest.mark.asyncio
 
 
 async def test_action_server_down_is_answered_and_a_paused_conversation_stays_quiet(backend):
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run scripts/train.sh (make test trains it first)")
-    nobody = EndpointConfig(url=f"http://127.0.0.1:{free_port()}/webhook")  # nothing listens
-    agent = await load_agent(model_path=str(MODEL), endpoints=AvailableEndpoints(action=nobody))
+    agent = trained_agent()  # its action server: a port nothing listens on
     channel = WhatsAppInput(backend.url, SERVICE_TOKEN)
     server, app, port = await serve_channel(channel, agent.handle_message)
     app.ctx.agent = agent
