@@ -4,12 +4,13 @@ last Twilio connection test), every suspension and reactivation with its reason,
 from __future__ import annotations
 
 from datetime import datetime
+
 from sqlalchemy import JSON, Boolean, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, IdType, UtcDateTime, utcnow
 
-STATUS_CHANGES = ("suspended", "active")
+STATUS_CHANGES = ("suspended", "active")  # what an operator's status change sets
 
 
 class TenantOnboarding(Base):
@@ -36,7 +37,7 @@ class TenantStatusChange(Base):
 
     __tablename__ = "tenant_status_changes"
     __table_args__ = (
-        CheckConstraint("status IN ('suspended', 'active')", name="status_known"),
+        CheckConstraint(f"status IN {STATUS_CHANGES!r}", name="status_known"),
         Index("ix_tenant_status_changes_tenant_id_id", "tenant_id", "id"),
     )
 
@@ -65,6 +66,3 @@ class FeeWaiver(Base):
     revoked_by: Mapped[str | None] = mapped_column(String(64))
     revoke_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-
-
-__all__ = ["FeeWaiver", "STATUS_CHANGES", "TenantOnboarding", "TenantStatusChange"]
