@@ -29,6 +29,7 @@ def register_blueprints(api: Api) -> None:
     from backend.api.payment_operations import internal_blp as payments_internal
     from backend.api.payment_webhooks import blp as payment_webhooks
     from backend.api.payments import blp as payments
+    from backend.api.platform import blp as platform
     from backend.api.products import blp as products
     from backend.api.services import blp as services
     from backend.api.services import service_variants_blp, windows_blp
@@ -37,7 +38,7 @@ def register_blueprints(api: Api) -> None:
     from backend.api.variants import blp as variants
     from backend.api.wallet import blp as wallet
 
-    for blueprint in (health, tenants, messages, products):
+    for blueprint in (health, tenants, platform, messages, products):
         api.register_blueprint(blueprint)
     for blueprint in (tenant, api_keys, customers, conversations):  # the tenant platform
         api.register_blueprint(blueprint)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import g, request
 
 from backend.api.common import Principal, context
-from backend.domain.errors import Unauthenticated
+from backend.domain.errors import Forbidden, Unauthenticated
 from backend.services.platform.auth import authenticate_merchant, ensure_tenant_exists, is_service_token
 
 CREDENTIALS_HINT = (
@@ -55,3 +55,12 @@ def require_tenant() -> None:
 def require_service_or_tenant() -> None:
     """Like require_tenant, but the service may omit X-TENANT-ID to act for every tenant."""
     g.principal = _authenticate(tenant_required=False)
+
+
+def require_operator() -> None:
+    """before_request hook of the platform operator's blueprint: the service token, or any caller
+    whose Principal is a platform operator (an operator user, authenticated like every user)."""
+    caller = _authenticate(tenant_required=False)
+    if not (caller.is_service or caller.is_operator):
+        raise Forbidden("Only a platform operator may do this")
+    g.principal = caller

@@ -23,6 +23,7 @@ from backend.models.messages import (
     UsageWarning,
 )
 from backend.models.nlu_log import NluClassification
+from backend.models.operator import FeeWaiver, TenantOnboarding, TenantStatusChange
 from backend.models.orders import Cart, CartItem, IdempotencyKey, Order, OrderLine
 from backend.models.payments import Payment, PaymentEvent, PaymentSettings
 from backend.models.tenant import ApiKey, Tenant
@@ -76,6 +77,9 @@ __all__ = [
     "Service",
     "ServiceVariant",
     "Tenant",
+    "TenantOnboarding",
+    "TenantStatusChange",
+    "FeeWaiver",
     "LedgerAccount",
     "LedgerEntry",
     "LedgerTransaction",

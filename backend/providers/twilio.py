@@ -168,3 +168,33 @@ class TwilioContent:
                                str(whatsapp["rejection_reason"])
                                if whatsapp.get("rejection_reason") else None)
 
+
+
+CONNECTION_TEST_TIMEOUT_SECONDS = 5.0  # inside an operator's request: fail fast, never hang
+
+
+@dataclass(frozen=True)
+class TwilioAccount:
+    sid: str
+    friendly_name: str
+    status: str  # active | suspended | closed
+
+
+def fetch_account(account_sid: str, auth_token: str, base_url: str,
+                  timeout: float = CONNECTION_TEST_TIMEOUT_SECONDS) -> TwilioAccount:
+    """GET /2010-04-01/Accounts/{Sid}.json with the account's own credentials: whether Twilio
+    (or the simulator) accepts them. One attempt, bounded by `timeout` per connect and read."""
+    client = Client(account_sid, auth_token, environment={},
+                    http_client=BaseUrlHttpClient(base_url, timeout=timeout))
+    try:
+        account = client.api.v2010.accounts(account_sid).fetch()
+    except TwilioRestException as error:
+        raise TwilioSendError(f"Twilio {error.status} (code {error.code}): {error.msg}",
+                              error.status >= 500 or error.status == 429, error.code) from error
+    except requests.RequestException as error:
+        raise TwilioSendError(f"Twilio unreachable: {type(error).__name__}",
+                              transient=True) from error
+    except TwilioException as error:
+        raise TwilioSendError(f"Twilio client error: {error}", transient=False) from error
+    return TwilioAccount(sid=str(account.sid), friendly_name=str(account.friendly_name or ""),
+                         status=str(account.status or ""))

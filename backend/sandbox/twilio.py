@@ -138,6 +138,30 @@ def _view(message: SandboxMessage, tenant: Tenant, to_address: str) -> SandboxMe
     )
 
 
+@dataclass(frozen=True)
+class SandboxAccountView:
+    """Twilio's Account resource as the simulator knows it: the account its tenants use."""
+
+    sid: str
+    friendly_name: str
+    created_at: datetime
+
+
+def fetch_account(
+    ctx: Context, account_sid: str, credentials: tuple[str, str] | None
+) -> SandboxAccountView:
+    """GET /2010-04-01/Accounts/{Sid}.json: 401 (20003) unless the credentials are the account's."""
+    with ctx.db.transaction() as session:
+        tenants = session.scalars(
+            select(Tenant).where(Tenant.twilio_account_sid == account_sid)
+            .order_by(Tenant.created_at, Tenant.id)
+        ).all()
+        _authenticate(ctx, account_sid, credentials, tenants)
+        first = tenants[0]
+        return SandboxAccountView(sid=account_sid, friendly_name=first.name,
+                                  created_at=first.created_at)
+
+
 def receive_message(
     ctx: Context,
     account_sid: str,

@@ -15,6 +15,8 @@ from backend.sandbox.twilio import (
     SandboxMessageView,
     TwilioApiError,
     TwilioMessageRequest,
+    SandboxAccountView,
+    fetch_account,
     list_messages,
     receive_message,
 )
@@ -33,6 +35,7 @@ from backend.sandbox.twilio_schemas import (
     ContentCreateSchema,
     SandboxMessagesSchema,
     SandboxQuerySchema,
+    TwilioAccountSchema,
     TwilioErrorSchema,
     TwilioMessageFormSchema,
     TwilioMessageSchema,
@@ -68,6 +71,16 @@ def _basic_credentials() -> tuple[str, str] | None:
     if auth is None or auth.type != "basic":
         return None
     return auth.username or "", auth.password or ""
+
+
+@twilio_blp.route("/2010-04-01/Accounts/<string:account_sid>.json")
+class TwilioAccount(MethodView):
+    @twilio_blp.doc(security=[{"TwilioBasic": []}])
+    @twilio_blp.response(200, TwilioAccountSchema)
+    @twilio_blp.alt_response(401, schema=TwilioErrorSchema, description="Twilio error 20003")
+    def get(self, account_sid: str) -> SandboxAccountView:
+        """Fetch an account, as Twilio's Accounts API does (a connection test)"""
+        return fetch_account(context(), account_sid, _basic_credentials())
 
 
 @twilio_blp.route("/2010-04-01/Accounts/<string:account_sid>/Messages.json")

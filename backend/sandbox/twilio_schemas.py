@@ -92,6 +92,32 @@ class TwilioMessageSchema(Schema):
         return {"media": f"{base}/Media.json", "feedback": f"{base}/Feedback.json"}
 
 
+class TwilioAccountSchema(Schema):
+    """Twilio's Account resource (the auth_token field Twilio includes is left out: the simulator
+    never echoes a secret)."""
+
+    sid = fields.Str()
+    friendly_name = fields.Str()
+    status = fields.Constant("active")
+    type = fields.Constant("Full")
+    owner_account_sid = fields.Function(lambda account: account.sid)
+    date_created = fields.Method("_rfc2822")
+    date_updated = fields.Method("_rfc2822")
+    uri = fields.Method("_uri")
+    subresource_uris = fields.Method("_subresources")
+
+    def _rfc2822(self, account: Any) -> str:
+        return format_datetime(account.created_at.replace(microsecond=0), usegmt=False)
+
+    def _uri(self, account: Any) -> str:
+        return f"/2010-04-01/Accounts/{account.sid}.json"
+
+    def _subresources(self, account: Any) -> dict[str, str]:
+        base = f"/2010-04-01/Accounts/{account.sid}"
+        return {"messages": f"{base}/Messages.json", "incoming_phone_numbers":
+                f"{base}/IncomingPhoneNumbers.json"}
+
+
 class TwilioErrorSchema(Schema):
     code = BoundedInt()
     message = fields.Str()

@@ -35,7 +35,6 @@ from backend.domain.ledger import (
     tenant_account_key,
 )
 from backend.domain.payments import kenyan_mobile
-from backend.domain.tiers import TIERS
 from backend.models import (
     LedgerAccount,
     LedgerEntry,
@@ -44,6 +43,8 @@ from backend.models import (
     WalletAuditEvent,
     Withdrawal,
 )
+from backend.models.base import utcnow
+from backend.services.platform.fee_waivers import fee_basis_points_for
 from backend.services.platform.pages import Page, fetch_page
 from backend.services.platform.scoped import tenant_row
 from backend.services.platform.tenants import require_tenant
@@ -153,7 +154,9 @@ def balance(session: Session, key: str) -> int:
 
 
 def credit_payment(session: Session, payment: Payment, tier: str) -> LedgerTransaction:
-    split = split_fee(payment.amount_minor, TIERS[tier].fee_basis_points)
+    """Credit a succeeded payment less the platform fee (none while a fee waiver is in force)."""
+    fee = fee_basis_points_for(session, payment.tenant_id, tier, utcnow())
+    split = split_fee(payment.amount_minor, fee)
     return post_transaction(
         session, payment.tenant_id, PAYMENT,
         payment_legs(payment.tenant_id, payment.currency, split), payment.currency,

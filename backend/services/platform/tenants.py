@@ -206,6 +206,12 @@ def _validate(new: NewTenant) -> None:
 
 def ensure_tenant(ctx: Context, new: NewTenant) -> bool:
     """Create the tenant unless one with that id exists (then nothing changes); True if created."""
+    with ctx.db.transaction() as session:
+        return add_tenant(ctx, session, new)
+
+
+def add_tenant(ctx: Context, session: Session, new: NewTenant) -> bool:
+    """ensure_tenant inside the caller's transaction (the operator adds its onboarding record)."""
     _validate(new)
     settings = _checked(
         {
@@ -220,21 +226,21 @@ def ensure_tenant(ctx: Context, new: NewTenant) -> bool:
         None,
     )
     number = to_e164(new.whatsapp_number, field="whatsapp_number")
-    with ctx.db.transaction() as session:
-        if session.get(Tenant, new.id) is not None:
-            return False
-        if session.scalar(select(Tenant.id).where(Tenant.whatsapp_number == number)):
-            raise Conflict(f"{number} already belongs to another tenant")
-        session.add(
-            Tenant(
-                id=new.id,
-                name=new.name,
-                whatsapp_number=number,
-                twilio_account_sid=new.twilio_account_sid,
-                twilio_auth_token_encrypted=ctx.crypto.encrypt(new.twilio_auth_token),
-                sandbox=new.sandbox,
-                currency=new.currency,
-                **settings,
-            )
+    if session.get(Tenant, new.id) is not None:
+        return False
+    if session.scalar(select(Tenant.id).where(Tenant.whatsapp_number == number)):
+        raise Conflict(f"{number} already belongs to another tenant")
+    session.add(
+        Tenant(
+            id=new.id,
+            name=new.name,
+            whatsapp_number=number,
+            twilio_account_sid=new.twilio_account_sid,
+            twilio_auth_token_encrypted=ctx.crypto.encrypt(new.twilio_auth_token),
+            sandbox=new.sandbox,
+            currency=new.currency,
+            **settings,
         )
-        return True
+    )
+    session.flush()
+    return True
