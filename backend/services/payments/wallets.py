@@ -35,7 +35,7 @@ from backend.domain.ledger import (
     tenant_account_key,
 )
 from backend.domain.payments import kenyan_mobile
-from backend.domain.tiers import TIERS
+from backend.services.platform.tiers import get_tier
 from backend.models import (
     LedgerAccount,
     LedgerEntry,
@@ -153,7 +153,7 @@ def balance(session: Session, key: str) -> int:
 
 
 def credit_payment(session: Session, payment: Payment, tier: str) -> LedgerTransaction:
-    split = split_fee(payment.amount_minor, TIERS[tier].fee_basis_points)
+    split = split_fee(payment.amount_minor, get_tier(session, tier).fee_basis_points)
     return post_transaction(
         session, payment.tenant_id, PAYMENT,
         payment_legs(payment.tenant_id, payment.currency, split), payment.currency,
