@@ -27,7 +27,7 @@ SUBSCRIPTION_STATUSES = ("trialing", "active", "past_due", "suspended", "cancell
 PAYMENT_METHODS = ("mpesa", "card")
 INVOICE_STATUSES = ("draft", "open", "paid", "void")
 DISCOUNT_KINDS = ("percent", "fixed")
-CHARGE_STATUSES = ("sending", "pending", "paid", "failed")
+CHARGE_STATUSES = ("queued", "sending", "pending", "paid", "failed")
 REMINDER_STATUSES = ("queued", "sent", "failed", "unsent")
 
 
@@ -169,7 +169,7 @@ class BillingCharge(Base):
     key: Mapped[str] = mapped_column(String(64), unique=True)  # in the callback URL
     method: Mapped[str] = mapped_column(String(8))
     amount_minor: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(8), default="sending")
+    status: Mapped[str] = mapped_column(String(8), default="queued")
     checkout_request_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     reference: Mapped[str | None] = mapped_column(String(64))
     failure: Mapped[str | None] = mapped_column(String(200))

@@ -184,7 +184,7 @@ def upgrade() -> None:
         sa.Column("failure", sa.String(200), nullable=True),
         sa.Column("created_at", NOW, nullable=False),
         sa.Column("updated_at", NOW, nullable=False),
-        sa.CheckConstraint("status IN ('sending', 'pending', 'paid', 'failed')",
+        sa.CheckConstraint("status IN ('queued', 'sending', 'pending', 'paid', 'failed')",
                            name="ck_billing_charges_status_known"),
         sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE",
                                 name="fk_billing_charges_tenant_id_tenants"),
