@@ -16,6 +16,7 @@ from backend.api.billing.schemas import (
     DiscountSchema,
     InvoicePageSchema,
     InvoiceQuerySchema,
+    InvoiceSchema,
     ReminderPageSchema,
     SubscriptionPatchSchema,
     SubscriptionSchema,
@@ -33,11 +34,13 @@ from backend.domain.tiers import Tier
 from backend.providers.daraja import parse_stk_callback
 from backend.security import constant_time_equals
 from backend.services.billing.discounts import DiscountView, create_discount, list_discounts
-from backend.services.billing.renewals import billing_token, record_stk_result
+from backend.services.billing.renewals import billing_token, pay_invoice, record_stk_result
 from backend.services.billing.subscriptions import (
+    InvoiceView,
     SubscriptionView,
     change_subscription,
     get_subscription,
+    invoice_view,
     list_invoices,
     list_reminders,
 )
@@ -137,6 +140,19 @@ class Invoices(MethodView):
         """The subscription's invoices, newest first"""
         return paginated(list_invoices(context(), tenant_id(), query["page"],
                                        query["page_size"], query.get("status")))
+
+
+@blp.route("/invoices/<int:invoice_id>/pay")
+class PayInvoice(MethodView):
+    @requires("settings:write")
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.response(202, InvoiceSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such invoice of this tenant")
+    @blp.alt_response(409, schema=ErrorSchema, description="Paid, void, or a request waiting")
+    def post(self, invoice_id: int) -> InvoiceView:
+        """Pay an open invoice now: an M-Pesa request to the billing phone (its payment lifts a
+        suspension)"""
+        return invoice_view(pay_invoice(context(), tenant_id(), invoice_id))
 
 
 @blp.route("/reminders")

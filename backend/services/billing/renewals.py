@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.domain.billing import add_cycle, invoice_totals, next_retry, reminder_due
-from backend.domain.errors import NotFound
+from backend.domain.errors import Conflict, NotFound
 from backend.domain.money import Money
 from backend.domain.payments import mpesa_reason, msisdn, stk_amount_shillings
 from backend.models import (
@@ -397,3 +397,27 @@ def record_stk_result(ctx: Context, key: str, callback: StkCallback) -> str:
     if reminder is not None:
         ctx.jobs.enqueue(SEND_BILLING_REMINDER, reminder)
     return "failed"
+
+
+def pay_invoice(ctx: Context, tenant_id: str, invoice_id: int) -> Invoice:
+    """The owner pays an open invoice now (after failures, or while suspended): one more STK
+    push, queued; its callback pays the invoice and lifts a suspension."""
+    now = utcnow()
+    with ctx.db.transaction() as session:
+        invoice = session.get(Invoice, invoice_id, with_for_update=True)
+        if invoice is None or invoice.tenant_id != tenant_id:
+            raise NotFound(f"No invoice {invoice_id}")
+        if invoice.status != "open":
+            raise Conflict(f"Invoice {invoice.number} is {invoice.status}")
+        waiting = session.scalar(select(BillingCharge.id).where(
+            BillingCharge.invoice_id == invoice.id, BillingCharge.status.in_(OPEN_CHARGES)))
+        if waiting is not None:
+            raise Conflict("A payment request for this invoice is already waiting for an answer")
+        invoice.next_attempt_at = now
+        session.flush()
+        charge = _claim(session, invoice.id, now)
+        session.flush()
+        session.expunge(invoice)
+    if charge is not None:
+        ctx.jobs.enqueue(CHARGE_INVOICE, charge)
+    return invoice
