@@ -14,6 +14,7 @@ import pytest
 import requests
 from sqlalchemy import select, update
 
+from backend.domain.billing import add_cycle
 from backend.models import BillingCharge, Invoice, Subscription, Tenant
 from backend.services.billing import renewals
 from backend.services.billing.renewals import billing_token, run_billing
@@ -115,7 +116,7 @@ def test_a_renewal_is_reminded_charged_once_and_extends_the_period(billing) -> N
     subscription = json_of(client.get("/v1/subscription", headers=merchant_headers()), 200)
     assert subscription["status"] == "active"
     assert subscription["current_period_start"] == due.isoformat(timespec="microseconds")
-    month = renewals.add_cycle(due, "monthly")
+    month = add_cycle(due, "monthly")
     assert subscription["next_renewal_at"] == month.isoformat(timespec="microseconds")
     listed = json_of(client.get("/v1/subscription/invoices", headers=merchant_headers()), 200)
     assert listed["results"][0]["status"] == "paid"
@@ -138,6 +139,7 @@ def test_a_renewal_is_reminded_charged_once_and_extends_the_period(billing) -> N
 def test_failures_are_retried_then_suspend_and_payment_lifts_it(billing) -> None:
     client, ctx = billing
     change_subscription(ctx, TENANT_ID, {"billing_phone": FAILING_OWNER})
+    scenario(ctx, FAILING_OWNER, "1", duplicates=2)  # each failure is delivered three times
     due = renewal(ctx)
     run(ctx, due + timedelta(minutes=1))
     first = settled(ctx, "open")

@@ -143,3 +143,61 @@ def test_tax_is_added_when_configured(make_app: Any) -> None:
                       200)["results"][0]
     assert (invoice["tax_minor"], invoice["total_minor"]) == (24_000, 174_000)
     assert invoice["lines"][-1] == {"description": "Tax", "amount_minor": 24_000}
+
+
+def test_a_cancelled_subscription_ends_with_its_period(client: Any, tenants: Context) -> None:
+    cancelled = json_of(client.patch("/v1/subscription", json={"cancelled": True},
+                                     headers=merchant_headers()), 200)
+    assert cancelled["status"] == "cancelled" and cancelled["next_renewal_at"] is None
+    end = period_end(tenants)
+    before = run_billing(tenants, now=end - timedelta(minutes=1))
+    tenants.jobs.drain(timeout=30)
+    assert before.invoices_issued == 0
+    after = run_billing(tenants, now=end + timedelta(minutes=1))
+    tenants.jobs.drain(timeout=30)
+    assert after.invoices_issued == 1  # the other tenant's trial ended too; ours is not renewed
+    again = run_billing(tenants, now=end + timedelta(minutes=2))
+    tenants.jobs.drain(timeout=30)
+    assert again.reminders == 0  # ended once
+    settings = json_of(client.get(f"/internal/v1/tenants/{TENANT_ID}",
+                                  headers=service_headers()), 200)
+    assert settings["status"] == "suspended"
+    kinds = [r["kind"] for r in json_of(client.get(
+        "/v1/subscription/reminders", headers=merchant_headers()), 200)["results"]]
+    assert kinds == ["ended"]
+    assert json_of(client.get("/v1/subscription/invoices", headers=merchant_headers()),
+                   200)["count"] == 0
+    # Turned back on: a new period starts now, with its invoice to pay.
+    resumed = json_of(client.patch("/v1/subscription", json={"cancelled": False},
+                                   headers=merchant_headers()), 200)
+    assert resumed["status"] == "suspended"
+    invoices = json_of(client.get("/v1/subscription/invoices", headers=merchant_headers()), 200)
+    assert invoices["count"] == 1 and invoices["results"][0]["status"] == "open"
+    assert invoices["results"][0]["period_start"] == resumed["current_period_end"]
+
+
+def test_tenants_from_before_billing_start_a_trial_at_the_upgrade(tmp_path: Any) -> None:
+    from backend.migrate import upgrade
+    from sqlalchemy import create_engine
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0014")
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(
+                "INSERT INTO tenants (id, name, whatsapp_number, twilio_account_sid, "
+                "twilio_auth_token_encrypted, sandbox, primary_language, currency, timezone, "
+                "status, tier, business_hours, features, created_at) VALUES ('old', 'Old', "
+                "'+254700000999', 'AC1', 'x', 1, 'en', 'KES', 'Africa/Nairobi', 'active', "
+                "'growth', '{}', '{}', '2020-01-01 00:00:00')"))
+        upgrade(url)
+        with engine.connect() as connection:
+            row = connection.execute(text(
+                "SELECT tier, status, current_period_end, trial_ends_at FROM subscriptions "
+                "WHERE tenant_id = 'old'")).one()
+            tiers = connection.execute(text("SELECT count(*) FROM tiers")).scalar()
+        assert row[0:2] == ("growth", "trialing") and row[2] == row[3]
+        assert str(row[2]) > "2026-01-01" and tiers == 3  # 14 days from now, not from 2020
+    finally:
+        engine.dispose()

@@ -120,7 +120,9 @@ class SubscriptionPatchSchema(_NotEmpty):
     billing_phone = fields.Str(validate=validate.Length(min=7, max=20), metadata={
         "description": "The owner's M-Pesa number the renewals are charged to"})
     discount_code = fields.Str(validate=validate.Length(min=3, max=32))
-    cancelled = fields.Bool(metadata={"description": "true: no renewal after this period"})
+    cancelled = fields.Bool(metadata={
+        "description": "true: no renewal; the tenant is suspended when the period ends. false: "
+                       "renew again (after the end: a new period starts now with its invoice)"})
 
 
 class InvoiceLineSchema(Schema):

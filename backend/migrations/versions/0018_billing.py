@@ -9,7 +9,7 @@ Create Date: 2026-12-07
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import op
@@ -76,6 +76,27 @@ def _tenants() -> None:
         batch.add_column(sa.Column("billing_phone_encrypted", sa.Text(), nullable=True))
 
 
+def _existing_tenants_on_trial() -> None:
+    """Tenants from before billing start a 14-day trial now (not from when they were made)."""
+    tenants = op.get_bind().execute(sa.text("SELECT id, tier FROM tenants")).all()
+    if not tenants:
+        return
+    now = datetime.now(UTC)
+    end = now + timedelta(days=14)
+    table = sa.table(
+        "subscriptions", sa.column("tenant_id", sa.String()), sa.column("tier", sa.String()),
+        sa.column("cycle", sa.String()), sa.column("status", sa.String()),
+        sa.column("payment_method", sa.String()), sa.column("trial_ends_at", NOW),
+        sa.column("current_period_start", NOW), sa.column("current_period_end", NOW),
+        sa.column("discount_cycles_left", sa.Integer()), sa.column("created_at", NOW),
+        sa.column("updated_at", NOW))
+    op.bulk_insert(table, [
+        {"tenant_id": tenant_id, "tier": tier, "cycle": "monthly", "status": "trialing",
+         "payment_method": "mpesa", "trial_ends_at": end, "current_period_start": now,
+         "current_period_end": end, "discount_cycles_left": 0, "created_at": now,
+         "updated_at": now} for tenant_id, tier in tenants])
+
+
 def upgrade() -> None:
     _tiers()
     _tenants()
@@ -128,6 +149,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_subscriptions_current_period_end", "subscriptions",
                     ["current_period_end"])
+    _existing_tenants_on_trial()
     op.create_table(
         "invoice_counters",
         sa.Column("name", sa.String(16), nullable=False),

@@ -14,24 +14,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.domain.billing import add_cycle, invoice_totals, next_retry, reminder_due
+from backend.domain.billing import next_retry, reminder_due
 from backend.domain.errors import Conflict, NotFound
 from backend.domain.money import Money
 from backend.domain.payments import mpesa_reason, msisdn, stk_amount_shillings
-from backend.models import (
-    BillingCharge,
-    DiscountCode,
-    Invoice,
-    InvoiceCounter,
-    Subscription,
-    Tenant,
-)
+from backend.models import BillingCharge, Invoice, Subscription, Tenant
 from backend.models.base import utcnow
 from backend.providers.daraja import (
     SANDBOX_PASSKEY,
@@ -41,6 +33,7 @@ from backend.providers.daraja import (
     StkCallback,
 )
 from backend.queueing.names import CHARGE_INVOICE, SEND_BILLING_REMINDER
+from backend.services.billing.invoices import issue_invoice, mark_paid
 from backend.services.billing.reminders import add_reminder
 from backend.services.billing.subscriptions import subscription_for
 from backend.services.platform.tiers import get_tier
@@ -87,7 +80,7 @@ def run_billing(ctx: Context, now: datetime | None = None) -> RunReport:
     """The daily run (safe to repeat, or to run twice at once)."""
     moment = now or utcnow()
     started = _start_trials(ctx)
-    reminders = _renewal_reminders(ctx, moment)
+    reminders = _renewal_reminders(ctx, moment) + _end_cancelled(ctx, moment)
     issued = _issue_invoices(ctx, moment)
     expired = _expire_unanswered(ctx, moment)
     charges = _claim_charges(ctx, moment)
@@ -105,6 +98,25 @@ def _start_trials(ctx: Context) -> int:
         for tenant in tenants:
             subscription_for(session, tenant)
         return len(tenants)
+
+
+def _end_cancelled(ctx: Context, now: datetime) -> list[int]:
+    """A cancelled subscription runs to the end of its period; then its tenant is suspended
+    (once: the reminder's key marks it; PATCH cancelled=false starts it again)."""
+    ids: list[int] = []
+    with ctx.db.transaction() as session:
+        rows = session.execute(
+            select(Subscription, Tenant).join(Tenant, Tenant.id == Subscription.tenant_id)
+            .where(Subscription.status == "cancelled",
+                   Subscription.current_period_end <= now)).all()
+        for subscription, tenant in rows:
+            reminder = add_reminder(
+                session, tenant, f"ended:{subscription.id}:{subscription.current_period_end:%Y%m%d}",
+                "ended", None, "billing.ended", date=f"{subscription.current_period_end:%d %b %Y}")
+            if reminder is not None:
+                subscription.status = tenant.status = "suspended"
+                ids.append(reminder)
+    return ids
 
 
 def _amount(total_minor: int, currency: str) -> str:
@@ -135,22 +147,6 @@ def _renewal_reminders(ctx: Context, now: datetime) -> list[int]:
     return ids
 
 
-def _next_number(session: Session) -> str:
-    """The platform's next invoice number (the counter row is locked until commit)."""
-    bumped = session.execute(
-        update(InvoiceCounter).where(InvoiceCounter.name == "invoices")
-        .values(last_value=InvoiceCounter.last_value + 1)
-        .returning(InvoiceCounter.last_value)).scalar()
-    if bumped is None:
-        try:
-            with session.begin_nested():
-                session.add(InvoiceCounter(name="invoices", last_value=1))
-            bumped = 1
-        except IntegrityError:  # another run created it first
-            return _next_number(session)
-    return f"INV-{int(bumped):06d}"
-
-
 def _issue_invoices(ctx: Context, now: datetime) -> int:
     with ctx.db.transaction() as session:
         due = session.scalars(select(Subscription.id).where(
@@ -160,8 +156,11 @@ def _issue_invoices(ctx: Context, now: datetime) -> int:
         ).all()
     issued = 0
     for subscription_id in due:
-        with ctx.db.transaction() as session:
-            issued += _issue_one(ctx, session, subscription_id, now)
+        try:
+            with ctx.db.transaction() as session:
+                issued += _issue_one(ctx, session, subscription_id, now)
+        except IntegrityError:  # a concurrent run issued it (SQLite takes no row lock)
+            continue
     return issued
 
 
@@ -174,32 +173,7 @@ def _issue_one(ctx: Context, session: Session, subscription_id: int, now: dateti
     if session.scalar(select(Invoice.id).where(Invoice.subscription_id == subscription.id,
                                                Invoice.period_start == start)):
         return 0  # the other run issued it
-    tier = get_tier(session, subscription.tier)
-    price = tier.price_minor(subscription.cycle)
-    lines: list[dict[str, Any]] = [{"description": f"{tier.name} plan, {subscription.cycle}",
-                                    "amount_minor": price}]
-    discount = None
-    if subscription.discount_cycles_left > 0 and subscription.discount_code_id:
-        code = session.get(DiscountCode, subscription.discount_code_id)
-        if code is not None:
-            discount = (code.kind, code.value)
-            subscription.discount_cycles_left -= 1
-    totals = invoice_totals(price, discount, ctx.settings.billing_tax_basis_points)
-    if totals.discount_minor:
-        lines.append({"description": "Discount", "amount_minor": -totals.discount_minor})
-    if totals.tax_minor:
-        lines.append({"description": "Tax", "amount_minor": totals.tax_minor})
-    end = add_cycle(start, subscription.cycle)
-    invoice = Invoice(tenant_id=subscription.tenant_id, subscription_id=subscription.id,
-                      number=_next_number(session), period_start=start, period_end=end,
-                      currency=tier.currency, lines=lines, subtotal_minor=totals.subtotal_minor,
-                      discount_minor=totals.discount_minor, tax_minor=totals.tax_minor,
-                      total_minor=totals.total_minor, status="open", failed_attempts=0,
-                      next_attempt_at=now)
-    session.add(invoice)
-    session.flush()
-    if totals.total_minor == 0:  # nothing to charge (a free tier, a 100 % discount)
-        _mark_paid(session, invoice, "no charge", now)
+    issue_invoice(ctx, session, subscription, now)
     return 1
 
 
@@ -337,23 +311,6 @@ def _attempt_failed(session: Session, charge: BillingCharge, reason: str,
                         date=f"{invoice.next_attempt_at:%d %b %Y}")
 
 
-def _mark_paid(session: Session, invoice: Invoice, reference: str, now: datetime) -> None:
-    """Pay an open invoice: the subscription moves to its period, a suspension is lifted."""
-    invoice.status, invoice.paid_at, invoice.paid_reference = "paid", now, reference[:64]
-    invoice.next_attempt_at = None
-    subscription = session.get(Subscription, invoice.subscription_id, with_for_update=True)
-    tenant = session.get(Tenant, invoice.tenant_id)
-    if subscription is None or tenant is None:
-        return
-    if invoice.period_end > subscription.current_period_end:
-        subscription.current_period_start = invoice.period_start
-        subscription.current_period_end = invoice.period_end
-    if subscription.status == "suspended" and tenant.status == "suspended":
-        tenant.status = "active"
-    if subscription.status != "cancelled":
-        subscription.status = "active"
-
-
 def _expire_unanswered(ctx: Context, now: datetime) -> int:
     """Charges M-Pesa never answered (or whose worker died mid-push) fail, so the next retry
     comes; a late success callback still pays the invoice."""
@@ -386,7 +343,7 @@ def record_stk_result(ctx: Context, key: str, callback: StkCallback) -> str:
             charge.status, charge.reference = "paid", callback.receipt
             invoice = session.get(Invoice, charge.invoice_id, with_for_update=True)
             if invoice is not None and invoice.status == "open":
-                _mark_paid(session, invoice, callback.receipt or charge.key, now)
+                mark_paid(session, invoice, callback.receipt or charge.key, now)
                 return "paid"
             log.warning("billing charge %s paid an invoice already settled", charge.key)
             return "paid twice"

@@ -16,6 +16,7 @@ from backend.domain.payments import kenyan_mobile, mask_phone
 from backend.models import BillingReminder, DiscountCode, Invoice, Subscription, Tenant
 from backend.models.base import utcnow
 from backend.services.billing.discounts import redeem
+from backend.services.billing.invoices import issue_invoice
 from backend.services.platform.pages import Page, fetch_page
 from backend.services.platform.tenants import require_tenant
 from backend.services.platform.tiers import change_tier, get_tier
@@ -140,13 +141,29 @@ def change_subscription(ctx: Context, tenant_id: str, changes: dict[str, Any]) -
                 raise Conflict("A discount is already applied to the next invoices")
             code = redeem(session, changes["discount_code"])
             row.discount_code_id, row.discount_cycles_left = code.id, code.cycles
-        if changes.get("cancelled") is True:
+        if changes.get("cancelled") is True and row.status in ("trialing", "active",
+                                                                "past_due"):
             row.status = "cancelled"
-        elif changes.get("cancelled") is False and row.status == "cancelled":
-            row.status = "active" if row.trial_ends_at is None or \
-                row.trial_ends_at <= utcnow() else "trialing"
+        elif changes.get("cancelled") is False:
+            _resume(ctx, session, row)
         session.flush()
         return _view(session, tenant, row, ctx)
+
+
+def _resume(ctx: Context, session: Session, row: Subscription) -> None:
+    """Undo a cancellation: before the period's end nothing else changes; after it (the tenant
+    was suspended) a new period starts now with its invoice, whose payment lifts the
+    suspension."""
+    now = utcnow()
+    if row.status == "cancelled":
+        trial = row.trial_ends_at is not None and row.trial_ends_at > now
+        row.status = "trialing" if trial else "active"
+        return
+    ended = row.status == "suspended" and not session.scalar(
+        select(Invoice.id).where(Invoice.subscription_id == row.id, Invoice.status == "open"))
+    if ended:
+        row.current_period_start = row.current_period_end = now
+        issue_invoice(ctx, session, row, now)
 
 
 def invoice_view(row: Invoice) -> InvoiceView:
