@@ -197,6 +197,34 @@ def test_two_runs_at_once_charge_once(billing) -> None:
     assert pushes(ctx) == 1 and charges(ctx) == [(0, "paid")]
 
 
+def test_two_claims_of_one_due_invoice_at_once_charge_once(
+        billing, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, ctx = billing
+    due = renewal(ctx) + timedelta(minutes=1)
+    assert renewals._issue_invoices(ctx, due) == 1
+    barrier = threading.Barrier(2)
+    real_claim = renewals._claim
+
+    def claim_together(*args: Any) -> Any:  # both runs saw the invoice due before claiming
+        barrier.wait(timeout=30)
+        return real_claim(*args)
+
+    monkeypatch.setattr(renewals, "_claim", claim_together)
+    claimed: list[list[int]] = []
+    threads = [threading.Thread(target=lambda: claimed.append(renewals._claim_charges(ctx, due)))
+               for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(len(ids) for ids in claimed) == [0, 1]
+    for ids in claimed:
+        for charge_id in ids:
+            renewals.charge_invoice(ctx, charge_id)
+    settled(ctx)
+    assert pushes(ctx) == 1 and charges(ctx) == [(0, "paid")]
+
+
 def test_a_worker_killed_between_the_push_and_its_record_never_pushes_again(
         billing, monkeypatch: pytest.MonkeyPatch) -> None:
     client, ctx = billing
