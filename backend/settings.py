@@ -178,6 +178,20 @@ class Settings:
     payout_shortcode: str = ""
     payout_initiator: str = ""
     payout_security_credential: str = field(default="", repr=False)
+    # Subscriptions (backend/services/billing): the platform's own WhatsApp number and Twilio
+    # account that send owners' billing reminders (PLATFORM_*; the accounts' password-reset codes
+    # share them), the platform's Daraja paybill that charges subscriptions by STK push
+    # (BILLING_*; the simulator's sandbox shortcode when unset in sandbox mode), and the tax
+    # added to each invoice in basis points (BILLING_TAX_BASIS_POINTS; 0: prices include it).
+    platform_whatsapp_number: str = ""
+    platform_twilio_account_sid: str = ""
+    platform_twilio_auth_token: str = field(default="", repr=False)
+    billing_daraja_url: str = ""
+    billing_consumer_key: str = field(default="", repr=False)
+    billing_consumer_secret: str = field(default="", repr=False)
+    billing_shortcode: str = ""
+    billing_passkey: str = field(default="", repr=False)
+    billing_tax_basis_points: int = 0
     # GET /metrics: this bearer token (the service token works too), or none with metrics_public.
     metrics_token: str = field(default="", repr=False)
     metrics_public: bool = False
@@ -248,6 +262,16 @@ class Settings:
             payout_shortcode=env.get("PAYOUT_SHORTCODE", ""),
             payout_initiator=env.get("PAYOUT_INITIATOR", ""),
             payout_security_credential=env.get("PAYOUT_SECURITY_CREDENTIAL", ""),
+            platform_whatsapp_number=env.get("PLATFORM_WHATSAPP_NUMBER", "").strip(),
+            platform_twilio_account_sid=env.get("PLATFORM_TWILIO_ACCOUNT_SID", "").strip(),
+            platform_twilio_auth_token=env.get("PLATFORM_TWILIO_AUTH_TOKEN", ""),
+            billing_daraja_url=env.get("BILLING_DARAJA_URL", "").strip().rstrip("/"),
+            billing_consumer_key=env.get("BILLING_CONSUMER_KEY", ""),
+            billing_consumer_secret=env.get("BILLING_CONSUMER_SECRET", ""),
+            billing_shortcode=env.get("BILLING_SHORTCODE", "").strip(),
+            billing_passkey=env.get("BILLING_PASSKEY", ""),
+            billing_tax_basis_points=_non_negative(
+                "BILLING_TAX_BASIS_POINTS", env.get("BILLING_TAX_BASIS_POINTS") or "0"),
             metrics_token=env.get("METRICS_TOKEN", "").strip(),
             metrics_public=_flag(env.get("METRICS_PUBLIC", "0")),
             rate_limits_enabled=_flag(env.get("RATE_LIMITS_ENABLED", "1")),

@@ -10,6 +10,9 @@ def register_blueprints(api: Api) -> None:
     from backend.api.appointments import blp as appointments
     from backend.api.campaigns import blp as campaigns
     from backend.api.campaigns import tags_blp as customer_tags
+    from backend.api.billing import blp as subscription
+    from backend.api.billing import platform_blp as billing_platform
+    from backend.api.billing import webhook_blp as billing_webhooks
     from backend.api.carts import blp as carts
     from backend.api.conversations import blp as conversations
     from backend.api.conversations import handoff_blp as conversations_internal
@@ -53,4 +56,6 @@ def register_blueprints(api: Api) -> None:
     for blueprint in (payments, wallet, payment_webhooks, payments_internal):  # payments
         api.register_blueprint(blueprint)
     for blueprint in (kb, faq, llm, llm_internal):  # knowledge base, FAQ answers, LLM
+        api.register_blueprint(blueprint)
+    for blueprint in (billing_platform, subscription, billing_webhooks):  # subscriptions
         api.register_blueprint(blueprint)

@@ -1,6 +1,6 @@
 """The periodic sweeps, defined once: unpaid orders, payments, the outbox, scheduled messages
 that came due, templates waiting for WhatsApp's approval, the 80 % usage warning,
-re-engagement (abandoned carts, silent and dormant customers).
+re-engagement (abandoned carts, silent and dormant customers), subscription billing.
 
 With Redis, RQ's own cron scheduler enqueues them (one process per deployment; the workers run
 them):
@@ -25,6 +25,7 @@ from typing import Any
 
 from rq import cron
 
+from backend.jobs.billing import BILLING_EVERY_SECONDS, sweep_billing
 from backend.jobs.campaigns import start_due_campaigns
 from backend.jobs.job_context import job_context
 from backend.jobs.messaging import (
@@ -66,6 +67,7 @@ def sweeps(settings: Settings) -> list[Sweep]:
         Sweep(warn_usage, DEFAULT, 300),
         Sweep(sweep_reengagement, DEFAULT, 600),
         Sweep(start_due_campaigns, DEFAULT, 60),
+        Sweep(sweep_billing, DEFAULT, BILLING_EVERY_SECONDS),
     ]
 
 

@@ -2,6 +2,15 @@
 the simulators' own (backend.sandbox.models, imported by the migrations' env)."""
 
 from backend.models.base import Base
+from backend.models.billing import (
+    BillingCharge,
+    BillingReminder,
+    DiscountCode,
+    Invoice,
+    InvoiceCounter,
+    Subscription,
+    TierRow,
+)
 from backend.models.bookings import Appointment, AvailabilityWindow, Service, ServiceVariant
 from backend.models.campaigns import Campaign, CampaignRecipient, CampaignVariant, CustomerTag
 from backend.models.catalog import Product, ProductVariant
@@ -36,6 +45,13 @@ from backend.models.wallet import (
 )
 
 __all__ = [
+    "BillingCharge",
+    "BillingReminder",
+    "DiscountCode",
+    "Invoice",
+    "InvoiceCounter",
+    "Subscription",
+    "TierRow",
     "AutomaticMessage",
     "Campaign",
     "CampaignRecipient",

@@ -13,7 +13,6 @@ from backend.domain.tenant_settings import (
     default_business_hours,
     default_features,
 )
-from backend.domain.tiers import TIER_NAMES
 from backend.models.base import Base, IdType, UtcDateTime, utcnow
 
 
@@ -25,7 +24,6 @@ class Tenant(Base):
     __tablename__ = "tenants"
     __table_args__ = (
         CheckConstraint(_in("status", TENANT_STATUSES), name="status_known"),
-        CheckConstraint(_in("tier", TIER_NAMES), name="tier_known"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # slug, e.g. "demo-shop"
@@ -38,11 +36,13 @@ class Tenant(Base):
     currency: Mapped[str] = mapped_column(String(3), default="KES")
     timezone: Mapped[str] = mapped_column(String(64), default="Africa/Nairobi")
     status: Mapped[str] = mapped_column(String(16), default="active")  # TENANT_STATUSES
-    tier: Mapped[str] = mapped_column(String(16), default="starter")  # backend.domain.tiers
+    tier: Mapped[str] = mapped_column(ForeignKey("tiers.name"), default="starter")  # tiers table
     # Shapes: backend/domain/tenant_settings.py (validated before they are stored).
     business_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=default_business_hours)
     quiet_hours: Mapped[dict[str, str] | None] = mapped_column(JSON)  # None: no quiet hours
     features: Mapped[dict[str, Any]] = mapped_column(JSON, default=default_features)
+    # The owner's M-Pesa number the subscription is charged to (encrypted E.164; billing).
+    billing_phone_encrypted: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

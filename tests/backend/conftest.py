@@ -14,6 +14,7 @@ from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from backend.app import create_app
@@ -23,6 +24,7 @@ from backend.models import Base
 from backend.sandbox import models as sandbox_models  # noqa: F401  (emptied like the rest)
 from backend.services.platform.auth import issue_api_key
 from backend.services.platform.tenants import NewTenant, ensure_tenant
+from backend.services.platform.tiers import seed_default_tiers
 from backend.settings import Settings
 
 SERVICE_TOKEN = "test-service-token"
@@ -93,6 +95,8 @@ def _empty_tables(url: str) -> None:
         else:
             for table in tables:
                 connection.execute(text(f"DELETE FROM {table}"))
+    with Session(engine) as session, session.begin():
+        seed_default_tiers(session)  # the migration's seed: tenants reference their tier
 
 
 @pytest.fixture(scope="session", autouse=True)

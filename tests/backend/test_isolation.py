@@ -24,6 +24,7 @@ from tests.backend.conftest import SERVICE_TOKEN
 FIRST, SECOND = DEMO_TENANTS[2], DEMO_TENANTS[1]  # demo-duka (mixed) owns the ids we try
 # URL parameter → table whose rows it names.
 TABLE_BY_PARAMETER = {
+    "invoice_id": "invoices",
     "product_id": "products",
     "variant_id": "product_variants",
     "service_id": "services",
@@ -124,6 +125,8 @@ def seeded(ctx: Context, client) -> dict[str, list[int]]:
         ctx, IncomingMessage(FIRST.tenant.id, ACTING_PHONE, "SMISOLATION", "Niaje"))
     _first_tenant_cart_item(ctx, client)
     _messaging(ctx, inbound.customer_id)
+    for demo in (FIRST, SECOND):
+        _invoice(ctx, demo.tenant.id)
     ids: dict[str, list[int]] = {}
     with ctx.db.engine.connect() as connection:
         for table in tenant_tables():
@@ -131,6 +134,19 @@ def seeded(ctx: Context, client) -> dict[str, list[int]]:
                 ids[table.name] = list(connection.execute(
                     select(table.c.id).where(table.c.tenant_id == FIRST.tenant.id)).scalars())
     return ids
+
+
+def _invoice(ctx: Context, tenant_id: str) -> None:
+    """An open subscription invoice per tenant (what the billing run issues when a trial ends)."""
+    from backend.models import Tenant
+    from backend.models.base import utcnow
+    from backend.services.billing.invoices import issue_invoice
+    from backend.services.billing.subscriptions import subscription_for
+
+    with ctx.db.transaction() as session:
+        tenant = session.get(Tenant, tenant_id)
+        assert tenant is not None
+        issue_invoice(ctx, session, subscription_for(session, tenant), utcnow())
 
 
 def _knowledge_base(ctx: Context, tenant_id: str) -> None:

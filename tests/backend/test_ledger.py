@@ -18,7 +18,7 @@ from backend.domain.ledger import (
     payment_legs,
     split_fee,
 )
-from backend.domain.tiers import TIERS
+from backend.domain.tiers import DEFAULT_TIERS as TIERS
 from backend.services.payments.wallets import balance, post_transaction
 from tests.backend.conftest import TENANT_ID
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert
+from sqlalchemy.orm import Session
 
 from backend.wiring import Context
 from backend.domain.errors import InvalidInput, LimitExceeded
@@ -19,22 +20,27 @@ from tests.backend.conftest import TENANT_ID, merchant_headers, service_headers
 CUSTOMER = "+254711000077"
 
 
-def test_check_limit_explains_the_limit() -> None:
-    check_limit("starter", "products", 99)
+def test_check_limit_explains_the_limit(ctx: Context) -> None:
+    with ctx.db.transaction() as session:
+        _explains(session)
+
+
+def _explains(session: Session) -> None:
+    check_limit(session, "starter", "products", 99)
     with pytest.raises(LimitExceeded) as error:
-        check_limit("starter", "products", 100)
+        check_limit(session, "starter", "products", 100)
     assert str(error.value) == (
         "The starter tier allows 100 products; you have 100. Upgrade to add more."
     )
     with pytest.raises(LimitExceeded, match="The growth tier allows 50 services; you have 48"):
-        check_limit("growth", "services", 48, adding=3)
+        check_limit(session, "growth", "services", 48, adding=3)
     with pytest.raises(LimitExceeded, match="2,000 messages a month; you have 1,999"):
-        check_limit("starter", "messages", 1999, adding=2)
-    check_limit("starter", "messages", 1999, adding=1)
+        check_limit(session, "starter", "messages", 1999, adding=2)
+    check_limit(session, "starter", "messages", 1999, adding=1)
     for resource in ("products", "services", "messages"):
-        check_limit("enterprise", resource, 10_000_000, adding=1000)  # type: ignore[arg-type]
+        check_limit(session, "enterprise", resource, 10_000_000, adding=1000)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput):
-        check_limit("platinum", "products", 0)
+        check_limit(session, "platinum", "products", 0)
 
 
 def test_month_starts_in_the_tenants_timezone() -> None:

@@ -15,6 +15,9 @@ from backend.domain.ledger import (
     split_fee,
     tenant_account_key,
 )
+from sqlalchemy import select
+
+from backend.models import Invoice, Subscription
 from backend.models.base import utcnow
 from backend.services.payments.wallets import post_transaction
 from backend.wiring import Context
@@ -93,7 +96,25 @@ def _ledger_row(ctx: Context, tenant_id: str, amount: int, bp: int, when: dateti
         transaction.created_at = when
 
 
-def test_monthly_revenue_from_the_ledger(client, tenants: Context) -> None:
+def _invoice(ctx: Context, n: int, total: int, tax: int, status: str,
+             paid_at: datetime | None) -> None:
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    with ctx.db.transaction() as session:
+        subscription = session.scalar(select(Subscription).where(
+            Subscription.tenant_id == TENANT_ID))
+        if subscription is None:
+            subscription = Subscription(tenant_id=TENANT_ID, tier="starter", status="active",
+                                        current_period_start=start,
+                                        current_period_end=start + timedelta(days=30))
+            session.add(subscription)
+            session.flush()
+        session.add(Invoice(tenant_id=TENANT_ID, subscription_id=subscription.id,
+                            number=f"INV-T{n}", period_start=start + timedelta(days=n),
+                            period_end=start + timedelta(days=n + 30), subtotal_minor=total - tax,
+                            tax_minor=tax, total_minor=total, status=status, paid_at=paid_at))
+
+
+def test_monthly_revenue_from_the_ledger_and_paid_invoices(client, tenants: Context) -> None:
     ctx = tenants
     _ledger_row(ctx, TENANT_ID, 100000, 300, datetime(2026, 1, 5, tzinfo=UTC))  # fee 3000
     _ledger_row(ctx, OTHER_ID, 250050, 200, datetime(2026, 1, 31, 23, 59, tzinfo=UTC))  # 5001
@@ -107,13 +128,18 @@ def test_monthly_revenue_from_the_ledger(client, tenants: Context) -> None:
             tenant_account_key(TENANT_ID, TENANT_WALLET, "KES"),
             tenant_account_key(TENANT_ID, TENANT_HELD, "KES"), 500), "KES")
         hold.created_at = datetime(2026, 2, 2, tzinfo=UTC)
+    _invoice(ctx, 1, 150000, 24000, "paid", datetime(2026, 2, 28, 23, 59, tzinfo=UTC))
+    _invoice(ctx, 2, 500000, 0, "paid", datetime(2026, 4, 1, tzinfo=UTC))
+    _invoice(ctx, 3, 500000, 0, "open", None)  # not paid: not revenue
+    _invoice(ctx, 4, 500000, 0, "paid", datetime(2025, 12, 31, 23, 59, tzinfo=UTC))
     report = json_of(client.get("/v1/platform/revenue?year=2026", headers=OPERATOR), 200)
-    assert report["sources"] == ["transaction_fees"]
-    assert [(m["month"], m["currency"], m["transaction_fees_minor"], m["total_minor"])
-            for m in report["months"]] == [
-        ("2026-01", "KES", 8001, 8001),
-        ("2026-02", "KES", 30, 30),
-        ("2026-03", "USD", 50, 50),
+    assert report["sources"] == ["transaction_fees", "subscriptions"]
+    assert [(m["month"], m["currency"], m["transaction_fees_minor"], m["subscriptions_minor"],
+             m["total_minor"]) for m in report["months"]] == [
+        ("2026-01", "KES", 8001, 0, 8001),
+        ("2026-02", "KES", 30, 126000, 126030),  # the invoice net of its tax
+        ("2026-03", "USD", 50, 0, 50),
+        ("2026-04", "KES", 0, 500000, 500000),
     ]
     assert json_of(client.get("/v1/platform/revenue?year=2024", headers=OPERATOR),
                    200)["months"] == []

@@ -21,7 +21,7 @@ from redis import Redis
 from backend.wiring import Context
 from backend.domain.ledger import split_fee
 from backend.domain.money import Money
-from backend.domain.tiers import TIERS
+from backend.domain.tiers import DEFAULT_TIERS as TIERS
 from backend.services.catalog.listing import NewProduct, NewVariant, add_products
 from backend.services.conversations.inbound import IncomingMessage, record_inbound
 from backend.services.orders.orders import place_order

@@ -37,6 +37,7 @@ SWEEPS = {
     "backend.jobs.messaging.warn_usage": ("default", 300),
     "backend.jobs.messaging.sweep_reengagement": ("default", 600),
     "backend.jobs.campaigns.start_due_campaigns": ("default", 60),
+    "backend.jobs.billing.sweep_billing": ("default", 3_600),
 }
 
 

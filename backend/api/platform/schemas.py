@@ -9,7 +9,7 @@ from backend.api.fields import BoundedInt, Count, Id, UtcDateTime
 from backend.api.pagination import PageQuerySchema, page_schema
 from backend.api.tenant_settings.schemas import TenantSettingsSchema, _iana
 from backend.domain.tenant_settings import LANGUAGES, TENANT_STATUSES
-from backend.domain.tiers import TIER_NAMES
+from backend.domain.tiers import TIER_NAME_PATTERN
 from backend.services.platform.tenants import ACCOUNT_SID, TENANT_ID
 
 SLUG_RULE = "Lowercase letters, digits and hyphens, 1-64 characters, no hyphen at either end."
@@ -45,7 +45,8 @@ class TenantCreateSchema(Schema):
                             validate=validate.Length(max=len(LANGUAGES)),
                             metadata={"description": "Languages the shop serves (the primary "
                                                      "one is always included)"})
-    tier = fields.Str(load_default="starter", validate=validate.OneOf(TIER_NAMES))
+    tier = fields.Str(load_default="starter", validate=validate.Regexp(TIER_NAME_PATTERN),
+                      metadata={"description": "A tier's name (GET /v1/platform/tiers)"})
     owner_email = fields.Email(required=True, validate=validate.Length(max=254), metadata={
         "description": "The owner, invited by email to create their account"})
 
@@ -96,7 +97,7 @@ class TenantQuerySchema(PageQuerySchema):
     q = fields.Str(load_default=None, validate=validate.Length(min=1, max=100), metadata={
         "description": "Part of the name, the slug or the WhatsApp number"})
     status = fields.Str(load_default=None, validate=validate.OneOf(TENANT_STATUSES))
-    tier = fields.Str(load_default=None, validate=validate.OneOf(TIER_NAMES))
+    tier = fields.Str(load_default=None, validate=validate.Regexp(TIER_NAME_PATTERN))
 
 
 class ReasonSchema(Schema):
@@ -104,7 +105,8 @@ class ReasonSchema(Schema):
 
 
 class TierChangeSchema(Schema):
-    tier = fields.Str(required=True, validate=validate.OneOf(TIER_NAMES))
+    tier = fields.Str(required=True, validate=validate.Regexp(TIER_NAME_PATTERN), metadata={
+        "description": "A tier's name; a downgrade is refused (422) while usage exceeds it"})
 
 
 class FeeWaiverCreateSchema(Schema):
@@ -140,6 +142,7 @@ class MonthRevenueSchema(Schema):
     month = fields.Str(metadata={"description": "YYYY-MM (UTC)"})
     currency = fields.Str()
     transaction_fees_minor = Count(metadata={"description": "Platform fees on payments"})
+    subscriptions_minor = Count(metadata={"description": "Paid subscription invoices, net of tax"})
     total_minor = Count()
 
 

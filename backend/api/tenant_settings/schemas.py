@@ -14,7 +14,7 @@ from backend.domain.tenant_settings import (
     QuietHoursSchema,
     is_timezone,
 )
-from backend.domain.tiers import TIER_NAMES
+from backend.domain.tiers import TIER_NAME_PATTERN
 
 
 def _iana(name: str) -> None:
@@ -35,7 +35,7 @@ class TenantSettingsSchema(Schema):
     name = fields.Str()
     whatsapp_number = fields.Str(metadata={"description": "E.164"})
     status = fields.Str(metadata={"description": " | ".join(TENANT_STATUSES)})
-    tier = fields.Str(metadata={"description": " | ".join(TIER_NAMES)})
+    tier = fields.Str(metadata={"description": "A tier's name (GET /v1/platform/tiers)"})
     currency = fields.Str()
     timezone = fields.Str()
     primary_language = fields.Str()
@@ -63,6 +63,7 @@ class TenantSettingsPatchSchema(Schema):
 
 
 class OperatorTenantPatchSchema(TenantSettingsPatchSchema):
-    tier = fields.Str(validate=validate.OneOf(TIER_NAMES))
+    tier = fields.Str(validate=validate.Regexp(TIER_NAME_PATTERN), metadata={
+        "description": "A tier's name; a downgrade is refused (422) while usage exceeds it"})
     status = fields.Str(validate=validate.OneOf(TENANT_STATUSES))
 

@@ -298,6 +298,8 @@ def _end(ctx: Context, tenant_id: str, appointment_id: int, customer_id: int | N
     with ctx.db.transaction() as session:
         tenant = require_tenant(session, tenant_id)
         appointment = _require(session, tenant_id, appointment_id, customer_id, lock=True)
+        if status == NO_SHOW and customer_id is not None:
+            raise InvalidInput("Only the merchant records a no-show")
         if appointment.status != BOOKED:
             raise Conflict(f"Appointment {appointment_id} is already {appointment.status}")
         if moment is not None and appointment.starts_at > moment:
@@ -338,9 +340,7 @@ def mark_no_show(ctx: Context, tenant_id: str, appointment_id: int,
                  customer_id: int | None = None, now: datetime | None = None) -> AppointmentView:
     """The merchant records that the customer did not come (once it has started); the customer
     gets a follow-up (an automatic message). 409 before the start or when not booked."""
-    if customer_id is not None:
-        raise InvalidInput("Only the merchant records a no-show")
-    return _end(ctx, tenant_id, appointment_id, None, NO_SHOW, "appointment_no_show",
+    return _end(ctx, tenant_id, appointment_id, customer_id, NO_SHOW, "appointment_no_show",
                 moment=now or utcnow())
 
 

@@ -146,7 +146,7 @@ def create_service(ctx: Context, tenant_id: str, new: NewService) -> ServiceView
     with ctx.db.transaction() as session:
         tenant = require_tenant(session, tenant_id)
         count = session.scalar(select(func.count(Service.id)).where(Service.tenant_id == tenant_id))
-        check_limit(tenant.tier, "services", int(count or 0), 1)
+        check_limit(session, tenant.tier, "services", int(count or 0), 1)
         _name_taken(session, tenant_id, new.name)
         service = Service(tenant_id=tenant_id, name=new.name, description=new.description,
                           category=new.category, active=True)

@@ -82,7 +82,7 @@ def _external_taken(session: Session, tenant_id: str, source: str | None, extern
 
 def _check_products_limit(session: Session, tenant: Tenant, adding: int) -> None:
     count = session.scalar(select(func.count(Product.id)).where(Product.tenant_id == tenant.id))
-    check_limit(tenant.tier, "products", int(count or 0), adding)
+    check_limit(session, tenant.tier, "products", int(count or 0), adding)
 
 
 def _new_variant(tenant: Tenant, product_id: int | None, new: NewVariant) -> ProductVariant:

@@ -49,7 +49,7 @@ from backend.domain.messaging import (
     month_bounds,
     quiet_end,
 )
-from backend.domain.tiers import TIERS
+from backend.services.platform.tiers import get_tier
 from backend.models import (
     Appointment,
     Campaign,
@@ -367,7 +367,7 @@ def _last_inbound(session: Session, tenant_id: str,
 def _limit_room(session: Session, tenant: Tenant, at: datetime,
                 count: int) -> tuple[int, int, int]:
     """(sent on the first day, moved to later days, refused for the month) of `count`."""
-    tier = TIERS[tenant.tier]
+    tier = get_tier(session, tenant.tier)
     month_room = count
     if tier.max_messages_per_month is not None:
         start, end = month_bounds(tenant.timezone, at)

@@ -32,7 +32,7 @@ from backend.domain.messaging import (
     quiet_end,
     waits_for_quiet_hours,
 )
-from backend.domain.tiers import TIERS
+from backend.services.platform.tiers import get_tier
 from backend.models import (
     Customer,
     MessageTemplate,
@@ -292,7 +292,7 @@ def message_usage(ctx: Context, tenant_id: str, now: datetime | None = None) -> 
     moment = now or utcnow()
     with ctx.db.transaction() as session:
         tenant = require_tenant(session, tenant_id)
-        tier = TIERS[tenant.tier]
+        tier = get_tier(session, tenant.tier)
         periods: dict[str, Any] = {}
         for period, limit, (start, end) in (
             ("day", tier.max_messages_per_day, day_bounds(tenant.timezone, moment)),

@@ -36,7 +36,7 @@ from backend.domain.messaging import (
     waits_for_quiet_hours,
 )
 from backend.domain.phones import to_e164
-from backend.domain.tiers import TIERS
+from backend.services.platform.tiers import get_tier
 from backend.queueing.names import DELIVER_OUTBOUND
 from backend.queueing.runner import JobQueueUnavailable, RQRunner
 from backend.models import Conversation, Customer, OutboundMessage, Tenant, UsageWarning
@@ -221,7 +221,7 @@ def plan_outbound(
     if customer is not None and not deferred:
         conversation = current_conversation(session, customer, inbound=False, now=moment)
     if delivery.kind == REPLY and not in_reply_window(conversation, moment):
-        check_limit(tenant.tier, "messages", messages_this_month(session, tenant, moment),
+        check_limit(session, tenant.tier, "messages", messages_this_month(session, tenant, moment),
                     len(messages))
     status = "scheduled" if deferred else "queued"
     batch_id = uuid.uuid4().hex
@@ -287,7 +287,7 @@ def _due_time(
     deferred = ["scheduled"] if due > now else []
     if delivery.kind == REPLY:
         return due, deferred
-    day_limit = TIERS[tenant.tier].max_messages_per_day
+    day_limit = get_tier(session, tenant.tier).max_messages_per_day
     for _ in range(2 * MAX_DEFERRAL_DAYS):
         if waits_for_quiet_hours(delivery.kind, delivery.urgent):
             after_quiet = quiet_end(tenant.quiet_hours, tenant.timezone, due)
@@ -306,7 +306,7 @@ def _due_time(
         _add(deferred, "daily_limit")
     else:
         raise LimitExceeded(f"No day in the next {MAX_DEFERRAL_DAYS} has room for these messages")
-    check_limit(tenant.tier, "messages", messages_this_month(session, tenant, due), count)
+    check_limit(session, tenant.tier, "messages", messages_this_month(session, tenant, due), count)
     return due, deferred
 
 
@@ -320,7 +320,7 @@ def usage_warnings(session: Session, tenant: Tenant, due: datetime) -> list[str]
     limit: recorded (GET /v1/messages/usage lists them), logged, and said to the caller.
     Checked after each business batch is stored (its day may be a later one) and by the
     scheduler's sweep (check_usage), which catches a period pushed over by replies."""
-    tier = TIERS[tenant.tier]
+    tier = get_tier(session, tenant.tier)
     said: list[str] = []
     for period, limit, (start, end) in (
         ("day", tier.max_messages_per_day, day_bounds(tenant.timezone, due)),

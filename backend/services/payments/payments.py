@@ -34,7 +34,7 @@ from backend.domain.payments import (
     order_reference,
     stk_amount_shillings,
 )
-from backend.domain.tiers import TIERS
+from backend.services.platform.tiers import get_tier
 from backend.queueing.names import NOTIFY_CUSTOMER, SEND_STK_PUSH
 from backend.queueing.runner import JobQueueUnavailable
 from backend.models import Customer, Order, Payment
@@ -200,7 +200,7 @@ def _card(session: Session, ctx: Context, features: dict[str, Any], tier: str, o
         raise Conflict("Card payments are turned off for this shop")
     config = provider_config(session, ctx, order.tenant_id)
     payment.amount_minor = order.total_minor
-    if TIERS[tier].payment_facilitation and config.get("card_provider"):
+    if get_tier(session, tier).payment_facilitation and config.get("card_provider"):
         payment.provider, payment.status = str(config.get("card_provider")), PENDING
         return
     link = config.get("merchant_payment_link")

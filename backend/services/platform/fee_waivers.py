@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from backend.wiring import Context
 from backend.domain.errors import Conflict, InvalidInput, NotFound
-from backend.domain.tiers import TIERS
 from backend.models import FeeWaiver
 from backend.models.base import utcnow
 from backend.services.platform.tenants import require_tenant
+from backend.services.platform.tiers import get_tier
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def fee_basis_points_for(session: Session, tenant_id: str, tier: str, at: dateti
     """The platform fee on a payment of the tenant at `at`: its tier's, or 0 under a waiver."""
     if waiver_in_force(session, tenant_id, at) is not None:
         return 0
-    return TIERS[tier].fee_basis_points
+    return get_tier(session, tier).fee_basis_points
 
 
 def _view(waiver: FeeWaiver, now: datetime) -> FeeWaiverView:

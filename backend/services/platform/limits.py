@@ -17,8 +17,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.domain.errors import InvalidInput, LimitExceeded
-from backend.domain.tiers import TIERS, Tier
+from backend.domain.tiers import Tier
 from backend.models import OutboundMessage, Tenant
+from backend.services.platform.tiers import get_tier
 
 Resource = Literal["products", "services", "messages"]
 _LABELS: dict[str, tuple[str, str]] = {
@@ -38,11 +39,10 @@ def _limit(tier: Tier, resource: Resource) -> int | None:
     raise InvalidInput(f"Unknown limited resource {resource!r}")
 
 
-def check_limit(tier_name: str, resource: Resource, current: int, adding: int = 1) -> None:
+def check_limit(session: Session, tier_name: str, resource: Resource, current: int,
+                adding: int = 1) -> None:
     """Raise LimitExceeded unless `current + adding` fits the tier's limit (None: unlimited)."""
-    tier = TIERS.get(tier_name)
-    if tier is None:
-        raise InvalidInput(f"Unknown tier {tier_name!r}")
+    tier = get_tier(session, tier_name)
     limit = _limit(tier, resource)
     if limit is None or current + adding <= limit:
         return

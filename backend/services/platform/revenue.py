@@ -1,9 +1,8 @@
 """The platform's monthly revenue, read from the wallets' ledger.
 
 Transaction fees: the platform fee leg of every customer payment (ledger account
-platform:fees:<currency>), by the month the payment was credited (UTC). Subscriptions are not on
-this branch yet: `monthly_revenue` reports fees only until an invoices table exists (the lead adds
-paid invoices there, next to `transaction_fees`, as `subscriptions_minor`).
+platform:fees:<currency>), by the month the payment was credited (UTC). Subscriptions: paid
+invoices net of tax (collected for the tax authority, not revenue), by the month they were paid.
 """
 
 from __future__ import annotations
@@ -17,13 +16,15 @@ from sqlalchemy.orm import Session
 from backend.wiring import Context
 from backend.domain.errors import InvalidInput
 from backend.domain.ledger import PAYMENT, PLATFORM_FEES
-from backend.models import LedgerAccount, LedgerEntry, LedgerTransaction
+from backend.models import Invoice, LedgerAccount, LedgerEntry, LedgerTransaction
+
 
 @dataclass(frozen=True)
 class MonthRevenue:
     month: str  # "2026-03"
     currency: str
     transaction_fees_minor: int
+    subscriptions_minor: int
     total_minor: int
 
 
@@ -40,7 +41,16 @@ def transaction_fees(session: Session, start: datetime, end: datetime) -> dict[s
     return {currency: int(total or 0) for currency, total in rows}
 
 
-SOURCES = ("transaction_fees",)  # what the report covers (subscriptions: not on this branch)
+def subscriptions(session: Session, start: datetime, end: datetime) -> dict[str, int]:
+    """Paid subscription invoices, net of tax, paid in [start, end), by currency."""
+    rows = session.execute(
+        select(Invoice.currency, func.sum(Invoice.total_minor - Invoice.tax_minor))
+        .where(Invoice.status == "paid", Invoice.paid_at >= start, Invoice.paid_at < end)
+        .group_by(Invoice.currency)).all()
+    return {currency: int(total or 0) for currency, total in rows}
+
+
+SOURCES = ("transaction_fees", "subscriptions")  # what the report covers
 
 
 def _months(year: int) -> list[tuple[str, datetime, datetime]]:
@@ -57,7 +67,9 @@ def monthly_revenue(ctx: Context, year: int) -> list[MonthRevenue]:
     with ctx.db.transaction() as session:
         for label, start, end in _months(year):
             fees = transaction_fees(session, start, end)
-            for currency in sorted(fees):
-                report.append(MonthRevenue(label, currency, fees[currency], fees[currency]))
+            paid = subscriptions(session, start, end)
+            for currency in sorted(set(fees) | set(paid)):
+                fee, subscription = fees.get(currency, 0), paid.get(currency, 0)
+                report.append(MonthRevenue(label, currency, fee, subscription, fee + subscription))
     return report
 

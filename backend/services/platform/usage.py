@@ -6,14 +6,14 @@ from dataclasses import asdict
 from typing import Any
 
 from backend.wiring import Context
-from backend.domain.tiers import TIERS
 from backend.services.platform.limits import messages_this_month
+from backend.services.platform.tiers import get_tier
 from backend.services.platform.tenants import TenantSettings, get_settings, require_tenant, update_settings
 
 
 def _with_usage(ctx: Context, settings: TenantSettings) -> dict[str, Any]:
-    tier = TIERS[settings.tier]
     with ctx.db.transaction() as session:
+        tier = get_tier(session, settings.tier)
         used = messages_this_month(session, require_tenant(session, settings.id))
     return {
         **asdict(settings),
