@@ -1,6 +1,16 @@
 """SQLAlchemy 2 typed models; importing this package registers every table on Base.metadata but
 the simulators' own (backend.sandbox.models, imported by the migrations' env)."""
 
+from backend.models.accounts import (
+    Invitation,
+    Membership,
+    PasswordResetCode,
+    PersonalAccessToken,
+    ScopeOverride,
+    TenantRole,
+    User,
+    UserSession,
+)
 from backend.models.base import Base
 from backend.models.bookings import Appointment, AvailabilityWindow, Service, ServiceVariant
 from backend.models.campaigns import Campaign, CampaignRecipient, CampaignVariant, CustomerTag
@@ -35,6 +45,14 @@ from backend.models.wallet import (
 )
 
 __all__ = [
+    "Invitation",
+    "Membership",
+    "PasswordResetCode",
+    "PersonalAccessToken",
+    "ScopeOverride",
+    "TenantRole",
+    "User",
+    "UserSession",
     "AutomaticMessage",
     "Campaign",
     "CampaignRecipient",
