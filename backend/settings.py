@@ -24,6 +24,12 @@ FERNET_KEY_HINT = (
 )
 
 
+# The platform's own WhatsApp sender in sandbox mode: known only to the Twilio simulator.
+SANDBOX_PLATFORM_NUMBER = "+254700009000"
+SANDBOX_PLATFORM_SID = "AC" + "0" * 31 + "1"
+SANDBOX_PLATFORM_TOKEN = "sandbox-platform-auth-token"
+
+
 class ConfigurationError(RuntimeError):
     """A required setting is missing or malformed."""
 
@@ -190,8 +196,27 @@ class Settings:
     rate_limit_tiers: tuple[tuple[str, str], ...] = (
         ("starter", "300/minute"), ("growth", "1200/minute"), ("enterprise", "6000/minute"))
     trusted_proxy_hops: int = 0
+    # Staff accounts (backend/services/accounts): browser sessions last SESSION_LIFETIME_HOURS;
+    # the cookie is Secure unless SESSION_COOKIE_SECURE=0 (plain-HTTP local runs); an account is
+    # locked LOGIN_LOCKOUT_MINUTES after LOGIN_LOCKOUT_FAILURES wrong passwords in a row;
+    # invitations expire after INVITATION_DAYS, password-reset codes after PASSWORD_RESET_MINUTES.
+    session_lifetime_hours: int = 12
+    session_cookie_secure: bool = True
+    login_lockout_failures: int = 5
+    login_lockout_minutes: int = 15
+    invitation_days: int = 7
+    password_reset_minutes: int = 15
+    # The platform's own WhatsApp sender (password-reset codes): its number and Twilio account.
+    # In sandbox mode they default to a simulator-only account (SANDBOX_PLATFORM_*).
+    platform_whatsapp_number: str = ""
+    platform_twilio_account_sid: str = ""
+    platform_twilio_auth_token: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
+        if self.sandbox and not self.platform_whatsapp_number:
+            object.__setattr__(self, "platform_whatsapp_number", SANDBOX_PLATFORM_NUMBER)
+            object.__setattr__(self, "platform_twilio_account_sid", SANDBOX_PLATFORM_SID)
+            object.__setattr__(self, "platform_twilio_auth_token", SANDBOX_PLATFORM_TOKEN)
         if not self.twilio_sandbox_api_url:
             url = f"http://127.0.0.1:{self.backend_port}/sandbox/twilio"
             object.__setattr__(self, "twilio_sandbox_api_url", url)
@@ -260,6 +285,19 @@ class Settings:
                 for tier, default in cls.rate_limit_tiers),
             trusted_proxy_hops=_non_negative("TRUSTED_PROXY_HOPS",
                                              env.get("TRUSTED_PROXY_HOPS") or "0"),
+            session_lifetime_hours=_positive(
+                "SESSION_LIFETIME_HOURS", env.get("SESSION_LIFETIME_HOURS") or "12"),
+            session_cookie_secure=_flag(env.get("SESSION_COOKIE_SECURE", "1")),
+            login_lockout_failures=_positive(
+                "LOGIN_LOCKOUT_FAILURES", env.get("LOGIN_LOCKOUT_FAILURES") or "5"),
+            login_lockout_minutes=_positive(
+                "LOGIN_LOCKOUT_MINUTES", env.get("LOGIN_LOCKOUT_MINUTES") or "15"),
+            invitation_days=_positive("INVITATION_DAYS", env.get("INVITATION_DAYS") or "7"),
+            password_reset_minutes=_positive(
+                "PASSWORD_RESET_MINUTES", env.get("PASSWORD_RESET_MINUTES") or "15"),
+            platform_whatsapp_number=env.get("PLATFORM_WHATSAPP_NUMBER", "").strip(),
+            platform_twilio_account_sid=env.get("PLATFORM_TWILIO_ACCOUNT_SID", "").strip(),
+            platform_twilio_auth_token=env.get("PLATFORM_TWILIO_AUTH_TOKEN", ""),
         )
 
     def require_secrets(self) -> None:

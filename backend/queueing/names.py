@@ -37,7 +37,8 @@ SUBMIT_TEMPLATE = JobRef("backend.jobs.messaging.submit_template", DEFAULT)
 NOTIFY_EVENT = JobRef("backend.jobs.messaging.notify_event", DEFAULT)
 START_CAMPAIGN = JobRef("backend.jobs.campaigns.start_campaign", DEFAULT)
 SEND_CAMPAIGN_BATCH = JobRef("backend.jobs.campaigns.send_campaign_batch", DEFAULT)
+SEND_RESET_CODE = JobRef("backend.jobs.accounts.send_reset_code", MESSAGING)
 # Every job a service enqueues (tests check each path names a job of backend/jobs).
 ENQUEUED: tuple[JobRef, ...] = (DELIVER_OUTBOUND, SEND_STK_PUSH, PROCESS_PAYMENT_EVENT,
                                 NOTIFY_CUSTOMER, PAY_WITHDRAWAL, REBUILD_KB_INDEX, SUBMIT_TEMPLATE,
-                                NOTIFY_EVENT, START_CAMPAIGN, SEND_CAMPAIGN_BATCH)
+                                NOTIFY_EVENT, START_CAMPAIGN, SEND_CAMPAIGN_BATCH, SEND_RESET_CODE)
