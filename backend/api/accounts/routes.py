@@ -165,11 +165,13 @@ class Switch(MethodView):
 class PasswordReset(MethodView):
     @requires(PUBLIC)
     @auth_blp.arguments(s.ResetRequestSchema)
-    @auth_blp.response(202)
-    def post(self, payload: dict[str, Any]) -> None:
+    @auth_blp.response(202, s.ResetAcceptedSchema)
+    def post(self, payload: dict[str, Any]) -> dict[str, str]:
         """Send a one-time code to the user's WhatsApp from the platform's number (the answer
         is the same whether the email is known or not)"""
         request_reset(context(), payload["email"])
+        return {"message": "If this email has an account with a WhatsApp number, a code is on "
+                           "its way from the platform's number"}
 
 
 @auth_blp.route("/password-reset/confirm")

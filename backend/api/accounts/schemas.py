@@ -58,6 +58,10 @@ class ResetRequestSchema(Schema):
     email = fields.Str(required=True, validate=validate.Length(min=1, max=254))
 
 
+class ResetAcceptedSchema(Schema):
+    message = fields.Str()
+
+
 class ResetConfirmSchema(Schema):
     email = fields.Str(required=True, validate=validate.Length(min=1, max=254))
     code = fields.Str(required=True, validate=validate.Length(min=1, max=16))
