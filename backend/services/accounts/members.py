@@ -223,19 +223,19 @@ def accept_invitation(ctx: Context, token: str, password: str | None = None,
     """Join the tenant: a new user sets a password (422 when weak); an existing user is added.
     404 unknown token; 410 expired, revoked or already used (claimed atomically: once only)."""
     now = _now()
+    digest = hash_api_key(token)
     with ctx.db.transaction() as session:
-        invitation = session.scalar(select(Invitation).where(
-            Invitation.token_hash == hash_api_key(token)))
+        # The claim is one conditional UPDATE: of two simultaneous accepts, one wins.
+        claimed = session.execute(update(Invitation).where(
+            Invitation.token_hash == digest, Invitation.accepted_at.is_(None),
+            Invitation.revoked_at.is_(None), Invitation.expires_at > now
+        ).values(accepted_at=now))
+        invitation = session.scalar(select(Invitation).where(Invitation.token_hash == digest))
         if invitation is None:
             raise NotFound("No such invitation")
-        if invitation.accepted_at is not None or invitation.revoked_at is not None:
-            raise Gone("This invitation was already used or withdrawn")
-        if invitation.expires_at <= now:
-            raise Gone("This invitation has expired; ask for a new one")
-        claimed = session.execute(update(Invitation).where(
-            Invitation.id == invitation.id, Invitation.accepted_at.is_(None),
-            Invitation.revoked_at.is_(None)).values(accepted_at=now))
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            if invitation.accepted_at is None and invitation.revoked_at is None:
+                raise Gone("This invitation has expired; ask for a new one")
             raise Gone("This invitation was already used or withdrawn")
         user = find_user(session, invitation.email)
         if user is None:
