@@ -115,3 +115,21 @@ def require_user() -> None:
     g.signed_in = user
     g.principal = Principal(is_service=False, tenant_id=user.tenant_id, user_id=user.user_id,
                             is_operator=user.is_operator, scopes=frozenset())
+
+
+def require_platform() -> None:
+    """before_request hook of platform-operator blueprints: the service token, or a staff user
+    (session or personal access token) who is a platform operator (403 for other users)."""
+    token = _bearer_token()
+    if token is not None and not is_personal_token(token):
+        require_service()
+        return
+    user = signed_in_user()
+    if user is None:
+        raise Unauthenticated(f"Missing credentials. {CREDENTIALS_HINT}")
+    if not user.is_operator:
+        raise Forbidden("Only platform operators may do this")
+    g.signed_in = user
+    g.principal = Principal(is_service=False, tenant_id=None, user_id=user.user_id,
+                            is_operator=True, scopes=frozenset())
+

@@ -15,7 +15,8 @@ from tests.backend.accounts_helpers import PASSWORD, log_in, make_user
 from tests.backend.conftest import OTHER_ID, TENANT_ID, merchant_headers, service_headers
 
 
-def test_login_sets_a_secure_httponly_lax_cookie_and_me_answers(client: Any, tenants: Context) -> None:
+def test_login_sets_a_secure_httponly_lax_cookie_and_me_answers(
+        client: Any, tenants: Context) -> None:
     user_id = make_user(tenants, "Owner@Example.com", "owner")
     response = client.post("/v1/auth/login",
                            json={"email": "owner@example.COM", "password": PASSWORD})
@@ -138,3 +139,35 @@ def test_the_service_token_and_api_keys_still_work(client: Any, tenants: Context
     assert [m["email"] for m in members] == ["owner@example.com"]
     assert client.get("/v1/members", headers=service_headers(OTHER_ID)).get_json() == {
         "results": []}
+
+
+def test_platform_routes_take_the_service_token_or_an_operator_user(
+        app: Any, tenants: Context) -> None:
+    from flask import g
+
+    from backend.api.auth import require_platform
+    from backend.domain.errors import Forbidden, Unauthenticated
+
+    make_user(tenants, "operator@example.com", None, is_operator=True)
+    make_user(tenants, "owner@example.com", "owner")
+    operator, owner = app.test_client(), app.test_client()
+    operator_csrf = log_in(operator, "operator@example.com")
+    owner_csrf = log_in(owner, "owner@example.com")
+
+    def call(client: Any, headers: dict[str, str]) -> Any:
+        cookie = client.get_cookie("wca_session")
+        if cookie is not None:
+            headers = {**headers, "Cookie": f"wca_session={cookie.value}"}
+        with app.test_request_context("/v1/platform/tenants", method="POST", headers=headers):
+            try:
+                require_platform()
+            except (Forbidden, Unauthenticated) as error:
+                return type(error).__name__
+            return g.principal
+
+    principal = call(operator, operator_csrf)
+    assert principal.is_operator and principal.tenant_id is None and not principal.is_service
+    assert call(operator, {}) == "Forbidden"  # the CSRF header is still needed
+    assert call(owner, owner_csrf) == "Forbidden"
+    assert call(app.test_client(), {}) == "Unauthenticated"
+    assert call(app.test_client(), service_headers()).is_service

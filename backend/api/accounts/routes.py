@@ -12,7 +12,14 @@ from flask_smorest import Blueprint
 
 from backend.api.accounts import schemas as s
 from backend.api.auth import require_tenant, require_user
-from backend.api.common import TENANT_SECURITY, USER_SECURITY, ErrorSchema, context, principal, tenant_id
+from backend.api.common import (
+    TENANT_SECURITY,
+    USER_SECURITY,
+    ErrorSchema,
+    context,
+    principal,
+    tenant_id,
+)
 from backend.api.scopes import PUBLIC, SPECIAL, required_scope, requires
 from backend.domain.errors import Forbidden
 from backend.services.accounts.access import (

@@ -22,7 +22,13 @@ from backend.models import (
 )
 from backend.security import hash_api_key
 from backend.services.accounts.access import membership, require_role, scopes_for
-from backend.services.accounts.users import UserView, add_user, find_user, normalize_email, user_view
+from backend.services.accounts.users import (
+    UserView,
+    add_user,
+    find_user,
+    normalize_email,
+    user_view,
+)
 from backend.services.platform.tenants import require_tenant
 from backend.wiring import Context
 
