@@ -206,6 +206,9 @@ class Settings:
     login_lockout_minutes: int = 15
     invitation_days: int = 7
     password_reset_minutes: int = 15
+    # argon2id cost of new password hashes (RFC 9106's low-memory profile by default).
+    password_hash_memory_kib: int = 65536
+    password_hash_time_cost: int = 3
     # The platform's own WhatsApp sender (password-reset codes): its number and Twilio account.
     # In sandbox mode they default to a simulator-only account (SANDBOX_PLATFORM_*).
     platform_whatsapp_number: str = ""
@@ -295,6 +298,10 @@ class Settings:
             invitation_days=_positive("INVITATION_DAYS", env.get("INVITATION_DAYS") or "7"),
             password_reset_minutes=_positive(
                 "PASSWORD_RESET_MINUTES", env.get("PASSWORD_RESET_MINUTES") or "15"),
+            password_hash_memory_kib=_positive(
+                "PASSWORD_HASH_MEMORY_KIB", env.get("PASSWORD_HASH_MEMORY_KIB") or "65536"),
+            password_hash_time_cost=_positive(
+                "PASSWORD_HASH_TIME_COST", env.get("PASSWORD_HASH_TIME_COST") or "3"),
             platform_whatsapp_number=env.get("PLATFORM_WHATSAPP_NUMBER", "").strip(),
             platform_twilio_account_sid=env.get("PLATFORM_TWILIO_ACCOUNT_SID", "").strip(),
             platform_twilio_auth_token=env.get("PLATFORM_TWILIO_AUTH_TOKEN", ""),

@@ -38,7 +38,7 @@ def seed_staff(ctx: Context, tenant_ids: list[str]) -> StaffSeed:
     users = memberships = 0
     with ctx.db.transaction() as session:
         if find_user(session, OPERATOR_EMAIL) is None:
-            add_user(session, ctx.crypto, OPERATOR_EMAIL, OPERATOR_PASSWORD,
+            add_user(session, ctx, OPERATOR_EMAIL, OPERATOR_PASSWORD,
                      name="Platform operator", phone=OPERATOR_PHONE, is_operator=True)
             users += 1
         for t, tenant_id in enumerate(tenant_ids):
@@ -46,7 +46,7 @@ def seed_staff(ctx: Context, tenant_ids: list[str]) -> StaffSeed:
                 email = staff_email(tenant_id, role)
                 user = find_user(session, email)
                 if user is None:
-                    user = add_user(session, ctx.crypto, email, STAFF_PASSWORD,
+                    user = add_user(session, ctx, email, STAFF_PASSWORD,
                                     name=f"{role.replace('_', ' ').title()} ({tenant_id})",
                                     phone=staff_phone(t, r))
                     users += 1

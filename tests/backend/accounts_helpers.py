@@ -16,7 +16,7 @@ def make_user(ctx: Context, email: str, role: str | None = "owner", tenant_id: s
               phone: str | None = None, is_operator: bool = False) -> int:
     """A user (and, with a role, a member of tenant_id); returns the user id."""
     with ctx.db.transaction() as session:
-        user = add_user(session, ctx.crypto, email, PASSWORD, phone=phone,
+        user = add_user(session, ctx, email, PASSWORD, phone=phone,
                         is_operator=is_operator)
         if role is not None:
             add_member(session, tenant_id, user.id, role)

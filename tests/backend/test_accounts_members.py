@@ -80,7 +80,7 @@ def test_one_user_joins_a_second_tenant_and_duplicates_conflict(
     from backend.services.accounts.users import add_user
     with tenants.db.transaction() as session:
         try:
-            add_user(session, tenants.crypto, "Owner@Example.com", STRONG)
+            add_user(session, tenants, "Owner@Example.com", STRONG)
         except Conflict:
             pass
         else:

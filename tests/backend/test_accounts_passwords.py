@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from backend.domain.passwords import MIN_LENGTH, password_problem
-from backend.services.accounts.passwords import hash_password, verify_password
+from backend.services.accounts.passwords import hash_password, needs_rehash, verify_password
+from backend.settings import Settings
 
 
 @pytest.mark.parametrize("password", [
@@ -26,8 +27,12 @@ def test_unusual_passwords_pass(password: str) -> None:
 
 
 def test_hashes_are_argon2id_salted_and_verified() -> None:
-    first, second = hash_password("correct-horse-battery"), hash_password("correct-horse-battery")
-    assert first.startswith("$argon2id$") and first != second
+    settings = Settings()  # the production cost: RFC 9106's low-memory profile
+    first = hash_password("correct-horse-battery", settings)
+    second = hash_password("correct-horse-battery", settings)
+    assert first.startswith("$argon2id$v=19$m=65536,t=3,p=4$") and first != second
+    assert not needs_rehash(first, settings)
+    assert needs_rehash(first, Settings(password_hash_memory_kib=1024, password_hash_time_cost=1))
     assert verify_password(first, "correct-horse-battery")
     assert not verify_password(first, "correct-horse-batterY")
     assert not verify_password("not a hash", "correct-horse-battery")

@@ -248,7 +248,7 @@ def accept_invitation(ctx: Context, token: str, password: str | None = None,
             if not password:
                 raise Unprocessable("A password is required to create the account",
                                     {"password": ["Required for a new account"]})
-            user = add_user(session, ctx.crypto, invitation.email, password, name=name,
+            user = add_user(session, ctx, invitation.email, password, name=name,
                             phone=phone)
         if membership(session, invitation.tenant_id, user.id) is None:
             add_member(session, invitation.tenant_id, user.id, invitation.role)

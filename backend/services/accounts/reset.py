@@ -138,7 +138,7 @@ def confirm_reset(ctx: Context, email: str, code: str, new_password: str) -> Non
         else:
             row.used_at = now
             row.code_encrypted = None
-            user.password_hash = hash_password(new_password)
+            user.password_hash = hash_password(new_password, ctx.settings)
             user.failed_logins, user.locked_until = 0, None
             revoke_user_access(session, user.id)
     if wrong:

@@ -89,7 +89,7 @@ def login(ctx: Context, email: str, password: str, tenant_id: str | None = None)
     with ctx.db.transaction() as session:
         user = session.scalar(select(User).where(User.email == email.strip().lower()))
         if user is None:
-            verify_password(dummy_hash(), password)
+            verify_password(dummy_hash(settings), password)
             raise Unauthenticated(BAD_LOGIN)
         if user.locked_until is not None and user.locked_until > now:
             minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
@@ -103,8 +103,8 @@ def login(ctx: Context, email: str, password: str, tenant_id: str | None = None)
             failure = Unauthenticated(BAD_LOGIN)  # raised after the count is committed
         else:
             user.failed_logins, user.locked_until = 0, None
-            if needs_rehash(user.password_hash):
-                user.password_hash = hash_password(password)
+            if needs_rehash(user.password_hash, settings):
+                user.password_hash = hash_password(password, settings)
             if tenant_id is not None and membership(session, tenant_id, user.id) is None:
                 raise NotFound(f"No tenant {tenant_id}")
             token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)

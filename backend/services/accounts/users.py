@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.phones import to_e164
 from backend.models import Membership, Tenant, User
-from backend.security import Crypto
 from backend.services.accounts.passwords import check_password_rule, hash_password
 from backend.wiring import Context
 
@@ -54,7 +53,7 @@ def find_user(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email.strip().lower()))
 
 
-def add_user(session: Session, crypto: Crypto, email: str, password: str, *,
+def add_user(session: Session, ctx: Context, email: str, password: str, *,
              name: str | None = None, phone: str | None = None,
              is_operator: bool = False) -> User:
     """A new user: 409 for a known email, 422 for a password that breaks the rule."""
@@ -62,12 +61,12 @@ def add_user(session: Session, crypto: Crypto, email: str, password: str, *,
     check_password_rule(password, email)
     if find_user(session, email) is not None:
         raise Conflict(f"A user with email {email} already exists")
-    user = User(email=email, name=name, password_hash=hash_password(password),
+    user = User(email=email, name=name, password_hash=hash_password(password, ctx.settings),
                 is_operator=is_operator, failed_logins=0)
     if phone:
         number = to_e164(phone, field="phone")
-        user.phone_encrypted = crypto.encrypt(number)
-        user.phone_hash = crypto.keyed_hash(number)
+        user.phone_encrypted = ctx.crypto.encrypt(number)
+        user.phone_hash = ctx.crypto.keyed_hash(number)
     session.add(user)
     session.flush()
     return user
