@@ -15,13 +15,16 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from backend.domain.errors import InvalidInput
-from backend.domain.phones import whatsapp_address
 from backend.models import PasswordResetCode, User
-from backend.providers.twilio import TwilioSender, TwilioSendError
+from backend.providers.twilio import TwilioSendError
 from backend.queueing.names import SEND_RESET_CODE
 from backend.security import constant_time_equals
 from backend.services.accounts.members import revoke_user_access
 from backend.services.accounts.passwords import check_password_rule, hash_password
+from backend.services.platform.platform_whatsapp import (
+    platform_sender_configured,
+    send_from_platform,
+)
 from backend.wiring import Context
 
 log = logging.getLogger(__name__)
@@ -40,12 +43,6 @@ def _now() -> datetime:
 
 def _code_hash(ctx: Context, user_id: int, code: str) -> str:
     return ctx.crypto.keyed_hash(f"password-reset:{user_id}:{code}")
-
-
-def platform_sender_configured(ctx: Context) -> bool:
-    s = ctx.settings
-    return bool(s.platform_whatsapp_number and s.platform_twilio_account_sid
-                and s.platform_twilio_auth_token)
 
 
 def request_reset(ctx: Context, email: str) -> None:
@@ -94,12 +91,8 @@ def send_reset_code(ctx: Context, code_id: int, final_attempt: bool = True) -> s
         phone = ctx.crypto.decrypt(user.phone_encrypted) if user.phone_encrypted else None
     if phone is None:
         return "no phone"
-    sender = TwilioSender(s.platform_twilio_account_sid, s.platform_twilio_auth_token,
-                          s.twilio_base_url(s.sandbox))
     try:
-        sender.send(from_=whatsapp_address(s.platform_whatsapp_number),
-                    to=whatsapp_address(phone),
-                    body=MESSAGE.format(code=code, minutes=s.password_reset_minutes))
+        send_from_platform(ctx, phone, MESSAGE.format(code=code, minutes=s.password_reset_minutes))
     except TwilioSendError as error:
         if error.transient and not final_attempt:
             raise
