@@ -109,3 +109,31 @@ def test_the_code_is_queued_on_rq_not_sent_in_the_request(
     assert send_reset_code(ctx, *job.args) == "already sent"  # a retry sends nothing twice
     assert len(reset_codes(ctx)) == 1
     queue.empty()
+
+
+def test_an_unreachable_twilio_is_retried_then_the_code_is_forgotten(make_app: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import pytest
+
+    from backend.providers.twilio import TwilioSendError
+    from tests.backend.conftest import (TENANT_ID, TENANT_KEY, TENANT_NUMBER, TENANT_SID,
+                                        TENANT_TOKEN, add_tenant, free_port)
+
+    app = make_app(twilio_sandbox_api_url=f"http://127.0.0.1:{free_port()}/sandbox/twilio")
+    ctx: Context = app.extensions["backend"]
+    add_tenant(ctx, TENANT_ID, TENANT_NUMBER, TENANT_SID, TENANT_TOKEN, TENANT_KEY)
+    user_id = make_user(ctx, "owner@example.com", "owner", phone=PHONE)
+    with ctx.db.transaction() as session:
+        row = PasswordResetCode(user_id=user_id, code_hash="x" * 64, attempts=0,
+                                code_encrypted=ctx.crypto.encrypt("123456"),
+                                expires_at=datetime.now(UTC) + timedelta(minutes=5))
+        session.add(row)
+        session.flush()
+        code_id = row.id
+    with pytest.raises(TwilioSendError):  # a retry may succeed: the job asks for one
+        send_reset_code(ctx, code_id, final_attempt=False)
+    assert send_reset_code(ctx, code_id, final_attempt=True) == "failed"
+    with ctx.db.transaction() as session:
+        forgotten = session.get_one(PasswordResetCode, code_id)
+        assert forgotten.code_encrypted is None and forgotten.sent_at is None
