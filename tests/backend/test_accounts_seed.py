@@ -42,3 +42,9 @@ def test_one_user_per_role_per_tenant_and_an_operator_idempotently(
     assert operator.status_code == 200
     assert operator.get_json()["user"]["is_operator"] is True
     assert operator.get_json()["tenant_id"] is None
+    csrf = {"X-CSRF-Token": operator.get_json()["csrf_token"]}
+    no_tenant = client.post("/v1/tokens", json={"name": "ops"}, headers=csrf)
+    assert no_tenant.status_code == 400  # the operator belongs to no tenant
+    foreign = client.post("/v1/tokens", json={"name": "ops"},
+                          headers={**csrf, "X-TENANT-ID": TENANT_ID})
+    assert foreign.status_code == 404

@@ -21,7 +21,7 @@ from backend.api.common import (
     tenant_id,
 )
 from backend.api.scopes import PUBLIC, SPECIAL, required_scope, requires
-from backend.domain.errors import Forbidden
+from backend.domain.errors import Forbidden, InvalidInput
 from backend.services.accounts.access import (
     OverridesView,
     RoleView,
@@ -206,6 +206,7 @@ class Tokens(MethodView):
     @tokens_blp.doc(security=USER_SECURITY)
     @tokens_blp.arguments(s.NewTokenRequestSchema)
     @tokens_blp.response(201, s.NewTokenSchema)
+    @tokens_blp.alt_response(400, schema=ErrorSchema, description="No tenant chosen")
     @tokens_blp.alt_response(404, schema=ErrorSchema, description="Not a member of the tenant")
     @tokens_blp.alt_response(422, schema=ErrorSchema, description="Unknown or ungranted scopes")
     def post(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -213,7 +214,7 @@ class Tokens(MethodView):
         narrower; the answer holds the token, which is not stored and not shown again"""
         tenant = request.headers.get("X-TENANT-ID", "").strip() or g.signed_in.tenant_id
         if tenant is None:
-            raise Forbidden("No tenant chosen: send X-TENANT-ID or POST /v1/auth/switch")
+            raise InvalidInput("No tenant chosen: send X-TENANT-ID or POST /v1/auth/switch")
         new = create_token(context(), g.signed_in.user_id, tenant, payload["name"],
                            payload["scopes"], payload["expires_in_days"])
         return {**asdict(new.token), "token": new.raw_token}
