@@ -24,6 +24,12 @@ FERNET_KEY_HINT = (
 )
 
 
+# The platform's own WhatsApp sender in sandbox mode: known only to the Twilio simulator.
+SANDBOX_PLATFORM_NUMBER = "+254700009000"
+SANDBOX_PLATFORM_SID = "AC" + "0" * 31 + "1"
+SANDBOX_PLATFORM_TOKEN = "sandbox-platform-auth-token"
+
+
 class ConfigurationError(RuntimeError):
     """A required setting is missing or malformed."""
 
@@ -179,8 +185,8 @@ class Settings:
     payout_initiator: str = ""
     payout_security_credential: str = field(default="", repr=False)
     # Subscriptions (backend/services/billing): the platform's own WhatsApp number and Twilio
-    # account that send owners' billing reminders (PLATFORM_*; the accounts' password-reset codes
-    # share them), the platform's Daraja paybill that charges subscriptions by STK push
+    # account that send owners' billing reminders and staff password-reset codes (PLATFORM_*; in
+    # sandbox mode a simulator-only account, SANDBOX_PLATFORM_*, when unset), the platform's Daraja paybill that charges subscriptions by STK push
     # (BILLING_*; the simulator's sandbox shortcode when unset in sandbox mode), and the tax
     # added to each invoice in basis points (BILLING_TAX_BASIS_POINTS; 0: prices include it).
     platform_whatsapp_number: str = ""
@@ -204,8 +210,25 @@ class Settings:
     rate_limit_tiers: tuple[tuple[str, str], ...] = (
         ("starter", "300/minute"), ("growth", "1200/minute"), ("enterprise", "6000/minute"))
     trusted_proxy_hops: int = 0
+    # Staff accounts (backend/services/accounts): browser sessions last SESSION_LIFETIME_HOURS;
+    # the cookie is Secure unless SESSION_COOKIE_SECURE=0 (plain-HTTP local runs); an account is
+    # locked LOGIN_LOCKOUT_MINUTES after LOGIN_LOCKOUT_FAILURES wrong passwords in a row;
+    # invitations expire after INVITATION_DAYS, password-reset codes after PASSWORD_RESET_MINUTES.
+    session_lifetime_hours: int = 12
+    session_cookie_secure: bool = True
+    login_lockout_failures: int = 5
+    login_lockout_minutes: int = 15
+    invitation_days: int = 7
+    password_reset_minutes: int = 15
+    # argon2id cost of new password hashes (RFC 9106's low-memory profile by default).
+    password_hash_memory_kib: int = 65536
+    password_hash_time_cost: int = 3
 
     def __post_init__(self) -> None:
+        if self.sandbox and not self.platform_whatsapp_number:
+            object.__setattr__(self, "platform_whatsapp_number", SANDBOX_PLATFORM_NUMBER)
+            object.__setattr__(self, "platform_twilio_account_sid", SANDBOX_PLATFORM_SID)
+            object.__setattr__(self, "platform_twilio_auth_token", SANDBOX_PLATFORM_TOKEN)
         if not self.twilio_sandbox_api_url:
             url = f"http://127.0.0.1:{self.backend_port}/sandbox/twilio"
             object.__setattr__(self, "twilio_sandbox_api_url", url)
@@ -284,6 +307,20 @@ class Settings:
                 for tier, default in cls.rate_limit_tiers),
             trusted_proxy_hops=_non_negative("TRUSTED_PROXY_HOPS",
                                              env.get("TRUSTED_PROXY_HOPS") or "0"),
+            session_lifetime_hours=_positive(
+                "SESSION_LIFETIME_HOURS", env.get("SESSION_LIFETIME_HOURS") or "12"),
+            session_cookie_secure=_flag(env.get("SESSION_COOKIE_SECURE", "1")),
+            login_lockout_failures=_positive(
+                "LOGIN_LOCKOUT_FAILURES", env.get("LOGIN_LOCKOUT_FAILURES") or "5"),
+            login_lockout_minutes=_positive(
+                "LOGIN_LOCKOUT_MINUTES", env.get("LOGIN_LOCKOUT_MINUTES") or "15"),
+            invitation_days=_positive("INVITATION_DAYS", env.get("INVITATION_DAYS") or "7"),
+            password_reset_minutes=_positive(
+                "PASSWORD_RESET_MINUTES", env.get("PASSWORD_RESET_MINUTES") or "15"),
+            password_hash_memory_kib=_positive(
+                "PASSWORD_HASH_MEMORY_KIB", env.get("PASSWORD_HASH_MEMORY_KIB") or "65536"),
+            password_hash_time_cost=_positive(
+                "PASSWORD_HASH_TIME_COST", env.get("PASSWORD_HASH_TIME_COST") or "3"),
         )
 
     def require_secrets(self) -> None:

@@ -6,6 +6,7 @@ from flask_smorest import Api
 
 
 def register_blueprints(api: Api) -> None:
+    from backend.api.accounts import accept_blp, auth_blp, members_blp, tokens_blp
     from backend.api.api_keys import blp as api_keys
     from backend.api.appointments import blp as appointments
     from backend.api.campaigns import blp as campaigns
@@ -58,4 +59,6 @@ def register_blueprints(api: Api) -> None:
     for blueprint in (kb, faq, llm, llm_internal):  # knowledge base, FAQ answers, LLM
         api.register_blueprint(blueprint)
     for blueprint in (billing_platform, subscription, billing_webhooks):  # subscriptions
+        api.register_blueprint(blueprint)
+    for blueprint in (auth_blp, tokens_blp, members_blp, accept_blp):  # staff accounts
         api.register_blueprint(blueprint)

@@ -11,15 +11,27 @@ from backend.api.fields import BoundedInt
 from backend.wiring import Context
 
 SERVICE_SECURITY: list[dict[str, list[str]]] = [{"ServiceToken": []}]
+# A staff user: a session cookie (+ X-CSRF-Token on unsafe methods) or a personal access token.
+USER_SECURITY: list[dict[str, list[str]]] = [
+    {"SessionCookie": [], "CsrfToken": []},
+    {"PersonalAccessToken": []},
+]
 TENANT_SECURITY: list[dict[str, list[str]]] = [
     {"ServiceToken": [], "TenantId": []},
     {"TenantId": [], "TenantApiKey": []},
+    *USER_SECURITY,
 ]
 SECURITY_SCHEMES = {
     "ServiceToken": {"type": "http", "scheme": "bearer", "description": "SERVICE_TOKEN"},
     "TenantId": {"type": "apiKey", "in": "header", "name": "X-TENANT-ID"},
     "TenantApiKey": {"type": "apiKey", "in": "header", "name": "X-TENANT-API-KEY"},
     "TwilioBasic": {"type": "http", "scheme": "basic", "description": "AccountSid:AuthToken"},
+    "SessionCookie": {"type": "apiKey", "in": "cookie", "name": "wca_session",
+                      "description": "Set by POST /v1/auth/login; X-TENANT-ID optional"},
+    "CsrfToken": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+                  "description": "The login's csrf_token, on POST, PUT, PATCH and DELETE"},
+    "PersonalAccessToken": {"type": "http", "scheme": "bearer",
+                            "description": "wcpat_... (POST /v1/tokens); for its tenant only"},
 }
 
 

@@ -46,3 +46,7 @@ class Conflict(DomainError):
 
 class Unavailable(DomainError):
     """A dependency (queue, database) cannot do its part right now."""
+
+
+class TooManyAttempts(DomainError):
+    """Too many failed attempts (a locked account after wrong passwords): 429."""

@@ -1,6 +1,16 @@
 """SQLAlchemy 2 typed models; importing this package registers every table on Base.metadata but
 the simulators' own (backend.sandbox.models, imported by the migrations' env)."""
 
+from backend.models.accounts import (
+    Invitation,
+    Membership,
+    PasswordResetCode,
+    PersonalAccessToken,
+    ScopeOverride,
+    TenantRole,
+    User,
+    UserSession,
+)
 from backend.models.base import Base
 from backend.models.billing import (
     BillingCharge,
@@ -52,6 +62,14 @@ __all__ = [
     "InvoiceCounter",
     "Subscription",
     "TierRow",
+    "Invitation",
+    "Membership",
+    "PasswordResetCode",
+    "PersonalAccessToken",
+    "ScopeOverride",
+    "TenantRole",
+    "User",
+    "UserSession",
     "AutomaticMessage",
     "Campaign",
     "CampaignRecipient",

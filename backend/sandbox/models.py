@@ -17,7 +17,8 @@ from backend.models.base import Base, IdType, UtcDateTime, utcnow
 class SandboxMessage(Base):
     __tablename__ = "sandbox_messages"
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(
+    # None: sent from the platform's own number (password-reset codes), not a tenant's.
+    tenant_id: Mapped[str | None] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), index=True
     )
     sid: Mapped[str] = mapped_column(String(34), unique=True)

@@ -54,7 +54,7 @@ class TwilioMessageRequest:
 class SandboxMessageView:
     id: int
     sid: str
-    tenant_id: str
+    tenant_id: str | None  # None: sent from the platform's own number
     account_sid: str
     from_address: str
     to_address: str
@@ -121,12 +121,13 @@ def _content(request: TwilioMessageRequest) -> tuple[str | None, str | None]:
     return request.body or None, media_url
 
 
-def _view(message: SandboxMessage, tenant: Tenant, to_address: str) -> SandboxMessageView:
+def _view(message: SandboxMessage, tenant: Tenant | None, to_address: str,
+          platform_sid: str = "") -> SandboxMessageView:
     return SandboxMessageView(
         id=message.id,
         sid=message.sid,
         tenant_id=message.tenant_id,
-        account_sid=tenant.twilio_account_sid,
+        account_sid=tenant.twilio_account_sid if tenant is not None else platform_sid,
         from_address=message.from_address,
         to_address=to_address,
         body=message.body,
@@ -162,6 +163,41 @@ def fetch_account(
                                   created_at=first.created_at)
 
 
+def _is_platform_account(ctx: Context, account_sid: str) -> bool:
+    platform = ctx.settings.platform_twilio_account_sid
+    return bool(platform) and constant_time_equals(account_sid, platform)
+
+
+def _receive_platform_message(
+    ctx: Context, credentials: tuple[str, str] | None, request: TwilioMessageRequest
+) -> SandboxMessageView:
+    """A message from the platform's own number (password-reset codes): no tenant sends it."""
+    settings = ctx.settings
+    username, password = credentials or ("", "")
+    if not (constant_time_equals(username, settings.platform_twilio_account_sid)
+            and constant_time_equals(password, settings.platform_twilio_auth_token)):
+        raise TwilioApiError(401, 20003, "Authenticate")
+    try:
+        sender = to_e164((request.from_address or "").strip() or "-", field="From")
+    except InvalidPhoneNumber:
+        sender = None
+    if sender != settings.platform_whatsapp_number:
+        raise TwilioApiError(400, 63007,
+                             "Twilio could not find a Channel with the specified From address")
+    to_number = _recipient(request)
+    body, media_url = _content(request)
+    to_address = (request.to_address or "").strip()
+    with ctx.db.transaction() as session:
+        message = SandboxMessage(
+            tenant_id=None, sid=f"SM{uuid.uuid4().hex}",
+            from_address=(request.from_address or "").strip(),
+            to_encrypted=ctx.crypto.encrypt(to_address),
+            to_hash=ctx.crypto.keyed_hash(to_number), body=body, media_url=media_url)
+        session.add(message)
+        session.flush()
+        return _view(message, None, to_address, settings.platform_twilio_account_sid)
+
+
 def receive_message(
     ctx: Context,
     account_sid: str,
@@ -169,6 +205,8 @@ def receive_message(
     request: TwilioMessageRequest,
 ) -> SandboxMessageView:
     """Check the call as Twilio would (auth, From, To, content) and record the message."""
+    if _is_platform_account(ctx, account_sid):
+        return _receive_platform_message(ctx, credentials, request)
     with ctx.db.transaction() as session:
         tenants = session.scalars(
             select(Tenant).where(Tenant.twilio_account_sid == account_sid).order_by(Tenant.id)
@@ -212,7 +250,7 @@ def list_messages(
     ctx: Context, tenant_id: str | None = None, to: str | None = None, after: int | None = None
 ) -> list[SandboxMessageView]:
     """What the simulator received, in arrival order; tenant_id None means every tenant."""
-    query = select(SandboxMessage, Tenant).join(Tenant, Tenant.id == SandboxMessage.tenant_id)
+    query = select(SandboxMessage, Tenant).outerjoin(Tenant, Tenant.id == SandboxMessage.tenant_id)
     if tenant_id is not None:
         query = query.where(SandboxMessage.tenant_id == tenant_id)
     if to:
@@ -221,4 +259,5 @@ def list_messages(
         query = query.where(SandboxMessage.id > after)
     with ctx.db.transaction() as session:
         rows = session.execute(query.order_by(SandboxMessage.id)).all()
-        return [_view(m, t, ctx.crypto.decrypt(m.to_encrypted)) for m, t in rows]
+        platform = ctx.settings.platform_twilio_account_sid
+        return [_view(m, t, ctx.crypto.decrypt(m.to_encrypted), platform) for m, t in rows]

@@ -200,7 +200,7 @@ def send_status_callbacks(message_id: int) -> list[str]:
     ctx = job_context()
     with ctx.db.transaction() as session:
         message = session.get(SandboxMessage, message_id)
-        if message is None or not message.status_callback:
+        if message is None or not message.status_callback or message.tenant_id is None:
             return []
         tenant = session.get_one(Tenant, message.tenant_id)
         token = ctx.crypto.decrypt(tenant.twilio_auth_token_encrypted)

@@ -133,7 +133,8 @@ class SandboxQuerySchema(Schema):
 class SandboxMessageSchema(Schema):
     id = Id()
     sid = fields.Str()
-    tenant_id = fields.Str()
+    tenant_id = fields.Str(
+        allow_none=True, metadata={"description": "None: sent from the platform's own number"})
     from_address = fields.Str(data_key="from")
     to_address = fields.Str(data_key="to")
     body = fields.Str(allow_none=True)

@@ -1,8 +1,10 @@
 """`python -m backend.seed`: three demo tenants (one per tier) with API keys, customers and
-their commerce data (catalog, services, orders, bookings); a second run changes nothing."""
+their commerce data (catalog, services, orders, bookings), one staff user per role per tenant and
+a platform operator; a second run changes nothing."""
 
 from __future__ import annotations
 
+from backend.seed.accounts import seed_staff
 from backend.seed.commerce import seed_commerce
 from backend.seed.kb import seed_kb
 from backend.seed.payments import seed_payments
@@ -23,6 +25,7 @@ def seed(ctx: Context) -> list[TenantSeed]:
         seed_kb(ctx, tenant.tenant_id)
         seed_payments(ctx, tenant.tenant_id, authenticate_merchant(ctx, tenant.tenant_id,
                                                                    demo.api_key))
+    seed_staff(ctx, [tenant.tenant_id for tenant in seeded])  # README "Staff accounts"
     return seeded
 
 

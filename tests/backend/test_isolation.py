@@ -43,7 +43,12 @@ TABLE_BY_PARAMETER = {
     "message_id": "outbound_messages",
     "template_id": "message_templates",
     "campaign_id": "campaigns",
+    "invitation_id": "invitations",
+    "user_id": "members",  # FIRST's members' user ids (users have no tenant: see `seeded`)
+    "token_id": "personal_access_tokens",
 }
+# String parameters: what FIRST has under that name (its own custom role).
+STRING_BY_PARAMETER = {"name": "isolation-role"}
 # Where one parameter name means another table on some routes.
 TABLE_BY_RULE_AND_PARAMETER = {("/v1/service-variants/", "variant_id"): "service_variants"}
 # The operator's routes span every tenant by design (a merchant key gets 403 there:
@@ -72,7 +77,12 @@ VALIDATED_BEFORE_LOOKUP: dict[tuple[str, str], dict[str, Any]] = {
         "name": "Isolation", "duration_minutes": 30, "price_minor": 100},
     ("POST", "/v1/services/<int:service_id>/windows"): {
         "weekday": 1, "start": "09:00", "end": "10:00", "capacity": 1},
+    ("PATCH", "/v1/members/<int:user_id>"): {"role": "viewer"},
+    ("PUT", "/v1/roles/<string:name>"): {"scopes": ["catalog:read"]},
 }
+# A signed-in user's own objects (their personal access tokens): service and merchant
+# credentials get 401 there whatever the ids, which leaks nothing.
+USER_ROUTE = re.compile(r"^/v1/tokens(/|$)")
 # Routes for the assistant acting for one customer (X-CUSTOMER-PHONE): a merchant key gets 401
 # there whatever the ids, which leaks nothing.
 ACTING_ROUTE = re.compile(r"/(me|current)(/|$)")
@@ -127,12 +137,16 @@ def seeded(ctx: Context, client) -> dict[str, list[int]]:
     _messaging(ctx, inbound.customer_id)
     for demo in (FIRST, SECOND):
         _invoice(ctx, demo.tenant.id)
+    _staff(ctx)
     ids: dict[str, list[int]] = {}
     with ctx.db.engine.connect() as connection:
         for table in tenant_tables():
             if "id" in table.columns:
                 ids[table.name] = list(connection.execute(
                     select(table.c.id).where(table.c.tenant_id == FIRST.tenant.id)).scalars())
+        memberships = Base.metadata.tables["memberships"]
+        ids["members"] = list(connection.execute(select(memberships.c.user_id).where(
+            memberships.c.tenant_id == FIRST.tenant.id)).scalars())
     return ids
 
 
@@ -147,6 +161,25 @@ def _invoice(ctx: Context, tenant_id: str) -> None:
         tenant = session.get(Tenant, tenant_id)
         assert tenant is not None
         issue_invoice(ctx, session, subscription_for(session, tenant), utcnow())
+
+
+def _staff(ctx: Context) -> None:
+    """Both tenants' demo staff; FIRST's owner has a token, FIRST a custom role and an
+    invitation."""
+    from backend.seed.accounts import seed_staff, staff_email
+    from backend.services.accounts.access import create_role
+    from backend.services.accounts.members import invite
+    from backend.services.accounts.sessions import create_token
+    from backend.services.accounts.users import find_user
+
+    seed_staff(ctx, [FIRST.tenant.id, SECOND.tenant.id])
+    create_role(ctx, FIRST.tenant.id, STRING_BY_PARAMETER["name"], ["catalog:read"])
+    invite(ctx, FIRST.tenant.id, "isolation@example.com", "viewer", None)
+    with ctx.db.transaction() as session:
+        owner = find_user(session, staff_email(FIRST.tenant.id, "owner"))
+        assert owner is not None
+        owner_id = owner.id
+    create_token(ctx, owner_id, FIRST.tenant.id, "isolation")
 
 
 def _knowledge_base(ctx: Context, tenant_id: str) -> None:
@@ -220,6 +253,8 @@ def v1_rules(app: Flask) -> list[tuple[str, list[str], str]]:
 def fill(rule: str, ids: dict[str, list[int]]) -> str:
     def one(match: re.Match[str]) -> str:
         converter, parameter = match.group(1), match.group(2)
+        if converter == "string" and parameter in STRING_BY_PARAMETER:
+            return STRING_BY_PARAMETER[parameter]
         if converter != "int":
             pytest.fail(f"{rule}: <{converter}:{parameter}> is not an id this test can fill")
         table = table_for(rule, parameter)
@@ -263,6 +298,8 @@ def test_no_route_reaches_another_tenants_objects(
                 continue
             if ACTING_ROUTE.search(rule) and credentials == "merchant_key" and status == 401:
                 continue  # merchants cannot act as a customer at all
+            if USER_ROUTE.match(rule) and status == 401:
+                continue
             if not has_ids:
                 # The caller's own collection: it may answer, but never with FIRST's rows.
                 if status in (200, 201) and method == "GET":

@@ -10,10 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.domain.phones import whatsapp_address
 from backend.models import BillingReminder, Tenant
 from backend.models.base import utcnow
-from backend.providers.twilio import TwilioSender, TwilioSendError
+from backend.providers.twilio import TwilioSendError
+from backend.services.platform.platform_whatsapp import (
+    platform_sender_configured,
+    send_from_platform,
+)
 from backend.wiring import Context
 from kit import texts
 
@@ -34,17 +37,6 @@ def add_reminder(session: Session, tenant: Tenant, key: str, kind: str, invoice_
     return row.id
 
 
-def _sender(ctx: Context) -> tuple[TwilioSender, str] | None:
-    settings = ctx.settings
-    if not (settings.platform_whatsapp_number and settings.platform_twilio_account_sid
-            and settings.platform_twilio_auth_token):
-        return None
-    sender = TwilioSender(settings.platform_twilio_account_sid,
-                          settings.platform_twilio_auth_token,
-                          settings.twilio_base_url(settings.sandbox))
-    return sender, whatsapp_address(settings.platform_whatsapp_number)
-
-
 def send_reminder(ctx: Context, reminder_id: int, final_attempt: bool = True) -> str:
     """Send one queued reminder (the job); transient Twilio failures are retried."""
     with ctx.db.transaction() as session:
@@ -55,14 +47,12 @@ def send_reminder(ctx: Context, reminder_id: int, final_attempt: bool = True) ->
         phone = (ctx.crypto.decrypt(tenant.billing_phone_encrypted)
                  if tenant.billing_phone_encrypted else None)
         body = row.body
-    sender = _sender(ctx)
-    if phone is None or sender is None:
+    if phone is None or not platform_sender_configured(ctx):
         why = ("no billing phone is set" if phone is None else
                "PLATFORM_WHATSAPP_NUMBER and PLATFORM_TWILIO_* are not set")
         return _finish(ctx, reminder_id, "unsent", why)
-    client, from_address = sender
     try:
-        sent = client.send(from_=from_address, to=whatsapp_address(phone), body=body)
+        sent = send_from_platform(ctx, phone, body)
     except TwilioSendError as error:
         if error.transient and not final_attempt:
             raise

@@ -1,0 +1,181 @@
+"""Schemas of staff accounts: login, the signed-in user, tokens, members, roles, invitations."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from backend.api.fields import BoundedInt, Id, UtcDateTime
+from backend.domain.passwords import MAX_LENGTH, RULE
+
+SCOPE_LIST = fields.List(fields.Str(validate=validate.Length(max=64)),
+                         validate=validate.Length(max=64))
+PASSWORD = {"validate": validate.Length(min=1, max=1024),
+            "metadata": {"description": f"Rule: {RULE} (at most {MAX_LENGTH})"}}
+
+
+class LoginSchema(Schema):
+    email = fields.Str(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.Str(required=True, validate=validate.Length(min=1, max=1024))
+    tenant_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=64),
+                           metadata={"description": "The tenant to work on (default: the first)"})
+
+
+class UserSchema(Schema):
+    id = Id()
+    email = fields.Str()
+    name = fields.Str(allow_none=True)
+    is_operator = fields.Bool()
+    has_phone = fields.Bool(metadata={"description": "A WhatsApp number for reset codes is set"})
+    created_at = UtcDateTime()
+
+
+class MembershipSchema(Schema):
+    tenant_id = fields.Str()
+    tenant_name = fields.Str()
+    role = fields.Str()
+
+
+class SessionSchema(Schema):
+    user = fields.Nested(UserSchema)
+    tenant_id = fields.Str(allow_none=True, metadata={"description": "The current tenant"})
+    csrf_token = fields.Str(metadata={"description": "Send it as X-CSRF-Token on POST, PUT, "
+                                                     "PATCH and DELETE"})
+    expires_at = UtcDateTime()
+
+
+class MeSchema(Schema):
+    user = fields.Nested(UserSchema)
+    tenant_id = fields.Str(allow_none=True, metadata={"description": "The current tenant"})
+    scopes = fields.List(fields.Str(), metadata={"description": "Scopes on the current tenant"})
+    memberships = fields.List(fields.Nested(MembershipSchema))
+
+
+class SwitchSchema(Schema):
+    tenant_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+
+
+class ResetRequestSchema(Schema):
+    email = fields.Str(required=True, validate=validate.Length(min=1, max=254))
+
+
+class ResetAcceptedSchema(Schema):
+    message = fields.Str()
+
+
+class ResetConfirmSchema(Schema):
+    email = fields.Str(required=True, validate=validate.Length(min=1, max=254))
+    code = fields.Str(required=True, validate=validate.Length(min=1, max=16))
+    password = fields.Str(required=True, **PASSWORD)
+
+
+class TokenSchema(Schema):
+    id = Id()
+    name = fields.Str()
+    prefix = fields.Str(metadata={"description": "First characters of the token"})
+    tenant_id = fields.Str()
+    scopes = fields.List(fields.Str(), allow_none=True,
+                         metadata={"description": "None: the user's scopes on the tenant"})
+    expires_at = UtcDateTime(allow_none=True)
+    revoked_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+
+
+class NewTokenRequestSchema(Schema):
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    scopes = fields.List(fields.Str(validate=validate.Length(max=64)), load_default=None,
+                         allow_none=True, validate=validate.Length(max=64),
+                         metadata={"description": "Narrower than the user's scopes; omit for all"})
+    expires_in_days = BoundedInt(minimum=1, maximum=3650, load_default=None, allow_none=True)
+
+
+class NewTokenSchema(TokenSchema):
+    token = fields.Str(metadata={"description": "The token itself: shown this once, never again"})
+
+
+class TokenListSchema(Schema):
+    results = fields.List(fields.Nested(TokenSchema))
+
+
+class MemberSchema(Schema):
+    user_id = Id()
+    email = fields.Str()
+    name = fields.Str(allow_none=True)
+    role = fields.Str()
+    scopes = fields.List(fields.Str(), metadata={"description": "Effective scopes"})
+    created_at = UtcDateTime()
+
+
+class MemberListSchema(Schema):
+    results = fields.List(fields.Nested(MemberSchema))
+
+
+class RoleChangeSchema(Schema):
+    role = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+
+
+class OverridesSchema(Schema):
+    allow = fields.List(fields.Str(validate=validate.Length(max=64)), load_default=list,
+                        validate=validate.Length(max=64))
+    deny = fields.List(fields.Str(validate=validate.Length(max=64)), load_default=list,
+                       validate=validate.Length(max=64),
+                       metadata={"description": "Denied scopes win over the role and allow"})
+
+
+class RoleSchema(Schema):
+    name = fields.Str()
+    scopes = fields.List(fields.Str())
+    built_in = fields.Bool()
+
+
+class RoleListSchema(Schema):
+    results = fields.List(fields.Nested(RoleSchema))
+
+
+class NewRoleSchema(Schema):
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    scopes = fields.List(fields.Str(validate=validate.Length(max=64)), required=True,
+                         validate=validate.Length(max=64))
+
+
+class RoleScopesSchema(Schema):
+    scopes = fields.List(fields.Str(validate=validate.Length(max=64)), required=True,
+                         validate=validate.Length(max=64))
+
+
+class InvitationSchema(Schema):
+    id = Id()
+    tenant_id = fields.Str()
+    email = fields.Str()
+    role = fields.Str()
+    expires_at = UtcDateTime()
+    accepted_at = UtcDateTime(allow_none=True)
+    revoked_at = UtcDateTime(allow_none=True)
+    created_at = UtcDateTime()
+
+
+class NewInvitationSchema(InvitationSchema):
+    token = fields.Str(metadata={"description": "The one-time token: shown this once"})
+    link = fields.Str(metadata={"description": "The link to send the invitee"})
+
+
+class InvitationListSchema(Schema):
+    results = fields.List(fields.Nested(InvitationSchema))
+
+
+class InviteSchema(Schema):
+    email = fields.Str(required=True, validate=validate.Length(min=1, max=254))
+    role = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+
+
+class AcceptSchema(Schema):
+    token = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    password = fields.Str(load_default=None, allow_none=True, **PASSWORD)
+    name = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    phone = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=32),
+                       metadata={"description": "WhatsApp number for password-reset codes"})
+
+
+class AcceptedSchema(Schema):
+    user = fields.Nested(UserSchema)
+    tenant_id = fields.Str()
+    role = fields.Str()
