@@ -14,6 +14,7 @@ from backend.api.api_keys.schemas import (
 )
 from backend.api.auth import require_tenant
 from backend.api.common import TENANT_SECURITY, ErrorSchema, context, tenant_id
+from backend.api.scopes import requires
 from backend.services.platform.api_keys import (
     ApiKeyView,
     create_api_key,
@@ -27,12 +28,14 @@ blp.before_request(require_tenant)
 
 @blp.route("")
 class ApiKeys(MethodView):
+    @requires("users:manage")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, ApiKeyListSchema)
     def get(self) -> dict[str, list[ApiKeyView]]:
         """The tenant's keys, revoked ones included (never the keys themselves)"""
         return {"results": list_api_keys(context(), tenant_id())}
 
+    @requires("users:manage")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(NewApiKeyRequestSchema)
     @blp.response(201, NewApiKeySchema)
@@ -45,6 +48,7 @@ class ApiKeys(MethodView):
 
 @blp.route("/<int:api_key_id>")
 class ApiKeyById(MethodView):
+    @requires("users:manage")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(204)
     @blp.alt_response(404, schema=ErrorSchema, description="No such key for this tenant")

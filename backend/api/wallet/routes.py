@@ -14,6 +14,7 @@ from backend.api.auth import require_tenant
 from backend.api.commerce import customer_scope
 from backend.api.common import TENANT_SECURITY, ErrorSchema, context, principal, tenant_id
 from backend.api.pagination import paginated
+from backend.api.scopes import requires
 from backend.api.wallet.schemas import (
     AuditTrailSchema,
     TransactionPageSchema,
@@ -54,6 +55,7 @@ def _user() -> str | None:
 
 @blp.route("")
 class Wallet(MethodView):
+    @requires("wallet:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, WalletSchema)
     @blp.alt_response(401, schema=ErrorSchema, description="Not the merchant")
@@ -65,6 +67,7 @@ class Wallet(MethodView):
 
 @blp.route("/transactions")
 class Transactions(MethodView):
+    @requires("wallet:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(TransactionQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, TransactionPageSchema)
@@ -77,6 +80,7 @@ class Transactions(MethodView):
 
 @blp.route("/withdrawals")
 class Withdrawals(MethodView):
+    @requires("wallet:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(WithdrawalQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, WithdrawalPageSchema)
@@ -86,6 +90,7 @@ class Withdrawals(MethodView):
         _not_a_customer()
         return paginated(list_withdrawals(context(), tenant_id(), **query))
 
+    @requires("wallet:withdraw")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(WithdrawalCreateSchema)
     @blp.response(201, WithdrawalSchema)
@@ -103,6 +108,7 @@ class Withdrawals(MethodView):
 
 @blp.route("/withdrawals/<int:withdrawal_id>")
 class WithdrawalById(MethodView):
+    @requires("wallet:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, WithdrawalSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such withdrawal")
@@ -115,6 +121,7 @@ class WithdrawalById(MethodView):
 
 @blp.route("/withdrawals/<int:withdrawal_id>/approve")
 class WithdrawalApproval(MethodView):
+    @requires("wallet:approve")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, WithdrawalSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such withdrawal")
@@ -127,6 +134,7 @@ class WithdrawalApproval(MethodView):
 
 @blp.route("/withdrawals/<int:withdrawal_id>/audit")
 class WithdrawalAudit(MethodView):
+    @requires("wallet:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, AuditTrailSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such withdrawal")
