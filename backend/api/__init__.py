@@ -8,6 +8,7 @@ from flask_smorest import Api
 def register_blueprints(api: Api) -> None:
     from backend.api.api_keys import blp as api_keys
     from backend.api.appointments import blp as appointments
+    from backend.api.audit_logs import blp as audit_logs
     from backend.api.campaigns import blp as campaigns
     from backend.api.campaigns import tags_blp as customer_tags
     from backend.api.carts import blp as carts
@@ -39,7 +40,7 @@ def register_blueprints(api: Api) -> None:
 
     for blueprint in (health, tenants, messages, products):
         api.register_blueprint(blueprint)
-    for blueprint in (tenant, api_keys, customers, conversations):  # the tenant platform
+    for blueprint in (tenant, api_keys, customers, conversations, audit_logs):  # the tenant platform
         api.register_blueprint(blueprint)
     for blueprint in (conversations_internal, nlu_internal, nlu):  # conversation operations
         api.register_blueprint(blueprint)

@@ -6,7 +6,7 @@ from flask import g, request
 
 from backend.api.common import Principal, context
 from backend.domain.errors import Unauthenticated
-from backend.services.platform.auth import authenticate_merchant, ensure_tenant_exists, is_service_token
+from backend.services.platform.auth import ensure_tenant_exists, is_service_token, merchant_key
 
 CREDENTIALS_HINT = (
     "Send Authorization: Bearer <service token> (with X-TENANT-ID for tenant routes), "
@@ -35,8 +35,8 @@ def _authenticate(tenant_required: bool) -> Principal:
     api_key = request.headers.get("X-TENANT-API-KEY", "")
     if tenant is None or not api_key:
         raise Unauthenticated(f"Missing credentials. {CREDENTIALS_HINT}")
-    key_id = authenticate_merchant(ctx, tenant, api_key)
-    return Principal(is_service=False, tenant_id=tenant, api_key_id=key_id)
+    key = merchant_key(ctx, tenant, api_key)
+    return Principal(is_service=False, tenant_id=tenant, api_key_id=key.id, scopes=key.scopes)
 
 
 def require_service() -> None:

@@ -1,6 +1,7 @@
 """SQLAlchemy 2 typed models; importing this package registers every table on Base.metadata but
 the simulators' own (backend.sandbox.models, imported by the migrations' env)."""
 
+from backend.models.audit import AuditLog
 from backend.models.base import Base
 from backend.models.bookings import Appointment, AvailabilityWindow, Service, ServiceVariant
 from backend.models.campaigns import Campaign, CampaignRecipient, CampaignVariant, CustomerTag
@@ -35,6 +36,7 @@ from backend.models.wallet import (
 )
 
 __all__ = [
+    "AuditLog",
     "AutomaticMessage",
     "Campaign",
     "CampaignRecipient",

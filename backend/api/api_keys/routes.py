@@ -13,11 +13,12 @@ from backend.api.api_keys.schemas import (
     NewApiKeySchema,
 )
 from backend.api.auth import require_tenant
-from backend.api.common import TENANT_SECURITY, ErrorSchema, context, tenant_id
+from backend.api.common import TENANT_SECURITY, ErrorSchema, context, principal, tenant_id
 from backend.api.scopes import requires
 from backend.services.platform.api_keys import (
     ApiKeyView,
     create_api_key,
+    key_scopes,
     list_api_keys,
     revoke_api_key_by_id,
 )
@@ -39,10 +40,14 @@ class ApiKeys(MethodView):
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(NewApiKeyRequestSchema)
     @blp.response(201, NewApiKeySchema)
+    @blp.alt_response(403, schema=ErrorSchema, description="Scopes the creator does not hold")
     @blp.alt_response(409, schema=ErrorSchema, description="A live key already has that name")
+    @blp.alt_response(422, schema=ErrorSchema, description="Unknown scopes or role")
     def post(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """Create a key; the answer holds the key itself, which is not stored and not shown again"""
-        new = create_api_key(context(), tenant_id(), payload["name"])
+        """Create a key with scopes (or a role's); the answer holds the key itself, which is not
+        stored and not shown again"""
+        scopes = key_scopes(payload["scopes"], payload["role"], principal().scopes)
+        new = create_api_key(context(), tenant_id(), payload["name"], scopes)
         return {**vars(new.key), "active": new.key.active, "key": new.raw_key}
 
 

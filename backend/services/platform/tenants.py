@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from kit.clock import DEFAULT_TIMEZONE
 
+from backend.services.platform.audit import record_audit
 from backend.wiring import Context
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.money import minor_unit_digits
@@ -169,10 +170,14 @@ def update_settings(
         )
     with ctx.db.transaction() as session:
         tenant = require_tenant(session, tenant_id)
+        before = _settings_view(tenant)
         for name, value in _checked(changes, tenant).items():
             setattr(tenant, name, value)
         session.flush()
-        return _settings_view(tenant)
+        after = _settings_view(tenant)
+        record_audit(session, tenant_id, None, "tenant.update", ("tenant", tenant_id),
+                     before, after)
+        return after
 
 
 def _checked(changes: dict[str, Any], tenant: Tenant | None) -> dict[str, Any]:
