@@ -2,8 +2,9 @@
 authenticated the caller; a caller without it gets 403 naming the missing scope.
 
 Flask runs the app's before_request hooks before any blueprint's, and authentication is a
-blueprint hook (backend/api/auth.py), so `check_scope` is appended to every registered
-blueprint's hooks, after its authentication. `deny_undeclared` runs first, as an app hook: a
+blueprint hook (backend/api/auth.py), so `check_scope` goes into every registered blueprint's
+hooks right after its authentication hook (before anything else the blueprint does; at the end
+for a blueprint that authenticates on its own or not at all). `deny_undeclared` runs first, as an app hook: a
 /v1 or /internal route that declares nothing is refused (403) rather than left open, and so is a
 /v1 or /internal route registered outside a blueprint (nothing would authenticate it). The test
 that walks the URL map (tests/backend/test_rbac_walk.py) fails long before that can ship.
@@ -13,11 +14,13 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g, request
 
+from backend.api.auth import require_service, require_service_or_tenant, require_tenant
 from backend.api.common import Principal
 from backend.api.scopes import OPERATOR, PUBLIC, SERVICE, required_scope
 from backend.domain.errors import Forbidden, Unauthenticated
 
 GUARDED_PREFIXES = ("/v1/", "/internal/")
+AUTHENTICATION_HOOKS = (require_service, require_tenant, require_service_or_tenant)
 
 
 def declared_scope(app: Flask, endpoint: str, method: str) -> str | None:
@@ -74,4 +77,6 @@ def register_scope_check(app: Flask) -> None:
     own hooks (authentication)."""
     app.before_request(deny_undeclared)
     for name in app.blueprints:
-        app.before_request_funcs.setdefault(name, []).append(check_scope)
+        hooks = app.before_request_funcs.setdefault(name, [])
+        authenticating = [i for i, hook in enumerate(hooks) if hook in AUTHENTICATION_HOOKS]
+        hooks.insert(authenticating[-1] + 1 if authenticating else len(hooks), check_scope)
