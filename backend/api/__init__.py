@@ -40,7 +40,8 @@ def register_blueprints(api: Api) -> None:
 
     for blueprint in (health, tenants, messages, products):
         api.register_blueprint(blueprint)
-    for blueprint in (tenant, api_keys, customers, conversations, audit_logs):  # the tenant platform
+    # the tenant platform
+    for blueprint in (tenant, api_keys, customers, conversations, audit_logs):
         api.register_blueprint(blueprint)
     for blueprint in (conversations_internal, nlu_internal, nlu):  # conversation operations
         api.register_blueprint(blueprint)

@@ -4,7 +4,10 @@ gets a generic record (actor, route, target, status) once it answered.
 
 Binding is a blueprint hook after authentication (like the scope check: Flask runs app hooks
 first). Writes are POST, PUT, PATCH and DELETE on /v1 routes for a tenant whose declared scope is
-not a read (a search or a preview sent as POST changes nothing).
+not a read (a search or a preview sent as POST changes nothing) nor the service's own (the
+assistant filling a customer's cart or changing their preferences is the customer's doing, kept
+in those records' own trails, not staff activity; whatever the services record, like an order
+the assistant places, is still recorded, as the service).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from flask import Flask, Response, current_app, g, request
 
 from backend.api.common import Principal, context
 from backend.api.scope_check import declared_scope
-from backend.api.scopes import PUBLIC
+from backend.api.scopes import PUBLIC, SERVICE
 from backend.services.platform.audit import (
     RequestAudit,
     actor_name,
@@ -45,7 +48,7 @@ def _audited_write() -> bool:
     if request.method not in WRITES or not request.path.startswith("/v1/"):
         return False
     scope = declared_scope(current_app, request.endpoint or "", request.method)
-    return scope is not None and scope != PUBLIC and not scope.endswith(":read")
+    return scope is not None and scope not in (PUBLIC, SERVICE) and not scope.endswith(":read")
 
 
 def _target(response: Response) -> tuple[str, Any]:

@@ -4,10 +4,12 @@ authenticated the caller; a caller without it gets 403 naming the missing scope.
 Flask runs the app's before_request hooks before any blueprint's, and authentication is a
 blueprint hook (backend/api/auth.py), so `check_scope` goes into every registered blueprint's
 hooks right after its authentication hook (before anything else the blueprint does; at the end
-for a blueprint that authenticates on its own or not at all). `deny_undeclared` runs first, as an app hook: a
-/v1 or /internal route that declares nothing is refused (403) rather than left open, and so is a
-/v1 or /internal route registered outside a blueprint (nothing would authenticate it). The test
-that walks the URL map (tests/backend/test_rbac_walk.py) fails long before that can ship.
+for a blueprint that authenticates on its own or not at all).
+
+`deny_undeclared` runs first, as an app hook: a /v1 or /internal route that declares nothing is
+refused (403) rather than left open, and so is a /v1 or /internal route registered outside a
+blueprint (nothing would authenticate it). The test that walks the URL map
+(tests/backend/test_rbac_walk.py) fails long before that can ship.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from typing import Any
 from backend.domain.permissions import BUILT_IN_ROLES
 from backend.services.platform.audit import masked
 from backend.wiring import Context
-from tests.backend.conftest import TENANT_ID, merchant_headers
+from tests.backend.conftest import merchant_headers
 from tests.backend.test_rbac_keys import PHONE, add_product, fund_wallet, key_headers
 
 
@@ -84,4 +84,3 @@ def test_personal_data_is_masked() -> None:
                     "note": "call +254712345678", "auth_token": "s3cret", "title": "Shoes"})
     assert value == {"profile_name": "****", "email": "w****@example.com",
                      "note": "call +2547****678", "auth_token": "[redacted]", "title": "Shoes"}
-    assert TENANT_ID

@@ -4,11 +4,11 @@ wallet:approve and another actor; undeclared routes are refused at run time."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 from alembic import command
-from flask import Flask
 from sqlalchemy import create_engine, text
 
 from backend.api.products.routes import ProductById
@@ -16,8 +16,11 @@ from backend.domain.errors import Conflict
 from backend.domain.ledger import move_legs
 from backend.domain.permissions import ALL_SCOPES, BUILT_IN_ROLES
 from backend.migrate import alembic_config
-from backend.services.payments.wallets import approve_withdrawal, post_transaction, \
-    request_withdrawal
+from backend.services.payments.wallets import (
+    approve_withdrawal,
+    post_transaction,
+    request_withdrawal,
+)
 from backend.services.platform.auth import issue_api_key
 from backend.wiring import Context
 from tests.backend.conftest import TENANT_ID, TENANT_KEY, merchant_headers, service_headers
@@ -40,7 +43,8 @@ def fund_wallet(ctx: Context, amount_minor: int = 500_000) -> None:
 
 def add_product(client: Any) -> dict[str, Any]:
     response = client.post("/v1/products", headers=merchant_headers(), json={
-        "title": "Sneakers", "category": "shoes", "variants": [{"sku": "SNK-1", "price_minor": 250_000, "stock": 3}]})
+        "title": "Sneakers", "category": "shoes",
+        "variants": [{"sku": "SNK-1", "price_minor": 250_000, "stock": 3}]})
     assert response.status_code == 201, response.get_json()
     body: dict[str, Any] = response.get_json()
     return body
@@ -131,7 +135,7 @@ def test_a_user_is_one_actor_whatever_credential_they_use(tenants: Context) -> N
     assert approve_withdrawal(tenants, TENANT_ID, withdrawal.id, "user:6").approved_by == "user:6"
 
 
-def test_undeclared_routes_are_refused_at_run_time(app: Flask, client: Any, tenants: Context,
+def test_undeclared_routes_are_refused_at_run_time(client: Any, tenants: Context,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     product = add_product(client)
     url = f"/v1/products/{product['id']}"
@@ -168,7 +172,7 @@ def test_existing_keys_keep_every_scope_through_the_migration(tmp_path: Any) -> 
     with engine.connect() as connection:
         stored = connection.execute(text("SELECT scopes FROM api_keys")).scalar_one()
     engine.dispose()
-    assert sorted(__import__("json").loads(stored)) == sorted(ALL_SCOPES)
+    assert sorted(json.loads(stored)) == sorted(ALL_SCOPES)
 
 
 @pytest.mark.parametrize("role", sorted(BUILT_IN_ROLES))

@@ -2,7 +2,7 @@
 
 from marshmallow import Schema, fields, validate
 
-from backend.api.fields import Id, UtcDateTime
+from backend.api.fields import BoundedInt, Id, UtcDateTime
 from backend.api.pagination import PageQuerySchema, page_schema
 
 
@@ -28,7 +28,7 @@ class AuditLogSchema(Schema):
     before = fields.Dict(allow_none=True, metadata={"description": "Personal data masked"})
     after = fields.Dict(allow_none=True, metadata={"description": "Personal data masked"})
     route = fields.Str(allow_none=True, metadata={"description": "METHOD /rule of the request"})
-    status = fields.Int(allow_none=True, metadata={
+    status = BoundedInt(minimum=100, maximum=599, allow_none=True, metadata={
         "description": "HTTP status (generic records; a service's record exists only if the "
                        "change committed)"})
     request_id = fields.Str(allow_none=True)

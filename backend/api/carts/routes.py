@@ -37,8 +37,8 @@ blp.before_request(require_tenant)
 
 @blp.before_request
 def _find_acting_customer() -> None:
-    """/current… routes: the customer is resolved (or the caller refused, 401) before the body
-    is even validated, so a merchant key learns nothing from them."""
+    """/current… routes: the customer is resolved before the body is even validated, so a
+    merchant key learns nothing from them (the scope check refused it already: 403)."""
     if request.path.startswith(f"{blp.url_prefix}/current"):
         g.acting_customer_id = acting_customer_id()
 
