@@ -8,11 +8,13 @@ from flask_smorest import Api
 from swagger_ui_bundle import swagger_ui_path
 
 from backend.api import register_blueprints
+from backend.api.audit_trail import register_audit_trail
 from backend.api.common import SECURITY_SCHEMES, ErrorSchema
 from backend.api.fields import BoundedIntConverter
 from backend.api.headers import register_security_headers
 from backend.api.input_guard import register_input_guard
 from backend.api.rate_limits import init_rate_limits
+from backend.api.scope_check import register_scope_check
 from backend.wiring import build_context
 from backend.errors import register_error_handlers
 from backend.observability import init_app as init_observability
@@ -66,4 +68,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_security_headers(app)
     register_input_guard(app)
     redact_logger(app.logger)  # Flask logs the path of a request that failed
+    register_scope_check(app)  # last: after every blueprint and the request's own hooks
+    register_audit_trail(app)  # after the scope check: binds the actor it let through
     return app

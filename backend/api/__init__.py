@@ -9,6 +9,7 @@ def register_blueprints(api: Api) -> None:
     from backend.api.accounts import accept_blp, auth_blp, members_blp, tokens_blp
     from backend.api.api_keys import blp as api_keys
     from backend.api.appointments import blp as appointments
+    from backend.api.audit_logs import blp as audit_logs
     from backend.api.campaigns import blp as campaigns
     from backend.api.campaigns import tags_blp as customer_tags
     from backend.api.billing import blp as subscription
@@ -44,7 +45,8 @@ def register_blueprints(api: Api) -> None:
 
     for blueprint in (health, tenants, platform, messages, products):
         api.register_blueprint(blueprint)
-    for blueprint in (tenant, api_keys, customers, conversations):  # the tenant platform
+    # the tenant platform
+    for blueprint in (tenant, api_keys, customers, conversations, audit_logs):
         api.register_blueprint(blueprint)
     for blueprint in (conversations_internal, nlu_internal, nlu):  # conversation operations
         api.register_blueprint(blueprint)

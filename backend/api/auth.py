@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import g, request
 
 from backend.api.common import Principal, context
+from backend.api.scopes import OPERATOR
 from backend.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from backend.services.accounts.sessions import (
     SESSION_COOKIE,
@@ -17,7 +18,7 @@ from backend.services.accounts.sessions import (
     session_user,
     token_user,
 )
-from backend.services.platform.auth import authenticate_merchant, ensure_tenant_exists, is_service_token
+from backend.services.platform.auth import ensure_tenant_exists, is_service_token, merchant_key
 
 CREDENTIALS_HINT = (
     "Send Authorization: Bearer <service token> (with X-TENANT-ID for tenant routes), "
@@ -84,8 +85,8 @@ def _authenticate(tenant_required: bool) -> Principal:
     api_key = request.headers.get("X-TENANT-API-KEY", "")
     if tenant is None or not api_key:
         raise Unauthenticated(f"Missing credentials. {CREDENTIALS_HINT}")
-    key_id = authenticate_merchant(ctx, tenant, api_key)
-    return Principal(is_service=False, tenant_id=tenant, api_key_id=key_id)
+    key = merchant_key(ctx, tenant, api_key)
+    return Principal(is_service=False, tenant_id=tenant, api_key_id=key.id, scopes=key.scopes)
 
 
 def require_service() -> None:
@@ -128,7 +129,7 @@ def require_operator() -> None:
     if user is None:
         _authenticate(tenant_required=False)  # a merchant's key: 401 if wrong, else 403
     if user is None or not user.is_operator:
-        raise Forbidden("Only platform operators may do this")
+        raise Forbidden("Only platform operators may do this", {"required_scope": [OPERATOR]})
     g.signed_in = user
     g.principal = Principal(is_service=False, tenant_id=None, user_id=user.user_id,
                             is_operator=True, scopes=frozenset())

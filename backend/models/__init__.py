@@ -11,6 +11,7 @@ from backend.models.accounts import (
     User,
     UserSession,
 )
+from backend.models.audit import AuditLog
 from backend.models.base import Base
 from backend.models.billing import (
     BillingCharge,
@@ -70,6 +71,7 @@ __all__ = [
     "TenantRole",
     "User",
     "UserSession",
+    "AuditLog",
     "AutomaticMessage",
     "Campaign",
     "CampaignRecipient",

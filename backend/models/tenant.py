@@ -57,3 +57,6 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # What the key may do (backend.domain.permissions), sorted; keys made before scopes existed
+    # hold every scope of that time (migration 0016).
+    scopes: Mapped[list[str]] = mapped_column(JSON)

@@ -24,6 +24,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from backend.api.common import ErrorSchema
+from backend.api.scopes import PUBLIC, requires
 from backend.wiring import Context
 from backend.api.fields import BoundedInt
 from backend.providers.paystack import signature as paystack_signature
@@ -68,6 +69,7 @@ def _paystack_error(status: int, message: str) -> Response:
 
 @blp.route("/paystack/integration/webhook")
 class PaystackWebhookUrl(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(401, schema=ProviderReplySchema, description="No secret key")
     def put(self) -> Response:
@@ -83,6 +85,7 @@ class PaystackWebhookUrl(MethodView):
 
 @blp.route("/paystack/transaction/initialize")
 class PaystackInitialize(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(400, schema=ProviderReplySchema, description="Paystack error shape")
     def post(self) -> Response:
@@ -114,6 +117,7 @@ class PaystackInitialize(MethodView):
 
 @blp.route("/paystack/transaction/verify/<string:reference>")
 class PaystackVerify(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(404, schema=ProviderReplySchema, description="Unknown reference")
     def get(self, reference: str) -> Response:
@@ -134,6 +138,7 @@ def _paystack_data(reference: str, record: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/paystack/checkout/<string:access_code>/pay")
 class PaystackPay(MethodView):
+    @requires(PUBLIC)
     @blp.arguments(PaySchema)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown checkout")
@@ -187,6 +192,7 @@ def _session_object(session_id: str, record: dict[str, Any]) -> dict[str, Any]:
 
 @blp.route("/stripe/v1/webhook_endpoints")
 class StripeWebhookEndpoints(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(401, schema=ProviderReplySchema, description="Stripe error shape")
     def post(self) -> Response:
@@ -205,6 +211,7 @@ class StripeWebhookEndpoints(MethodView):
 
 @blp.route("/stripe/v1/checkout/sessions")
 class StripeSessions(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(400, schema=ProviderReplySchema, description="Stripe error shape")
     def post(self) -> Response:
@@ -239,6 +246,7 @@ class StripeSessions(MethodView):
 
 @blp.route("/stripe/v1/checkout/sessions/<string:session_id>")
 class StripeSession(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(404, schema=ProviderReplySchema, description="Stripe error shape")
     def get(self, session_id: str) -> Response:
@@ -258,6 +266,7 @@ def stripe_signature_header(payload: bytes, secret: str, timestamp: int | None =
 
 @blp.route("/stripe/pay/<string:session_id>")
 class StripePay(MethodView):
+    @requires(PUBLIC)
     @blp.arguments(PaySchema)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown session")
@@ -300,6 +309,7 @@ def _pesapal_client() -> str | None:
 
 @blp.route("/pesapal/api/Auth/RequestToken")
 class PesapalToken(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(401, schema=ProviderReplySchema, description="Pesapal error shape")
     def post(self) -> Response:
@@ -323,6 +333,7 @@ class PesapalToken(MethodView):
 
 @blp.route("/pesapal/api/URLSetup/RegisterIPN")
 class PesapalRegisterIpn(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(401, schema=ProviderReplySchema, description="Pesapal error shape")
     def post(self) -> Response:
@@ -343,6 +354,7 @@ class PesapalRegisterIpn(MethodView):
 
 @blp.route("/pesapal/api/Transactions/SubmitOrderRequest")
 class PesapalSubmitOrder(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(401, schema=ProviderReplySchema, description="Pesapal error shape")
     def post(self) -> Response:
@@ -375,6 +387,7 @@ class PesapalSubmitOrder(MethodView):
 
 @blp.route("/pesapal/api/Transactions/GetTransactionStatus")
 class PesapalStatus(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(401, schema=ProviderReplySchema, description="Pesapal error shape")
     def get(self) -> Response:
@@ -400,6 +413,7 @@ class PesapalStatus(MethodView):
 
 @blp.route("/pesapal/pay/<string:tracking_id>")
 class PesapalPay(MethodView):
+    @requires(PUBLIC)
     @blp.arguments(PaySchema)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown order")

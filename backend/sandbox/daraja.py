@@ -28,6 +28,7 @@ from marshmallow import Schema, fields, validate
 from backend.api.auth import require_service_or_tenant
 from backend.api.common import TENANT_SECURITY, ErrorSchema
 from backend.api.fields import BoundedInt
+from backend.api.scopes import PUBLIC, requires
 from backend.providers.daraja import NAIROBI, SANDBOX_PASSKEY, SANDBOX_SHORTCODE, password
 from backend.sandbox.common import (
     ProviderReplySchema,
@@ -172,6 +173,7 @@ def _control_needs_credentials() -> None:
 
 @blp.route("/scenarios")
 class Scenarios(MethodView):
+    @requires("payments:settings")
     @blp.doc(security=[{"ServiceToken": []}, *TENANT_SECURITY])
     @blp.arguments(ScenarioSchema)
     @blp.response(200, ScenarioSchema)
@@ -187,6 +189,7 @@ class Scenarios(MethodView):
 
 @blp.route("/oauth/v1/generate")
 class OAuth(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(400, schema=ProviderReplySchema, description="Bad credentials")
     def get(self) -> Response:
@@ -209,6 +212,7 @@ class OAuth(MethodView):
 
 @blp.route("/mpesa/stkpush/v1/processrequest")
 class StkPush(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(400, schema=ProviderReplySchema, description="Daraja error shape")
     def post(self) -> Response:
@@ -273,6 +277,7 @@ def _schedule_stk_result(record: dict[str, Any], scenario: dict[str, Any]) -> No
 
 @blp.route("/mpesa/stkpushquery/v1/query")
 class StkQuery(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(500, schema=ProviderReplySchema, description="Still being processed")
     def post(self) -> Response:
@@ -296,6 +301,7 @@ class StkQuery(MethodView):
 
 @blp.route("/mpesa/c2b/v1/registerurl")
 class C2BRegister(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(400, schema=ProviderReplySchema, description="Daraja error shape")
     def post(self) -> Response:
@@ -318,6 +324,7 @@ class C2BRegister(MethodView):
 
 @blp.route("/mpesa/c2b/v1/simulate")
 class C2BSimulate(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(400, schema=ProviderReplySchema, description="Daraja error shape")
     def post(self) -> Response:
@@ -349,6 +356,7 @@ class C2BSimulate(MethodView):
 
 @blp.route("/mpesa/b2c/v3/paymentrequest")
 class B2C(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(400, schema=ProviderReplySchema, description="Daraja error shape")
     def post(self) -> Response:

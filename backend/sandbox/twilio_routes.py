@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from backend.api.auth import require_service_or_tenant
 from backend.api.common import TENANT_SECURITY, context, principal
+from backend.api.scopes import PUBLIC, requires
 from backend.sandbox.twilio import (
     SandboxMessageView,
     TwilioApiError,
@@ -75,6 +76,7 @@ def _basic_credentials() -> tuple[str, str] | None:
 
 @twilio_blp.route("/2010-04-01/Accounts/<string:account_sid>.json")
 class TwilioAccount(MethodView):
+    @requires(PUBLIC)  # Twilio basic auth, checked by the simulator
     @twilio_blp.doc(security=[{"TwilioBasic": []}])
     @twilio_blp.response(200, TwilioAccountSchema)
     @twilio_blp.alt_response(401, schema=TwilioErrorSchema, description="Twilio error 20003")
@@ -85,6 +87,7 @@ class TwilioAccount(MethodView):
 
 @twilio_blp.route("/2010-04-01/Accounts/<string:account_sid>/Messages.json")
 class TwilioMessages(MethodView):
+    @requires(PUBLIC)
     @twilio_blp.doc(security=[{"TwilioBasic": []}])
     @twilio_blp.arguments(TwilioMessageFormSchema, location="form")
     @twilio_blp.response(201, TwilioMessageSchema)
@@ -130,6 +133,7 @@ def _found(answer: dict[str, Any] | None) -> dict[str, Any]:
 
 @twilio_blp.route("/content/v1/Content")
 class Contents(MethodView):
+    @requires(PUBLIC)
     @twilio_blp.doc(security=[{"TwilioBasic": []}])
     @twilio_blp.arguments(ContentCreateSchema)
     @twilio_blp.response(201, ContentAnswerSchema)
@@ -147,6 +151,7 @@ class Contents(MethodView):
 
 @twilio_blp.route("/content/v1/Content/<string:sid>/ApprovalRequests/whatsapp")
 class ApprovalCreate(MethodView):
+    @requires(PUBLIC)
     @twilio_blp.doc(security=[{"TwilioBasic": []}])
     @twilio_blp.arguments(ApprovalRequestSchema)
     @twilio_blp.response(201, ContentAnswerSchema)
@@ -159,6 +164,7 @@ class ApprovalCreate(MethodView):
 
 @twilio_blp.route("/content/v1/Content/<string:sid>/ApprovalRequests")
 class ApprovalFetch(MethodView):
+    @requires(PUBLIC)
     @twilio_blp.doc(security=[{"TwilioBasic": []}])
     @twilio_blp.response(200, ContentAnswerSchema)
     @twilio_blp.alt_response(404, schema=TwilioErrorSchema, description="Unknown content")
@@ -169,6 +175,7 @@ class ApprovalFetch(MethodView):
 
 @messages_blp.route("/messages")
 class SandboxMessages(MethodView):
+    @requires("conversations:read")
     @messages_blp.doc(security=[{"ServiceToken": []}, *TENANT_SECURITY])
     @messages_blp.arguments(SandboxQuerySchema, location="query", as_kwargs=True)
     @messages_blp.response(200, SandboxMessagesSchema)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from backend.wiring import Context
 from backend.domain.orders import DELIVERED, FULFILLED, PAID, REFUNDED
 from backend.domain.payments import MPESA_STK, SUCCEEDED, stk_amount_shillings
+from backend.domain.permissions import BUILT_IN_ROLES
 from backend.models import Order, Payment, Tenant, Withdrawal
 from backend.providers.daraja import SANDBOX_PASSKEY, SANDBOX_SHORTCODE
 from backend.sandbox.cards import configure_webhooks
@@ -47,7 +48,7 @@ def seed_payments(ctx: Context, tenant_id: str, requester_key_id: int | None = N
     secret = configure_webhooks(ctx, "stripe", settings["stripe_secret_key"], urls["stripe"])
     update_payment_settings(ctx, tenant_id, {"stripe_webhook_secret": secret})
     update_settings(ctx, tenant_id, {"features": {"card_payments": True, "mpesa_stk": True}})
-    issue_api_key(ctx, tenant_id, finance_api_key(tenant_id))
+    issue_api_key(ctx, tenant_id, finance_api_key(tenant_id), scopes=BUILT_IN_ROLES["finance"])
     _credit_paid_orders(ctx, tenant_id)
     if requester_key_id is not None:
         _pending_withdrawal(ctx, tenant_id, f"api_key:{requester_key_id}")

@@ -112,10 +112,11 @@ def test_assistant_changes_the_acting_customers_preferences(client, people) -> N
     events = client.get(f"{URL}/{people[3]}/consent-events", headers=merchant_headers())
     [event] = events.get_json()["results"]
     assert (event["actor"], event["channel"]) == ("customer", "whatsapp")
-    # A merchant key cannot act as a customer; the header is required.
+    # A merchant key cannot act as a customer (the route is the service's: 403); the header is
+    # required.
     assert client.get(f"{URL}/me/preferences",
                       headers={**merchant_headers(), "X-CUSTOMER-PHONE": "0711000003"}
-                      ).status_code == 401
+                      ).status_code == 403
     assert client.get(f"{URL}/me/preferences", headers=service_headers(TENANT_ID)
                       ).status_code == 400
 

@@ -244,9 +244,10 @@ def test_an_exception_in_a_route_reaches_sentry_with_the_request_id_and_no_phone
     def broken() -> str:
         raise RuntimeError(f"could not reach {CUSTOMER} with Bearer {SERVICE_TOKEN}")
 
-    app.add_url_rule("/v1/broken", "broken", broken)
+    # Outside /v1: a /v1 route that no blueprint serves declares no scope and is refused (403).
+    app.add_url_rule("/test-only/broken", "broken", broken)
     response = app.test_client().get(
-        "/v1/broken", headers={**TRACED, "X-CUSTOMER-PHONE": CUSTOMER})
+        "/test-only/broken", headers={**TRACED, "X-CUSTOMER-PHONE": CUSTOMER})
     assert response.status_code == 500
     sentry_sdk.flush(timeout=10)
     deadline = time.monotonic() + 10

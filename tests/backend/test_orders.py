@@ -70,7 +70,7 @@ def test_cart_refuses_other_tenants_variants_and_merchants_see_carts(client, ten
     assert client.post("/v1/carts/current/items", json={"variant_id": theirs},
                        headers=acting()).status_code == 404
     # Merchants have no "current" cart: that needs the service token and a customer.
-    assert client.get("/v1/carts/current", headers=merchant()).status_code == 401
+    assert client.get("/v1/carts/current", headers=merchant()).status_code == 403
     json_of(client.post("/v1/carts/current/items", json={"variant_id": skus["KTG-M"]},
                         headers=acting()), 201)
     listed = json_of(client.get("/v1/carts", headers=merchant()), 200)

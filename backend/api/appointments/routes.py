@@ -26,6 +26,7 @@ from backend.api.commerce import (
 )
 from backend.api.common import TENANT_SECURITY, ErrorSchema, context, tenant_id
 from backend.api.pagination import paginated
+from backend.api.scopes import requires
 from backend.services.bookings.appointments import (
     AppointmentView,
     book,
@@ -44,6 +45,7 @@ FULL = "The slot is full; the answer's `alternatives` lists the nearest free slo
 
 @blp.route("")
 class Appointments(MethodView):
+    @requires("bookings:read")
     @blp.doc(security=TENANT_SECURITY, **CUSTOMER_DOC)
     @blp.arguments(AppointmentQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, AppointmentPageSchema)
@@ -56,6 +58,7 @@ class Appointments(MethodView):
         return paginated(list_appointments(
             context(), tenant_id(), customer_id=acting or customer_id, **query))
 
+    @requires("bookings:write")
     @blp.doc(security=TENANT_SECURITY, **IDEMPOTENCY_DOC)
     @blp.arguments(AppointmentCreateSchema)
     @blp.response(201, AppointmentSchema)
@@ -73,6 +76,7 @@ class Appointments(MethodView):
 
 @blp.route("/<int:appointment_id>")
 class AppointmentById(MethodView):
+    @requires("bookings:read")
     @blp.doc(security=TENANT_SECURITY, **CUSTOMER_DOC)
     @blp.response(200, AppointmentSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such appointment")
@@ -83,6 +87,7 @@ class AppointmentById(MethodView):
 
 @blp.route("/<int:appointment_id>/cancel")
 class AppointmentCancel(MethodView):
+    @requires("bookings:write")
     @blp.doc(security=TENANT_SECURITY, **CUSTOMER_DOC)
     @blp.response(200, AppointmentSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such appointment")
@@ -94,6 +99,7 @@ class AppointmentCancel(MethodView):
 
 @blp.route("/<int:appointment_id>/no-show")
 class AppointmentNoShow(MethodView):
+    @requires("bookings:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, AppointmentSchema)
     @blp.alt_response(400, schema=ErrorSchema, description="Acting for a customer")
@@ -107,6 +113,7 @@ class AppointmentNoShow(MethodView):
 
 @blp.route("/<int:appointment_id>/reschedule")
 class AppointmentReschedule(MethodView):
+    @requires("bookings:write")
     @blp.doc(security=TENANT_SECURITY, **CUSTOMER_DOC)
     @blp.arguments(RescheduleSchema)
     @blp.response(200, AppointmentSchema)

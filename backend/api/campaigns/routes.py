@@ -21,6 +21,7 @@ from backend.api.campaigns.schemas import (
 )
 from backend.api.common import TENANT_SECURITY, ErrorSchema, context, tenant_id
 from backend.api.pagination import PageQuerySchema, paginated
+from backend.api.scopes import requires
 from backend.services.conversations import campaigns
 
 blp = Blueprint("campaigns", __name__, url_prefix="/v1/campaigns",
@@ -44,6 +45,7 @@ def _request(payload: dict[str, Any]) -> campaigns.CampaignRequest:
 
 @blp.route("")
 class Campaigns(MethodView):
+    @requires("campaigns:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(PageQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, CampaignPageSchema)
@@ -51,6 +53,7 @@ class Campaigns(MethodView):
         """Campaigns, newest first, with their recipients' outcomes"""
         return paginated(campaigns.list_campaigns(context(), tenant_id(), **query))
 
+    @requires("campaigns:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(CampaignCreateSchema)
     @blp.response(202, CampaignSchema)
@@ -63,6 +66,7 @@ class Campaigns(MethodView):
 
 @blp.route("/preview")
 class Preview(MethodView):
+    @requires("campaigns:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(CampaignPreviewRequestSchema)
     @blp.response(200, CampaignPreviewSchema)
@@ -75,6 +79,7 @@ class Preview(MethodView):
 
 @blp.route("/<int:campaign_id>")
 class CampaignById(MethodView):
+    @requires("campaigns:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, CampaignSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such campaign")
@@ -85,6 +90,7 @@ class CampaignById(MethodView):
 
 @blp.route("/<int:campaign_id>/cancel")
 class Cancel(MethodView):
+    @requires("campaigns:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, CampaignSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such campaign")
@@ -96,6 +102,7 @@ class Cancel(MethodView):
 
 @blp.route("/<int:campaign_id>/report")
 class Report(MethodView):
+    @requires("campaigns:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, CampaignReportSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such campaign")
@@ -106,9 +113,11 @@ class Report(MethodView):
 
 @blp.route("/<int:campaign_id>/report.csv")
 class ReportCsv(MethodView):
+    @requires("campaigns:read")
     @blp.doc(security=TENANT_SECURITY, responses={"200": {
         "description": "A header line, then one line per variant",
         "content": {"text/csv": {"schema": {"type": "string"}}}}})
+    @requires("campaigns:read")
     @blp.alt_response(404, schema=ErrorSchema, description="No such campaign")
     def get(self, campaign_id: int) -> Response:
         """The report as CSV"""
@@ -119,6 +128,7 @@ class ReportCsv(MethodView):
 
 @tags_blp.route("/<int:customer_id>/tags")
 class Tags(MethodView):
+    @requires("customers:read")
     @tags_blp.doc(security=TENANT_SECURITY)
     @tags_blp.response(200, CustomerTagsSchema)
     @tags_blp.alt_response(404, schema=ErrorSchema, description="No such customer")
@@ -126,6 +136,7 @@ class Tags(MethodView):
         """The customer's tags"""
         return {"tags": campaigns.customer_tags(context(), tenant_id(), customer_id)}
 
+    @requires("customers:write")
     @tags_blp.doc(security=TENANT_SECURITY)
     @tags_blp.arguments(CustomerTagsSchema)
     @tags_blp.response(200, CustomerTagsSchema)

@@ -20,6 +20,7 @@ from backend.api.carts.schemas import (
 from backend.api.commerce import CUSTOMER_DOC
 from backend.api.common import TENANT_SECURITY, ErrorSchema, context, tenant_id
 from backend.api.pagination import paginated
+from backend.api.scopes import SERVICE, requires
 from backend.services.orders.carts import (
     CartView,
     add_item,
@@ -36,8 +37,8 @@ blp.before_request(require_tenant)
 
 @blp.before_request
 def _find_acting_customer() -> None:
-    """/current… routes: the customer is resolved (or the caller refused, 401) before the body
-    is even validated, so a merchant key learns nothing from them."""
+    """/current… routes: the customer is resolved before the body is even validated, so a
+    merchant key learns nothing from them (the scope check refused it already: 403)."""
     if request.path.startswith(f"{blp.url_prefix}/current"):
         g.acting_customer_id = acting_customer_id()
 
@@ -51,6 +52,7 @@ ACTING = {"security": [{"ServiceToken": [], "TenantId": []}], **CUSTOMER_DOC}
 
 @blp.route("")
 class Carts(MethodView):
+    @requires("orders:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(CartQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, CartPageSchema)
@@ -61,6 +63,7 @@ class Carts(MethodView):
 
 @blp.route("/<int:cart_id>")
 class CartById(MethodView):
+    @requires("orders:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, CartSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such cart")
@@ -71,6 +74,7 @@ class CartById(MethodView):
 
 @blp.route("/current")
 class CurrentCart(MethodView):
+    @requires(SERVICE)
     @blp.doc(**ACTING)
     @blp.response(200, CartSchema)
     def get(self) -> CartView:
@@ -80,6 +84,7 @@ class CurrentCart(MethodView):
 
 @blp.route("/current/items")
 class CurrentCartItems(MethodView):
+    @requires(SERVICE)
     @blp.doc(**ACTING)
     @blp.arguments(CartItemAddSchema)
     @blp.response(201, CartSchema)
@@ -93,6 +98,7 @@ class CurrentCartItems(MethodView):
 
 @blp.route("/current/items/<int:item_id>")
 class CurrentCartItem(MethodView):
+    @requires(SERVICE)
     @blp.doc(**ACTING)
     @blp.arguments(CartItemUpdateSchema)
     @blp.response(200, CartSchema)
@@ -103,6 +109,7 @@ class CurrentCartItem(MethodView):
         return update_item(context(), tenant_id(), _customer(), item_id,
                            body["quantity"])
 
+    @requires(SERVICE)
     @blp.doc(**ACTING)
     @blp.response(200, CartSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such item in this cart")

@@ -29,6 +29,7 @@ from backend.api.conversations.schemas import (
 )
 from backend.api.customers.schemas import ConversationSchema
 from backend.api.pagination import PageQuerySchema, paginated
+from backend.api.scopes import SERVICE, requires
 from backend.providers.rasa import RasaClient
 from backend.services.conversations.conversations import (
     ConversationView,
@@ -67,6 +68,7 @@ def _actor() -> str:
 
 @blp.route("")
 class Conversations(MethodView):
+    @requires("conversations:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(ConversationListQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, ConversationListPageSchema)
@@ -78,6 +80,7 @@ class Conversations(MethodView):
 
 @blp.route("/<int:conversation_id>")
 class ConversationById(MethodView):
+    @requires("conversations:reply")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(ConversationPatchSchema)
     @blp.response(200, ConversationSchema)
@@ -90,6 +93,7 @@ class ConversationById(MethodView):
 
 @blp.route("/<int:conversation_id>/resume")
 class ResumeConversation(MethodView):
+    @requires("conversations:reply")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, ConversationSchema)
     @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
@@ -108,6 +112,7 @@ class ResumeConversation(MethodView):
 
 @blp.route("/<int:conversation_id>/replies")
 class ConversationReplies(MethodView):
+    @requires("conversations:reply")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(ReplySchema)
     @blp.response(202, ReplyResultSchema)
@@ -116,6 +121,7 @@ class ConversationReplies(MethodView):
         409, schema=ErrorSchema,
         description="The customer last wrote more than 24 h ago (WhatsApp's reply window)",
     )
+    @requires("conversations:reply")
     @blp.alt_response(503, schema=ErrorSchema, description="Delivery queue unavailable")
     def post(self, payload: dict[str, Any], conversation_id: int) -> dict[str, list[int]]:
         """Send the merchant's own message to the customer (within 24 h of their last message)"""
@@ -124,6 +130,7 @@ class ConversationReplies(MethodView):
 
 @handoff_blp.route("/handoff")
 class Handoff(MethodView):
+    @requires(SERVICE)
     @handoff_blp.doc(security=SERVICE_SECURITY)
     @handoff_blp.arguments(HandoffRequestSchema)
     @handoff_blp.response(200, HandoffResultSchema)
@@ -143,6 +150,7 @@ class Handoff(MethodView):
 
 @blp.route("/<int:conversation_id>/messages")
 class ConversationMessages(MethodView):
+    @requires("conversations:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(PageQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, ConversationMessagePageSchema)

@@ -27,6 +27,7 @@ from backend.api.customers.schemas import (
     PreferencesSchema,
 )
 from backend.api.pagination import PageQuerySchema, paginated
+from backend.api.scopes import SERVICE, requires
 from backend.services.conversations.conversations import list_conversations
 from backend.services.platform.customers import (
     Actor,
@@ -64,6 +65,7 @@ def _caller() -> Actor:
 
 @blp.route("")
 class Customers(MethodView):
+    @requires("customers:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(CustomerQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, CustomerPageSchema)
@@ -75,12 +77,14 @@ class Customers(MethodView):
 # Registered before /<int:customer_id>; "me" could never match an int anyway.
 @blp.route("/me/preferences")
 class MyPreferences(MethodView):
+    @requires(SERVICE)
     @blp.doc(**ACTING_DOC)
     @blp.response(200, PreferencesSchema)
     def get(self) -> Preferences:
         """The acting customer's preferences (assistant: service token + X-CUSTOMER-REF)"""
         return get_preferences(context(), tenant_id(), acting_customer_id())
 
+    @requires(SERVICE)
     @blp.doc(**ACTING_DOC)
     @blp.arguments(PreferencesPatchSchema)
     @blp.response(200, PreferencesSchema)
@@ -93,6 +97,7 @@ class MyPreferences(MethodView):
 
 @blp.route("/<int:customer_id>")
 class CustomerById(MethodView):
+    @requires("customers:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, CustomerSchema)
     @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
@@ -103,6 +108,7 @@ class CustomerById(MethodView):
 
 @blp.route("/<int:customer_id>/preferences")
 class CustomerPreferences(MethodView):
+    @requires("customers:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, PreferencesSchema)
     @blp.alt_response(404, schema=ErrorSchema, description=NOT_FOUND)
@@ -110,6 +116,7 @@ class CustomerPreferences(MethodView):
         """A customer's language and consents"""
         return get_preferences(context(), tenant_id(), customer_id)
 
+    @requires("customers:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(PreferencesPatchSchema)
     @blp.response(200, PreferencesSchema)
@@ -121,6 +128,7 @@ class CustomerPreferences(MethodView):
 
 @blp.route("/<int:customer_id>/consent-events")
 class CustomerConsentEvents(MethodView):
+    @requires("customers:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(PageQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, ConsentEventPageSchema)
@@ -132,6 +140,7 @@ class CustomerConsentEvents(MethodView):
 
 @blp.route("/<int:customer_id>/conversations")
 class CustomerConversations(MethodView):
+    @requires("customers:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(PageQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, ConversationPageSchema)

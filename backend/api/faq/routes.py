@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from backend.api.auth import require_tenant
 from backend.api.common import TENANT_SECURITY, context, tenant_id
 from backend.api.faq.schemas import AnswerRequestSchema, AnswerSchema
+from backend.api.scopes import requires
 from backend.services.knowledge import faq
 
 blp = Blueprint("faq", __name__, url_prefix="/v1/faq", description="FAQ answers")
@@ -18,6 +19,7 @@ blp.before_request(require_tenant)
 
 @blp.route("/answer")
 class Answer(MethodView):
+    @requires("knowledge:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(AnswerRequestSchema)
     @blp.response(200, AnswerSchema)

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from backend.api.common import context
 from backend.api.health.schemas import HealthSchema
+from backend.api.scopes import PUBLIC, requires
 from backend.services.platform.health import check_health
 
 blp = Blueprint("health", __name__, url_prefix="/v1", description="Health check")
@@ -16,6 +17,7 @@ blp = Blueprint("health", __name__, url_prefix="/v1", description="Health check"
 
 @blp.route("/health")
 class Health(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, schema=HealthSchema, description="Cannot serve (database down)")
     def get(self) -> tuple[dict[str, Any], int]:

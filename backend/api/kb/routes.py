@@ -23,6 +23,7 @@ from backend.api.kb.schemas import (
     KbStatusSchema,
 )
 from backend.api.pagination import PageQuerySchema, paginated
+from backend.api.scopes import requires
 from backend.services.knowledge import kb
 
 blp = Blueprint("kb", __name__, url_prefix="/v1/kb", description="Knowledge base")
@@ -33,6 +34,7 @@ NO_DOCUMENT = {"schema": ErrorSchema, "description": "No such document for this 
 
 @blp.route("/entries")
 class Entries(MethodView):
+    @requires("knowledge:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(PageQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, KbEntryPageSchema)
@@ -40,6 +42,7 @@ class Entries(MethodView):
         """FAQ entries, by id"""
         return paginated(kb.list_entries(context(), tenant_id(), page, page_size))
 
+    @requires("knowledge:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(KbEntryCreateSchema)
     @blp.response(201, KbEntrySchema)
@@ -51,6 +54,7 @@ class Entries(MethodView):
 
 @blp.route("/entries/<int:entry_id>")
 class EntryById(MethodView):
+    @requires("knowledge:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, KbEntrySchema)
     @blp.alt_response(404, **NO_ENTRY)
@@ -58,6 +62,7 @@ class EntryById(MethodView):
         """One FAQ entry"""
         return kb.get_entry(context(), tenant_id(), entry_id)
 
+    @requires("knowledge:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(KbEntryPatchSchema)
     @blp.response(200, KbEntrySchema)
@@ -67,6 +72,7 @@ class EntryById(MethodView):
         """Change an entry (lists and answers are replaced whole; queues an index rebuild)"""
         return kb.update_entry(context(), tenant_id(), entry_id, changes)
 
+    @requires("knowledge:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(204)
     @blp.alt_response(404, **NO_ENTRY)
@@ -77,6 +83,7 @@ class EntryById(MethodView):
 
 @blp.route("/documents")
 class Documents(MethodView):
+    @requires("knowledge:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(PageQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, DocumentPageSchema)
@@ -84,6 +91,7 @@ class Documents(MethodView):
         """Documents with their passages, by id"""
         return paginated(kb.list_documents(context(), tenant_id(), page, page_size))
 
+    @requires("knowledge:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(DocumentCreateSchema)
     @blp.response(201, DocumentSchema)
@@ -96,6 +104,7 @@ class Documents(MethodView):
 
 @blp.route("/documents/<int:document_id>")
 class DocumentById(MethodView):
+    @requires("knowledge:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, DocumentSchema)
     @blp.alt_response(404, **NO_DOCUMENT)
@@ -103,6 +112,7 @@ class DocumentById(MethodView):
         """One document with its passages"""
         return kb.get_document(context(), tenant_id(), document_id)
 
+    @requires("knowledge:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(DocumentPatchSchema)
     @blp.response(200, DocumentSchema)
@@ -111,6 +121,7 @@ class DocumentById(MethodView):
         """Change a text document (new text is cut into passages again)"""
         return kb.update_document(context(), tenant_id(), document_id, changes)
 
+    @requires("knowledge:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(204)
     @blp.alt_response(404, **NO_DOCUMENT)
@@ -121,6 +132,7 @@ class DocumentById(MethodView):
 
 @blp.route("/import")
 class Import(MethodView):
+    @requires("knowledge:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(ImportSchema)
     @blp.response(200, ImportReportSchema)
@@ -134,6 +146,7 @@ class Import(MethodView):
 
 @blp.route("/status")
 class Status(MethodView):
+    @requires("knowledge:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, KbStatusSchema)
     def get(self) -> kb.KbStatus:

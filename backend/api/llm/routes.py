@@ -17,6 +17,7 @@ from backend.api.llm.schemas import (
     LlmUsageSchema,
 )
 from backend.api.pagination import PageQuerySchema, paginated
+from backend.api.scopes import SERVICE, requires
 from backend.services.knowledge import llm as kb_llm
 
 internal_blp = Blueprint("llm_classify", __name__, url_prefix="/internal/v1/nlu",
@@ -28,6 +29,7 @@ blp.before_request(require_tenant)
 
 @internal_blp.route("/classify")
 class Classify(MethodView):
+    @requires(SERVICE)
     @internal_blp.doc(security=SERVICE_SECURITY)
     @internal_blp.arguments(ClassifyRequestSchema)
     @internal_blp.response(200, LlmClassificationSchema)
@@ -35,6 +37,7 @@ class Classify(MethodView):
     @internal_blp.alt_response(409, schema=ErrorSchema, description=(
         "The LLM is not configured, not enabled for the tenant, or its budget is exhausted "
         "(`reason`: not_configured | disabled | budget_exhausted)"))
+    @requires(SERVICE)
     @internal_blp.alt_response(502, schema=ErrorSchema, description="Unusable model output")
     @internal_blp.alt_response(504, schema=ErrorSchema, description="No model answered in time")
     def post(self, body: dict[str, Any]) -> kb_llm.Classification:
@@ -50,6 +53,7 @@ class Classify(MethodView):
 
 @blp.route("/calls")
 class Calls(MethodView):
+    @requires("analytics:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(PageQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, LlmCallPageSchema)
@@ -60,6 +64,7 @@ class Calls(MethodView):
 
 @blp.route("/usage")
 class Usage(MethodView):
+    @requires("analytics:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, LlmUsageSchema)
     def get(self) -> kb_llm.LlmUsage:

@@ -15,6 +15,7 @@ from backend.api.messages.schemas import (
     OutboundRequestSchema,
     OutboundResultSchema,
 )
+from backend.api.scopes import SERVICE, requires
 from backend.services.conversations.inbound import InboundResult, IncomingMessage, record_inbound
 from backend.services.conversations.outbound import OutgoingMessage, queue_outbound
 
@@ -26,6 +27,7 @@ blp.before_request(require_service)
 
 @blp.route("/inbound")
 class Inbound(MethodView):
+    @requires(SERVICE)
     @blp.doc(security=SERVICE_SECURITY)
     @blp.arguments(InboundMessageSchema)
     @blp.response(201, InboundResultSchema)
@@ -49,6 +51,7 @@ class Inbound(MethodView):
 
 @blp.route("/outbound")
 class Outbound(MethodView):
+    @requires(SERVICE)
     @blp.doc(security=SERVICE_SECURITY)
     @blp.arguments(OutboundRequestSchema)
     @blp.response(202, OutboundResultSchema)
@@ -59,6 +62,7 @@ class Outbound(MethodView):
         description="Monthly message limit of the tier spent (replies within 24 h of the "
         "customer's last message are always sent)",
     )
+    @requires(SERVICE)
     @blp.alt_response(503, schema=ErrorSchema, description="Delivery queue unavailable")
     def post(self, payload: dict[str, Any]) -> dict[str, list[int]]:
         """Store reply messages and enqueue one delivery job that sends them in order"""

@@ -17,6 +17,7 @@ from backend.api.nlu.schemas import (
     IngestResultSchema,
 )
 from backend.api.pagination import paginated
+from backend.api.scopes import SERVICE, requires
 from backend.services.conversations.classifications import (
     Classification,
     ClassificationFilter,
@@ -41,6 +42,7 @@ def _utc(value: datetime | None) -> datetime | None:
 
 @internal_blp.route("/classifications")
 class Classifications(MethodView):
+    @requires(SERVICE)
     @internal_blp.doc(security=SERVICE_SECURITY)
     @internal_blp.arguments(ClassificationBatchSchema)
     @internal_blp.response(202, IngestResultSchema)
@@ -68,6 +70,7 @@ class Classifications(MethodView):
 
 @merchant_blp.route("/classifications")
 class TenantClassifications(MethodView):
+    @requires("conversations:read")
     @merchant_blp.doc(security=TENANT_SECURITY)
     @merchant_blp.arguments(ClassificationQuerySchema, location="query", as_kwargs=True)
     @merchant_blp.response(200, ClassificationPageSchema)

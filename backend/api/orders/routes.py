@@ -26,6 +26,7 @@ from backend.api.orders.schemas import (
     TransitionSchema,
 )
 from backend.api.pagination import paginated
+from backend.api.scopes import requires
 from backend.domain.errors import InvalidInput
 from backend.domain.orders import CANCELLED
 from backend.services.orders.orders import (
@@ -43,6 +44,7 @@ blp.before_request(require_tenant)
 
 @blp.route("")
 class Orders(MethodView):
+    @requires("orders:read")
     @blp.doc(security=TENANT_SECURITY, **CUSTOMER_DOC)
     @blp.arguments(OrderQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, OrderPageSchema)
@@ -55,6 +57,7 @@ class Orders(MethodView):
             customer_id = acting
         return paginated(list_orders(context(), tenant_id(), customer_id=customer_id, **query))
 
+    @requires("orders:write")
     @blp.doc(security=TENANT_SECURITY, **IDEMPOTENCY_DOC)
     @blp.arguments(OrderCreateSchema)
     @blp.response(201, OrderSchema)
@@ -78,6 +81,7 @@ class Orders(MethodView):
 
 @blp.route("/<int:order_id>")
 class OrderById(MethodView):
+    @requires("orders:read")
     @blp.doc(security=TENANT_SECURITY, **CUSTOMER_DOC)
     @blp.response(200, OrderSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such order (for this customer)")
@@ -88,6 +92,7 @@ class OrderById(MethodView):
 
 @blp.route("/<int:order_id>/transitions")
 class OrderTransitions(MethodView):
+    @requires("orders:write")
     @blp.doc(security=TENANT_SECURITY, **CUSTOMER_DOC)
     @blp.arguments(TransitionSchema)
     @blp.response(200, OrderSchema)

@@ -29,6 +29,7 @@ from backend.api.outreach.schemas import (
 )
 from backend.api.pagination import PageQuerySchema, paginated
 from backend.api.rate_limits import credential_failed
+from backend.api.scopes import PUBLIC, requires
 from backend.domain.errors import Unauthenticated
 from backend.services.conversations import messaging, templates
 from backend.services.conversations.status import StatusOutcome, record_status, verify_signature
@@ -52,6 +53,7 @@ def _send(payload: dict[str, Any]) -> messaging.SendResult:
 
 @blp.route("/send")
 class Send(MethodView):
+    @requires("campaigns:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(SendSchema)
     @blp.response(202, SendResultSchema)
@@ -64,6 +66,7 @@ class Send(MethodView):
 
 @blp.route("/schedule")
 class Schedule(MethodView):
+    @requires("campaigns:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(ScheduleSchema)
     @blp.response(202, SendResultSchema)
@@ -76,6 +79,7 @@ class Schedule(MethodView):
 
 @blp.route("")
 class Messages(MethodView):
+    @requires("campaigns:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(MessageQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, OutboundPageSchema)
@@ -86,6 +90,7 @@ class Messages(MethodView):
 
 @blp.route("/usage")
 class Usage(MethodView):
+    @requires("analytics:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, MessageUsageSchema)
     def get(self) -> dict[str, Any]:
@@ -95,6 +100,7 @@ class Usage(MethodView):
 
 @blp.route("/<int:message_id>")
 class Message(MethodView):
+    @requires("campaigns:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, OutboundSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such message for this tenant")
@@ -105,6 +111,7 @@ class Message(MethodView):
 
 @blp.route("/<int:message_id>/cancel")
 class Cancel(MethodView):
+    @requires("campaigns:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, OutboundSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such message for this tenant")
@@ -116,6 +123,7 @@ class Cancel(MethodView):
 
 @templates_blp.route("")
 class Templates(MethodView):
+    @requires("campaigns:read")
     @templates_blp.doc(security=TENANT_SECURITY)
     @templates_blp.arguments(PageQuerySchema, location="query", as_kwargs=True)
     @templates_blp.response(200, TemplatePageSchema)
@@ -123,6 +131,7 @@ class Templates(MethodView):
         """Templates by name, with each language's approval and the usage count"""
         return paginated(templates.list_templates(context(), tenant_id(), **query))
 
+    @requires("campaigns:write")
     @templates_blp.doc(security=TENANT_SECURITY)
     @templates_blp.arguments(TemplateCreateSchema)
     @templates_blp.response(201, TemplateSchema)
@@ -134,6 +143,7 @@ class Templates(MethodView):
 
 @templates_blp.route("/<int:template_id>")
 class TemplateById(MethodView):
+    @requires("campaigns:read")
     @templates_blp.doc(security=TENANT_SECURITY)
     @templates_blp.response(200, TemplateSchema)
     @templates_blp.alt_response(404, schema=ErrorSchema, description="No such template")
@@ -141,6 +151,7 @@ class TemplateById(MethodView):
         """One template"""
         return templates.get_template(context(), tenant_id(), template_id)
 
+    @requires("campaigns:write")
     @templates_blp.doc(security=TENANT_SECURITY)
     @templates_blp.arguments(TemplatePatchSchema)
     @templates_blp.response(200, TemplateSchema)
@@ -149,6 +160,7 @@ class TemplateById(MethodView):
         """Change a template; a changed text is submitted for approval again"""
         return templates.update_template(context(), tenant_id(), template_id, changes)
 
+    @requires("campaigns:write")
     @templates_blp.doc(security=TENANT_SECURITY)
     @templates_blp.response(204)
     @templates_blp.alt_response(404, schema=ErrorSchema, description="No such template")
@@ -159,6 +171,7 @@ class TemplateById(MethodView):
 
 @templates_blp.route("/<int:template_id>/preview")
 class Preview(MethodView):
+    @requires("campaigns:read")
     @templates_blp.doc(security=TENANT_SECURITY)
     @templates_blp.arguments(PreviewSchema)
     @templates_blp.response(200, PreviewResultSchema)
@@ -172,9 +185,11 @@ class Preview(MethodView):
 
 @status_blp.route("/status/<string:tenant>/<int:message_id>")
 class StatusCallback(MethodView):
+    @requires(PUBLIC)
     @status_blp.doc(security=[], parameters=[{
         "in": "header", "name": "X-Twilio-Signature", "required": True,
         "schema": {"type": "string", "maxLength": 64}}])
+    @requires(PUBLIC)
     @status_blp.arguments(StatusCallbackSchema, location="form")
     @status_blp.response(200, StatusAckSchema)
     @status_blp.alt_response(401, schema=ErrorSchema, description="Bad X-Twilio-Signature")

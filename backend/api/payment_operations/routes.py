@@ -10,6 +10,7 @@ from marshmallow import Schema, fields
 from backend.api.auth import require_service
 from backend.api.common import SERVICE_SECURITY, ErrorSchema, context
 from backend.api.fields import Count, Id
+from backend.api.scopes import SERVICE, requires
 from backend.services.payments.webhooks import requeue_stale_events
 from backend.services.payments.payments import expire_stk_payments
 from backend.services.payments.payouts import queue_payouts
@@ -30,6 +31,7 @@ class SweepSchema(Schema):
 
 @internal_blp.route("/payouts/process")
 class ProcessPayouts(MethodView):
+    @requires(SERVICE)
     @internal_blp.doc(security=SERVICE_SECURITY)
     @internal_blp.response(202, QueuedSchema)
     @internal_blp.alt_response(401, schema=ErrorSchema, description="Not the service token")
@@ -40,6 +42,7 @@ class ProcessPayouts(MethodView):
 
 @internal_blp.route("/payments/sweep")
 class SweepPayments(MethodView):
+    @requires(SERVICE)
     @internal_blp.doc(security=SERVICE_SECURITY)
     @internal_blp.response(200, SweepSchema)
     @internal_blp.alt_response(401, schema=ErrorSchema, description="Not the service token")

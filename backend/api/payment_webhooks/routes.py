@@ -18,6 +18,7 @@ from backend.api.common import ErrorSchema, context
 from backend.api.payment_webhooks.adapters import mpesa, paystack, pesapal, stripe
 from backend.api.payment_webhooks.adapters.common import Callback, json_object
 from backend.api.rate_limits import credential_failed
+from backend.api.scopes import PUBLIC, requires
 from backend.domain.errors import NotFound
 from backend.queueing.runner import JobQueueUnavailable
 from backend.security import constant_time_equals
@@ -107,6 +108,7 @@ def _mpesa_callback(parse: Callable[[dict[str, Any]], Callback],
 
 @blp.route("/mpesa/<string:token>/stk")
 class MpesaStk(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, AckSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown token")
     def post(self, token: str) -> Response:
@@ -116,6 +118,7 @@ class MpesaStk(MethodView):
 
 @blp.route("/mpesa/<string:token>/c2b/validation")
 class MpesaValidation(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, AckSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown token")
     def post(self, token: str) -> Response:
@@ -126,6 +129,7 @@ class MpesaValidation(MethodView):
 
 @blp.route("/mpesa/<string:token>/c2b/confirmation")
 class MpesaConfirmation(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, AckSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown token")
     def post(self, token: str) -> Response:
@@ -135,6 +139,7 @@ class MpesaConfirmation(MethodView):
 
 @blp.route("/mpesa/payouts/<string:token>/result")
 class PayoutResult(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, AckSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown token")
     def post(self, token: str) -> Response:
@@ -144,6 +149,7 @@ class PayoutResult(MethodView):
 
 @blp.route("/mpesa/payouts/<string:token>/timeout")
 class PayoutTimeout(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, AckSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown token")
     def post(self, token: str) -> Response:
@@ -162,6 +168,7 @@ def _signed_event(token: str, secret_name: str, adapter: Any) -> Response:
 
 @blp.route("/paystack/<string:token>")
 class PaystackWebhook(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, AckSchema)
     @blp.alt_response(401, schema=ErrorSchema, description="Bad signature")
     def post(self, token: str) -> Response:
@@ -171,6 +178,7 @@ class PaystackWebhook(MethodView):
 
 @blp.route("/stripe/<string:token>")
 class StripeWebhook(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, AckSchema)
     @blp.alt_response(400, schema=ErrorSchema, description="Bad or stale signature")
     def post(self, token: str) -> Response:
@@ -190,12 +198,14 @@ class PesapalIpn(MethodView):
         _store_and_queue(callback)
         return _ack(pesapal.ack(callback))
 
+    @requires(PUBLIC)
     @blp.response(200, AckSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown token or order")
     def get(self, token: str) -> Response:
         """Pesapal IPN (GET); confirmed with GetTransactionStatus before anything is applied"""
         return self._handle(token, request.args.to_dict())
 
+    @requires(PUBLIC)
     @blp.response(200, AckSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown token or order")
     def post(self, token: str) -> Response:
@@ -205,6 +215,7 @@ class PesapalIpn(MethodView):
 
 @blp.route("/payments/done")
 class CheckoutDone(MethodView):
+    @requires(PUBLIC)
     @blp.response(200, AckSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Never")
     def get(self) -> Response:

@@ -20,6 +20,7 @@ from backend.api.payments.schemas import (
     PaymentSettingsPatchSchema,
     PaymentSettingsSchema,
 )
+from backend.api.scopes import requires
 from backend.domain.errors import Unauthenticated
 from backend.services.payments.settings import (
     PaymentSettingsView,
@@ -34,6 +35,7 @@ blp.before_request(require_tenant)
 
 @blp.route("/orders/<int:order_id>/payments")
 class OrderPayments(MethodView):
+    @requires("orders:read")
     @blp.doc(security=TENANT_SECURITY, **CUSTOMER_DOC)
     @blp.arguments(PaymentQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, PaymentPageSchema)
@@ -43,14 +45,17 @@ class OrderPayments(MethodView):
         return paginated(list_payments(context(), tenant_id(), order_id, customer_scope(),
                                        **query))
 
+    @requires("orders:write")
     @blp.doc(security=TENANT_SECURITY, **IDEMPOTENCY_DOC)
     @blp.arguments(PaymentCreateSchema)
     @blp.response(201, PaymentSchema)
     @blp.alt_response(403, schema=ErrorSchema,
                       description="The tier has no card payments and the shop no link")
+    @requires("orders:write")
     @blp.alt_response(404, schema=ErrorSchema, description="No such order")
     @blp.alt_response(409, schema=ErrorSchema,
                       description="Order not pending payment, or the method is turned off")
+    @requires("orders:write")
     @blp.alt_response(422, schema=ErrorSchema,
                       description="Invalid body, not a Kenyan mobile number, or a reused key")
     def post(self, body: dict[str, Any], order_id: int) -> Any:
@@ -65,6 +70,7 @@ class OrderPayments(MethodView):
 
 @blp.route("/payments/<int:payment_id>")
 class PaymentById(MethodView):
+    @requires("orders:read")
     @blp.doc(security=TENANT_SECURITY, **CUSTOMER_DOC)
     @blp.response(200, PaymentSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such payment (for this customer)")
@@ -80,6 +86,7 @@ def _merchant_or_operator() -> None:
 
 @blp.route("/payment-settings")
 class PaymentSettingsResource(MethodView):
+    @requires("payments:settings")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, PaymentSettingsSchema)
     @blp.alt_response(401, schema=ErrorSchema, description="Not the merchant")
@@ -88,6 +95,7 @@ class PaymentSettingsResource(MethodView):
         _merchant_or_operator()
         return get_payment_settings(context(), tenant_id())
 
+    @requires("payments:settings")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(PaymentSettingsPatchSchema)
     @blp.response(200, PaymentSettingsSchema)

@@ -22,6 +22,7 @@ from backend.api.products.schemas import (
     ProductVariantSchema,
     VariantCreateSchema,
 )
+from backend.api.scopes import requires
 from backend.domain.money import Money
 from backend.services.catalog import products
 from backend.services.catalog.listing import (
@@ -47,6 +48,7 @@ def _new_variant(body: dict[str, Any], currency: str) -> NewVariant:
 
 @blp.route("")
 class Products(MethodView):
+    @requires("catalog:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(ProductQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, ProductPageSchema)
@@ -55,6 +57,7 @@ class Products(MethodView):
         category on PostgreSQL, each word a prefix; a substring match on SQLite)"""
         return paginated(list_products(context(), tenant_id(), **query))
 
+    @requires("catalog:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(ProductCreateSchema)
     @blp.response(201, ProductSchema)
@@ -73,6 +76,7 @@ class Products(MethodView):
 
 @blp.route("/match")
 class ProductMatch(MethodView):
+    @requires("catalog:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(MatchQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, MatchListSchema)
@@ -84,6 +88,7 @@ class ProductMatch(MethodView):
 
 @blp.route("/<int:product_id>")
 class ProductById(MethodView):
+    @requires("catalog:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, ProductSchema)
     @blp.alt_response(404, **NOT_FOUND)
@@ -91,6 +96,7 @@ class ProductById(MethodView):
         """One active product with its variants"""
         return get_product(context(), tenant_id(), product_id)
 
+    @requires("catalog:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(ProductPatchSchema)
     @blp.response(200, ProductSchema)
@@ -100,6 +106,7 @@ class ProductById(MethodView):
         """Change a product (active or not); `active: false` hides it from the catalog"""
         return products.update_product(context(), tenant_id(), product_id, changes)
 
+    @requires("catalog:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(204)
     @blp.alt_response(404, **NOT_FOUND)
@@ -110,6 +117,7 @@ class ProductById(MethodView):
 
 @blp.route("/<int:product_id>/variants")
 class ProductVariants(MethodView):
+    @requires("catalog:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, ProductVariantListSchema)
     @blp.alt_response(404, **NOT_FOUND)
@@ -117,6 +125,7 @@ class ProductVariants(MethodView):
         """The product's variants"""
         return {"results": products.list_variants(context(), tenant_id(), product_id)}
 
+    @requires("catalog:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(VariantCreateSchema)
     @blp.response(201, ProductVariantSchema)

@@ -11,6 +11,7 @@ from backend.api.appointments.schemas import SlotListSchema, SlotQuerySchema
 from backend.api.auth import require_tenant
 from backend.api.common import TENANT_SECURITY, ErrorSchema, context, tenant_id
 from backend.api.pagination import paginated
+from backend.api.scopes import requires
 from backend.api.services.schemas import (
     ServicePageSchema,
     ServicePatchSchema,
@@ -54,6 +55,7 @@ def _window(body: dict[str, Any]) -> NewWindow:
 
 @blp.route("")
 class Services(MethodView):
+    @requires("catalog:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(ServiceQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, ServicePageSchema)
@@ -61,6 +63,7 @@ class Services(MethodView):
         """List services with their variants and windows, by id"""
         return paginated(services.list_services(context(), tenant_id(), **query))
 
+    @requires("catalog:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(ServiceSchema)
     @blp.response(201, ServiceSchema)
@@ -77,6 +80,7 @@ class Services(MethodView):
 
 @blp.route("/match")
 class ServiceMatch(MethodView):
+    @requires("catalog:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(ServiceMatchQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, ServiceMatchListSchema)
@@ -89,6 +93,7 @@ class ServiceMatch(MethodView):
 
 @blp.route("/<int:service_id>")
 class ServiceById(MethodView):
+    @requires("catalog:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, ServiceSchema)
     @blp.alt_response(404, **NOT_FOUND)
@@ -96,6 +101,7 @@ class ServiceById(MethodView):
         """One service"""
         return services.get_service(context(), tenant_id(), service_id)
 
+    @requires("catalog:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(ServicePatchSchema)
     @blp.response(200, ServiceSchema)
@@ -105,6 +111,7 @@ class ServiceById(MethodView):
         """Change name, description, category or active"""
         return services.update_service(context(), tenant_id(), service_id, changes)
 
+    @requires("catalog:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(204)
     @blp.alt_response(404, **NOT_FOUND)
@@ -115,6 +122,7 @@ class ServiceById(MethodView):
 
 @blp.route("/<int:service_id>/variants")
 class ServiceVariants(MethodView):
+    @requires("catalog:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, ServiceVariantListSchema)
     @blp.alt_response(404, **NOT_FOUND)
@@ -122,6 +130,7 @@ class ServiceVariants(MethodView):
         """The service's variants"""
         return {"results": services.get_service(context(), tenant_id(), service_id).variants}
 
+    @requires("catalog:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(ServiceVariantSchema)
     @blp.response(201, ServiceVariantSchema)
@@ -136,6 +145,7 @@ class ServiceVariants(MethodView):
 
 @blp.route("/<int:service_id>/windows")
 class ServiceWindows(MethodView):
+    @requires("catalog:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, WindowListSchema)
     @blp.alt_response(404, **NOT_FOUND)
@@ -143,6 +153,7 @@ class ServiceWindows(MethodView):
         """The service's availability windows"""
         return {"results": services.list_windows(context(), tenant_id(), service_id)}
 
+    @requires("catalog:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(WindowSchema)
     @blp.response(201, WindowSchema)
@@ -154,6 +165,7 @@ class ServiceWindows(MethodView):
 
 @blp.route("/<int:service_id>/slots")
 class ServiceSlots(MethodView):
+    @requires("bookings:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(SlotQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, SlotListSchema)
@@ -169,6 +181,7 @@ class ServiceSlots(MethodView):
 
 @service_variants_blp.route("/<int:variant_id>")
 class ServiceVariantById(MethodView):
+    @requires("catalog:read")
     @service_variants_blp.doc(security=TENANT_SECURITY)
     @service_variants_blp.response(200, ServiceVariantSchema)
     @service_variants_blp.alt_response(404, **NOT_FOUND)
@@ -176,6 +189,7 @@ class ServiceVariantById(MethodView):
         """One service variant"""
         return services.get_service_variant(context(), tenant_id(), variant_id)
 
+    @requires("catalog:write")
     @service_variants_blp.doc(security=TENANT_SECURITY)
     @service_variants_blp.arguments(ServiceVariantPatchSchema)
     @service_variants_blp.response(200, ServiceVariantSchema)
@@ -185,6 +199,7 @@ class ServiceVariantById(MethodView):
         """Change name, duration or price"""
         return services.update_service_variant(context(), tenant_id(), variant_id, changes)
 
+    @requires("catalog:write")
     @service_variants_blp.doc(security=TENANT_SECURITY)
     @service_variants_blp.response(204)
     @service_variants_blp.alt_response(404, **NOT_FOUND)
@@ -195,6 +210,7 @@ class ServiceVariantById(MethodView):
 
 @windows_blp.route("/<int:window_id>")
 class WindowById(MethodView):
+    @requires("catalog:read")
     @windows_blp.doc(security=TENANT_SECURITY)
     @windows_blp.response(200, WindowSchema)
     @windows_blp.alt_response(404, **NOT_FOUND)
@@ -202,6 +218,7 @@ class WindowById(MethodView):
         """One availability window"""
         return services.get_window(context(), tenant_id(), window_id)
 
+    @requires("catalog:write")
     @windows_blp.doc(security=TENANT_SECURITY)
     @windows_blp.arguments(WindowPatchSchema)
     @windows_blp.response(200, WindowSchema)
@@ -211,6 +228,7 @@ class WindowById(MethodView):
         """Change a window; the result must still be valid"""
         return services.update_window(context(), tenant_id(), window_id, changes)
 
+    @requires("catalog:write")
     @windows_blp.doc(security=TENANT_SECURITY)
     @windows_blp.response(204)
     @windows_blp.alt_response(404, **NOT_FOUND)

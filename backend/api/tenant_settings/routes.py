@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from backend.api.auth import require_tenant
 from backend.api.common import TENANT_SECURITY, ErrorSchema, context, tenant_id
+from backend.api.scopes import requires
 from backend.api.tenant_settings.schemas import TenantSettingsPatchSchema, TenantSettingsSchema
 from backend.services.platform.usage import settings_with_usage, update_settings_with_usage
 
@@ -18,12 +19,14 @@ blp.before_request(require_tenant)
 
 @blp.route("")
 class OwnTenant(MethodView):
+    @requires("analytics:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, TenantSettingsSchema)
     def get(self) -> dict[str, Any]:
         """The tenant's settings, tier limits and this month's message count"""
         return settings_with_usage(context(), tenant_id())
 
+    @requires("settings:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(TenantSettingsPatchSchema)
     @blp.response(200, TenantSettingsSchema)

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 
 from backend.api.auth import require_service
 from backend.api.common import SERVICE_SECURITY, ErrorSchema, context
+from backend.api.scopes import SERVICE, requires
 from backend.api.tenant_settings.schemas import OperatorTenantPatchSchema, TenantSettingsSchema
 from backend.api.tenants.schemas import ResolveQuerySchema, TenantRoutingSchema
 from backend.services.platform.usage import settings_with_usage, update_settings_with_usage
@@ -22,6 +23,7 @@ blp.before_request(require_service)
 
 @blp.route("/resolve")
 class ResolveTenant(MethodView):
+    @requires(SERVICE)
     @blp.doc(security=SERVICE_SECURITY)
     @blp.arguments(ResolveQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, TenantRoutingSchema)
@@ -34,6 +36,7 @@ class ResolveTenant(MethodView):
 
 @blp.route("/<string:tenant_id>")
 class OperatorTenant(MethodView):
+    @requires(SERVICE)
     @blp.doc(security=SERVICE_SECURITY)
     @blp.response(200, TenantSettingsSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown tenant")
@@ -41,6 +44,7 @@ class OperatorTenant(MethodView):
         """A tenant's settings, tier and usage (platform operator)"""
         return settings_with_usage(context(), tenant_id)
 
+    @requires(SERVICE)
     @blp.doc(security=SERVICE_SECURITY)
     @blp.arguments(OperatorTenantPatchSchema)
     @blp.response(200, TenantSettingsSchema)

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 from backend.api.auth import require_tenant
 from backend.api.common import TENANT_SECURITY, ErrorSchema, context, tenant_id
 from backend.api.products.schemas import ProductVariantSchema, VariantPatchSchema
+from backend.api.scopes import requires
 from backend.services.catalog import products
 from backend.services.catalog.products import ProductVariantView
 
@@ -19,6 +20,7 @@ blp.before_request(require_tenant)
 
 @blp.route("/<int:variant_id>")
 class VariantById(MethodView):
+    @requires("catalog:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, ProductVariantSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such variant")
@@ -26,6 +28,7 @@ class VariantById(MethodView):
         """One variant"""
         return products.get_variant(context(), tenant_id(), variant_id)
 
+    @requires("catalog:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(VariantPatchSchema)
     @blp.response(200, ProductVariantSchema)
@@ -35,6 +38,7 @@ class VariantById(MethodView):
         """Change SKU, price (minor units), stock or attributes"""
         return products.update_variant(context(), tenant_id(), variant_id, changes)
 
+    @requires("catalog:write")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(204)
     @blp.alt_response(404, schema=ErrorSchema, description="No such variant")

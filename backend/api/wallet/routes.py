@@ -1,6 +1,7 @@
 """The merchant's wallet: balance, transactions, withdrawals (request, approve, audit trail).
 
-Merchants use their API keys (each key is a user: the approver must use another key); the
+Requesting needs wallet:withdraw, approving wallet:approve and another actor than the requester:
+a staff user is one actor whatever session or token they use, an API key is its own actor. The
 platform operator may read with the service token. A customer never sees a wallet."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from backend.api.auth import require_tenant
 from backend.api.commerce import customer_scope
 from backend.api.common import TENANT_SECURITY, ErrorSchema, context, principal, tenant_id
 from backend.api.pagination import paginated
+from backend.api.scopes import requires
 from backend.api.wallet.schemas import (
     AuditTrailSchema,
     TransactionPageSchema,
@@ -25,6 +27,7 @@ from backend.api.wallet.schemas import (
     WithdrawalSchema,
 )
 from backend.domain.errors import Unauthenticated
+from backend.services.platform.audit import actor_name
 from backend.services.payments.wallets import (
     WalletView,
     WithdrawalView,
@@ -47,13 +50,16 @@ def _not_a_customer() -> None:
 
 
 def _user() -> str | None:
-    """The merchant user (API key) acting, or None for the service token."""
-    key = principal().api_key_id
-    return None if principal().is_service or key is None else f"api_key:{key}"
+    """The person acting ("user:5"), or the API key ("api_key:3"); None for the service token."""
+    caller = principal()
+    if caller.is_service or (caller.user_id is None and caller.api_key_id is None):
+        return None
+    return actor_name(False, caller.user_id, caller.api_key_id)
 
 
 @blp.route("")
 class Wallet(MethodView):
+    @requires("wallet:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, WalletSchema)
     @blp.alt_response(401, schema=ErrorSchema, description="Not the merchant")
@@ -65,6 +71,7 @@ class Wallet(MethodView):
 
 @blp.route("/transactions")
 class Transactions(MethodView):
+    @requires("wallet:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(TransactionQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, TransactionPageSchema)
@@ -77,6 +84,7 @@ class Transactions(MethodView):
 
 @blp.route("/withdrawals")
 class Withdrawals(MethodView):
+    @requires("wallet:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(WithdrawalQuerySchema, location="query", as_kwargs=True)
     @blp.response(200, WithdrawalPageSchema)
@@ -86,23 +94,25 @@ class Withdrawals(MethodView):
         _not_a_customer()
         return paginated(list_withdrawals(context(), tenant_id(), **query))
 
+    @requires("wallet:withdraw")
     @blp.doc(security=TENANT_SECURITY)
     @blp.arguments(WithdrawalCreateSchema)
     @blp.response(201, WithdrawalSchema)
     @blp.alt_response(400, schema=ErrorSchema, description="Below the minimum")
-    @blp.alt_response(401, schema=ErrorSchema, description="Not a merchant user (API key)")
+    @blp.alt_response(401, schema=ErrorSchema, description="Not a staff user or API key")
     @blp.alt_response(409, schema=ErrorSchema, description="Not enough available")
     def post(self, body: dict[str, Any]) -> WithdrawalView:
         """Request a withdrawal to an M-Pesa number: the amount is held at once"""
         user = _user()
         if user is None:
-            raise Unauthenticated("Withdrawals are requested by a merchant user's API key")
+            raise Unauthenticated("Withdrawals are requested by a staff user or an API key")
         return request_withdrawal(context(), tenant_id(), body["amount_minor"], body["phone"],
                                   user)
 
 
 @blp.route("/withdrawals/<int:withdrawal_id>")
 class WithdrawalById(MethodView):
+    @requires("wallet:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, WithdrawalSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such withdrawal")
@@ -115,18 +125,21 @@ class WithdrawalById(MethodView):
 
 @blp.route("/withdrawals/<int:withdrawal_id>/approve")
 class WithdrawalApproval(MethodView):
+    @requires("wallet:approve")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, WithdrawalSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such withdrawal")
     @blp.alt_response(409, schema=ErrorSchema,
                       description="Not pending approval, or approved by its requester")
     def post(self, withdrawal_id: int) -> WithdrawalView:
-        """Approve a withdrawal (another user than the requester); payouts then send it"""
+        """Approve a withdrawal (another user or key than the requester, holding wallet:approve);
+        payouts then send it"""
         return approve_withdrawal(context(), tenant_id(), withdrawal_id, _user())
 
 
 @blp.route("/withdrawals/<int:withdrawal_id>/audit")
 class WithdrawalAudit(MethodView):
+    @requires("wallet:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, AuditTrailSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such withdrawal")

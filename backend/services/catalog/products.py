@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
+from backend.services.platform.audit import record_audit
 from backend.wiring import Context
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.models import Product, ProductVariant, Tenant
@@ -120,7 +121,10 @@ def create_product(ctx: Context, tenant_id: str, new: NewProduct) -> ProductView
         )
         session.add(product)
         session.flush()
-        return _view(product, tenant.currency)
+        view = _view(product, tenant.currency)
+        record_audit(session, tenant_id, None, "product.create", ("product", product.id),
+                     after=view)
+        return view
 
 
 def get_any_product(ctx: Context, tenant_id: str, product_id: int) -> ProductView:
@@ -137,14 +141,22 @@ def update_product(ctx: Context, tenant_id: str, product_id: int,
         _external_taken(session, tenant_id,
                         changes.get("external_source", product.external_source),
                         changes.get("external_id", product.external_id), but=product.id)
+        before = _view(product, tenant.currency)
         apply_changes(session, product, changes, PRODUCT_FIELDS)
-        return _view(product, tenant.currency)
+        after = _view(product, tenant.currency)
+        record_audit(session, tenant_id, None, "product.update", ("product", product.id),
+                     before, after)
+        return after
 
 
 def delete_product(ctx: Context, tenant_id: str, product_id: int) -> None:
     """Gone from the catalog and carts; past orders keep their copied lines."""
     with ctx.db.transaction() as session:
-        session.delete(_product(session, tenant_id, product_id))
+        tenant = require_tenant(session, tenant_id)
+        product = _product(session, tenant_id, product_id)
+        record_audit(session, tenant_id, None, "product.delete", ("product", product.id),
+                     before=_view(product, tenant.currency))
+        session.delete(product)
 
 
 def list_variants(ctx: Context, tenant_id: str, product_id: int) -> list[ProductVariantView]:
@@ -175,8 +187,12 @@ def update_variant(ctx: Context, tenant_id: str, variant_id: int,
         variant = _variant(session, tenant_id, variant_id)
         if "sku" in changes:
             _sku_taken(session, tenant_id, changes["sku"], but=variant.id)
+        before = _variant_view(variant)
         apply_changes(session, variant, changes, VARIANT_FIELDS)
-        return _variant_view(variant)
+        after = _variant_view(variant)
+        record_audit(session, tenant_id, None, "variant.update", ("variant", variant.id),
+                     before, after)
+        return after
 
 
 def delete_variant(ctx: Context, tenant_id: str, variant_id: int) -> None:

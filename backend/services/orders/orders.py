@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from backend.services.platform.audit import record_audit
 from backend.wiring import Context
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.orders import (
@@ -203,6 +204,8 @@ def place_order(
         session.flush()
         remember(session, tenant_id, idempotency, order.id)
         placed = PlacedOrder(_view(order), replayed=False)
+        record_audit(session, tenant_id, None, "order.create", ("order", order.id),
+                     after=placed.order)
         noted = note_event(session, tenant_id, "order_confirmed", order.id, customer_id) \
             if notify and not draft else None
     if noted is not None:
@@ -243,10 +246,13 @@ def transition_order(ctx: Context, tenant_id: str, order_id: int, to: str,
         order = _require_order(session, tenant_id, order_id, customer_id, lock=True)
         if (shipping.courier or shipping.tracking) and to != FULFILLED:
             raise InvalidInput("courier and tracking are given when the order ships (fulfilled)")
+        before = _view(order)
         _move(session, order, to, reason)
         if to == FULFILLED:
             order.courier, order.tracking = shipping.courier, shipping.tracking
         view = _view(order)
+        record_audit(session, tenant_id, None, "order.transition", ("order", order.id),
+                     before, view)
         # The customer hears of it (noted with the change, queued after the commit); not when
         # they cancelled it themselves.
         event = ORDER_EVENTS.get(to)

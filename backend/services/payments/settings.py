@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from backend.services.platform.audit import record_audit
 from backend.wiring import Context
 from backend.domain.errors import Conflict, InvalidInput
 from backend.domain.payments import CARD_PROVIDERS
@@ -156,6 +157,7 @@ def update_payment_settings(ctx: Context, tenant_id: str, changes: dict[str, Any
     with ctx.db.transaction() as session:
         require_tenant(session, tenant_id)
         row = _row(session, ctx, tenant_id)
+        before = _view(ctx, row)
         config = {**row.config, **{k: v for k, v in changes.items() if k in CONFIG_FIELDS}}
         _validate(config)
         stored = json.loads(ctx.crypto.decrypt(row.secrets_encrypted))
@@ -163,7 +165,10 @@ def update_payment_settings(ctx: Context, tenant_id: str, changes: dict[str, Any
         row.config = {k: v for k, v in config.items() if v is not None}
         row.secrets_encrypted = ctx.crypto.encrypt(json.dumps(
             {k: v for k, v in stored.items() if v}))
-        return _view(ctx, row)
+        after = _view(ctx, row)
+        record_audit(session, tenant_id, None, "payment_settings.update",
+                     ("payment_settings", tenant_id), before, after)
+        return after
 
 
 def get_payment_settings(ctx: Context, tenant_id: str) -> PaymentSettingsView:

@@ -45,6 +45,7 @@ from backend.models import (
 )
 from backend.models.base import utcnow
 from backend.services.platform.fee_waivers import fee_basis_points_for
+from backend.services.platform.audit import record_audit
 from backend.services.platform.pages import Page, fetch_page
 from backend.services.platform.scoped import tenant_row
 from backend.services.platform.tenants import require_tenant
@@ -287,7 +288,10 @@ def request_withdrawal(ctx: Context, tenant_id: str, amount_minor: int, phone: s
                          description=f"Withdrawal {row.id} held until paid")
         _audit(session, tenant_id, "withdrawal_requested", actor, row.id,
                amount_minor=amount_minor)
-        return _withdrawal_view(ctx, row)
+        view = _withdrawal_view(ctx, row)
+        record_audit(session, tenant_id, actor, "withdrawal.request", ("withdrawal", row.id),
+                     after=view)
+        return view
 
 
 def _locked_withdrawal(session: Session, tenant_id: str, withdrawal_id: int) -> Withdrawal:
@@ -309,10 +313,14 @@ def approve_withdrawal(ctx: Context, tenant_id: str, withdrawal_id: int,
         if row.requested_by == actor:
             raise Conflict("A withdrawal must be approved by a different user than the one "
                            "who requested it")
+        before = _withdrawal_view(ctx, row)
         row.status, row.approved_by = APPROVED, actor
         _audit(session, tenant_id, "withdrawal_approved", actor, row.id)
         session.flush()
-        return _withdrawal_view(ctx, row)
+        view = _withdrawal_view(ctx, row)
+        record_audit(session, tenant_id, actor, "withdrawal.approve", ("withdrawal", row.id),
+                     before, view)
+        return view
 
 
 def get_withdrawal(ctx: Context, tenant_id: str, withdrawal_id: int) -> WithdrawalView:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from kit.clock import DEFAULT_TIMEZONE
 
+from backend.services.platform.audit import record_audit
 from backend.wiring import Context
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.money import minor_unit_digits
@@ -169,13 +170,17 @@ def update_settings(
         )
     with ctx.db.transaction() as session:
         tenant = require_tenant(session, tenant_id)
+        before = _settings_view(tenant)
         checked = _checked(changes, tenant)
         if "tier" in checked:
             change_tier(session, tenant, checked.pop("tier"))
         for name, value in checked.items():
             setattr(tenant, name, value)
         session.flush()
-        return _settings_view(tenant)
+        after = _settings_view(tenant)
+        record_audit(session, tenant_id, None, "tenant.update", ("tenant", tenant_id),
+                     before, after)
+        return after
 
 
 def _checked(changes: dict[str, Any], tenant: Tenant | None) -> dict[str, Any]:
