@@ -169,3 +169,26 @@ def test_managing_members_needs_users_manage(app: Any, tenants: Context) -> None
     service.put(f"/v1/members/{viewer_id}/overrides", json={"allow": ["users:manage"]},
                 headers=SERVICE)
     assert client.get("/v1/members").status_code == 200
+
+
+def test_the_tier_limits_staff_users_and_a_downgrade_counts_them(
+        client: Any, tenants: Context) -> None:
+    """Starter allows 3 users: members plus open invitations; a withdrawn invitation frees its
+    seat, and a tenant with more members than a lower tier allows cannot move down to it."""
+    set_tier = f"/internal/v1/tenants/{TENANT_ID}"
+    assert client.patch(set_tier, json={"tier": "starter"}, headers=SERVICE).status_code == 200
+    for n in range(3):
+        assert invite(client, f"staff{n}@example.com", "viewer").status_code == 201
+    refused = invite(client, "staff3@example.com", "viewer")
+    assert refused.status_code == 403 and "3 staff users" in refused.get_json()["description"]
+    first = client.get("/v1/invitations", headers=SERVICE).get_json()["results"][0]
+    assert client.delete(f"/v1/invitations/{first['id']}", headers=SERVICE).status_code == 200
+    assert invite(client, "staff3@example.com", "viewer").status_code == 201  # its seat
+
+    assert client.patch(set_tier, json={"tier": "growth"}, headers=SERVICE).status_code == 200
+    for n in range(4):
+        make_user(tenants, f"member{n}@example.com", tenant_id=TENANT_ID, role="viewer")
+    down = client.patch(set_tier, json={"tier": "starter"}, headers=SERVICE)
+    assert down.status_code == 422, down.get_json()
+    assert "4 users (the starter tier allows 3)" in down.get_json()["description"]
+    assert down.get_json()["errors"]["users"] == ["4 used, 3 allowed"]

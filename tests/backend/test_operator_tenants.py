@@ -44,10 +44,20 @@ def test_create_stores_the_tenant_and_never_returns_or_logs_the_secret(
     assert (made["id"], made["name"], made["whatsapp_number"], made["tier"], made["status"]) == (
         "mama-mboga", "Mama Mboga", NUMBER, "growth", "active")
     assert made["languages"] == ["sw", "en"] and made["primary_language"] == "sw"
-    assert made["owner_invitation"] == "pending"  # accounts' invite: wired at merge
+    assert made["owner_invitation"] == "sent"
+    # The owner joins through the link (the operator passes it on): an owner member of the new
+    # tenant, who can then use its API.
+    token = made["owner_invitation_link"].split("token=", 1)[1]
+    joined = json_of(client.post("/v1/invitations/accept", json={
+        "token": token, "password": "Kibanda-Owner-2026!", "name": "Mama"}), 201)
+    assert (joined["tenant_id"], joined["role"]) == ("mama-mboga", "owner")
+    assert joined["user"]["email"] == "owner@mama.example"
+    assert client.post("/v1/invitations/accept", json={
+        "token": token, "password": "Kibanda-Owner-2026!"}).status_code == 410  # used
     assert made["twilio_account"] == "AC…abab" and made["twilio_test"] is None
     assert made["usage"]["max_products"] == 2000  # growth
     fetched = json_of(client.get("/v1/platform/tenants/mama-mboga", headers=OPERATOR), 200)
+    assert "owner_invitation_link" not in fetched  # shown once
     for body in (made, fetched):
         assert TOKEN not in str(body) and SID not in str(body)
     assert TOKEN not in caplog.text and "owner@mama.example" not in caplog.text.lower()
@@ -60,7 +70,7 @@ def test_create_stores_the_tenant_and_never_returns_or_logs_the_secret(
         assert onboarding.owner_email_encrypted is not None
         assert "owner" not in onboarding.owner_email_encrypted
         assert ctx.crypto.decrypt(onboarding.owner_email_encrypted) == "owner@mama.example"
-        assert onboarding.owner_invited_at is None
+        assert onboarding.owner_invited_at is not None
 
 
 def test_a_taken_slug_or_number_is_409_and_nothing_changes(client, tenants: Context) -> None:

@@ -33,7 +33,7 @@ def test_an_onboarded_tenant_answers_on_its_number(stack):
     number = "+254711555101"
     made = onboard(stack, "kibanda-e2e", number, "AC" + "5" * 32)
     # Stored for the owner's invitation; accounts' invite sends it once wired (then "sent").
-    assert made["owner_invitation"] == "pending"
+    assert made["owner_invitation"] == "sent" and "token=" in made["owner_invitation_link"]
     tested = operator(stack, "POST", "/tenants/kibanda-e2e/twilio-test")
     assert tested.status_code == 200 and tested.json()["ok"] is True, tested.text
     wrong = operator(stack, "POST", "/twilio-tests", json={

@@ -33,7 +33,7 @@ from backend.services.platform.fee_waivers import (
     list_waivers,
     revoke_waiver,
 )
-from backend.services.platform.operator import (
+from backend.services.operator.tenants import (
     ConnectionTest,
     check_connection,
     check_credentials,
@@ -85,7 +85,8 @@ class Tenants(MethodView):
             twilio_auth_token=body["twilio_auth_token"], sandbox=body["sandbox"],
             primary_language=body["primary_language"], timezone=body["timezone"],
             tier=body["tier"])
-        return create_tenant(context(), new, body["languages"], body["owner_email"], _actor())
+        return create_tenant(context(), new, body["languages"], body["owner_email"], _actor(),
+                             invited_by=principal().user_id)
 
 
 @blp.route("/tenants/<string:tenant_id>")

@@ -70,7 +70,10 @@ class OperatorTenantSchema(TenantSettingsSchema):
     twilio_account = fields.Str(metadata={"description": "The Account SID, masked (AC…1234)"})
     languages = fields.List(fields.Str())
     owner_invitation = fields.Str(allow_none=True, metadata={
-        "description": "pending (waiting to be sent) | sent | null (none asked)"})
+        "description": "sent (the owner was invited) | pending (not yet) | null (none asked)"})
+    owner_invitation_link = fields.Str(metadata={
+        "description": "Only when the tenant is created: the owner's one-time invitation link "
+                       "(POST /v1/invitations/accept with its token), for the operator to pass on"})
     twilio_test = fields.Nested(TwilioTestSchema, allow_none=True,
                                 metadata={"description": "The last connection test"})
     status_reason = fields.Str(allow_none=True, metadata={

@@ -29,6 +29,7 @@ from backend.services.accounts.users import (
     normalize_email,
     user_view,
 )
+from backend.services.platform.limits import check_limit
 from backend.services.platform.tenants import require_tenant
 from backend.wiring import Context
 
@@ -175,6 +176,15 @@ def _invitation_view(invitation: Invitation, token: str | None = None,
                           invitation.created_at, token, link)
 
 
+def _seats(session: Session, tenant_id: str, now: datetime) -> int:
+    members = session.scalar(select(func.count(Membership.id)).where(
+        Membership.tenant_id == tenant_id)) or 0
+    pending = session.scalar(select(func.count(Invitation.id)).where(
+        Invitation.tenant_id == tenant_id, Invitation.accepted_at.is_(None),
+        Invitation.revoked_at.is_(None), Invitation.expires_at > now)) or 0
+    return int(members) + int(pending)
+
+
 def invite(ctx: Context, tenant_id: str, email: str, role: str,
            invited_by_user_id: int | None, actor: Actor | None = None) -> InvitationView:
     """An invitation link for `email` with `role` (the token is returned this once); earlier
@@ -184,7 +194,7 @@ def invite(ctx: Context, tenant_id: str, email: str, role: str,
     token = secrets.token_urlsafe(32)
     now = _now()
     with ctx.db.transaction() as session:
-        require_tenant(session, tenant_id)
+        tenant = require_tenant(session, tenant_id)
         require_role(session, tenant_id, role)
         if role == OWNER:
             _require_owner_actor(session, tenant_id, actor)
@@ -195,6 +205,8 @@ def invite(ctx: Context, tenant_id: str, email: str, role: str,
             Invitation.tenant_id == tenant_id, Invitation.email == email,
             Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None)
         ).values(revoked_at=now))
+        # The tier's users: members plus invitations still open (each may become one).
+        check_limit(session, tenant.tier, "users", _seats(session, tenant_id, now))
         invitation = Invitation(
             tenant_id=tenant_id, email=email, role=role, token_hash=hash_api_key(token),
             invited_by_user_id=invited_by_user_id,

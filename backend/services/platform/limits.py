@@ -21,10 +21,11 @@ from backend.domain.tiers import Tier
 from backend.models import OutboundMessage, Tenant
 from backend.services.platform.tiers import get_tier
 
-Resource = Literal["products", "services", "messages"]
+Resource = Literal["products", "services", "users", "messages"]
 _LABELS: dict[str, tuple[str, str]] = {
     "products": ("products", "to add more"),
     "services": ("services", "to add more"),
+    "users": ("staff users (members and pending invitations)", "to invite more"),
     "messages": ("messages a month", "to send more this month"),
 }
 
@@ -34,6 +35,8 @@ def _limit(tier: Tier, resource: Resource) -> int | None:
         return tier.max_products
     if resource == "services":
         return tier.max_services
+    if resource == "users":
+        return tier.max_users
     if resource == "messages":
         return tier.max_messages_per_month
     raise InvalidInput(f"Unknown limited resource {resource!r}")

@@ -19,11 +19,11 @@ from sqlalchemy.orm import Session
 
 from backend.domain.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from backend.domain.tiers import DEFAULT_TIERS, TIER_NAME_PATTERN, Tier
-from backend.models import Product, Service, Subscription, Tenant, TierRow
+from backend.models import Membership, Product, Service, Subscription, Tenant, TierRow
 from backend.wiring import Context
 
 CACHE_SECONDS = 30.0
-LIMITED = ("products", "services")  # what a downgrade must fit (users: with memberships)
+LIMITED = ("products", "services", "users")  # what a downgrade must fit
 TIER_FIELDS = tuple(item.name for item in fields(Tier))
 
 _cache: dict[str, tuple[float, dict[str, Tier]]] = {}
@@ -129,7 +129,10 @@ def usage_counts(session: Session, tenant_id: str) -> dict[str, int]:
     """What a tier limits, as the tenant uses it now."""
     products = session.scalar(select(func.count(Product.id)).where(Product.tenant_id == tenant_id))
     services = session.scalar(select(func.count(Service.id)).where(Service.tenant_id == tenant_id))
-    return {"products": int(products or 0), "services": int(services or 0)}
+    users = session.scalar(select(func.count(Membership.id)).where(
+        Membership.tenant_id == tenant_id))
+    return {"products": int(products or 0), "services": int(services or 0),
+            "users": int(users or 0)}
 
 
 def change_tier(session: Session, tenant: Tenant, name: str) -> None:

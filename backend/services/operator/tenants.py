@@ -22,6 +22,7 @@ from backend.domain.tenant_settings import LANGUAGES
 from backend.models import Tenant, TenantOnboarding, TenantStatusChange
 from backend.models.base import utcnow
 from backend.providers.twilio import TwilioSendError, fetch_account
+from backend.services.accounts.members import OWNER, Actor, invite
 from backend.services.platform.fee_waivers import waiver_in_force
 from backend.services.platform.pages import Page, fetch_page
 from backend.services.platform.tenants import NewTenant, add_tenant, require_tenant
@@ -74,11 +75,10 @@ def _check_languages(primary: str, languages: list[str]) -> list[str]:
 
 
 def create_tenant(ctx: Context, new: NewTenant, languages: list[str], owner_email: str,
-                  actor: str) -> dict[str, Any]:
-    """Create the tenant and its onboarding record in one transaction; 409 on a taken slug or
-    number. The owner's email waits on the record for the invitation (owner_invited_at None):
-    accounts' `invite(ctx, tenant_id, email, "owner", invited_by)` is called here, once, when it
-    is on the branch."""
+                  actor: str, invited_by: int | None = None) -> dict[str, Any]:
+    """Create the tenant and its onboarding record in one transaction (409 on a taken slug or
+    number), then invite its owner (accounts' invitation link, returned this once as
+    `owner_invitation_link` for the operator to pass on)."""
     chosen = _check_languages(new.primary_language, languages)
     try:
         with ctx.db.transaction() as session:
@@ -89,7 +89,13 @@ def create_tenant(ctx: Context, new: NewTenant, languages: list[str], owner_emai
                 owner_email_encrypted=ctx.crypto.encrypt(owner_email.strip().lower())))
     except IntegrityError:  # a concurrent creation won the race for the slug or the number
         raise Conflict("The slug or the WhatsApp number was just taken") from None
-    return operator_view(ctx, new.id)
+    invitation = invite(ctx, new.id, owner_email, OWNER, invited_by,
+                        Actor(user_id=invited_by, is_platform=True))
+    with ctx.db.transaction() as session:
+        onboarding = session.get(TenantOnboarding, new.id, with_for_update=True)
+        if onboarding is not None:
+            onboarding.owner_invited_at = utcnow()
+    return {**operator_view(ctx, new.id), "owner_invitation_link": invitation.link}
 
 
 def _onboarding(session: Session, tenant_id: str) -> TenantOnboarding | None:
