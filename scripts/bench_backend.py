@@ -27,7 +27,8 @@ from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
 from backend.app import create_app  # noqa: E402
-from bench_common import add_service_options, check_services, scratch_database, stamped, write_result  # noqa: E402,E501
+from bench_common import add_service_options, check_services, stamped, write_result  # noqa: E402
+from backend.migrate import scratch_database  # noqa: E402
 from backend.wiring import Context  # noqa: E402
 from backend.models import Product, ProductVariant  # noqa: E402
 from backend.services.platform.auth import issue_api_key  # noqa: E402

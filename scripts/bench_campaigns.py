@@ -43,7 +43,8 @@ from backend.services.platform.auth import issue_api_key  # noqa: E402
 from backend.services.platform.tenants import NewTenant, ensure_tenant  # noqa: E402
 from backend.settings import Settings  # noqa: E402
 from backend.wiring import Context  # noqa: E402
-from bench_common import add_service_options, check_services, scratch_database, stamped, write_result  # noqa: E402,E501
+from bench_common import add_service_options, check_services, stamped, write_result  # noqa: E402
+from backend.migrate import scratch_database  # noqa: E402
 from bench_payments import free_port, wait_healthy  # noqa: E402
 
 TENANT = "bench-campaigns"

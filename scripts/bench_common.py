@@ -1,5 +1,5 @@
-"""What the PostgreSQL benches share: their service options, a scratch database migrated for one
-run and dropped after it, and the JSON result under bench/results/."""
+"""What the PostgreSQL benches share: their service options and the JSON result under
+bench/results/ (their scratch database is backend.migrate.scratch_database, as the tests')."""
 
 from __future__ import annotations
 
@@ -7,17 +7,11 @@ import argparse
 import json
 import os
 import platform
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from backend.migrate import upgrade
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -39,23 +33,6 @@ def check_services(args: argparse.Namespace) -> None:
         else "--database-url (or TEST_POSTGRES_URL"
     raise SystemExit(f"Needs PostgreSQL{' and Redis' if needs_redis else ''}: {wanted}, "
                      "see scripts/services.sh env)")
-
-
-@contextmanager
-def scratch_database(server_url: str, prefix: str) -> Iterator[str]:
-    """A new database on the server of `server_url`, migrated; dropped afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def stamped(result: dict[str, Any]) -> dict[str, Any]:

@@ -40,7 +40,8 @@ from werkzeug.serving import make_server  # noqa: E402
 from werkzeug.wrappers import Response  # noqa: E402
 
 from backend.app import create_app  # noqa: E402
-from bench_common import add_service_options, check_services, scratch_database, stamped, write_result  # noqa: E402,E501
+from bench_common import add_service_options, check_services, stamped, write_result  # noqa: E402
+from backend.migrate import scratch_database  # noqa: E402
 from backend.wiring import Context  # noqa: E402
 from backend.domain.money import Money  # noqa: E402
 from backend.models import Order, Payment  # noqa: E402

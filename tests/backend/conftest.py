@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,13 +12,12 @@ import pytest
 from cryptography.fernet import Fernet
 from flask import Flask
 from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
 from backend.app import create_app
 from backend.wiring import Context
-from backend.migrate import upgrade
+from backend.migrate import scratch_database, upgrade
 from backend.models import Base
 from backend.sandbox import models as sandbox_models  # noqa: F401  (emptied like the rest)
 from backend.services.platform.auth import issue_api_key
@@ -68,19 +66,8 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def postgresql_url() -> Iterator[str]:
-    base = require_service_env("TEST_POSTGRES_URL")
-    name = f"backend_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(base).set(database=name).render_as_string(hide_password=False)
-        upgrade(url)
+    with scratch_database(require_service_env("TEST_POSTGRES_URL"), "backend_test") as url:
         yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 _cleaners: dict[str, Engine] = {}
