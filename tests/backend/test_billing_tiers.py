@@ -5,7 +5,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.domain.ledger import (
+    EXTERNAL_PAYOUTS,
+    PAYMENT,
+    PAYOUT,
+    TENANT_HELD,
+    TENANT_WALLET,
+    WITHDRAWAL_HOLD,
+    move_legs,
+    payment_legs,
+    platform_account_key,
+    split_fee,
+    tenant_account_key,
+)
 from backend.domain.tiers import DEFAULT_TIERS
+from backend.services.payments.wallets import post_transaction
 from backend.services.platform.tiers import load_tiers
 from backend.wiring import Context
 from tests.backend.conftest import OTHER_ID, TENANT_ID, merchant_headers, service_headers
@@ -115,3 +129,28 @@ def test_tests_start_from_the_seeded_tiers(tenants: Context) -> None:
     """The previous tests changed and added tiers: each test starts from the seed again."""
     with tenants.db.transaction() as session:
         assert load_tiers(session) == DEFAULT_TIERS
+
+
+def test_a_downgrade_to_a_tier_without_payments_waits_for_an_empty_wallet(
+        client: Any, tenants: Context) -> None:
+    """Starter does not take payments for the merchant: moving there from growth is refused
+    while the wallet holds money (available or held), and allowed once it is paid out."""
+    url = f"/internal/v1/tenants/{TENANT_ID}"
+    assert client.patch(url, json={"tier": "growth"}, headers=service_headers()).status_code == 200
+    with tenants.db.transaction() as session:
+        post_transaction(session, TENANT_ID, PAYMENT,
+                         payment_legs(TENANT_ID, "KES", split_fee(150_000, 200)), "KES")
+    refused = client.patch(url, json={"tier": "starter"}, headers=service_headers())
+    assert refused.status_code == 422, refused.get_json()
+    assert "KES 1,470.00" in refused.get_json()["description"]  # 1,500 less the 2 % fee
+    held = tenant_account_key(TENANT_ID, TENANT_HELD, "KES")
+    with tenants.db.transaction() as session:  # a withdrawal requested: the money is held
+        post_transaction(session, TENANT_ID, WITHDRAWAL_HOLD, move_legs(
+            tenant_account_key(TENANT_ID, TENANT_WALLET, "KES"), held, 147_000), "KES")
+    still = client.patch(url, json={"tier": "starter"}, headers=service_headers())
+    assert still.status_code == 422  # held money counts too
+    with tenants.db.transaction() as session:  # paid out: the wallet is empty again
+        post_transaction(session, TENANT_ID, PAYOUT, move_legs(
+            held, platform_account_key(EXTERNAL_PAYOUTS, "KES"), 147_000), "KES")
+    moved = client.patch(url, json={"tier": "starter"}, headers=service_headers())
+    assert moved.status_code == 200, moved.get_json()

@@ -19,7 +19,17 @@ from sqlalchemy.orm import Session
 
 from backend.domain.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from backend.domain.tiers import DEFAULT_TIERS, TIER_NAME_PATTERN, Tier
-from backend.models import Membership, Product, Service, Subscription, Tenant, TierRow
+from backend.domain.ledger import TENANT_HELD, TENANT_WALLET
+from backend.models import (
+    LedgerAccount,
+    LedgerEntry,
+    Membership,
+    Product,
+    Service,
+    Subscription,
+    Tenant,
+    TierRow,
+)
 from backend.wiring import Context
 
 CACHE_SECONDS = 30.0
@@ -135,6 +145,17 @@ def usage_counts(session: Session, tenant_id: str) -> dict[str, int]:
             "users": int(users or 0)}
 
 
+def wallet_money(session: Session, tenant_id: str) -> list[tuple[str, int]]:
+    """(currency, minor units) the tenant's wallet holds, available plus held, where not 0."""
+    rows = session.execute(
+        select(LedgerAccount.currency, func.coalesce(func.sum(LedgerEntry.amount_minor), 0))
+        .join(LedgerEntry, LedgerEntry.account_id == LedgerAccount.id)
+        .where(LedgerAccount.tenant_id == tenant_id,
+               LedgerAccount.kind.in_((TENANT_WALLET, TENANT_HELD)))
+        .group_by(LedgerAccount.currency).order_by(LedgerAccount.currency)).all()
+    return [(currency, abs(int(total))) for currency, total in rows if int(total)]
+
+
 def change_tier(session: Session, tenant: Tenant, name: str) -> None:
     """Move a tenant (and its subscription) to tier `name`: refused (422, with the numbers) while
     it uses more than that tier allows. Every path that changes a tier calls this."""
@@ -155,6 +176,15 @@ def change_tier(session: Session, tenant: Tenant, name: str) -> None:
             f"Cannot move to the {name} tier: the tenant has {detail}. Remove some first.",
             {resource: [f"{count} used, {limit} allowed"]
              for resource, (count, limit) in over.items()})
+    if get_tier(session, tenant.tier).payment_facilitation and not tier.payment_facilitation:
+        # Customers then pay the merchant directly: the wallet must be empty first.
+        left = wallet_money(session, tenant.id)
+        if left:
+            money = ", ".join(f"{currency} {amount / 100:,.2f}" for currency, amount in left)
+            raise Unprocessable(
+                f"Cannot move to the {name} tier, which does not take payments for the "
+                f"merchant: the wallet still holds {money} (available and held). Withdraw it "
+                "first.", {"tier": [f"The wallet holds {money}."]})
     tenant.tier = name
     subscription = session.scalar(
         select(Subscription).where(Subscription.tenant_id == tenant.id))
