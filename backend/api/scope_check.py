@@ -24,7 +24,7 @@ from backend.api.auth import (
     require_user,
 )
 from backend.api.common import Principal
-from backend.api.scopes import OPERATOR, PUBLIC, SERVICE, required_scope
+from backend.api.scopes import OPERATOR, PUBLIC, SERVICE, USER, required_scope
 from backend.domain.errors import Forbidden, Unauthenticated
 
 GUARDED_PREFIXES = ("/v1/", "/internal/")
@@ -41,6 +41,8 @@ def permits(caller: Principal, scope: str) -> bool:
     """May `caller` use a route declaring `scope`? (The service token is not scope-limited.)"""
     if scope == PUBLIC:
         return True
+    if scope == USER:
+        return caller.user_id is not None
     if scope == SERVICE:
         return caller.is_service
     if scope == OPERATOR:
@@ -72,10 +74,14 @@ def check_scope() -> None:
     if scope is None or scope == PUBLIC:
         return  # undeclared outside /v1 and /internal: the docs blueprint
     caller: Principal | None = g.get("principal")
+    if caller is None and scope == USER:
+        require_user()  # a user's own route in a blueprint that also serves logging in
+        caller = g.get("principal")
     if caller is None:
         raise Unauthenticated(f"{_route()} needs credentials")
     if not permits(caller, scope):
-        needed = {SERVICE: "the service token", OPERATOR: "a platform operator"}.get(
+        needed = {SERVICE: "the service token", OPERATOR: "a platform operator",
+                  USER: "a signed-in staff user"}.get(
             scope, f"the scope {scope}")
         raise Forbidden(f"{_route()} needs {needed}, which this caller does not have",
                         {"required_scope": [scope]})

@@ -1,8 +1,9 @@
 """What each route needs: `@requires(scope)` on a view method declares it.
 
 Every /v1 route declares exactly one of: a tenant scope (backend.domain.permissions.SCOPES), PUBLIC
-(no credentials: logging in, accepting an invitation, resetting a password), SERVICE (the
-service token only) or OPERATOR (a platform operator). The enforcement hook and the test that walks
+(no credentials: logging in, accepting an invitation, resetting a password), USER (any signed-in
+staff user, on their own session and tokens), SERVICE (the service token only) or OPERATOR (a
+platform operator). The enforcement hook and the test that walks
 the URL map with every role read these declarations (`required_scope`).
 """
 
@@ -16,9 +17,10 @@ from flask import Flask
 from backend.domain.permissions import ALL_SCOPES
 
 PUBLIC = "public"
+USER = "user"
 SERVICE = "service"
 OPERATOR = "platform:operator"
-SPECIAL = frozenset({PUBLIC, SERVICE, OPERATOR})
+SPECIAL = frozenset({PUBLIC, USER, SERVICE, OPERATOR})
 _ATTRIBUTE = "required_scope"
 
 View = TypeVar("View", bound=Callable[..., Any])

@@ -20,7 +20,7 @@ from backend.api.common import (
     principal,
     tenant_id,
 )
-from backend.api.scopes import PUBLIC, requires
+from backend.api.scopes import PUBLIC, USER, requires
 from backend.domain.errors import Forbidden, InvalidInput
 from backend.services.accounts.access import (
     OverridesView,
@@ -117,7 +117,7 @@ class Login(MethodView):
 
 @auth_blp.route("/logout")
 class Logout(MethodView):
-    @requires(PUBLIC)
+    @requires(USER)
     @auth_blp.doc(security=USER_SECURITY)
     @auth_blp.response(204)
     @auth_blp.alt_response(401, schema=ErrorSchema, description="Not logged in")
@@ -131,7 +131,7 @@ class Logout(MethodView):
 
 @auth_blp.route("/me")
 class Me(MethodView):
-    @requires(PUBLIC)
+    @requires(USER)
     @auth_blp.doc(security=USER_SECURITY)
     @auth_blp.response(200, s.MeSchema)
     @auth_blp.alt_response(401, schema=ErrorSchema, description="Not logged in")
@@ -143,7 +143,7 @@ class Me(MethodView):
 
 @auth_blp.route("/switch")
 class Switch(MethodView):
-    @requires(PUBLIC)
+    @requires(USER)
     @auth_blp.doc(security=USER_SECURITY)
     @auth_blp.arguments(s.SwitchSchema)
     @auth_blp.response(200, s.MeSchema)
@@ -187,14 +187,14 @@ class PasswordResetConfirm(MethodView):
 
 @tokens_blp.route("")
 class Tokens(MethodView):
-    @requires(PUBLIC)
+    @requires(USER)
     @tokens_blp.doc(security=USER_SECURITY)
     @tokens_blp.response(200, s.TokenListSchema)
     def get(self) -> dict[str, list[TokenView]]:
         """The user's own tokens, revoked ones included (never the tokens themselves)"""
         return {"results": list_tokens(context(), g.signed_in.user_id)}
 
-    @requires(PUBLIC)
+    @requires(USER)
     @tokens_blp.doc(security=USER_SECURITY)
     @tokens_blp.arguments(s.NewTokenRequestSchema)
     @tokens_blp.response(201, s.NewTokenSchema)
@@ -214,7 +214,7 @@ class Tokens(MethodView):
 
 @tokens_blp.route("/<int:token_id>")
 class TokenById(MethodView):
-    @requires(PUBLIC)
+    @requires(USER)
     @tokens_blp.doc(security=USER_SECURITY)
     @tokens_blp.response(204)
     @tokens_blp.alt_response(404, schema=ErrorSchema, description="No such token of this user")
