@@ -70,7 +70,7 @@ finish() {  # finish NAME LOG PID
 
 backend_log=$(mktemp)
 backend_name="backend (SQLite and PostgreSQL)"
-background "$backend_name" "$backend_log" .venv/bin/python -m pytest -q -p no:cacheprovider \
+background "$backend_name" "$backend_log" .venv/bin/python -m pytest -q -p no:cacheprovider --durations=25 \
   tests/backend tests/tools
 backend_pid=$!
 # So do the rasa-side tests that need no model (the two that load it run after the training).
