@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
@@ -10,6 +11,8 @@ import aiohttp
 
 from kit.backend_http import BackendSession
 from observability import logs
+
+logger = logging.getLogger(__name__)
 
 
 class BackendError(Exception):
@@ -59,15 +62,25 @@ class BackendClient:
         self._tenants: Dict[str, tuple[float, Optional[Tenant]]] = {}
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
-        try:
-            # The request id, tenant and conversation of the webhook being handled, if any.
-            headers = logs.outgoing_headers()
-            async with self.http.session().request(method, self.base_url + path,
-                                                   headers=headers, **kwargs) as resp:
-                body = await resp.json(content_type=None) if resp.content_length != 0 else None
-                return resp.status, body
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            raise BackendError(f"{method} {path}: {exc!r}") from exc
+        # A connection the backend dropped while the request was written is tried once more on
+        # a new one: every call here is idempotent (tenant lookup; inbound keyed by MessageSid;
+        # outbound by the message it answers and its position).
+        for attempt in (1, 2):
+            try:
+                # The request id, tenant and conversation of the webhook being handled, if any.
+                headers = logs.outgoing_headers()
+                async with self.http.session().request(method, self.base_url + path,
+                                                       headers=headers, **kwargs) as resp:
+                    body = await resp.json(content_type=None) if resp.content_length != 0 \
+                        else None
+                    return resp.status, body
+            except (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError) as exc:
+                if attempt == 2:
+                    raise BackendError(f"{method} {path}: {exc!r}") from exc
+                logger.warning("%s %s: %r; trying once more", method, path, exc)
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+                raise BackendError(f"{method} {path}: {exc!r}") from exc
+        raise AssertionError("unreachable")
 
     async def resolve_tenant(self, whatsapp_to: str) -> Optional[Tenant]:
         """The tenant owning the number (a `To`, or a `From` checked for being a business number),
