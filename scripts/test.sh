@@ -25,7 +25,9 @@ scripts/setup.sh || exit 1
 train_log=$(mktemp)
 scripts/train.sh >"$train_log" 2>&1 &
 train_pid=$!
-scripts/services.sh start || exit 1
+# PostgreSQL and Redis serve only the suites that run beside the training: niced like them, so
+# their queries, too, take what the training leaves.
+nice -n 10 scripts/services.sh start || exit 1
 trap 'kill "$train_pid" 2>/dev/null; scripts/services.sh stop' EXIT
 eval "$(scripts/services.sh env)"
 export REQUIRE_SERVICES=1 PYTHONPATH="$PWD"

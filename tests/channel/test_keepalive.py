@@ -82,3 +82,52 @@ async def test_every_backend_client_drops_idle_connections(client):
         assert http.session().headers["Authorization"] == "Bearer x"
     finally:
         await http.close()
+
+
+async def dropping_backend(drops: int):
+    """A backend that closes the connection without answering the first `drops` requests (as a
+    server does when it ends a keep-alive connection while a request is written), then answers
+    202. Returns (runner, base url, the count of requests it saw)."""
+    seen = {"requests": 0}
+
+    async def outbound(request: web.Request) -> web.StreamResponse:
+        seen["requests"] += 1
+        await request.read()
+        if seen["requests"] <= drops:
+            request.transport.close()
+            return web.Response(status=500)  # never reaches the client: the transport is gone
+        return web.json_response({"ids": [7]}, status=202)
+
+    app = web.Application()
+    app.router.add_post("/internal/v1/messages/outbound", outbound)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}", seen
+
+
+@pytest.mark.asyncio
+async def test_a_dropped_connection_is_tried_once_more():
+    runner, url, seen = await dropping_backend(drops=1)
+    client = channel_backend.BackendClient(url, "x")
+    try:
+        ids = await client.send_outbound("t1", "+254712345678", [{"text": "hi"}], "SM1")
+    finally:
+        await client.close()
+        await runner.cleanup()
+    assert ids == [7]
+    assert seen["requests"] == 2
+
+
+@pytest.mark.asyncio
+async def test_a_connection_dropped_twice_is_a_backend_error_not_a_third_try():
+    runner, url, seen = await dropping_backend(drops=5)
+    client = channel_backend.BackendClient(url, "x")
+    try:
+        with pytest.raises(channel_backend.BackendError):
+            await client.send_outbound("t1", "+254712345678", [{"text": "hi"}], "SM1")
+    finally:
+        await client.close()
+        await runner.cleanup()
+    assert seen["requests"] == 2
