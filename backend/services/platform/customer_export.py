@@ -71,18 +71,18 @@ def _rows(ctx: Context, session: Session, tenant_id: str, currency: str,
                 CustomerTag.tenant_id == tenant_id, CustomerTag.customer_id.in_(ids))
             .order_by(CustomerTag.customer_id, CustomerTag.tag)):
         tags[customer_id].append(tag)
-    placed = dict(session.execute(
+    placed: dict[int, int] = dict(session.execute(
         select(Order.customer_id, func.count(Order.id)).where(
             Order.tenant_id == tenant_id, Order.customer_id.in_(ids),
-            Order.status.in_(PLACED_STATUSES)).group_by(Order.customer_id)).tuples().all())
-    spent = dict(session.execute(
+            Order.status.in_(PLACED_STATUSES)).group_by(Order.customer_id)).all())
+    spent: dict[int, int] = dict(session.execute(
         select(Order.customer_id, func.coalesce(func.sum(Order.total_minor), 0)).where(
             Order.tenant_id == tenant_id, Order.customer_id.in_(ids),
-            Order.status.in_(SPENT_STATUSES)).group_by(Order.customer_id)).tuples().all())
-    seen = dict(session.execute(
+            Order.status.in_(SPENT_STATUSES)).group_by(Order.customer_id)).all())
+    seen: dict[int, datetime | None] = dict(session.execute(
         select(Conversation.customer_id, func.max(Conversation.last_inbound_at)).where(
             Conversation.tenant_id == tenant_id, Conversation.customer_id.in_(ids))
-        .group_by(Conversation.customer_id)).tuples().all())
+        .group_by(Conversation.customer_id)).all())
     return [ExportRow(
         id=customer.id, phone=ctx.crypto.decrypt(customer.phone_encrypted),
         name=customer.profile_name, language=customer.language, tags=tags.get(customer.id, []),
