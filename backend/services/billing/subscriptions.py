@@ -17,6 +17,7 @@ from backend.models import BillingReminder, DiscountCode, Invoice, Subscription,
 from backend.models.base import utcnow
 from backend.services.billing.discounts import redeem
 from backend.services.billing.invoices import issue_invoice
+from backend.services.platform.audit import record_audit
 from backend.services.platform.pages import Page, fetch_page
 from backend.services.platform.tenants import require_tenant
 from backend.services.platform.tiers import change_tier, get_tier
@@ -128,6 +129,8 @@ def change_subscription(ctx: Context, tenant_id: str, changes: dict[str, Any]) -
     with ctx.db.transaction() as session:
         tenant = require_tenant(session, tenant_id)
         row = subscription_for(session, tenant)
+        session.flush()
+        before = _view(session, tenant, row, ctx)
         if "tier" in changes:
             change_tier(session, tenant, changes["tier"])
         if "cycle" in changes:
@@ -147,7 +150,11 @@ def change_subscription(ctx: Context, tenant_id: str, changes: dict[str, Any]) -
         elif changes.get("cancelled") is False:
             _resume(ctx, session, row)
         session.flush()
-        return _view(session, tenant, row, ctx)
+        after = _view(session, tenant, row, ctx)
+        if after != before:
+            record_audit(session, tenant_id, None, "subscription.update",
+                         ("subscription", row.id), before, after)
+        return after
 
 
 def _resume(ctx: Context, session: Session, row: Subscription) -> None:
