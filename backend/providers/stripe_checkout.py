@@ -90,7 +90,8 @@ def create_setup_session(*, secret_key: str, base_url: str = BASE_URL, customer:
         session = _client(secret_key, base_url).v1.checkout.sessions.create(params=params)
     except stripe.StripeError as error:
         raise StripeCheckoutError(f"Stripe refused the setup session: {error}") from error
-    return StripeSession(session.id, session.url or "", session.payment_status or "no_payment_required")
+    return StripeSession(session.id, session.url or "",
+                         session.payment_status or "no_payment_required")
 
 
 def charge_saved_card(*, secret_key: str, base_url: str = BASE_URL, customer: str,
@@ -98,8 +99,9 @@ def charge_saved_card(*, secret_key: str, base_url: str = BASE_URL, customer: st
                       idempotency_key: str, description: str,
                       metadata: dict[str, str] | None = None) -> StripeCharge:
     """Charge a saved card without the customer (off_session, confirm): the same
-    idempotency key never charges twice. A decline (HTTP 402, card_error) is a result, not an
-    error; anything else Stripe refuses raises StripeCheckoutError."""
+    idempotency key never charges twice. A decline (HTTP 402, card_error) or a refused request
+    is a result, not an error; StripeCheckoutError when Stripe cannot be reached or fails (the
+    outcome unknown)."""
     params: dict[str, Any] = {
         "amount": amount_minor, "currency": currency.lower(), "customer": customer,
         "payment_method": payment_method, "off_session": True, "confirm": True,
@@ -115,9 +117,13 @@ def charge_saved_card(*, secret_key: str, base_url: str = BASE_URL, customer: st
             intent_id = str(detail.payment_intent.get("id") or "") or None
         reason = (detail.decline_code if detail is not None and detail.decline_code else
                   error.code) or "card_declined"
-        return StripeCharge(intent_id, "declined", f"{reason}: {error.user_message or ''}".strip(": "))
-    except stripe.StripeError as error:
-        raise StripeCheckoutError(f"Stripe refused the charge: {error}") from error
+        message = error.user_message or ""
+        return StripeCharge(intent_id, "declined", f"{reason}: {message}" if message else reason)
+    except (stripe.InvalidRequestError, stripe.AuthenticationError,
+            stripe.PermissionError) as error:  # refused as sent: charging nothing
+        return StripeCharge(None, "declined", f"Stripe refused the charge: {error}")
+    except stripe.StripeError as error:  # unreachable or failing: the outcome is unknown
+        raise StripeCheckoutError(f"Stripe did not answer the charge: {error}") from error
     if intent.status == "succeeded":
         return StripeCharge(str(intent.id), "succeeded")
     if intent.status in ("processing",):

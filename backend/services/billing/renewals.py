@@ -1,9 +1,10 @@
 """The daily billing run: trials started, renewal reminders, invoices issued for due periods,
 each charged by M-Pesa STK push to the owner's billing phone through the platform's paybill,
 or by the saved card (services/billing/cards.py: Paystack or Stripe, off-session); the
-callback, webhook or the card's synchronous answer pays the invoice and extends the period. A failed charge is retried 1, 3 and 7
-days after the renewal, with a reminder after each failure; the last failure suspends the
-tenant, and paying the invoice lifts the suspension.
+callback, webhook or the card's synchronous answer pays the invoice and extends the period.
+A failed charge (a declined card included) is retried 1, 3 and 7 days after the renewal,
+with a reminder after each failure; the last failure suspends the tenant, and paying the
+invoice lifts the suspension.
 
 Never twice: an invoice per subscription period (unique), a charge per invoice attempt (unique,
 claimed before M-Pesa is called, then moved queued -> sending by exactly one job), a callback
