@@ -13,6 +13,7 @@ def register_blueprints(api: Api) -> None:
     from backend.api.campaigns import blp as campaigns
     from backend.api.campaigns import tags_blp as customer_tags
     from backend.api.billing import blp as subscription
+    from backend.api.billing import card_webhook_blp as billing_card_webhooks
     from backend.api.billing import platform_blp as billing_platform
     from backend.api.billing import webhook_blp as billing_webhooks
     from backend.api.carts import blp as carts
@@ -60,7 +61,8 @@ def register_blueprints(api: Api) -> None:
         api.register_blueprint(blueprint)
     for blueprint in (kb, faq, llm, llm_internal):  # knowledge base, FAQ answers, LLM
         api.register_blueprint(blueprint)
-    for blueprint in (billing_platform, subscription, billing_webhooks):  # subscriptions
+    for blueprint in (billing_platform, subscription, billing_webhooks,
+                      billing_card_webhooks):  # subscriptions
         api.register_blueprint(blueprint)
     for blueprint in (auth_blp, tokens_blp, members_blp, accept_blp):  # staff accounts
         api.register_blueprint(blueprint)

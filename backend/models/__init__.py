@@ -14,6 +14,7 @@ from backend.models.accounts import (
 from backend.models.audit import AuditLog
 from backend.models.base import Base
 from backend.models.billing import (
+    BillingCard,
     BillingCharge,
     BillingReminder,
     DiscountCode,
@@ -56,6 +57,7 @@ from backend.models.wallet import (
 )
 
 __all__ = [
+    "BillingCard",
     "BillingCharge",
     "BillingReminder",
     "DiscountCode",

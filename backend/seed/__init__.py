@@ -7,7 +7,7 @@ from __future__ import annotations
 from backend.seed.accounts import seed_staff
 from backend.seed.commerce import seed_commerce
 from backend.seed.kb import seed_kb
-from backend.seed.payments import seed_payments
+from backend.seed.payments import seed_billing_webhooks, seed_payments
 from backend.seed.platform import DEMO_TENANTS, TenantSeed, seed_platform
 from backend.services.platform.auth import authenticate_merchant
 from backend.settings import Settings
@@ -26,6 +26,7 @@ def seed(ctx: Context) -> list[TenantSeed]:
         seed_payments(ctx, tenant.tenant_id, authenticate_merchant(ctx, tenant.tenant_id,
                                                                    demo.api_key))
     seed_staff(ctx, [tenant.tenant_id for tenant in seeded])  # README "Staff accounts"
+    seed_billing_webhooks(ctx)  # subscription cards (sandbox)
     return seeded
 
 
