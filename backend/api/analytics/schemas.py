@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from backend.api.fields import BoundedInt, Count, Minor, UtcDateTime
 from backend.models.analytics import ROLLUP_COUNTS
@@ -21,10 +21,26 @@ class RangeQuerySchema(Schema):
         "description": "Last local date, inclusive; default (and at most) today"})
 
 
+class CommaSeparated(fields.Str):
+    """A comma-separated list of names in a query string, each one of `choices`."""
+
+    def __init__(self, choices: tuple[str, ...], **kwargs: Any) -> None:
+        self.choices = choices
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        names = [name.strip() for name in super()._deserialize(value, attr, data, **kwargs)
+                 .split(",") if name.strip()]
+        unknown = sorted(set(names) - set(self.choices))
+        if unknown:
+            raise ValidationError(f"Unknown figures: {', '.join(unknown)}.")
+        return list(dict.fromkeys(names)) or None
+
+
 class DailyQuerySchema(RangeQuerySchema):
-    metrics = fields.DelimitedList(fields.Str(validate=validate.OneOf(METRICS)),
-                                   load_default=None, metadata={
-        "description": "Comma-separated figures to return per day (default: all)"})
+    metrics = CommaSeparated(METRICS, load_default=None, metadata={
+        "description": "Comma-separated figures to return per day (default: all): "
+                       + ", ".join(METRICS)})
 
 
 class IntentQuerySchema(RangeQuerySchema):

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, distinct, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -116,7 +116,7 @@ def compute(session: Session, tenant: Tenant, start: datetime, end: datetime) ->
     figures["conversations_ordered"] = _int(ordered)
     figures["conversations_paid"] = _int(paid)
 
-    writers = (select(distinct(InboundMessage.customer_id))
+    writers = (select(InboundMessage.customer_id).distinct()
                .where(InboundMessage.tenant_id == tid, InboundMessage.created_at >= start,
                       InboundMessage.created_at < end))
     first = (select(func.min(InboundMessage.created_at).label("first"))
