@@ -460,3 +460,26 @@ def test_faq_answers_asked_by_the_assistant_are_logged(tenants: Context, client:
     with tenants.db.transaction() as session:
         logged = session.execute(select(FaqAnswerLog.tenant_id, FaqAnswerLog.answered)).all()
     assert logged == [(TENANT_ID, response.get_json()["answered"])]
+
+
+def test_seeded_history_adds_up_and_is_seeded_once(tenants: Context) -> None:
+    from backend.seed.history import seed_history
+
+    now = datetime(2026, 3, 12, 6, 0, tzinfo=UTC)
+    report = seed_history(tenants, TENANT_ID, messages=2_000, orders=200, days=30, now=now)
+    assert report.created and report.orders == 200 and report.days_rolled_up == 30
+    with tenants.db.transaction() as session:
+        inbound = session.scalar(select(func.count()).select_from(InboundMessage).where(
+            InboundMessage.tenant_id == TENANT_ID))
+        sums = session.execute(select(
+            func.sum(DailyRollup.messages_in), func.sum(DailyRollup.orders),
+            func.sum(DailyRollup.conversations), func.min(DailyRollup.day),
+            func.max(DailyRollup.day)).where(DailyRollup.tenant_id == TENANT_ID)).one()
+    assert inbound == 1_000
+    # Every message and order falls on one of the 30 local days before 12 March.
+    assert tuple(sums) == (1_000, 200, report.conversations, date(2026, 2, 10), D2)
+    again = seed_history(tenants, TENANT_ID, messages=2_000, orders=200, days=30, now=now)
+    assert not again.created
+    with tenants.db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(InboundMessage).where(
+            InboundMessage.tenant_id == TENANT_ID)) == 1_000

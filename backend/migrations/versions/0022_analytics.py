@@ -1,6 +1,7 @@
 """Analytics: the daily roll-up per tenant and local day (analytics_daily), the log of FAQ
 answers given to customers (faq_answer_log), and the indexes the roll-up reads a tenant's day
-through (inbound messages by arrival, orders by placement, conversations by start).
+through (inbound messages by arrival, orders by placement, conversations by start, payments
+by creation).
 
 Revision ID: 0022
 Revises: 0018
@@ -68,9 +69,11 @@ def upgrade() -> None:
     op.create_index("ix_orders_tenant_id_placed_at", "orders", ["tenant_id", "placed_at"])
     op.create_index("ix_conversations_tenant_id_started_at", "conversations",
                     ["tenant_id", "started_at"])
+    op.create_index("ix_payments_tenant_id_created_at", "payments", ["tenant_id", "created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_payments_tenant_id_created_at", table_name="payments")
     op.drop_index("ix_conversations_tenant_id_started_at", table_name="conversations")
     op.drop_index("ix_orders_tenant_id_placed_at", table_name="orders")
     op.drop_index("ix_inbound_messages_tenant_id_created_at", table_name="inbound_messages")

@@ -38,7 +38,7 @@ from typing import Any
 
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from backend.domain import analytics as rules
 from backend.domain.campaigns import PLACED_STATUSES
@@ -116,15 +116,17 @@ def compute(session: Session, tenant: Tenant, start: datetime, end: datetime) ->
     figures["conversations_ordered"] = _int(ordered)
     figures["conversations_paid"] = _int(paid)
 
-    writers = (select(InboundMessage.customer_id).distinct()
+    writers = (select(InboundMessage.customer_id.label("customer_id")).distinct()
                .where(InboundMessage.tenant_id == tid, InboundMessage.created_at >= start,
-                      InboundMessage.created_at < end))
-    first = (select(func.min(InboundMessage.created_at).label("first"))
-             .where(InboundMessage.tenant_id == tid, InboundMessage.customer_id.in_(writers))
-             .group_by(InboundMessage.customer_id).subquery())
-    new, returning = _count(
-        session, func.coalesce(func.sum(case((first.c.first >= start, 1), else_=0)), 0),
-        func.coalesce(func.sum(case((first.c.first < start, 1), else_=0)), 0), where=[])
+                      InboundMessage.created_at < end).subquery())
+    earlier = aliased(InboundMessage)
+    # By customer only (a customer belongs to one tenant): the customer_id index finds them.
+    wrote_before = exists().where(earlier.customer_id == writers.c.customer_id,
+                                  earlier.created_at < start)
+    writing, returning = session.execute(select(
+        func.count(), func.coalesce(func.sum(case((wrote_before, 1), else_=0)), 0))
+        .select_from(writers)).one()
+    new = _int(writing) - _int(returning)
     figures["customers_new"], figures["customers_returning"] = _int(new), _int(returning)
 
     # Orders and revenue.
