@@ -7,6 +7,7 @@ from flask_smorest import Api
 
 def register_blueprints(api: Api) -> None:
     from backend.api.accounts import accept_blp, auth_blp, members_blp, tokens_blp
+    from backend.api.analytics import blp as analytics
     from backend.api.api_keys import blp as api_keys
     from backend.api.appointments import blp as appointments
     from backend.api.audit_logs import blp as audit_logs
@@ -47,7 +48,7 @@ def register_blueprints(api: Api) -> None:
     for blueprint in (health, tenants, platform, messages, products):
         api.register_blueprint(blueprint)
     # the tenant platform
-    for blueprint in (tenant, api_keys, customers, conversations, audit_logs):
+    for blueprint in (tenant, api_keys, customers, conversations, audit_logs, analytics):
         api.register_blueprint(blueprint)
     for blueprint in (conversations_internal, nlu_internal, nlu):  # conversation operations
         api.register_blueprint(blueprint)

@@ -11,6 +11,7 @@ from backend.models.accounts import (
     User,
     UserSession,
 )
+from backend.models.analytics import DailyRollup, FaqAnswerLog
 from backend.models.audit import AuditLog
 from backend.models.base import Base
 from backend.models.billing import (
@@ -74,6 +75,8 @@ __all__ = [
     "User",
     "UserSession",
     "AuditLog",
+    "DailyRollup",
+    "FaqAnswerLog",
     "AutomaticMessage",
     "Campaign",
     "CampaignRecipient",
