@@ -41,6 +41,7 @@ from backend.models.messages import (
     InteractiveContent,
     OutboundMessage,
     UsageWarning,
+    UsageWarningNotice,
 )
 from backend.models.nlu_log import NluClassification
 from backend.models.operator import FeeWaiver, TenantOnboarding, TenantStatusChange
@@ -87,6 +88,7 @@ __all__ = [
     "MessageTemplateVariant",
     "InteractiveContent",
     "UsageWarning",
+    "UsageWarningNotice",
     "ApiKey",
     "Appointment",
     "AvailabilityWindow",
