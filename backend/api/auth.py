@@ -29,17 +29,40 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 CSRF_HEADER = "X-CSRF-Token"
 
 
-def signed_in_user() -> SignedIn | None:
-    """The staff user behind a personal access token or a session cookie (CSRF checked on
-    unsafe methods); None when the request carries neither."""
+def _look_up_staff() -> SignedIn | None:
     token = _bearer_token()
     if token is not None and is_personal_token(token):
         return token_user(context(), token)
     cookie = request.cookies.get(SESSION_COOKIE)
     if token is not None or not cookie or request.headers.get("X-TENANT-API-KEY"):
         return None
-    user = session_user(context(), cookie)
-    if request.method not in SAFE_METHODS and not csrf_matches(
+    return session_user(context(), cookie)
+
+
+def staff_credential() -> SignedIn | None:
+    """The staff user behind the request's personal access token or session cookie (CSRF not
+    checked), None when it carries neither; 401 for a dead one. Looked up once per request: the
+    rate limiter asks before the authentication hooks do."""
+    found: tuple[SignedIn | None, Unauthenticated | None] | None = g.get("_staff_credential")
+    if found is None:
+        try:
+            found = (_look_up_staff(), None)
+        except Unauthenticated as error:
+            found = (None, error)
+        g._staff_credential = found
+    user, error = found
+    if error is not None:
+        raise error
+    return user
+
+
+def signed_in_user() -> SignedIn | None:
+    """The staff user behind a personal access token or a session cookie (CSRF checked on
+    unsafe methods); None when the request carries neither."""
+    user = staff_credential()
+    if user is None:
+        return None
+    if user.session_id is not None and request.method not in SAFE_METHODS and not csrf_matches(
             user, request.headers.get(CSRF_HEADER, "")):
         raise Forbidden(f"Missing or wrong {CSRF_HEADER} header (the csrf_token of the login)")
     return user

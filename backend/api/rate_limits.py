@@ -10,6 +10,13 @@ N times it in all). If Redis stops answering, counting falls back to memory inst
   window moves on, so keys and callback tokens cannot be guessed at speed.
 - Merchant API keys (X-TENANT-API-KEY): RATE_LIMIT_<TIER> per key. The service token is the
   platform's own processes and is not limited (a wrong one counts as a failed credential).
+- Staff users (a personal access token or a session cookie): the same RATE_LIMIT_<TIER> per user
+  per tenant (the token's tenant; a session's X-TENANT-ID or current tenant), so every token
+  and session of one user on one tenant share a count and two users have their own. Counted
+  by user id once the credential is looked up (the limiter runs before the authentication hooks
+  and the lookup is kept for them); a raw token never reaches the storage's keys. A user on no
+  tenant yet (their own routes, an operator's) gets the smallest tier's rate. A dead token or
+  session is a 401, a failed credential.
 """
 
 from __future__ import annotations
@@ -25,7 +32,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from backend.api.auth import staff_credential
 from backend.api.common import context
+from backend.domain.errors import DomainError
 from backend.errors import error_response
 from backend.models import Tenant
 from backend.settings import Settings
@@ -55,9 +64,28 @@ def _merchant_key() -> str | None:
     return f"{tenant}:{hashlib.sha256(key.encode()).hexdigest()[:24]}" if key and tenant else None
 
 
+def _staff_user() -> tuple[str | None, int] | None:
+    """(tenant, user id) of a staff user's token or session (None for other requests, and for a
+    dead credential, which the authentication hook answers 401)."""
+    try:
+        user = staff_credential()
+    except (DomainError, SQLAlchemyError):  # never raise here: the limiter would take it for
+        return None                         # its storage failing
+    if user is None:
+        return None
+    header = request.headers.get("X-TENANT-ID", "").strip()[:64]
+    tenant = user.tenant_id if user.session_id is None else (header or user.tenant_id)
+    return tenant, user.user_id
+
+
+def _staff_key() -> str | None:
+    found = _staff_user()
+    return None if found is None else f"{found[0] or '-'}:user:{found[1]}"
+
+
 class TierLimits:
-    """The per-key rate of each tier, and each tenant's tier cached a minute per process (a
-    tier change applies within the minute; an unknown tenant gets the smallest tier's rate)."""
+    """The rate of each tier, and each tenant's tier cached a minute per process (a tier change
+    applies within the minute; an unknown tenant, or none, gets the smallest tier's rate)."""
 
     def __init__(self, settings: Settings) -> None:
         self._rates = dict(settings.rate_limit_tiers)
@@ -80,11 +108,18 @@ class TierLimits:
             self._tiers[tenant_id] = (tier, now + TIER_CACHE_SECONDS)
         return tier
 
-    def __call__(self) -> str:
-        # Called for every request (even exempt ones): only a merchant key costs a lookup.
-        tier = self._tier(request.headers.get("X-TENANT-ID", "").strip()[:64]) \
-            if _merchant_key() is not None else "starter"
+    def rate(self, tenant_id: str | None) -> str:
+        tier = self._tier(tenant_id) if tenant_id else "starter"
         return self._rates.get(tier) or self._rates["starter"]
+
+    # Called for every request (even exempt ones): only a merchant key or a user costs a lookup.
+    def for_merchant_key(self) -> str:
+        return self.rate(request.headers.get("X-TENANT-ID", "").strip()[:64]
+                         if _merchant_key() is not None else None)
+
+    def for_staff_user(self) -> str:
+        found = _staff_user()
+        return self.rate(found[0] if found is not None else None)
 
 
 def _too_many(error: RateLimitExceeded) -> Response:
@@ -99,6 +134,7 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
     if settings.trusted_proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops)  # type: ignore[method-assign]
     storage = settings.rate_limit_storage_url or settings.redis_url or "memory://"
+    tiers = TierLimits(settings)
     limiter = Limiter(
         _client_ip,
         app=app,
@@ -115,9 +151,14 @@ def init_rate_limits(app: Flask, settings: Settings) -> Limiter:
                 scope="failed-credentials", deduct_when=_counts_as_failure,
                 error_message="Too many failed credentials from this address; retry later"),
             ApplicationLimit(
-                TierLimits(settings), key_function=lambda: _merchant_key() or "",
+                tiers.for_merchant_key, key_function=lambda: _merchant_key() or "",
                 scope="api-key", exempt_when=lambda: _merchant_key() is None,
                 error_message="Too many requests for this API key's tier; retry later"),
+            ApplicationLimit(
+                tiers.for_staff_user, key_function=lambda: _staff_key() or "",
+                scope="staff-user", exempt_when=lambda: _staff_key() is None,
+                error_message="Too many requests for this user on this tenant's tier; "
+                              "retry later"),
         ],
     )
     app.register_error_handler(RateLimitExceeded, _too_many)

@@ -1,7 +1,7 @@
 """Messaging jobs: deliver a batch of the outbox, sweep the outbox, release scheduled messages
 that came due, submit templates for WhatsApp approval (and ask again while pending), tell customers
 about order and appointment events (and queue again the events whose job was lost), warn
-merchants at 80 % of their messages, re-engage customers (abandoned carts, silent customers)."""
+merchants at 80 % of their messages (and tell their owners and admins on WhatsApp), re-engage customers (abandoned carts, silent customers)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from backend.services.conversations.outbound import check_usage
 from backend.services.conversations.outbound import sweep_outbox as sweep
 from backend.services.conversations.reengagement import sweep_reengagement as reengage
 from backend.services.conversations.templates import pending_variants, submit_for_approval
+from backend.services.conversations.usage_notices import requeue_stale_notices, send_notices
 
 
 @job_entry
@@ -72,9 +73,18 @@ def redispatch_events() -> dict[str, int]:
 
 @job_entry
 def warn_usage() -> dict[str, int]:
-    """Warn each merchant whose day or month reached 80 % of the tier's messages (once)."""
-    given = check_usage(job_context())
-    return {"warned": sum(len(said) for said in given.values())}
+    """Warn each merchant whose day or month reached 80 % of the tier's messages (once), and
+    queue again the WhatsApp notices of warnings whose job was lost."""
+    ctx = job_context()
+    given = check_usage(ctx)
+    return {"warned": sum(len(said) for said in given.values()),
+            "notices_requeued": requeue_stale_notices(ctx)}
+
+
+@job_entry
+def notify_usage_warning(warning_id: int) -> dict[str, int]:
+    """Tell a usage warning to the tenant's owners and admins on WhatsApp, each once."""
+    return send_notices(job_context(), warning_id, final_attempt=is_final_attempt())
 
 
 @job_entry

@@ -43,6 +43,7 @@ from backend.models.messages import (
     InteractiveContent,
     OutboundMessage,
     UsageWarning,
+    UsageWarningNotice,
 )
 from backend.models.nlu_log import NluClassification
 from backend.models.operator import FeeWaiver, TenantOnboarding, TenantStatusChange
@@ -92,6 +93,7 @@ __all__ = [
     "MessageTemplateVariant",
     "InteractiveContent",
     "UsageWarning",
+    "UsageWarningNotice",
     "ApiKey",
     "Appointment",
     "AvailabilityWindow",

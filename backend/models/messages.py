@@ -200,6 +200,34 @@ class UsageWarning(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+# queued: recorded with its warning; sending: claimed by one job (a job killed here sends nothing
+# more: at most once); unsent: no phone any more or no platform sender configured.
+NOTICE_STATUSES = ("queued", "sending", "sent", "failed", "unsent")
+
+
+class UsageWarningNotice(Base):
+    """A usage warning told to one of the tenant's owners or admins on WhatsApp, from the
+    platform's number: one row per (warning, user), recorded with the warning and claimed before
+    sending, so a job run twice or by two workers sends it once."""
+
+    __tablename__ = "usage_warning_notices"
+    __table_args__ = (
+        UniqueConstraint("usage_warning_id", "user_id"),
+        CheckConstraint(_in("status", NOTICE_STATUSES), name="status_known"),
+        Index("ix_usage_warning_notices_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    usage_warning_id: Mapped[int] = mapped_column(
+        ForeignKey("usage_warnings.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(8), default="queued")
+    message_sid: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
 # pending: noted in the transaction that made the event, not handled yet (the outbox).
 AUTOMATIC_OUTCOMES = ("pending", "sent", "refused", "off")
 

@@ -40,8 +40,9 @@ SEND_CAMPAIGN_BATCH = JobRef("backend.jobs.campaigns.send_campaign_batch", DEFAU
 CHARGE_INVOICE = JobRef("backend.jobs.billing.charge_invoice", DEFAULT)
 SEND_RESET_CODE = JobRef("backend.jobs.accounts.send_reset_code", MESSAGING)
 SEND_BILLING_REMINDER = JobRef("backend.jobs.billing.send_billing_reminder", DEFAULT)
+NOTIFY_USAGE_WARNING = JobRef("backend.jobs.messaging.notify_usage_warning", DEFAULT)
 # Every job a service enqueues (tests check each path names a job of backend/jobs).
 ENQUEUED: tuple[JobRef, ...] = (DELIVER_OUTBOUND, SEND_STK_PUSH, PROCESS_PAYMENT_EVENT,
                                 NOTIFY_CUSTOMER, PAY_WITHDRAWAL, REBUILD_KB_INDEX, SUBMIT_TEMPLATE,
                                 NOTIFY_EVENT, START_CAMPAIGN, SEND_CAMPAIGN_BATCH, CHARGE_INVOICE,
-                                SEND_BILLING_REMINDER, SEND_RESET_CODE)
+                                SEND_BILLING_REMINDER, SEND_RESET_CODE, NOTIFY_USAGE_WARNING)

@@ -8,9 +8,13 @@ import uuid
 from typing import Any
 
 import pytest
+import redis
 
+from backend.services.accounts.members import add_member
+from backend.services.accounts.sessions import create_token
 from backend.services.platform.tenants import update_settings
 from backend.settings import ConfigurationError, Settings
+from tests.backend.accounts_helpers import log_in, make_user
 from tests.backend.conftest import (
     OTHER_ID,
     OTHER_KEY,
@@ -88,6 +92,90 @@ def test_merchant_keys_are_limited_by_their_tenants_tier(make_app, tenants) -> N
     # The platform's own processes (service token) are not limited per key.
     for _ in range(10):
         assert client.get("/v1/products", headers=service_headers(TENANT_ID)).status_code == 200
+
+
+def pat_headers(ctx: Any, user_id: int, tenant_id: str = TENANT_ID) -> dict[str, str]:
+    raw = create_token(ctx, user_id, tenant_id, "script").raw_token
+    return {"Authorization": f"Bearer {raw}"}
+
+
+def test_personal_access_tokens_are_limited_per_user_and_tenant_by_tier(make_app, tenants) -> None:
+    app = make_app(rate_limit_tiers=TIERS)
+    ctx, client = app.extensions["backend"], app.test_client()
+    ada, bea = make_user(ctx, "ada@example.com"), make_user(ctx, "bea@example.com")
+    ada_tokens = [pat_headers(ctx, ada), pat_headers(ctx, ada)]
+    # Two tokens of one user on one tenant share the count: the starter tier's 3.
+    statuses = [client.get("/v1/products", headers=ada_tokens[n % 2]).status_code
+                for n in range(3)]
+    assert statuses == [200] * 3
+    assert_429(client.get("/v1/products", headers=ada_tokens[0]))
+    assert_429(client.get("/v1/products", headers=ada_tokens[1]))
+    # Another user of the same tenant has their own count, and so does the tenant's API key.
+    bea_token = pat_headers(ctx, bea)
+    assert [client.get("/v1/products", headers=bea_token).status_code
+            for _ in range(3)] == [200] * 3
+    assert_429(client.get("/v1/products", headers=bea_token))
+    assert client.get("/v1/products", headers=merchant_headers()).status_code == 200
+    # The same user on a growth tenant is counted there at that tier's rate.
+    update_settings(tenants, OTHER_ID, {"tier": "growth"}, as_operator=True)
+    with ctx.db.transaction() as session:
+        add_member(session, OTHER_ID, ada, "owner")
+    other = pat_headers(ctx, ada, OTHER_ID)
+    assert [client.get("/v1/products", headers=other).status_code
+            for _ in range(5)] == [200] * 5
+    assert_429(client.get("/v1/products", headers=other))
+    # The service token is the platform's own processes: never limited.
+    for _ in range(10):
+        assert client.get("/v1/products", headers=service_headers(TENANT_ID)).status_code == 200
+
+
+def test_a_session_is_limited_like_the_users_tokens(make_app, tenants) -> None:
+    app = make_app(rate_limit_tiers=TIERS)
+    ctx = app.extensions["backend"]
+    ada = make_user(ctx, "ada@example.com")
+    browser = app.test_client()
+    csrf = log_in(browser, "ada@example.com")  # logging in is not a counted user request
+    assert browser.get("/v1/products").status_code == 200
+    assert browser.post("/v1/auth/switch", headers=csrf,
+                        json={"tenant_id": TENANT_ID}).status_code == 200
+    # A token of the same user on the same tenant shares the session's count.
+    assert client_get(app, pat_headers(ctx, ada)) == 200
+    assert_429(browser.get("/v1/products"))
+    assert_429(browser.get("/v1/auth/me"))  # on the session's tenant, whatever the route
+    # Another browser of another user is not affected.
+    make_user(ctx, "bea@example.com", role="viewer")
+    other = app.test_client()
+    log_in(other, "bea@example.com")
+    assert other.get("/v1/products").status_code == 200
+
+
+def client_get(app: Any, headers: dict[str, str]) -> int:
+    return app.test_client().get("/v1/products", headers=headers).status_code
+
+
+def test_dead_personal_tokens_and_sessions_count_as_failed_credentials(make_app, tenants) -> None:
+    app = make_app(rate_limit_auth_failures="4/minute")
+    client = app.test_client()
+    guessed = {"Authorization": "Bearer wcpat_" + "x" * 43}
+    assert [client.get("/v1/products", headers=guessed).status_code
+            for _ in range(2)] == [401, 401]
+    client.set_cookie("wca_session", "not-a-session")
+    assert [client.get("/v1/products").status_code for _ in range(2)] == [401, 401]
+    client.delete_cookie("wca_session")
+    assert_429(client.get("/v1/products", headers=merchant_headers()))  # this address is done
+
+
+def test_limiter_storage_keys_hold_user_ids_never_raw_tokens(make_app, tenants) -> None:
+    redis_url = require_service_env("TEST_REDIS_URL")
+    app = make_app(rate_limit_storage_url=redis_url)  # (the default rates: counts outlive runs)
+    ctx, client = app.extensions["backend"], app.test_client()
+    ada = make_user(ctx, f"ada-{uuid.uuid4().hex[:8]}@example.com")
+    headers = pat_headers(ctx, ada)
+    raw = headers["Authorization"].removeprefix("Bearer ")
+    assert client.get("/v1/products", headers=headers).status_code == 200
+    keys = [key.decode() for key in redis.Redis.from_url(redis_url).keys("*")]
+    assert any(f"{TENANT_ID}:user:{ada}" in key for key in keys), keys
+    assert not any(raw in key or raw[:12] in key for key in keys)
 
 
 def test_counts_are_shared_through_redis_by_every_process(make_app) -> None:

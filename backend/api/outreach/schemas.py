@@ -97,7 +97,9 @@ class MessageUsageSchema(Schema):
     day = fields.Nested(PeriodUsageSchema)
     month = fields.Nested(PeriodUsageSchema)
     warnings = fields.List(fields.Dict(), metadata={
-        "description": "Warnings given (period, period_start, used, allowed, created_at)"})
+        "description": "Warnings given (period, period_start, used, allowed, created_at, and "
+                       "notices: how the WhatsApp messages to the owners and admins stand, "
+                       "{status: count} with status queued | sending | sent | failed | unsent)"})
 
 
 PLACEHOLDERS = fields.List(fields.Str(validate=validate.Regexp(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.domain.errors import Conflict, Forbidden, Gone, NotFound, Unprocessable
@@ -265,7 +266,8 @@ def revoke_invitation(ctx: Context, tenant_id: str, invitation_id: int) -> Invit
 def accept_invitation(ctx: Context, token: str, password: str | None = None,
                       name: str | None = None, phone: str | None = None) -> Accepted:
     """Join the tenant: a new user sets a password (422 when weak); an existing user is added.
-    404 unknown token; 410 expired, revoked or already used (claimed atomically: once only)."""
+    404 unknown token; 410 expired, revoked or already used (claimed atomically: once only);
+    409 when another invitation of the same email created the account at the same moment."""
     now = _now()
     digest = hash_api_key(token)
     with ctx.db.transaction() as session:
@@ -286,8 +288,16 @@ def accept_invitation(ctx: Context, token: str, password: str | None = None,
             if not password:
                 raise Unprocessable("A password is required to create the account",
                                     {"password": ["Required for a new account"]})
-            user = add_user(session, ctx, invitation.email, password, name=name,
-                            phone=phone)
+            try:
+                with session.begin_nested():  # (a failed insert ends only the savepoint)
+                    user = add_user(session, ctx, invitation.email, password, name=name,
+                                    phone=phone)
+            except IntegrityError:  # another invitation of this email created it meanwhile
+                raise Conflict(f"An account for {invitation.email} was just created; log in "
+                               "with its password and open the link again") from None
+        # Accepts for one user wait for each other here (a row lock; SQLite has one writer),
+        # so two invitations of one email to one tenant make one membership, as one by one.
+        session.execute(select(User.id).where(User.id == user.id).with_for_update())
         member = membership(session, invitation.tenant_id, user.id)
         if member is None:
             member = add_member(session, invitation.tenant_id, user.id, invitation.role)

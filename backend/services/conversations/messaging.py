@@ -51,6 +51,7 @@ from backend.services.conversations.outbound import (
     plan_outbound,
 )
 from backend.services.conversations.templates import render_for
+from backend.services.conversations.usage_notices import notice_counts
 from backend.services.platform.limits import messages_between
 from backend.services.platform.pages import Page, check_page, fetch_page
 from backend.services.platform.scoped import tenant_row
@@ -302,8 +303,10 @@ def message_usage(ctx: Context, tenant_id: str, now: datetime | None = None) -> 
             periods[period] = {"used": used, "limit": limit,
                                "warning": bool(limit) and used >= WARN_AT * limit}
         warnings = session.scalars(select(UsageWarning).where(
-            UsageWarning.tenant_id == tenant_id).order_by(UsageWarning.id.desc()).limit(20))
+            UsageWarning.tenant_id == tenant_id).order_by(UsageWarning.id.desc()).limit(20)).all()
+        notices = notice_counts(session, [w.id for w in warnings])
         periods["warnings"] = [
             {"period": w.period, "period_start": w.period_start.isoformat(), "used": w.used,
-             "allowed": w.allowed, "created_at": w.created_at.isoformat()} for w in warnings]
+             "allowed": w.allowed, "created_at": w.created_at.isoformat(),
+             "notices": notices[w.id]} for w in warnings]
         return periods

@@ -42,6 +42,7 @@ from backend.queueing.runner import JobQueueUnavailable, RQRunner
 from backend.models import Conversation, Customer, OutboundMessage, Tenant, UsageWarning
 from backend.models.base import utcnow
 from backend.services.conversations.conversations import current_conversation, in_reply_window
+from backend.services.conversations.usage_notices import record_notices
 from backend.services.platform.customers import find_customer
 from backend.services.platform.limits import check_limit, messages_between, messages_this_month
 from backend.services.platform.tenants import require_tenant
@@ -251,7 +252,7 @@ def plan_outbound(
     ]
     session.add_all(rows)
     session.flush()
-    warnings = usage_warnings(session, tenant, due) if delivery.kind != REPLY else []
+    warnings = usage_warnings(session, ctx, tenant, due) if delivery.kind != REPLY else []
     return Planned([row.id for row in rows], status, due, deferred, warnings)
 
 
@@ -315,9 +316,10 @@ def _add(reasons: list[str], reason: str) -> None:
         reasons.append(reason)
 
 
-def usage_warnings(session: Session, tenant: Tenant, due: datetime) -> list[str]:
+def usage_warnings(session: Session, ctx: Context, tenant: Tenant, due: datetime) -> list[str]:
     """Warn the merchant once per day and per month when messages reach 80 % of the tier's
-    limit: recorded (GET /v1/messages/usage lists them), logged, and said to the caller.
+    limit: recorded (GET /v1/messages/usage lists them), logged, said to the caller, and sent
+    to the tenant's owners and admins on WhatsApp after the commit (usage_notices).
     Checked after each business batch is stored (its day may be a later one) and by the
     scheduler's sweep (check_usage), which catches a period pushed over by replies."""
     tier = get_tier(session, tenant.tier)
@@ -337,10 +339,12 @@ def usage_warnings(session: Session, tenant: Tenant, due: datetime) -> list[str]
             continue
         try:
             with session.begin_nested():
-                session.add(UsageWarning(tenant_id=tenant.id, period=period, period_start=start,
-                                         used=used, allowed=limit))
+                warning = UsageWarning(tenant_id=tenant.id, period=period, period_start=start,
+                                       used=used, allowed=limit)
+                session.add(warning)
         except IntegrityError:
             continue  # another batch warned for this period first
+        record_notices(session, ctx, warning)  # its owners and admins told on WhatsApp
         text = (f"{used:,} of the {limit:,} messages a {period} of the {tier.name} tier are "
                 f"used ({used * 100 // limit} %); past the daily limit messages wait for the "
                 "next day, past the monthly one they are refused.")
@@ -360,7 +364,7 @@ def check_usage(ctx: Context, now: datetime | None = None) -> dict[str, list[str
     for tenant_id in tenant_ids:
         try:
             with ctx.db.transaction() as session:
-                said = usage_warnings(session, require_tenant(session, tenant_id), moment)
+                said = usage_warnings(session, ctx, require_tenant(session, tenant_id), moment)
         except IntegrityError:
             continue  # a batch or another sweep recorded it at the same moment
         if said:
