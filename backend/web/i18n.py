@@ -84,7 +84,8 @@ EN: dict[str, str] = {
     "orders.courier": "Courier (when shipping)",
     "orders.tracking": "Tracking number (when shipping)",
     "orders.apply": "Change status",
-    "orders.changed": "Status changed; the customer has been told.",
+    "orders.changed": "Status changed. The customer gets a WhatsApp update if they wrote in the "
+                      "last 24 hours.",
     "orders.final": "This order is final: its status cannot change.",
     "status.draft": "Draft",
     "status.pending_payment": "Awaiting payment",
@@ -228,7 +229,8 @@ SW: dict[str, str] = {
     "orders.courier": "Msafirishaji (unaposafirisha)",
     "orders.tracking": "Namba ya ufuatiliaji (unaposafirisha)",
     "orders.apply": "Badilisha hali",
-    "orders.changed": "Hali imebadilishwa; mteja ameambiwa.",
+    "orders.changed": "Hali imebadilishwa. Mteja atapata taarifa kwenye WhatsApp ikiwa aliandika "
+                      "ndani ya saa 24 zilizopita.",
     "orders.final": "Oda hii imekamilika: hali yake haiwezi kubadilika.",
     "status.draft": "Rasimu",
     "status.pending_payment": "Inasubiri malipo",
