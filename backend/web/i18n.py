@@ -153,6 +153,11 @@ EN: dict[str, str] = {
     "wallet.type": "Type",
     "wallet.description": "Description",
     "wallet.own_request": "Yours: another person approves it",
+    "withdrawal.pending_approval": "Awaiting approval",
+    "withdrawal.approved": "Approved",
+    "withdrawal.processing": "Being paid",
+    "withdrawal.paid": "Paid",
+    "withdrawal.failed": "Failed",
 }
 
 SW: dict[str, str] = {
@@ -297,6 +302,11 @@ SW: dict[str, str] = {
     "wallet.type": "Aina",
     "wallet.description": "Maelezo",
     "wallet.own_request": "Lako: mtu mwingine ataliidhinisha",
+    "withdrawal.pending_approval": "Inasubiri idhini",
+    "withdrawal.approved": "Imeidhinishwa",
+    "withdrawal.processing": "Inalipwa",
+    "withdrawal.paid": "Imelipwa",
+    "withdrawal.failed": "Imeshindwa",
 }
 
 CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "sw": SW}

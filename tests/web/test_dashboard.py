@@ -141,6 +141,10 @@ def test_a_price_change_reaches_the_assistants_catalog(
     browser.sign_in(staff("catalog_manager"))
     browser.open("/app/catalog?q=sneakers")
     browser.shoot("08-catalog")
+    browser.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 360, "height": 740, "deviceScaleFactor": 1, "mobile": True})
+    assert browser.page_width() <= 360  # the edit table fits a phone, no sideways scrolling
+    browser.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     price = browser.driver.find_element(By.ID, f"price-{variant.id}")
     price.clear()
     price.send_keys(f"{new_price // 100}.{new_price % 100:02d}")
