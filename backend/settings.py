@@ -198,6 +198,16 @@ class Settings:
     billing_shortcode: str = ""
     billing_passkey: str = field(default="", repr=False)
     billing_tax_basis_points: int = 0
+    # Card renewals (backend/services/billing/cards.py): the platform's own Paystack and Stripe
+    # accounts (BILLING_PAYSTACK_*, BILLING_STRIPE_*; the simulators' platform accounts when
+    # unset in sandbox mode) and the amount Paystack's card check charges
+    # (BILLING_CARD_CHECK_MINOR; Stripe saves a card without a charge).
+    billing_paystack_url: str = ""
+    billing_paystack_secret_key: str = field(default="", repr=False)
+    billing_stripe_url: str = ""
+    billing_stripe_secret_key: str = field(default="", repr=False)
+    billing_stripe_webhook_secret: str = field(default="", repr=False)
+    billing_card_check_minor: int = 100
     # GET /metrics: this bearer token (the service token works too), or none with metrics_public.
     metrics_token: str = field(default="", repr=False)
     metrics_public: bool = False
@@ -295,6 +305,13 @@ class Settings:
             billing_passkey=env.get("BILLING_PASSKEY", ""),
             billing_tax_basis_points=_non_negative(
                 "BILLING_TAX_BASIS_POINTS", env.get("BILLING_TAX_BASIS_POINTS") or "0"),
+            billing_paystack_url=env.get("BILLING_PAYSTACK_URL", "").strip().rstrip("/"),
+            billing_paystack_secret_key=env.get("BILLING_PAYSTACK_SECRET_KEY", "").strip(),
+            billing_stripe_url=env.get("BILLING_STRIPE_URL", "").strip().rstrip("/"),
+            billing_stripe_secret_key=env.get("BILLING_STRIPE_SECRET_KEY", "").strip(),
+            billing_stripe_webhook_secret=env.get("BILLING_STRIPE_WEBHOOK_SECRET", "").strip(),
+            billing_card_check_minor=_non_negative(
+                "BILLING_CARD_CHECK_MINOR", env.get("BILLING_CARD_CHECK_MINOR") or "100"),
             metrics_token=env.get("METRICS_TOKEN", "").strip(),
             metrics_public=_flag(env.get("METRICS_PUBLIC", "0")),
             rate_limits_enabled=_flag(env.get("RATE_LIMITS_ENABLED", "1")),

@@ -7,12 +7,14 @@ from flask_smorest import Api
 
 def register_blueprints(api: Api) -> None:
     from backend.api.accounts import accept_blp, auth_blp, members_blp, tokens_blp
+    from backend.api.analytics import blp as analytics
     from backend.api.api_keys import blp as api_keys
     from backend.api.appointments import blp as appointments
     from backend.api.audit_logs import blp as audit_logs
     from backend.api.campaigns import blp as campaigns
     from backend.api.campaigns import tags_blp as customer_tags
     from backend.api.billing import blp as subscription
+    from backend.api.billing import card_webhook_blp as billing_card_webhooks
     from backend.api.billing import platform_blp as billing_platform
     from backend.api.billing import webhook_blp as billing_webhooks
     from backend.api.carts import blp as carts
@@ -46,7 +48,7 @@ def register_blueprints(api: Api) -> None:
     for blueprint in (health, tenants, platform, messages, products):
         api.register_blueprint(blueprint)
     # the tenant platform
-    for blueprint in (tenant, api_keys, customers, conversations, audit_logs):
+    for blueprint in (tenant, api_keys, customers, conversations, audit_logs, analytics):
         api.register_blueprint(blueprint)
     for blueprint in (conversations_internal, nlu_internal, nlu):  # conversation operations
         api.register_blueprint(blueprint)
@@ -60,7 +62,8 @@ def register_blueprints(api: Api) -> None:
         api.register_blueprint(blueprint)
     for blueprint in (kb, faq, llm, llm_internal):  # knowledge base, FAQ answers, LLM
         api.register_blueprint(blueprint)
-    for blueprint in (billing_platform, subscription, billing_webhooks):  # subscriptions
+    for blueprint in (billing_platform, subscription, billing_webhooks,
+                      billing_card_webhooks):  # subscriptions
         api.register_blueprint(blueprint)
     for blueprint in (auth_blp, tokens_blp, members_blp, accept_blp):  # staff accounts
         api.register_blueprint(blueprint)

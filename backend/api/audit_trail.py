@@ -21,6 +21,7 @@ from backend.api.common import Principal, context
 from backend.api.scope_check import declared_scope
 from backend.api.scopes import PUBLIC, SERVICE
 from backend.services.platform.audit import (
+    SYSTEM,
     RequestAudit,
     actor_name,
     bind_request,
@@ -33,13 +34,17 @@ WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def bind_actor() -> None:
-    """Blueprint hook: who acts in this request, for the services' audit records."""
+    """Blueprint hook: who acts in this request, for the services' audit records. A request
+    without credentials (accepting an invitation, a webhook) is bound too, as "system", so that
+    what a service records for it (naming its own actor where it knows one) keeps the request id
+    and IP."""
     caller: Principal | None = g.get("principal")
-    if caller is None or "audit_token" in g:
+    if "audit_token" in g:
         return
     rule = request.url_rule.rule if request.url_rule is not None else request.path
     g.audit_token = bind_request(RequestAudit(
-        actor=actor_name(caller.is_service, caller.user_id, caller.api_key_id),
+        actor=SYSTEM if caller is None
+        else actor_name(caller.is_service, caller.user_id, caller.api_key_id),
         request_id=g.get("request_id"), ip=request.remote_addr,
         route=f"{request.method} {rule}"))
 

@@ -34,6 +34,8 @@ SCOPES: Mapping[str, str] = MappingProxyType({
     "analytics:read": "See analytics, usage and the audit log",
     "integrations:write": "Connect and sync stores (WooCommerce, Shopify)",
     "users:manage": "Invite and remove members, change roles, overrides and API keys",
+    "settings:read": "See the tenant's settings (opening hours, languages, features), tier limits "
+                     "and usage",
     "settings:write": "Change the tenant's settings",
 })
 ALL_SCOPES = frozenset(SCOPES)
@@ -52,7 +54,7 @@ BUILT_IN_ROLES: Mapping[str, frozenset[str]] = MappingProxyType({
                                                      "integrations:write"},
     "support_agent": frozenset({"catalog:read", "orders:read", "orders:write", "bookings:read",
                                 "bookings:write", "customers:read", "conversations:read",
-                                "conversations:reply", "knowledge:read"}),
+                                "conversations:reply", "knowledge:read", "settings:read"}),
     "viewer": _reads() - {"wallet:read", "analytics:read"},
 })
 ROLE_NAMES = tuple(BUILT_IN_ROLES)

@@ -11,9 +11,11 @@ from backend.models.accounts import (
     User,
     UserSession,
 )
+from backend.models.analytics import DailyRollup, FaqAnswerLog
 from backend.models.audit import AuditLog
 from backend.models.base import Base
 from backend.models.billing import (
+    BillingCard,
     BillingCharge,
     BillingReminder,
     DiscountCode,
@@ -56,6 +58,7 @@ from backend.models.wallet import (
 )
 
 __all__ = [
+    "BillingCard",
     "BillingCharge",
     "BillingReminder",
     "DiscountCode",
@@ -72,6 +75,8 @@ __all__ = [
     "User",
     "UserSession",
     "AuditLog",
+    "DailyRollup",
+    "FaqAnswerLog",
     "AutomaticMessage",
     "Campaign",
     "CampaignRecipient",

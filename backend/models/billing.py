@@ -29,6 +29,8 @@ INVOICE_STATUSES = ("draft", "open", "paid", "void")
 DISCOUNT_KINDS = ("percent", "fixed")
 CHARGE_STATUSES = ("queued", "sending", "pending", "paid", "failed")
 REMINDER_STATUSES = ("queued", "sent", "failed", "unsent")
+CARD_PROVIDERS = ("paystack", "stripe")
+CARD_STATUSES = ("pending", "active", "replaced", "failed")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -198,3 +200,29 @@ class BillingReminder(Base):
     detail: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class BillingCard(Base):
+    """A card the owner saves for the subscription: a setup started on the provider's hosted
+    page (pending, found by its reference when the provider's webhook comes), then the
+    tenant's one active card (the provider's reusable token encrypted: Paystack's
+    authorization code and email, Stripe's customer and payment method), replaced by the
+    next one saved."""
+
+    __tablename__ = "billing_cards"
+    __table_args__ = (
+        CheckConstraint(_in("provider", CARD_PROVIDERS), name="provider_known"),
+        CheckConstraint(_in("status", CARD_STATUSES), name="status_known"),
+        Index("ix_billing_cards_tenant_id_status", "tenant_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    provider: Mapped[str] = mapped_column(String(8))
+    # Paystack's transaction reference or Stripe's Checkout Session id (the setup's).
+    reference: Mapped[str] = mapped_column(String(64), unique=True)
+    status: Mapped[str] = mapped_column(String(8), default="pending")
+    token_encrypted: Mapped[str | None] = mapped_column(Text)  # JSON, Fernet-encrypted
+    label: Mapped[str | None] = mapped_column(String(40))  # "visa **** 4081": no secret
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

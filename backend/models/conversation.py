@@ -22,6 +22,7 @@ class Conversation(Base):
             "customer_id",
             "started_at",
         ),
+        Index("ix_conversations_tenant_id_started_at", "tenant_id", "started_at"),  # analytics
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

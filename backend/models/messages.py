@@ -28,7 +28,11 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 class InboundMessage(Base):
     __tablename__ = "inbound_messages"
-    __table_args__ = (UniqueConstraint("tenant_id", "provider_sid"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "provider_sid"),
+        # A tenant's messages of a day (analytics).
+        Index("ix_inbound_messages_tenant_id_created_at", "tenant_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))

@@ -68,6 +68,7 @@ class Order(Base):
         Index("ix_orders_tenant_id_status", "tenant_id", "status"),
         Index("ix_orders_tenant_id_customer_id", "tenant_id", "customer_id"),
         Index("ix_orders_status_placed_at", "status", "placed_at"),
+        Index("ix_orders_tenant_id_placed_at", "tenant_id", "placed_at"),  # analytics
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

@@ -59,6 +59,7 @@ class Payment(Base):
         UniqueConstraint("provider", "provider_reference"),
         UniqueConstraint("provider", "receipt"),
         Index("ix_payments_tenant_id_order_id", "tenant_id", "order_id"),
+        Index("ix_payments_tenant_id_created_at", "tenant_id", "created_at"),  # analytics
         Index("ix_payments_status_expires_at", "status", "expires_at"),
     )
 

@@ -1,4 +1,5 @@
-"""Stripe through the official library: Checkout Sessions, and webhook events checked with
+"""Stripe through the official library: Checkout Sessions (payment, or setup: saving a card to
+a Customer), off-session PaymentIntents charging a saved card, and webhook events checked with
 Stripe-Signature (HMAC-SHA256 over "t.body", 300 s tolerance) by stripe.Webhook."""
 
 from __future__ import annotations
@@ -51,6 +52,83 @@ def create_session(*, secret_key: str, base_url: str = BASE_URL, amount_minor: i
     except stripe.StripeError as error:
         raise StripeCheckoutError(f"Stripe refused the checkout session: {error}") from error
     return StripeSession(session.id, session.url or "", session.payment_status or "unpaid")
+
+
+@dataclass(frozen=True)
+class StripeCharge:
+    """An off-session PaymentIntent: `status` "succeeded", or "declined" with the reason."""
+
+    payment_intent: str | None
+    status: str
+    reason: str = ""
+
+
+def create_customer(*, secret_key: str, base_url: str = BASE_URL, email: str,
+                    metadata: dict[str, str] | None = None) -> str:
+    try:
+        customer = _client(secret_key, base_url).v1.customers.create(
+            params={"email": email, "metadata": metadata or {}})
+    except stripe.StripeError as error:
+        raise StripeCheckoutError(f"Stripe refused the customer: {error}") from error
+    return str(customer.id)
+
+
+def create_setup_session(*, secret_key: str, base_url: str = BASE_URL, customer: str,
+                         reference: str, success_url: str, cancel_url: str | None = None,
+                         metadata: dict[str, str] | None = None) -> StripeSession:
+    """A Checkout Session in setup mode: the customer enters a card that is saved to
+    `customer` for later off-session charges; setup_intent.succeeded carries the payment
+    method (the SetupIntent's metadata is `metadata` too)."""
+    params: dict[str, Any] = {
+        "mode": "setup", "customer": customer, "payment_method_types": ["card"],
+        "success_url": success_url, "client_reference_id": reference,
+        "metadata": metadata or {}, "setup_intent_data": {"metadata": metadata or {}},
+    }
+    if cancel_url:
+        params["cancel_url"] = cancel_url
+    try:
+        session = _client(secret_key, base_url).v1.checkout.sessions.create(params=params)
+    except stripe.StripeError as error:
+        raise StripeCheckoutError(f"Stripe refused the setup session: {error}") from error
+    return StripeSession(session.id, session.url or "",
+                         session.payment_status or "no_payment_required")
+
+
+def charge_saved_card(*, secret_key: str, base_url: str = BASE_URL, customer: str,
+                      payment_method: str, amount_minor: int, currency: str,
+                      idempotency_key: str, description: str,
+                      metadata: dict[str, str] | None = None) -> StripeCharge:
+    """Charge a saved card without the customer (off_session, confirm): the same
+    idempotency key never charges twice. A decline (HTTP 402, card_error) or a refused request
+    is a result, not an error; StripeCheckoutError when Stripe cannot be reached or fails (the
+    outcome unknown)."""
+    params: dict[str, Any] = {
+        "amount": amount_minor, "currency": currency.lower(), "customer": customer,
+        "payment_method": payment_method, "off_session": True, "confirm": True,
+        "description": description, "metadata": metadata or {},
+    }
+    try:
+        intent = _client(secret_key, base_url).v1.payment_intents.create(
+            params=params, options={"idempotency_key": idempotency_key})
+    except stripe.CardError as error:
+        detail = error.error
+        intent_id = None
+        if detail is not None and detail.payment_intent is not None:
+            intent_id = str(detail.payment_intent.get("id") or "") or None
+        reason = (detail.decline_code if detail is not None and detail.decline_code else
+                  error.code) or "card_declined"
+        message = error.user_message or ""
+        return StripeCharge(intent_id, "declined", f"{reason}: {message}" if message else reason)
+    except (stripe.InvalidRequestError, stripe.AuthenticationError,
+            stripe.PermissionError) as error:  # refused as sent: charging nothing
+        return StripeCharge(None, "declined", f"Stripe refused the charge: {error}")
+    except stripe.StripeError as error:  # unreachable or failing: the outcome is unknown
+        raise StripeCheckoutError(f"Stripe did not answer the charge: {error}") from error
+    if intent.status == "succeeded":
+        return StripeCharge(str(intent.id), "succeeded")
+    if intent.status in ("processing",):
+        return StripeCharge(str(intent.id), "processing")
+    return StripeCharge(str(intent.id), "declined", f"payment {intent.status}")
 
 
 def verified_event(raw_body: bytes, header: str | None, webhook_secret: str,

@@ -6,6 +6,13 @@ would: Paystack signed with the secret key (HMAC-SHA512), Stripe with the endpoi
 (Stripe-Signature), Pesapal with an IPN that must be confirmed with GetTransactionStatus.
 Webhook URLs are configured the way the merchant would in the provider's dashboard: Paystack
 and Stripe through their API-key-scoped settings endpoints, Pesapal through RegisterIPN.
+
+Saved cards (the platform's subscription renewals): the card entered on the page ({"card":
+"4084…"}; a default test card otherwise) is kept, and Paystack's
+transaction/charge_authorization and Stripe's off-session PaymentIntents charge it later.
+DECLINING_CARDS are saved fine but every later charge is declined for insufficient funds.
+Each webhook sent is kept and can be sent again (POST …/webhooks/<reference>/resend), as a
+provider retries a delivery.
 """
 
 from __future__ import annotations
@@ -46,9 +53,25 @@ blp = Blueprint("card_simulators", __name__, url_prefix="/sandbox",
                 description="Paystack, Stripe and Pesapal simulators (sandbox only)")
 
 
+# Test cards: the default ones succeed; these are saved but their later charges are declined
+# (insufficient funds), like Stripe's 4000 0000 0000 9995.
+GOOD_CARDS = {"paystack": "4084084084084081", "stripe": "4242424242424242"}
+DECLINING_CARDS = {"paystack": "4084080000005408", "stripe": "4000000000009995"}
+
+
 class PaySchema(Schema):
     outcome = fields.Str(load_default="success", validate=validate.OneOf(("success", "failed")))
     duplicates = BoundedInt(load_default=0, validate=validate.Range(min=0, max=20))
+    card = fields.Str(load_default=None, validate=validate.Regexp(r"^[0-9]{12,19}$"),
+                      metadata={"description": "The card entered (a default test card)"})
+
+
+def _declines(card: str | None) -> bool:
+    return card in DECLINING_CARDS.values()
+
+
+def _brand(card: str) -> str:
+    return "visa" if card.startswith("4") else "mastercard"
 
 
 def _key_ref(secret: str) -> str:
@@ -57,10 +80,38 @@ def _key_ref(secret: str) -> str:
 
 # --- Paystack ---------------------------------------------------------------------------------
 
-def _deliver(url: str, raw: bytes, headers: dict[str, str], copies: int) -> None:
-    """POST a signed event to a webhook URL `copies` times, after the request."""
+def _deliver(url: str, raw: bytes, headers: dict[str, str], copies: int,
+             reference: str | None = None) -> None:
+    """POST a signed event to a webhook URL `copies` times, after the request (kept under
+    `reference` to be sent again)."""
+    if reference is not None:
+        sent = (load("webhook-sent", reference) or {}).get("deliveries", [])
+        save("webhook-sent", reference, {"deliveries": [
+            *sent, {"url": url, "body": raw.decode(), "headers": headers}]})
     for _ in range(copies):
         later(0, lambda: post(url, data=raw, headers=headers))
+
+
+@blp.route("/<string:provider>/webhooks/<string:reference>/resend")
+class ResendWebhooks(MethodView):
+    @requires(PUBLIC)
+    @blp.response(200, ProviderReplySchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="Nothing sent for this reference")
+    def post(self, provider: str, reference: str) -> Response:
+        """Deliver again, now, every webhook sent about a reference (a provider's retry):
+        answers each delivery's HTTP status"""
+        sent = (load("webhook-sent", reference) or {}).get("deliveries", [])
+        if provider not in ("paystack", "stripe") or not sent:
+            return reply({"message": "Nothing was sent about this reference"}, 404)
+        statuses = []
+        for delivery in sent:
+            try:
+                answer = requests.post(delivery["url"], data=delivery["body"].encode(),
+                                       headers=delivery["headers"], timeout=10)
+                statuses.append(answer.status_code)
+            except requests.RequestException:
+                statuses.append(0)
+        return reply({"statuses": statuses})
 
 
 def _paystack_error(status: int, message: str) -> Response:
@@ -108,7 +159,8 @@ class PaystackInitialize(MethodView):
         save("paystack-transaction", reference, {
             "key": _key_ref(key), "amount": amount, "currency": body.get("currency") or "NGN",
             "status": "ongoing", "email": body["email"], "access_code": access_code,
-            "metadata": body.get("metadata") or {}, "secret": key})
+            "metadata": body.get("metadata") or {}, "secret": key,
+            "channels": body.get("channels") or ["card", "bank", "ussd", "mobile_money"]})
         save("paystack-access", access_code, {"reference": reference})
         return reply({"status": True, "message": "Authorization URL created", "data": {
             "authorization_url": f"{base_url()}/paystack/checkout/{access_code}",
@@ -131,9 +183,77 @@ class PaystackVerify(MethodView):
 
 
 def _paystack_data(reference: str, record: dict[str, Any]) -> dict[str, Any]:
-    return {"reference": reference, "status": record["status"], "amount": record["amount"],
+    data = {"reference": reference, "status": record["status"], "amount": record["amount"],
             "currency": record["currency"], "metadata": record["metadata"],
-            "gateway_response": "Successful" if record["status"] == "success" else "Declined"}
+            "gateway_response": record.get("gateway_response") or (
+                "Successful" if record["status"] == "success" else "Declined"),
+            "customer": {"email": record["email"]}}
+    if record.get("authorization"):
+        data["authorization"] = record["authorization"]
+    return data
+
+
+def _paystack_authorization(key: str, email: str, card: str) -> dict[str, Any]:
+    """A reusable card authorization, kept for charge_authorization."""
+    code = new_id("AUTH_")
+    save("paystack-authorization", code, {"key": key, "email": email, "card": card})
+    return {"authorization_code": code, "bin": card[:6], "last4": card[-4:],
+            "exp_month": "12", "exp_year": "2030", "channel": "card", "card_type": _brand(card),
+            "bank": "TEST BANK", "country_code": "KE", "brand": _brand(card),
+            "reusable": True, "signature": new_id("SIG_")}
+
+
+def _paystack_webhook(reference: str, record: dict[str, Any], copies: int = 1) -> None:
+    hook = load("paystack-webhook", record["key"])
+    if not hook:
+        return
+    event = {"event": "charge.success" if record["status"] == "success" else "charge.failed",
+             "data": {"id": int(time.time() * 1000), **_paystack_data(reference, record)}}
+    raw = json.dumps(event).encode()
+    headers = {"x-paystack-signature": paystack_signature(record["secret"], raw),
+               "Content-Type": "application/json"}
+    _deliver(hook["url"], raw, headers, copies, reference)
+
+
+@blp.route("/paystack/transaction/charge_authorization")
+class PaystackChargeAuthorization(MethodView):
+    @requires(PUBLIC)
+    @blp.response(200, ProviderReplySchema)
+    @blp.alt_response(400, schema=ProviderReplySchema, description="Paystack error shape")
+    def post(self) -> Response:
+        """Charge a saved card's reusable authorization (no customer present); a success is
+        followed by the charge.success webhook"""
+        key, body = bearer(), json_body() or {}
+        if not key or not key.startswith("sk_"):
+            return _paystack_error(401, "Invalid key")
+        code = str(body.get("authorization_code") or "")
+        card = load("paystack-authorization", code) if code else None
+        if card is None or card["key"] != _key_ref(key):
+            return _paystack_error(400, "Invalid authorization code")
+        if str(body.get("email") or "").lower() != card["email"].lower():
+            return _paystack_error(400, "Email does not match the authorization")
+        try:
+            amount = int(body.get("amount"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return _paystack_error(400, "Invalid Amount Sent")
+        if amount < 100:
+            return _paystack_error(400, "Invalid Amount Sent")
+        reference = str(body.get("reference") or new_id("T"))
+        if load("paystack-transaction", reference):
+            return _paystack_error(400, "Duplicate Transaction Reference")
+        declined = _declines(card["card"])
+        record = {"key": card["key"], "amount": amount, "currency": body.get("currency") or "NGN",
+                  "status": "failed" if declined else "success", "email": card["email"],
+                  "metadata": body.get("metadata") or {}, "secret": key,
+                  "gateway_response": "Insufficient Funds" if declined else "Approved",
+                  "authorization": {"authorization_code": code, "last4": card["card"][-4:],
+                                    "brand": _brand(card["card"]), "reusable": True,
+                                    "channel": "card"}}
+        save("paystack-transaction", reference, record)
+        if not declined:
+            _paystack_webhook(reference, record)
+        return reply({"status": True, "message": "Charge attempted",
+                      "data": _paystack_data(reference, record)})
 
 
 @blp.route("/paystack/checkout/<string:access_code>/pay")
@@ -149,16 +269,14 @@ class PaystackPay(MethodView):
             return _paystack_error(404, "Checkout not found")
         reference = access["reference"]
         status = "success" if body["outcome"] == "success" else "failed"
-        save("paystack-transaction", reference, {"status": status})
         record = load("paystack-transaction", reference) or {}
-        hook = load("paystack-webhook", record["key"])
-        if hook:
-            event = {"event": "charge.success" if status == "success" else "charge.failed",
-                     "data": {"id": int(time.time() * 1000), **_paystack_data(reference, record)}}
-            raw = json.dumps(event).encode()
-            headers = {"x-paystack-signature": paystack_signature(record["secret"], raw),
-                       "Content-Type": "application/json"}
-            _deliver(hook["url"], raw, headers, 1 + body["duplicates"])
+        change: dict[str, Any] = {"status": status}
+        if status == "success" and "card" in record.get("channels", ["card"]):
+            change["authorization"] = _paystack_authorization(
+                record["key"], record["email"], body["card"] or GOOD_CARDS["paystack"])
+        save("paystack-transaction", reference, change)
+        record = load("paystack-transaction", reference) or {}
+        _paystack_webhook(reference, record, 1 + body["duplicates"])
         return reply({"status": True, "message": status, "data": {"reference": reference}})
 
 
@@ -176,18 +294,125 @@ def _stripe_key() -> str | None:
     return key if key and key.startswith("sk_") else None
 
 
-def _new_endpoint(url: str) -> dict[str, Any]:
+def _new_endpoint(url: str, secret: str | None = None) -> dict[str, Any]:
     """A Stripe webhook endpoint for `url` with a fresh signing secret (whsec_…)."""
     return {"id": new_id("we_"), "object": "webhook_endpoint", "url": url,
-            "secret": new_id("whsec_") + new_id(), "status": "enabled"}
+            "secret": secret or new_id("whsec_") + new_id(), "status": "enabled"}
 
 
 def _session_object(session_id: str, record: dict[str, Any]) -> dict[str, Any]:
-    return {"id": session_id, "object": "checkout.session", "mode": "payment",
+    return {"id": session_id, "object": "checkout.session", "mode": record.get("mode", "payment"),
             "url": f"{base_url()}/stripe/pay/{session_id}", "amount_total": record["amount"],
             "currency": record["currency"], "client_reference_id": record["reference"],
             "metadata": record["metadata"], "payment_status": record["payment_status"],
-            "status": record["status"], "success_url": record["success_url"]}
+            "status": record["status"], "success_url": record["success_url"],
+            "customer": record.get("customer"), "setup_intent": record.get("setup_intent")}
+
+
+def _form_dict(name: str) -> dict[str, str]:
+    """A form-encoded hash (`name[key]=value`, as the stripe library sends it)."""
+    prefix = f"{name}["
+    return {k[len(prefix):-1]: v for k, v in request.form.items()
+            if k.startswith(prefix) and k.endswith("]") and "][" not in k[len(prefix):]}
+
+
+def _stripe_event(kind: str, data_object: dict[str, Any]) -> dict[str, Any]:
+    return {"id": new_id("evt_"), "object": "event", "api_version": "2024-06-20",
+            "created": int(time.time()), "type": kind, "data": {"object": data_object}}
+
+
+def _send_stripe(key_ref: str, event: dict[str, Any], copies: int = 1,
+                 reference: str | None = None) -> None:
+    raw = json.dumps(event).encode()
+    for endpoint in (load("stripe-webhooks", key_ref) or {}).get("endpoints", []):
+        headers = {"Stripe-Signature": stripe_signature_header(raw, endpoint["secret"]),
+                   "Content-Type": "application/json"}
+        _deliver(endpoint["url"], raw, headers, copies, reference)
+
+
+@blp.route("/stripe/v1/customers")
+class StripeCustomers(MethodView):
+    @requires(PUBLIC)
+    @blp.response(200, ProviderReplySchema)
+    @blp.alt_response(401, schema=ProviderReplySchema, description="Stripe error shape")
+    def post(self) -> Response:
+        """Create a Customer (cards are saved to it)"""
+        key = _stripe_key()
+        if key is None:
+            return _stripe_error(401, "Invalid API Key provided")
+        customer = {"id": new_id("cus_"), "object": "customer",
+                    "email": request.form.get("email"), "metadata": _form_dict("metadata")}
+        save("stripe-customer", customer["id"], {**customer, "key": _key_ref(key)})
+        return reply(customer)
+
+
+def _intent_object(intent_id: str, record: dict[str, Any]) -> dict[str, Any]:
+    return {"id": intent_id, "object": "payment_intent", "amount": record["amount"],
+            "currency": record["currency"], "customer": record["customer"],
+            "payment_method": record["payment_method"], "status": record["status"],
+            "metadata": record["metadata"], "description": record.get("description"),
+            "last_payment_error": record.get("last_payment_error")}
+
+
+@blp.route("/stripe/v1/payment_intents")
+class StripePaymentIntents(MethodView):
+    @requires(PUBLIC)
+    @blp.response(200, ProviderReplySchema)
+    @blp.alt_response(402, schema=ProviderReplySchema, description="card_error: declined")
+    def post(self) -> Response:
+        """Create a PaymentIntent; with confirm=true and off_session=true a saved card is
+        charged at once (402 card_error when declined). An Idempotency-Key seen before answers
+        the first answer again, charging nothing."""
+        key = _stripe_key()
+        if key is None:
+            return _stripe_error(401, "Invalid API Key provided")
+        idempotency = request.headers.get("Idempotency-Key")
+        if idempotency:
+            seen = load("stripe-idempotency", f"{_key_ref(key)}:{idempotency}")
+            if seen is not None:
+                return reply(seen["body"], int(seen["status"]))
+        form = request.form
+        if form.get("confirm") != "true" or form.get("off_session") != "true":
+            return _stripe_error(400, "Only confirm=true, off_session=true is simulated",
+                                 "confirm")
+        method = load("stripe-payment-method", form.get("payment_method", ""))
+        if method is None or method["key"] != _key_ref(key):
+            return _stripe_error(400, f"No such PaymentMethod: '{form.get('payment_method')}'",
+                                 "payment_method")
+        if method["customer"] != form.get("customer"):
+            return _stripe_error(400, "The PaymentMethod does not belong to this customer",
+                                 "customer")
+        try:
+            amount = int(form.get("amount", ""))
+        except ValueError:
+            return _stripe_error(400, "Invalid integer", "amount")
+        currency = form.get("currency", "")
+        if amount < 50 or not currency or currency != currency.lower():
+            return _stripe_error(400, "Invalid amount or currency", "amount")
+        intent_id = new_id("pi_")
+        declined = _declines(method["card"])
+        record = {"amount": amount, "currency": currency, "customer": form["customer"],
+                  "payment_method": form["payment_method"], "metadata": _form_dict("metadata"),
+                  "description": form.get("description"),
+                  "status": "requires_payment_method" if declined else "succeeded"}
+        if declined:
+            record["last_payment_error"] = {
+                "type": "card_error", "code": "card_declined",
+                "decline_code": "insufficient_funds",
+                "message": "Your card has insufficient funds."}
+        save("stripe-intent", intent_id, {**record, "key": _key_ref(key)})
+        intent = _intent_object(intent_id, record)
+        if declined:
+            status, body = 402, {"error": {**record["last_payment_error"],
+                                           "payment_intent": intent}}
+        else:
+            status, body = 200, intent
+        if idempotency:
+            save("stripe-idempotency", f"{_key_ref(key)}:{idempotency}",
+                 {"status": status, "body": body})
+        kind = "payment_intent.payment_failed" if declined else "payment_intent.succeeded"
+        _send_stripe(_key_ref(key), _stripe_event(kind, intent), reference=intent_id)
+        return reply(body, status)
 
 
 @blp.route("/stripe/v1/webhook_endpoints")
@@ -220,10 +445,12 @@ class StripeSessions(MethodView):
         if key is None:
             return _stripe_error(401, "Invalid API Key provided")
         form = request.form
-        if form.get("mode") != "payment":
-            return _stripe_error(400, "Only mode=payment is simulated", "mode")
+        if form.get("mode") not in ("payment", "setup"):
+            return _stripe_error(400, "Only mode=payment and mode=setup are simulated", "mode")
         if not re.match(r"^https?://", form.get("success_url", "")):
             return _stripe_error(400, "Not a valid URL", "success_url")
+        if form["mode"] == "setup":
+            return _setup_session(key)
         prefix = "line_items[0]"
         try:
             amount = int(form[f"{prefix}[price_data][unit_amount]"]) * int(
@@ -258,6 +485,43 @@ class StripeSession(MethodView):
         return reply(_session_object(session_id, record))
 
 
+def _setup_session(key: str) -> Response:
+    """A Checkout Session in setup mode: saves a card to an existing customer."""
+    form = request.form
+    customer = load("stripe-customer", form.get("customer", ""))
+    if customer is None or customer["key"] != _key_ref(key):
+        return _stripe_error(400, f"No such customer: '{form.get('customer')}'", "customer")
+    if form.get("payment_method_types[0]", "card") != "card":
+        return _stripe_error(400, "Only card is simulated", "payment_method_types")
+    session_id = new_id("cs_test_")
+    record = {"key": _key_ref(key), "mode": "setup", "amount": None, "currency": None,
+              "reference": form.get("client_reference_id"), "metadata": _form_dict("metadata"),
+              "intent_metadata": {k[len("setup_intent_data[metadata]["):-1]: v
+                                  for k, v in form.items()
+                                  if k.startswith("setup_intent_data[metadata][")},
+              "customer": customer["id"], "setup_intent": new_id("seti_"),
+              "payment_status": "no_payment_required", "status": "open",
+              "success_url": form["success_url"]}
+    save("stripe-session", session_id, record)
+    return reply(_session_object(session_id, record))
+
+
+def _complete_setup(session_id: str, record: dict[str, Any], card: str, copies: int) -> None:
+    """The card entered on a setup page: a PaymentMethod attached to the customer, then
+    checkout.session.completed and setup_intent.succeeded."""
+    method_id = new_id("pm_")
+    save("stripe-payment-method", method_id, {"key": record["key"], "customer": record["customer"],
+                                              "card": card})
+    intent = {"id": record["setup_intent"], "object": "setup_intent", "status": "succeeded",
+              "customer": record["customer"], "payment_method": method_id,
+              "usage": "off_session", "metadata": record.get("intent_metadata") or {},
+              "payment_method_details": {"card": {"brand": _brand(card), "last4": card[-4:]}}}
+    _send_stripe(record["key"], _stripe_event("checkout.session.completed",
+                                              _session_object(session_id, record)), copies)
+    _send_stripe(record["key"], _stripe_event("setup_intent.succeeded", intent), copies,
+                 record["setup_intent"])
+
+
 def stripe_signature_header(payload: bytes, secret: str, timestamp: int | None = None) -> str:
     stamp = int(time.time()) if timestamp is None else timestamp
     digest = hmac.new(secret.encode(), f"{stamp}.".encode() + payload, hashlib.sha256).hexdigest()
@@ -276,6 +540,13 @@ class StripePay(MethodView):
         if record is None:
             return _stripe_error(404, "No such checkout.session", "id")
         paid = body["outcome"] == "success"
+        if record.get("mode") == "setup":
+            save("stripe-session", session_id, {"status": "complete" if paid else "expired"})
+            record = load("stripe-session", session_id) or record
+            if paid:
+                _complete_setup(session_id, record, body["card"] or GOOD_CARDS["stripe"],
+                                1 + body["duplicates"])
+            return reply({"id": session_id, "status": record["status"]})
         save("stripe-session", session_id, {"payment_status": "paid" if paid else "unpaid",
                                             "status": "complete" if paid else "expired"})
         record = load("stripe-session", session_id) or record
@@ -443,10 +714,12 @@ def _get(url: str, params: dict[str, str]) -> None:
         pass  # Pesapal retries IPNs later; the merchant can also query the status
 
 
-def configure_webhooks(ctx: Context, provider: str, secret_key: str, url: str) -> str | None:
+def configure_webhooks(ctx: Context, provider: str, secret_key: str, url: str,
+                       signing_secret: str | None = None) -> str | None:
     """Set up a sandbox account's webhook as its owner would in the provider's dashboard
     (the demo seed and the tests): Paystack's URL; a Stripe endpoint, whose signing secret is
-    returned (an existing endpoint for the same URL is reused)."""
+    returned (an existing endpoint for the same URL is reused; `signing_secret`: the one the
+    platform is configured with)."""
     reference = _key_ref(secret_key)
     if provider == "paystack":
         save("paystack-webhook", reference, {"url": url}, ctx)
@@ -455,6 +728,6 @@ def configure_webhooks(ctx: Context, provider: str, secret_key: str, url: str) -
     for endpoint in endpoints:
         if endpoint["url"] == url:
             return str(endpoint["secret"])
-    endpoint = _new_endpoint(url)
+    endpoint = _new_endpoint(url, signing_secret)
     save("stripe-webhooks", reference, {"endpoints": [*endpoints, endpoint]}, ctx)
     return str(endpoint["secret"])

@@ -1,13 +1,19 @@
 """`python -m backend.seed`: three demo tenants (one per tier) with API keys, customers and
 their commerce data (catalog, services, orders, bookings), one staff user per role per tenant and
-a platform operator; a second run changes nothing."""
+a platform operator; a second run changes nothing.
+
+`python -m backend.seed --history demo-shop` also gives that tenant a year of history (100,000
+messages, 10,000 orders; --messages/--orders change it) for analytics and `make bench`."""
 
 from __future__ import annotations
 
+import argparse
+
 from backend.seed.accounts import seed_staff
 from backend.seed.commerce import seed_commerce
+from backend.seed.history import seed_history
 from backend.seed.kb import seed_kb
-from backend.seed.payments import seed_payments
+from backend.seed.payments import seed_billing_webhooks, seed_payments
 from backend.seed.platform import DEMO_TENANTS, TenantSeed, seed_platform
 from backend.services.platform.auth import authenticate_merchant
 from backend.settings import Settings
@@ -26,13 +32,22 @@ def seed(ctx: Context) -> list[TenantSeed]:
         seed_payments(ctx, tenant.tenant_id, authenticate_merchant(ctx, tenant.tenant_id,
                                                                    demo.api_key))
     seed_staff(ctx, [tenant.tenant_id for tenant in seeded])  # README "Staff accounts"
+    seed_billing_webhooks(ctx)  # subscription cards (sandbox)
     return seeded
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m backend.seed", description=__doc__)
+    parser.add_argument("--history", metavar="TENANT",
+                        help="also seed a year of history for this tenant (e.g. demo-shop)")
+    parser.add_argument("--messages", type=int, default=100_000)
+    parser.add_argument("--orders", type=int, default=10_000)
+    args = parser.parse_args(argv)
     ctx = build_context(Settings.from_env())
     try:
         seeded = seed(ctx)
+        history = (seed_history(ctx, args.history, args.messages, args.orders)
+                   if args.history else None)
     finally:
         ctx.db.dispose()
     for tenant in seeded:
@@ -41,3 +56,11 @@ def main() -> None:
             f"seed: tenant {tenant.tenant_id} {state}; "
             f"{tenant.customers_added} customer(s) added"
         )
+    if history is not None:
+        if history.created:
+            print(f"seed: history of {history.tenant_id}: {history.messages} messages, "
+                  f"{history.orders} orders, {history.conversations} conversations, "
+                  f"{history.customers} customers, {history.days_rolled_up} days rolled up "
+                  f"in {history.seconds} s")
+        else:
+            print(f"seed: history of {history.tenant_id} already present")

@@ -14,6 +14,7 @@ from backend.domain.permissions import BUILT_IN_ROLES
 from backend.models import Order, Payment, Tenant, Withdrawal
 from backend.providers.daraja import SANDBOX_PASSKEY, SANDBOX_SHORTCODE
 from backend.sandbox.cards import configure_webhooks
+from backend.services.billing.cards import card_setting, webhook_urls
 from backend.services.platform.auth import issue_api_key
 from backend.services.payments.settings import update_payment_settings
 from backend.services.platform.tenants import update_settings
@@ -52,6 +53,18 @@ def seed_payments(ctx: Context, tenant_id: str, requester_key_id: int | None = N
     _credit_paid_orders(ctx, tenant_id)
     if requester_key_id is not None:
         _pending_withdrawal(ctx, tenant_id, f"api_key:{requester_key_id}")
+
+
+def seed_billing_webhooks(ctx: Context) -> None:
+    """Sandbox only: the platform's own Paystack and Stripe accounts (subscription cards) send
+    their events to /webhooks/billing/…, set up in the simulators as in each dashboard."""
+    if not ctx.settings.sandbox:
+        return
+    urls = webhook_urls(ctx)
+    configure_webhooks(ctx, "paystack", card_setting(ctx, "paystack_secret_key"),
+                       urls["paystack"])
+    configure_webhooks(ctx, "stripe", card_setting(ctx, "stripe_secret_key"), urls["stripe"],
+                       card_setting(ctx, "stripe_webhook_secret"))
 
 
 def _credit_paid_orders(ctx: Context, tenant_id: str) -> None:

@@ -168,7 +168,7 @@ def test_existing_keys_keep_every_scope_through_the_migration(tmp_path: Any) -> 
         connection.execute(text(
             "INSERT INTO api_keys (tenant_id, prefix, key_hash, created_at) "
             "VALUES ('t', 'abc', 'hash', '2026-01-01 00:00:00')"))
-    command.upgrade(config, "0016")
+    command.upgrade(config, "head")  # 0016 gave them every scope; 0019 added settings:read
     with engine.connect() as connection:
         stored = connection.execute(text("SELECT scopes FROM api_keys")).scalar_one()
     engine.dispose()

@@ -38,6 +38,7 @@ SWEEPS = {
     "backend.jobs.messaging.sweep_reengagement": ("default", 600),
     "backend.jobs.campaigns.start_due_campaigns": ("default", 60),
     "backend.jobs.billing.sweep_billing": ("default", 3_600),
+    "backend.jobs.analytics.sweep_analytics": ("default", 3_600),
 }
 
 

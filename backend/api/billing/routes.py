@@ -12,11 +12,13 @@ from flask_smorest import Blueprint
 
 from backend.api.auth import require_operator, require_tenant
 from backend.api.billing.schemas import (
+    CardSetupSchema,
     DiscountCreateSchema,
     DiscountSchema,
     InvoicePageSchema,
     InvoiceQuerySchema,
     InvoiceSchema,
+    PaymentMethodSchema,
     ReminderPageSchema,
     SubscriptionPatchSchema,
     SubscriptionSchema,
@@ -24,9 +26,16 @@ from backend.api.billing.schemas import (
     TierPatchSchema,
     TierSchema,
 )
-from backend.api.common import SERVICE_SECURITY, TENANT_SECURITY, ErrorSchema, context, tenant_id
+from backend.api.common import (
+    SERVICE_SECURITY,
+    TENANT_SECURITY,
+    ErrorSchema,
+    context,
+    principal,
+    tenant_id,
+)
 from backend.api.pagination import PageQuerySchema, paginated
-from backend.api.payment_webhooks.adapters import mpesa
+from backend.api.payment_webhooks.adapters import mpesa, paystack, stripe
 from backend.api.payment_webhooks.routes import AckSchema
 from backend.api.scopes import OPERATOR, PUBLIC, requires
 from backend.domain.errors import InvalidInput, NotFound
@@ -34,7 +43,20 @@ from backend.domain.tiers import Tier
 from backend.providers.daraja import parse_stk_callback
 from backend.security import constant_time_equals
 from backend.services.billing.discounts import DiscountView, create_discount, list_discounts
-from backend.services.billing.renewals import billing_token, pay_invoice, record_stk_result
+from backend.services.billing.cards import (
+    CardSetupView,
+    card_setting,
+    get_card_setup,
+    paystack_event,
+    start_card_setup,
+    stripe_event,
+)
+from backend.services.billing.renewals import (
+    billing_token,
+    pay_invoice,
+    record_card_event,
+    record_stk_result,
+)
 from backend.services.billing.subscriptions import (
     InvoiceView,
     SubscriptionView,
@@ -57,6 +79,10 @@ blp.before_request(require_tenant)
 
 webhook_blp = Blueprint("billing_webhooks", __name__, url_prefix="/webhooks/mpesa/billing",
                         description="M-Pesa callbacks of subscription charges")
+
+card_webhook_blp = Blueprint("billing_card_webhooks", __name__, url_prefix="/webhooks/billing",
+                             description="The platform's Paystack and Stripe events: saved "
+                                         "cards and subscription card charges")
 
 
 @platform_blp.route("/tiers")
@@ -155,6 +181,34 @@ class PayInvoice(MethodView):
         return invoice_view(pay_invoice(context(), tenant_id(), invoice_id))
 
 
+@blp.route("/payment-method")
+class PaymentMethod(MethodView):
+    @requires("settings:write")
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.arguments(PaymentMethodSchema)
+    @blp.response(201, CardSetupSchema)
+    @blp.alt_response(422, schema=ErrorSchema, description="No email for the provider")
+    @blp.alt_response(503, schema=ErrorSchema, description="The provider refused or is off")
+    def post(self, body: dict[str, Any]) -> CardSetupView:
+        """Save a card for the renewals: answers the provider's page (`url`) where the owner
+        enters it (Paystack: a small verification charge, BILLING_CARD_CHECK_MINOR; Stripe: no
+        charge). When the provider's webhook confirms it, the card becomes the subscription's
+        payment method (replacing an earlier card)"""
+        return start_card_setup(context(), tenant_id(), body["provider"],
+                                user_id=principal().user_id, email=body.get("email"))
+
+
+@blp.route("/payment-method/<int:setup_id>")
+class OnePaymentMethod(MethodView):
+    @requires("analytics:read")
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.response(200, CardSetupSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No such set-up of this tenant")
+    def get(self, setup_id: int) -> CardSetupView:
+        """A card set-up: pending until the provider's webhook, then active (or failed)"""
+        return get_card_setup(context(), tenant_id(), setup_id)
+
+
 @blp.route("/reminders")
 class Reminders(MethodView):
     @requires("analytics:read")
@@ -187,3 +241,33 @@ class BillingStkResult(MethodView):
             raise InvalidInput("Not a Daraja STK callback") from None
         record_stk_result(ctx, key, callback)
         return jsonify(mpesa.ACK)
+
+
+@card_webhook_blp.route("/paystack")
+class BillingPaystackEvent(MethodView):
+    @requires(PUBLIC)
+    @card_webhook_blp.response(200, AckSchema)
+    @card_webhook_blp.alt_response(401, schema=ErrorSchema, description="Bad signature")
+    def post(self) -> Response:
+        """The platform's Paystack events (x-paystack-signature): a card saved, a renewal
+        charged (applied once per charge)"""
+        ctx = context()
+        callback = paystack.verified_event(card_setting(ctx, "paystack_secret_key"),
+                                           request.get_data(cache=True), request.headers, "")
+        record_card_event(ctx, "paystack", paystack_event(callback.payload))
+        return jsonify(paystack.ACK)
+
+
+@card_webhook_blp.route("/stripe")
+class BillingStripeEvent(MethodView):
+    @requires(PUBLIC)
+    @card_webhook_blp.response(200, AckSchema)
+    @card_webhook_blp.alt_response(400, schema=ErrorSchema, description="Bad or stale signature")
+    def post(self) -> Response:
+        """The platform's Stripe events (Stripe-Signature): setup_intent.succeeded saves a
+        card, payment_intent.succeeded / payment_failed settle a renewal charge (once)"""
+        ctx = context()
+        callback = stripe.verified_event(card_setting(ctx, "stripe_webhook_secret"),
+                                         request.get_data(cache=True), request.headers, "")
+        record_card_event(ctx, "stripe", stripe_event(callback.payload))
+        return jsonify(stripe.ACK)

@@ -9,7 +9,14 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from backend.api.fields import BoundedInt, Count, Id, Minor, UtcDateTime
 from backend.api.pagination import PageQuerySchema, page_schema
 from backend.domain.tiers import TIER_NAME_PATTERN
-from backend.models.billing import CYCLES, DISCOUNT_KINDS, INVOICE_STATUSES, PAYMENT_METHODS
+from backend.models.billing import (
+    CARD_PROVIDERS,
+    CARD_STATUSES,
+    CYCLES,
+    DISCOUNT_KINDS,
+    INVOICE_STATUSES,
+    PAYMENT_METHODS,
+)
 
 MAX_PRICE_MINOR = 10**12
 _LIMIT = {"allow_none": True, "metadata": {"description": "null: no limit"}}
@@ -101,6 +108,8 @@ class SubscriptionSchema(Schema):
                                                  "cancelled"})
     payment_method = fields.Str(metadata={"description": " | ".join(PAYMENT_METHODS)})
     billing_phone = fields.Str(allow_none=True, metadata={"description": "Masked"})
+    card = fields.Str(allow_none=True, metadata={
+        "description": "The saved card, e.g. 'visa **** 4081 (paystack)'; null: none"})
     trial_ends_at = UtcDateTime(allow_none=True)
     current_period_start = UtcDateTime()
     current_period_end = UtcDateTime()
@@ -116,13 +125,35 @@ class SubscriptionPatchSchema(_NotEmpty):
         "description": "A downgrade is refused (422, with the numbers) while usage exceeds it"})
     cycle = fields.Str(validate=validate.OneOf(CYCLES))
     payment_method = fields.Str(validate=validate.OneOf(PAYMENT_METHODS), metadata={
-        "description": "mpesa (card: not available yet, 422)"})
+        "description": "mpesa, or card once a card is saved (422 before: POST "
+                       "/v1/subscription/payment-method)"})
     billing_phone = fields.Str(validate=validate.Length(min=7, max=20), metadata={
         "description": "The owner's M-Pesa number the renewals are charged to"})
     discount_code = fields.Str(validate=validate.Length(min=3, max=32))
     cancelled = fields.Bool(metadata={
         "description": "true: no renewal; the tenant is suspended when the period ends. false: "
                        "renew again (after the end: a new period starts now with its invoice)"})
+
+
+class PaymentMethodSchema(Schema):
+    method = fields.Str(required=True, validate=validate.OneOf(("card",)), metadata={
+        "description": "card (M-Pesa needs no set-up: PATCH /v1/subscription)"})
+    provider = fields.Str(required=True, validate=validate.OneOf(CARD_PROVIDERS))
+    email = fields.Email(metadata={
+        "description": "The owner's email for the card provider (default: the signed-in "
+                       "user's)"})
+
+
+class CardSetupSchema(Schema):
+    id = Id()
+    provider = fields.Str(metadata={"description": " | ".join(CARD_PROVIDERS)})
+    status = fields.Str(metadata={"description": "pending (until the provider's webhook) | "
+                                                 + " | ".join(CARD_STATUSES[1:])})
+    url = fields.Str(allow_none=True, metadata={
+        "description": "The provider's page where the owner enters the card (in the answer "
+                       "that starts the set-up only)"})
+    label = fields.Str(allow_none=True, metadata={"description": "e.g. 'visa **** 4081'"})
+    created_at = UtcDateTime()
 
 
 class InvoiceLineSchema(Schema):
@@ -145,7 +176,8 @@ class InvoiceSchema(Schema):
     failed_attempts = BoundedInt()
     next_attempt_at = UtcDateTime(allow_none=True)
     paid_at = UtcDateTime(allow_none=True)
-    paid_reference = fields.Str(allow_none=True, metadata={"description": "M-Pesa receipt"})
+    paid_reference = fields.Str(allow_none=True, metadata={
+        "description": "M-Pesa receipt, Paystack reference or Stripe PaymentIntent"})
     created_at = UtcDateTime()
 
 

@@ -1,5 +1,5 @@
 """The platform operator's endpoints: onboard tenants, test their Twilio accounts, find, suspend,
-reactivate and re-tier them, waive fees, read monthly revenue."""
+reactivate and re-tier them, waive fees, read monthly revenue and the active tenants."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from backend.api.analytics.schemas import ActiveTenantsSchema
 from backend.api.auth import require_operator
 from backend.api.common import SERVICE_SECURITY, ErrorSchema, context, principal
 from backend.api.pagination import paginated
@@ -27,6 +28,7 @@ from backend.api.platform.schemas import (
     TwilioTestSchema,
 )
 from backend.api.scopes import OPERATOR, requires
+from backend.services.analytics.reports import active_tenants
 from backend.services.platform.fee_waivers import (
     FeeWaiverView,
     grant_waiver,
@@ -209,3 +211,13 @@ class Revenue(MethodView):
         """The platform's revenue by month of a year (UTC), per currency"""
         return {"year": year, "sources": list(SOURCES),
                 "months": monthly_revenue(context(), year)}
+
+
+@blp.route("/active-tenants")
+class ActiveTenants(MethodView):
+    @requires(OPERATOR)
+    @blp.doc(security=OPERATOR_SECURITY)
+    @blp.response(200, ActiveTenantsSchema)
+    def get(self) -> dict[str, Any]:
+        """Tenants with at least one inbound message in the last 30 days, most messages first"""
+        return active_tenants(context())

@@ -19,7 +19,7 @@ blp.before_request(require_tenant)
 
 @blp.route("")
 class OwnTenant(MethodView):
-    @requires("analytics:read")
+    @requires("settings:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, TenantSettingsSchema)
     def get(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from backend.domain.errors import Conflict, NotFound, Unprocessable
 from backend.domain.permissions import BUILT_IN_ROLES, effective_scopes, unknown_scopes
 from backend.models import Invitation, Membership, ScopeOverride, TenantRole
+from backend.services.platform.audit import record_audit
 from backend.services.platform.tenants import require_tenant
 from backend.wiring import Context
 
@@ -99,6 +100,8 @@ def create_role(ctx: Context, tenant_id: str, name: str, scopes: list[str]) -> R
         if role_scopes(session, tenant_id, name) is not None:
             raise Conflict(f"A role named {name!r} already exists")
         session.add(TenantRole(tenant_id=tenant_id, name=name, scopes=checked))
+        record_audit(session, tenant_id, None, "role.create", ("role", name),
+                     after={"name": name, "scopes": checked})
     return RoleView(name, checked, False)
 
 
@@ -116,7 +119,11 @@ def update_role(ctx: Context, tenant_id: str, name: str, scopes: list[str]) -> R
     """Replace a custom role's scopes (its members' scopes change with it at once)."""
     checked = _check_scopes(scopes)
     with ctx.db.transaction() as session:
-        _custom_role(session, tenant_id, name).scopes = checked
+        role = _custom_role(session, tenant_id, name)
+        before = {"name": name, "scopes": sorted(role.scopes)}
+        role.scopes = checked
+        record_audit(session, tenant_id, None, "role.update", ("role", name), before,
+                     {"name": name, "scopes": checked})
     return RoleView(name, checked, False)
 
 
@@ -132,6 +139,8 @@ def delete_role(ctx: Context, tenant_id: str, name: str) -> None:
         if held or offered:
             raise Conflict(f"Role {name!r} is held by {held} member(s) and offered by "
                            f"{offered} pending invitation(s); change those first")
+        record_audit(session, tenant_id, None, "role.delete", ("role", name),
+                     {"name": name, "scopes": sorted(role.scopes)})
         session.delete(role)
 
 
@@ -152,10 +161,14 @@ def set_overrides(ctx: Context, tenant_id: str, user_id: int, allow: list[str],
         require_tenant(session, tenant_id)
         if membership(session, tenant_id, user_id) is None:
             raise NotFound(f"No member {user_id}")
+        before = _overrides(session, tenant_id, user_id)
         session.execute(delete(ScopeOverride).where(
             ScopeOverride.tenant_id == tenant_id, ScopeOverride.user_id == user_id))
         session.add_all([ScopeOverride(tenant_id=tenant_id, user_id=user_id, scope=scope,
                                        effect=effect)
                          for effect, scopes in (("allow", allowed), ("deny", denied))
                          for scope in scopes])
-    return OverridesView(allowed, denied)
+        after = OverridesView(allowed, denied)
+        record_audit(session, tenant_id, None, "member.overrides_change", ("member", user_id),
+                     before, after)
+    return after

@@ -29,6 +29,7 @@ from backend.services.accounts.users import (
     normalize_email,
     user_view,
 )
+from backend.services.platform.audit import record_audit
 from backend.services.platform.limits import check_limit
 from backend.services.platform.tenants import require_tenant
 from backend.wiring import Context
@@ -107,6 +108,19 @@ def _member(session: Session, tenant_id: str, user_id: int) -> Membership:
     return member
 
 
+def _member_audit(member: Membership, user: User) -> dict[str, object]:
+    """A membership for the audit log (e-mail and name are masked when it is stored)."""
+    return {"user_id": user.id, "email": user.email, "full_name": user.name,
+            "role": member.role}
+
+
+def _invitation_audit(invitation: Invitation) -> dict[str, object]:
+    """An invitation for the audit log: never its token or link."""
+    return {"id": invitation.id, "email": invitation.email, "role": invitation.role,
+            "expires_at": invitation.expires_at, "accepted_at": invitation.accepted_at,
+            "revoked_at": invitation.revoked_at}
+
+
 def list_members(ctx: Context, tenant_id: str) -> list[MemberView]:
     with ctx.db.transaction() as session:
         require_tenant(session, tenant_id)
@@ -137,9 +151,14 @@ def change_role(ctx: Context, tenant_id: str, actor: Actor, user_id: int, role: 
             _require_owner_actor(session, tenant_id, actor)
         if member.role == OWNER and role != OWNER and _owners(session, tenant_id) <= 1:
             raise Conflict("The last owner cannot be demoted; make another member owner first")
+        user = session.get_one(User, user_id)
+        before = _member_audit(member, user)
         member.role = role
         session.flush()
-        return _member_view(session, member, session.get_one(User, user_id))
+        if before["role"] != role:
+            record_audit(session, tenant_id, None, "member.role_change", ("member", user_id),
+                         before, _member_audit(member, user))
+        return _member_view(session, member, user)
 
 
 def revoke_user_access(session: Session, user_id: int, tenant_id: str | None = None) -> None:
@@ -163,10 +182,12 @@ def remove_member(ctx: Context, tenant_id: str, actor: Actor, user_id: int) -> N
             _require_owner_actor(session, tenant_id, actor)
             if _owners(session, tenant_id) <= 1:
                 raise Conflict("The last owner cannot be removed; make another member owner first")
+        before = _member_audit(member, session.get_one(User, user_id))
         session.execute(delete(ScopeOverride).where(
             ScopeOverride.tenant_id == tenant_id, ScopeOverride.user_id == user_id))
         session.delete(member)
         revoke_user_access(session, user_id, tenant_id)
+        record_audit(session, tenant_id, None, "member.remove", ("member", user_id), before)
 
 
 def _invitation_view(invitation: Invitation, token: str | None = None,
@@ -213,6 +234,8 @@ def invite(ctx: Context, tenant_id: str, email: str, role: str,
             expires_at=now + timedelta(days=ctx.settings.invitation_days))
         session.add(invitation)
         session.flush()
+        record_audit(session, tenant_id, None, "invitation.create", ("invitation", invitation.id),
+                     after=_invitation_audit(invitation))
         link = f"{ctx.settings.public_url}/v1/invitations/accept?token={token}"
         return _invitation_view(invitation, token, link)
 
@@ -231,7 +254,10 @@ def revoke_invitation(ctx: Context, tenant_id: str, invitation_id: int) -> Invit
         if invitation is None or invitation.tenant_id != tenant_id:
             raise NotFound(f"No invitation {invitation_id}")
         if invitation.revoked_at is None and invitation.accepted_at is None:
+            before = _invitation_audit(invitation)
             invitation.revoked_at = _now()
+            record_audit(session, tenant_id, None, "invitation.revoke",
+                         ("invitation", invitation.id), before, _invitation_audit(invitation))
         session.flush()
         return _invitation_view(invitation)
 
@@ -262,6 +288,12 @@ def accept_invitation(ctx: Context, token: str, password: str | None = None,
                                     {"password": ["Required for a new account"]})
             user = add_user(session, ctx, invitation.email, password, name=name,
                             phone=phone)
-        if membership(session, invitation.tenant_id, user.id) is None:
-            add_member(session, invitation.tenant_id, user.id, invitation.role)
+        member = membership(session, invitation.tenant_id, user.id)
+        if member is None:
+            member = add_member(session, invitation.tenant_id, user.id, invitation.role)
+        # The new member acts: the link's holder, now a user of the tenant.
+        after = _invitation_audit(invitation)
+        record_audit(session, invitation.tenant_id, f"user:{user.id}", "invitation.accept",
+                     ("invitation", invitation.id), {**after, "accepted_at": None},
+                     {**after, "member": _member_audit(member, user)})
         return Accepted(user_view(user), invitation.tenant_id, invitation.role)

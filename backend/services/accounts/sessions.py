@@ -22,6 +22,7 @@ from backend.services.accounts.passwords import (
     verify_password,
 )
 from backend.services.accounts.users import UserView, user_view
+from backend.services.platform.audit import record_audit
 from backend.wiring import Context
 
 # Personal access tokens start with this, which tells them from the service token.
@@ -206,7 +207,10 @@ def create_token(ctx: Context, user_id: int, tenant_id: str, name: str,
             else _now() + timedelta(days=expires_in_days))
         session.add(row)
         session.flush()
-        return NewToken(_token_view(row), raw)
+        view = _token_view(row)
+        record_audit(session, tenant_id, f"user:{user_id}", "token.create", ("token", row.id),
+                     after=view)
+        return NewToken(view, raw)
 
 
 def list_tokens(ctx: Context, user_id: int) -> list[TokenView]:
@@ -223,6 +227,10 @@ def revoke_token(ctx: Context, user_id: int, token_id: int) -> TokenView:
         if row is None or row.user_id != user_id:
             raise NotFound(f"No token {token_id}")
         if row.revoked_at is None:
+            before = _token_view(row)
             row.revoked_at = _now()
+            session.flush()
+            record_audit(session, row.tenant_id, f"user:{user_id}", "token.revoke",
+                         ("token", row.id), before, _token_view(row))
         session.flush()
         return _token_view(row)

@@ -1,8 +1,10 @@
 """The daily billing run: trials started, renewal reminders, invoices issued for due periods,
-each charged by M-Pesa STK push to the owner's billing phone through the platform's paybill;
-the callback pays the invoice and extends the period. A failed charge is retried 1, 3 and 7
-days after the renewal, with a reminder after each failure; the last failure suspends the
-tenant, and paying the invoice lifts the suspension.
+each charged by M-Pesa STK push to the owner's billing phone through the platform's paybill,
+or by the saved card (services/billing/cards.py: Paystack or Stripe, off-session); the
+callback, webhook or the card's synchronous answer pays the invoice and extends the period.
+A failed charge (a declined card included) is retried 1, 3 and 7 days after the renewal,
+with a reminder after each failure; the last failure suspends the tenant, and paying the
+invoice lifts the suspension.
 
 Never twice: an invoice per subscription period (unique), a charge per invoice attempt (unique,
 claimed before M-Pesa is called, then moved queued -> sending by exactly one job), a callback
@@ -33,6 +35,7 @@ from backend.providers.daraja import (
     StkCallback,
 )
 from backend.queueing.names import CHARGE_INVOICE, SEND_BILLING_REMINDER
+from backend.services.billing import cards
 from backend.services.billing.invoices import issue_invoice, mark_paid
 from backend.services.billing.reminders import add_reminder
 from backend.services.billing.subscriptions import subscription_for
@@ -223,9 +226,9 @@ class _Push:
 
 
 def charge_invoice(ctx: Context, charge_id: int) -> str:
-    """Push the STK prompt of one claimed charge (the job): only the job that moves it from
-    queued to sending calls M-Pesa; a rerun after that (a killed worker) does nothing, and the
-    callback or the expiry settles the attempt."""
+    """Charge one claimed attempt (the job): only the job that moves it from queued to
+    sending calls the provider (an STK push, or the saved card); a rerun after that (a killed
+    worker) does nothing, and the callback, the webhook or the expiry settles the attempt."""
     with ctx.db.transaction() as session:
         moved = session.execute(
             update(BillingCharge).where(BillingCharge.id == charge_id,
@@ -239,9 +242,18 @@ def charge_invoice(ctx: Context, charge_id: int) -> str:
         tenant = session.get(Tenant, charge.tenant_id) if charge else None
         if charge is None or invoice is None or tenant is None:
             return "skipped"
-        phone = (ctx.crypto.decrypt(tenant.billing_phone_encrypted)
-                 if tenant.billing_phone_encrypted else None)
-        push = _Push(charge.id, charge.key, invoice.number, charge.amount_minor, phone)
+        work, push = None, None
+        if charge.method == "card":
+            work = cards.load_card_charge(ctx, session, charge, invoice)
+        else:
+            phone = (ctx.crypto.decrypt(tenant.billing_phone_encrypted)
+                     if tenant.billing_phone_encrypted else None)
+            push = _Push(charge.id, charge.key, invoice.number, charge.amount_minor, phone)
+    if push is None:
+        if work is None:
+            return _failed(ctx, charge_id, "no card is saved (POST /v1/subscription/"
+                                           "payment-method)")
+        return _record_card_result(ctx, charge_id, cards.call_provider(ctx, work))
     if push.phone is None:
         return _failed(ctx, push.charge_id, "no billing phone is set (PATCH /v1/subscription)")
     shortcode = _setting(ctx, "shortcode")
@@ -313,15 +325,100 @@ def _attempt_failed(session: Session, charge: BillingCharge, reason: str,
 
 def _expire_unanswered(ctx: Context, now: datetime) -> int:
     """Charges M-Pesa never answered (or whose worker died mid-push) fail, so the next retry
-    comes; a late success callback still pays the invoice."""
+    comes; a late success callback still pays the invoice. A card charge left unanswered is
+    looked up at its provider first (cards.lookup): paid, declined, or still unknown (failed
+    like an unanswered push)."""
     cutoff = utcnow() - timedelta(seconds=ctx.settings.stk_expiry_seconds + ANSWER_GRACE_SECONDS)
     with ctx.db.transaction() as session:
-        stale = session.scalars(select(BillingCharge.id).where(
+        stale = session.execute(select(BillingCharge.id, BillingCharge.method).where(
             BillingCharge.status.in_(("sending", "pending")),
             BillingCharge.updated_at < cutoff)).all()
-    for charge_id in stale:
-        _failed(ctx, charge_id, "no answer from M-Pesa", now)
+    for charge_id, method in stale:
+        if method == "card":
+            _resolve_card(ctx, charge_id, now)
+        else:
+            _failed(ctx, charge_id, "no answer from M-Pesa", now)
     return len(stale)
+
+
+def _resolve_card(ctx: Context, charge_id: int, now: datetime) -> None:
+    with ctx.db.transaction() as session:
+        charge = session.get(BillingCharge, charge_id)
+        invoice = session.get(Invoice, charge.invoice_id) if charge else None
+        if charge is None or invoice is None or charge.status not in OPEN_CHARGES:
+            return
+        work = cards.load_card_charge(ctx, session, charge, invoice)
+    if work is None:
+        _failed(ctx, charge_id, "no card is saved", now)
+        return
+    result = cards.lookup(ctx, work)
+    if result.status in ("unknown", "pending"):
+        _failed(ctx, charge_id, f"no answer from the card provider ({result.reason})"
+                if result.reason else "no answer from the card provider", now)
+        return
+    _record_card_result(ctx, charge_id, result)
+
+
+def _record_card_result(ctx: Context, charge_id: int, result: cards.CardResult) -> str:
+    """The card provider's synchronous answer to a charge (or a lookup's)."""
+    if result.status == "unknown":  # settled by a webhook or, later, by the lookup
+        with ctx.db.transaction() as session:
+            charge = session.get(BillingCharge, charge_id, with_for_update=True)
+            if charge is not None and charge.status == "sending":
+                charge.status = "pending"
+        return "pending"
+    return settle_card_charge(ctx, str(charge_id), result, by_key=False)
+
+
+def settle_card_charge(ctx: Context, charge: str, result: cards.CardResult,
+                       by_key: bool = True) -> str:
+    """Settle one card charge (by its key from a webhook, or its id from the synchronous
+    answer) once: paid pays the invoice; declined counts a failed attempt; pending waits for
+    the webhook. Duplicates and late answers change nothing twice."""
+    reminder = None
+    now = utcnow()
+    with ctx.db.transaction() as session:
+        query = select(BillingCharge).where(
+            BillingCharge.key == charge if by_key else BillingCharge.id == int(charge))
+        row = session.scalar(query.with_for_update())
+        if row is None or row.method != "card":
+            log.warning("card event for an unknown billing charge %s", charge)
+            return "unknown"
+        if result.reference and row.checkout_request_id is None:
+            row.checkout_request_id = result.reference[:64]
+        if result.status == "paid":
+            if result.amount_minor is not None and result.amount_minor != row.amount_minor:
+                log.warning("billing charge %s: the provider charged %s, not %s", row.key,
+                            result.amount_minor, row.amount_minor)
+                return "amount mismatch"
+            if row.status == "paid":
+                return "duplicate"
+            row.status, row.reference = "paid", (result.reference or row.key)[:64]
+            invoice = session.get(Invoice, row.invoice_id, with_for_update=True)
+            if invoice is not None and invoice.status == "open":
+                mark_paid(session, invoice, row.reference or row.key, now)
+                return "paid"
+            log.warning("billing charge %s paid an invoice already settled", row.key)
+            return "paid twice"
+        if row.status not in OPEN_CHARGES:
+            return "ignored"
+        if result.status == "pending":
+            row.status = "pending"
+            return "pending"
+        reminder = _attempt_failed(session, row, f"card declined: {result.reason}"
+                                   if result.reason else "card declined", now)
+    if reminder is not None:
+        ctx.jobs.enqueue(SEND_BILLING_REMINDER, reminder)
+    return "failed"
+
+
+def record_card_event(ctx: Context, provider: str, event: cards.CardEvent) -> str:
+    """Apply one verified Paystack or Stripe webhook of the platform's billing account."""
+    if event.kind in ("setup_saved", "setup_failed"):
+        return cards.apply_card_setup(ctx, provider, event)
+    if event.kind in ("charge_paid", "charge_failed") and event.result is not None:
+        return settle_card_charge(ctx, event.reference, event.result)
+    return "ignored"
 
 
 def record_stk_result(ctx: Context, key: str, callback: StkCallback) -> str:
@@ -357,8 +454,9 @@ def record_stk_result(ctx: Context, key: str, callback: StkCallback) -> str:
 
 
 def pay_invoice(ctx: Context, tenant_id: str, invoice_id: int) -> Invoice:
-    """The owner pays an open invoice now (after failures, or while suspended): one more STK
-    push, queued; its callback pays the invoice and lifts a suspension."""
+    """The owner pays an open invoice now (after failures, or while suspended): one more
+    charge by the subscription's payment method (an STK push or the saved card), queued; its
+    result pays the invoice and lifts a suspension."""
     now = utcnow()
     with ctx.db.transaction() as session:
         invoice = session.get(Invoice, invoice_id, with_for_update=True)

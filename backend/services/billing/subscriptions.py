@@ -13,16 +13,24 @@ from sqlalchemy.orm import Session
 
 from backend.domain.errors import Conflict, Unprocessable
 from backend.domain.payments import kenyan_mobile, mask_phone
-from backend.models import BillingReminder, DiscountCode, Invoice, Subscription, Tenant
+from backend.models import (
+    BillingCard,
+    BillingReminder,
+    DiscountCode,
+    Invoice,
+    Subscription,
+    Tenant,
+)
 from backend.models.base import utcnow
 from backend.services.billing.discounts import redeem
 from backend.services.billing.invoices import issue_invoice
+from backend.services.platform.audit import record_audit
 from backend.services.platform.pages import Page, fetch_page
 from backend.services.platform.tenants import require_tenant
 from backend.services.platform.tiers import change_tier, get_tier
 from backend.wiring import Context
 
-SUPPORTED_METHODS = ("mpesa",)
+SUPPORTED_METHODS = ("mpesa", "card")
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,7 @@ class SubscriptionView:
     status: str
     payment_method: str
     billing_phone: str | None  # masked
+    card: str | None  # the saved card: "visa **** 4081 (paystack)"
     trial_ends_at: datetime | None
     current_period_start: datetime
     current_period_end: datetime
@@ -97,14 +106,24 @@ def subscription_for(session: Session, tenant: Tenant) -> Subscription:
     return row
 
 
+def card_label(session: Session, tenant_id: str) -> str | None:
+    """The tenant's active saved card (services/billing/cards.py), as shown to the owner."""
+    card = session.scalar(select(BillingCard).where(
+        BillingCard.tenant_id == tenant_id, BillingCard.status == "active")
+        .order_by(BillingCard.id.desc()).limit(1))
+    return f"{card.label or 'card'} ({card.provider})" if card is not None else None
+
+
 def _view(session: Session, tenant: Tenant, row: Subscription, ctx: Context) -> SubscriptionView:
     tier = get_tier(session, row.tier)
     code = session.get(DiscountCode, row.discount_code_id) if row.discount_code_id else None
     phone = (mask_phone(ctx.crypto.decrypt(tenant.billing_phone_encrypted))
              if tenant.billing_phone_encrypted else None)
     renews = None if row.status == "cancelled" else row.current_period_end
+    card = card_label(session, tenant.id)
     return SubscriptionView(
-        tenant.id, row.tier, row.cycle, row.status, row.payment_method, phone, row.trial_ends_at,
+        tenant.id, row.tier, row.cycle, row.status, row.payment_method, phone, card,
+        row.trial_ends_at,
         row.current_period_start, row.current_period_end, renews, tier.price_minor(row.cycle),
         tier.currency, code.code if code else None, row.discount_cycles_left)
 
@@ -128,10 +147,15 @@ def change_subscription(ctx: Context, tenant_id: str, changes: dict[str, Any]) -
     with ctx.db.transaction() as session:
         tenant = require_tenant(session, tenant_id)
         row = subscription_for(session, tenant)
+        session.flush()
+        before = _view(session, tenant, row, ctx)
         if "tier" in changes:
             change_tier(session, tenant, changes["tier"])
         if "cycle" in changes:
             row.cycle = changes["cycle"]
+        if method == "card" and card_label(session, tenant.id) is None:
+            raise Unprocessable("No card is saved for the subscription", {"payment_method": [
+                "Save a card first: POST /v1/subscription/payment-method."]})
         if method is not None:
             row.payment_method = method
         if phone is not None:
@@ -147,7 +171,11 @@ def change_subscription(ctx: Context, tenant_id: str, changes: dict[str, Any]) -
         elif changes.get("cancelled") is False:
             _resume(ctx, session, row)
         session.flush()
-        return _view(session, tenant, row, ctx)
+        after = _view(session, tenant, row, ctx)
+        if after != before:
+            record_audit(session, tenant_id, None, "subscription.update",
+                         ("subscription", row.id), before, after)
+        return after
 
 
 def _resume(ctx: Context, session: Session, row: Subscription) -> None:

@@ -31,6 +31,7 @@ from backend.domain.knowledge import (
 from backend.kb.index import Candidate, TenantIndex
 from backend.kb.runtime import KbRuntime, runtime
 from backend.models import KbDocument, KbEntry, KbPassage, Tenant
+from backend.models.analytics import FaqAnswerLog
 from backend.services.knowledge import llm as kb_llm
 from backend.services.knowledge.kb import is_current, kb_version, queue_rebuild
 from backend.services.platform.tenants import require_tenant
@@ -235,6 +236,14 @@ def _llm_answer(ctx: Context, tenant_id: str, asked: str, context: list[_Target]
         return None
     sources = [Source(context[i].id, context[i].kind, context[i].title) for i in reply.sources]
     return FaqAnswer(reply.text, True, asked, False, sources, 0.5, "llm", False)
+
+
+def record_answer(ctx: Context, tenant_id: str, result: FaqAnswer) -> None:
+    """Log an answer given to a customer (answered or declined) for the analytics roll-up;
+    only what the counts need, never the question."""
+    with ctx.db.transaction() as session:
+        session.add(FaqAnswerLog(tenant_id=tenant_id, answered=result.answered,
+                                 method=result.method, language=result.language[:8]))
 
 
 def answer_payload(result: FaqAnswer) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from backend.models import Tenant, TenantOnboarding, TenantStatusChange
 from backend.models.base import utcnow
 from backend.providers.twilio import TwilioSendError, fetch_account
 from backend.services.accounts.members import OWNER, Actor, invite
+from backend.services.platform.audit import record_audit
 from backend.services.platform.fee_waivers import waiver_in_force
 from backend.services.platform.pages import Page, fetch_page
 from backend.services.platform.tenants import NewTenant, add_tenant, require_tenant
@@ -87,6 +88,18 @@ def create_tenant(ctx: Context, new: NewTenant, languages: list[str], owner_emai
             session.add(TenantOnboarding(
                 tenant_id=new.id, languages=chosen, created_by=actor,
                 owner_email_encrypted=ctx.crypto.encrypt(owner_email.strip().lower())))
+            tenant = require_tenant(session, new.id)
+            record_audit(session, new.id, actor, "tenant.create", ("tenant", new.id), after={
+                **vars(_summary(tenant)), "languages": chosen,
+                "timezone": tenant.timezone, "primary_language": tenant.primary_language,
+                "owner_email": owner_email.strip().lower()})
+            # The credentials as set: the SID masked, the auth token only as "[redacted]"
+            # (audit.masked drops every value under a key naming a token or secret).
+            record_audit(session, new.id, actor, "tenant.twilio_credentials_set",
+                         ("tenant", new.id), after={
+                             "twilio_account": _mask_sid(tenant.twilio_account_sid),
+                             "twilio_auth_token": new.twilio_auth_token,
+                             "sandbox": tenant.sandbox})
     except IntegrityError:  # a concurrent creation won the race for the slug or the number
         raise Conflict("The slug or the WhatsApp number was just taken") from None
     invitation = invite(ctx, new.id, owner_email, OWNER, invited_by,
@@ -171,6 +184,8 @@ def check_connection(ctx: Context, tenant_id: str, actor: str) -> ConnectionTest
         onboarding.twilio_tested_at = result.tested_at
         onboarding.twilio_test_ok = result.ok
         onboarding.twilio_test_error = result.error
+        record_audit(session, tenant_id, actor, "tenant.twilio_test", ("tenant", tenant_id),
+                     after=result)
     return result
 
 
@@ -219,9 +234,13 @@ def _change_status(ctx: Context, tenant_id: str, status: str, reason: str, actor
             raise Conflict(f"{tenant_id} is already suspended")
         if status == ACTIVE and tenant.status != SUSPENDED:
             raise Conflict(f"{tenant_id} is not suspended (status {tenant.status})")
+        before = {"status": tenant.status}
         tenant.status = status
         session.add(TenantStatusChange(tenant_id=tenant_id, status=status, reason=reason.strip(),
                                        actor=actor))
+        record_audit(session, tenant_id, actor,
+                     "tenant.suspend" if status == SUSPENDED else "tenant.reactivate",
+                     ("tenant", tenant_id), before, {"status": status, "reason": reason.strip()})
 
 
 def suspend(ctx: Context, tenant_id: str, reason: str, actor: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from backend.wiring import Context
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.models import FeeWaiver
 from backend.models.base import utcnow
+from backend.services.platform.audit import record_audit
 from backend.services.platform.tenants import require_tenant
 from backend.services.platform.tiers import get_tier
 
@@ -85,7 +86,10 @@ def grant_waiver(ctx: Context, tenant_id: str, reason: str, actor: str,
                            ends_at=ends_at, created_by=actor)
         session.add(waiver)
         session.flush()
-        return _view(waiver, now)
+        view = _view(waiver, now)
+        record_audit(session, tenant_id, actor, "fee_waiver.grant", ("fee_waiver", waiver.id),
+                     after=view)
+        return view
 
 
 def revoke_waiver(ctx: Context, tenant_id: str, waiver_id: int, reason: str,
@@ -101,9 +105,13 @@ def revoke_waiver(ctx: Context, tenant_id: str, waiver_id: int, reason: str,
             raise Conflict(f"Fee waiver {waiver_id} was already revoked")
         if waiver.ends_at is not None and waiver.ends_at <= now:
             raise Conflict(f"Fee waiver {waiver_id} has already ended")
+        before = _view(waiver, now)
         waiver.revoked_at, waiver.revoked_by, waiver.revoke_reason = now, actor, reason.strip()
         session.flush()
-        return _view(waiver, now)
+        view = _view(waiver, now)
+        record_audit(session, tenant_id, actor, "fee_waiver.revoke", ("fee_waiver", waiver.id),
+                     before, view)
+        return view
 
 
 def list_waivers(ctx: Context, tenant_id: str) -> list[FeeWaiverView]:

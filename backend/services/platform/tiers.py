@@ -30,6 +30,7 @@ from backend.models import (
     Tenant,
     TierRow,
 )
+from backend.services.platform.audit import record_audit
 from backend.wiring import Context
 
 CACHE_SECONDS = 30.0
@@ -185,6 +186,8 @@ def change_tier(session: Session, tenant: Tenant, name: str) -> None:
                 f"Cannot move to the {name} tier, which does not take payments for the "
                 f"merchant: the wallet still holds {money} (available and held). Withdraw it "
                 "first.", {"tier": [f"The wallet holds {money}."]})
+    record_audit(session, tenant.id, None, "tenant.tier_change", ("tenant", tenant.id),
+                 {"tier": tenant.tier}, {"tier": name, "usage": used})
     tenant.tier = name
     subscription = session.scalar(
         select(Subscription).where(Subscription.tenant_id == tenant.id))

@@ -1,0 +1,1 @@
+"""Analytics: the daily roll-up per tenant and local day, and reading it."""

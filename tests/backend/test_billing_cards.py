@@ -1,0 +1,325 @@
+"""Card renewals against the Paystack and Stripe simulators over HTTP: a card saved on each
+provider's hosted page (its reusable token encrypted), the renewal charged off-session and
+paid once (the synchronous answer and the webhook, duplicated, settle it once), a billing run
+twice or two at once charge once, a declining card retried 1, 3 and 7 days after the renewal
+then suspended, lifted by paying with a new card, and a worker killed before or after its
+provider call never charging twice."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import select, update
+
+from backend.models import BillingCard, BillingCharge, Invoice, Tenant
+from backend.providers.paystack import signature as paystack_signature
+from backend.sandbox.cards import DECLINING_CARDS
+from backend.seed.payments import seed_billing_webhooks
+from backend.services.billing import cards, renewals
+from backend.services.billing.renewals import run_billing
+from backend.services.billing.subscriptions import change_subscription, get_subscription
+from backend.wiring import Context
+from tests.backend.conftest import (
+    OTHER_ID, OTHER_KEY, OTHER_NUMBER, OTHER_SID, OTHER_TOKEN, TENANT_ID, TENANT_KEY,
+    TENANT_NUMBER, TENANT_SID, TENANT_TOKEN, add_tenant, merchant_headers)
+from tests.backend.payment_helpers import scalar, settle_jobs, wait_for
+from tests.backend.test_billing_tiers import json_of
+
+EMAIL = "owner@demo-shop.example"
+PROVIDERS = ("paystack", "stripe")
+
+
+@pytest.fixture
+def billing(live_server: Any) -> tuple[Any, Context]:
+    """A live backend (its own card simulators, the platform's webhooks set up in them as the
+    seed does); only our tenant renews."""
+    server = live_server()
+    ctx: Context = server.app.extensions["backend"]
+    ctx.jobs._intervals = (0.05, 0.05, 0.05)  # type: ignore[attr-defined]  # quick retries
+    add_tenant(ctx, TENANT_ID, TENANT_NUMBER, TENANT_SID, TENANT_TOKEN, TENANT_KEY)
+    add_tenant(ctx, OTHER_ID, OTHER_NUMBER, OTHER_SID, OTHER_TOKEN, OTHER_KEY)
+    change_subscription(ctx, TENANT_ID, {"billing_phone": "+254712345678"})
+    change_subscription(ctx, OTHER_ID, {"cancelled": True})
+    seed_billing_webhooks(ctx)
+    return server.app.test_client(), ctx
+
+
+def save_card(client: Any, provider: str, card: str | None = None,
+              duplicates: int = 0) -> dict[str, Any]:
+    """The owner starts a set-up, enters the card on the provider's page; the webhook saves
+    it."""
+    setup = json_of(client.post("/v1/subscription/payment-method", headers=merchant_headers(),
+                                json={"method": "card", "provider": provider, "email": EMAIL}),
+                    201)
+    assert setup["status"] == "pending" and setup["url"].startswith("http")
+    page = setup["url"] + "/pay" if provider == "paystack" else setup["url"]
+    body: dict[str, Any] = {"outcome": "success", "duplicates": duplicates}
+    if card:
+        body["card"] = card
+    paid = requests.post(page, json=body, timeout=10)
+    assert paid.status_code == 200, paid.text
+    return dict(wait_for(lambda: (found := json_of(client.get(
+        f"/v1/subscription/payment-method/{setup['id']}", headers=merchant_headers()), 200))
+        ["status"] == "active" and found))
+
+
+def provider_charges(ctx: Context, provider: str) -> int:
+    """Renewal charges the provider made (Paystack transactions of charge keys; Stripe
+    PaymentIntents)."""
+    if provider == "paystack":
+        return int(scalar(ctx, "SELECT count(*) FROM sandbox_payment_records WHERE "
+                               "provider = 'paystack-transaction' AND reference LIKE 'inv%'"))
+    return int(scalar(ctx, "SELECT count(*) FROM sandbox_payment_records "
+                           "WHERE provider = 'stripe-intent'"))
+
+
+def renewal(ctx: Context) -> datetime:
+    return get_subscription(ctx, TENANT_ID).current_period_end
+
+
+def invoice(ctx: Context) -> Invoice:
+    with ctx.db.transaction() as session:
+        row = session.scalars(select(Invoice).where(Invoice.tenant_id == TENANT_ID)).one()
+        session.expunge(row)
+        return row
+
+
+def charges(ctx: Context) -> list[tuple[int, str]]:
+    with ctx.db.transaction() as session:
+        return [(c.attempt, c.status) for c in session.scalars(
+            select(BillingCharge).order_by(BillingCharge.attempt))]
+
+
+def run(ctx: Context, now: datetime) -> renewals.RunReport:
+    report = run_billing(ctx, now=now)
+    settle_jobs(ctx)
+    return report
+
+
+def settled(ctx: Context, status: str = "paid") -> Invoice:
+    return wait_for(lambda: (row := invoice(ctx)).status == status and row)
+
+
+def resend(ctx: Context, provider: str, reference: str) -> list[int]:
+    """The provider delivers again every webhook it sent about `reference`."""
+    answer = requests.post(f"{ctx.settings.payments_sandbox_url}/{provider}/webhooks/"
+                           f"{reference}/resend", timeout=20)
+    assert answer.status_code == 200, answer.text
+    return list(answer.json()["statuses"])
+
+
+def charge_reference(ctx: Context, provider: str) -> str:
+    """What the provider's webhooks of the first charge are kept under."""
+    with ctx.db.transaction() as session:
+        charge = session.scalars(select(BillingCharge).order_by(BillingCharge.id)).first()
+        assert charge is not None
+        return charge.key if provider == "paystack" else str(charge.checkout_request_id)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_card_is_saved_through_the_provider_page_and_kept_encrypted(
+        billing, provider: str) -> None:
+    client, ctx = billing
+    refused = client.patch("/v1/subscription", json={"payment_method": "card"},
+                           headers=merchant_headers())
+    assert refused.status_code == 422, refused.get_json()
+    saved = save_card(client, provider, duplicates=2)  # the webhook delivered three times
+    assert saved["label"] == ("visa **** 4081" if provider == "paystack" else "visa **** 4242")
+    subscription = json_of(client.get("/v1/subscription", headers=merchant_headers()), 200)
+    assert subscription["payment_method"] == "card"
+    assert subscription["card"] == f"{saved['label']} ({provider})"
+    with ctx.db.transaction() as session:
+        row = session.get(BillingCard, saved["id"])
+        assert row is not None and row.token_encrypted
+        token = json.loads(ctx.crypto.decrypt(row.token_encrypted))
+    secret = token["authorization_code"] if provider == "paystack" else token["payment_method"]
+    assert secret.startswith("AUTH_" if provider == "paystack" else "pm_")
+    assert secret not in row.token_encrypted
+    # A second card replaces the first; the first set-up's webhooks again change nothing.
+    second = save_card(client, provider)
+    with ctx.db.transaction() as session:
+        statuses = {c.id: c.status for c in session.scalars(select(BillingCard))}
+        reference = session.get(BillingCard, saved["id"]).reference  # type: ignore[union-attr]
+    assert statuses == {saved["id"]: "replaced", second["id"]: "active"}
+    kept = reference if provider == "paystack" else None
+    if kept:
+        assert set(resend(ctx, provider, kept)) == {200}
+        with ctx.db.transaction() as session:
+            assert session.get(BillingCard, saved["id"]).status == "replaced"  # type: ignore
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_renewal_is_charged_by_card_once_and_extends_the_period(
+        billing, provider: str) -> None:
+    client, ctx = billing
+    save_card(client, provider)
+    due = renewal(ctx)
+    report = run(ctx, due + timedelta(minutes=5))
+    assert (report.invoices_issued, report.charges_queued) == (1, 1)
+    paid = settled(ctx)
+    assert paid.total_minor == 150_000
+    assert paid.paid_reference == (f"inv{paid.id}a0" if provider == "paystack"
+                                   else charge_reference(ctx, provider))
+    assert charges(ctx) == [(0, "paid")] and provider_charges(ctx, provider) == 1
+    # The provider delivers its webhook again (twice more): applied once.
+    reference = charge_reference(ctx, provider)
+    wait_for(lambda: resend(ctx, provider, reference))
+    assert set(resend(ctx, provider, reference)) == {200}
+    again = run(ctx, due + timedelta(minutes=10))  # the run repeated: nothing more
+    assert (again.invoices_issued, again.charges_queued) == (0, 0)
+    assert charges(ctx) == [(0, "paid")] and provider_charges(ctx, provider) == 1
+    assert invoice(ctx).paid_at == paid.paid_at
+    subscription = get_subscription(ctx, TENANT_ID)
+    assert subscription.status == "active" and subscription.current_period_start == due
+    assert subscription.current_period_end == paid.period_end
+
+
+def test_a_paystack_webhook_with_a_bad_signature_is_refused(billing) -> None:
+    client, ctx = billing
+    body = json.dumps({"event": "charge.success", "data": {"reference": "inv1a0"}}).encode()
+    url = f"{ctx.settings.public_url}/webhooks/billing/paystack"
+    forged = requests.post(url, data=body, timeout=5, headers={
+        "x-paystack-signature": paystack_signature("sk_test_someone_else", body)})
+    assert forged.status_code == 401
+    stripe_forged = requests.post(f"{ctx.settings.public_url}/webhooks/billing/stripe",
+                                  data=b"{}", timeout=5, headers={"Stripe-Signature": "t=1,v1=0"})
+    assert stripe_forged.status_code == 400
+
+
+def test_two_runs_at_once_charge_the_card_once(billing) -> None:
+    client, ctx = billing
+    save_card(client, "stripe")
+    due = renewal(ctx) + timedelta(minutes=1)
+    barrier = threading.Barrier(2)
+    reports: list[Any] = []
+
+    def one_run() -> None:
+        barrier.wait()
+        reports.append(run_billing(ctx, now=due))
+
+    threads = [threading.Thread(target=one_run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    settle_jobs(ctx)
+    settled(ctx)
+    assert sorted(r.charges_queued for r in reports) == [0, 1]
+    assert provider_charges(ctx, "stripe") == 1 and charges(ctx) == [(0, "paid")]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_declined_card_is_retried_then_suspends_and_paying_lifts_it(
+        billing, provider: str) -> None:
+    client, ctx = billing
+    save_card(client, provider, card=DECLINING_CARDS[provider])
+    due = renewal(ctx)
+    run(ctx, due + timedelta(minutes=1))
+    first = wait_for(lambda: (row := invoice(ctx)).failed_attempts == 1 and row)
+    assert first.status == "open" and first.next_attempt_at == due + timedelta(days=1)
+    assert get_subscription(ctx, TENANT_ID).status == "past_due"
+    run(ctx, due + timedelta(hours=12))  # not yet time to retry
+    assert charges(ctx) == [(0, "failed")]
+    for attempt, day in ((2, 1), (3, 3), (4, 7)):
+        run(ctx, due + timedelta(days=day, minutes=1))
+        wait_for(lambda attempt=attempt: invoice(ctx).failed_attempts == attempt)
+    settle_jobs(ctx)
+    assert charges(ctx) == [(0, "failed"), (1, "failed"), (2, "failed"), (3, "failed")]
+    with ctx.db.transaction() as session:
+        failure = session.scalar(select(BillingCharge.failure).where(BillingCharge.attempt == 0))
+        assert session.get(Tenant, TENANT_ID).status == "suspended"  # type: ignore[union-attr]
+    assert failure and "insufficient" in failure.lower()
+    assert provider_charges(ctx, provider) == 4 and invoice(ctx).next_attempt_at is None
+    assert get_subscription(ctx, TENANT_ID).status == "suspended"
+    reminders = json_of(client.get("/v1/subscription/reminders", query_string={
+        "page_size": 200}, headers=merchant_headers()), 200)["results"]
+    assert [r["kind"] for r in reversed(reminders)][-4:] == ["failed", "failed", "failed",
+                                                             "suspended"]
+    run(ctx, due + timedelta(days=30))  # suspended: no more charges
+    assert provider_charges(ctx, provider) == 4
+    # The owner saves a good card and pays the open invoice: the suspension is lifted.
+    save_card(client, provider)
+    json_of(client.post(f"/v1/subscription/invoices/{first.id}/pay",
+                        headers=merchant_headers()), 202)
+    settle_jobs(ctx)
+    settled(ctx)
+    with ctx.db.transaction() as session:
+        assert session.get(Tenant, TENANT_ID).status == "active"  # type: ignore[union-attr]
+    assert get_subscription(ctx, TENANT_ID).status == "active"
+    assert provider_charges(ctx, provider) == 5
+
+
+def _hold_charge_jobs(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    queued: list[int] = []
+    real_enqueue = ctx.jobs.enqueue
+
+    def enqueue(job: Any, *args: Any) -> None:
+        if job.path.endswith("charge_invoice"):
+            queued.append(args[0])
+            return None
+        return real_enqueue(job, *args)
+
+    monkeypatch.setattr(ctx.jobs, "enqueue", enqueue)
+    return queued
+
+
+def _die(*_: Any) -> None:
+    raise SystemExit("worker killed")
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_worker_killed_after_the_card_call_never_charges_again(
+        billing, provider: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, ctx = billing
+    save_card(client, provider)
+    queued = _hold_charge_jobs(ctx, monkeypatch)
+    due = renewal(ctx)  # (the webhook may move the renewal on at any moment from the call)
+    run_billing(ctx, now=due + timedelta(minutes=1))
+    assert len(queued) == 1
+    monkeypatch.setattr(renewals, "_record_card_result", _die)  # charged, answer lost
+    with pytest.raises(SystemExit):
+        renewals.charge_invoice(ctx, queued[0])
+    monkeypatch.undo()
+    # RQ runs the job again and the scheduler runs again: neither charges a second time; the
+    # provider's webhook pays the invoice.
+    assert renewals.charge_invoice(ctx, queued[0]) == "skipped"
+    run_billing(ctx, now=due + timedelta(minutes=2))
+    settle_jobs(ctx)
+    settled(ctx)
+    assert provider_charges(ctx, provider) == 1 and charges(ctx) == [(0, "paid")]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_a_worker_killed_before_the_card_call_is_resolved_with_one_charge(
+        billing, provider: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, ctx = billing
+    save_card(client, provider)
+    queued = _hold_charge_jobs(ctx, monkeypatch)
+    due = renewal(ctx)
+    run_billing(ctx, now=due + timedelta(minutes=1))
+    monkeypatch.setattr(cards, "call_provider", _die)  # claimed, killed before the call
+    with pytest.raises(SystemExit):
+        renewals.charge_invoice(ctx, queued[0])
+    monkeypatch.undo()
+    assert renewals.charge_invoice(ctx, queued[0]) == "skipped"
+    report = run(ctx, due + timedelta(minutes=2))
+    assert report.charges_expired == 0 and charges(ctx) == [(0, "sending")]
+    with ctx.db.transaction() as session:  # long past: the charge is looked up
+        session.execute(update(BillingCharge).values(
+            updated_at=datetime.now(due.tzinfo) - timedelta(hours=1)))
+    report = run(ctx, due + timedelta(minutes=3))
+    assert report.charges_expired == 1
+    if provider == "paystack":  # Paystack never saw the reference: a failed attempt, retried
+        assert charges(ctx) == [(0, "failed")] and provider_charges(ctx, provider) == 0
+        run(ctx, due + timedelta(days=1, minutes=1))
+        settled(ctx)
+        assert charges(ctx) == [(0, "failed"), (1, "paid")]
+    else:  # Stripe: the same idempotency key charges now, once
+        settled(ctx)
+        assert charges(ctx) == [(0, "paid")]
+    assert provider_charges(ctx, provider) == 1
