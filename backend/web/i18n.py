@@ -68,8 +68,21 @@ EN: dict[str, str] = {
                           "assistant takes their orders.",
     "overview.open_inbox": "Open the inbox",
     "overview.charts": "Last 30 days",
-    "overview.charts_pending": "Daily charts appear here once the nightly analytics roll-up has "
-                               "run for this shop.",
+    "overview.charts_empty": "No conversations or orders in the last 30 days yet. Charts fill in "
+                             "as customers write to your WhatsApp number.",
+    "overview.period_totals": "{orders} orders, {revenue} paid revenue in the last 30 days.",
+    "overview.revenue_chart": "Paid revenue per day (KES)",
+    "overview.orders_chart": "Orders per day",
+    "overview.conversations_chart": "Conversations per day",
+    "overview.funnel": "From conversation to payment",
+    "overview.intents": "What customers ask for",
+    "overview.intent": "Intent",
+    "overview.count": "Messages",
+    "overview.fallback_rate": "The assistant did not understand {fallbacks} of {total} messages.",
+    "overview.no_intents": "No messages classified yet.",
+    "funnel.conversations": "Conversations",
+    "funnel.ordered": "Ordered",
+    "funnel.paid": "Paid",
     "orders.title": "Orders",
     "orders.number": "Order #{id}",
     "orders.empty": "No orders with this status. Try another filter, or wait for customers to "
@@ -218,8 +231,22 @@ SW: dict[str, str] = {
                           "atapokea oda zao.",
     "overview.open_inbox": "Fungua ujumbe",
     "overview.charts": "Siku 30 zilizopita",
-    "overview.charts_pending": "Chati za kila siku zitaonekana hapa baada ya uchambuzi wa usiku "
-                               "kufanyika kwa duka hili.",
+    "overview.charts_empty": "Bado hakuna mazungumzo wala oda katika siku 30 zilizopita. Chati "
+                             "zitajazwa wateja wakiandika kwa namba yako ya WhatsApp.",
+    "overview.period_totals": "Oda {orders}, mapato yaliyolipwa {revenue} katika siku 30 "
+                              "zilizopita.",
+    "overview.revenue_chart": "Mapato yaliyolipwa kwa siku (KES)",
+    "overview.orders_chart": "Oda kwa siku",
+    "overview.conversations_chart": "Mazungumzo kwa siku",
+    "overview.funnel": "Kutoka mazungumzo hadi malipo",
+    "overview.intents": "Wateja wanachoomba",
+    "overview.intent": "Nia",
+    "overview.count": "Ujumbe",
+    "overview.fallback_rate": "Msaidizi hakuelewa ujumbe {fallbacks} kati ya {total}.",
+    "overview.no_intents": "Bado hakuna ujumbe uliopangwa.",
+    "funnel.conversations": "Mazungumzo",
+    "funnel.ordered": "Waliagiza",
+    "funnel.paid": "Walilipa",
     "orders.title": "Oda",
     "orders.number": "Oda #{id}",
     "orders.empty": "Hakuna oda zenye hali hii. Jaribu kichujio kingine, au subiri wateja "

@@ -65,6 +65,12 @@ def test_the_owner_signs_in_and_sees_todays_figures(browser: Browser, shop_ctx: 
     assert f"#{placed.id}" in browser.text("main")
     nav = browser.texts("nav.main-nav a")
     assert nav == ["Overview", "Orders", "Inbox", "Catalog", "Wallet"]
+    # The last 30 days from the analytics service: uPlot draws each chart, the funnel and the
+    # intents are listed.
+    browser.wait.until(lambda _: len(browser.driver.find_elements(
+        By.CSS_SELECTOR, "#charts .plot canvas")) == 3)
+    assert browser.texts(".funnel dt") == ["Conversations", "Ordered", "Paid"]
+    assert "orders" in browser.text("#charts-title + p")
     browser.shoot("02-overview")
     assert browser.page_width() <= 1280
 
@@ -203,6 +209,7 @@ def test_a_viewer_is_denied_the_wallet(browser: Browser) -> None:
     browser.sign_in(staff("viewer"))
     assert "Wallet" not in browser.texts("nav.main-nav a")
     assert browser.driver.find_elements(By.ID, "figure-balance") == []
+    assert browser.driver.find_elements(By.ID, "charts-title") == []  # no analytics:read
     browser.open("/app/wallet")
     assert "Your role does not allow this page" in browser.text(".error")
     browser.shoot("10-wallet-denied")
