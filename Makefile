@@ -33,7 +33,8 @@ down: ## stop exactly what `make up` started
 status: ## show which processes of the stack run
 	@scripts/stack.sh status
 
-demo: setup train seed up ## set everything up and chat with the demo shop (PHONE=+2547…)
+demo: setup train seed up ## set everything up, print the dashboard's address and login, and chat with the demo shop (PHONE=+2547…)
+	@$(ENV) echo "Dashboard: $$BACKEND_URL/app/  (sign in as owner@demo-shop.example / Demo-Staff-Pass-2026; other roles: README \"Staff accounts\")"
 	@$(ENV) .venv/bin/python scripts/chat.py --phone "$(PHONE)"
 
 chat: ## chat with the running stack as a WhatsApp customer (PHONE=+2547…)

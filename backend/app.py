@@ -21,6 +21,7 @@ from backend.observability import init_app as init_observability
 from backend.log_redaction import redact_logger
 from backend.sandbox.routes import register_blueprints as register_sandbox
 from backend.settings import Settings
+from backend.web import register_web
 
 SWAGGER_UI_ASSETS = "/docs/assets/"
 
@@ -70,4 +71,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     redact_logger(app.logger)  # Flask logs the path of a request that failed
     register_scope_check(app)  # last: after every blueprint and the request's own hooks
     register_audit_trail(app)  # after the scope check: binds the actor it let through
+    # The merchants' web app at /app/, after both: its pages authenticate, check their declared
+    # scope and bind the audit actor themselves (backend/web/core.py).
+    register_web(app)
     return app

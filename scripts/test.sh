@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, starts PostgreSQL and Redis on test ports, runs every suite
 # (backend on SQLite and PostgreSQL, channel, actions, NLU components, data validation, compose
-# config, end to end through the real servers), stops the services, and fails if any suite failed.
+# config, the web app in headless chromium, end to end through the real servers), stops the services, and fails if any suite failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,9 @@ need_debian_packages() {
   local missing=()
   command -v curl >/dev/null || missing+=(curl)
   command -v docker-compose >/dev/null || missing+=(docker-compose)
+  # The web app's browser tests (tests/web) drive Debian's chromium through chromium-driver.
+  command -v chromium >/dev/null || missing+=(chromium)
+  command -v chromedriver >/dev/null || missing+=(chromium-driver)
   [ ${#missing[@]} -eq 0 ] && return 0
   if [ "$(id -u)" -ne 0 ]; then
     echo "test: missing ${missing[*]}; install with: sudo apt-get install -y ${missing[*]}" >&2
@@ -107,6 +110,10 @@ suite "no evaluation sentence in the training data" .venv-rasa/bin/python script
   --overlap-only
 # The end-to-end suite times whole turns: it runs alone, once the backend suite is done.
 finish "$backend_name" "$backend_log" "$backend_pid"
+# The dashboard in headless chromium (screenshots of every page at phone and desktop width go to
+# SCREENSHOT_DIR, default a temporary folder; the suite prints where).
+suite "web app in a real browser (headless chromium)" .venv/bin/python -m pytest -q -s \
+  -p no:cacheprovider tests/web
 suite "end to end (rasa, action server, backend, worker)" .venv/bin/python -m pytest -q \
   -p no:cacheprovider tests/e2e
 

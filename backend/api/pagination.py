@@ -5,17 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from flask import request, url_for
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
-from backend.api.fields import BoundedInt, Count, MAX_PAGE
-from backend.services.platform.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page
+from backend.api.fields import Count
+from backend.interface import inputs
+from backend.services.platform.pages import Page
 
-
-class PageQuerySchema(Schema):
-    page = BoundedInt(maximum=MAX_PAGE, load_default=1, validate=validate.Range(min=1))
-    page_size = BoundedInt(
-        load_default=DEFAULT_PAGE_SIZE, validate=validate.Range(min=1, max=MAX_PAGE_SIZE)
-    )
+# Shared with the web app (backend/interface/inputs.py), re-exported under the API's names.
+PageQuerySchema = inputs.PageQuerySchema
 
 
 def page_schema(item: type[Schema], name: str) -> type[Schema]:

@@ -6,18 +6,16 @@ from marshmallow import Schema, fields, validate
 
 from backend.api.fields import BoundedInt, Id, UtcDateTime
 from backend.domain.passwords import MAX_LENGTH, RULE
+from backend.interface import inputs
+
+# Shared with the web app (backend/interface/inputs.py), re-exported under the API's names.
+LoginSchema = inputs.LoginSchema
+SwitchSchema = inputs.SwitchSchema
 
 SCOPE_LIST = fields.List(fields.Str(validate=validate.Length(max=64)),
                          validate=validate.Length(max=64))
 PASSWORD = {"validate": validate.Length(min=1, max=1024),
             "metadata": {"description": f"Rule: {RULE} (at most {MAX_LENGTH})"}}
-
-
-class LoginSchema(Schema):
-    email = fields.Str(required=True, validate=validate.Length(min=1, max=254))
-    password = fields.Str(required=True, validate=validate.Length(min=1, max=1024))
-    tenant_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=64),
-                           metadata={"description": "The tenant to work on (default: the first)"})
 
 
 class UserSchema(Schema):
@@ -48,10 +46,6 @@ class MeSchema(Schema):
     tenant_id = fields.Str(allow_none=True, metadata={"description": "The current tenant"})
     scopes = fields.List(fields.Str(), metadata={"description": "Scopes on the current tenant"})
     memberships = fields.List(fields.Nested(MembershipSchema))
-
-
-class SwitchSchema(Schema):
-    tenant_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
 
 
 class ResetRequestSchema(Schema):

@@ -5,8 +5,11 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from backend.api.fields import Id, UtcDateTime
-from backend.api.messages.schemas import TWILIO_BODY_MAX
 from backend.api.pagination import PageQuerySchema, page_schema
+from backend.interface import inputs
+
+# Shared with the web app (backend/interface/inputs.py), re-exported under the API's names.
+ReplySchema = inputs.ReplySchema
 
 
 class MessageMediaSchema(Schema):
@@ -77,10 +80,6 @@ class ConversationListItemSchema(Schema):
 
 
 ConversationListPageSchema = page_schema(ConversationListItemSchema, "ConversationListPage")
-
-
-class ReplySchema(Schema):
-    body = fields.Str(required=True, validate=validate.Length(min=1, max=TWILIO_BODY_MAX))
 
 
 class ReplyResultSchema(Schema):

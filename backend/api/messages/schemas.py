@@ -5,8 +5,8 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from backend.api.fields import Id
+from backend.interface.inputs import TWILIO_BODY_MAX
 
-TWILIO_BODY_MAX = 1600
 # Twilio delivers WhatsApp bodies of up to 4,096 characters; the channel cuts longer ones to that
 # before logging them, and this log refuses longer bodies (422) rather than store them unbounded.
 INBOUND_BODY_MAX = 4096

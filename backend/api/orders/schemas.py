@@ -3,8 +3,13 @@
 from marshmallow import Schema, fields, validate
 
 from backend.api.fields import BoundedInt, Id, Minor, UtcDateTime
-from backend.api.pagination import PageQuerySchema, page_schema
+from backend.api.pagination import page_schema
 from backend.domain.orders import ORDER_STATUSES
+from backend.interface import inputs
+
+# Shared with the web app (backend/interface/inputs.py), re-exported under the API's names.
+OrderQuerySchema = inputs.OrderQuerySchema
+TransitionSchema = inputs.TransitionSchema
 
 
 class OrderItemSchema(Schema):
@@ -46,24 +51,6 @@ class OrderSchema(Schema):
     tracking = fields.Str(allow_none=True)
     created_at = UtcDateTime()
     lines = fields.List(fields.Nested(OrderLineSchema))
-
-
-class OrderQuerySchema(PageQuerySchema):
-    status = fields.Str(load_default=None, validate=validate.OneOf(ORDER_STATUSES))
-    customer_id = Id(load_default=None)
-    mine = fields.Bool(
-        load_default=False,
-        metadata={"description": "Assistant: only the X-CUSTOMER-PHONE customer's (required)"})
-
-
-class TransitionSchema(Schema):
-    to = fields.Str(required=True, validate=validate.OneOf(ORDER_STATUSES))
-    reason = fields.Str(load_default=None, validate=validate.Length(max=500))
-    courier = fields.Str(load_default=None, validate=validate.Length(min=1, max=64),
-                         metadata={"description": "Shipping (to fulfilled) only: who carries it"})
-    tracking = fields.Str(load_default=None, validate=validate.Length(min=1, max=64),
-                          metadata={"description": "Shipping (to fulfilled) only: its tracking "
-                                                   "number"})
 
 
 OrderPageSchema = page_schema(OrderSchema, "OrderPage")

@@ -4,6 +4,10 @@ from marshmallow import Schema, fields, validate
 
 from backend.api.fields import BoundedInt, Count, Id, MAX_PAGE, MAX_STOCK, Minor
 from backend.services.platform.pages import MAX_PAGE_SIZE
+from backend.interface import inputs
+
+# Shared with the web app (backend/interface/inputs.py), re-exported under the API's names.
+VariantPatchSchema = inputs.VariantPatchSchema
 
 class ProductQuerySchema(Schema):
     q = fields.Str(load_default=None, validate=validate.Length(max=200))
@@ -64,14 +68,6 @@ class VariantCreateSchema(Schema):
     attributes = fields.Dict(keys=fields.Str(validate=validate.Length(min=1, max=32)),
                              values=fields.Str(validate=validate.Length(max=64)),
                              load_default=dict)
-
-
-class VariantPatchSchema(Schema):
-    sku = fields.Str(validate=validate.Length(min=1, max=64))
-    price_minor = Minor(strict=True, validate=validate.Range(min=0))
-    stock = BoundedInt(maximum=MAX_STOCK, strict=True, validate=validate.Range(min=0))
-    attributes = fields.Dict(keys=fields.Str(validate=validate.Length(min=1, max=32)),
-                             values=fields.Str(validate=validate.Length(max=64)))
 
 
 class ProductVariantSchema(VariantSchema):

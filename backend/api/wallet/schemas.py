@@ -6,6 +6,10 @@ from backend.api.fields import Id, Minor, UtcDateTime
 from backend.api.pagination import PageQuerySchema, page_schema
 from backend.domain.ledger import TRANSACTION_KINDS
 from backend.models.wallet import WITHDRAWAL_STATUSES
+from backend.interface import inputs
+
+# Shared with the web app (backend/interface/inputs.py), re-exported under the API's names.
+WithdrawalCreateSchema = inputs.WithdrawalCreateSchema
 
 TRANSACTION_STATUSES = ("completed", *WITHDRAWAL_STATUSES)
 
@@ -44,12 +48,6 @@ class TransactionQuerySchema(PageQuerySchema):
                                         metadata={"description": "ISO 8601 with offset"})
     created_to = fields.AwareDateTime(load_default=None, data_key="to",
                                       metadata={"description": "exclusive"})
-
-
-class WithdrawalCreateSchema(Schema):
-    amount_minor = Minor(required=True, strict=True, validate=validate.Range(min=1))
-    phone = fields.Str(required=True, validate=validate.Length(max=32),
-                       metadata={"description": "The M-Pesa number to pay"})
 
 
 class WithdrawalSchema(Schema):

@@ -226,6 +226,16 @@ def list_tenant_conversations(
         return Page(count, page, page_size, items)
 
 
+def get_tenant_conversation(ctx: Context, tenant_id: str,
+                            conversation_id: int) -> ConversationListItem:
+    """One conversation as the list shows it (customer, open handoff, latest message); 404 for
+    another tenant's."""
+    with ctx.db.transaction() as session:
+        require_tenant(session, tenant_id)
+        row = tenant_row(session, Conversation, conversation_id, tenant_id, "conversation")
+        return _list_items(session, ctx.crypto, tenant_id, [row])[0]
+
+
 def _list_items(
     session: Session, crypto: Crypto, tenant_id: str, rows: list[Conversation]
 ) -> list[ConversationListItem]:

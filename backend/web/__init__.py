@@ -1,0 +1,19 @@
+"""The merchants' web app under /app/: server-rendered pages (Jinja, a little htmx, uPlot for
+charts) for running the shop from a phone. An entry layer like backend/api and backend/jobs:
+pages call the services directly (never the API over HTTP), validate forms with the API's own
+input schemas (backend/interface/inputs.py) and declare the API's scopes (`@requires`)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from backend.web import auth_pages, catalog, inbox, orders, overview, static_files, wallet
+from backend.web.core import blp
+
+PAGES = (auth_pages, overview, orders, inbox, catalog, wallet, static_files)
+
+
+def register_web(app: Flask) -> None:
+    """Mount the app's pages at /app/ (after the API's scope check and audit hooks are added:
+    those are the API's; the pages do their own, backend/web/core.py)."""
+    app.register_blueprint(blp)

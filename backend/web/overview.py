@@ -1,0 +1,116 @@
+"""The overview: today's orders, paid revenue, customers waiting for a person and the wallet
+balance, each shown only to a role that may see it (the scope of the API it comes from), and for
+analytics:read the last 30 days from the analytics service (the nightly roll-up, today live):
+revenue, orders and conversations per day (uPlot charts), the funnel, the top intents and the
+fallback rate.
+
+Today's figures come from the orders service (the newest orders, read page by page back to the
+shop's midnight), so a role with orders:read but not analytics:read sees them too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response
+
+from backend.domain.money import minor_unit_digits
+from backend.domain.orders import DELIVERED, FULFILLED, PAID
+from backend.interface.scopes import USER, requires
+from backend.services.analytics.reports import daily
+from backend.services.conversations.conversations import list_tenant_conversations
+from backend.services.orders.orders import OrderView, list_orders
+from backend.services.payments.wallets import get_wallet
+from backend.web.core import blp, context, page, t, tenant_id, viewer
+
+PAID_STATUSES = frozenset({PAID, FULFILLED, DELIVERED})
+PAGE = 100
+TOP_INTENTS = 8
+
+
+@dataclass(frozen=True)
+class Today:
+    orders: int
+    paid_revenue_minor: int
+    latest: list[OrderView]
+
+
+def start_of_day(timezone: str, now: datetime | None = None) -> datetime:
+    zone = ZoneInfo(timezone)
+    local = (now or datetime.now(zone)).astimezone(zone)
+    return datetime.combine(local.date(), time.min, tzinfo=zone)
+
+
+def today(timezone: str) -> Today:
+    """Orders created since the shop's midnight, newest first (list_orders pages by id)."""
+    since = start_of_day(timezone)
+    found: list[OrderView] = []
+    page_number = 1
+    while True:
+        batch = list_orders(context(), tenant_id(), page=page_number, page_size=PAGE)
+        fresh = [order for order in batch.results if order.created_at >= since]
+        found.extend(fresh)
+        if len(fresh) < len(batch.results) or page_number * PAGE >= batch.count:
+            break
+        page_number += 1
+    revenue = sum(order.total_minor for order in found if order.status in PAID_STATUSES)
+    return Today(len(found), revenue, found[:5])
+
+
+@dataclass(frozen=True)
+class Trends:
+    chart: dict[str, Any]  # for charts.js: day timestamps and one series per chart
+    funnel: list[tuple[str, int]]  # conversations → ordered → paid
+    intents: list[tuple[str, int]]  # the most frequent, most first
+    classifications: int
+    fallbacks: int
+    revenue_minor: int
+    orders: int
+
+
+def _summed(days: list[dict[str, Any]], name: str) -> int:
+    return sum(int(day["figures"].get(name) or 0) for day in days)
+
+
+def trends(currency: str) -> Trends:
+    """The last 30 days (today included) from one read of the analytics service."""
+    report = daily(context(), tenant_id(), None, None)
+    days = report["days"]
+    intents: dict[str, int] = {}
+    for day in days:
+        for name, count in (day["figures"].get("intents") or {}).items():
+            intents[name] = intents.get(name, 0) + int(count)
+    digits = 10 ** minor_unit_digits(currency)
+    stamps = [int(datetime.combine(day["day"], time(12), tzinfo=UTC).timestamp()) for day in days]
+    chart = {"days": stamps, "currency": currency, "series": [
+        {"id": "revenue", "label": t("overview.revenue_chart"), "money": True,
+         "values": [int(day["figures"].get("revenue_minor") or 0) / digits for day in days]},
+        {"id": "orders", "label": t("overview.orders_chart"),
+         "values": [int(day["figures"].get("orders") or 0) for day in days]},
+        {"id": "conversations", "label": t("overview.conversations_chart"),
+         "values": [int(day["figures"].get("conversations") or 0) for day in days]},
+    ]}
+    funnel = [("conversations", _summed(days, "conversations")),
+              ("ordered", _summed(days, "conversations_ordered")),
+              ("paid", _summed(days, "conversations_paid"))]
+    top = sorted(intents.items(), key=lambda item: (-item[1], item[0]))[:TOP_INTENTS]
+    return Trends(chart, funnel, top, _summed(days, "classifications"),
+                  _summed(days, "fallbacks"), _summed(days, "revenue_minor"),
+                  _summed(days, "orders"))
+
+
+@blp.get("/")
+@requires(USER)
+def overview() -> Response:
+    """Every signed-in member has an overview; each figure needs the scope of its own API."""
+    me = viewer()
+    figures = today(me.tenant.timezone) if me.may("orders:read") else None
+    waiting = (list_tenant_conversations(context(), tenant_id(), needs_human=True,
+                                         page_size=1).count
+               if me.may("conversations:read") else None)
+    wallet = get_wallet(context(), tenant_id()) if me.may("wallet:read") else None
+    recent = trends(me.tenant.currency) if me.may("analytics:read") else None
+    return page("overview.html", figures=figures, waiting=waiting, wallet=wallet,
+                trends=recent)

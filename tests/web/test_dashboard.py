@@ -1,0 +1,218 @@
+"""The merchant's dashboard in a real browser (headless chromium): the issue's scenarios, each
+page photographed at phone and desktop width."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from selenium.webdriver.common.by import By
+
+from backend.services.catalog.listing import list_products, match_products
+from backend.services.orders.orders import list_orders, place_order, transition_order
+from backend.services.payments.wallets import list_withdrawals
+from backend.services.platform.customers import list_customers
+from backend.services.platform.tenants import get_settings
+from backend.wiring import Context
+from tests.backend.conftest import LiveServer, SERVICE_TOKEN
+from tests.backend.rasa_fake import FakeRasa
+from tests.web.conftest import SHOP, Browser, staff
+
+SERVICE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+
+
+def _orders_since_midnight(ctx: Context) -> tuple[int, int]:
+    """Today's orders and paid revenue of the shop, counted here from every order."""
+    zone = ZoneInfo(get_settings(ctx, SHOP).timezone)
+    midnight = datetime.combine(datetime.now(zone).date(), time.min, tzinfo=zone)
+    orders, page = [], 1
+    while True:
+        batch = list_orders(ctx, SHOP, page=page, page_size=100)
+        orders += batch.results
+        if page * 100 >= batch.count:
+            break
+        page += 1
+    today = [o for o in orders if o.created_at >= midnight]
+    paid = sum(o.total_minor for o in today if o.status in ("paid", "fulfilled", "delivered"))
+    return len(today), paid
+
+
+def _kes(minor: int) -> str:
+    return f"KES {minor // 100:,}.{minor % 100:02d}"
+
+
+def test_the_owner_signs_in_and_sees_todays_figures(browser: Browser, shop_ctx: Context) -> None:
+    customer = list_customers(shop_ctx, SHOP, page_size=1).results[0]
+    variant = next(v for p in list_products(shop_ctx, SHOP, in_stock=True).results
+                   for v in p.variants if v.stock > 0)
+    placed = place_order(shop_ctx, SHOP, customer.id, [(variant.id, 1)]).order
+    transition_order(shop_ctx, SHOP, placed.id, "paid", notify=False)
+    count, revenue = _orders_since_midnight(shop_ctx)
+    assert count >= 1 and revenue >= variant.price_minor
+
+    browser.open("/app/orders")  # not signed in: the sign-in page, then back here
+    assert "/app/login" in browser.driver.current_url
+    browser.shoot("01-sign-in")
+    browser.sign_in(staff("owner"), here=True)
+    assert browser.driver.current_url.endswith("/app/orders")
+    browser.open("/app/")
+
+    assert browser.text("#figure-orders .value") == str(count)
+    assert browser.text("#figure-revenue .value") == _kes(revenue)
+    assert browser.text("#figure-balance .value").startswith("KES ")
+    assert f"#{placed.id}" in browser.text("main")
+    nav = browser.texts("nav.main-nav a")
+    assert nav == ["Overview", "Orders", "Inbox", "Catalog", "Wallet"]
+    # The last 30 days from the analytics service: uPlot draws each chart, the funnel and the
+    # intents are listed.
+    browser.wait.until(lambda _: len(browser.driver.find_elements(
+        By.CSS_SELECTOR, "#charts .plot canvas")) == 3)
+    assert browser.texts(".funnel dt") == ["Conversations", "Ordered", "Paid"]
+    assert "orders" in browser.text("#charts-title + p")
+    browser.shoot("02-overview")
+    assert browser.page_width() <= 1280
+
+    browser.open("/app/orders?status=paid")
+    statuses = browser.texts("table.list tbody .badge")
+    assert statuses and set(statuses) == {"Paid"}
+    browser.shoot("03-orders")
+    browser.open(f"/app/orders/{placed.id}")
+    browser.shoot("04-order")
+    # Ship it: the status changes and the service queues the customer's notice.
+    browser.driver.find_element(By.ID, "courier").send_keys("G4S")
+    browser.submit("form[action$='/status'] button[type=submit]")
+    assert "Shipped" in browser.text("h1")
+    assert "Status changed" in browser.text(".notice")
+
+    # Swahili, from the toggle; the same page, the same figures.
+    browser.open("/app/")
+    browser.driver.find_element(By.CSS_SELECTOR, "a.lang").click()
+    assert browser.text("h1") == "Leo"
+    assert browser.texts("nav.main-nav a")[0] == "Muhtasari"
+    assert browser.text("#figure-orders .value") == str(count)
+    browser.shoot("05-overview-sw")
+    browser.driver.find_element(By.CSS_SELECTOR, "a.lang").click()
+    assert browser.text("h1") == "Today"
+
+
+def _customer_writes(shop: LiveServer, phone: str, body: str) -> None:
+    client = shop.app.test_client()
+    response = client.post("/internal/v1/messages/inbound", headers=SERVICE, json={
+        "tenant_id": SHOP, "from": phone, "message_sid": "SM" + uuid.uuid4().hex, "body": body})
+    assert response.status_code == 201, response.get_json()
+    response = client.post("/internal/v1/conversations/handoff", headers=SERVICE, json={
+        "tenant_id": SHOP, "phone": phone, "reason": "requested", "last_message": body})
+    assert response.status_code == 200, response.get_json()
+
+
+def test_a_support_agent_answers_a_handed_over_customer_and_hands_back(
+        browser: Browser, shop: LiveServer, shop_ctx: Context, rasa: FakeRasa) -> None:
+    phone = "+254711" + str(uuid.uuid4().int)[:6]
+    _customer_writes(shop, phone, "Nataka kuongea na mtu tafadhali")
+    browser.sign_in(staff("support_agent"))
+    assert "Wallet" not in browser.texts("nav.main-nav a")
+
+    browser.open("/app/inbox")
+    browser.shoot("06-inbox")
+    browser.driver.find_element(By.PARTIAL_LINK_TEXT, phone).click()
+    assert "Nataka kuongea na mtu tafadhali" in browser.text("ol.transcript")
+    browser.driver.find_element(By.ID, "reply-body").send_keys("Habari! Ni Amina, nakusaidia sasa.")
+    browser.submit("form[action$='/reply'] button[type=submit]")
+    assert "Sent" in browser.text(".notice")
+    browser.shoot("07-conversation")
+
+    shop_ctx.jobs.join(timeout=30)  # delivery runs as a job
+    sent = shop.app.test_client().get("/v1/sandbox/messages", query_string={"to": phone},
+                                      headers=SERVICE).get_json()["results"]
+    assert [m["body"] for m in sent] == ["Habari! Ni Amina, nakusaidia sasa."]
+    browser.driver.refresh()
+    assert "Habari! Ni Amina, nakusaidia sasa." in browser.text("ol.transcript")
+
+    before = len(rasa.requests)
+    browser.submit("form[action$='/resume'] button[type=submit]")
+    assert "The assistant has taken the conversation back" in browser.text(".notice")
+    assert phone not in browser.text("main")  # no longer waiting
+    resumed = rasa.requests[before:]
+    assert [r.body for r in resumed] == [[{"event": "resume"},
+                                          {"event": "action", "name": "action_listen"}]]
+
+
+def test_a_price_change_reaches_the_assistants_catalog(
+        browser: Browser, shop_ctx: Context) -> None:
+    product = list_products(shop_ctx, SHOP, q="sneakers").results[0]
+    variant = product.variants[0]
+    new_price = variant.price_minor + 12_345  # e.g. KES 1,800.00 → KES 1,923.45
+    browser.sign_in(staff("catalog_manager"))
+    browser.open("/app/catalog?q=sneakers")
+    browser.shoot("08-catalog")
+    browser.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 360, "height": 740, "deviceScaleFactor": 1, "mobile": True})
+    assert browser.page_width() <= 360  # the edit table fits a phone, no sideways scrolling
+    browser.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    price = browser.driver.find_element(By.ID, f"price-{variant.id}")
+    price.clear()
+    price.send_keys(f"{new_price // 100}.{new_price % 100:02d}")
+    stock = browser.driver.find_element(By.ID, f"stock-{variant.id}")
+    stock.clear()
+    stock.send_keys("7")
+    browser.submit(f"form#variant-{variant.id} button[type=submit]")
+    assert "Saved" in browser.text(".notice")
+    field = browser.driver.find_element(By.ID, f"price-{variant.id}")
+    assert field.get_attribute("value") == f"{new_price // 100}.{new_price % 100:02d}"
+
+    # What the assistant lists and matches (backend/services/catalog/listing.py) has it now.
+    listed = next(p for p in list_products(shop_ctx, SHOP, q="sneakers").results
+                  if p.id == product.id)
+    changed = next(v for v in listed.variants if v.id == variant.id)
+    assert (changed.price_minor, changed.stock) == (new_price, 7)
+    matched = match_products(shop_ctx, SHOP, product.title, limit=3)
+    assert any(m.product_id == product.id for m in matched)
+
+    # A wrong price is refused by the server (the API's rules), nothing changes.
+    price = browser.driver.find_element(By.ID, f"price-{variant.id}")
+    price.clear()
+    price.send_keys("12.345")
+    browser.submit(f"form#variant-{variant.id} button[type=submit]")
+    assert "Enter the price in shillings" in browser.text(".error")
+    listed = list_products(shop_ctx, SHOP, q="sneakers").results
+    assert any(v.price_minor == new_price for p in listed for v in p.variants if v.id == variant.id)
+
+
+def test_a_withdrawal_is_requested_by_one_person_and_approved_by_another(
+        browser_factory: Any, shop_ctx: Context) -> None:
+    owner = browser_factory()
+    owner.sign_in(staff("owner"))
+    owner.open("/app/wallet")
+    owner.driver.find_element(By.ID, "amount").send_keys("1,250")
+    owner.driver.find_element(By.ID, "phone").send_keys("+254712345678")
+    owner.submit("form[action$='/withdrawals'] button[type=submit]")
+    assert "Withdrawal requested" in owner.text(".notice")
+    [mine] = [w for w in list_withdrawals(shop_ctx, SHOP, status="pending_approval").results
+              if w.amount_minor == 125_000]
+    row = owner.text(f"#withdrawal-{mine.id}")
+    assert "KES 1,250.00" in row and "another person approves it" in row  # not by its requester
+    owner.shoot("09-wallet")
+
+    finance = browser_factory()
+    finance.sign_in(staff("finance"))
+    finance.open("/app/wallet")
+    finance.submit(f"#withdrawal-{mine.id} button[type=submit]")
+    assert "Withdrawal approved" in finance.text(".notice")
+    approved = next(w for w in list_withdrawals(shop_ctx, SHOP).results if w.id == mine.id)
+    assert approved.status != "pending_approval"
+    assert approved.approved_by != approved.requested_by
+
+
+def test_a_viewer_is_denied_the_wallet(browser: Browser) -> None:
+    browser.sign_in(staff("viewer"))
+    assert "Wallet" not in browser.texts("nav.main-nav a")
+    assert browser.driver.find_elements(By.ID, "figure-balance") == []
+    assert browser.driver.find_elements(By.ID, "charts-title") == []  # no analytics:read
+    browser.open("/app/wallet")
+    assert "Your role does not allow this page" in browser.text(".error")
+    browser.shoot("10-wallet-denied")
+    browser.open("/app/orders")  # what the role does allow
+    assert browser.texts("table.list tbody tr")
+    assert browser.driver.find_elements(By.CSS_SELECTOR, "form[action$='/status']") == []
