@@ -12,6 +12,9 @@ the API's own check (`csrf_matches`).
 
 from __future__ import annotations
 
+import logging
+import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +33,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_limiter import Limiter, RateLimitExceeded
 from marshmallow import Schema, ValidationError
 from werkzeug.exceptions import InternalServerError
 
@@ -45,11 +49,17 @@ from backend.services.accounts.sessions import (
     session_user,
 )
 from backend.services.accounts.users import MembershipView, get_user
-from backend.services.platform.audit import RequestAudit, actor_name, bind_request
+from backend.services.platform.audit import (
+    RequestAudit,
+    actor_name,
+    bind_request,
+    record_request,
+)
 from backend.services.platform.tenants import TenantSettings, get_settings
 from backend.web.i18n import LANGUAGES, pick_language, translate
 from backend.wiring import Context
 
+log = logging.getLogger(__name__)
 CSRF_COOKIE = "wca_csrf"
 LANGUAGE_COOKIE = "wca_lang"
 CSRF_FIELD = "csrf_token"
@@ -191,6 +201,37 @@ def authenticate() -> Response | None:
     return None
 
 
+def _target() -> tuple[str, Any] | None:
+    """What a page's write is about: the last <…_id> of its path (e.g. ("withdrawal", 7))."""
+    ids = [(name, value) for name, value in (request.view_args or {}).items()
+           if name.endswith("_id")]
+    if not ids:
+        return None
+    name, value = ids[-1]
+    return name.removesuffix("_id"), value
+
+
+@blp.after_request
+def record_write(response: Response) -> Response:
+    """The API's rule for pages: a signed-in member's successful write (a POST whose scope is
+    not a read: a "try a question" box changes nothing) that no service recorded gets the
+    generic audit record, with the request's actor (user:<id>), request id, IP and route bound
+    in `authenticate`."""
+    signed_in: Viewer | None = g.get("web_viewer")
+    if signed_in is None or request.method in SAFE_METHODS or response.status_code >= 400:
+        return response
+    scope = required_scope(current_app, request.endpoint or "", request.method)
+    if scope is None or scope == PUBLIC or scope.endswith(":read"):
+        return response
+    try:
+        record_request(context(), signed_in.tenant.id,
+                       f"{request.endpoint}.{request.method.lower()}", _target(),
+                       response.status_code)
+    except Exception:  # noqa: BLE001 — the change is committed; a failed record must not hide it
+        log.exception("audit record failed for %s %s", request.method, request.path)
+    return response
+
+
 @blp.after_request
 def page_headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
@@ -249,6 +290,23 @@ def page_error(error: PageError) -> Response:
 def server_error(_: InternalServerError) -> Response:
     """An unexpected failure (already logged by Flask) on an HTML page, not the API's JSON."""
     return page("error.html", status=500, message=t("error.server"))
+
+
+@blp.errorhandler(RateLimitExceeded)
+def too_many(_: RateLimitExceeded) -> Response:
+    """The API's rate limits (backend/api/rate_limits.py: failed credentials per client IP, a
+    wrong password here included, since the form answers it 401) on an HTML page: the sign-in
+    form again, or the error page, 429 with Retry-After."""
+    limiter: Limiter | None = current_app.extensions.get("rate_limiter")
+    breached = limiter.current_limit if limiter is not None else None
+    wait = breached.reset_at - time.time() if breached is not None else 60
+    if request.endpoint in ("web.login", "web.login_submit"):
+        response = page("login.html", status=429, next=request.values.get("next", ""),
+                        error="error.too_many", email=request.form.get("email", ""))
+    else:
+        response = page("error.html", status=429, message=t("error.too_many"))
+    response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+    return response
 
 
 @blp.errorhandler(DomainError)
