@@ -67,6 +67,9 @@ class DailyRollup(Base):
     campaign_read: Mapped[int] = mapped_column(Integer, default=0)
     campaign_replied: Mapped[int] = mapped_column(Integer, default=0)
     campaign_converted: Mapped[int] = mapped_column(Integer, default=0)
+    # Order lines of the day's paid orders by product: {"<product id>": {"units": n,
+    # "revenue_minor": m}} ("line:<title>" for a line whose variant has since been deleted).
+    products: Mapped[dict[str, dict[str, int]]] = mapped_column(JSON, default=dict)
     computed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -93,5 +96,10 @@ ROLLUP_COUNTS: tuple[str, ...] = tuple(
 ROLLUP_MAPS: tuple[str, ...] = ("outbound_statuses", "intents", "payments")
 
 
+# Kept per day for the top-products report, not one of the figures of the daily series.
+PRODUCTS = "products"
+
+
 def empty_figures() -> dict[str, Any]:
-    return {**{name: 0 for name in ROLLUP_COUNTS}, **{name: {} for name in ROLLUP_MAPS}}
+    return {**{name: 0 for name in ROLLUP_COUNTS}, **{name: {} for name in ROLLUP_MAPS},
+            PRODUCTS: {}}

@@ -1,8 +1,8 @@
 """The overview: today's orders, paid revenue, customers waiting for a person and the wallet
 balance, each shown only to a role that may see it (the scope of the API it comes from), and for
 analytics:read the last 30 days from the analytics service (the nightly roll-up, today live):
-revenue, orders and conversations per day (uPlot charts), the funnel, the top intents and the
-fallback rate.
+revenue, orders and conversations per day (uPlot charts), the funnel, the top products (units
+and revenue of paid orders), payment success by method, the top intents and the fallback rate.
 
 Today's figures come from the orders service (the newest orders, read page by page back to the
 shop's midnight), so a role with orders:read but not analytics:read sees them too."""
@@ -19,7 +19,8 @@ from flask import Response
 from backend.domain.money import minor_unit_digits
 from backend.domain.orders import DELIVERED, FULFILLED, PAID
 from backend.interface.scopes import USER, requires
-from backend.services.analytics.reports import daily
+from backend.domain.analytics import average_minor, total
+from backend.services.analytics.reports import dashboard
 from backend.services.conversations.conversations import list_tenant_conversations
 from backend.services.orders.orders import OrderView, list_orders
 from backend.services.payments.wallets import get_wallet
@@ -28,6 +29,7 @@ from backend.web.core import blp, context, page, t, tenant_id, viewer
 PAID_STATUSES = frozenset({PAID, FULFILLED, DELIVERED})
 PAGE = 100
 TOP_INTENTS = 8
+TOP_PRODUCTS = 5
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,8 @@ class Trends:
     fallbacks: int
     revenue_minor: int
     orders: int
+    products: list[dict[str, Any]]  # the top products: title, units, revenue_minor
+    payments: list[tuple[str, int, int, int | None]]  # method, tried, paid, % paid (rounded)
 
 
 def _summed(days: list[dict[str, Any]], name: str) -> int:
@@ -76,7 +80,7 @@ def _summed(days: list[dict[str, Any]], name: str) -> int:
 
 def trends(currency: str) -> Trends:
     """The last 30 days (today included) from one read of the analytics service."""
-    report = daily(context(), tenant_id(), None, None)
+    report, sold = dashboard(context(), tenant_id(), TOP_PRODUCTS)
     days = report["days"]
     intents: dict[str, int] = {}
     for day in days:
@@ -96,9 +100,14 @@ def trends(currency: str) -> Trends:
               ("ordered", _summed(days, "conversations_ordered")),
               ("paid", _summed(days, "conversations_paid"))]
     top = sorted(intents.items(), key=lambda item: (-item[1], item[0]))[:TOP_INTENTS]
+    tried = total({"payments": day["figures"].get("payments") or {}} for day in days)
+    payments = [(method, int(counts.get("attempted", 0)), int(counts.get("succeeded", 0)),
+                 average_minor(100 * int(counts.get("succeeded", 0)),
+                               int(counts.get("attempted", 0))))
+                for method, counts in sorted(tried.get("payments", {}).items())]
     return Trends(chart, funnel, top, _summed(days, "classifications"),
                   _summed(days, "fallbacks"), _summed(days, "revenue_minor"),
-                  _summed(days, "orders"))
+                  _summed(days, "orders"), sold["products"], payments)
 
 
 @blp.get("/")

@@ -27,8 +27,11 @@ from backend.models import (
     LlmCall,
     NluClassification,
     Order,
+    OrderLine,
     OutboundMessage,
     Payment,
+    Product,
+    ProductVariant,
     Service,
     ServiceVariant,
 )
@@ -417,6 +420,82 @@ def test_funnel_messaging_and_intents_endpoints(history: Context, client: Any,
     assert other["revenue_minor"] == 999_900
 
 
+def product_with_variants(ctx: Context, tenant_id: str, title: str,
+                          prices: tuple[int, ...]) -> list[int]:
+    """A product with one variant per price; returns its id and its variants' ids."""
+    with ctx.db.transaction() as session:
+        product = Product(tenant_id=tenant_id, title=title, category="test")
+        session.add(product)
+        session.flush()
+        variants = [ProductVariant(tenant_id=tenant_id, product_id=product.id,
+                                   sku=f"{title[:3]}-{n}", price_minor=price, currency="KES",
+                                   stock=100) for n, price in enumerate(prices)]
+        session.add_all(variants)
+        session.flush()
+        return [product.id] + [v.id for v in variants]
+
+
+def sold_order(ctx: Context, tenant_id: str, placed: datetime, status: str,
+          lines: list[tuple[int | None, int, int]]) -> None:
+    """A placed order of (variant id, quantity, unit price) lines."""
+    with ctx.db.transaction() as session:
+        customer_id = session.scalar(select(Customer.id).where(Customer.tenant_id == tenant_id))
+        order = Order(tenant_id=tenant_id, customer_id=customer_id, status=status,
+                      currency="KES", total_minor=sum(q * p for _, q, p in lines),
+                      placed_at=placed, created_at=placed)
+        session.add(order)
+        session.flush()
+        session.add_all(OrderLine(tenant_id=tenant_id, order_id=order.id, variant_id=variant,
+                                  sku=f"sku-{variant}",
+                                  title="Old hat" if variant is None else "line title",
+                                  unit_price_minor=price, quantity=quantity,
+                                  line_total_minor=quantity * price)
+                        for variant, quantity, price in lines)
+
+
+def test_top_products_from_paid_order_lines(history: Context, client: Any,
+                                            fixed_now: None) -> None:
+    shoes, shoes_small, shoes_large = product_with_variants(history, TENANT_ID, "Shoes",
+                                                            (1_000, 1_500))
+    bag, bag_one = product_with_variants(history, TENANT_ID, "Bag", (5_000,))
+    shirt, theirs = product_with_variants(history, OTHER_ID, "Their shirt", (9_000,))
+    sold_order(history, TENANT_ID, local(D1, 11), "paid", [(shoes_small, 2, 1_000),
+                                                        (bag_one, 1, 5_000)])
+    sold_order(history, TENANT_ID, local(D1, 12), "pending_payment", [(shoes_small, 5, 1_000)])
+    sold_order(history, TENANT_ID, local(D2, 11), "delivered", [(shoes_large, 3, 1_500)])
+    sold_order(history, TENANT_ID, local(D2, 12), "cancelled", [(bag_one, 10, 5_000)])
+    sold_order(history, TENANT_ID, local(D2, 13), "fulfilled", [(None, 1, 700)])  # variant deleted
+    sold_order(history, TENANT_ID, local(TODAY, 8), "paid", [(bag_one, 1, 5_000)])  # today: live
+    sold_order(history, OTHER_ID, local(D1, 11), "paid", [(theirs, 4, 9_000)])
+
+    rollup.rollup_day(history, TENANT_ID, D1)  # D2 and today are computed live
+    with history.db.transaction() as session:
+        row = session.scalar(select(DailyRollup).where(DailyRollup.tenant_id == TENANT_ID,
+                                                       DailyRollup.day == D1))
+        assert row is not None
+        assert row.products == {str(shoes): {"units": 2, "revenue_minor": 2_000},
+                                str(bag): {"units": 1, "revenue_minor": 5_000}}
+    response = client.get("/v1/analytics/products?from=2026-03-10&to=2026-03-12",
+                          headers=merchant_headers())
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert (body["from"], body["to"], body["units"], body["revenue_minor"]) == (
+        "2026-03-10", "2026-03-12", 8, 17_200)
+    assert body["products"] == [
+        {"product_id": bag, "title": "Bag", "units": 2, "revenue_minor": 10_000},
+        {"product_id": shoes, "title": "Shoes", "units": 5, "revenue_minor": 6_500},
+        {"product_id": None, "title": "Old hat", "units": 1, "revenue_minor": 700}]
+    top = client.get("/v1/analytics/products?limit=1", headers=merchant_headers()).get_json()
+    assert [p["product_id"] for p in top["products"]] == [bag]  # the last 30 days by default
+    assert top["units"] == 8
+
+    other = client.get("/v1/analytics/products?from=2026-03-10&to=2026-03-12",
+                       headers=merchant_headers(OTHER_ID, "other-shop-api-key-0002")).get_json()
+    assert other["products"] == [{"product_id": shirt, "title": "Their shirt", "units": 4,
+                                  "revenue_minor": 36_000}]
+    assert (other["units"], other["revenue_minor"]) == (4, 36_000)
+
+
 def test_bad_ranges_and_roles(history: Context, client: Any, fixed_now: None) -> None:
     reversed_range = client.get("/v1/analytics/daily?from=2026-03-11&to=2026-03-10",
                                 headers=merchant_headers())
@@ -429,7 +508,7 @@ def test_bad_ranges_and_roles(history: Context, client: Any, fixed_now: None) ->
     assert unknown.status_code == 422
     viewer_key = "analytics-viewer-key-000001"
     issue_api_key(history, TENANT_ID, viewer_key, scopes=BUILT_IN_ROLES["viewer"])
-    for path in ("overview", "daily", "funnel", "messaging", "intents"):
+    for path in ("overview", "daily", "funnel", "messaging", "intents", "products"):
         refused = client.get(f"/v1/analytics/{path}",
                              headers=merchant_headers(api_key=viewer_key))
         assert refused.status_code == 403, path

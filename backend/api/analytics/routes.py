@@ -17,6 +17,8 @@ from backend.api.analytics.schemas import (
     IntentsSchema,
     MessagingSchema,
     OverviewSchema,
+    ProductQuerySchema,
+    ProductsSchema,
     RangeQuerySchema,
 )
 from backend.api.auth import require_tenant
@@ -89,3 +91,16 @@ class Intents(MethodView):
     def get(self, first: date | None, last: date | None, limit: int) -> dict[str, Any]:
         """The most frequent intents and the fallback rate"""
         return reports.intents(context(), tenant_id(), first, last, limit)
+
+
+@blp.route("/products")
+class Products(MethodView):
+    @requires("analytics:read")
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.arguments(ProductQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, ProductsSchema)
+    @blp.alt_response(400, schema=ErrorSchema, description=RANGE_ERROR)
+    def get(self, first: date | None, last: date | None, limit: int) -> dict[str, Any]:
+        """The top products: units and revenue of paid orders' lines, by product (default: the
+        last 30 days)"""
+        return reports.products(context(), tenant_id(), first, last, limit)

@@ -189,3 +189,22 @@ class ActiveTenantsSchema(Schema):
     tenants_total = Count()
     tenants = fields.List(fields.Nested(ActiveTenantSchema))
 
+
+
+class ProductQuerySchema(RangeQuerySchema):
+    limit = BoundedInt(minimum=1, maximum=100, load_default=10)
+
+
+class ProductSoldSchema(Schema):
+    product_id = fields.Int(allow_none=True, metadata={
+        "description": "null for lines whose variant has since been deleted (kept by title)"})
+    title = fields.Str()
+    units = Count()
+    revenue_minor = Minor(metadata={"description": "The order lines' totals (before delivery)"})
+
+
+class ProductsSchema(RangeHeadSchema):
+    units = Count(metadata={"description": "Units of every product sold in the range"})
+    revenue_minor = Minor(metadata={"description": "Order lines' totals of the range"})
+    products = fields.List(fields.Nested(ProductSoldSchema), metadata={
+        "description": "Most revenue first, then most units"})

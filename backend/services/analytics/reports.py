@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from backend.domain import analytics as rules
 from backend.domain.errors import InvalidInput
-from backend.models import InboundMessage, Tenant
-from backend.models.analytics import ROLLUP_COUNTS, ROLLUP_MAPS, DailyRollup
+from backend.models import InboundMessage, Product, Tenant
+from backend.models.analytics import PRODUCTS, ROLLUP_COUNTS, ROLLUP_MAPS, DailyRollup
 from backend.models.base import utcnow
 from backend.services.analytics.rollup import compute, day_figures
 from backend.services.platform.tenants import require_tenant
@@ -44,7 +44,7 @@ class Window:
 
 
 def _row_figures(row: DailyRollup) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in FIGURES}
+    return {**{name: getattr(row, name) for name in FIGURES}, PRODUCTS: row.products or {}}
 
 
 def _window(ctx: Context, tenant_id: str, first: date | None, last: date | None,
@@ -112,7 +112,10 @@ def daily(ctx: Context, tenant_id: str, first: date | None, last: date | None,
           metrics: list[str] | None = None, now: datetime | None = None) -> dict[str, Any]:
     """One entry per day of the range (default: the last 30 days), with the chosen figures
     (default: all of them and the derived rates)."""
-    window = _window(ctx, tenant_id, first, last, DEFAULT_DAYS, now)
+    return _daily(_window(ctx, tenant_id, first, last, DEFAULT_DAYS, now), metrics)
+
+
+def _daily(window: Window, metrics: list[str] | None = None) -> dict[str, Any]:
     series = []
     for day in window.days:
         values = _summary(day.figures)
@@ -186,6 +189,48 @@ def intents(ctx: Context, tenant_id: str, first: date | None, last: date | None,
             "fallback_rate": rules.ratio(summed.get("fallbacks", 0), classified),
             "top": [{"intent": name, "count": count, "share": rules.ratio(count, classified)}
                     for name, count in rules.top_intents(summed.get("intents", {}), limit)]}
+
+
+def products(ctx: Context, tenant_id: str, first: date | None, last: date | None,
+             limit: int = 10, now: datetime | None = None) -> dict[str, Any]:
+    """The products that sold most (by revenue, then units) in the range (default: the last 30
+    days): units and line revenue of paid orders, with the range's totals."""
+    return _products(ctx, tenant_id, _window(ctx, tenant_id, first, last, DEFAULT_DAYS, now),
+                     limit)
+
+
+def _products(ctx: Context, tenant_id: str, window: Window, limit: int) -> dict[str, Any]:
+    summed: dict[str, dict[str, int]] = {}
+    for day in window.days:
+        rules.add(summed, {PRODUCTS: day.figures.get(PRODUCTS) or {}})
+    sold = summed.get(PRODUCTS, {})
+    ranked = sorted(sold.items(), key=lambda item: (-item[1].get("revenue_minor", 0),
+                                                    -item[1].get("units", 0), item[0]))[:limit]
+    ids = [int(key) for key, _ in ranked if key.isdigit()]
+    titles: dict[int, str] = {}
+    if ids:
+        with ctx.db.transaction() as session:
+            titles = dict(session.execute(select(Product.id, Product.title).where(
+                Product.tenant_id == tenant_id, Product.id.in_(ids))).tuples().all())
+    top = []
+    for key, counts in ranked:
+        product_id = int(key) if key.isdigit() else None
+        title = titles.get(product_id, "") if product_id is not None else key.removeprefix("line:")
+        top.append({"product_id": product_id, "title": title,
+                    "units": int(counts.get("units", 0)),
+                    "revenue_minor": int(counts.get("revenue_minor", 0))})
+    return {**_head(window), "from": window.days[0].day, "to": window.days[-1].day,
+            "units": sum(int(c.get("units", 0)) for c in sold.values()),
+            "revenue_minor": sum(int(c.get("revenue_minor", 0)) for c in sold.values()),
+            "products": top}
+
+
+def dashboard(ctx: Context, tenant_id: str, limit: int = 5,
+              now: datetime | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The web overview's last 30 days: the daily series and the top products, from one read
+    of the roll-up (today computed live once)."""
+    window = _window(ctx, tenant_id, None, None, DEFAULT_DAYS, now)
+    return _daily(window), _products(ctx, tenant_id, window, limit)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,9 @@ timezone, as UTC bounds):
   customer placed an order (placed between the conversation's start and its last message) /
   one that is paid.
 - payments: attempts started that day per method, and how many succeeded.
+- products: the order lines of the day's paid orders (those counted in revenue_minor) by
+  product: units and the lines' totals (before delivery fees); a line whose variant has since
+  been deleted is kept under its own title.
 - bookings: appointments made that day; appointments / no_shows: appointments starting that
   day that were not cancelled / marked no-show.
 - classifications, intents, fallbacks: the NLU log's messages of the day by intent.
@@ -36,7 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, or_, select
+from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -52,11 +55,13 @@ from backend.models import (
     LlmCall,
     NluClassification,
     Order,
+    OrderLine,
     OutboundMessage,
     Payment,
+    ProductVariant,
     Tenant,
 )
-from backend.models.analytics import DailyRollup, FaqAnswerLog, empty_figures
+from backend.models.analytics import PRODUCTS, DailyRollup, FaqAnswerLog, empty_figures
 from backend.models.base import utcnow
 from backend.services.platform.tenants import require_tenant
 from backend.wiring import Context
@@ -137,6 +142,7 @@ def compute(session: Session, tenant: Tenant, start: datetime, end: datetime) ->
         where=[Order.tenant_id == tid, Order.placed_at >= start, Order.placed_at < end])
     figures["orders"], figures["orders_paid"] = _int(orders), _int(orders_paid)
     figures["revenue_minor"] = _int(revenue)
+    figures[PRODUCTS] = _products(session, tid, start, end)
 
     figures["payments"] = {
         method: {"attempted": int(attempted), "succeeded": _int(succeeded)}
@@ -185,6 +191,30 @@ def compute(session: Session, tenant: Tenant, start: datetime, end: datetime) ->
 
     _campaigns(session, tid, start, end, figures)
     return figures
+
+
+def _products(session: Session, tid: str, start: datetime,
+              end: datetime) -> dict[str, dict[str, int]]:
+    """Units and line totals of the paid orders placed in [start, end), by product."""
+    gone = ProductVariant.product_id.is_(None)
+    title = case((gone, OrderLine.title), else_=literal(""))
+    rows = session.execute(
+        select(ProductVariant.product_id, title, func.sum(OrderLine.quantity),
+               func.sum(OrderLine.line_total_minor))
+        .select_from(OrderLine)
+        .join(Order, Order.id == OrderLine.order_id)
+        .outerjoin(ProductVariant, and_(ProductVariant.id == OrderLine.variant_id,
+                                        ProductVariant.tenant_id == tid))
+        .where(Order.tenant_id == tid, OrderLine.tenant_id == tid, Order.placed_at >= start,
+               Order.placed_at < end, Order.status.in_(rules.PAID_STATUSES))
+        .group_by(ProductVariant.product_id, title))
+    products: dict[str, dict[str, int]] = {}
+    for product_id, line_title, units, revenue in rows:
+        key = str(product_id) if product_id is not None else f"line:{line_title}"
+        slot = products.setdefault(key, {"units": 0, "revenue_minor": 0})
+        slot["units"] += _int(units)
+        slot["revenue_minor"] += _int(revenue)
+    return dict(sorted(products.items()))
 
 
 def _handoffs(session: Session, tid: str, start: datetime, end: datetime,

@@ -1,0 +1,56 @@
+"""The web overview's analytics extras without a browser: the top products of the last 30
+days (units and revenue of paid orders' lines) and payment success by method, exact counts,
+another shop's sales never shown; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from backend.wiring import Context
+from tests.backend.accounts_helpers import PASSWORD, make_user
+from tests.backend.conftest import OTHER_ID, TENANT_ID
+from tests.backend.test_analytics import History, product_with_variants, sold_order
+
+
+def _rows(page: str, table: str) -> list[list[str]]:
+    body = re.search(rf'<table class="list" id="{table}">.*?<tbody>(.*?)</tbody>', page, re.S)
+    assert body, page
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row)
+            for row in re.findall(r"<tr>(.*?)</tr>", body.group(1), re.S)]
+
+
+def test_the_overview_shows_top_products_and_payment_success(client: Any,
+                                                             tenants: Context) -> None:
+    now = datetime.now(UTC)
+    ours, theirs = History(tenants, TENANT_ID), History(tenants, OTHER_ID)
+    buyer = ours.customer("+254711000101")
+    theirs.customer("+254722000102")  # their sold_order's buyer
+    _, cap_variant = product_with_variants(tenants, TENANT_ID, "Cap", (80_000,))
+    _, mug_variant = product_with_variants(tenants, TENANT_ID, "Mug", (45_000,))
+    _, shirt_variant = product_with_variants(tenants, OTHER_ID, "Their shirt", (9_000_000,))
+    sold_order(tenants, TENANT_ID, now - timedelta(days=3), "paid",
+               [(cap_variant, 3, 80_000), (mug_variant, 1, 45_000)])
+    for placed, status, line in ((1, "delivered", (mug_variant, 4, 45_000)),
+                                 (2, "cancelled", (cap_variant, 9, 80_000)),  # not revenue
+                                 (40, "paid", (cap_variant, 7, 80_000))):  # before the 30 days
+        sold_order(tenants, TENANT_ID, now - timedelta(days=placed), status, [line])
+    sold_order(tenants, OTHER_ID, now - timedelta(days=1), "paid", [(shirt_variant, 1, 9_000_000)])
+    order = ours.order(buyer, now - timedelta(days=2), "pending_payment", 100)
+    for method, status in (("mpesa_stk", "succeeded"), ("mpesa_stk", "failed"),
+                           ("mpesa_stk", "succeeded"), ("card", "failed")):
+        ours.payment(order, buyer, method, status, now - timedelta(days=2))
+    their_buyer = theirs.customer("+254722000103")
+    their_order = theirs.order(their_buyer, now - timedelta(days=2), "pending_payment", 100)
+    theirs.payment(their_order, their_buyer, "mpesa_manual", "succeeded", now - timedelta(days=2))
+    make_user(tenants, "owner@duka.example")
+    assert client.post("/app/login", data={"email": "owner@duka.example",
+                                           "password": PASSWORD}).status_code == 303
+
+    page = client.get("/app/").data.decode()
+    assert _rows(page, "top-products") == [["Cap", "3", "KES 2,400.00"],
+                                           ["Mug", "5", "KES 2,250.00"]]
+    assert "Their shirt" not in page
+    assert _rows(page, "payment-methods") == [["Card", "1", "0", "0%"],
+                                              ["M-Pesa (prompt)", "3", "2", "67%"]]
