@@ -9,7 +9,9 @@ nothing).
 What a year holds: customers (a tenth of the conversations, a few new each day), conversations
 of two to four inbound messages each answered by the assistant (replies delivered or read), the
 NLU log of every inbound message (a share of them falling back), orders placed in conversations
-(paid, delivered, cancelled or waiting), one payment attempt per order (M-Pesa STK or card),
+(paid, delivered, cancelled or waiting) with one to three lines of the tenant's products (a
+small history catalog is added when the tenant has none), one payment attempt per order (M-Pesa
+STK or card),
 handoffs with the merchant's reply, FAQ answers and LLM calls.
 """
 
@@ -33,8 +35,11 @@ from backend.models import (
     LlmCall,
     NluClassification,
     Order,
+    OrderLine,
     OutboundMessage,
     Payment,
+    Product,
+    ProductVariant,
 )
 from backend.models.analytics import FaqAnswerLog
 from backend.models.base import utcnow
@@ -79,6 +84,34 @@ def _insert_ids(session: Any, model: Any, rows: list[dict[str, Any]]) -> list[in
             insert(model).returning(model.id, sort_by_parameter_order=True),
             rows[start:start + CHUNK]))
     return ids
+
+
+HISTORY_PRODUCTS = (("Maasai shuka", 250_000), ("Kikoy beach towel", 180_000),
+                    ("Leather sandals", 320_000), ("Kiondo basket", 450_000),
+                    ("Kenyan tea 500 g", 65_000), ("Beaded bracelet", 90_000))
+
+
+def _catalog(session: Any, tenant_id: str, currency: str) -> list[tuple[int, str, str, int]]:
+    """The tenant's variants to sell: (id, sku, title, price); a small catalog when it has
+    none."""
+    found = [tuple(row) for row in session.execute(
+        select(ProductVariant.id, ProductVariant.sku, Product.title, ProductVariant.price_minor)
+        .join(Product, Product.id == ProductVariant.product_id)
+        .where(ProductVariant.tenant_id == tenant_id, Product.tenant_id == tenant_id)
+        .order_by(ProductVariant.id))]
+    if found:
+        return found  # type: ignore[return-value]
+    made = []
+    for n, (title, price) in enumerate(HISTORY_PRODUCTS):
+        product = Product(tenant_id=tenant_id, title=title, category="history")
+        session.add(product)
+        session.flush()
+        variant = ProductVariant(tenant_id=tenant_id, product_id=product.id, sku=f"HIST-{n}",
+                                 price_minor=price, currency=currency, stock=1_000)
+        session.add(variant)
+        session.flush()
+        made.append((variant.id, variant.sku, title, price))
+    return made
 
 
 def seed_history(ctx: Context, tenant_id: str, messages: int = 100_000, orders: int = 10_000,
@@ -173,17 +206,27 @@ def seed_history(ctx: Context, tenant_id: str, messages: int = 100_000, orders: 
         _insert(session, OutboundMessage, outbound)
         _insert(session, NluClassification, nlu)
 
-        # Orders in conversations, one payment attempt each.
-        order_rows, chosen = [], rng.sample(range(len(conv_rows)), orders)
+        # Orders in conversations, of one to three lines, one payment attempt each.
+        catalog = _catalog(session, tenant_id, currency)
+        order_rows, baskets, chosen = [], [], rng.sample(range(len(conv_rows)), orders)
         for index in sorted(chosen):
             conv = conv_rows[index]
             placed = conv["started_at"] + (conv["last_message_at"] - conv["started_at"]) / 2
+            basket = [(variant, rng.randint(1, 3))
+                      for variant in rng.sample(catalog, min(len(catalog), rng.randint(1, 3)))]
+            baskets.append(basket)
             order_rows.append({"tenant_id": tenant_id, "customer_id": conv["customer_id"],
                                "status": _weighted(rng, ORDER_STATUSES), "currency": currency,
-                               "total_minor": rng.randrange(50_000, 1_500_000, 100),
+                               "total_minor": sum(v[3] * q for v, q in basket),
                                "placed_at": placed, "created_at": placed,
                                "updated_at": placed})
         order_ids = _insert_ids(session, Order, order_rows)
+        _insert(session, OrderLine, [
+            {"tenant_id": tenant_id, "order_id": order_id, "variant_id": variant_id, "sku": sku,
+             "title": title, "unit_price_minor": price, "quantity": quantity,
+             "line_total_minor": price * quantity}
+            for order_id, basket in zip(order_ids, baskets)
+            for (variant_id, sku, title, price), quantity in basket])
         payments = []
         for order_id, row in zip(order_ids, order_rows):
             card = rng.random() < 0.2

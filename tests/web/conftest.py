@@ -114,21 +114,32 @@ class Browser:
             self.open("/app/login")
         self.driver.find_element(By.ID, "email").send_keys(email)
         self.driver.find_element(By.ID, "password").send_keys(password)
-        self.driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-        self.wait.until(expected_conditions.presence_of_element_located((By.CSS_SELECTOR,
-                                                                         "nav.main-nav")))
+        self.submit("form button[type=submit]", expect="nav.main-nav")
 
     def text(self, css: str) -> str:
-        return str(self.driver.find_element(By.CSS_SELECTOR, css).text)
+        """The text of the current page's element (waited for: a page just submitted may still
+        be arriving)."""
+        found = self.wait.until(expected_conditions.visibility_of_element_located(
+            (By.CSS_SELECTOR, css)), f"no visible {css} on {self.driver.current_url}")
+        return str(found.text)
 
     def texts(self, css: str) -> list[str]:
         return [str(e.text) for e in self.driver.find_elements(By.CSS_SELECTOR, css)]
 
-    def submit(self, css: str) -> None:
-        """Click a form's button and wait for the page it leads to."""
+    def submit(self, css: str, expect: str = "main") -> None:
+        """Click a form's button (or a link) and wait until the page it leads to has replaced
+        this one and has loaded (its `expect` element present): the old page's elements (a
+        previous notice, the clicked row) are never read for the new one's."""
         old = self.driver.find_element(By.TAG_NAME, "html")
-        self.driver.find_element(By.CSS_SELECTOR, css).click()
-        self.wait.until(expected_conditions.staleness_of(old))
+        button = self.wait.until(expected_conditions.element_to_be_clickable(
+            (By.CSS_SELECTOR, css)), f"no clickable {css} on {self.driver.current_url}")
+        button.click()
+        self.wait.until(expected_conditions.staleness_of(old),
+                        f"submitting {css} did not leave {self.driver.current_url}")
+        self.wait.until(lambda driver: driver.execute_script(
+            "return document.readyState") == "complete")
+        self.wait.until(expected_conditions.presence_of_element_located(
+            (By.CSS_SELECTOR, expect)), f"no {expect} after submitting {css}")
 
     def shoot(self, name: str) -> list[Path]:
         """The current page at phone and desktop width, whole height."""
