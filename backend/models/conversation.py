@@ -23,6 +23,9 @@ class Conversation(Base):
             "started_at",
         ),
         Index("ix_conversations_tenant_id_started_at", "tenant_id", "started_at"),  # analytics
+        # The inbox and the overview: a tenant's few conversations waiting for a person.
+        Index("ix_conversations_tenant_id_needs_human_status", "tenant_id", "needs_human",
+              "status"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

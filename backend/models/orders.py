@@ -69,6 +69,9 @@ class Order(Base):
         Index("ix_orders_tenant_id_customer_id", "tenant_id", "customer_id"),
         Index("ix_orders_status_placed_at", "status", "placed_at"),
         Index("ix_orders_tenant_id_placed_at", "tenant_id", "placed_at"),  # analytics
+        # The orders page (newest first) and today's orders on the overview.
+        Index("ix_orders_tenant_id_id", "tenant_id", "id"),
+        Index("ix_orders_tenant_id_created_at", "tenant_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import case, func, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from backend.services.platform.audit import record_audit
 from backend.wiring import Context
@@ -271,17 +271,32 @@ def get_order(ctx: Context, tenant_id: str, order_id: int,
 
 
 def list_orders(ctx: Context, tenant_id: str, *, status: str | None = None,
-                customer_id: int | None = None, page: int = 1,
-                page_size: int = 50) -> Page[OrderView]:
-    """Newest first."""
+                customer_id: int | None = None, created_since: datetime | None = None,
+                page: int = 1, page_size: int = 50) -> Page[OrderView]:
+    """Newest first (the page's lines loaded in one more query, not one per order)."""
     query = select(Order).where(Order.tenant_id == tenant_id)
     if status:
         query = query.where(Order.status == status)
     if customer_id is not None:
         query = query.where(Order.customer_id == customer_id)
+    if created_since is not None:
+        query = query.where(Order.created_at >= created_since)
     with ctx.db.transaction() as session:
-        count, orders = fetch_page(session, query, page, page_size, Order.id.desc())
+        count, orders = fetch_page(session, query.options(selectinload(Order.lines)), page,
+                                   page_size, Order.id.desc())
         return Page(count, page, page_size, [_view(o) for o in orders])
+
+
+def orders_since(ctx: Context, tenant_id: str, since: datetime,
+                 paid_statuses: Sequence[str]) -> tuple[int, int]:
+    """(orders created since `since`, the total of those in `paid_statuses`) in one aggregate
+    query."""
+    with ctx.db.transaction() as session:
+        count, paid = session.execute(
+            select(func.count(), func.coalesce(func.sum(case(
+                (Order.status.in_(list(paid_statuses)), Order.total_minor), else_=0)), 0))
+            .where(Order.tenant_id == tenant_id, Order.created_at >= since)).one()
+        return int(count or 0), int(paid or 0)
 
 
 def expire_unpaid(ctx: Context, timeout: timedelta, now: datetime | None = None) -> list[int]:
