@@ -71,6 +71,10 @@ def test_the_owner_signs_in_and_sees_todays_figures(browser: Browser, shop_ctx: 
         By.CSS_SELECTOR, "#charts .plot canvas")) == 3)
     assert browser.texts(".funnel dt") == ["Conversations", "Ordered", "Paid"]
     assert "orders" in browser.text("#charts-title + p")
+    # The top products of the paid orders (the seed's and the one paid above) and payment
+    # success by method (the seed's payments), as tables.
+    assert browser.texts("#top-products tbody tr")
+    assert browser.texts("#payment-methods thead th")[-1] == "Success"
     browser.shoot("02-overview")
     assert browser.page_width() <= 1280
 
