@@ -210,8 +210,9 @@ def _products(ctx: Context, tenant_id: str, window: Window, limit: int) -> dict[
     titles: dict[int, str] = {}
     if ids:
         with ctx.db.transaction() as session:
-            titles = dict(session.execute(select(Product.id, Product.title).where(
-                Product.tenant_id == tenant_id, Product.id.in_(ids))).tuples().all())
+            titles = {int(product_id): str(title) for product_id, title in session.execute(
+                select(Product.id, Product.title).where(Product.tenant_id == tenant_id,
+                                                        Product.id.in_(ids)))}
     top = []
     for key, counts in ranked:
         product_id = int(key) if key.isdigit() else None
