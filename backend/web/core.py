@@ -111,7 +111,7 @@ def language() -> str:
     return str(g.get("web_language") or "en")
 
 
-def t(key: str, **values: Any) -> str:
+def t(key: str, /, **values: Any) -> str:
     return translate(language(), key, **values)
 
 

@@ -369,7 +369,7 @@ SW: dict[str, str] = {
 CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "sw": SW}
 
 
-def translate(language: str, key: str, **values: Any) -> str:
+def translate(language: str, key: str, /, **values: Any) -> str:
     text = CATALOGUES.get(language, EN).get(key) or EN.get(key) or key
     return text.format(**values) if values else text
 

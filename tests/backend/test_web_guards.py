@@ -128,3 +128,13 @@ def test_a_page_write_its_service_recorded_is_recorded_once(
                        data={"csrf_token": token, "stock": "-1"}).status_code == 422
     assert client.get("/app/catalog").status_code == 200
     assert list_audit_logs(tenants, TENANT_ID).count == before + len(new)
+
+
+def test_a_words_values_may_be_named_like_the_translators_own_arguments() -> None:
+    """{language} and {key} in a catalogue entry (e.g. "Answer in {language}") are values, not
+    translate()'s own parameters (the knowledge page's form answered 500 before)."""
+    from backend.web.i18n import translate
+
+    assert translate("en", "no.such.word") == "no.such.word"
+    assert translate("en", "auth.signed_in_as", email="a@b.example", language="sw",
+                     key="x") == "Signed in as a@b.example"
