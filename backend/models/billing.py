@@ -83,6 +83,7 @@ class DiscountCode(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     max_redemptions: Mapped[int | None] = mapped_column(Integer)
     redemptions: Mapped[int] = mapped_column(Integer, default=0)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # by the operator
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

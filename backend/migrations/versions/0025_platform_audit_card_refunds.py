@@ -1,5 +1,6 @@
 """Platform audit and card clean-up: audit_logs.tenant_id may be null (the operator's actions
-that belong to no tenant: discount codes, tiers; GET /v1/platform/audit-logs), billing cards
+that belong to no tenant: discount codes, tiers; GET /v1/platform/audit-logs), a discount code
+may be deactivated by the operator (deactivated_at), billing cards
 may be removed by the owner, and the Paystack card-check charge's refund is recorded on its
 card (check_refund: pending | refunded | failed, the refund's id, when).
 
@@ -29,6 +30,8 @@ REFUNDS = "check_refund IS NULL OR check_refund IN ('pending', 'refunded', 'fail
 def upgrade() -> None:
     with op.batch_alter_table("audit_logs") as batch:
         batch.alter_column("tenant_id", existing_type=sa.String(64), nullable=True)
+    op.add_column("discount_codes", sa.Column("deactivated_at", sa.DateTime(timezone=True),
+                                              nullable=True))
     with op.batch_alter_table("billing_cards") as batch:
         batch.add_column(sa.Column("check_refund", sa.String(8), nullable=True))
         batch.add_column(sa.Column("check_refund_id", sa.String(64), nullable=True))
@@ -48,6 +51,8 @@ def downgrade() -> None:
         batch.drop_column("check_refunded_at")
         batch.drop_column("check_refund_id")
         batch.drop_column("check_refund")
+    with op.batch_alter_table("discount_codes") as batch:
+        batch.drop_column("deactivated_at")
     op.execute("DELETE FROM audit_logs WHERE tenant_id IS NULL")
     with op.batch_alter_table("audit_logs") as batch:
         batch.alter_column("tenant_id", existing_type=sa.String(64), nullable=False)
