@@ -55,6 +55,7 @@ from backend.services.billing.cards import (
     card_setting,
     get_card_setup,
     paystack_event,
+    remove_card,
     start_card_setup,
     stripe_event,
 )
@@ -225,9 +226,22 @@ class PaymentMethod(MethodView):
         """Save a card for the renewals: answers the provider's page (`url`) where the owner
         enters it (Paystack: a small verification charge, BILLING_CARD_CHECK_MINOR; Stripe: no
         charge). When the provider's webhook confirms it, the card becomes the subscription's
-        payment method (replacing an earlier card)"""
+        payment method (replacing an earlier card); a job then refunds Paystack's verification
+        charge"""
         return start_card_setup(context(), tenant_id(), body["provider"],
                                 user_id=principal().user_id, email=body.get("email"))
+
+    @requires("settings:write")
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.response(200, SubscriptionSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No card is saved")
+    @blp.alt_response(409, schema=ErrorSchema, description="A card charge is in progress")
+    def delete(self) -> SubscriptionView:
+        """Remove the saved card (its token is deleted): the renewals are charged by M-Pesa to
+        the billing phone again. Refused (409) while a card charge is in progress (queued, being
+        sent, or awaiting the provider): try again once it is settled"""
+        remove_card(context(), tenant_id())
+        return get_subscription(context(), tenant_id())
 
 
 @blp.route("/payment-method/<int:setup_id>")

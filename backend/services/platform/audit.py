@@ -7,8 +7,9 @@ request (`bind_request`); outside a request (jobs, the seed) the actor is "syste
 successful write request gets a generic record afterwards (`record_request`), unless a service
 already recorded it. The platform operator's actions that belong to no tenant (discount codes,
 tiers, and any other operator write) are recorded the same way with no tenant
-(`record_platform_audit`), read by `list_platform_audit_logs`. Personal data in before/after is masked before it is stored: phones (the
-rules of pii.masking), e-mail addresses and people's names; secrets never appear.
+(`record_platform_audit`), read by `list_platform_audit_logs`. Personal data in before/after is
+masked before it is stored: phones (the rules of pii.masking), e-mail addresses and people's
+names; secrets never appear.
 """
 
 from __future__ import annotations
