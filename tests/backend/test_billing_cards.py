@@ -407,6 +407,31 @@ def test_a_refund_paystack_does_not_answer_is_retried_then_recorded_failed(
     assert len(calls) == 2 and cards.finish_card_setup(ctx, saved["id"]) == "skipped"
 
 
+def test_a_refund_whose_job_was_lost_is_queued_again_by_the_billing_run(
+        billing, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, ctx = billing
+    lost: list[int] = []
+    real_enqueue = ctx.jobs.enqueue
+
+    def enqueue(job: Any, *args: Any) -> None:
+        if job.path.endswith("finish_card_setup"):
+            lost.append(args[0])  # Redis emptied: the job never runs
+            return None
+        return real_enqueue(job, *args)
+
+    monkeypatch.setattr(ctx.jobs, "enqueue", enqueue)
+    saved = save_card(client, "paystack")
+    assert lost == [saved["id"]] and card_row(ctx, saved["id"]).check_refund == "pending"
+    saved_at = card_row(ctx, saved["id"]).updated_at
+    run_billing(ctx, now=saved_at + timedelta(minutes=30))  # within the grace: not yet
+    assert lost == [saved["id"]]
+    monkeypatch.undo()
+    run(ctx, saved_at + timedelta(hours=2))
+    row = wait_for(lambda: (found := card_row(ctx, saved["id"])).check_refund == "refunded"
+                   and found)
+    assert len(sandbox_record(ctx, "paystack-transaction", row.reference)["refunds"]) == 1
+
+
 def test_the_stripe_card_label_is_read_from_the_payment_method(billing) -> None:
     client, ctx = billing
     saved = save_card(client, "stripe", card=DECLINING_CARDS["stripe"])

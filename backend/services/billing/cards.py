@@ -25,7 +25,7 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -389,6 +389,18 @@ def finish_card_setup(ctx: Context, card_id: int, *, final_attempt: bool = True)
                                                   BillingCard.label.is_(None))
                         .values(label=f"{found.brand} **** {found.last4}"[:40]))
     return "labelled"
+
+
+REFUND_GRACE = timedelta(hours=1)
+
+
+def unfinished_refunds(ctx: Context, now: datetime) -> list[int]:
+    """Saved cards whose card check is still to refund an hour on (the job lost: Redis
+    emptied, a worker killed between tries): the billing run queues their job again."""
+    with ctx.db.transaction() as session:
+        return list(session.scalars(select(BillingCard.id).where(
+            BillingCard.check_refund == "pending",
+            BillingCard.updated_at < now - REFUND_GRACE).order_by(BillingCard.id).limit(500)))
 
 
 def _refund_check(ctx: Context, card_id: int, reference: str, final_attempt: bool) -> str:
