@@ -13,7 +13,7 @@ from backend.domain.tiers import TIER_NAME_PATTERN
 from backend.interface import inputs
 
 
-_iana = inputs.check_timezone  # backend/api/platform/schemas.py checks timezones the same way
+_iana = inputs.check_timezone  # backend/api/platform/schemas.py checks timezones with it
 
 
 class UsageSchema(Schema):
