@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from selenium.webdriver.common.by import By
 
+from backend.services.bookings.appointments import list_appointments
 from backend.services.catalog.listing import list_products, match_products
 from backend.services.orders.orders import list_orders, place_order, transition_order
 from backend.services.payments.wallets import list_withdrawals
@@ -64,7 +65,8 @@ def test_the_owner_signs_in_and_sees_todays_figures(browser: Browser, shop_ctx: 
     assert browser.text("#figure-balance .value").startswith("KES ")
     assert f"#{placed.id}" in browser.text("main")
     nav = browser.texts("nav.main-nav a")
-    assert nav == ["Overview", "Orders", "Inbox", "Catalog", "Wallet"]
+    assert nav == ["Overview", "Orders", "Appointments", "Inbox", "Customers", "Catalog",
+                   "Knowledge base", "Wallet", "Settings", "Users & roles"]
     # The last 30 days from the analytics service: uPlot draws each chart, the funnel and the
     # intents are listed.
     browser.wait.until(lambda _: len(browser.driver.find_elements(
@@ -216,3 +218,58 @@ def test_a_viewer_is_denied_the_wallet(browser: Browser) -> None:
     browser.open("/app/orders")  # what the role does allow
     assert browser.texts("table.list tbody tr")
     assert browser.driver.find_elements(By.CSS_SELECTOR, "form[action$='/status']") == []
+
+
+def test_the_owner_runs_appointments_knowledge_customers_settings_and_users(
+        browser: Browser, shop_ctx: Context) -> None:
+    zone = ZoneInfo(get_settings(shop_ctx, SHOP).timezone)
+    coming = next(a for a in list_appointments(shop_ctx, SHOP, status="booked",
+                                               start=datetime.now(zone), page_size=50).results)
+    day = coming.starts_at.astimezone(zone).date().isoformat()
+    browser.sign_in(staff("owner"))
+
+    browser.open(f"/app/appointments?day={day}")
+    slot = browser.text(f"#appointment-{coming.id}")
+    assert coming.service_name in slot and "Booked" in slot and "***" in slot
+    assert browser.page_width() <= 1280
+    browser.shoot("11-appointments-day")
+    browser.driver.find_element(By.LINK_TEXT, "Week").click()
+    assert len(browser.driver.find_elements(By.CSS_SELECTOR, "section.day")) == 7
+    assert browser.driver.find_elements(By.ID, f"appointment-{coming.id}")
+    browser.shoot("12-appointments-week")
+
+    # The try box answers from the shop's knowledge base, with its confidence.
+    browser.open("/app/knowledge")
+    assert "Returns and refunds" in browser.text("ul.entries")
+    browser.driver.find_element(By.ID, "question").send_keys("Can I return shoes that do not fit?")
+    browser.submit("#try-form button[type=submit]")
+    assert "7 days" in browser.text("#answer .answer-text")
+    assert browser.text("#confidence").endswith("%")
+    assert "Returns and refunds" in browser.text("#answer")
+    browser.shoot("13-knowledge")
+
+    customer = list_customers(shop_ctx, SHOP, page_size=1).results[0]
+    browser.open("/app/customers")
+    assert browser.driver.find_elements(By.ID, f"customer-{customer.id}")
+    browser.shoot("14-customers")
+    browser.driver.find_element(By.CSS_SELECTOR, f"#customer-{customer.id} a").click()
+    assert "Consent history" in browser.text("main")
+    browser.shoot("15-customer")
+
+    browser.open("/app/settings")
+    assert browser.driver.find_element(By.ID, "monday_open").get_attribute("value")
+    browser.shoot("16-settings")
+    browser.open("/app/users")
+    assert staff("owner") in browser.text("ul.members")
+    browser.shoot("17-users")
+    for path in ("/app/appointments/week", "/app/knowledge", "/app/customers", "/app/settings",
+                 "/app/users"):  # nothing wider than a phone
+        browser.open(path)
+        browser.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": 360, "height": 740, "deviceScaleFactor": 1, "mobile": True})
+        wide = browser.driver.execute_script(
+            "return [...document.querySelectorAll('main *')].filter("
+            "e => e.getBoundingClientRect().right > 360).slice(0, 5).map("
+            "e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)")
+        assert browser.page_width() <= 360, (path, wide)
+        browser.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})

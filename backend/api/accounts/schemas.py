@@ -103,8 +103,7 @@ class MemberListSchema(Schema):
     results = fields.List(fields.Nested(MemberSchema))
 
 
-class RoleChangeSchema(Schema):
-    role = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+RoleChangeSchema = inputs.RoleChangeSchema  # shared with the web app
 
 
 class OverridesSchema(Schema):
@@ -156,9 +155,7 @@ class InvitationListSchema(Schema):
     results = fields.List(fields.Nested(InvitationSchema))
 
 
-class InviteSchema(Schema):
-    email = fields.Str(required=True, validate=validate.Length(min=1, max=254))
-    role = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+InviteSchema = inputs.InviteSchema  # shared with the web app
 
 
 class AcceptSchema(Schema):
