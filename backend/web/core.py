@@ -129,13 +129,15 @@ def month_names(short: bool = False) -> list[str]:
     return [t(f"{prefix}{number}") for number in range(1, 13)]
 
 
-def local_time(value: datetime | None, pattern: str = "%d %b %Y %H:%M") -> str:
-    """A moment in the shop's timezone; %b and %B are the month's name in the page's language
-    (%A the weekday's)."""
+def local_time(value: datetime | None, pattern: str = "%d %b %Y %H:%M",
+               timezone: str | None = None) -> str:
+    """A moment in the shop's timezone (the signed-in person's shop, else `timezone`); %b and %B
+    are the month's name in the page's language (%A the weekday's)."""
     if value is None:
         return translate(language(), "common.none")
     viewer_ = g.get("web_viewer")
-    zone = ZoneInfo(viewer_.tenant.timezone) if viewer_ is not None else None
+    timezone = viewer_.tenant.timezone if viewer_ is not None else timezone
+    zone = ZoneInfo(timezone) if timezone else None
     local = value.astimezone(zone)
     names = {"%b": month_names(True)[local.month - 1], "%B": month_names()[local.month - 1],
              "%A": t(f"weekday.{local.weekday()}")}

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request, url_for
+from flask import Response, g, request, url_for
 
 from backend.domain.errors import (
     Conflict,
@@ -31,6 +31,7 @@ from backend.services.accounts.reset import confirm_reset, request_reset
 from backend.services.accounts.sessions import NewSession, login, session_user, switch_tenant
 from backend.web.auth_pages import signed_in_response
 from backend.web.core import (
+    LANGUAGE_COOKIE,
     PageError,
     anonymous_csrf,
     blp,
@@ -40,6 +41,7 @@ from backend.web.core import (
     t,
     validated,
 )
+from backend.web.i18n import pick_language
 
 
 def _form(*names: str) -> dict[str, str]:
@@ -48,9 +50,12 @@ def _form(*names: str) -> dict[str, str]:
 
 
 def _preview(token: str) -> InvitationPreview:
-    """The invitation, or the page saying why it no longer works (410) or is unknown (404)."""
+    """The invitation, or the page saying why it no longer works (410) or is unknown (404);
+    the page speaks the shop's language unless the visitor chose one."""
     try:
-        return preview_invitation(context(), token)
+        found = preview_invitation(context(), token)
+        g.web_language = pick_language(request.cookies.get(LANGUAGE_COOKIE), found.language)
+        return found
     except NotFound as error:
         raise PageError(404, "join.unknown", title="join.gone_title") from error
     except Gone as error:

@@ -81,6 +81,8 @@ class InvitationPreview:
     invited_by: str | None  # the inviter's name, else their email; None: the platform
     has_account: bool  # the email already has a user: they sign in instead of choosing one
     expires_at: datetime
+    timezone: str  # the shop's, for showing the expiry
+    language: str  # the shop's primary language
 
 
 @dataclass(frozen=True)
@@ -302,7 +304,8 @@ def preview_invitation(ctx: Context, token: str) -> InvitationPreview:
         return InvitationPreview(
             invitation.email, invitation.tenant_id, tenant.name, invitation.role,
             (inviter.name or inviter.email) if inviter is not None else None,
-            find_user(session, invitation.email) is not None, invitation.expires_at)
+            find_user(session, invitation.email) is not None, invitation.expires_at,
+            tenant.timezone, tenant.primary_language)
 
 
 def accept_invitation(ctx: Context, token: str, password: str | None = None,
