@@ -138,7 +138,9 @@ class InvitationSchema(Schema):
 
 class NewInvitationSchema(InvitationSchema):
     token = fields.Str(metadata={"description": "The one-time token: shown this once"})
-    link = fields.Str(metadata={"description": "The link to send the invitee"})
+    link = fields.Str(metadata={"description": "The link to send the invitee: the web page "
+                                               "/app/invite?token=… (scripts POST the token to "
+                                               "/v1/invitations/accept)"})
 
 
 class InvitationListSchema(Schema):
