@@ -4,6 +4,8 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -590,6 +592,14 @@ def test_dates_speak_swahili_month_names(client: Any, tenants: Context) -> None:
     client.get("/app/language/sw?next=/app/")
     shown = client.get(f"/app/invite?token={made.token}").data.decode()
     assert "14 Agosti 2036" in shown
+    # The chart's axis gets the month names from the page; counts ask for whole-number ticks.
+    variant_id = next(iter(seed_catalog(tenants).values()))
+    place_order(tenants, TENANT_ID, customer(tenants), [(variant_id, 1)])
+    chart = re.search(r'data-chart="([^"]+)"', client.get("/app/").data.decode())
+    assert chart, "no chart"
+    data = json.loads(html.unescape(chart.group(1)))
+    assert data["names"]["MMMM"][2] == "Machi" and data["names"]["MMM"][11] == "Des"
+    assert [s.get("counts", False) for s in data["series"]] == [False, True, True]
     client.get("/app/language/en?next=/app/")
     assert "14 August 2036" in client.get(f"/app/invite?token={made.token}").data.decode()
     with client.application.test_request_context("/app/"):

@@ -19,7 +19,11 @@
   function whole(u, ticks) {
     return ticks.map(function (v) { return Number.isInteger(v) ? compact(v) : ""; });
   }
-  var names = data.names;
+  var names = data.names;  // month and weekday names in the page's language (the server's)
+  var dayLabel = uPlot.fmtDate("{D} {MMM}", names);  // "7 Des": day first, as in Kenya
+  function days(u, ticks) {
+    return ticks.map(function (v) { return dayLabel(new Date(v * 1000)); });
+  }
   function size(el) {
     return {width: Math.max(240, el.clientWidth), height: 170};
   }
@@ -34,7 +38,7 @@
       cursor: {drag: {x: false, y: false}},
       scales: {x: {time: true}, y: {range: function (u, min, max) { return [0, Math.max(1, max)]; }}},
       axes: [
-        {space: 60},
+        {space: 60, values: days},
         series.counts ? {size: 48, incrs: COUNT_STEPS, values: whole}
                       : {size: 48, values: function (u, ticks) { return ticks.map(compact); }}
       ],
