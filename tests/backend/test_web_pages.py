@@ -493,7 +493,8 @@ def test_an_invitation_link_opens_a_page_that_makes_the_account_and_signs_in(
     assert client.post("/app/invite", data=body).status_code == 403  # no CSRF token
     assert client.post("/app/invite", data={**body, "csrf_token": "forged"}).status_code == 403
     token = _form_token(client, path)
-    weak = client.post("/app/invite", data={**body, "csrf_token": token, "password": "Password2026!"})
+    weak = client.post("/app/invite",
+                       data={**body, "csrf_token": token, "password": "Password2026!"})
     assert weak.status_code == 422 and b"too common" in weak.data
     assert b"At least 10 characters" in weak.data and b'value="Baraka"' in weak.data
     assert _invitation(tenants, "agent@duka.example").accepted_at is None  # still open
