@@ -12,6 +12,7 @@ from backend.domain.intents import FAQ_INTENTS
 from backend.domain.knowledge import LANGUAGES as KB_LANGUAGES
 from backend.domain.knowledge import MAX_QUESTION_CHARS
 from backend.domain.orders import ORDER_STATUSES
+from backend.domain.passwords import MAX_LENGTH, RULE
 from backend.domain.tenant_settings import (
     LANGUAGES as TENANT_LANGUAGES,
     BusinessHoursSchema,
@@ -42,6 +43,28 @@ class LoginSchema(Schema):
 
 class SwitchSchema(Schema):
     tenant_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+
+
+PASSWORD = {"validate": validate.Length(min=1, max=1024),
+            "metadata": {"description": f"Rule: {RULE} (at most {MAX_LENGTH})"}}
+
+
+class ResetRequestSchema(Schema):
+    email = fields.Str(required=True, validate=validate.Length(min=1, max=254))
+
+
+class ResetConfirmSchema(Schema):
+    email = fields.Str(required=True, validate=validate.Length(min=1, max=254))
+    code = fields.Str(required=True, validate=validate.Length(min=1, max=16))
+    password = fields.Str(required=True, **PASSWORD)
+
+
+class AcceptSchema(Schema):
+    token = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    password = fields.Str(load_default=None, allow_none=True, **PASSWORD)
+    name = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    phone = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=32),
+                       metadata={"description": "WhatsApp number for password-reset codes"})
 
 
 # Orders

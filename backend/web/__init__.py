@@ -13,6 +13,7 @@ from backend.web import (
     catalog,
     customers,
     inbox,
+    join,
     knowledge,
     orders,
     overview,
@@ -23,8 +24,8 @@ from backend.web import (
 )
 from backend.web.core import blp
 
-PAGES = (auth_pages, overview, orders, appointments, inbox, customers, catalog, knowledge, wallet,
-         shop_settings, users, static_files)
+PAGES = (auth_pages, join, overview, orders, appointments, inbox, customers, catalog, knowledge,
+         wallet, shop_settings, users, static_files)
 
 
 def register_web(app: Flask) -> None:

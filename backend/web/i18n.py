@@ -690,6 +690,104 @@ SW.update({
     "role.viewer": "Mtazamaji",
 })
 
+# Joining by invitation, resetting a password (pages for people not signed in), month names.
+EN.update({
+    "auth.forgot": "Forgot password?",
+    "join.title": "Join {shop}",
+    "join.invited": "{inviter} invited {email} to {shop} as {role}.",
+    "join.invited_by_platform": "{email} is invited to {shop} as {role}.",
+    "join.new_account": "Choose your name and a password to create your account.",
+    "join.existing": "{email} already has an account: sign in with its password to join {shop}.",
+    "join.name": "Your name",
+    "join.password": "Password",
+    "join.rule": "At least {minimum} characters; not a common password or a common word with only "
+                 "digits and symbols added, and not the name part of your email.",
+    "join.phone": "WhatsApp number (optional)",
+    "join.phone_hint": "Password reset codes are sent here, e.g. 0722 123 456.",
+    "join.submit": "Join {shop}",
+    "join.submit_existing": "Sign in and join",
+    "join.expires": "This invitation is valid until {when}.",
+    "join.gone_title": "This invitation no longer works",
+    "join.gone_used": "This invitation was already used or withdrawn. If it was you who used it, "
+                      "sign in; otherwise ask the shop's owner for a new one.",
+    "join.gone_expired": "This invitation has expired. Ask the shop's owner for a new one.",
+    "join.unknown": "This invitation link is not valid. Check that the whole link was copied, or "
+                    "ask the shop's owner for a new one.",
+    "join.taken": "An account for this email was just created. Sign in with its password and "
+                  "open the link again.",
+    "join.signin": "Go to sign in",
+    "reset.title": "Reset your password",
+    "reset.intro": "Enter your account's email. We send a 6-digit code to its WhatsApp number "
+                   "from the platform's number.",
+    "reset.send": "Send the code",
+    "reset.sent": "If this email has an account with a WhatsApp number, a code is on its way "
+                  "from the platform's number. It is valid for {minutes} minutes.",
+    "reset.confirm_title": "Enter the code",
+    "reset.code": "Code from WhatsApp",
+    "reset.new_password": "New password",
+    "reset.submit": "Set the password and sign in",
+    "reset.bad_code": "Wrong or expired code. After five wrong tries a code stops working: ask "
+                      "for a new one.",
+    "reset.again": "Ask for a new code",
+    "reset.have_code": "I already have a code",
+    "month.1": "January", "month.2": "February", "month.3": "March", "month.4": "April",
+    "month.5": "May", "month.6": "June", "month.7": "July", "month.8": "August",
+    "month.9": "September", "month.10": "October", "month.11": "November",
+    "month.12": "December",
+    "month_short.1": "Jan", "month_short.2": "Feb", "month_short.3": "Mar",
+    "month_short.4": "Apr", "month_short.5": "May", "month_short.6": "Jun",
+    "month_short.7": "Jul", "month_short.8": "Aug", "month_short.9": "Sep",
+    "month_short.10": "Oct", "month_short.11": "Nov", "month_short.12": "Dec",
+})
+SW.update({
+    "auth.forgot": "Umesahau nenosiri?",
+    "join.title": "Jiunge na {shop}",
+    "join.invited": "{inviter} amemwalika {email} kwenye {shop} kama {role}.",
+    "join.invited_by_platform": "{email} amealikwa kwenye {shop} kama {role}.",
+    "join.new_account": "Chagua jina lako na nenosiri ili kufungua akaunti yako.",
+    "join.existing": "{email} tayari ina akaunti: ingia kwa nenosiri lake ili ujiunge na {shop}.",
+    "join.name": "Jina lako",
+    "join.password": "Nenosiri",
+    "join.rule": "Angalau herufi {minimum}; si nenosiri la kawaida wala neno la kawaida "
+                 "lililoongezwa tarakimu na alama tu, na si sehemu ya jina ya barua pepe yako.",
+    "join.phone": "Namba ya WhatsApp (si lazima)",
+    "join.phone_hint": "Misimbo ya kuweka nenosiri jipya hutumwa hapa, mf. 0722 123 456.",
+    "join.submit": "Jiunge na {shop}",
+    "join.submit_existing": "Ingia na ujiunge",
+    "join.expires": "Mwaliko huu ni halali hadi {when}.",
+    "join.gone_title": "Mwaliko huu haufanyi kazi tena",
+    "join.gone_used": "Mwaliko huu umeshatumika au umeondolewa. Kama ni wewe uliyeutumia, ingia; "
+                      "vinginevyo muombe mwenye duka mwaliko mpya.",
+    "join.gone_expired": "Muda wa mwaliko huu umeisha. Muombe mwenye duka mwaliko mpya.",
+    "join.unknown": "Kiungo hiki cha mwaliko si sahihi. Hakikisha kiungo chote kimenakiliwa, au "
+                    "muombe mwenye duka mwaliko mpya.",
+    "join.taken": "Akaunti ya barua pepe hii imefunguliwa sasa hivi. Ingia kwa nenosiri lake na "
+                  "ufungue kiungo tena.",
+    "join.signin": "Nenda kuingia",
+    "reset.title": "Weka nenosiri jipya",
+    "reset.intro": "Andika barua pepe ya akaunti yako. Tunatuma msimbo wa tarakimu 6 kwenye "
+                   "namba yake ya WhatsApp kutoka namba ya jukwaa.",
+    "reset.send": "Tuma msimbo",
+    "reset.sent": "Ikiwa barua pepe hii ina akaunti yenye namba ya WhatsApp, msimbo unakuja "
+                  "kutoka namba ya jukwaa. Ni halali kwa dakika {minutes}.",
+    "reset.confirm_title": "Andika msimbo",
+    "reset.code": "Msimbo kutoka WhatsApp",
+    "reset.new_password": "Nenosiri jipya",
+    "reset.submit": "Weka nenosiri na uingie",
+    "reset.bad_code": "Msimbo si sahihi au umeisha muda. Baada ya makosa matano msimbo haufanyi "
+                      "kazi tena: omba mpya.",
+    "reset.again": "Omba msimbo mpya",
+    "reset.have_code": "Tayari nina msimbo",
+    "month.1": "Januari", "month.2": "Februari", "month.3": "Machi", "month.4": "Aprili",
+    "month.5": "Mei", "month.6": "Juni", "month.7": "Julai", "month.8": "Agosti",
+    "month.9": "Septemba", "month.10": "Oktoba", "month.11": "Novemba",
+    "month.12": "Desemba",
+    "month_short.1": "Jan", "month_short.2": "Feb", "month_short.3": "Mac",
+    "month_short.4": "Apr", "month_short.5": "Mei", "month_short.6": "Jun",
+    "month_short.7": "Jul", "month_short.8": "Ago", "month_short.9": "Sep",
+    "month_short.10": "Okt", "month_short.11": "Nov", "month_short.12": "Des",
+})
+
 CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "sw": SW}
 
 

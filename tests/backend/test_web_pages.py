@@ -4,22 +4,25 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import html
+import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, g
 from sqlalchemy import func, select
 
 from backend.domain.money import Money
 from backend.domain.permissions import ALL_SCOPES
 from backend.interface.scopes import SPECIAL, required_scope
-from backend.models import Appointment, Customer
+from backend.models import Appointment, Customer, Invitation, User
 from backend.models.analytics import FaqAnswerLog
 from backend.services.accounts.access import create_role, list_roles
-from backend.services.accounts.members import list_invitations, list_members
+from backend.services.accounts.members import invite, list_invitations, list_members
+from backend.services.accounts.reset import MAX_ATTEMPTS
 from backend.services.accounts.users import get_user
 from backend.services.bookings.appointments import get_appointment
 from backend.services.bookings.services import (
@@ -39,11 +42,13 @@ from backend.services.knowledge.kb import (
 from backend.services.orders.orders import get_order, place_order
 from backend.services.platform.customers import Actor, update_preferences
 from backend.services.platform.tenants import get_settings
+from backend.web.core import local_time
 from backend.wiring import Context
 from tests.backend.accounts_helpers import PASSWORD, make_user
 from tests.backend.commerce_helpers import customer, seed_catalog
 from tests.backend.kb_helpers import SHOP_KB, use_kb, wait_for_jobs
-from tests.backend.conftest import OTHER_ID, TENANT_ID
+from tests.backend.conftest import OTHER_ID, TENANT_ID, LiveServer
+from tests.backend.test_accounts_reset import reset_codes
 
 
 def web_login(client: Any, email: str) -> str:
@@ -456,3 +461,150 @@ def test_the_new_pages_speak_swahili(client: Any, tenants: Context) -> None:
         assert '<html lang="sw">' in page and f"<h1>{heading}</h1>" in page, path
     week = client.get("/app/appointments/week?day=2026-12-07").data.decode()
     assert "Jumatatu 07/12/2026" in week and "Jumapili" in week
+
+
+def _form_token(client: Any, path: str) -> str:
+    """The CSRF token a page for people not signed in puts into its form (bound to wca_form)."""
+    page = client.get(path).data.decode()
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+def _invitation(ctx: Context, email: str) -> Any:
+    return next(i for i in list_invitations(ctx, TENANT_ID) if i.email == email)
+
+
+def test_an_invitation_link_opens_a_page_that_makes_the_account_and_signs_in(
+        client: Any, tenants: Context) -> None:
+    owner = make_user(tenants, "owner@duka.example")
+    with tenants.db.transaction() as session:
+        session.get_one(User, owner).name = "Amina Owner"
+    made = invite(tenants, TENANT_ID, "agent@duka.example", "support_agent", owner)
+    assert made.link and made.link.endswith(f"/app/invite?token={made.token}")
+    path = f"/app/invite?token={made.token}"
+    page = client.get(path)
+    text = page.data.decode()
+    assert page.status_code == 200 and "wca_form" in page.headers.get("Set-Cookie", "")
+    assert ("Amina Owner invited agent@duka.example to duka-test ltd as Support agent." in text
+            and "At least 10 characters" in text and 'name="phone"' in text)
+    body = {"token": made.token, "name": "Baraka", "password": "a-long-agent-passphrase",
+            "phone": "0722 333 444"}
+    assert client.post("/app/invite", data=body).status_code == 403  # no CSRF token
+    assert client.post("/app/invite", data={**body, "csrf_token": "forged"}).status_code == 403
+    token = _form_token(client, path)
+    weak = client.post("/app/invite",
+                       data={**body, "csrf_token": token, "password": "Password2026!"})
+    assert weak.status_code == 422 and b"too common" in weak.data
+    assert b"At least 10 characters" in weak.data and b'value="Baraka"' in weak.data
+    assert _invitation(tenants, "agent@duka.example").accepted_at is None  # still open
+    joined = client.post("/app/invite", data={**body, "csrf_token": token})
+    assert joined.status_code == 303 and joined.headers["Location"] == "/app/"
+    [agent] = [m for m in list_members(tenants, TENANT_ID) if m.email == "agent@duka.example"]
+    assert agent.role == "support_agent" and agent.name == "Baraka"
+    assert get_user(tenants, agent.user_id)[0].has_phone
+    overview = client.get("/app/").data.decode()  # signed in, on the new shop
+    assert 'href="/app/inbox"' in overview and 'href="/app/wallet"' not in overview
+    assert client.get("/app/wallet").status_code == 403
+    used = client.get(path)
+    assert used.status_code == 410 and b"already used or withdrawn" in used.data
+    assert client.post("/app/invite", data={**body, "csrf_token": token}).status_code == 410
+
+    expired = invite(tenants, TENANT_ID, "late@duka.example", "viewer", owner)
+    with tenants.db.transaction() as session:
+        row = session.get_one(Invitation, expired.id)
+        row.expires_at = datetime.now(UTC) - timedelta(minutes=1)
+    late = client.get(f"/app/invite?token={expired.token}")
+    assert late.status_code == 410 and b"has expired" in late.data
+    assert client.get("/app/invite?token=nope").status_code == 404
+
+
+def test_an_existing_account_joins_with_its_password(client: Any, tenants: Context) -> None:
+    owner = make_user(tenants, "owner@duka.example")
+    make_user(tenants, "both@other.example", role="owner", tenant_id=OTHER_ID)
+    made = invite(tenants, TENANT_ID, "both@other.example", "viewer", owner)
+    path = f"/app/invite?token={made.token}"
+    text = client.get(path).data.decode()
+    assert "already has an account" in text and 'name="phone"' not in text
+    token = _form_token(client, path)
+    wrong = client.post("/app/invite", data={"csrf_token": token, "token": made.token,
+                                             "password": "not-the-password"})
+    assert wrong.status_code == 401 and b"Wrong email or password" in wrong.data
+    assert _invitation(tenants, "both@other.example").accepted_at is None
+    joined = client.post("/app/invite", data={"csrf_token": token, "token": made.token,
+                                              "password": PASSWORD})
+    assert joined.status_code == 303
+    me = client.get("/v1/auth/me").get_json()
+    assert me["tenant_id"] == TENANT_ID  # the session works on the shop just joined
+    assert {m["tenant_id"] for m in me["memberships"]} == {TENANT_ID, OTHER_ID}
+
+
+def test_a_password_is_reset_in_the_browser_with_the_code_from_whatsapp(
+        live_server: Any, tenants: Context) -> None:
+    server: LiveServer = live_server()
+    ctx: Context = server.app.extensions["backend"]
+    make_user(ctx, "owner@duka.example", phone="0722 111 222")
+    make_user(ctx, "guesser@duka.example", role="viewer", phone="0722 111 333")
+    client = server.app.test_client()
+    assert b'href="/app/reset"' in client.get("/app/login").data
+    token = _form_token(client, "/app/reset")
+    assert client.post("/app/reset", data={"email": "owner@duka.example"}).status_code == 403
+    answers = [client.post("/app/reset", data={"csrf_token": token, "email": email})
+               for email in ("nobody@duka.example", "owner@duka.example",
+                             "guesser@duka.example")]
+    assert {answer.status_code for answer in answers} == {200}
+    assert answers[0].data.replace(b"nobody@", b"owner@") == answers[1].data  # the same page
+    assert b"a code is on its way" in answers[0].data
+    ctx.jobs.drain(timeout=30)
+    [code] = reset_codes(ctx, "+254722111222")
+    [guessed] = reset_codes(ctx, "+254722111333")
+
+    wrong = f"{(int(guessed) + 1) % 1_000_000:06d}"
+    for _ in range(MAX_ATTEMPTS):
+        refused = client.post("/app/reset/confirm", data={
+            "csrf_token": token, "email": "guesser@duka.example", "code": wrong,
+            "password": "a-brand-new-passphrase"})
+        assert refused.status_code == 400 and b"Wrong or expired code" in refused.data
+    locked = client.post("/app/reset/confirm", data={
+        "csrf_token": token, "email": "guesser@duka.example", "code": guessed,
+        "password": "a-brand-new-passphrase"})
+    assert locked.status_code == 400  # the right code after five wrong ones
+
+    confirm = {"csrf_token": token, "email": "owner@duka.example", "code": code,
+               "password": "a-brand-new-passphrase"}
+    assert client.post("/app/reset/confirm",
+                       data={**confirm, "csrf_token": ""}).status_code == 403
+    weak = client.post("/app/reset/confirm", data={**confirm, "password": "short"})
+    assert weak.status_code == 422 and b"at least 10 characters" in weak.data
+    done = client.post("/app/reset/confirm", data=confirm)
+    assert done.status_code == 303 and done.headers["Location"] == "/app/"
+    assert client.get("/app/").status_code == 200  # signed in
+    assert client.get("/v1/auth/me").get_json()["user"]["email"] == "owner@duka.example"
+    assert server.app.test_client().post("/app/login", data={
+        "email": "owner@duka.example", "password": PASSWORD}).status_code == 401
+
+
+def test_dates_speak_swahili_month_names(client: Any, tenants: Context) -> None:
+    owner = make_user(tenants, "owner@duka.example")
+    web_login(client, "owner@duka.example")
+    made = invite(tenants, TENANT_ID, "new@duka.example", "viewer", owner)
+    with tenants.db.transaction() as session:
+        session.get_one(Invitation, made.id).expires_at = datetime(2036, 8, 14, 9, tzinfo=UTC)
+    client.get("/app/language/sw?next=/app/")
+    shown = client.get(f"/app/invite?token={made.token}").data.decode()
+    assert "14 Agosti 2036" in shown
+    # The chart's axis gets the month names from the page; counts ask for whole-number ticks.
+    variant_id = next(iter(seed_catalog(tenants).values()))
+    place_order(tenants, TENANT_ID, customer(tenants), [(variant_id, 1)])
+    chart = re.search(r'data-chart="([^"]+)"', client.get("/app/").data.decode())
+    assert chart, "no chart"
+    data = json.loads(html.unescape(chart.group(1)))
+    assert data["names"]["MMMM"][2] == "Machi" and data["names"]["MMM"][11] == "Des"
+    assert [s.get("counts", False) for s in data["series"]] == [False, True, True]
+    client.get("/app/language/en?next=/app/")
+    assert "14 August 2036" in client.get(f"/app/invite?token={made.token}").data.decode()
+    with client.application.test_request_context("/app/"):
+        g.web_language = "sw"
+        moment = datetime(2026, 3, 5, 9, tzinfo=UTC)
+        assert local_time(moment, "%d %b %Y", "Africa/Nairobi") == "05 Mac 2026"
+        assert local_time(moment, "%A %d %B", "Africa/Nairobi") == "Alhamisi 05 Machi"

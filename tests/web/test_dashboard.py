@@ -3,12 +3,15 @@ page photographed at phone and desktop width."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, time
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.select import Select
 
 from backend.services.bookings.appointments import list_appointments
 from backend.services.catalog.listing import list_products, match_products
@@ -273,3 +276,58 @@ def test_the_owner_runs_appointments_knowledge_customers_settings_and_users(
             "e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)")
         assert browser.page_width() <= 360, (path, wide)
         browser.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_an_invited_support_agent_joins_from_the_link_and_later_resets_the_password(
+        browser_factory: Any, shop: LiveServer, shop_ctx: Context) -> None:
+    email = f"agent.{uuid.uuid4().hex[:8]}@demo-shop.example"
+    phone = "+254733" + str(uuid.uuid4().int)[:6]
+    owner = browser_factory()
+    owner.sign_in(staff("owner"))
+    owner.open("/app/users")
+    owner.driver.find_element(By.ID, "invite-email").send_keys(email)
+    Select(owner.driver.find_element(By.ID, "invite-role")).select_by_value("support_agent")
+    owner.submit("#invite-form button[type=submit]")
+    link = owner.driver.find_element(By.ID, "invitation-link").get_attribute("value") or ""
+    parts = urlsplit(link)
+    assert parts.path == "/app/invite" and parts.query.startswith("token=")
+
+    agent = browser_factory()  # a fresh browser: nobody signed in
+    agent.open(f"{parts.path}?{parts.query}")
+    assert agent.text("h1").startswith("Join ")
+    assert f"invited {email}" in agent.text("#invite-who")
+    assert "Support agent" in agent.text("#invite-who")
+    assert "At least 10 characters" in agent.text("#password-rule")
+    agent.driver.find_element(By.ID, "name").send_keys("Wanjiru")
+    agent.driver.find_element(By.ID, "phone").send_keys(phone)
+    agent.driver.find_element(By.ID, "password").send_keys("password2026")  # too common
+    agent.submit("#invite form button[type=submit]")
+    assert "too common" in agent.text("#invite-error")
+    agent.shoot("18-invite")
+    agent.driver.find_element(By.ID, "password").send_keys("wanjiru-serves-customers")
+    agent.submit("#invite form button[type=submit]")
+    agent.wait.until(lambda _: agent.driver.find_elements(By.CSS_SELECTOR, "nav.main-nav"))
+    assert agent.driver.current_url.endswith("/app/")
+    assert agent.texts("nav.main-nav a") == ["Overview", "Orders", "Appointments", "Inbox",
+                                             "Customers", "Catalog", "Knowledge base",
+                                             "Settings"]
+    assert agent.driver.find_elements(By.ID, "figure-balance") == []
+    assert f"Signed in as {email}" in agent.text("footer")
+
+    # Later, on another browser, the password is forgotten: a code comes by WhatsApp.
+    other = browser_factory()
+    other.open("/app/login")
+    other.driver.find_element(By.ID, "forgot").click()
+    other.driver.find_element(By.ID, "email").send_keys(email)
+    other.submit("#reset form button[type=submit]")
+    assert "a code is on its way" in other.text("#reset-sent")
+    other.shoot("19-reset")
+    shop_ctx.jobs.join(timeout=30)
+    sent = shop.app.test_client().get("/v1/sandbox/messages", query_string={"to": phone},
+                                      headers=SERVICE).get_json()["results"]
+    [code] = [found.group(1) for m in sent if (found := re.search(r"\b(\d{6})\b", m["body"]))]
+    other.driver.find_element(By.ID, "code").send_keys(code)
+    other.driver.find_element(By.ID, "password").send_keys("wanjiru-new-passphrase")
+    other.submit("#reset-confirm form button[type=submit]")
+    other.wait.until(lambda _: other.driver.find_elements(By.CSS_SELECTOR, "nav.main-nav"))
+    assert "Wallet" not in other.texts("nav.main-nav a")
