@@ -105,7 +105,7 @@ class ShopifyClient:
             raise StoreError("Shopify needs an Admin API access token", "auth")
         self.endpoint = f"{api_url.rstrip('/')}/admin/api/{API_VERSION}/graphql.json"
         self.http = StoreHttp("Shopify", timeout, retries, **({"sleep": sleep} if sleep else {}))
-        self.http.session.headers["X-Shopify-Access-Token"] = access_token
+        self.http.headers["X-Shopify-Access-Token"] = access_token
         self.throttle: dict[str, float] | None = None
         self.throttled = 0  # THROTTLED answers waited out
 
@@ -168,8 +168,17 @@ class ShopifyClient:
             active=node.get("status") == "ACTIVE", modified_at=_when(node.get("updatedAt")),
             variants=[_variant(v) for v in nodes])
 
+    def _safe_product(self, node: dict[str, Any]) -> StoreProduct | StoreError:
+        try:
+            return self._product(node)
+        except (KeyError, TypeError, ValueError) as error:
+            return StoreError(f"malformed product: {error}", "invalid",
+                              item=str(node.get("legacyResourceId")))
+
     def product_pages(self, modified_after: datetime | None = None
-                      ) -> Iterator[list[StoreProduct]]:
+                      ) -> Iterator[list[StoreProduct | StoreError]]:
+        """Products a page at a time, least recently updated first (a malformed one is its
+        StoreError)."""
         search = None
         if modified_after is not None:
             search = f"updated_at:>'{modified_after.astimezone(UTC).isoformat()}'"
@@ -178,7 +187,7 @@ class ShopifyClient:
         while True:
             page = self.query(PRODUCTS_QUERY, {"first": PRODUCTS_PER_PAGE, "after": after,
                                                "query": search}, expected_cost=cost)["products"]
-            yield [self._product(node) for node in page["nodes"]]
+            yield [self._safe_product(node) for node in page["nodes"]]
             if not page["pageInfo"]["hasNextPage"]:
                 return
             after = page["pageInfo"]["endCursor"]

@@ -9,6 +9,7 @@ seconds (exponential backoff) up to `retries` times, then raised as StoreError (
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,10 +30,12 @@ MAX_RATE_LIMITED = 20
 class StoreError(Exception):
     """A store call that failed: kind is auth, not_found, timeout, unavailable or invalid."""
 
-    def __init__(self, message: str, kind: str, status: int | None = None) -> None:
+    def __init__(self, message: str, kind: str, status: int | None = None,
+                 item: str | None = None) -> None:
         super().__init__(message)
         self.kind = kind
         self.status = status
+        self.item = item  # the upstream product it is about, when it is about one
 
 
 @dataclass(frozen=True)
@@ -79,11 +82,31 @@ class StoreHttp:
         self.timeout = timeout
         self.retries = retries
         self.sleep = sleep
-        self.session = requests.Session()
+        self.auth: tuple[str, str] | None = None
+        self.headers: dict[str, str] = {}
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._lock = threading.Lock()
         self.rate_limited = 0  # 429s answered (and waited out) by this client
 
+    @property
+    def session(self) -> requests.Session:
+        """This thread's session (connections kept alive; one per thread, as requests needs)."""
+        found: requests.Session | None = getattr(self._local, "session", None)
+        if found is None:
+            found = requests.Session()
+            found.auth = self.auth
+            found.headers.update(self.headers)
+            self._local.session = found
+            with self._lock:
+                self._sessions.append(found)
+        return found
+
     def close(self) -> None:
-        self.session.close()
+        with self._lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
 
     def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         failures = limited = 0
@@ -101,7 +124,8 @@ class StoreHttp:
             else:
                 if response.status_code == 429:
                     limited += 1
-                    self.rate_limited += 1
+                    with self._lock:
+                        self.rate_limited += 1
                     if limited > MAX_RATE_LIMITED:
                         raise StoreError(f"{self.name} kept answering 429", "unavailable", 429)
                     wait = retry_after(response)

@@ -14,6 +14,7 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -93,7 +94,7 @@ class WooCommerceClient:
         self.http = StoreHttp("WooCommerce", timeout, retries,
                               **({"sleep": sleep} if sleep else {}))
         if site_url.startswith("https://"):
-            self.http.session.auth = (consumer_key, consumer_secret)
+            self.http.auth = (consumer_key, consumer_secret)
             self._auth_params: dict[str, str] = {}
         else:
             self._auth_params = {"consumer_key": consumer_key, "consumer_secret": consumer_secret}
@@ -143,6 +144,28 @@ class WooCommerceClient:
 
     def variations(self, product_id: str) -> list[dict[str, Any]]:
         return [v for page in self._pages(f"/products/{product_id}/variations", {}) for v in page]
+
+    def full_products(self, raws: list[dict[str, Any]], workers: int = 8
+                      ) -> list[StoreProduct | StoreError]:
+        """A page of raw products with their variations, fetched `workers` at a time; a product
+        whose variations cannot be read is its StoreError (the caller logs it), unless the store
+        itself is failing (timeout, unavailable, credentials), which is raised."""
+        def one(raw: dict[str, Any]) -> StoreProduct | StoreError:
+            try:
+                return self.full_product(raw)
+            except StoreError as error:
+                if error.kind in ("timeout", "unavailable", "auth"):
+                    raise
+                error.item = str(raw.get("id"))
+                return error
+            except (KeyError, TypeError, ValueError) as error:
+                return StoreError(f"malformed product: {error}", "invalid",
+                                  item=str(raw.get("id")))
+
+        if sum(1 for raw in raws if raw.get("type") == "variable") < 2:
+            return [one(raw) for raw in raws]
+        with ThreadPoolExecutor(workers, thread_name_prefix="woocommerce") as pool:
+            return list(pool.map(one, raws))
 
     def full_product(self, raw: dict[str, Any]) -> StoreProduct:
         variations = self.variations(str(raw["id"])) if raw.get("type") == "variable" else []
