@@ -33,7 +33,8 @@ API_VERSION = "2024-10"
 SIGNATURE_HEADER = "X-Shopify-Hmac-Sha256"
 TOPIC_HEADER = "X-Shopify-Topic"
 WEBHOOK_TOPICS = ("PRODUCTS_CREATE", "PRODUCTS_UPDATE", "PRODUCTS_DELETE")
-PRODUCTS_PER_PAGE = 50
+# 40 products of up to 20 variants: a requested cost of 882, under the 1,000 single-query cap.
+PRODUCTS_PER_PAGE = 40
 VARIANTS_PER_PRODUCT = 20
 MAX_THROTTLED = 20
 

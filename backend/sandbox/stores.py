@@ -644,7 +644,7 @@ class NewStoreSchema(Schema):
     malformed = fields.Bool(load_default=True)
 
 
-class ScenarioSchema(Schema):
+class StoreScenarioSchema(Schema):
     throttle_next = BoundedInt(validate=validate.Range(min=0, max=100),
                                metadata={"description": "Answer the next N requests 429"})
     delay_seconds = fields.Float(validate=validate.Range(min=0, max=120),
@@ -680,7 +680,7 @@ class SimulatedStore(MethodView):
         return reply({"store": store, "products": len(ids)}, 201)
 
     @requires(PUBLIC)
-    @blp.arguments(ScenarioSchema)
+    @blp.arguments(StoreScenarioSchema)
     @blp.response(200, ProviderReplySchema)
     @blp.alt_response(404, schema=ErrorSchema, description="Unknown store")
     def patch(self, payload: dict[str, Any], provider: str, store: str) -> Response:

@@ -151,11 +151,10 @@ class Importer:
                 select(Product).options(selectinload(Product.variants)).where(
                     Product.tenant_id == self.tenant_id, Product.external_source == self.source,
                     Product.external_id.in_([i.external_id for i in items])))}
-            owners = dict(session.execute(select(ProductVariant.sku, ProductVariant.product_id)
-                                          .where(ProductVariant.tenant_id == self.tenant_id,
-                                                 ProductVariant.sku.in_(
-                                                     [v.sku for i in items for v in i.variants]))
-                                          ).tuples())
+            skus = [v.sku for i in items for v in i.variants]
+            owners = {sku: owner for sku, owner in session.execute(
+                select(ProductVariant.sku, ProductVariant.product_id).where(
+                    ProductVariant.tenant_id == self.tenant_id, ProductVariant.sku.in_(skus)))}
             count = session.scalar(select(func.count(Product.id)).where(
                 Product.tenant_id == self.tenant_id)) or 0
             for item in items:
