@@ -29,7 +29,7 @@ from rq import cron
 from backend.jobs.analytics import ANALYTICS_EVERY_SECONDS, sweep_analytics
 from backend.jobs.billing import BILLING_EVERY_SECONDS, sweep_billing
 from backend.jobs.campaigns import start_due_campaigns
-from backend.jobs.integrations import sweep_integrations
+from backend.jobs.integrations import sweep_integrations, sweep_store_stock
 from backend.jobs.job_context import job_context
 from backend.jobs.messaging import (
     redispatch_events,
@@ -73,6 +73,7 @@ def sweeps(settings: Settings) -> list[Sweep]:
         Sweep(sweep_billing, DEFAULT, BILLING_EVERY_SECONDS),
         Sweep(sweep_analytics, DEFAULT, ANALYTICS_EVERY_SECONDS),
         Sweep(sweep_integrations, DEFAULT, settings.store_sync_every_seconds),
+        Sweep(sweep_store_stock, DEFAULT, 30),
     ]
 
 

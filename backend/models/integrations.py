@@ -66,3 +66,23 @@ class IntegrationRun(Base):
     queued_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class StoreStockAdjustment(Base):
+    """A stock change of an imported variant made here (a chat order reserving it, a cancelled
+    or expired order releasing it), written in the order's own transaction and pushed to the
+    store as an adjustment by a job (a transactional outbox: none is lost if the push fails)."""
+
+    __tablename__ = "store_stock_adjustments"
+    __table_args__ = (Index("ix_store_stock_adjustments_status_tenant_id", "status", "tenant_id"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    variant_id: Mapped[int] = mapped_column(
+        ForeignKey("product_variants.id", ondelete="CASCADE"), index=True)
+    delta: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    pushed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

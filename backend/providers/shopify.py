@@ -63,6 +63,9 @@ WEBHOOK_CREATE = (
     "userErrors { field message } } }")
 INVENTORY_QUERY = ("query VariantInventory($id: ID!) { productVariant(id: $id) { inventoryItem { "
                    "id inventoryLevels(first: 1) { nodes { location { id } } } } } }")
+INVENTORY_ADJUST = (
+    "mutation InventoryAdjust($input: InventoryAdjustQuantitiesInput!) { "
+    "inventoryAdjustQuantities(input: $input) { userErrors { field message } } }")
 INVENTORY_SET = (
     "mutation InventorySet($input: InventorySetQuantitiesInput!) { "
     "inventorySetQuantities(input: $input) { userErrors { field message } } }")
@@ -209,6 +212,27 @@ class ShopifyClient:
                 "webhookSubscriptionCreate"]["userErrors"]
             if errors:
                 raise StoreError(f"Shopify refused the webhook: {errors[0]['message']}", "invalid")
+
+    def _inventory(self, variant_id: str) -> tuple[str, str]:
+        """(inventory item id, the location it is stocked at) of a variant."""
+        item = self.query(INVENTORY_QUERY, {"id": gid("ProductVariant", variant_id)})[
+            "productVariant"]
+        if item is None:
+            raise StoreError(f"Shopify has no variant {variant_id}", "not_found")
+        levels = item["inventoryItem"]["inventoryLevels"]["nodes"]
+        if not levels:
+            raise StoreError(f"Shopify variant {variant_id} is stocked nowhere", "invalid")
+        return item["inventoryItem"]["id"], levels[0]["location"]["id"]
+
+    def adjust_stock(self, variant_id: str, delta: int) -> None:
+        """Add `delta` (negative: take) to the variant's available stock, atomically upstream."""
+        item, location = self._inventory(variant_id)
+        errors = self.query(INVENTORY_ADJUST, {"input": {
+            "name": "available", "reason": "correction",
+            "changes": [{"inventoryItemId": item, "locationId": location, "delta": delta}]}})[
+            "inventoryAdjustQuantities"]["userErrors"]
+        if errors:
+            raise StoreError(f"Shopify refused the adjustment: {errors[0]['message']}", "invalid")
 
     def set_stock(self, variant_id: str, quantity: int) -> None:
         item = self.query(INVENTORY_QUERY, {"id": gid("ProductVariant", variant_id)})[

@@ -190,6 +190,17 @@ class WooCommerceClient:
                     "name": f"WhatsApp assistant: {topic}", "topic": topic,
                     "delivery_url": delivery_url, "secret": secret, "status": "active"})
 
+    def adjust_stock(self, product_id: str, variant_id: str, delta: int) -> int:
+        """Add `delta` to a variation's (or a simple product's) stock: WooCommerce's REST API
+        only sets a quantity, so this reads it and writes it back (a sale in the store between
+        the two is overwritten: the next sync shows the store's figure). The new quantity."""
+        path = (f"/products/{product_id}" if product_id == variant_id
+                else f"/products/{product_id}/variations/{variant_id}")
+        current, _ = self._call("GET", path)
+        quantity = int(current.get("stock_quantity") or 0) + delta
+        self.set_stock(product_id, variant_id, quantity)
+        return quantity
+
     def set_stock(self, product_id: str, variant_id: str, quantity: int) -> None:
         path = (f"/products/{product_id}" if product_id == variant_id
                 else f"/products/{product_id}/variations/{variant_id}")

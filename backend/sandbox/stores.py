@@ -9,11 +9,11 @@ stock updates, webhooks (product.created/updated/deleted) signed X-WC-Webhook-Si
 Shopify Admin GraphQL at `<payments_sandbox_url>/shopify/<shop>/admin/api/<version>/graphql.json`:
 X-Shopify-Access-Token (401 otherwise), the operations the client sends recognised by their
 operation name (Shop, Products, Product, ProductVariants, Webhooks, WebhookCreate,
-VariantInventory, InventorySet; anything else is a GraphQL error), cursor pagination, a
-query-cost leaky bucket per shop (maximum 1,000 points, restoring `restore_rate` a second, 50
-by default) answered with `extensions.cost` and a THROTTLED error when empty, webhooks
-(products/create, products/update, products/delete) signed X-Shopify-Hmac-Sha256 with the
-app's secret.
+VariantInventory, InventorySet, InventoryAdjust; anything else is a GraphQL error), cursor
+pagination, a query-cost leaky bucket per shop (maximum 1,000 points, restoring
+`restore_rate` a second, 50 by default) answered with `extensions.cost` and a THROTTLED
+error when empty, webhooks (products/create, products/update, products/delete) signed
+X-Shopify-Hmac-Sha256 with the app's secret.
 
 Both: `throttle_next` (answer the next N requests 429 with Retry-After) and `delay_seconds`
 (answer that late: a store that times out) set with PATCH /sandbox/stores/<provider>/<store>.
@@ -382,6 +382,10 @@ class WooCommerceApi(MethodView):
                 variations = data.get("_variations", [])
                 chunk = variations[(page - 1) * per_page: page * per_page]
                 return _paged(chunk, len(variations), per_page)
+            if len(rest) == 2 and rest[0] == "variations" and method == "GET":
+                found = [v for v in data.get("_variations", []) if str(v["id"]) == rest[1]]
+                return reply(found[0]) if found else _woo_error(
+                    404, "woocommerce_rest_invalid_id", "Invalid ID.")
             body = json_body() or {}
             if method == "PUT" and "stock_quantity" in body:
                 if not rest:
@@ -394,7 +398,7 @@ class WooCommerceApi(MethodView):
                 else:
                     return _woo_error(404, "rest_no_route", "No route")
                 target.update(stock_quantity=int(body["stock_quantity"]), manage_stock=True)
-                row.data = data
+                row.data, row.modified_at = data, utcnow()
                 return reply(target)
         return _woo_error(404, "rest_no_route", "No route was found matching the URL and "
                                                 "request method.")
@@ -560,9 +564,12 @@ def _shopify_operation(store: str, config: dict[str, Any], name: str, query: str
         return {"productVariant": {"inventoryItem": {
             "id": shopify.gid("InventoryItem", str(vid)),
             "inventoryLevels": {"nodes": [{"location": {"id": "gid://shopify/Location/1"}}]}}}}, 3
-    if name == "InventorySet":
+    if name in ("InventorySet", "InventoryAdjust"):
         errors = []
-        for quantity in (variables.get("input") or {}).get("quantities", []):
+        key = "inventorySetQuantities" if name == "InventorySet" else "inventoryAdjustQuantities"
+        changes = (variables.get("input") or {}).get(
+            "quantities" if name == "InventorySet" else "changes", [])
+        for quantity in changes:
             vid = _legacy(quantity.get("inventoryItemId")) or 0
             with ctx.db.transaction() as session:
                 row = _row(session, "shopify", store, vid // 100)
@@ -573,9 +580,12 @@ def _shopify_operation(store: str, config: dict[str, Any], name: str, query: str
                 data = json.loads(json.dumps(row.data))  # type: ignore[union-attr]
                 for variant in data["variants"]:
                     if variant["id"] == vid:
-                        variant["inventoryQuantity"] = int(quantity["quantity"])
+                        variant["inventoryQuantity"] = (
+                            int(quantity["quantity"]) if name == "InventorySet"
+                            else variant["inventoryQuantity"] + int(quantity["delta"]))
                 row.data = data  # type: ignore[union-attr]
-        return {"inventorySetQuantities": {"userErrors": errors}}, 10
+                row.modified_at = utcnow()
+        return {key: {"userErrors": errors}}, 10
     raise ValueError(f"Field '{name}' doesn't exist on type 'QueryRoot'")
 
 
@@ -584,7 +594,7 @@ def _requested_cost(name: str, query: str, variables: dict[str, Any]) -> float:
         return 2 + int(variables.get("first") or 0) * (2 + _first(query, "variants", 20))
     if name in ("Product", "ProductVariants"):
         return 2 + _first(query, "variants", 100)
-    return 10 if name in ("WebhookCreate", "InventorySet") else 2
+    return 10 if name in ("WebhookCreate", "InventorySet", "InventoryAdjust") else 2
 
 
 @blp.route("/shopify/<string:shop>/admin/api/<string:version>/graphql.json")

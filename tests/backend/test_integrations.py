@@ -280,3 +280,36 @@ def test_another_tenant_never_sees_the_integration(stores: tuple[Any, Context]) 
     answer(client.delete("/v1/integrations/woocommerce", headers=merchant_headers()), 204)
     answer(client.get("/v1/integrations/woocommerce", headers=merchant_headers()), 404)
     assert len(imported(ctx, "woocommerce")) == COUNTS["woocommerce"]
+
+
+def upstream_stock(ctx: Context, provider: str, pid: int, sku: str) -> int:
+    from backend.sandbox.models import SandboxStoreProduct
+
+    with ctx.db.transaction() as session:
+        data = session.scalar(select(SandboxStoreProduct.data).where(
+            SandboxStoreProduct.provider == provider, SandboxStoreProduct.product_id == pid))
+    assert data is not None
+    if provider == "woocommerce":
+        return int(next(v["stock_quantity"] for v in data["_variations"] if v["sku"] == sku))
+    return int(next(v["inventoryQuantity"] for v in data["variants"] if v["sku"] == sku))
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_stock_reserved_by_a_chat_order_is_pushed_back_to_the_store(
+        stores: tuple[Any, Context], provider: str) -> None:
+    from backend.services.integrations.stock import push_stock
+    from backend.services.orders.orders import transition_order
+    from tests.backend.payment_helpers import place_order
+
+    client, ctx = stores
+    connect(client, ctx, provider)
+    run(client, provider)
+    sku = ("W" if provider == "woocommerce" else "S") + f"{FIRST_ID}-S"
+    assert upstream_stock(ctx, provider, FIRST_ID, sku) == 10
+    order = place_order(client, ctx, sku=sku, quantity=3)
+    assert push_stock(ctx, TENANT_ID) == {"pushed": 1, "failed": 0}
+    assert upstream_stock(ctx, provider, FIRST_ID, sku) == 7
+    assert push_stock(ctx, TENANT_ID) == {"pushed": 0, "failed": 0}  # each pushed once
+    transition_order(ctx, TENANT_ID, order["id"], "cancelled", notify=False)
+    assert push_stock(ctx, TENANT_ID) == {"pushed": 1, "failed": 0}
+    assert upstream_stock(ctx, provider, FIRST_ID, sku) == 10

@@ -1,5 +1,6 @@
 """Store integrations: WooCommerce and Shopify connections (store_integrations), the log of
-each import or sync (integration_runs), and the simulated stores' products
+each import or sync (integration_runs), the stock changes made here waiting to be pushed to the store
+(store_stock_adjustments), and the simulated stores' products
 (sandbox_store_products).
 
 Revision ID: 0026
@@ -75,6 +76,27 @@ def upgrade() -> None:
     op.create_index("ix_integration_runs_integration_id_id", "integration_runs",
                     ["integration_id", "id"])
     op.create_table(
+        "store_stock_adjustments",
+        sa.Column("id", ID, autoincrement=True, nullable=False),
+        sa.Column("tenant_id", sa.String(64), nullable=False),
+        sa.Column("variant_id", ID, nullable=False),
+        sa.Column("delta", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("created_at", WHEN, nullable=False),
+        sa.Column("pushed_at", WHEN, nullable=True),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], ondelete="CASCADE",
+                                name="fk_store_stock_adjustments_tenant_id_tenants"),
+        sa.ForeignKeyConstraint(["variant_id"], ["product_variants.id"], ondelete="CASCADE",
+                                name="fk_store_stock_adjustments_variant_id_product_variants"),
+        sa.PrimaryKeyConstraint("id", name="pk_store_stock_adjustments"),
+    )
+    op.create_index("ix_store_stock_adjustments_status_tenant_id", "store_stock_adjustments",
+                    ["status", "tenant_id"])
+    op.create_index("ix_store_stock_adjustments_variant_id", "store_stock_adjustments",
+                    ["variant_id"])
+    op.create_table(
         "sandbox_store_products",
         sa.Column("id", ID, autoincrement=True, nullable=False),
         sa.Column("provider", sa.String(16), nullable=False),
@@ -95,6 +117,10 @@ def downgrade() -> None:
     op.drop_index("ix_sandbox_store_products_provider_store_modified_at",
                   table_name="sandbox_store_products")
     op.drop_table("sandbox_store_products")
+    op.drop_index("ix_store_stock_adjustments_variant_id", table_name="store_stock_adjustments")
+    op.drop_index("ix_store_stock_adjustments_status_tenant_id",
+                  table_name="store_stock_adjustments")
+    op.drop_table("store_stock_adjustments")
     op.drop_index("ix_integration_runs_integration_id_id", table_name="integration_runs")
     op.drop_index("ix_integration_runs_tenant_id", table_name="integration_runs")
     op.drop_table("integration_runs")

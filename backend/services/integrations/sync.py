@@ -20,12 +20,13 @@ from the store into the catalog.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
@@ -157,29 +158,66 @@ class Importer:
                     ProductVariant.tenant_id == self.tenant_id, ProductVariant.sku.in_(skus)))}
             count = session.scalar(select(func.count(Product.id)).where(
                 Product.tenant_id == self.tenant_id)) or 0
+            creates: list[Item] = []
+            page_skus: set[str] = set()
             for item in items:
                 product = existing.get(item.external_id)
                 taken = [v.sku for v in item.variants if owners.get(v.sku) not in (
-                    None, product.id if product else None)]
+                    None, product.id if product else None) or (
+                    product is None and v.sku in page_skus)]
                 if taken:
                     self.report.fail(item.external_id, f"SKU {taken[0]} is used by another "
                                                        f"product of this shop")
                     continue
+                if product is None:
+                    page_skus.update(v.sku for v in item.variants)
+                    creates.append(item)
+                    continue
                 try:
-                    if product is None:
-                        check_limit(session, self.tier, "products", count, 1)
                     with session.begin_nested():
-                        if product is None:
-                            self._create(session, item)
-                            count += 1
-                            self.report.created += 1
-                        elif self._update(session, product, item):
+                        if self._update(session, product, item):
                             self.report.updated += 1
-                except DomainError as error:
-                    self.report.fail(item.external_id, error.description)
                 except IntegrityError as error:
                     self.report.fail(item.external_id, f"refused by the database: "
                                                        f"{type(error.orig).__name__}")
+            if creates:
+                self._create_all(session, creates, count)
+
+    def _create_all(self, session: Session, items: list[Item], count: int) -> None:
+        """New products in two statements (products, then their variants) when they all fit
+        the plan and the database takes them; else one SAVEPOINT each, so a refused one is
+        skipped whole and the rest are written."""
+        try:
+            check_limit(session, self.tier, "products", count, len(items))
+            with session.begin_nested():
+                ids = session.scalars(insert(Product).returning(
+                    Product.id, sort_by_parameter_order=True), [{
+                        "tenant_id": self.tenant_id, "title": i.title,
+                        "description": i.description, "category": i.category,
+                        "images": i.images, "active": i.active,
+                        "external_source": self.source, "external_id": i.external_id}
+                        for i in items]).all()
+                session.execute(insert(ProductVariant), [{
+                    "tenant_id": self.tenant_id, "product_id": product_id, "sku": v.sku,
+                    "price_minor": v.price_minor, "currency": self.currency, "stock": v.stock,
+                    "attributes": v.attributes}
+                    for product_id, item in zip(ids, items, strict=True) for v in item.variants])
+            self.report.created += len(items)
+            return
+        except (DomainError, IntegrityError):
+            pass  # one at a time below: each is written or skipped whole
+        for item in items:
+            try:
+                check_limit(session, self.tier, "products", count, 1)
+                with session.begin_nested():
+                    self._create(session, item)
+                count += 1
+                self.report.created += 1
+            except DomainError as error:
+                self.report.fail(item.external_id, error.description)
+            except IntegrityError as error:
+                self.report.fail(item.external_id, f"refused by the database: "
+                                                   f"{type(error.orig).__name__}")
 
     def _create(self, session: Session, item: Item) -> None:
         product = Product(tenant_id=self.tenant_id, title=item.title,
@@ -240,6 +278,23 @@ class Importer:
         self.deactivate(sorted(str(i) for i in active - self.report.seen if i is not None))
 
 
+def _prefetched(pages: Iterable[Any], prepare: Any) -> Iterator[Any]:
+    """The pages, each prepared (WooCommerce: its variations read) on a thread while the one
+    before is written, so the store's answers and our writes overlap."""
+    if prepare is None:
+        yield from pages
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="store-prefetch") as pool:
+        pending: Future[Any] | None = None
+        for page in pages:
+            future = pool.submit(prepare, page)
+            if pending is not None:
+                yield pending.result()
+            pending = future
+        if pending is not None:
+            yield pending.result()
+
+
 def _claim(ctx: Context, run_id: int) -> tuple[IntegrationRun, StoreIntegration, Tenant] | None:
     with ctx.db.transaction() as session:
         run = session.get(IntegrationRun, run_id, with_for_update=True)
@@ -297,8 +352,9 @@ def _sync(ctx: Context, run: IntegrationRun, row: StoreIntegration, tenant: Tena
                 importer.apply([product])
         return
     since = cursor - CURSOR_OVERLAP if cursor else None
-    for page in client.api.product_pages(since):
-        importer.apply(client.api.full_products(page) if woo else page)
+    pages = client.api.product_pages(since)
+    for page in _prefetched(pages, client.api.full_products if woo else None):
+        importer.apply(page)
     if run.kind == "incremental":
         if woo and since is not None:
             for page in client.api.product_pages(since, status="trash"):
