@@ -192,10 +192,16 @@ def test_webhooks_signed_right_apply_and_wrong_are_refused(
     change_products(ctx, provider, store_of(provider), [FIRST_ID + 2], price="1234.00")
     wait_for(lambda: {v.price_minor for v in imported(ctx, provider)[
         str(FIRST_ID + 2)].variants} == {123_400}, timeout=30)
+    def webhook_runs() -> list[dict[str, Any]]:
+        found = answer(client.get(f"/v1/integrations/{provider}/runs",
+                                  headers=merchant_headers()), 200)["results"]
+        return [r for r in found if r["kind"] == "webhook"]
+
+    done = wait_for(lambda: (found := webhook_runs()) and found[0]["status"] == "succeeded"
+                    and found)
+    assert len(done) == 1 and done[0]["updated"] == 1, done
     runs = answer(client.get(f"/v1/integrations/{provider}/runs", headers=merchant_headers()),
                   200)["results"]
-    webhook_runs = [r for r in runs if r["kind"] == "webhook"]
-    assert webhook_runs and webhook_runs[0]["updated"] == 1
     module: Any = woocommerce if provider == "woocommerce" else shopify
     raw = json.dumps({"id": FIRST_ID + 4}).encode()
     forged = requests.post(view["webhook_url"], data=raw, timeout=10, headers={

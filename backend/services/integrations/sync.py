@@ -159,6 +159,7 @@ class Importer:
             count = session.scalar(select(func.count(Product.id)).where(
                 Product.tenant_id == self.tenant_id)) or 0
             creates: list[Item] = []
+            updates: list[tuple[Product, Item]] = []
             page_skus: set[str] = set()
             for item in items:
                 product = existing.get(item.external_id)
@@ -172,16 +173,32 @@ class Importer:
                 if product is None:
                     page_skus.update(v.sku for v in item.variants)
                     creates.append(item)
-                    continue
-                try:
-                    with session.begin_nested():
-                        if self._update(session, product, item):
-                            self.report.updated += 1
-                except IntegrityError as error:
-                    self.report.fail(item.external_id, f"refused by the database: "
-                                                       f"{type(error.orig).__name__}")
+                else:
+                    updates.append((product, item))
+            if updates:
+                self._update_all(session, updates)
             if creates:
                 self._create_all(session, creates, count)
+
+    def _update_all(self, session: Session, updates: list[tuple[Product, Item]]) -> None:
+        """Existing products brought up to date in one SAVEPOINT; if the database refuses one,
+        again one SAVEPOINT each, so only that one is skipped."""
+        try:
+            with session.begin_nested():
+                changed = sum(1 for product, item in updates
+                              if self._update(session, product, item))
+            self.report.updated += changed
+            return
+        except IntegrityError:
+            pass
+        for product, item in updates:
+            try:
+                with session.begin_nested():
+                    if self._update(session, product, item):
+                        self.report.updated += 1
+            except IntegrityError as error:
+                self.report.fail(item.external_id, f"refused by the database: "
+                                                   f"{type(error.orig).__name__}")
 
     def _create_all(self, session: Session, items: list[Item], count: int) -> None:
         """New products in two statements (products, then their variants) when they all fit
@@ -256,8 +273,6 @@ class Importer:
             if gone.stock:
                 gone.stock = 0
                 changed = True
-        if changed:
-            session.flush()
         return changed
 
     def deactivate(self, external_ids: Iterable[str]) -> None:
