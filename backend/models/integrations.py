@@ -36,6 +36,9 @@ class StoreIntegration(Base):
     status: Mapped[str] = mapped_column(String(16), default="connected")
     # The newest upstream modification seen: incremental syncs ask for what changed after it.
     sync_cursor: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The products already applied whose upstream stamp is the cursor itself (stores stamp whole
+    # seconds, so the next sync asks from the cursor's second and skips these).
+    sync_cursor_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     last_full_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     webhooks_registered: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -61,6 +61,11 @@ def _price(raw: dict[str, Any]) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
+def modified_of(raw: dict[str, Any]) -> datetime | None:
+    """When a raw product last changed (UTC)."""
+    return _when(raw.get("date_modified_gmt") or raw.get("date_modified"))
+
+
 def product_of(raw: dict[str, Any], variations: list[dict[str, Any]]) -> StoreProduct:
     """A WooCommerce product (and its variations, for a variable product) normalised."""
     if raw.get("type") == "variable":

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("webhook_token_encrypted", sa.Text(), nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("sync_cursor", WHEN, nullable=True),
+        sa.Column("sync_cursor_ids", sa.JSON(), nullable=False),
         sa.Column("last_full_at", WHEN, nullable=True),
         sa.Column("webhooks_registered", sa.Boolean(), nullable=False),
         sa.Column("created_at", WHEN, nullable=False),

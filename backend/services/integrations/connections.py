@@ -159,7 +159,7 @@ def connect(ctx: Context, tenant_id: str, provider: str, payload: dict[str, Any]
             .with_for_update())
         if row is None:
             token = secrets.token_urlsafe(24)
-            row = StoreIntegration(tenant_id=tenant_id, provider=provider,
+            row = StoreIntegration(tenant_id=tenant_id, provider=provider, sync_cursor_ids=[],
                                    webhook_token_hash=ctx.crypto.keyed_hash(token),
                                    webhook_token_encrypted=ctx.crypto.encrypt(token))
             session.add(row)

@@ -34,6 +34,7 @@ from backend.domain.errors import DomainError
 from backend.domain.money import Money, MoneyError
 from backend.models import IntegrationRun, Product, ProductVariant, StoreIntegration, Tenant
 from backend.models.base import utcnow
+from backend.providers import woocommerce
 from backend.providers.store_http import StoreError, StoreProduct
 from backend.services.integrations.connections import Client, client_for
 from backend.services.platform.limits import check_limit
@@ -41,8 +42,8 @@ from backend.wiring import Context
 
 log = logging.getLogger(__name__)
 MAX_LOGGED_ERRORS = 200
-# Incremental syncs ask from a little before the cursor (WooCommerce dates are whole seconds);
-# what comes twice is applied again without counting as a change.
+# Stores stamp changes in whole seconds: incremental syncs ask from the cursor's second (what
+# changed "after" the second before), and skip what they already applied at the cursor itself.
 CURSOR_OVERLAP = timedelta(seconds=1)
 DEFAULT_CATEGORY = "General"
 
@@ -78,6 +79,7 @@ class Report:
     failed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
     newest: datetime | None = None
+    newest_ids: set[str] = field(default_factory=set)
     seen: set[str] = field(default_factory=set)
 
     def fail(self, external_id: str | None, message: str) -> None:
@@ -85,9 +87,13 @@ class Report:
         if len(self.errors) < MAX_LOGGED_ERRORS:
             self.errors.append({"external_id": external_id, "message": message[:300]})
 
-    def saw(self, when: datetime | None) -> None:
-        if when is not None and (self.newest is None or when > self.newest):
-            self.newest = when
+    def saw(self, external_id: str, when: datetime | None) -> None:
+        if when is None:
+            return
+        if self.newest is None or when > self.newest:
+            self.newest, self.newest_ids = when, set()
+        if when == self.newest:
+            self.newest_ids.add(external_id)
 
 
 def item_of(product: StoreProduct, currency: str) -> Item:
@@ -137,7 +143,7 @@ class Importer:
                 self.report.fail(product.item, str(product))
                 continue
             self.report.seen.add(product.external_id)
-            self.report.saw(product.modified_at)
+            self.report.saw(product.external_id, product.modified_at)
             try:
                 items.append(item_of(product, self.currency))
             except ItemError as error:
@@ -367,7 +373,21 @@ def _sync(ctx: Context, run: IntegrationRun, row: StoreIntegration, tenant: Tena
                 importer.apply([product])
         return
     since = cursor - CURSOR_OVERLAP if cursor else None
+    done_at_cursor = set(row.sync_cursor_ids or []) if cursor else set()
+
+    def fresh(external_id: str, modified: datetime | None) -> bool:
+        """Not applied yet: changed after the cursor, or at it and not among those applied."""
+        if cursor is None or modified is None or modified > cursor:
+            return True
+        return modified == cursor and external_id not in done_at_cursor
+
     pages = client.api.product_pages(since)
+    if woo:
+        pages = ([raw for raw in page if fresh(str(raw["id"]), woocommerce.modified_of(raw))]
+                 for page in pages)
+    else:
+        pages = ([p for p in page if isinstance(p, StoreError)
+                  or fresh(p.external_id, p.modified_at)] for page in pages)
     for page in _prefetched(pages, client.api.full_products if woo else None):
         importer.apply(page)
     if run.kind == "incremental":
@@ -409,6 +429,10 @@ def run_sync(ctx: Context, run_id: int) -> str:
             if report.newest and (integration.sync_cursor is None
                                   or report.newest > integration.sync_cursor):
                 integration.sync_cursor = report.newest
+                integration.sync_cursor_ids = sorted(report.newest_ids)
+            elif report.newest and report.newest == integration.sync_cursor:
+                integration.sync_cursor_ids = sorted(
+                    set(integration.sync_cursor_ids or []) | report.newest_ids)
             if run.kind in ("initial", "full"):
                 integration.last_full_at = stored.finished_at
     log.info("store sync run %s (%s %s): %s, %s created, %s updated, %s deactivated, %s failed",
