@@ -28,7 +28,7 @@ import json
 import math
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Response, request
@@ -148,9 +148,10 @@ def seed_catalog(ctx: Context, provider: str, store: str, count: int, variants: 
     for n, broken in enumerate(kinds):
         pid = first_id + n
         ids.append(pid)
+        # Edited over time, as a real catalog is: one product a second, the last one now.
         rows.append({"provider": provider, "store": store, "product_id": pid, "deleted": False,
                      "data": build(pid, n, variants if broken != "negative_stock" else 2, broken),
-                     "modified_at": now})
+                     "modified_at": now - timedelta(seconds=len(kinds) - 1 - n)})
     with ctx.db.transaction() as session:
         for start in range(0, len(rows), 2000):
             session.execute(insert(SandboxStoreProduct), rows[start:start + 2000])
