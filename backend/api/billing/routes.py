@@ -246,7 +246,7 @@ class PaymentMethod(MethodView):
 
 @blp.route("/payment-method/<int:setup_id>")
 class OnePaymentMethod(MethodView):
-    @requires("analytics:read")
+    @requires("settings:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, CardSetupSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such set-up of this tenant")
