@@ -198,6 +198,12 @@ class Settings:
     billing_shortcode: str = ""
     billing_passkey: str = field(default="", repr=False)
     billing_tax_basis_points: int = 0
+    # Store integrations (WooCommerce, Shopify): each request's timeout, retries of a timeout or
+    # 5xx (backoff 0.5, 1, 2 … s; 429s wait their Retry-After and are not counted), and how
+    # often the schedule syncs what changed upstream.
+    store_timeout_seconds: float = 20.0
+    store_retries: int = 3
+    store_sync_every_seconds: int = 300
     # Card renewals (backend/services/billing/cards.py): the platform's own Paystack and Stripe
     # accounts (BILLING_PAYSTACK_*, BILLING_STRIPE_*; the simulators' platform accounts when
     # unset in sandbox mode) and the amount Paystack's card check charges
@@ -282,6 +288,11 @@ class Settings:
             ),
             rasa_url=env.get("RASA_URL", "").strip() or DEFAULT_RASA_URL,
             rasa_token=env.get("RASA_TOKEN", ""),
+            store_timeout_seconds=float(_positive(
+                "STORE_TIMEOUT_SECONDS", env.get("STORE_TIMEOUT_SECONDS") or "20")),
+            store_retries=int(env.get("STORE_RETRIES") or "3"),
+            store_sync_every_seconds=_positive(
+                "STORE_SYNC_EVERY_SECONDS", env.get("STORE_SYNC_EVERY_SECONDS") or "300"),
             public_url=(env.get("PUBLIC_URL") or env.get("BACKEND_URL") or "").strip().rstrip("/"),
             payments_sandbox_url=env.get("PAYMENTS_SANDBOX_URL", "").strip().rstrip("/"),
             mpesa_callback_ips=_callback_sources(env.get("MPESA_CALLBACK_IPS", ""), sandbox),

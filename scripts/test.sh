@@ -1,24 +1,35 @@
 #!/usr/bin/env bash
 # `make test`: installs what is missing, starts PostgreSQL and Redis on test ports, runs every suite
 # (backend on SQLite and PostgreSQL, channel, actions, NLU components, data validation, compose
-# config, the web app in headless chromium, end to end through the real servers), stops the services, and fails if any suite failed.
+# config, the web app in headless chromium, end to end through the real servers), stops the
+# services, and fails if any suite failed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+
+install_debian() {  # install_debian PACKAGE...: as root from Debian, else say how
+  [ $# -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test: missing $*; install with: sudo apt-get install -y $*" >&2
+    return 1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 "$@" >/dev/null
+}
 
 need_debian_packages() {
   local missing=()
   command -v curl >/dev/null || missing+=(curl)
   command -v docker-compose >/dev/null || missing+=(docker-compose)
-  # The web app's browser tests (tests/web) drive Debian's chromium through chromium-driver.
+  install_debian "${missing[@]}" || exit 1
+}
+
+# The web app's browser tests (tests/web) drive Debian's chromium through chromium-driver: installed
+# while the model trains, waited for before that suite.
+need_browser() {
+  local missing=()
   command -v chromium >/dev/null || missing+=(chromium)
   command -v chromedriver >/dev/null || missing+=(chromium-driver)
-  [ ${#missing[@]} -eq 0 ] && return 0
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "test: missing ${missing[*]}; install with: sudo apt-get install -y ${missing[*]}" >&2
-    exit 1
-  fi
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  install_debian "${missing[@]}"
 }
 
 need_debian_packages
@@ -31,6 +42,10 @@ train_pid=$!
 # PostgreSQL and Redis serve only the suites that run beside the training: niced like them, so
 # their queries, too, take what the training leaves.
 nice -n 10 scripts/services.sh start || exit 1
+# (after the services, which may install PostgreSQL and Redis: one apt-get at a time)
+browser_log=$(mktemp)
+need_browser >"$browser_log" 2>&1 &
+browser_pid=$!
 trap 'kill "$train_pid" 2>/dev/null; scripts/services.sh stop' EXIT
 eval "$(scripts/services.sh env)"
 export REQUIRE_SERVICES=1 PYTHONPATH="$PWD"
@@ -112,6 +127,7 @@ suite "no evaluation sentence in the training data" .venv-rasa/bin/python script
 finish "$backend_name" "$backend_log" "$backend_pid"
 # The dashboard in headless chromium (screenshots of every page at phone and desktop width go to
 # SCREENSHOT_DIR, default a temporary folder; the suite prints where).
+wait "$browser_pid" || { cat "$browser_log"; echo "test: chromium could not be installed" >&2; }
 suite "web app in a real browser (headless chromium)" .venv/bin/python -m pytest -q -s \
   -p no:cacheprovider tests/web
 suite "end to end (rasa, action server, backend, worker)" .venv/bin/python -m pytest -q \

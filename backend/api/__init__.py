@@ -23,6 +23,8 @@ def register_blueprints(api: Api) -> None:
     from backend.api.customers import blp as customers
     from backend.api.health import blp as health
     from backend.api.faq import blp as faq
+    from backend.api.integrations import blp as integrations
+    from backend.api.integrations import webhook_blp as store_webhooks
     from backend.api.kb import blp as kb
     from backend.api.llm import blp as llm
     from backend.api.llm import internal_blp as llm_internal
@@ -59,6 +61,8 @@ def register_blueprints(api: Api) -> None:
     for blueprint in commerce:
         api.register_blueprint(blueprint)
     for blueprint in (payments, wallet, payment_webhooks, payments_internal):  # payments
+        api.register_blueprint(blueprint)
+    for blueprint in (integrations, store_webhooks):  # store integrations
         api.register_blueprint(blueprint)
     for blueprint in (kb, faq, llm, llm_internal):  # knowledge base, FAQ answers, LLM
         api.register_blueprint(blueprint)

@@ -7,7 +7,8 @@ first). Writes are POST, PUT, PATCH and DELETE on /v1 routes for a tenant whose 
 not a read (a search or a preview sent as POST changes nothing) nor the service's own (the
 assistant filling a customer's cart or changing their preferences is the customer's doing, kept
 in those records' own trails, not staff activity; whatever the services record, like an order
-the assistant places, is still recorded, as the service).
+the assistant places, is still recorded, as the service). An operator's write (scope OPERATOR)
+that no service recorded gets a platform record (no tenant: GET /v1/platform/audit-logs).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from flask import Flask, Response, current_app, g, request
 
 from backend.api.common import Principal, context
 from backend.api.scope_check import declared_scope
-from backend.api.scopes import PUBLIC, SERVICE
+from backend.api.scopes import OPERATOR, PUBLIC, SERVICE
 from backend.services.platform.audit import (
     SYSTEM,
     RequestAudit,
@@ -49,11 +50,14 @@ def bind_actor() -> None:
         route=f"{request.method} {rule}"))
 
 
-def _audited_write() -> bool:
+def _audited_scope() -> str | None:
+    """The declared scope of an audited write, else None."""
     if request.method not in WRITES or not request.path.startswith("/v1/"):
-        return False
+        return None
     scope = declared_scope(current_app, request.endpoint or "", request.method)
-    return scope is not None and scope not in (PUBLIC, SERVICE) and not scope.endswith(":read")
+    if scope is None or scope in (PUBLIC, SERVICE) or scope.endswith(":read"):
+        return None
+    return scope
 
 
 def _target(response: Response) -> tuple[str, Any]:
@@ -69,13 +73,19 @@ def _target(response: Response) -> tuple[str, Any]:
 
 
 def record_write(response: Response) -> Response:
-    """App hook: the generic record of a successful tenant write no service recorded."""
+    """App hook: the generic record of a successful tenant or operator write no service
+    recorded (an operator's goes to the platform's log)."""
     caller: Principal | None = g.get("principal")
-    if caller is None or caller.tenant_id is None or response.status_code >= 400 \
-            or not _audited_write():
+    if caller is None or response.status_code >= 400:
+        return response
+    scope = _audited_scope()
+    if scope is None:
+        return response
+    whose = None if scope == OPERATOR else caller.tenant_id
+    if whose is None and scope != OPERATOR:
         return response
     try:
-        record_request(context(), caller.tenant_id, f"{request.endpoint}.{request.method.lower()}",
+        record_request(context(), whose, f"{request.endpoint}.{request.method.lower()}",
                        _target(response), response.status_code)
     except Exception:  # noqa: BLE001 — the change is committed; a failed record must not hide it
         log.exception("audit record failed for %s %s", request.method, request.path)

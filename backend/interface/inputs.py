@@ -4,9 +4,22 @@ API's schema modules re-export them under the same names, so OpenAPI is unchange
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
 
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from backend.domain.intents import FAQ_INTENTS
+from backend.domain.knowledge import LANGUAGES as KB_LANGUAGES
+from backend.domain.knowledge import MAX_QUESTION_CHARS
 from backend.domain.orders import ORDER_STATUSES
+from backend.domain.passwords import MAX_LENGTH, RULE
+from backend.domain.tenant_settings import (
+    LANGUAGES as TENANT_LANGUAGES,
+    BusinessHoursSchema,
+    FeaturesPatchSchema,
+    QuietHoursSchema,
+    is_timezone,
+)
 from backend.interface.fields import MAX_PAGE, MAX_STOCK, BoundedInt, Id, Minor
 from backend.services.platform.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
@@ -30,6 +43,28 @@ class LoginSchema(Schema):
 
 class SwitchSchema(Schema):
     tenant_id = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+
+
+PASSWORD = {"validate": validate.Length(min=1, max=1024),
+            "metadata": {"description": f"Rule: {RULE} (at most {MAX_LENGTH})"}}
+
+
+class ResetRequestSchema(Schema):
+    email = fields.Str(required=True, validate=validate.Length(min=1, max=254))
+
+
+class ResetConfirmSchema(Schema):
+    email = fields.Str(required=True, validate=validate.Length(min=1, max=254))
+    code = fields.Str(required=True, validate=validate.Length(min=1, max=16))
+    password = fields.Str(required=True, **PASSWORD)
+
+
+class AcceptSchema(Schema):
+    token = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    password = fields.Str(load_default=None, allow_none=True, **PASSWORD)
+    name = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    phone = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=32),
+                       metadata={"description": "WhatsApp number for password-reset codes"})
 
 
 # Orders
@@ -70,3 +105,74 @@ class WithdrawalCreateSchema(Schema):
     amount_minor = Minor(required=True, strict=True, validate=validate.Range(min=1))
     phone = fields.Str(required=True, validate=validate.Length(max=32),
                        metadata={"description": "The M-Pesa number to pay"})
+
+
+# Knowledge base
+class KbEntryCreateSchema(Schema):
+    key = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    questions = fields.List(fields.Str(validate=validate.Length(min=1, max=500)), required=True,
+                            validate=validate.Length(min=1, max=100))
+    answers = fields.Dict(keys=fields.Str(validate=validate.OneOf(KB_LANGUAGES)),
+                          values=fields.Str(validate=validate.Length(min=1, max=4000)),
+                          required=True, validate=validate.Length(min=1))
+    tags = fields.List(fields.Str(validate=validate.Length(max=64)), load_default=list)
+    active = fields.Bool(load_default=True)
+
+
+class KbEntryPatchSchema(Schema):
+    key = fields.Str(validate=validate.Length(min=1, max=100))
+    title = fields.Str(validate=validate.Length(min=1, max=200))
+    questions = fields.List(fields.Str(validate=validate.Length(min=1, max=500)),
+                            validate=validate.Length(min=1, max=100))
+    answers = fields.Dict(keys=fields.Str(validate=validate.OneOf(KB_LANGUAGES)),
+                          values=fields.Str(validate=validate.Length(min=1, max=4000)),
+                          validate=validate.Length(min=1))
+    tags = fields.List(fields.Str(validate=validate.Length(max=64)))
+    active = fields.Bool()
+
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("Send at least one field to change.")
+
+
+class AnswerRequestSchema(Schema):
+    question = fields.Str(required=True, validate=validate.Length(min=1, max=MAX_QUESTION_CHARS))
+    language = fields.Str(load_default=None, validate=validate.OneOf((*KB_LANGUAGES, "mixed")),
+                          metadata={"description": "The customer's language; detected from the "
+                                                   "question when absent or mixed"})
+    intent = fields.Str(load_default=None, validate=validate.OneOf(FAQ_INTENTS), metadata={
+        "description": "The assistant's intent, a hint that favours entries tagged with it"})
+
+
+# Tenant settings
+def check_timezone(name: str) -> None:
+    if not is_timezone(name):
+        raise ValidationError("Not an IANA timezone name (e.g. Africa/Nairobi).")
+
+
+class TenantSettingsPatchSchema(Schema):
+    """What a merchant may change; tier and status are the platform operator's."""
+
+    name = fields.Str(validate=validate.Length(min=1, max=200))
+    timezone = fields.Str(validate=check_timezone)
+    primary_language = fields.Str(validate=validate.OneOf(TENANT_LANGUAGES))
+    business_hours = fields.Nested(BusinessHoursSchema)
+    quiet_hours = fields.Nested(QuietHoursSchema, allow_none=True)
+    features = fields.Nested(FeaturesPatchSchema)
+
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("Send at least one setting to change.")
+
+
+# Members
+class RoleChangeSchema(Schema):
+    role = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+
+
+class InviteSchema(Schema):
+    email = fields.Str(required=True, validate=validate.Length(min=1, max=254))
+    role = fields.Str(required=True, validate=validate.Length(min=1, max=64))

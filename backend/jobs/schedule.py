@@ -1,7 +1,7 @@
 """The periodic sweeps, defined once: unpaid orders, payments, the outbox, scheduled messages
 that came due, templates waiting for WhatsApp's approval, the 80 % usage warning,
 re-engagement (abandoned carts, silent and dormant customers), subscription billing, the
-analytics roll-up of each tenant's closed days.
+analytics roll-up of each tenant's closed days, the store integrations' syncs.
 
 With Redis, RQ's own cron scheduler enqueues them (one process per deployment; the workers run
 them):
@@ -29,6 +29,7 @@ from rq import cron
 from backend.jobs.analytics import ANALYTICS_EVERY_SECONDS, sweep_analytics
 from backend.jobs.billing import BILLING_EVERY_SECONDS, sweep_billing
 from backend.jobs.campaigns import start_due_campaigns
+from backend.jobs.integrations import sweep_integrations, sweep_store_stock
 from backend.jobs.job_context import job_context
 from backend.jobs.messaging import (
     redispatch_events,
@@ -71,6 +72,8 @@ def sweeps(settings: Settings) -> list[Sweep]:
         Sweep(start_due_campaigns, DEFAULT, 60),
         Sweep(sweep_billing, DEFAULT, BILLING_EVERY_SECONDS),
         Sweep(sweep_analytics, DEFAULT, ANALYTICS_EVERY_SECONDS),
+        Sweep(sweep_integrations, DEFAULT, settings.store_sync_every_seconds),
+        Sweep(sweep_store_stock, DEFAULT, 30),
     ]
 
 

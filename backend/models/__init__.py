@@ -30,6 +30,7 @@ from backend.models.catalog import Product, ProductVariant
 from backend.models.conversation import CONVERSATION_STATUSES, Conversation
 from backend.models.customer import CONSENT_KINDS, ConsentEvent, Customer
 from backend.models.handoff import HANDOFF_REASONS, ConversationHandoff
+from backend.models.integrations import IntegrationRun, StoreIntegration, StoreStockAdjustment
 from backend.models.knowledge import KbDocument, KbEntry, KbPassage, KbState
 from backend.models.llm import LlmCall
 from backend.models.messages import (
@@ -111,6 +112,9 @@ __all__ = [
     "KbState",
     "LlmCall",
     "InboundMessage",
+    "IntegrationRun",
+    "StoreIntegration",
+    "StoreStockAdjustment",
     "NluClassification",
     "Order",
     "OrderLine",

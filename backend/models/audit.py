@@ -23,7 +23,8 @@ class AuditLog(Base):
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    # None: the platform operator's action that belongs to no tenant (discount codes, tiers).
+    tenant_id: Mapped[str | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
     actor: Mapped[str] = mapped_column(String(64))  # "user:5", "api_key:3", "service", "system"
     action: Mapped[str] = mapped_column(String(64))  # "products.update", "orders.transitions"
     target_type: Mapped[str | None] = mapped_column(String(32))

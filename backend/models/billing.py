@@ -30,7 +30,8 @@ DISCOUNT_KINDS = ("percent", "fixed")
 CHARGE_STATUSES = ("queued", "sending", "pending", "paid", "failed")
 REMINDER_STATUSES = ("queued", "sent", "failed", "unsent")
 CARD_PROVIDERS = ("paystack", "stripe")
-CARD_STATUSES = ("pending", "active", "replaced", "failed")
+CARD_STATUSES = ("pending", "active", "replaced", "failed", "removed")
+CHECK_REFUNDS = ("pending", "refunded", "failed")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -82,6 +83,7 @@ class DiscountCode(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     max_redemptions: Mapped[int | None] = mapped_column(Integer)
     redemptions: Mapped[int] = mapped_column(Integer, default=0)
+    deactivated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # by the operator
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -213,6 +215,8 @@ class BillingCard(Base):
     __table_args__ = (
         CheckConstraint(_in("provider", CARD_PROVIDERS), name="provider_known"),
         CheckConstraint(_in("status", CARD_STATUSES), name="status_known"),
+        CheckConstraint(f"check_refund IS NULL OR {_in('check_refund', CHECK_REFUNDS)}",
+                        name="check_refund_known"),
         Index("ix_billing_cards_tenant_id_status", "tenant_id", "status"),
     )
 
@@ -224,5 +228,10 @@ class BillingCard(Base):
     status: Mapped[str] = mapped_column(String(8), default="pending")
     token_encrypted: Mapped[str | None] = mapped_column(Text)  # JSON, Fernet-encrypted
     label: Mapped[str | None] = mapped_column(String(40))  # "visa **** 4081": no secret
+    # Paystack's card check (BILLING_CARD_CHECK_MINOR) refunded by a job once the card is saved:
+    # None (nothing to refund: Stripe charges nothing) | pending | refunded | failed.
+    check_refund: Mapped[str | None] = mapped_column(String(8))
+    check_refund_id: Mapped[str | None] = mapped_column(String(64))  # Paystack's refund id
+    check_refunded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -1,6 +1,7 @@
 """Paystack client: initialize a transaction (a hosted payment page), verify it, charge a saved
-card's reusable authorization (transaction/charge_authorization), and check the webhook
-signature (hex HMAC-SHA512 of the raw body keyed with the secret key)."""
+card's reusable authorization (transaction/charge_authorization), refund a transaction (POST
+/refund), and check the webhook signature (hex HMAC-SHA512 of the raw body keyed with the
+secret key)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,17 @@ class PaystackTransaction:
     currency: str
     gateway_response: str = ""
     authorization: PaystackAuthorization | None = None
+
+
+@dataclass(frozen=True)
+class PaystackRefund:
+    id: str
+    status: str  # pending, processing, processed, failed
+    amount_minor: int
+
+
+# How Paystack refuses a refund of a transaction already refunded in full.
+FULLY_REVERSED = "fully reversed"
 
 
 def authorization_of(data: dict[str, Any]) -> PaystackAuthorization | None:
@@ -122,3 +134,17 @@ class PaystackClient:
         return transaction_of(self._call("POST", "/transaction/charge_authorization", json={
             "authorization_code": authorization_code, "email": email, "amount": amount_minor,
             "currency": currency, "reference": reference, "metadata": metadata or {}}))
+
+    def refund(self, transaction: str, *, amount_minor: int | None = None,
+               merchant_note: str | None = None) -> PaystackRefund:
+        """Refund a transaction (its reference or id) in full, or `amount_minor` of it: queued
+        at Paystack (status pending). A second full refund is refused (400, "fully
+        reversed")."""
+        payload: dict[str, Any] = {"transaction": transaction}
+        if amount_minor is not None:
+            payload["amount"] = amount_minor
+        if merchant_note:
+            payload["merchant_note"] = merchant_note
+        data = self._call("POST", "/refund", json=payload)
+        return PaystackRefund(str(data["id"]), str(data.get("status") or "pending"),
+                              int(data["amount"]))

@@ -1,5 +1,6 @@
 """Stripe through the official library: Checkout Sessions (payment, or setup: saving a card to
-a Customer), off-session PaymentIntents charging a saved card, and webhook events checked with
+a Customer), a saved card's PaymentMethod (brand, last 4), off-session PaymentIntents charging a
+saved card, and webhook events checked with
 Stripe-Signature (HMAC-SHA256 over "t.body", 300 s tolerance) by stripe.Webhook."""
 
 from __future__ import annotations
@@ -92,6 +93,26 @@ def create_setup_session(*, secret_key: str, base_url: str = BASE_URL, customer:
         raise StripeCheckoutError(f"Stripe refused the setup session: {error}") from error
     return StripeSession(session.id, session.url or "",
                          session.payment_status or "no_payment_required")
+
+
+@dataclass(frozen=True)
+class StripeCard:
+    brand: str
+    last4: str
+
+
+def card_of(*, secret_key: str, base_url: str = BASE_URL, payment_method: str) -> StripeCard:
+    """The card behind a PaymentMethod (GET /v1/payment_methods/<id>): its brand and last 4
+    digits, for the label the owner sees."""
+    try:
+        method = _client(secret_key, base_url).v1.payment_methods.retrieve(payment_method)
+    except stripe.StripeError as error:
+        raise StripeCheckoutError(f"Stripe did not answer the payment method: {error}") \
+            from error
+    card = method.card
+    if card is None:
+        raise StripeCheckoutError(f"Payment method {payment_method} is not a card")
+    return StripeCard(str(card.brand), str(card.last4))
 
 
 def charge_saved_card(*, secret_key: str, base_url: str = BASE_URL, customer: str,

@@ -41,8 +41,12 @@ CHARGE_INVOICE = JobRef("backend.jobs.billing.charge_invoice", DEFAULT)
 SEND_RESET_CODE = JobRef("backend.jobs.accounts.send_reset_code", MESSAGING)
 SEND_BILLING_REMINDER = JobRef("backend.jobs.billing.send_billing_reminder", DEFAULT)
 NOTIFY_USAGE_WARNING = JobRef("backend.jobs.messaging.notify_usage_warning", DEFAULT)
+FINISH_CARD_SETUP = JobRef("backend.jobs.billing.finish_card_setup", DEFAULT)
+RUN_STORE_SYNC = JobRef("backend.jobs.integrations.run_store_sync", DEFAULT)
+PUSH_STORE_STOCK = JobRef("backend.jobs.integrations.push_store_stock", DEFAULT)
 # Every job a service enqueues (tests check each path names a job of backend/jobs).
 ENQUEUED: tuple[JobRef, ...] = (DELIVER_OUTBOUND, SEND_STK_PUSH, PROCESS_PAYMENT_EVENT,
                                 NOTIFY_CUSTOMER, PAY_WITHDRAWAL, REBUILD_KB_INDEX, SUBMIT_TEMPLATE,
                                 NOTIFY_EVENT, START_CAMPAIGN, SEND_CAMPAIGN_BATCH, CHARGE_INVOICE,
-                                SEND_BILLING_REMINDER, SEND_RESET_CODE, NOTIFY_USAGE_WARNING)
+                                SEND_BILLING_REMINDER, SEND_RESET_CODE, NOTIFY_USAGE_WARNING,
+                                FINISH_CARD_SETUP, RUN_STORE_SYNC, PUSH_STORE_STOCK)

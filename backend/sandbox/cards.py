@@ -9,7 +9,9 @@ and Stripe through their API-key-scoped settings endpoints, Pesapal through Regi
 
 Saved cards (the platform's subscription renewals): the card entered on the page ({"card":
 "4084…"}; a default test card otherwise) is kept, and Paystack's
-transaction/charge_authorization and Stripe's off-session PaymentIntents charge it later.
+transaction/charge_authorization and Stripe's off-session PaymentIntents charge it later;
+Stripe's PaymentMethod (GET /v1/payment_methods/<id>) tells its brand and last 4 digits, and
+Paystack's POST /refund gives a successful charge back (in full or in part, once).
 DECLINING_CARDS are saved fine but every later charge is declined for insufficient funds.
 Each webhook sent is kept and can be sent again (POST …/webhooks/<reference>/resend), as a
 provider retries a delivery.
@@ -39,6 +41,7 @@ from backend.sandbox.common import (
     ProviderReplySchema,
     base_url,
     bearer,
+    change,
     json_body,
     later,
     load,
@@ -256,6 +259,52 @@ class PaystackChargeAuthorization(MethodView):
                       "data": _paystack_data(reference, record)})
 
 
+@blp.route("/paystack/refund")
+class PaystackRefund(MethodView):
+    @requires(PUBLIC)
+    @blp.response(200, ProviderReplySchema)
+    @blp.alt_response(400, schema=ProviderReplySchema, description="Paystack error shape")
+    def post(self) -> Response:
+        """Refund a successful transaction (its reference), in full or `amount` of it; a
+        transaction refunded in full is refused ("Transaction has been fully reversed")"""
+        key, body = bearer(), json_body() or {}
+        if not key or not key.startswith("sk_"):
+            return _paystack_error(401, "Invalid key")
+        reference = str(body.get("transaction") or "")
+        refund_id = int(time.time() * 1000)
+
+        def refund(record: dict[str, Any]) -> dict[str, Any] | str:
+            if record["key"] != _key_ref(key or ""):
+                return "Transaction not found"
+            if record["status"] != "success":
+                return "Cannot refund a transaction that was not successful"
+            left = int(record["amount"]) - int(record.get("refunded", 0))
+            if left <= 0:
+                return "Transaction has been fully reversed"
+            try:
+                amount = int(body.get("amount", left))
+            except (TypeError, ValueError):
+                return "Invalid Amount Sent"
+            if amount < 1 or amount > left:
+                return "Refund amount cannot be more than the transaction amount left"
+            return {"refunded": int(record.get("refunded", 0)) + amount, "refunds": [
+                *record.get("refunds", []), {"id": refund_id, "amount": amount}]}
+
+        answer = change("paystack-transaction", reference, refund) if reference else None
+        if answer is None or answer == "Transaction not found":
+            return _paystack_error(404, "Transaction not found")
+        if isinstance(answer, str):
+            return _paystack_error(400, answer)
+        record = load("paystack-transaction", reference) or {}
+        amount = answer["refunds"][-1]["amount"]
+        return reply({"status": True, "message": "Refund has been queued for processing",
+                      "data": {"id": refund_id, "transaction": {"reference": reference,
+                                                                "amount": record["amount"]},
+                               "amount": amount, "currency": record["currency"],
+                               "status": "pending", "merchant_note": body.get("merchant_note"),
+                               "fully_deducted": False}})
+
+
 @blp.route("/paystack/checkout/<string:access_code>/pay")
 class PaystackPay(MethodView):
     @requires(PUBLIC)
@@ -415,6 +464,24 @@ class StripePaymentIntents(MethodView):
         return reply(body, status)
 
 
+@blp.route("/stripe/v1/payment_methods/<string:method_id>")
+class StripePaymentMethod(MethodView):
+    @requires(PUBLIC)
+    @blp.response(200, ProviderReplySchema)
+    @blp.alt_response(404, schema=ProviderReplySchema, description="Stripe error shape")
+    def get(self, method_id: str) -> Response:
+        """Retrieve a PaymentMethod: the saved card's brand and last 4 digits"""
+        key = _stripe_key()
+        method = load("stripe-payment-method", method_id)
+        if key is None or method is None or method["key"] != _key_ref(key):
+            return _stripe_error(404, f"No such PaymentMethod: '{method_id}'", "id")
+        card = method["card"]
+        return reply({"id": method_id, "object": "payment_method", "type": "card",
+                      "customer": method["customer"], "livemode": False,
+                      "card": {"brand": _brand(card), "last4": card[-4:], "exp_month": 12,
+                               "exp_year": 2030, "funding": "credit", "country": "KE"}})
+
+
 @blp.route("/stripe/v1/webhook_endpoints")
 class StripeWebhookEndpoints(MethodView):
     @requires(PUBLIC)
@@ -514,8 +581,7 @@ def _complete_setup(session_id: str, record: dict[str, Any], card: str, copies: 
                                               "card": card})
     intent = {"id": record["setup_intent"], "object": "setup_intent", "status": "succeeded",
               "customer": record["customer"], "payment_method": method_id,
-              "usage": "off_session", "metadata": record.get("intent_metadata") or {},
-              "payment_method_details": {"card": {"brand": _brand(card), "last4": card[-4:]}}}
+              "usage": "off_session", "metadata": record.get("intent_metadata") or {}}
     _send_stripe(record["key"], _stripe_event("checkout.session.completed",
                                               _session_object(session_id, record)), copies)
     _send_stripe(record["key"], _stripe_event("setup_intent.succeeded", intent), copies,

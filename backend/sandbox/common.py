@@ -66,6 +66,23 @@ def save(provider: str, reference: str, data: dict[str, Any], ctx: Context | Non
             row.data = {**row.data, **data}
 
 
+def change(provider: str, reference: str,
+           update: Callable[[dict[str, Any]], dict[str, Any] | str]) -> dict[str, Any] | str | None:
+    """Read and change one record under a row lock (two requests at once: one after the
+    other): `update` answers the fields to change, or a refusal (a str) that changes nothing;
+    None when there is no such record."""
+    with context().db.transaction() as session:
+        row = session.scalar(select(SandboxPaymentRecord).where(
+            SandboxPaymentRecord.provider == provider, SandboxPaymentRecord.reference == reference
+        ).with_for_update())
+        if row is None:
+            return None
+        answer = update(dict(row.data))
+        if isinstance(answer, dict):
+            row.data = {**row.data, **answer}
+        return answer
+
+
 def load_in(ctx: Context, provider: str, reference: str) -> dict[str, Any] | None:
     with ctx.db.transaction() as session:
         row = session.scalar(select(SandboxPaymentRecord).where(

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from backend.models.base import Base, IdType, UtcDateTime, utcnow
@@ -47,3 +47,23 @@ class SandboxPaymentRecord(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SandboxStoreProduct(Base):
+    """A product of a simulated WooCommerce or Shopify store: its upstream JSON (variants
+    inside), when it last changed, and whether it was deleted there."""
+
+    __tablename__ = "sandbox_store_products"
+    __table_args__ = (
+        UniqueConstraint("provider", "store", "product_id"),
+        Index("ix_sandbox_store_products_provider_store_modified_at",
+              "provider", "store", "modified_at"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(16))
+    store: Mapped[str] = mapped_column(String(100))
+    product_id: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    modified_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

@@ -7,10 +7,25 @@ from __future__ import annotations
 
 from flask import Flask
 
-from backend.web import auth_pages, catalog, inbox, orders, overview, static_files, wallet
+from backend.web import (
+    appointments,
+    auth_pages,
+    catalog,
+    customers,
+    inbox,
+    join,
+    knowledge,
+    orders,
+    overview,
+    shop_settings,
+    static_files,
+    users,
+    wallet,
+)
 from backend.web.core import blp
 
-PAGES = (auth_pages, overview, orders, inbox, catalog, wallet, static_files)
+PAGES = (auth_pages, join, overview, orders, appointments, inbox, customers, catalog, knowledge,
+         wallet, shop_settings, users, static_files)
 
 
 def register_web(app: Flask) -> None:

@@ -7,7 +7,13 @@ from flask import Response, redirect, request, url_for
 from backend.domain.errors import NotFound, TooManyAttempts, Unauthenticated
 from backend.interface.inputs import LoginSchema, SwitchSchema
 from backend.interface.scopes import PUBLIC, USER, requires
-from backend.services.accounts.sessions import SESSION_COOKIE, login, logout, switch_tenant
+from backend.services.accounts.sessions import (
+    SESSION_COOKIE,
+    NewSession,
+    login,
+    logout,
+    switch_tenant,
+)
 from backend.web.core import (
     CSRF_COOKIE,
     LANGUAGE_COOKIE,
@@ -57,7 +63,12 @@ def login_submit() -> Response:
     except TooManyAttempts:
         return page("login.html", status=429, next=target, error="auth.locked",
                     email=form["email"])
-    response = redirect(_safe_next(target), code=303)
+    return signed_in_response(started, _safe_next(target))
+
+
+def signed_in_response(started: NewSession, target: str) -> Response:
+    """To `target` (a path of this app) with the new session's cookies."""
+    response = redirect(target, code=303)
     _set_cookies(response, started.token, started.csrf_token,
                  context().settings.session_lifetime_hours * 3600)
     return response

@@ -7,13 +7,17 @@ A browser signs in once (backend/web/auth_pages.py): the session cookie is the A
 (HttpOnly, SameSite=Lax) and the login's CSRF token is kept in a second HttpOnly cookie,
 `wca_csrf`, only so the server can put it into every form it renders; a POST is accepted when
 its `csrf_token` field (or an X-CSRF-Token header, for htmx) matches the session's stored hash,
-the API's own check (`csrf_matches`).
+the API's own check (`csrf_matches`). The forms of people not signed in yet (accepting an
+invitation, resetting a password) carry a token bound to a random HttpOnly cookie, `wca_form`
+(a keyed hash of it: `anonymous_csrf` / `check_anonymous_csrf`), which another site can neither
+read nor set.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,6 +45,7 @@ from backend.domain.errors import DomainError, NotFound, Unauthenticated
 from backend.domain.money import Money, MoneyError
 from backend.errors import STATUS_BY_ERROR
 from backend.interface.scopes import PUBLIC, USER, required_scope
+from backend.security import constant_time_equals
 from backend.services.accounts.sessions import (
     SESSION_COOKIE,
     SignedIn,
@@ -61,6 +66,7 @@ from backend.wiring import Context
 
 log = logging.getLogger(__name__)
 CSRF_COOKIE = "wca_csrf"
+FORM_COOKIE = "wca_form"
 LANGUAGE_COOKIE = "wca_lang"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -127,20 +133,54 @@ def major(amount_minor: int, currency: str = "KES") -> str:
     return str(Money(int(amount_minor), currency).to_major())
 
 
-def local_time(value: datetime | None, pattern: str = "%d %b %Y %H:%M") -> str:
+def month_names(short: bool = False) -> list[str]:
+    """January..December in the page's language (strftime's %b/%B are the C locale's English)."""
+    prefix = "month_short." if short else "month."
+    return [t(f"{prefix}{number}") for number in range(1, 13)]
+
+
+def local_time(value: datetime | None, pattern: str = "%d %b %Y %H:%M",
+               timezone: str | None = None) -> str:
+    """A moment in the shop's timezone (the signed-in person's shop, else `timezone`); %b and %B
+    are the month's name in the page's language (%A the weekday's)."""
     if value is None:
         return translate(language(), "common.none")
     viewer_ = g.get("web_viewer")
-    zone = ZoneInfo(viewer_.tenant.timezone) if viewer_ is not None else None
-    return value.astimezone(zone).strftime(pattern)
+    timezone = viewer_.tenant.timezone if viewer_ is not None else timezone
+    zone = ZoneInfo(timezone) if timezone else None
+    local = value.astimezone(zone)
+    names = {"%b": month_names(True)[local.month - 1], "%B": month_names()[local.month - 1],
+             "%A": t(f"weekday.{local.weekday()}")}
+    for code, name in names.items():
+        pattern = pattern.replace(code, name.replace("%", "%%"))
+    return local.strftime(pattern)
+
+
+def anonymous_csrf() -> str:
+    """The CSRF token for a form shown to someone not signed in: bound to the `wca_form` cookie
+    (made now when missing; `page_headers` sets it)."""
+    nonce = request.cookies.get(FORM_COOKIE) or g.get("web_form_nonce")
+    if not nonce:
+        nonce = g.web_form_nonce = secrets.token_urlsafe(32)
+    return context().crypto.keyed_hash(f"web-form:{nonce}")
+
+
+def check_anonymous_csrf() -> None:
+    """A 403 page unless the form's token is the one its `wca_form` cookie gave."""
+    nonce = request.cookies.get(FORM_COOKIE, "")
+    token = request.form.get(CSRF_FIELD, "")
+    if not nonce or not token or not constant_time_equals(
+            context().crypto.keyed_hash(f"web-form:{nonce}"), token):
+        raise PageError(403, "error.csrf")
 
 
 class PageError(Exception):
     """A page's answer that is not the page: an HTML error page with this status."""
 
-    def __init__(self, status: int, key: str, detail: str | None = None) -> None:
+    def __init__(self, status: int, key: str, detail: str | None = None,
+                 title: str = "error.title") -> None:
         super().__init__(key)
-        self.status, self.key, self.detail = status, key, detail
+        self.status, self.key, self.detail, self.title = status, key, detail, title
 
 
 def _sign_in_redirect(notice: str | None = None) -> Response:
@@ -238,6 +278,10 @@ def page_headers(response: Response) -> Response:
     if not request.path.startswith("/app/static/"):
         response.headers["Cache-Control"] = "no-store"
     response.headers.setdefault("Content-Language", language())
+    nonce = g.get("web_form_nonce")
+    if nonce:
+        response.set_cookie(FORM_COOKIE, nonce, max_age=24 * 3600, httponly=True, samesite="Lax",
+                            secure=context().settings.session_cookie_secure, path="/app/")
     return response
 
 
@@ -283,7 +327,7 @@ def page_args() -> int:
 @blp.errorhandler(PageError)
 def page_error(error: PageError) -> Response:
     message = t(error.key, detail=error.detail or "") if error.detail is not None else t(error.key)
-    return page("error.html", status=error.status, message=message)
+    return page("error.html", status=error.status, message=message, title=error.title)
 
 
 @blp.errorhandler(InternalServerError)

@@ -25,7 +25,7 @@ from backend.services.analytics.reports import dashboard
 from backend.services.conversations.conversations import list_tenant_conversations
 from backend.services.orders.orders import OrderView, list_orders, orders_since
 from backend.services.payments.wallets import get_wallet
-from backend.web.core import blp, context, page, t, tenant_id, viewer
+from backend.web.core import blp, context, month_names, page, t, tenant_id, viewer
 
 PAID_STATUSES = frozenset({PAID, FULFILLED, DELIVERED})
 LATEST = 5
@@ -83,12 +83,16 @@ def trends(currency: str) -> Trends:
             intents[name] = intents.get(name, 0) + int(count)
     digits = 10 ** minor_unit_digits(currency)
     stamps = [int(datetime.combine(day["day"], time(12), tzinfo=UTC).timestamp()) for day in days]
-    chart = {"days": stamps, "currency": currency, "series": [
+    # uPlot's date names (its weeks start on Sunday), so the axis speaks the page's language.
+    weekdays = [t(f"weekday.{number % 7}") for number in range(6, 13)]
+    names = {"MMMM": month_names(), "MMM": month_names(short=True),
+             "WWWW": weekdays, "WWW": weekdays}
+    chart = {"days": stamps, "currency": currency, "names": names, "series": [
         {"id": "revenue", "label": t("overview.revenue_chart"), "money": True,
          "values": [int(day["figures"].get("revenue_minor") or 0) / digits for day in days]},
-        {"id": "orders", "label": t("overview.orders_chart"),
+        {"id": "orders", "label": t("overview.orders_chart"), "counts": True,
          "values": [int(day["figures"].get("orders") or 0) for day in days]},
-        {"id": "conversations", "label": t("overview.conversations_chart"),
+        {"id": "conversations", "label": t("overview.conversations_chart"), "counts": True,
          "values": [int(day["figures"].get("conversations") or 0) for day in days]},
     ]}
     funnel = [("conversations", _summed(days, "conversations")),

@@ -70,6 +70,12 @@ def credentials(path: str) -> dict[str, str]:
     return {"X-TENANT-ID": TENANT_ID, "X-TENANT-API-KEY": TENANT_KEY}
 
 
+def documents_503(operation: Any) -> bool:
+    """The operation's OpenAPI answers include 503 (a provider it calls in the request is off:
+    e.g. saving a card opens the provider's page), with the error shape."""
+    return "503" in (operation.definition.raw.get("responses") or {})
+
+
 def server_errors(operation: Any, mode: GenerationMode, tokens: dict[str, str]) -> list[str]:
     """Up to EXAMPLES_PER_OPERATION generated requests to one operation; the 5xx answers."""
     found: list[str] = []
@@ -88,6 +94,9 @@ def server_errors(operation: Any, mode: GenerationMode, tokens: dict[str, str]) 
             found.append(f"{case.method} {case.formatted_path} {mode.value} body="
                          f"{str(case.body)[:200]} raised {error!r:.300}")
             return
+        if response.status_code == 503 and documents_503(operation) \
+                and response.json().get("description"):
+            return  # an upstream this test closed on purpose: the documented, retryable answer
         if response.status_code >= 500:
             found.append(f"{case.method} {case.formatted_path} {mode.value} "
                          f"query={case.query} body={str(case.body)[:200]} → "

@@ -3,7 +3,10 @@ provider's hosted page (its reusable token encrypted), the renewal charged off-s
 paid once (the synchronous answer and the webhook, duplicated, settle it once), a billing run
 twice or two at once charge once, a declining card retried 1, 3 and 7 days after the renewal
 then suspended, lifted by paying with a new card, and a worker killed before or after its
-provider call never charging twice."""
+provider call never charging twice. After a card is saved a job refunds Paystack's card check
+once (POST /refund; a lost answer, a job run again or two at once never refund twice) and reads
+Stripe's card label from the PaymentMethod; the owner removes the card (M-Pesa again; 409
+while a card charge is in flight)."""
 
 from __future__ import annotations
 
@@ -14,9 +17,10 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
-from backend.models import BillingCard, BillingCharge, Invoice, Tenant
+from backend.models import AuditLog, BillingCard, BillingCharge, Invoice, Tenant
+from backend.providers import paystack
 from backend.providers.paystack import signature as paystack_signature
 from backend.sandbox.cards import DECLINING_CARDS
 from backend.seed.payments import seed_billing_webhooks
@@ -65,7 +69,7 @@ def save_card(client: Any, provider: str, card: str | None = None,
     assert paid.status_code == 200, paid.text
     return dict(wait_for(lambda: (found := json_of(client.get(
         f"/v1/subscription/payment-method/{setup['id']}", headers=merchant_headers()), 200))
-        ["status"] == "active" and found))
+        ["status"] == "active" and found["label"] and found))
 
 
 def provider_charges(ctx: Context, provider: str) -> int:
@@ -323,3 +327,168 @@ def test_a_worker_killed_before_the_card_call_is_resolved_with_one_charge(
         settled(ctx)
         assert charges(ctx) == [(0, "paid")]
     assert provider_charges(ctx, provider) == 1
+
+
+def sandbox_record(ctx: Context, provider: str, reference: str) -> dict[str, Any]:
+    with ctx.db.engine.connect() as connection:
+        data = connection.execute(text(
+            "SELECT data FROM sandbox_payment_records WHERE provider = :p AND reference = :r"),
+            {"p": provider, "r": reference}).scalar()
+    return dict(json.loads(data) if isinstance(data, str) else data or {})
+
+
+def card_row(ctx: Context, card_id: int) -> BillingCard:
+    with ctx.db.transaction() as session:
+        row = session.get(BillingCard, card_id)
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def test_the_paystack_card_check_is_refunded_once(billing) -> None:
+    client, ctx = billing
+    saved = save_card(client, "paystack")
+    refunded = wait_for(lambda: (row := card_row(ctx, saved["id"])).check_refund == "refunded"
+                        and row)
+    assert refunded.check_refund_id and refunded.check_refunded_at is not None
+    check = sandbox_record(ctx, "paystack-transaction", refunded.reference)
+    assert check["status"] == "success"
+    assert check["amount"] == ctx.settings.billing_card_check_minor == check["refunded"]
+    assert [r["id"] for r in check["refunds"]] == [int(refunded.check_refund_id)]
+    # The job run again: nothing to do.
+    assert cards.finish_card_setup(ctx, saved["id"]) == "skipped"
+    # The refund made but its answer lost (the worker killed before recording it): the rerun
+    # is refused by Paystack as fully reversed and recorded as refunded, with no second refund.
+    with ctx.db.transaction() as session:
+        session.execute(update(BillingCard).values(check_refund="pending", check_refund_id=None))
+    assert cards.finish_card_setup(ctx, saved["id"]) == "refunded"
+    assert card_row(ctx, saved["id"]).check_refund == "refunded"
+    assert len(sandbox_record(ctx, "paystack-transaction", refunded.reference)["refunds"]) == 1
+    # Two jobs at once: one refund at Paystack, recorded once.
+    second = save_card(client, "paystack")
+    wait_for(lambda: card_row(ctx, second["id"]).check_refund == "refunded")
+    with ctx.db.transaction() as session:
+        session.execute(update(BillingCard).where(BillingCard.id == second["id"])
+                        .values(check_refund="pending"))
+    barrier, outcomes = threading.Barrier(2), []
+
+    def one_job() -> None:
+        barrier.wait()
+        outcomes.append(cards.finish_card_setup(ctx, second["id"]))
+
+    threads = [threading.Thread(target=one_job) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) == ["duplicate", "refunded"]
+    reference = card_row(ctx, second["id"]).reference
+    assert len(sandbox_record(ctx, "paystack-transaction", reference)["refunds"]) == 1
+
+
+def test_a_refund_paystack_does_not_answer_is_retried_then_recorded_failed(
+        billing, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, ctx = billing
+    calls: list[str] = []
+
+    def unreachable(self: Any, transaction: str, **_: Any) -> Any:
+        calls.append(transaction)
+        raise paystack.PaystackError("Paystack unreachable: timed out")
+
+    monkeypatch.setattr(paystack.PaystackClient, "refund", unreachable)
+    monkeypatch.setattr(ctx.jobs, "enqueue", lambda *_: None)  # the jobs are run by hand here
+    saved = save_card(client, "paystack")
+    with pytest.raises(paystack.PaystackError):  # retried by the queue
+        cards.finish_card_setup(ctx, saved["id"], final_attempt=False)
+    assert card_row(ctx, saved["id"]).check_refund == "pending"
+    assert cards.finish_card_setup(ctx, saved["id"], final_attempt=True) == "failed"
+    row = card_row(ctx, saved["id"])
+    assert (row.check_refund, row.check_refunded_at) == ("failed", None)
+    assert len(calls) == 2 and cards.finish_card_setup(ctx, saved["id"]) == "skipped"
+
+
+def test_a_refund_whose_job_was_lost_is_queued_again_by_the_billing_run(
+        billing, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, ctx = billing
+    lost: list[int] = []
+    real_enqueue = ctx.jobs.enqueue
+
+    def enqueue(job: Any, *args: Any) -> None:
+        if job.path.endswith("finish_card_setup"):
+            lost.append(args[0])  # Redis emptied: the job never runs
+            return None
+        return real_enqueue(job, *args)
+
+    monkeypatch.setattr(ctx.jobs, "enqueue", enqueue)
+    saved = save_card(client, "paystack")
+    assert lost == [saved["id"]] and card_row(ctx, saved["id"]).check_refund == "pending"
+    saved_at = card_row(ctx, saved["id"]).updated_at
+    run_billing(ctx, now=saved_at + timedelta(minutes=30))  # within the grace: not yet
+    assert lost == [saved["id"]]
+    monkeypatch.undo()
+    run(ctx, saved_at + timedelta(hours=2))
+    row = wait_for(lambda: (found := card_row(ctx, saved["id"])).check_refund == "refunded"
+                   and found)
+    assert len(sandbox_record(ctx, "paystack-transaction", row.reference)["refunds"]) == 1
+
+
+def test_the_stripe_card_label_is_read_from_the_payment_method(billing) -> None:
+    client, ctx = billing
+    saved = save_card(client, "stripe", card=DECLINING_CARDS["stripe"])
+    assert saved["label"] == "visa **** 9995"
+    row = card_row(ctx, saved["id"])
+    assert row.check_refund is None  # Stripe charged nothing to save it
+    # The setup_intent.succeeded event names the PaymentMethod only, as Stripe's does.
+    with ctx.db.engine.connect() as connection:
+        sent = [json.loads(json.loads(data)["deliveries"][0]["body"]
+                           if isinstance(data, str) else data["deliveries"][0]["body"])
+                for data in connection.execute(text(
+                    "SELECT data FROM sandbox_payment_records WHERE provider = 'webhook-sent' "
+                    "AND reference LIKE 'seti_%'")).scalars()]
+    assert [e["type"] for e in sent] == ["setup_intent.succeeded"]
+    assert "payment_method_details" not in sent[0]["data"]["object"]
+    assert sent[0]["data"]["object"]["payment_method"].startswith("pm_")
+    assert cards.finish_card_setup(ctx, saved["id"]) == "skipped"  # labelled already
+    subscription = json_of(client.get("/v1/subscription", headers=merchant_headers()), 200)
+    assert subscription["card"] == "visa **** 9995 (stripe)"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+def test_the_owner_removes_the_card_and_renewals_fall_back_to_mpesa(
+        billing, provider: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, ctx = billing
+    url = "/v1/subscription/payment-method"
+    assert client.delete(url, headers=merchant_headers()).status_code == 404
+    saved = save_card(client, provider)
+    # A card charge in flight: the card stays until it is settled.
+    queued = _hold_charge_jobs(ctx, monkeypatch)
+    due = renewal(ctx)
+    run_billing(ctx, now=due + timedelta(minutes=1))
+    assert len(queued) == 1
+    busy = client.delete(url, headers=merchant_headers())
+    assert busy.status_code == 409 and "in progress" in busy.get_json()["description"]
+    monkeypatch.undo()
+    renewals.charge_invoice(ctx, queued[0])  # the card charged (its webhook may settle it first)
+    settle_jobs(ctx)
+    settled(ctx)
+    wait_for(lambda: charges(ctx) == [(0, "paid")])
+    removed = json_of(client.delete(url, headers=merchant_headers()), 200)
+    assert (removed["payment_method"], removed["card"]) == ("mpesa", None)
+    row = card_row(ctx, saved["id"])
+    assert (row.status, row.token_encrypted) == ("removed", None)
+    assert client.delete(url, headers=merchant_headers()).status_code == 404
+    again = client.patch("/v1/subscription", json={"payment_method": "card"},
+                         headers=merchant_headers())
+    assert again.status_code == 422  # no card any more
+    with ctx.db.transaction() as session:
+        record = session.scalars(select(AuditLog).where(
+            AuditLog.action == "subscription.card_remove")).one()
+        assert (record.tenant_id, record.target_id) == (TENANT_ID, str(saved["id"]))
+        assert record.after == {"card": None, "payment_method": "mpesa"}
+    # The next renewal is an M-Pesa request to the billing phone.
+    report = run(ctx, renewal(ctx) + timedelta(minutes=1))
+    assert report.charges_queued == 1
+    with ctx.db.transaction() as session:
+        methods = [c.method for c in session.scalars(select(BillingCharge)
+                                                     .order_by(BillingCharge.id))]
+    assert methods == ["card", "mpesa"]

@@ -46,9 +46,11 @@ TABLE_BY_PARAMETER = {
     "invitation_id": "invitations",
     "user_id": "members",  # FIRST's members' user ids (users have no tenant: see `seeded`)
     "token_id": "personal_access_tokens",
+    "setup_id": "billing_cards",
+    "run_id": "integration_runs",
 }
 # String parameters: what FIRST has under that name (its own custom role).
-STRING_BY_PARAMETER = {"name": "isolation-role"}
+STRING_BY_PARAMETER = {"name": "isolation-role", "provider": "woocommerce"}
 # Where one parameter name means another table on some routes.
 TABLE_BY_RULE_AND_PARAMETER = {("/v1/service-variants/", "variant_id"): "service_variants"}
 # The operator's routes span every tenant by design (a merchant key gets 403 there:
@@ -80,6 +82,9 @@ VALIDATED_BEFORE_LOOKUP: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/v1/members/<int:user_id>"): {"role": "viewer"},
     ("PUT", "/v1/roles/<string:name>"): {"scopes": ["catalog:read"]},
 }
+# (method, rule) whose path parameter names a kind, not another tenant's object: the caller's own
+# (connecting a WooCommerce store makes the caller's own integration).
+CALLERS_OWN = {("POST", "/v1/integrations/<string:provider>")}
 # A signed-in user's own objects (their personal access tokens): service and merchant
 # credentials get 401 there whatever the ids, which leaks nothing.
 USER_ROUTE = re.compile(r"^/v1/tokens(/|$)")
@@ -138,6 +143,7 @@ def seeded(ctx: Context, client) -> dict[str, list[int]]:
     for demo in (FIRST, SECOND):
         _invoice(ctx, demo.tenant.id)
     _staff(ctx)
+    _billing_card_and_store(ctx)
     ids: dict[str, list[int]] = {}
     with ctx.db.engine.connect() as connection:
         for table in tenant_tables():
@@ -180,6 +186,23 @@ def _staff(ctx: Context) -> None:
         assert owner is not None
         owner_id = owner.id
     create_token(ctx, owner_id, FIRST.tenant.id, "isolation")
+
+
+def _billing_card_and_store(ctx: Context) -> None:
+    """FIRST's card set-up (pending at the provider) and its WooCommerce store with one run."""
+    from backend.models import BillingCard, IntegrationRun, StoreIntegration
+
+    with ctx.db.transaction() as session:
+        session.add(BillingCard(tenant_id=FIRST.tenant.id, provider="paystack",
+                                reference="BCS-isolation", status="pending"))
+        store = StoreIntegration(
+            tenant_id=FIRST.tenant.id, provider="woocommerce", store_url="https://shop.example",
+            api_url="https://shop.example", credentials_encrypted=ctx.crypto.encrypt("{}"),
+            webhook_token_hash="0" * 64, webhook_token_encrypted=ctx.crypto.encrypt("token"))
+        session.add(store)
+        session.flush()
+        session.add(IntegrationRun(tenant_id=FIRST.tenant.id, integration_id=store.id,
+                                   kind="initial", status="succeeded"))
 
 
 def _knowledge_base(ctx: Context, tenant_id: str) -> None:
@@ -300,7 +323,7 @@ def test_no_route_reaches_another_tenants_objects(
                 continue
             if USER_ROUTE.match(rule) and status == 401:
                 continue
-            if not has_ids:
+            if not has_ids or (method, rule) in CALLERS_OWN:
                 # The caller's own collection: it may answer, but never with FIRST's rows.
                 if status in (200, 201) and method == "GET":
                     segment = rule.split("/")[2].replace("-", "_")

@@ -39,6 +39,8 @@ SWEEPS = {
     "backend.jobs.campaigns.start_due_campaigns": ("default", 60),
     "backend.jobs.billing.sweep_billing": ("default", 3_600),
     "backend.jobs.analytics.sweep_analytics": ("default", 3_600),
+    "backend.jobs.integrations.sweep_integrations": ("default", 300),
+    "backend.jobs.integrations.sweep_store_stock": ("default", 30),
 }
 
 

@@ -3,13 +3,17 @@ page photographed at phone and desktop width."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime, time
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.select import Select
 
+from backend.services.bookings.appointments import list_appointments
 from backend.services.catalog.listing import list_products, match_products
 from backend.services.orders.orders import list_orders, place_order, transition_order
 from backend.services.payments.wallets import get_wallet, list_withdrawals
@@ -64,7 +68,8 @@ def test_the_owner_signs_in_and_sees_todays_figures(browser: Browser, shop_ctx: 
     assert browser.text("#figure-balance .value").startswith("KES ")
     assert f"#{placed.id}" in browser.text("main")
     nav = browser.texts("nav.main-nav a")
-    assert nav == ["Overview", "Orders", "Inbox", "Catalog", "Wallet"]
+    assert nav == ["Overview", "Orders", "Appointments", "Inbox", "Customers", "Catalog",
+                   "Knowledge base", "Wallet", "Settings", "Users & roles"]
     # The last 30 days from the analytics service: uPlot draws each chart, the funnel and the
     # intents are listed.
     browser.wait.until(lambda _: len(browser.driver.find_elements(
@@ -235,3 +240,113 @@ def test_a_viewer_is_denied_the_wallet(browser: Browser) -> None:
     browser.open("/app/orders")  # what the role does allow
     assert browser.texts("table.list tbody tr")
     assert browser.driver.find_elements(By.CSS_SELECTOR, "form[action$='/status']") == []
+
+
+def test_the_owner_runs_appointments_knowledge_customers_settings_and_users(
+        browser: Browser, shop_ctx: Context) -> None:
+    zone = ZoneInfo(get_settings(shop_ctx, SHOP).timezone)
+    coming = next(a for a in list_appointments(shop_ctx, SHOP, status="booked",
+                                               start=datetime.now(zone), page_size=50).results)
+    day = coming.starts_at.astimezone(zone).date().isoformat()
+    browser.sign_in(staff("owner"))
+
+    browser.open(f"/app/appointments?day={day}")
+    slot = browser.text(f"#appointment-{coming.id}")
+    assert coming.service_name in slot and "Booked" in slot and "***" in slot
+    assert browser.page_width() <= 1280
+    browser.shoot("11-appointments-day")
+    browser.driver.find_element(By.LINK_TEXT, "Week").click()
+    assert len(browser.driver.find_elements(By.CSS_SELECTOR, "section.day")) == 7
+    assert browser.driver.find_elements(By.ID, f"appointment-{coming.id}")
+    browser.shoot("12-appointments-week")
+
+    # The try box answers from the shop's knowledge base, with its confidence.
+    browser.open("/app/knowledge")
+    assert "Returns and refunds" in browser.text("ul.entries")
+    browser.driver.find_element(By.ID, "question").send_keys("Can I return shoes that do not fit?")
+    browser.submit("#try-form button[type=submit]")
+    assert "7 days" in browser.text("#answer .answer-text")
+    assert browser.text("#confidence").endswith("%")
+    assert "Returns and refunds" in browser.text("#answer")
+    browser.shoot("13-knowledge")
+
+    customer = list_customers(shop_ctx, SHOP, page_size=1).results[0]
+    browser.open("/app/customers")
+    assert browser.driver.find_elements(By.ID, f"customer-{customer.id}")
+    browser.shoot("14-customers")
+    browser.driver.find_element(By.CSS_SELECTOR, f"#customer-{customer.id} a").click()
+    assert "Consent history" in browser.text("main")
+    browser.shoot("15-customer")
+
+    browser.open("/app/settings")
+    assert browser.driver.find_element(By.ID, "monday_open").get_attribute("value")
+    browser.shoot("16-settings")
+    browser.open("/app/users")
+    assert staff("owner") in browser.text("ul.members")
+    browser.shoot("17-users")
+    for path in ("/app/appointments/week", "/app/knowledge", "/app/customers", "/app/settings",
+                 "/app/users"):  # nothing wider than a phone
+        browser.open(path)
+        browser.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": 360, "height": 740, "deviceScaleFactor": 1, "mobile": True})
+        wide = browser.driver.execute_script(
+            "return [...document.querySelectorAll('main *')].filter("
+            "e => e.getBoundingClientRect().right > 360).slice(0, 5).map("
+            "e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)")
+        assert browser.page_width() <= 360, (path, wide)
+        browser.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+def test_an_invited_support_agent_joins_from_the_link_and_later_resets_the_password(
+        browser_factory: Any, shop: LiveServer, shop_ctx: Context) -> None:
+    email = f"agent.{uuid.uuid4().hex[:8]}@demo-shop.example"
+    phone = "+254733" + str(uuid.uuid4().int)[:6]
+    owner = browser_factory()
+    owner.sign_in(staff("owner"))
+    owner.open("/app/users")
+    owner.driver.find_element(By.ID, "invite-email").send_keys(email)
+    Select(owner.driver.find_element(By.ID, "invite-role")).select_by_value("support_agent")
+    owner.submit("#invite-form button[type=submit]")
+    link = owner.driver.find_element(By.ID, "invitation-link").get_attribute("value") or ""
+    parts = urlsplit(link)
+    assert parts.path == "/app/invite" and parts.query.startswith("token=")
+
+    agent = browser_factory()  # a fresh browser: nobody signed in
+    agent.open(f"{parts.path}?{parts.query}")
+    assert agent.text("h1").startswith("Join ")
+    assert f"invited {email}" in agent.text("#invite-who")
+    assert "Support agent" in agent.text("#invite-who")
+    assert "At least 10 characters" in agent.text("#password-rule")
+    agent.driver.find_element(By.ID, "name").send_keys("Wanjiru")
+    agent.driver.find_element(By.ID, "phone").send_keys(phone)
+    agent.driver.find_element(By.ID, "password").send_keys("password2026")  # too common
+    agent.submit("#invite form button[type=submit]")
+    assert "too common" in agent.text("#invite-error")
+    agent.shoot("18-invite")
+    agent.driver.find_element(By.ID, "password").send_keys("wanjiru-serves-customers")
+    agent.submit("#invite form button[type=submit]")
+    agent.wait.until(lambda _: agent.driver.find_elements(By.CSS_SELECTOR, "nav.main-nav"))
+    assert agent.driver.current_url.endswith("/app/")
+    assert agent.texts("nav.main-nav a") == ["Overview", "Orders", "Appointments", "Inbox",
+                                             "Customers", "Catalog", "Knowledge base",
+                                             "Settings"]
+    assert agent.driver.find_elements(By.ID, "figure-balance") == []
+    assert f"Signed in as {email}" in agent.text("footer")
+
+    # Later, on another browser, the password is forgotten: a code comes by WhatsApp.
+    other = browser_factory()
+    other.open("/app/login")
+    other.driver.find_element(By.ID, "forgot").click()
+    other.driver.find_element(By.ID, "email").send_keys(email)
+    other.submit("#reset form button[type=submit]")
+    assert "a code is on its way" in other.text("#reset-sent")
+    other.shoot("19-reset")
+    shop_ctx.jobs.join(timeout=30)
+    sent = shop.app.test_client().get("/v1/sandbox/messages", query_string={"to": phone},
+                                      headers=SERVICE).get_json()["results"]
+    [code] = [found.group(1) for m in sent if (found := re.search(r"\b(\d{6})\b", m["body"]))]
+    other.driver.find_element(By.ID, "code").send_keys(code)
+    other.driver.find_element(By.ID, "password").send_keys("wanjiru-new-passphrase")
+    other.submit("#reset-confirm form button[type=submit]")
+    other.wait.until(lambda _: other.driver.find_elements(By.CSS_SELECTOR, "nav.main-nav"))
+    assert "Wallet" not in other.texts("nav.main-nav a")

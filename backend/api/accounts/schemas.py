@@ -5,17 +5,17 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from backend.api.fields import BoundedInt, Id, UtcDateTime
-from backend.domain.passwords import MAX_LENGTH, RULE
 from backend.interface import inputs
 
 # Shared with the web app (backend/interface/inputs.py), re-exported under the API's names.
 LoginSchema = inputs.LoginSchema
 SwitchSchema = inputs.SwitchSchema
+ResetRequestSchema = inputs.ResetRequestSchema
+ResetConfirmSchema = inputs.ResetConfirmSchema
+AcceptSchema = inputs.AcceptSchema
 
 SCOPE_LIST = fields.List(fields.Str(validate=validate.Length(max=64)),
                          validate=validate.Length(max=64))
-PASSWORD = {"validate": validate.Length(min=1, max=1024),
-            "metadata": {"description": f"Rule: {RULE} (at most {MAX_LENGTH})"}}
 
 
 class UserSchema(Schema):
@@ -48,18 +48,8 @@ class MeSchema(Schema):
     memberships = fields.List(fields.Nested(MembershipSchema))
 
 
-class ResetRequestSchema(Schema):
-    email = fields.Str(required=True, validate=validate.Length(min=1, max=254))
-
-
 class ResetAcceptedSchema(Schema):
     message = fields.Str()
-
-
-class ResetConfirmSchema(Schema):
-    email = fields.Str(required=True, validate=validate.Length(min=1, max=254))
-    code = fields.Str(required=True, validate=validate.Length(min=1, max=16))
-    password = fields.Str(required=True, **PASSWORD)
 
 
 class TokenSchema(Schema):
@@ -103,8 +93,7 @@ class MemberListSchema(Schema):
     results = fields.List(fields.Nested(MemberSchema))
 
 
-class RoleChangeSchema(Schema):
-    role = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+RoleChangeSchema = inputs.RoleChangeSchema  # shared with the web app
 
 
 class OverridesSchema(Schema):
@@ -149,24 +138,16 @@ class InvitationSchema(Schema):
 
 class NewInvitationSchema(InvitationSchema):
     token = fields.Str(metadata={"description": "The one-time token: shown this once"})
-    link = fields.Str(metadata={"description": "The link to send the invitee"})
+    link = fields.Str(metadata={"description": "The link to send the invitee: the web page "
+                                               "/app/invite?token=… (scripts POST the token to "
+                                               "/v1/invitations/accept)"})
 
 
 class InvitationListSchema(Schema):
     results = fields.List(fields.Nested(InvitationSchema))
 
 
-class InviteSchema(Schema):
-    email = fields.Str(required=True, validate=validate.Length(min=1, max=254))
-    role = fields.Str(required=True, validate=validate.Length(min=1, max=64))
-
-
-class AcceptSchema(Schema):
-    token = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    password = fields.Str(load_default=None, allow_none=True, **PASSWORD)
-    name = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200))
-    phone = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=32),
-                       metadata={"description": "WhatsApp number for password-reset codes"})
+InviteSchema = inputs.InviteSchema  # shared with the web app
 
 
 class AcceptedSchema(Schema):

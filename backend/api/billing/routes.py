@@ -14,6 +14,7 @@ from backend.api.auth import require_operator, require_tenant
 from backend.api.billing.schemas import (
     CardSetupSchema,
     DiscountCreateSchema,
+    DiscountPatchSchema,
     DiscountSchema,
     InvoicePageSchema,
     InvoiceQuerySchema,
@@ -42,12 +43,19 @@ from backend.domain.errors import InvalidInput, NotFound
 from backend.domain.tiers import Tier
 from backend.providers.daraja import parse_stk_callback
 from backend.security import constant_time_equals
-from backend.services.billing.discounts import DiscountView, create_discount, list_discounts
+from backend.services.billing.discounts import (
+    DiscountView,
+    create_discount,
+    get_discount,
+    list_discounts,
+    update_discount,
+)
 from backend.services.billing.cards import (
     CardSetupView,
     card_setting,
     get_card_setup,
     paystack_event,
+    remove_card,
     start_card_setup,
     stripe_event,
 )
@@ -132,8 +140,33 @@ class DiscountCodes(MethodView):
     @platform_blp.response(201, DiscountSchema)
     @platform_blp.alt_response(409, schema=ErrorSchema, description="The code exists")
     def post(self, body: dict[str, Any]) -> DiscountView:
-        """Create a discount code (percent or fixed, cycles, expiry, maximum redemptions)"""
+        """Create a discount code (percent or fixed, cycles, expiry, maximum redemptions);
+        recorded in the platform's audit log"""
         return create_discount(context(), **body)
+
+
+@platform_blp.route("/discount-codes/<int:discount_id>")
+class OneDiscountCode(MethodView):
+    @requires(OPERATOR)
+    @platform_blp.doc(security=SERVICE_SECURITY)
+    @platform_blp.response(200, DiscountSchema)
+    @platform_blp.alt_response(404, schema=ErrorSchema, description="No such code")
+    def get(self, discount_id: int) -> DiscountView:
+        """A discount code with its redemptions"""
+        return get_discount(context(), discount_id)
+
+    @requires(OPERATOR)
+    @platform_blp.doc(security=SERVICE_SECURITY)
+    @platform_blp.arguments(DiscountPatchSchema)
+    @platform_blp.response(200, DiscountSchema)
+    @platform_blp.alt_response(404, schema=ErrorSchema, description="No such code")
+    @platform_blp.alt_response(409, schema=ErrorSchema, description=(
+        "Code, kind, value or cycles changed after a redemption, or the new code exists"))
+    def patch(self, changes: dict[str, Any], discount_id: int) -> DiscountView:
+        """Change a code's expiry, maximum redemptions (never fewer than made: 422) or
+        deactivate it; its code, kind, value and cycles only while nobody has redeemed it.
+        Recorded in the platform's audit log (before and after)"""
+        return update_discount(context(), discount_id, changes)
 
 
 @blp.route("")
@@ -193,14 +226,27 @@ class PaymentMethod(MethodView):
         """Save a card for the renewals: answers the provider's page (`url`) where the owner
         enters it (Paystack: a small verification charge, BILLING_CARD_CHECK_MINOR; Stripe: no
         charge). When the provider's webhook confirms it, the card becomes the subscription's
-        payment method (replacing an earlier card)"""
+        payment method (replacing an earlier card); a job then refunds Paystack's verification
+        charge"""
         return start_card_setup(context(), tenant_id(), body["provider"],
                                 user_id=principal().user_id, email=body.get("email"))
+
+    @requires("settings:write")
+    @blp.doc(security=TENANT_SECURITY)
+    @blp.response(200, SubscriptionSchema)
+    @blp.alt_response(404, schema=ErrorSchema, description="No card is saved")
+    @blp.alt_response(409, schema=ErrorSchema, description="A card charge is in progress")
+    def delete(self) -> SubscriptionView:
+        """Remove the saved card (its token is deleted): the renewals are charged by M-Pesa to
+        the billing phone again. Refused (409) while a card charge is in progress (queued, being
+        sent, or awaiting the provider): try again once it is settled"""
+        remove_card(context(), tenant_id())
+        return get_subscription(context(), tenant_id())
 
 
 @blp.route("/payment-method/<int:setup_id>")
 class OnePaymentMethod(MethodView):
-    @requires("analytics:read")
+    @requires("settings:read")
     @blp.doc(security=TENANT_SECURITY)
     @blp.response(200, CardSetupSchema)
     @blp.alt_response(404, schema=ErrorSchema, description="No such set-up of this tenant")

@@ -83,6 +83,10 @@ class DiscountSchema(Schema):
     expires_at = UtcDateTime(allow_none=True)
     max_redemptions = BoundedInt(allow_none=True)
     redemptions = BoundedInt()
+    deactivated_at = UtcDateTime(allow_none=True, metadata={
+        "description": "When the operator deactivated it; null: active"})
+    redeemable = fields.Bool(metadata={
+        "description": "Active, not expired and with redemptions left"})
     created_at = UtcDateTime()
 
 
@@ -93,6 +97,29 @@ class DiscountCreateSchema(Schema):
     cycles = BoundedInt(minimum=1, maximum=120, load_default=1)
     expires_at = fields.AwareDateTime(allow_none=True, load_default=None)
     max_redemptions = BoundedInt(minimum=1, allow_none=True, load_default=None)
+
+    @validates_schema
+    def _percent(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("kind") == "percent" and data.get("value", 0) > 100:
+            raise ValidationError("A percentage is at most 100.", "value")
+
+
+class DiscountPatchSchema(_NotEmpty):
+    code = fields.Str(validate=validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,31}$"), metadata={
+        "description": "Only while nobody has redeemed it (409 after)"})
+    kind = fields.Str(validate=validate.OneOf(DISCOUNT_KINDS), metadata={
+        "description": "Only while nobody has redeemed it (409 after)"})
+    value = _price(validate=validate.Range(min=1), metadata={
+        "description": "Only while nobody has redeemed it (409 after)"})
+    cycles = BoundedInt(minimum=1, maximum=120, metadata={
+        "description": "Only while nobody has redeemed it (409 after)"})
+    expires_at = fields.AwareDateTime(allow_none=True, metadata={
+        "description": "null: no expiry"})
+    max_redemptions = BoundedInt(minimum=1, allow_none=True, metadata={
+        "description": "null: unlimited; never fewer than already made (422)"})
+    active = fields.Bool(metadata={
+        "description": "false: deactivate (no more redemptions; subscriptions holding it keep "
+                       "it); true: offer it again"})
 
     @validates_schema
     def _percent(self, data: dict[str, Any], **_: Any) -> None:

@@ -3,17 +3,12 @@
 from marshmallow import Schema, fields, validate
 
 from backend.api.fields import Id
-from backend.domain.intents import FAQ_INTENTS
-from backend.domain.knowledge import ANSWER_KINDS, LANGUAGES, MAX_QUESTION_CHARS
+from backend.domain.knowledge import ANSWER_KINDS
+from backend.interface import inputs
 
 
-class AnswerRequestSchema(Schema):
-    question = fields.Str(required=True, validate=validate.Length(min=1, max=MAX_QUESTION_CHARS))
-    language = fields.Str(load_default=None, validate=validate.OneOf((*LANGUAGES, "mixed")),
-                          metadata={"description": "The customer's language; detected from the "
-                                                   "question when absent or mixed"})
-    intent = fields.Str(load_default=None, validate=validate.OneOf(FAQ_INTENTS), metadata={
-        "description": "The assistant's intent, a hint that favours entries tagged with it"})
+# Shared with the web app (backend/interface/inputs.py), re-exported under the API's names.
+AnswerRequestSchema = inputs.AnswerRequestSchema
 
 
 class SourceSchema(Schema):

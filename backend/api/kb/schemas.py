@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from backend.api.fields import Count, Id, UtcDateTime
 from backend.api.pagination import page_schema
 from backend.domain.knowledge import LANGUAGES
+from backend.interface import inputs
 from backend.services.knowledge.kb import CONTENT_TYPES
 
 class KbEntrySchema(Schema):
@@ -25,33 +26,9 @@ class KbEntrySchema(Schema):
 KbEntryPageSchema = page_schema(KbEntrySchema, "KbEntryPage")
 
 
-class KbEntryCreateSchema(Schema):
-    key = fields.Str(required=True, validate=validate.Length(min=1, max=100))
-    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    questions = fields.List(fields.Str(validate=validate.Length(min=1, max=500)), required=True,
-                            validate=validate.Length(min=1, max=100))
-    answers = fields.Dict(keys=fields.Str(validate=validate.OneOf(LANGUAGES)),
-                          values=fields.Str(validate=validate.Length(min=1, max=4000)),
-                          required=True, validate=validate.Length(min=1))
-    tags = fields.List(fields.Str(validate=validate.Length(max=64)), load_default=list)
-    active = fields.Bool(load_default=True)
-
-
-class KbEntryPatchSchema(Schema):
-    key = fields.Str(validate=validate.Length(min=1, max=100))
-    title = fields.Str(validate=validate.Length(min=1, max=200))
-    questions = fields.List(fields.Str(validate=validate.Length(min=1, max=500)),
-                            validate=validate.Length(min=1, max=100))
-    answers = fields.Dict(keys=fields.Str(validate=validate.OneOf(LANGUAGES)),
-                          values=fields.Str(validate=validate.Length(min=1, max=4000)),
-                          validate=validate.Length(min=1))
-    tags = fields.List(fields.Str(validate=validate.Length(max=64)))
-    active = fields.Bool()
-
-    @validates_schema
-    def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
-        if not data:
-            raise ValidationError("Send at least one field to change.")
+# Shared with the web app (backend/interface/inputs.py), re-exported under the API's names.
+KbEntryCreateSchema = inputs.KbEntryCreateSchema
+KbEntryPatchSchema = inputs.KbEntryPatchSchema
 
 
 class PassageSchema(Schema):

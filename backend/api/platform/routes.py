@@ -1,5 +1,6 @@
 """The platform operator's endpoints: onboard tenants, test their Twilio accounts, find, suspend,
-reactivate and re-tier them, waive fees, read monthly revenue and the active tenants."""
+reactivate and re-tier them, waive fees, read monthly revenue, the active tenants and the
+platform's own audit log."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from backend.api.analytics.schemas import ActiveTenantsSchema
+from backend.api.audit_logs.schemas import AuditLogPageSchema, AuditQuerySchema
 from backend.api.auth import require_operator
 from backend.api.common import SERVICE_SECURITY, ErrorSchema, context, principal
 from backend.api.pagination import paginated
@@ -29,6 +31,7 @@ from backend.api.platform.schemas import (
 )
 from backend.api.scopes import OPERATOR, requires
 from backend.services.analytics.reports import active_tenants
+from backend.services.platform.audit import list_platform_audit_logs
 from backend.services.platform.fee_waivers import (
     FeeWaiverView,
     grant_waiver,
@@ -221,3 +224,17 @@ class ActiveTenants(MethodView):
     def get(self) -> dict[str, Any]:
         """Tenants with at least one inbound message in the last 30 days, most messages first"""
         return active_tenants(context())
+
+
+@blp.route("/audit-logs")
+class PlatformAuditLogs(MethodView):
+    @requires(OPERATOR)
+    @blp.doc(security=OPERATOR_SECURITY)
+    @blp.arguments(AuditQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, AuditLogPageSchema)
+    def get(self, **query: Any) -> dict[str, Any]:
+        """The platform's own audit records (operator actions that belong to no tenant:
+        discount codes, tiers, other operator writes), newest first; the same filters and
+        paging as GET /v1/audit-logs. A tenant's records (its suspension, tier change...) are in
+        that tenant's log."""
+        return paginated(list_platform_audit_logs(context(), **query))

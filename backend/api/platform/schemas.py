@@ -73,7 +73,8 @@ class OperatorTenantSchema(TenantSettingsSchema):
         "description": "sent (the owner was invited) | pending (not yet) | null (none asked)"})
     owner_invitation_link = fields.Str(metadata={
         "description": "Only when the tenant is created: the owner's one-time invitation link "
-                       "(POST /v1/invitations/accept with its token), for the operator to pass on"})
+                       "(the web page /app/invite; scripts POST its token to "
+                       "/v1/invitations/accept), for the operator to pass on"})
     twilio_test = fields.Nested(TwilioTestSchema, allow_none=True,
                                 metadata={"description": "The last connection test"})
     status_reason = fields.Str(allow_none=True, metadata={

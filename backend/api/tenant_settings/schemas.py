@@ -1,25 +1,19 @@
 """Schemas of tenant settings (the JSON shapes come from backend/domain/tenant_settings.py)."""
 
-from typing import Any
-
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
 from backend.api.fields import BoundedInt, Count
 from backend.domain.tenant_settings import (
-    LANGUAGES,
     TENANT_STATUSES,
     BusinessHoursSchema,
-    FeaturesPatchSchema,
     FeaturesSchema,
     QuietHoursSchema,
-    is_timezone,
 )
 from backend.domain.tiers import TIER_NAME_PATTERN
+from backend.interface import inputs
 
 
-def _iana(name: str) -> None:
-    if not is_timezone(name):
-        raise ValidationError("Not an IANA timezone name (e.g. Africa/Nairobi).")
+_iana = inputs.check_timezone  # backend/api/platform/schemas.py checks timezones with it
 
 
 class UsageSchema(Schema):
@@ -46,20 +40,8 @@ class TenantSettingsSchema(Schema):
     created_at = fields.DateTime()
 
 
-class TenantSettingsPatchSchema(Schema):
-    """What a merchant may change; tier and status are the platform operator's."""
-
-    name = fields.Str(validate=validate.Length(min=1, max=200))
-    timezone = fields.Str(validate=_iana)
-    primary_language = fields.Str(validate=validate.OneOf(LANGUAGES))
-    business_hours = fields.Nested(BusinessHoursSchema)
-    quiet_hours = fields.Nested(QuietHoursSchema, allow_none=True)
-    features = fields.Nested(FeaturesPatchSchema)
-
-    @validates_schema
-    def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
-        if not data:
-            raise ValidationError("Send at least one setting to change.")
+# Shared with the web app (backend/interface/inputs.py), re-exported under the API's names.
+TenantSettingsPatchSchema = inputs.TenantSettingsPatchSchema
 
 
 class OperatorTenantPatchSchema(TenantSettingsPatchSchema):

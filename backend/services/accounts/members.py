@@ -71,6 +71,21 @@ class InvitationView:
 
 
 @dataclass(frozen=True)
+class InvitationPreview:
+    """What the invitation page shows before accepting: who asks whom to which shop."""
+
+    email: str
+    tenant_id: str
+    tenant_name: str
+    role: str
+    invited_by: str | None  # the inviter's name, else their email; None: the platform
+    has_account: bool  # the email already has a user: they sign in instead of choosing one
+    expires_at: datetime
+    timezone: str  # the shop's, for showing the expiry
+    language: str  # the shop's primary language
+
+
+@dataclass(frozen=True)
 class Accepted:
     user: UserView
     tenant_id: str
@@ -237,7 +252,9 @@ def invite(ctx: Context, tenant_id: str, email: str, role: str,
         session.flush()
         record_audit(session, tenant_id, None, "invitation.create", ("invitation", invitation.id),
                      after=_invitation_audit(invitation))
-        link = f"{ctx.settings.public_url}/v1/invitations/accept?token={token}"
+        # The web app's page (/app/invite) is what a person opens; scripts POST the token to
+        # /v1/invitations/accept.
+        link = f"{ctx.settings.public_url}/app/invite?token={token}"
         return _invitation_view(invitation, token, link)
 
 
@@ -261,6 +278,34 @@ def revoke_invitation(ctx: Context, tenant_id: str, invitation_id: int) -> Invit
                          ("invitation", invitation.id), before, _invitation_audit(invitation))
         session.flush()
         return _invitation_view(invitation)
+
+
+def _live_invitation(session: Session, token: str, now: datetime) -> Invitation:
+    """The invitation a token names: 404 unknown; 410 expired, revoked or already used."""
+    invitation = session.scalar(select(Invitation).where(
+        Invitation.token_hash == hash_api_key(token)))
+    if invitation is None:
+        raise NotFound("No such invitation")
+    if invitation.accepted_at is not None or invitation.revoked_at is not None:
+        raise Gone("This invitation was already used or withdrawn")
+    if invitation.expires_at <= now:
+        raise Gone("This invitation has expired; ask for a new one")
+    return invitation
+
+
+def preview_invitation(ctx: Context, token: str) -> InvitationPreview:
+    """An open invitation as its link's holder sees it (nothing changes); 404 or 410 as
+    accepting would answer."""
+    with ctx.db.transaction() as session:
+        invitation = _live_invitation(session, token, _now())
+        tenant = require_tenant(session, invitation.tenant_id)
+        inviter = (session.get(User, invitation.invited_by_user_id)
+                   if invitation.invited_by_user_id is not None else None)
+        return InvitationPreview(
+            invitation.email, invitation.tenant_id, tenant.name, invitation.role,
+            (inviter.name or inviter.email) if inviter is not None else None,
+            find_user(session, invitation.email) is not None, invitation.expires_at,
+            tenant.timezone, tenant.primary_language)
 
 
 def accept_invitation(ctx: Context, token: str, password: str | None = None,

@@ -8,6 +8,15 @@ The charge row is claimed and moved queued -> sending by one job exactly as for 
 (renewals.charge_invoice); the synchronous answer or the webhook, whichever comes first, settles
 it once (the row locked, its status checked): a success pays the invoice (mark_paid), a decline
 counts as a failed attempt (the same retries, reminders and suspension).
+
+Once a card is saved a job finishes it (FINISH_CARD_SETUP, idempotent): Paystack's card check
+(BILLING_CARD_CHECK_MINOR, charged to get a reusable authorization) is refunded through
+POST /refund, recorded once on the card (check_refund pending -> refunded | failed; a refund
+Paystack already made for the reference, its call answered but not recorded, is refused as
+"fully reversed" and counts as refunded); Stripe's card label (brand, last 4) is read from the
+PaymentMethod (GET /v1/payment_methods/<id>), which the setup_intent.succeeded event does not
+carry. The owner may remove the saved card (`remove_card`): the subscription falls back to
+M-Pesa, refused (409) while a card charge is in flight.
 """
 
 from __future__ import annotations
@@ -16,17 +25,19 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from backend.domain.errors import NotFound, Unavailable, Unprocessable
+from backend.domain.errors import Conflict, NotFound, Unavailable, Unprocessable
 from backend.models import BillingCard, BillingCharge, Invoice, Subscription, User
 from backend.models.base import utcnow
 from backend.providers import paystack, stripe_checkout
+from backend.queueing.names import FINISH_CARD_SETUP
 from backend.services.billing.subscriptions import subscription_for
+from backend.services.platform.audit import record_audit
 from backend.services.platform.tenants import require_tenant
 from backend.services.platform.tiers import get_tier
 from backend.wiring import Context
@@ -174,6 +185,8 @@ def _card_saved(ctx: Context, session: Session, provider: str, reference: str,
         previous.status = "replaced"
     setup.status, setup.label = "active", (label or None)
     setup.token_encrypted = ctx.crypto.encrypt(json.dumps(token))
+    if provider == "paystack":  # the card check charged on the page: refunded by a job
+        setup.check_refund = "pending"
     if subscription is not None:
         subscription.payment_method = "card"
     log.info("tenant %s saved a %s card for billing", setup.tenant_id, provider)
@@ -311,11 +324,10 @@ def stripe_event(event: dict[str, Any]) -> CardEvent:
     obj = (event.get("data") or {}).get("object") or {}
     metadata = obj.get("metadata") or {}
     if kind == "setup_intent.succeeded" and metadata.get("billing_setup"):
-        card = ((obj.get("payment_method_details") or {}).get("card") or {})
-        label = f"{card['brand']} **** {card['last4']}" if card.get("last4") else None
+        # A SetupIntent names its PaymentMethod only: the label is read from it by a job.
         return CardEvent("setup_saved", str(metadata["billing_setup"]), token={
             "customer": str(obj.get("customer") or ""),
-            "payment_method": str(obj.get("payment_method") or "")}, label=label)
+            "payment_method": str(obj.get("payment_method") or "")})
     if kind == "setup_intent.setup_failed" and metadata.get("billing_setup"):
         return CardEvent("setup_failed", str(metadata["billing_setup"]))
     key = str(metadata.get("billing_charge") or "")
@@ -336,4 +348,110 @@ def apply_card_setup(ctx: Context, provider: str, event: CardEvent) -> str:
         token = event.token or {}
         if event.kind == "setup_failed" or not token or not all(token.values()):
             return _setup_failed(session, event.reference)
-        return _card_saved(ctx, session, provider, event.reference, token, event.label)
+        outcome = _card_saved(ctx, session, provider, event.reference, token, event.label)
+        card_id = session.scalar(select(BillingCard.id).where(
+            BillingCard.reference == event.reference))
+    if outcome == "saved":
+        ctx.jobs.enqueue(FINISH_CARD_SETUP, card_id)
+    return outcome
+
+
+# --- after a card is saved, and removing it ---------------------------------------------------
+
+def finish_card_setup(ctx: Context, card_id: int, *, final_attempt: bool = True) -> str:
+    """The job after a saved card: Paystack's card check refunded, Stripe's label fetched.
+    Idempotent: a card already finished is skipped. A provider that cannot be reached raises
+    (the job is retried) until the final attempt, which records the failure."""
+    with ctx.db.transaction() as session:
+        card = session.get(BillingCard, card_id)
+        if card is None:
+            return "skipped"
+        provider, reference, label = card.provider, card.reference, card.label
+        refund_due = card.check_refund == "pending"
+        token = json.loads(ctx.crypto.decrypt(card.token_encrypted)) \
+            if card.token_encrypted else {}
+    if provider == "paystack":
+        return _refund_check(ctx, card_id, reference, final_attempt) if refund_due \
+            else "skipped"
+    if label is not None or not token.get("payment_method"):
+        return "skipped"
+    try:
+        found = stripe_checkout.card_of(secret_key=card_setting(ctx, "stripe_secret_key"),
+                                        base_url=_base(ctx, "stripe"),
+                                        payment_method=token["payment_method"])
+    except stripe_checkout.StripeCheckoutError as error:
+        if not final_attempt:
+            raise
+        log.warning("card %s: no label from Stripe: %s", card_id, error)
+        return "no label"
+    with ctx.db.transaction() as session:
+        session.execute(update(BillingCard).where(BillingCard.id == card_id,
+                                                  BillingCard.label.is_(None))
+                        .values(label=f"{found.brand} **** {found.last4}"[:40]))
+    return "labelled"
+
+
+REFUND_GRACE = timedelta(hours=1)
+
+
+def unfinished_refunds(ctx: Context, now: datetime) -> list[int]:
+    """Saved cards whose card check is still to refund an hour on (the job lost: Redis
+    emptied, a worker killed between tries): the billing run queues their job again."""
+    with ctx.db.transaction() as session:
+        return list(session.scalars(select(BillingCard.id).where(
+            BillingCard.check_refund == "pending",
+            BillingCard.updated_at < now - REFUND_GRACE).order_by(BillingCard.id).limit(500)))
+
+
+def _refund_check(ctx: Context, card_id: int, reference: str, final_attempt: bool) -> str:
+    client = paystack.PaystackClient(card_setting(ctx, "paystack_secret_key"),
+                                     _base(ctx, "paystack"))
+    refund_id: str | None = None
+    try:
+        refund_id = client.refund(reference, merchant_note="Card check for subscription "
+                                                           "billing").id
+        outcome = "refunded"
+    except paystack.PaystackError as error:
+        if paystack.FULLY_REVERSED in str(error).lower():
+            outcome = "refunded"  # an earlier call went through; its answer was lost
+        elif (error.status is None or error.status >= 500) and not final_attempt:
+            raise
+        else:
+            log.warning("card check %s not refunded: %s", reference, error)
+            outcome = "failed"
+    with ctx.db.transaction() as session:
+        taken = session.execute(
+            update(BillingCard).where(BillingCard.id == card_id,
+                                      BillingCard.check_refund == "pending")
+            .values(check_refund=outcome, check_refund_id=refund_id,
+                    check_refunded_at=utcnow() if outcome == "refunded" else None)
+            .execution_options(synchronize_session=False))
+    return outcome if taken.rowcount == 1 else "duplicate"  # type: ignore[attr-defined]
+
+
+def remove_card(ctx: Context, tenant_id: str) -> None:
+    """The owner removes the saved card: its token is deleted, the subscription renews by
+    M-Pesa again. 404 without a saved card; 409 while a card charge is in flight (queued,
+    sending or pending at the provider: removing it then would leave that charge's outcome
+    with no card behind it)."""
+    with ctx.db.transaction() as session:
+        subscription = session.scalar(select(Subscription).where(
+            Subscription.tenant_id == tenant_id).with_for_update())
+        card = session.scalar(select(BillingCard).where(
+            BillingCard.tenant_id == tenant_id, BillingCard.status == "active")
+            .with_for_update())
+        if card is None:
+            raise NotFound("No card is saved for the subscription")
+        in_flight = session.scalar(select(BillingCharge.id).where(
+            BillingCharge.tenant_id == tenant_id, BillingCharge.method == "card",
+            BillingCharge.status.in_(("queued", "sending", "pending"))).limit(1))
+        if in_flight is not None:
+            raise Conflict("A card charge is in progress: remove the card once it is settled",
+                           {"payment_method": ["A card charge is in progress."]})
+        card.status, card.token_encrypted = "removed", None
+        if subscription is not None:
+            subscription.payment_method = "mpesa"
+        record_audit(session, tenant_id, None, "subscription.card_remove",
+                     ("billing_card", card.id),
+                     {"card": card.label, "provider": card.provider, "payment_method": "card"},
+                     {"card": None, "payment_method": "mpesa"})

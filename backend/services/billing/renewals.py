@@ -34,7 +34,7 @@ from backend.providers.daraja import (
     DarajaError,
     StkCallback,
 )
-from backend.queueing.names import CHARGE_INVOICE, SEND_BILLING_REMINDER
+from backend.queueing.names import CHARGE_INVOICE, FINISH_CARD_SETUP, SEND_BILLING_REMINDER
 from backend.services.billing import cards
 from backend.services.billing.invoices import issue_invoice, mark_paid
 from backend.services.billing.reminders import add_reminder
@@ -91,6 +91,8 @@ def run_billing(ctx: Context, now: datetime | None = None) -> RunReport:
         ctx.jobs.enqueue(SEND_BILLING_REMINDER, reminder_id)
     for charge_id in charges:
         ctx.jobs.enqueue(CHARGE_INVOICE, charge_id)
+    for card_id in cards.unfinished_refunds(ctx, moment):
+        ctx.jobs.enqueue(FINISH_CARD_SETUP, card_id)
     return RunReport(started, len(reminders), issued, len(charges), expired)
 
 

@@ -26,6 +26,7 @@ from backend.domain.notifications import ORDER_EVENTS
 from backend.models import Cart, CartItem, Order, OrderLine, ProductVariant
 from backend.models.base import utcnow
 from backend.services.conversations.automatic import note_event, queue_event
+from backend.services.integrations.stock import note_stock_change
 from backend.services.orders.carts import require_customer, sellable_variant
 from backend.services.platform.idempotency import IdempotencyRequest, remember, replayed_id
 from backend.services.platform.pages import Page, fetch_page
@@ -120,6 +121,7 @@ def _reserve(session: Session, tenant_id: str, variant_id: int, quantity: int, s
     ).rowcount
     if taken != 1:
         raise Conflict(f"Not enough stock of {sku} for {quantity}")
+    note_stock_change(session, tenant_id, variant_id, -quantity)  # pushed to its store, if any
 
 
 def _release(session: Session, order: Order) -> None:
@@ -131,6 +133,7 @@ def _release(session: Session, order: Order) -> None:
                 .values(stock=ProductVariant.stock + line.quantity)
                 .execution_options(synchronize_session=False)
             )
+            note_stock_change(session, order.tenant_id, line.variant_id, line.quantity)
 
 
 def _reserve_order(session: Session, order: Order) -> None:

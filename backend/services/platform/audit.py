@@ -5,8 +5,11 @@ roles) with `record_audit` inside the change's own transaction, so a change and 
 commit or roll back together. Who acts and from which request is bound by the API layer for the
 request (`bind_request`); outside a request (jobs, the seed) the actor is "system". Any other
 successful write request gets a generic record afterwards (`record_request`), unless a service
-already recorded it. Personal data in before/after is masked before it is stored: phones (the
-rules of pii.masking), e-mail addresses and people's names; secrets never appear.
+already recorded it. The platform operator's actions that belong to no tenant (discount codes,
+tiers, and any other operator write) are recorded the same way with no tenant
+(`record_platform_audit`), read by `list_platform_audit_logs`. Personal data in before/after is
+masked before it is stored: phones (the rules of pii.masking), e-mail addresses and people's
+names; secrets never appear.
 """
 
 from __future__ import annotations
@@ -124,7 +127,7 @@ def masked(value: Any) -> Any:
     return _mask_people(mask_payload(plain))
 
 
-def _row(tenant_id: str, actor: str | None, action: str, target: tuple[str, Any] | None,
+def _row(tenant_id: str | None, actor: str | None, action: str, target: tuple[str, Any] | None,
          before: Any, after: Any, status: int | None) -> AuditLog:
     bound = _request.get()
     return AuditLog(
@@ -136,16 +139,24 @@ def _row(tenant_id: str, actor: str | None, action: str, target: tuple[str, Any]
         ip=bound.ip if bound else None)
 
 
-def record_audit(session: Session, tenant_id: str, actor: str | None, action: str,
+def record_audit(session: Session, tenant_id: str | None, actor: str | None, action: str,
                  target: tuple[str, Any] | None, before: Any = None, after: Any = None) -> None:
-    """Record a change in the caller's transaction; `actor` None: whoever the request is."""
+    """Record a change in the caller's transaction; `actor` None: whoever the request is;
+    `tenant_id` None: a platform record (the operator's, belonging to no tenant)."""
     bound = _request.get()
     if bound is not None:
         bound.recorded += 1
     session.add(_row(tenant_id, actor, action, target, before, after, None))
 
 
-def record_request(ctx: Context, tenant_id: str, action: str, target: tuple[str, Any] | None,
+def record_platform_audit(session: Session, action: str, target: tuple[str, Any] | None,
+                          before: Any = None, after: Any = None,
+                          actor: str | None = None) -> None:
+    """Record an operator's change that belongs to no tenant, in the caller's transaction."""
+    record_audit(session, None, actor, action, target, before, after)
+
+
+def record_request(ctx: Context, tenant_id: str | None, action: str, target: tuple[str, Any] | None,
                    status: int) -> bool:
     """The generic record of a successful write request, unless a service recorded it (True
     when written)."""
@@ -178,13 +189,21 @@ def _view(row: AuditLog) -> AuditView:
                      row.after, row.route, row.status, row.request_id, row.ip, row.created_at)
 
 
-def list_audit_logs(ctx: Context, tenant_id: str, *, actor: str | None = None,
-                    action: str | None = None, target_type: str | None = None,
-                    target_id: str | None = None, start: datetime | None = None,
-                    end: datetime | None = None, page: int = 1,
-                    page_size: int = 50) -> Page[AuditView]:
+def list_audit_logs(ctx: Context, tenant_id: str, **filters: Any) -> Page[AuditView]:
     """The tenant's audit records, newest first, filtered (start inclusive, end exclusive)."""
-    query = select(AuditLog).where(AuditLog.tenant_id == tenant_id)
+    return _list(ctx, AuditLog.tenant_id == tenant_id, **filters)
+
+
+def list_platform_audit_logs(ctx: Context, **filters: Any) -> Page[AuditView]:
+    """The platform's own records (no tenant), with the same filters and paging."""
+    return _list(ctx, AuditLog.tenant_id.is_(None), **filters)
+
+
+def _list(ctx: Context, whose: Any, *, actor: str | None = None, action: str | None = None,
+          target_type: str | None = None, target_id: str | None = None,
+          start: datetime | None = None, end: datetime | None = None, page: int = 1,
+          page_size: int = 50) -> Page[AuditView]:
+    query = select(AuditLog).where(whose)
     for column, wanted in ((AuditLog.actor, actor), (AuditLog.action, action),
                            (AuditLog.target_type, target_type), (AuditLog.target_id, target_id)):
         if wanted is not None:

@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from backend.wiring import Context
 from backend.domain.errors import InvalidInput, NotFound
+from backend.domain.phones import InvalidPhoneNumber, to_e164
 from backend.domain.tenant_settings import LANGUAGES
 from backend.models import CONSENT_KINDS, ConsentEvent, Customer
 from backend.security import Crypto
@@ -154,12 +155,24 @@ def list_customers(
     *,
     consent: str | None = None,
     consented: bool = True,
+    q: str | None = None,
     page: int = 1,
     page_size: int = 50,
 ) -> Page[CustomerView]:
-    """Customers ordered by id; `consent` keeps those whose consent of that kind is `consented`."""
+    """Customers ordered by id; `consent` keeps those whose consent of that kind is `consented`;
+    `q` keeps those whose profile name contains it or whose whole phone number it is (phones
+    are encrypted, so a number is found by its keyed hash, never by a part of it)."""
     check_page(page, page_size)
     query = select(Customer).where(Customer.tenant_id == tenant_id)
+    if q and q.strip():
+        text = q.strip()
+        wanted = Customer.profile_name.is_not(None) & func.lower(Customer.profile_name).contains(
+            text.lower(), autoescape=True)
+        try:
+            query = query.where(or_(wanted, Customer.phone_hash == ctx.crypto.keyed_hash(
+                to_e164(text, "q"))))
+        except InvalidPhoneNumber:
+            query = query.where(wanted)
     if consent is not None:
         if consent not in CONSENT_KINDS:
             raise InvalidInput(f"consent must be one of {', '.join(CONSENT_KINDS)}")
@@ -168,6 +181,16 @@ def list_customers(
         require_tenant(session, tenant_id)
         count, rows = fetch_page(session, query, page, page_size, Customer.id)
         return Page(count, page, page_size, [_view(ctx.crypto, row) for row in rows])
+
+
+def customers_by_id(ctx: Context, tenant_id: str, ids: set[int]) -> dict[int, CustomerView]:
+    """The tenant's customers among `ids` (another tenant's are left out), by id."""
+    if not ids:
+        return {}
+    with ctx.db.transaction() as session:
+        rows = session.scalars(select(Customer).where(Customer.tenant_id == tenant_id,
+                                                      Customer.id.in_(sorted(ids))))
+        return {row.id: _view(ctx.crypto, row) for row in rows}
 
 
 def get_customer(ctx: Context, tenant_id: str, customer_id: int) -> CustomerView:

@@ -30,7 +30,7 @@ from backend.models import (
     Tenant,
     TierRow,
 )
-from backend.services.platform.audit import record_audit
+from backend.services.platform.audit import record_audit, record_platform_audit
 from backend.wiring import Context
 
 CACHE_SECONDS = 30.0
@@ -116,6 +116,7 @@ def create_tier(ctx: Context, values: dict[str, Any]) -> Tier:
             session.add(row)
             session.flush()
             tier = _tier(row)
+            record_platform_audit(session, "tier.create", ("tier", tier.name), None, asdict(tier))
     except IntegrityError:
         raise Conflict(f"Tier {values['name']!r} exists") from None
     clear_tier_cache()
@@ -128,10 +129,16 @@ def update_tier(ctx: Context, name: str, changes: dict[str, Any]) -> Tier:
         row = session.get(TierRow, name, with_for_update=True)
         if row is None:
             raise NotFound(f"No tier {name!r}")
+        before = asdict(_tier(row))
         for field, value in changes.items():
             setattr(row, field, value)
         session.flush()
         tier = _tier(row)
+        changed = {key for key, value in asdict(tier).items() if before[key] != value}
+        if changed:
+            record_platform_audit(session, "tier.update", ("tier", name),
+                                  {key: before[key] for key in sorted(changed)},
+                                  {key: getattr(tier, key) for key in sorted(changed)})
     clear_tier_cache()
     return tier
 
