@@ -134,12 +134,23 @@ class Browser:
         button = self.wait.until(expected_conditions.element_to_be_clickable(
             (By.CSS_SELECTOR, css)), f"no clickable {css} on {self.driver.current_url}")
         button.click()
+        self._arrived(old, expect, f"submitting {css}")
+
+    def follow(self, by: str, value: str, expect: str = "main") -> None:
+        """Click a link found by any locator (e.g. By.LINK_TEXT) and wait for its page, like
+        `submit`."""
+        old = self.driver.find_element(By.TAG_NAME, "html")
+        self.wait.until(expected_conditions.element_to_be_clickable((by, value)),
+                        f"no clickable {value} on {self.driver.current_url}").click()
+        self._arrived(old, expect, f"following {value}")
+
+    def _arrived(self, old: Any, expect: str, what: str) -> None:
         self.wait.until(expected_conditions.staleness_of(old),
-                        f"submitting {css} did not leave {self.driver.current_url}")
+                        f"{what} did not leave {self.driver.current_url}")
         self.wait.until(lambda driver: driver.execute_script(
             "return document.readyState") == "complete")
         self.wait.until(expected_conditions.presence_of_element_located(
-            (By.CSS_SELECTOR, expect)), f"no {expect} after submitting {css}")
+            (By.CSS_SELECTOR, expect)), f"no {expect} after {what}")
 
     def shoot(self, name: str) -> list[Path]:
         """The current page at phone and desktop width, whole height."""

@@ -125,7 +125,7 @@ def test_a_support_agent_answers_a_handed_over_customer_and_hands_back(
 
     browser.open("/app/inbox")
     browser.shoot("06-inbox")
-    browser.driver.find_element(By.PARTIAL_LINK_TEXT, phone).click()
+    browser.follow(By.PARTIAL_LINK_TEXT, phone)
     assert "Nataka kuongea na mtu tafadhali" in browser.text("ol.transcript")
     browser.driver.find_element(By.ID, "reply-body").send_keys("Habari! Ni Amina, nakusaidia sasa.")
     browser.submit("form[action$='/reply'] button[type=submit]")
@@ -255,7 +255,7 @@ def test_the_owner_runs_appointments_knowledge_customers_settings_and_users(
     assert coming.service_name in slot and "Booked" in slot and "***" in slot
     assert browser.page_width() <= 1280
     browser.shoot("11-appointments-day")
-    browser.driver.find_element(By.LINK_TEXT, "Week").click()
+    browser.follow(By.LINK_TEXT, "Week")
     assert len(browser.driver.find_elements(By.CSS_SELECTOR, "section.day")) == 7
     assert browser.driver.find_elements(By.ID, f"appointment-{coming.id}")
     browser.shoot("12-appointments-week")
@@ -274,7 +274,7 @@ def test_the_owner_runs_appointments_knowledge_customers_settings_and_users(
     browser.open("/app/customers")
     assert browser.driver.find_elements(By.ID, f"customer-{customer.id}")
     browser.shoot("14-customers")
-    browser.driver.find_element(By.CSS_SELECTOR, f"#customer-{customer.id} a").click()
+    browser.follow(By.CSS_SELECTOR, f"#customer-{customer.id} a")
     assert "Consent history" in browser.text("main")
     browser.shoot("15-customer")
 
@@ -336,7 +336,7 @@ def test_an_invited_support_agent_joins_from_the_link_and_later_resets_the_passw
     # Later, on another browser, the password is forgotten: a code comes by WhatsApp.
     other = browser_factory()
     other.open("/app/login")
-    other.driver.find_element(By.ID, "forgot").click()
+    other.submit("#forgot", expect="#reset form")  # the reset page, not the sign-in page's fields
     other.driver.find_element(By.ID, "email").send_keys(email)
     other.submit("#reset form button[type=submit]")
     assert "a code is on its way" in other.text("#reset-sent")
