@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from backend.api.fields import BoundedInt, Count, Minor, UtcDateTime
+from backend.api.fields import BoundedInt, Count, Id, Minor, UtcDateTime
 from backend.models.analytics import ROLLUP_COUNTS
 from backend.services.analytics.reports import METRICS
 
@@ -196,7 +196,7 @@ class ProductQuerySchema(RangeQuerySchema):
 
 
 class ProductSoldSchema(Schema):
-    product_id = fields.Int(allow_none=True, metadata={
+    product_id = Id(allow_none=True, metadata={
         "description": "null for lines whose variant has since been deleted (kept by title)"})
     title = fields.Str()
     units = Count()

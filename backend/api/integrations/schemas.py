@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from backend.api.fields import BoundedInt
+from backend.api.fields import BoundedInt, Count, Id
 
 
 class ConnectSchema(Schema):
@@ -40,14 +40,14 @@ class RunErrorSchema(Schema):
 
 
 class RunSchema(Schema):
-    id = fields.Int()
-    integration_id = fields.Int()
+    id = Id()
+    integration_id = Id()
     kind = fields.Str(metadata={"description": "initial, full, incremental or webhook"})
     status = fields.Str(metadata={"description": "queued, running, succeeded or failed"})
-    created = fields.Int()
-    updated = fields.Int()
-    deactivated = fields.Int()
-    failed = fields.Int(metadata={"description": "Products skipped (logged in errors)"})
+    created = Count()
+    updated = Count()
+    deactivated = Count()
+    failed = Count(metadata={"description": "Products skipped (logged in errors)"})
     errors = fields.List(fields.Nested(RunErrorSchema))
     error = fields.Str(allow_none=True, metadata={"description": "Why the run failed"})
     queued_at = fields.DateTime()
@@ -60,7 +60,7 @@ class RunListSchema(Schema):
 
 
 class IntegrationSchema(Schema):
-    id = fields.Int()
+    id = Id()
     provider = fields.Str()
     store_url = fields.Str()
     status = fields.Str()
@@ -80,8 +80,8 @@ class IntegrationListSchema(Schema):
 class StoreInfoSchema(Schema):
     name = fields.Str()
     currency = fields.Str()
-    products = fields.Int(allow_none=True)
+    products = Count(allow_none=True)
 
 
 class WebhookAckSchema(Schema):
-    run_id = fields.Int(allow_none=True)
+    run_id = Id(allow_none=True)
