@@ -223,11 +223,25 @@ def test_idempotency_key_on_appointments(client, tenants, braids) -> None:
                 ).status_code == 422
 
 
-def test_slots_default_to_the_coming_week(client, tenants, braids) -> None:
+@pytest.mark.parametrize("now, expected", [
+    # Monday 13:00 in Nairobi: today's 09:00-12:00 slots are gone; next Monday's three show.
+    ("2026-12-07T10:00:00+00:00", {"2026-12-14": 3}),
+    # Monday 09:30: 10:00 and 11:00 today (09:00 has started), and next Monday's three.
+    ("2026-12-07T06:30:00+00:00", {"2026-12-07": 2, "2026-12-14": 3}),
+    # Wednesday: only the coming Monday.
+    ("2026-12-09T12:00:00+00:00", {"2026-12-14": 3}),
+])
+def test_slots_default_to_the_coming_week(client, tenants, braids, monkeypatch, now,
+                                          expected) -> None:
+    from datetime import UTC, datetime
+
+    from backend.services.bookings import appointments
+    monkeypatch.setattr(appointments, "utcnow",
+                        lambda: datetime.fromisoformat(now).astimezone(UTC))
     short = braids["variants"][0]["id"]
     found = json_of(client.get(f"/v1/services/{braids['id']}/slots",
                                query_string={"variant_id": short}, headers=acting()), 200)
-    # Mondays only: one or two Mondays fall in any seven days from today, never more.
-    days = {s["starts_at"][:10] for s in found["results"]}
-    assert 1 <= len(days) <= 2 and len(found["results"]) in (len(days) * 3, len(days) * 3 - 1,
-                                                             len(days) * 3 - 2, len(days) * 3 - 3)
+    days: dict[str, int] = {}
+    for s in found["results"]:
+        days[s["starts_at"][:10]] = days.get(s["starts_at"][:10], 0) + 1
+    assert days == expected

@@ -172,11 +172,12 @@ def _slots(session: Session, tenant: Tenant, service: Service, variant: ServiceV
 def available_slots(ctx: Context, tenant_id: str, service_id: int, first: date | None,
                     last: date | None, variant_id: int | None = None) -> list[Slot]:
     """Free slots (remaining > 0) of a service variant between two local dates, inclusive
-    (default: the tenant's today and the six days after)."""
+    (default: what is left of the tenant's today and the seven days after, so a weekly slot
+    always shows even when today's has passed)."""
     with ctx.db.transaction() as session:
         tenant = require_tenant(session, tenant_id)
         first = first or utcnow().astimezone(_zone(tenant)).date()
-        last = last or first + timedelta(days=DEFAULT_SLOT_DAYS - 1)
+        last = last or first + timedelta(days=DEFAULT_SLOT_DAYS)
         service = _service(session, tenant_id, service_id)
         variant = _pick_variant(session, service, variant_id)
         return [s for s in _slots(session, tenant, service, variant, first, last) if s.remaining]
