@@ -9,11 +9,12 @@ Nothing here imports prometheus_client at import time: multiprocess mode must be
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -91,8 +92,7 @@ def job_entry(func: F) -> F:
             return func(*args, **kwargs)
         setup_worker()
         meta = {key: job.meta.get(key) for key in logs.CONTEXT_KEYS}
-        with logs.bound(**meta):
-            _tag_error_reports(meta)
+        with logs.bound(**meta), _job_error_scope(meta):
             return func(*args, **kwargs)
 
     return run  # type: ignore[return-value]
@@ -110,12 +110,17 @@ def setup_worker() -> None:
     init_sentry("worker")
 
 
-def _tag_error_reports(meta: dict[str, Any]) -> None:
+@contextlib.contextmanager
+def _job_error_scope(meta: dict[str, Any]) -> Iterator[None]:
+    """The job's context as error-report tags, on a scope of its own: a worker that runs jobs one
+    after another in one process (rq's SimpleWorker) never tags a report with an earlier job's."""
     import sentry_sdk
 
-    for key, value in meta.items():
-        if value:
-            sentry_sdk.set_tag(key, value)
+    with sentry_sdk.isolation_scope() as scope:
+        for key, value in meta.items():
+            if value:
+                scope.set_tag(key, value)
+        yield
 
 
 def prepare_multiproc_dir() -> Path:

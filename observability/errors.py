@@ -23,11 +23,12 @@ def _scrub_headers(headers: Any) -> Any:
 
 
 def before_send(event: Dict[str, Any], _hint: Dict[str, Any]) -> Dict[str, Any]:
-    """Tag the event with the request context, drop secret headers, then redact every string."""
+    """Tag the event with the request context (the one bound where the error happened wins over
+    any tag an earlier scope left), drop secret headers, then redact every string."""
     tags = event.setdefault("tags", {})
     for key, value in current().items():
         if value is not None:
-            tags.setdefault(key, value)
+            tags[key] = value
     request = event.get("request")
     if isinstance(request, dict):
         request["headers"] = _scrub_headers(request.get("headers"))

@@ -90,8 +90,11 @@ finish() {  # finish NAME LOG PID
 
 backend_log=$(mktemp)
 backend_name="backend (SQLite and PostgreSQL)"
+# Two processes (pytest-xdist, a file at a time): half of a backend test's time is spent waiting on
+# sockets, PostgreSQL and subprocesses, so two of them overlap those waits (tests/conftest.py gives
+# each its own Redis database and index folder).
 background "$backend_name" "$backend_log" .venv/bin/python -m pytest -q -p no:cacheprovider --durations=25 \
-  tests/backend tests/tools
+  -n 2 --dist loadfile tests/backend tests/tools
 backend_pid=$!
 # So do the rasa-side tests that need no model (the two that load it run after the training).
 MODEL_TESTS=(tests/bot/test_consent_model.py tests/channel/test_rasa_turns.py)

@@ -262,3 +262,20 @@ def test_an_exception_in_a_route_reaches_sentry_with_the_request_id_and_no_phone
     assert event["exception"]["values"][-1]["type"] == "RuntimeError"
     assert "+2547****678" in event["exception"]["values"][-1]["value"]
     assert CUSTOMER not in raw and SERVICE_TOKEN not in raw and "X-Customer-Phone" not in raw
+
+
+def test_a_jobs_error_tags_stay_with_the_job_and_the_bound_context_wins() -> None:
+    from backend.observability import _job_error_scope
+    from observability.errors import before_send
+    from observability.logs import bound
+
+    with _job_error_scope({"request_id": "req-job-one", "tenant": TENANT_ID,
+                           "conversation": None}):
+        inside = sentry_sdk.get_isolation_scope()._tags
+        assert inside["request_id"] == "req-job-one" and "conversation" not in inside
+    # The next job in the same process (rq's SimpleWorker) starts with no tag of the first.
+    assert "request_id" not in sentry_sdk.get_isolation_scope()._tags
+    # A stale tag on the event gives way to the context bound where the error happened.
+    with bound(request_id="req-now", tenant=TENANT_ID):
+        event = before_send({"tags": {"request_id": "req-earlier"}}, {})
+    assert event["tags"]["request_id"] == "req-now" and event["tags"]["tenant"] == TENANT_ID
