@@ -95,7 +95,15 @@ def show_product(dispatcher: CollectingDispatcher, product: Dict[str, Any]) -> N
     dispatcher.utter_message(
         response="utter_product_details", title=product["title"],
         description=product.get("description") or "", options=options,
-        price=product_price(product))
+        price=product_price(product), image=product_photo(product))
+
+
+def product_photo(product: Dict[str, Any]) -> Optional[str]:
+    """The product's first photo that WhatsApp can fetch (an http(s) URL), if it has one."""
+    for url in product.get("images") or []:
+        if isinstance(url, str) and url.lower().startswith(("https://", "http://")):
+            return url
+    return None
 
 
 class ActionShowProducts(Action):

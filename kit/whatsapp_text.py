@@ -14,6 +14,8 @@ from kit import interactive as interactive_content
 
 # Twilio refuses WhatsApp bodies over 1,600 characters.
 MAX_BODY = 1600
+# WhatsApp shows at most 1,024 characters under an image.
+MAX_CAPTION = 1024
 WhatsAppMessage = Dict[str, Any]
 
 
@@ -93,7 +95,14 @@ def whatsapp_messages(reply: Mapping[str, Any],
     if reply.get("custom"):
         out += custom(reply["custom"])
     if reply.get("image"):
-        out.append({"body": "", "media_url": reply["image"]})
+        first = out[0] if out else None
+        # A photo with its words: the text rides as the image's caption when it is one plain
+        # message that fits WhatsApp's caption; otherwise the photo follows on its own.
+        if (len(out) == 1 and first is not None and not first.get("media_url")
+                and "interactive" not in first and len(first["body"]) <= MAX_CAPTION):
+            first["media_url"] = reply["image"]
+        else:
+            out.append({"body": "", "media_url": reply["image"]})
     if reply.get("attachment"):  # as Rasa's default send_attachment words it
         out += bodies(f"Attachment: {reply['attachment']}")
     if reply.get("elements"):

@@ -14,17 +14,20 @@ PHONE = "+254712345678"
 REF = "c0123456789abcdef01234567"
 
 
-def product(pid: int, title: str, prices: List[int], stock: int = 5) -> Dict[str, Any]:
+def product(pid: int, title: str, prices: List[int], stock: int = 5,
+            images: Optional[List[str]] = None) -> Dict[str, Any]:
     variants = [{"id": pid * 10 + i, "sku": f"SKU-{pid}-{i}", "price_minor": price,
                  "currency": "KES", "stock": stock, "attributes": {"size": str(40 + i)}}
                 for i, price in enumerate(prices)]
     return {"id": pid, "title": title, "description": f"{title} description", "category": "shoes",
             "currency": "KES", "price_min_minor": min(prices), "price_max_minor": max(prices),
-            "in_stock": stock > 0, "variants": variants}
+            "in_stock": stock > 0, "variants": variants, "images": images or []}
 
 
 CATALOG = [product(11, "Canvas sneakers", [250000]),
-           product(12, "Leather boots", [450000, 480000]),
+           # A photo WhatsApp cannot fetch (not http) comes before one it can.
+           product(12, "Leather boots", [450000, 480000],
+                   images=["boots-front.jpg", "https://cdn.example.com/boots.jpg"]),
            product(13, "Sold-out sandals", [90000], stock=0),
            product(14, "Denim jacket", [320000])]
 

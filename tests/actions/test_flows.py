@@ -61,6 +61,12 @@ async def test_details_of_a_named_product(shop):
     assert responses(messages) == ["utter_product_details"]
     assert messages[0]["title"] == "Leather boots" and messages[0]["options"] == "40, 41"
     assert slots_of(events)["selected_product"] == "12"
+    # Its photo goes with the details (the first one WhatsApp can fetch).
+    assert messages[0]["image"] == "https://cdn.example.com/boots.jpg"
+    messages, _ = await run(ActionProductDetails(), t(
+        "product_details", "tell me about the denim jacket",
+        [{"entity": "product", "value": "denim jacket"}]))
+    assert messages[0]["title"] == "Denim jacket" and not messages[0].get("image")
 
 
 async def test_price_of_a_pick_from_the_menu(shop):
