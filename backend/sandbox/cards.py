@@ -343,6 +343,15 @@ def _stripe_key() -> str | None:
     return key if key and key.startswith("sk_") else None
 
 
+def _stripe_owned(kind: str, object_id: str, key: str | None) -> dict[str, Any] | None:
+    """A stored Stripe object of the account whose secret key is `key`, else None: another
+    account's objects do not exist for a caller, as at Stripe."""
+    record = load(kind, object_id) if object_id else None
+    if key is None or record is None or record["key"] != _key_ref(key):
+        return None
+    return record
+
+
 def _new_endpoint(url: str, secret: str | None = None) -> dict[str, Any]:
     """A Stripe webhook endpoint for `url` with a fresh signing secret (whsec_…)."""
     return {"id": new_id("we_"), "object": "webhook_endpoint", "url": url,
@@ -424,8 +433,8 @@ class StripePaymentIntents(MethodView):
         if form.get("confirm") != "true" or form.get("off_session") != "true":
             return _stripe_error(400, "Only confirm=true, off_session=true is simulated",
                                  "confirm")
-        method = load("stripe-payment-method", form.get("payment_method", ""))
-        if method is None or method["key"] != _key_ref(key):
+        method = _stripe_owned("stripe-payment-method", form.get("payment_method", ""), key)
+        if method is None:
             return _stripe_error(400, f"No such PaymentMethod: '{form.get('payment_method')}'",
                                  "payment_method")
         if method["customer"] != form.get("customer"):
@@ -471,9 +480,8 @@ class StripePaymentMethod(MethodView):
     @blp.alt_response(404, schema=ProviderReplySchema, description="Stripe error shape")
     def get(self, method_id: str) -> Response:
         """Retrieve a PaymentMethod: the saved card's brand and last 4 digits"""
-        key = _stripe_key()
-        method = load("stripe-payment-method", method_id)
-        if key is None or method is None or method["key"] != _key_ref(key):
+        method = _stripe_owned("stripe-payment-method", method_id, _stripe_key())
+        if method is None:
             return _stripe_error(404, f"No such PaymentMethod: '{method_id}'", "id")
         card = method["card"]
         return reply({"id": method_id, "object": "payment_method", "type": "card",
@@ -545,9 +553,8 @@ class StripeSession(MethodView):
     @blp.alt_response(404, schema=ProviderReplySchema, description="Stripe error shape")
     def get(self, session_id: str) -> Response:
         """Retrieve a Checkout Session"""
-        key = _stripe_key()
-        record = load("stripe-session", session_id)
-        if key is None or record is None or record["key"] != _key_ref(key):
+        record = _stripe_owned("stripe-session", session_id, _stripe_key())
+        if record is None:
             return _stripe_error(404, f"No such checkout.session: '{session_id}'", "id")
         return reply(_session_object(session_id, record))
 
@@ -555,8 +562,8 @@ class StripeSession(MethodView):
 def _setup_session(key: str) -> Response:
     """A Checkout Session in setup mode: saves a card to an existing customer."""
     form = request.form
-    customer = load("stripe-customer", form.get("customer", ""))
-    if customer is None or customer["key"] != _key_ref(key):
+    customer = _stripe_owned("stripe-customer", form.get("customer", ""), key)
+    if customer is None:
         return _stripe_error(400, f"No such customer: '{form.get('customer')}'", "customer")
     if form.get("payment_method_types[0]", "card") != "card":
         return _stripe_error(400, "Only card is simulated", "payment_method_types")

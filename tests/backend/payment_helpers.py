@@ -148,3 +148,20 @@ def settle_jobs(ctx: Context, timeout: float = 30.0) -> None:
             return
         if time.monotonic() > deadline:
             raise AssertionError("jobs still running")
+
+
+def at_once(run: Callable[[], Any], times: int = 2, timeout: float = 60) -> list[Any]:
+    """Calls `run` from `times` threads released together; their results (any order)."""
+    barrier = threading.Barrier(times)
+    results: list[Any] = []
+
+    def one() -> None:
+        barrier.wait()
+        results.append(run())
+
+    threads = [threading.Thread(target=one) for _ in range(times)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    return results

@@ -31,7 +31,7 @@ from backend.wiring import Context
 from tests.backend.conftest import (
     OTHER_ID, OTHER_KEY, OTHER_NUMBER, OTHER_SID, OTHER_TOKEN, TENANT_ID, TENANT_KEY,
     TENANT_NUMBER, TENANT_SID, TENANT_TOKEN, add_tenant, merchant_headers)
-from tests.backend.payment_helpers import scalar, settle_jobs, wait_for
+from tests.backend.payment_helpers import at_once, scalar, settle_jobs, wait_for
 from tests.backend.test_billing_tiers import json_of
 
 EMAIL = "owner@demo-shop.example"
@@ -199,18 +199,7 @@ def test_two_runs_at_once_charge_the_card_once(billing) -> None:
     client, ctx = billing
     save_card(client, "stripe")
     due = renewal(ctx) + timedelta(minutes=1)
-    barrier = threading.Barrier(2)
-    reports: list[Any] = []
-
-    def one_run() -> None:
-        barrier.wait()
-        reports.append(run_billing(ctx, now=due))
-
-    threads = [threading.Thread(target=one_run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    reports = at_once(lambda: run_billing(ctx, now=due))
     settle_jobs(ctx)
     settled(ctx)
     assert sorted(r.charges_queued for r in reports) == [0, 1]

@@ -22,7 +22,7 @@ from backend.wiring import Context
 from tests.backend.conftest import (
     OTHER_ID, OTHER_KEY, OTHER_NUMBER, OTHER_SID, OTHER_TOKEN, TENANT_ID, TENANT_KEY,
     TENANT_NUMBER, TENANT_SID, TENANT_TOKEN, add_tenant, merchant_headers)
-from tests.backend.payment_helpers import scalar, settle_jobs, wait_for
+from tests.backend.payment_helpers import at_once, scalar, settle_jobs, wait_for
 from tests.backend.test_billing_tiers import json_of
 
 OWNER = "+254712345678"
@@ -177,18 +177,7 @@ def test_failures_are_retried_then_suspend_and_payment_lifts_it(billing) -> None
 def test_two_runs_at_once_charge_once(billing) -> None:
     client, ctx = billing
     due = renewal(ctx) + timedelta(minutes=1)
-    barrier = threading.Barrier(2)
-    reports: list[Any] = []
-
-    def one_run() -> None:
-        barrier.wait()
-        reports.append(run_billing(ctx, now=due))
-
-    threads = [threading.Thread(target=one_run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    reports = at_once(lambda: run_billing(ctx, now=due))
     settle_jobs(ctx)
     settled(ctx)
     assert sorted(r.invoices_issued for r in reports) == [0, 1]
