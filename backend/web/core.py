@@ -39,7 +39,7 @@ from flask import (
 )
 from flask_limiter import Limiter, RateLimitExceeded
 from marshmallow import Schema, ValidationError
-from werkzeug.exceptions import InternalServerError
+from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge
 
 from backend.domain.errors import DomainError, NotFound, Unauthenticated
 from backend.domain.money import Money, MoneyError
@@ -71,10 +71,15 @@ LANGUAGE_COOKIE = "wca_lang"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Pages are the app's own: scripts and styles from /app/static only (htmx and uPlot vendored),
-# no inline script, nothing framed.
+# no inline script, nothing framed; images also over https (products' images are the
+# addresses the API keeps, on the merchant's store or CDN: shown, never fetched by the server).
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
-                           "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+                           "img-src 'self' data: https:; connect-src 'self'; form-action 'self'; "
                            "base-uri 'none'; frame-ancestors 'none'")
+
+# The largest body a signed-in page's POST may send; an upload page names its own.
+FORM_BODY_LIMIT = 2 * 1024 * 1024
+BODY_LIMITS: dict[str, int] = {}
 
 blp = Blueprint("web", __name__, url_prefix="/app", template_folder="templates")
 
@@ -229,6 +234,9 @@ def authenticate() -> Response | None:
     g.web_language = pick_language(request.cookies.get(LANGUAGE_COOKIE),
                                    loaded.tenant.primary_language)
     if request.method not in SAFE_METHODS:
+        # Set before the form is read (reading it parses the whole body): a bigger body is a
+        # 413 page, never read into memory or a temporary file.
+        request.max_content_length = BODY_LIMITS.get(request.endpoint, FORM_BODY_LIMIT)
         token = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token", "")
         if not csrf_matches(loaded.signed_in, token):
             raise PageError(403, "error.csrf")
@@ -328,6 +336,13 @@ def page_args() -> int:
 def page_error(error: PageError) -> Response:
     message = t(error.key, detail=error.detail or "") if error.detail is not None else t(error.key)
     return page("error.html", status=error.status, message=message, title=error.title)
+
+
+@blp.errorhandler(RequestEntityTooLarge)
+def too_large(_: RequestEntityTooLarge) -> Response:
+    limit = BODY_LIMITS.get(request.endpoint or "", FORM_BODY_LIMIT)
+    return page("error.html", status=413,
+                message=t("error.too_large", megabytes=limit // (1024 * 1024)))
 
 
 @blp.errorhandler(InternalServerError)
