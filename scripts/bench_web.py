@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from backend.app import create_app  # noqa: E402
+from backend.interface.scopes import PUBLIC, required_scope  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
 from backend.seed.history import seed_history  # noqa: E402
 from backend.services.accounts.members import add_member  # noqa: E402
@@ -55,10 +56,13 @@ def p95(values: list[float]) -> float:
 
 
 def pages(app: Flask) -> list[str]:
-    """Every GET page of /app/ without a path parameter (new pages are timed as they come)."""
+    """Every GET page of /app/ without a path parameter (new pages are timed as they come),
+    but the pages of people not signed in (PUBLIC: an invitation, a password reset: they need
+    a link's token)."""
     found = sorted({rule.rule for rule in app.url_map.iter_rules()
                     if rule.rule.startswith("/app/") and "GET" in (rule.methods or set())
-                    and not rule.arguments and rule.rule not in NOT_PAGES})
+                    and not rule.arguments and rule.rule not in NOT_PAGES
+                    and required_scope(app, rule.endpoint, "GET") != PUBLIC})
     return sorted(found, key=lambda path: (path != "/app/", path))
 
 

@@ -215,6 +215,14 @@ def _load_viewer() -> Viewer | Response:
                   memberships, request.cookies.get(CSRF_COOKIE, ""))
 
 
+def limit_body() -> None:
+    """A page's POST body limit, set before anything reads the body (the app's first
+    before-request function, ahead of the input guard's read; register_web puts it there): a
+    bigger body is a 413 page, never read into memory or a temporary file."""
+    if request.blueprint == blp.name and request.method not in SAFE_METHODS:
+        request.max_content_length = BODY_LIMITS.get(request.endpoint or "", FORM_BODY_LIMIT)
+
+
 @blp.before_request
 def authenticate() -> Response | None:
     """Every page declares a scope; PUBLIC pages need nobody, the rest a signed-in member of the
@@ -234,9 +242,6 @@ def authenticate() -> Response | None:
     g.web_language = pick_language(request.cookies.get(LANGUAGE_COOKIE),
                                    loaded.tenant.primary_language)
     if request.method not in SAFE_METHODS:
-        # Set before the form is read (reading it parses the whole body): a bigger body is a
-        # 413 page, never read into memory or a temporary file.
-        request.max_content_length = BODY_LIMITS.get(request.endpoint, FORM_BODY_LIMIT)
         token = request.form.get(CSRF_FIELD) or request.headers.get("X-CSRF-Token", "")
         if not csrf_matches(loaded.signed_in, token):
             raise PageError(403, "error.csrf")
