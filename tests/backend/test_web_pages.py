@@ -708,3 +708,30 @@ def test_the_new_forms_need_csrf_their_scope_and_pass_the_apis_schemas(
     wrong = client.post("/app/knowledge/documents", content_type="multipart/form-data", data={
         "csrf_token": token, "title": "Prices", "file": (BytesIO(b"PK\x03\x04"), "prices.xlsx")})
     assert wrong.status_code == 422 and b"Choose a .txt, .md or .pdf file" in wrong.data
+
+
+def test_the_new_forms_speak_swahili(client: Any, tenants: Context) -> None:
+    viewer_id = make_user(tenants, "viewer@duka.example", role="viewer")
+    make_user(tenants, "owner@duka.example")
+    create_role(tenants, TENANT_ID, "packer", ["orders:read"])
+    buyer = customer(tenants)
+    token = web_login(client, "owner@duka.example")
+    client.get("/app/language/sw?next=/app/")
+    for path, words in (
+            ("/app/catalog/new", ("Ongeza bidhaa", "Aina ya kwanza", "Picha")),
+            ("/app/knowledge", ("Ongeza hati", "Faili (.txt, .md au .pdf")),
+            (f"/app/customers/{buyer}", ("Rekodi mabadiliko aliyoomba mteja", "Hifadhi ridhaa")),
+            ("/app/users", ("Tengeneza jukumu", "Kuona wateja", "Ruhusa")),
+            ("/app/users/roles/packer", ("Jukumu packer", "Futa jukumu hili")),
+            (f"/app/users/{viewer_id}/access", ("Kama jukumu", "Ruhusu", "Kataza",
+                                                "jukumu linaitoa"))):
+        page = html.unescape(client.get(path).data.decode())
+        for word in words:
+            assert word in page, (path, word)
+    saved = client.post(f"/app/customers/{buyer}/consents",
+                        data={"csrf_token": token, "transactional": "on", "reminders": "on"})
+    notice = client.get(saved.headers["Location"]).data.decode()
+    assert "Ridhaa zimehifadhiwa" in html.unescape(notice)
+    built_in = client.get("/app/users/roles/viewer")
+    assert built_in.status_code == 422
+    assert "Majukumu ya kawaida hayabadilishwi" in html.unescape(built_in.data.decode())
