@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import quote_plus
 
 import requests
 from selenium.webdriver.common.by import By
@@ -24,14 +25,15 @@ def test_a_price_changed_in_the_dashboard_is_in_the_assistants_next_menu(stack, 
     [menu] = stack.say(phone, "what do you sell?")
     titles = list(menu_titles(menu).values())
     assert titles, menu
-    products = requests.get(f"{stack.backend}/v1/products", params={"page_size": 100},
-                            timeout=10, headers={"Authorization": f"Bearer {stack.service_token}",
-                                                 "X-TENANT-ID": "demo-shop"}).json()["results"]
-    # A product of the menu with one variant: its menu price is that variant's.
-    product = next(p for p in products if p["title"] in titles and len(p["variants"]) == 1)
-    variant = product["variants"][0]
-    new_price = variant["price_minor"] + 12_300  # KES 123 more, whole shillings
-    assert f"KES {new_price // 100:,}" not in _line_of(menu, product["title"])
+    product = requests.get(f"{stack.backend}/v1/products", params={"q": titles[0]},
+                           timeout=10, headers={"Authorization": f"Bearer {stack.service_token}",
+                                                "X-TENANT-ID": "demo-shop"}).json()["results"][0]
+    assert product["title"] == titles[0], (product, menu)
+    # Its cheapest variant made KES 1 cheaper still: the menu line starts with its price
+    # ("KES 1,799" or "KES 1,799 – 2,500").
+    variant = min(product["variants"], key=lambda v: v["price_minor"])
+    new_price = variant["price_minor"] - 100
+    assert new_price > 0 and f"KES {new_price // 100:,}" not in _line_of(menu, titles[0])
 
     # localhost: chromium keeps the stack's Secure session cookie on plain HTTP there.
     shots = Path(os.environ.get("SCREENSHOT_DIR", "").strip() or tmp_path)
@@ -39,7 +41,7 @@ def test_a_price_changed_in_the_dashboard_is_in_the_assistants_next_menu(stack, 
     browser = Browser(f"http://localhost:{stack.env['BACKEND_PORT']}", shots)
     try:
         browser.sign_in(staff("catalog_manager"))
-        browser.open(f"/app/catalog?q={product['title']}")
+        browser.open(f"/app/catalog?q={quote_plus(product['title'])}")
         price = browser.driver.find_element(By.ID, f"price-{variant['id']}")
         price.clear()
         price.send_keys(str(new_price // 100))
@@ -50,4 +52,4 @@ def test_a_price_changed_in_the_dashboard_is_in_the_assistants_next_menu(stack, 
         browser.close()
 
     [menu] = stack.say(phone, "what do you sell?")
-    assert f"KES {new_price // 100:,}" in _line_of(menu, product["title"]), menu
+    assert f"— KES {new_price // 100:,}" in _line_of(menu, titles[0]), menu
