@@ -26,6 +26,10 @@ def _has_nul(value: Any) -> bool:
 
 
 def _body_has_nul() -> bool:
+    if request.mimetype == "multipart/form-data":
+        # An upload's files are bytes (a PDF has NULs), read by their route; its fields are
+        # text like any form's.
+        return _has_nul(request.form.to_dict(flat=False))
     raw = request.get_data(cache=True)
     if b"\x00" in raw:
         return True

@@ -21,6 +21,7 @@ from backend.domain.tenant_settings import (
     is_timezone,
 )
 from backend.interface.fields import MAX_PAGE, MAX_STOCK, BoundedInt, Id, Minor
+from backend.services.knowledge.kb import CONTENT_TYPES as KB_CONTENT_TYPES
 from backend.services.platform.pages import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 TWILIO_BODY_MAX = 1600  # Twilio's limit on a WhatsApp message body
@@ -95,6 +96,38 @@ class VariantPatchSchema(Schema):
                              values=fields.Str(validate=validate.Length(max=64)))
 
 
+class VariantCreateSchema(Schema):
+    sku = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    price_minor = Minor(required=True, strict=True, validate=validate.Range(min=0),
+                        metadata={"description": "Integer minor units"})
+    stock = BoundedInt(maximum=MAX_STOCK, load_default=0, strict=True,
+                       validate=validate.Range(min=0))
+    attributes = fields.Dict(keys=fields.Str(validate=validate.Length(min=1, max=32)),
+                             values=fields.Str(validate=validate.Length(max=64)),
+                             load_default=dict)
+
+
+class ProductCreateSchema(Schema):
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    description = fields.Str(load_default="", validate=validate.Length(max=5000))
+    category = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    images = fields.List(fields.Url(), load_default=list, validate=validate.Length(max=20))
+    external_source = fields.Str(load_default=None, validate=validate.Length(min=1, max=32))
+    external_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=128))
+    variants = fields.List(fields.Nested(VariantCreateSchema), required=True,
+                           validate=validate.Length(min=1, max=100))
+
+
+class ProductPatchSchema(Schema):
+    title = fields.Str(validate=validate.Length(min=1, max=200))
+    description = fields.Str(validate=validate.Length(max=5000))
+    category = fields.Str(validate=validate.Length(min=1, max=64))
+    images = fields.List(fields.Url(), validate=validate.Length(max=20))
+    active = fields.Bool()
+    external_source = fields.Str(allow_none=True, validate=validate.Length(min=1, max=32))
+    external_id = fields.Str(allow_none=True, validate=validate.Length(min=1, max=128))
+
+
 # Conversations
 class ReplySchema(Schema):
     body = fields.Str(required=True, validate=validate.Length(min=1, max=TWILIO_BODY_MAX))
@@ -108,6 +141,17 @@ class WithdrawalCreateSchema(Schema):
 
 
 # Knowledge base
+class DocumentCreateSchema(Schema):
+    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    content_type = fields.Str(load_default="text/plain",
+                              validate=validate.OneOf(KB_CONTENT_TYPES))
+    language = fields.Str(load_default="en", validate=validate.OneOf(KB_LANGUAGES))
+    text = fields.Str(load_default=None, validate=validate.Length(max=200_000),
+                      metadata={"description": "Plain text or Markdown"})
+    content_base64 = fields.Str(load_default=None, validate=validate.Length(max=14_000_000),
+                                metadata={"description": "A PDF, base64-encoded"})
+
+
 class KbEntryCreateSchema(Schema):
     key = fields.Str(required=True, validate=validate.Length(min=1, max=100))
     title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
@@ -176,3 +220,44 @@ class RoleChangeSchema(Schema):
 class InviteSchema(Schema):
     email = fields.Str(required=True, validate=validate.Length(min=1, max=254))
     role = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+
+
+class OverridesSchema(Schema):
+    allow = fields.List(fields.Str(validate=validate.Length(max=64)), load_default=list,
+                        validate=validate.Length(max=64))
+    deny = fields.List(fields.Str(validate=validate.Length(max=64)), load_default=list,
+                       validate=validate.Length(max=64),
+                       metadata={"description": "Denied scopes win over the role and allow"})
+
+
+class NewRoleSchema(Schema):
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=64))
+    scopes = fields.List(fields.Str(validate=validate.Length(max=64)), required=True,
+                         validate=validate.Length(max=64))
+
+
+class RoleScopesSchema(Schema):
+    scopes = fields.List(fields.Str(validate=validate.Length(max=64)), required=True,
+                         validate=validate.Length(max=64))
+
+
+# Customers
+class PreferencesPatchSchema(Schema):
+    language = fields.Str(allow_none=True, validate=validate.OneOf(TENANT_LANGUAGES))
+    transactional = fields.Bool()
+    reminders = fields.Bool()
+    promotional = fields.Bool()
+
+    @validates_schema
+    def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
+        if not data:
+            raise ValidationError("Send at least one preference to change.")
+
+
+# Appointments
+START_DOC = ("ISO 8601; with an offset (2026-12-01T09:00:00+03:00) or without one, then the "
+             "tenant's local time")
+
+
+class RescheduleSchema(Schema):
+    starts_at = fields.DateTime(required=True, metadata={"description": START_DOC})

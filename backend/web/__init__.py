@@ -22,7 +22,7 @@ from backend.web import (
     users,
     wallet,
 )
-from backend.web.core import blp
+from backend.web.core import blp, limit_body
 
 PAGES = (auth_pages, join, overview, orders, appointments, inbox, customers, catalog, knowledge,
          wallet, shop_settings, users, static_files)
@@ -32,3 +32,4 @@ def register_web(app: Flask) -> None:
     """Mount the app's pages at /app/ (after the API's scope check and audit hooks are added:
     those are the API's; the pages do their own, backend/web/core.py)."""
     app.register_blueprint(blp)
+    app.before_request_funcs.setdefault(None, []).insert(0, limit_body)

@@ -1,6 +1,7 @@
 """Appointments as a day and a week in the shop's timezone: each with its customer (phone
-masked), service and status; cancelling one or recording a no-show through the API's booking
-service (the customer is told, as through the API)."""
+masked), service and status; cancelling one, recording a no-show or moving it to another free
+slot of the same service variant (the API's RescheduleSchema) through the API's booking service
+(the customer is told, as through the API)."""
 
 from __future__ import annotations
 
@@ -11,16 +12,21 @@ from zoneinfo import ZoneInfo
 from flask import Response, request
 
 from backend.domain.payments import mask_phone
+from backend.interface.inputs import RescheduleSchema
 from backend.interface.scopes import requires
 from backend.services.bookings.appointments import (
     AppointmentView,
+    available_slots,
     cancel,
+    get_appointment,
     list_appointments,
     mark_no_show,
+    reschedule,
 )
 from backend.services.platform.customers import customers_by_id
-from backend.web.core import PageError, blp, context, done, page, tenant_id, viewer
+from backend.web.core import PageError, blp, context, done, page, tenant_id, validated, viewer
 
+RESCHEDULE_DAYS = 14  # the free slots offered for a move: from today, two weeks
 MAX_SHOWN = 200  # a day's or a week's appointments on one page (a salon has far fewer)
 
 
@@ -98,3 +104,36 @@ def appointment_cancel(appointment_id: int) -> Response:
 @requires("bookings:write")
 def appointment_no_show(appointment_id: int) -> Response:
     return _back(mark_no_show(context(), tenant_id(), appointment_id), "appointments.no_show")
+
+
+@blp.get("/appointments/<int:appointment_id>/reschedule")
+@requires("bookings:write")
+def appointment_reschedule_form(appointment_id: int) -> Response:
+    """The free slots of the appointment's service variant for the next two weeks, by day."""
+    found = get_appointment(context(), tenant_id(), appointment_id)
+    zone = _zone()
+    today = datetime.now(zone).date()
+    slots = [] if found.status != "booked" else available_slots(
+        context(), tenant_id(), found.service_id, today, today + timedelta(days=RESCHEDULE_DAYS),
+        found.service_variant_id)
+    by_day: dict[date, list[Any]] = {}
+    for slot in slots:
+        if slot.starts_at == found.starts_at:
+            continue  # where it is now
+        by_day.setdefault(slot.starts_at.astimezone(zone).date(), []).append(
+            {"value": slot.starts_at.astimezone(zone).isoformat(),
+             "starts": slot.starts_at.astimezone(zone), "remaining": slot.remaining})
+    people = customers_by_id(context(), tenant_id(), {found.customer_id})
+    person = people.get(found.customer_id)
+    return page("reschedule.html", appointment=found, starts=found.starts_at.astimezone(zone),
+                days=sorted(by_day.items()), view=request.args.get("view", "day"),
+                name=person.profile_name if person else None,
+                phone=mask_phone(person.phone) if person else "***")
+
+
+@blp.post("/appointments/<int:appointment_id>/reschedule")
+@requires("bookings:write")
+def appointment_reschedule(appointment_id: int) -> Response:
+    body = validated(RescheduleSchema(), {"starts_at": request.form.get("starts_at", "")})
+    return _back(reschedule(context(), tenant_id(), appointment_id, body["starts_at"]),
+                 "appointments.rescheduled")

@@ -1,5 +1,9 @@
-"""The catalog: products with their variants, prices and stock; changing a variant's price and
-stock (the API's VariantPatchSchema and catalog service: the assistant's next menu has them)."""
+"""The catalog: products with their variants, prices, stock and images; changing a variant's
+price and stock (the API's VariantPatchSchema and catalog service: the assistant's next menu has
+them); adding a product with its first variant (ProductCreateSchema, as POST /v1/products),
+deleting one (as DELETE /v1/products/<id>: past orders keep their copied lines), and its images:
+the API keeps a product's images as web addresses (https, at most 20; the store imports and the
+assistant's WhatsApp media use them), added and removed here through ProductPatchSchema."""
 
 from __future__ import annotations
 
@@ -8,10 +12,15 @@ from typing import Any
 from flask import Response, request
 
 from backend.domain.money import Money, MoneyError
-from backend.interface.inputs import VariantPatchSchema
+from backend.interface.inputs import ProductCreateSchema, ProductPatchSchema, VariantPatchSchema
 from backend.interface.scopes import requires
 from backend.services.catalog import products
-from backend.services.catalog.listing import list_products
+from backend.services.catalog.listing import (
+    NewProduct,
+    NewVariant,
+    list_products,
+    tenant_currency,
+)
 from backend.web.core import PageError, blp, context, done, page, page_args, tenant_id, validated
 
 PAGE_SIZE = 20
@@ -51,3 +60,80 @@ def variant_update(variant_id: int) -> Response:
     products.update_variant(context(), tenant_id(), variant_id, values)
     q = request.form.get("q", "")
     return done("web.catalog", "catalog.saved", **({"q": q} if q else {}))
+
+
+def _price_minor(raw: str, currency: str) -> Any:
+    """A price typed in shillings as minor units; a wrong one is the page's own message."""
+    text = raw.strip().replace(",", "")
+    if not text:
+        return None
+    try:
+        return Money.from_major(text, currency).amount_minor
+    except MoneyError as error:
+        raise PageError(422, "catalog.price_invalid") from error
+
+
+@blp.get("/catalog/new")
+@requires("catalog:write")
+def product_new() -> Response:
+    return page("product_new.html", form={})
+
+
+@blp.post("/catalog/products")
+@requires("catalog:write")
+def product_create() -> Response:
+    """A product with its first variant (more through the API), checked by the API's schema."""
+    form = request.form
+    currency = tenant_currency(context(), tenant_id())
+    variant: dict[str, Any] = {"sku": form.get("sku", "").strip(),
+                               "price_minor": _price_minor(form.get("price", ""), currency),
+                               "stock": _integer(form.get("stock", "") or "0")}
+    if variant["price_minor"] is None:
+        del variant["price_minor"]  # the schema says it is required
+    body = validated(ProductCreateSchema(), {
+        "title": form.get("title", "").strip(),
+        "category": form.get("category", "").strip(),
+        "description": form.get("description", "").strip(),
+        "images": [line.strip() for line in form.get("images", "").splitlines() if line.strip()],
+        "variants": [variant]})
+    new = NewProduct(body["title"], body["description"], body["category"],
+                     [NewVariant(v["sku"], Money(v["price_minor"], currency), v["stock"],
+                                 v["attributes"]) for v in body["variants"]], body["images"])
+    made = products.create_product(context(), tenant_id(), new)
+    return done("web.catalog", "catalog.created", q=made.title)
+
+
+@blp.post("/catalog/products/<int:product_id>/delete")
+@requires("catalog:write")
+def product_delete(product_id: int) -> Response:
+    products.delete_product(context(), tenant_id(), product_id)
+    return done("web.catalog", "catalog.deleted")
+
+
+def _images(product_id: int) -> list[str]:
+    return list(products.get_any_product(context(), tenant_id(), product_id).images)
+
+
+@blp.post("/catalog/products/<int:product_id>/images")
+@requires("catalog:write")
+def product_image_add(product_id: int) -> Response:
+    """Add an image by its address (as PATCH /v1/products/<id> with `images`)."""
+    images = _images(product_id)
+    address = request.form.get("image", "").strip()
+    changes = validated(ProductPatchSchema(), {"images": [*images, address]})
+    if not address.lower().startswith("https://"):
+        raise PageError(422, "catalog.image_https")
+    products.update_product(context(), tenant_id(), product_id, changes)
+    return done("web.catalog", "catalog.image_added", q=request.form.get("q", "") or None)
+
+
+@blp.post("/catalog/products/<int:product_id>/images/remove")
+@requires("catalog:write")
+def product_image_remove(product_id: int) -> Response:
+    images = _images(product_id)
+    address = request.form.get("image", "")
+    if address not in images:
+        raise PageError(404, "error.not_found")
+    changes = validated(ProductPatchSchema(), {"images": [i for i in images if i != address]})
+    products.update_product(context(), tenant_id(), product_id, changes)
+    return done("web.catalog", "catalog.image_removed", q=request.form.get("q", "") or None)

@@ -39,7 +39,7 @@ from flask import (
 )
 from flask_limiter import Limiter, RateLimitExceeded
 from marshmallow import Schema, ValidationError
-from werkzeug.exceptions import InternalServerError
+from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge
 
 from backend.domain.errors import DomainError, NotFound, Unauthenticated
 from backend.domain.money import Money, MoneyError
@@ -71,10 +71,15 @@ LANGUAGE_COOKIE = "wca_lang"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Pages are the app's own: scripts and styles from /app/static only (htmx and uPlot vendored),
-# no inline script, nothing framed.
+# no inline script, nothing framed; images also over https (products' images are the
+# addresses the API keeps, on the merchant's store or CDN: shown, never fetched by the server).
 CONTENT_SECURITY_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; "
-                           "img-src 'self' data:; connect-src 'self'; form-action 'self'; "
+                           "img-src 'self' data: https:; connect-src 'self'; form-action 'self'; "
                            "base-uri 'none'; frame-ancestors 'none'")
+
+# The largest body a signed-in page's POST may send; an upload page names its own.
+FORM_BODY_LIMIT = 2 * 1024 * 1024
+BODY_LIMITS: dict[str, int] = {}
 
 blp = Blueprint("web", __name__, url_prefix="/app", template_folder="templates")
 
@@ -210,6 +215,14 @@ def _load_viewer() -> Viewer | Response:
                   memberships, request.cookies.get(CSRF_COOKIE, ""))
 
 
+def limit_body() -> None:
+    """A page's POST body limit, set before anything reads the body (the app's first
+    before-request function, ahead of the input guard's read; register_web puts it there): a
+    bigger body is a 413 page, never read into memory or a temporary file."""
+    if request.blueprint == blp.name and request.method not in SAFE_METHODS:
+        request.max_content_length = BODY_LIMITS.get(request.endpoint or "", FORM_BODY_LIMIT)
+
+
 @blp.before_request
 def authenticate() -> Response | None:
     """Every page declares a scope; PUBLIC pages need nobody, the rest a signed-in member of the
@@ -328,6 +341,13 @@ def page_args() -> int:
 def page_error(error: PageError) -> Response:
     message = t(error.key, detail=error.detail or "") if error.detail is not None else t(error.key)
     return page("error.html", status=error.status, message=message, title=error.title)
+
+
+@blp.errorhandler(RequestEntityTooLarge)
+def too_large(_: RequestEntityTooLarge) -> Response:
+    limit = BODY_LIMITS.get(request.endpoint or "", FORM_BODY_LIMIT)
+    return page("error.html", status=413,
+                message=t("error.too_large", megabytes=limit // (1024 * 1024)))
 
 
 @blp.errorhandler(InternalServerError)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from backend.domain.permissions import SCOPES
+
 LANGUAGES = ("en", "sw")
 DEFAULT_LANGUAGE = "en"
 
@@ -148,7 +150,7 @@ EN: dict[str, str] = {
     "reason.fallback": "Assistant did not understand",
     "reason.llm_budget": "Assistant budget used up",
     "catalog.title": "Catalog",
-    "catalog.empty": "No products yet. Add products through the API or import your store, then "
+    "catalog.empty": "No products yet. Add your first product above, or import your store, then "
                      "manage prices and stock here.",
     "catalog.no_match": "No product matches. Try fewer words.",
     "catalog.sku": "SKU",
@@ -326,8 +328,8 @@ SW: dict[str, str] = {
     "reason.fallback": "Msaidizi hakuelewa",
     "reason.llm_budget": "Bajeti ya msaidizi imeisha",
     "catalog.title": "Bidhaa",
-    "catalog.empty": "Bado hakuna bidhaa. Ongeza bidhaa kupitia API au hamisha duka lako, kisha "
-                     "simamia bei na akiba hapa.",
+    "catalog.empty": "Bado hakuna bidhaa. Ongeza bidhaa yako ya kwanza hapo juu, au hamisha duka "
+                     "lako, kisha simamia bei na akiba hapa.",
     "catalog.no_match": "Hakuna bidhaa inayolingana. Jaribu maneno machache.",
     "catalog.sku": "SKU",
     "catalog.price": "Bei (KES)",
@@ -423,8 +425,8 @@ EN.update({
     "knowledge.document": "Document",
     "knowledge.passages": "Passages",
     "knowledge.updated": "Updated",
-    "knowledge.no_documents": "No documents. Upload price lists or care guides through the API "
-                              "(POST /v1/kb/documents) or an import.",
+    "knowledge.no_documents": "No documents yet. Upload a price list or a care guide below: the "
+                              "assistant answers from its passages.",
     "knowledge.entry": "Entry",
     "knowledge.entry_title": "Title",
     "knowledge.key": "Key",
@@ -533,8 +535,8 @@ EN.update({
     "users.roles": "Roles and what they allow",
     "users.scopes": "Allows",
     "users.custom": "the shop's own",
-    "users.no_custom_roles": "No roles of the shop's own; create them through the API "
-                             "(POST /v1/roles).",
+    "users.no_custom_roles": "No roles of the shop's own yet; make one below when a built-in "
+                             "role gives too much or too little.",
     "users.role_changed": "Role changed; it applies at once.",
     "users.removed": "Member removed; their sessions have ended.",
     "role.owner": "Owner",
@@ -600,8 +602,8 @@ SW.update({
     "knowledge.document": "Hati",
     "knowledge.passages": "Vifungu",
     "knowledge.updated": "Imesasishwa",
-    "knowledge.no_documents": "Hakuna nyaraka. Pakia orodha za bei au maelekezo kupitia API "
-                              "(POST /v1/kb/documents) au kuingiza faili.",
+    "knowledge.no_documents": "Bado hakuna nyaraka. Pakia orodha ya bei au maelekezo hapa chini: "
+                              "msaidizi hujibu kutoka kwa vifungu vyake.",
     "knowledge.entry": "Ingizo",
     "knowledge.entry_title": "Kichwa",
     "knowledge.key": "Ufunguo",
@@ -708,8 +710,8 @@ SW.update({
     "users.roles": "Majukumu na yanachoruhusu",
     "users.scopes": "Inaruhusu",
     "users.custom": "la duka",
-    "users.no_custom_roles": "Hakuna majukumu ya duka lenyewe; yatengeneze kupitia API "
-                             "(POST /v1/roles).",
+    "users.no_custom_roles": "Bado hakuna majukumu ya duka lenyewe; tengeneza moja hapa chini "
+                             "jukumu la kawaida likitoa mengi au machache mno.",
     "users.role_changed": "Jukumu limebadilishwa; linaanza sasa hivi.",
     "users.removed": "Mwanachama ameondolewa; vipindi vyake vimeisha.",
     "role.owner": "Mmiliki",
@@ -817,6 +819,205 @@ SW.update({
     "month_short.7": "Jul", "month_short.8": "Ago", "month_short.9": "Sep",
     "month_short.10": "Okt", "month_short.11": "Nov", "month_short.12": "Des",
 })
+
+# Catalog edits and images, knowledge documents, consent changes, roles and permissions,
+# moving appointments.
+EN.update({
+    "error.too_large": "The file or form is too big (at most {megabytes} MB).",
+    "catalog.add": "Add a product",
+    "catalog.create": "Add the product",
+    "catalog.product_title": "Name",
+    "catalog.category": "Category",
+    "catalog.description": "Description",
+    "catalog.first_variant": "First variant (add sizes or colours later through the API)",
+    "catalog.images": "Images",
+    "catalog.images_help": "Web addresses of pictures (https://…), one per line; they are sent "
+                           "with the product on WhatsApp.",
+    "catalog.image_of": "Picture {n} of {title}",
+    "catalog.image_address": "Picture address",
+    "catalog.image_help": "An https:// address of a picture on your store or photo host.",
+    "catalog.image_add": "Add the picture",
+    "catalog.image_remove": "Remove",
+    "catalog.image_https": "The picture's address must start with https://.",
+    "catalog.image_added": "Picture added.",
+    "catalog.image_removed": "Picture removed.",
+    "catalog.more": "Pictures and delete",
+    "catalog.delete": "Delete this product",
+    "catalog.created": "Product added; the assistant offers it from now on.",
+    "catalog.deleted": "Product deleted; past orders keep their lines.",
+    "knowledge.document_add": "Add a document",
+    "knowledge.document_file": "File (.txt, .md or .pdf, up to 10 MB)",
+    "knowledge.document_file_help": "Or paste the text below instead of choosing a file. A PDF "
+                                    "needs real text, not a scanned picture.",
+    "knowledge.document_text": "Text",
+    "knowledge.document_upload": "Add the document",
+    "knowledge.document_delete": "Delete",
+    "knowledge.document_added": "Document added. The assistant answers from it once the index is "
+                                "rebuilt (about a minute).",
+    "knowledge.document_deleted": "Document deleted.",
+    "knowledge.document_kind": "Choose a .txt, .md or .pdf file.",
+    "knowledge.document_too_big": "The file is bigger than 10 MB.",
+    "knowledge.document_encoding": "The text file is not UTF-8; save it as UTF-8 and try again.",
+    "kind.text/plain": "text",
+    "kind.text/markdown": "Markdown",
+    "kind.application/pdf": "PDF",
+    "customers.record_change": "Record a change the customer asked for",
+    "customers.record_help": "Only when the customer asked you (a call, in the shop). Each change"
+                             " is kept in the history with your name.",
+    "customers.save_consents": "Save the consents",
+    "customers.consents_saved": "Consents saved; the change is in the history.",
+    "channel.dashboard": "dashboard",
+    "users.access": "Permissions",
+    "users.access_of": "Permissions of {who}",
+    "users.access_help": "Each permission comes from the role, unless you allow or deny it for "
+                         "this person only. Deny wins.",
+    "users.scope": "Permission",
+    "users.as_role": "As the role",
+    "users.allow": "Allow",
+    "users.deny": "Deny",
+    "users.role_gives": "the role gives it",
+    "users.role_lacks": "the role does not",
+    "users.access_saved": "Permissions saved; they apply at once.",
+    "users.new_role": "Make a role",
+    "users.role_name": "Role name",
+    "users.role_name_help": "2 to 64 small letters, digits, _ or -, e.g. shop_assistant.",
+    "users.create_role": "Make the role",
+    "users.role_created": "Role made; choose it for a member or an invitation.",
+    "users.role_title": "Role {name}",
+    "users.role_applies": "Members with this role get the change at once.",
+    "users.role_saved": "Role saved; its members\" permissions changed at once.",
+    "users.role_delete_help": "A role can be deleted when no member holds it and no open "
+                              "invitation offers it.",
+    "users.delete_role": "Delete this role",
+    "users.role_deleted": "Role deleted.",
+    "users.built_in_fixed": "The built-in roles cannot be changed; make a role of your own.",
+    "appointments.reschedule": "Move",
+    "appointments.reschedule_title": "Move an appointment",
+    "appointments.service": "Service",
+    "appointments.customer": "Customer",
+    "appointments.now_at": "Now at",
+    "appointments.new_time": "New time",
+    "appointments.seats_left": "{n} free",
+    "appointments.customer_told": "The customer is told the new time on WhatsApp.",
+    "appointments.move": "Move the appointment",
+    "appointments.no_free_slots": "No free time in the next two weeks for this service. Cancel "
+                                  "it, or change the service's hours in the API.",
+    "appointments.not_booked": "Only a booked appointment can be moved.",
+    "appointments.rescheduled": "Appointment moved; the customer is told the new time.",
+})
+EN.update({f"scope.{name}": description for name, description in SCOPES.items()})
+SW.update({
+    "error.too_large": "Faili au fomu ni kubwa mno (isizidi MB {megabytes}).",
+    "catalog.add": "Ongeza bidhaa",
+    "catalog.create": "Ongeza bidhaa",
+    "catalog.product_title": "Jina",
+    "catalog.category": "Aina ya bidhaa",
+    "catalog.description": "Maelezo",
+    "catalog.first_variant": "Aina ya kwanza (ongeza saizi au rangi baadaye kupitia API)",
+    "catalog.images": "Picha",
+    "catalog.images_help": "Anwani za picha kwenye mtandao (https://…), moja kwa kila mstari; "
+                           "hutumwa pamoja na bidhaa kwenye WhatsApp.",
+    "catalog.image_of": "Picha {n} ya {title}",
+    "catalog.image_address": "Anwani ya picha",
+    "catalog.image_help": "Anwani ya https:// ya picha kwenye duka lako au tovuti ya picha.",
+    "catalog.image_add": "Ongeza picha",
+    "catalog.image_remove": "Ondoa",
+    "catalog.image_https": "Anwani ya picha lazima ianze na https://.",
+    "catalog.image_added": "Picha imeongezwa.",
+    "catalog.image_removed": "Picha imeondolewa.",
+    "catalog.more": "Picha na kufuta",
+    "catalog.delete": "Futa bidhaa hii",
+    "catalog.created": "Bidhaa imeongezwa; msaidizi ataitoa kuanzia sasa.",
+    "catalog.deleted": "Bidhaa imefutwa; oda za zamani zinabaki na mistari yake.",
+    "knowledge.document_add": "Ongeza hati",
+    "knowledge.document_file": "Faili (.txt, .md au .pdf, hadi MB 10)",
+    "knowledge.document_file_help": "Au bandika maandishi hapa chini badala ya kuchagua faili. "
+                                    "PDF inahitaji maandishi halisi, si picha iliyoskaniwa.",
+    "knowledge.document_text": "Maandishi",
+    "knowledge.document_upload": "Ongeza hati",
+    "knowledge.document_delete": "Futa",
+    "knowledge.document_added": "Hati imeongezwa. Msaidizi atajibu kutoka kwayo faharasa "
+                                "ikishajengwa upya (kama dakika moja).",
+    "knowledge.document_deleted": "Hati imefutwa.",
+    "knowledge.document_kind": "Chagua faili ya .txt, .md au .pdf.",
+    "knowledge.document_too_big": "Faili ni kubwa kuliko MB 10.",
+    "knowledge.document_encoding": "Faili ya maandishi si UTF-8; ihifadhi kama UTF-8 ujaribu "
+                                   "tena.",
+    "kind.text/plain": "maandishi",
+    "kind.text/markdown": "Markdown",
+    "kind.application/pdf": "PDF",
+    "customers.record_change": "Rekodi mabadiliko aliyoomba mteja",
+    "customers.record_help": "Ni pale tu mteja alipokuomba (kwa simu, dukani). Kila badiliko "
+                             "huhifadhiwa kwenye historia na jina lako.",
+    "customers.save_consents": "Hifadhi ridhaa",
+    "customers.consents_saved": "Ridhaa zimehifadhiwa; badiliko liko kwenye historia.",
+    "channel.dashboard": "dashibodi",
+    "users.access": "Ruhusa",
+    "users.access_of": "Ruhusa za {who}",
+    "users.access_help": "Kila ruhusa hutoka kwenye jukumu, isipokuwa ukiiruhusu au kuikataza kwa"
+                         " mtu huyu pekee. Kukataza hushinda.",
+    "users.scope": "Ruhusa",
+    "users.as_role": "Kama jukumu",
+    "users.allow": "Ruhusu",
+    "users.deny": "Kataza",
+    "users.role_gives": "jukumu linaitoa",
+    "users.role_lacks": "jukumu halitoi",
+    "users.access_saved": "Ruhusa zimehifadhiwa; zinaanza sasa hivi.",
+    "users.new_role": "Tengeneza jukumu",
+    "users.role_name": "Jina la jukumu",
+    "users.role_name_help": "Herufi ndogo 2 hadi 64, tarakimu, _ au -, mfano msaidizi_duka.",
+    "users.create_role": "Tengeneza jukumu",
+    "users.role_created": "Jukumu limetengenezwa; lichague kwa mwanachama au mwaliko.",
+    "users.role_title": "Jukumu {name}",
+    "users.role_applies": "Wanachama wenye jukumu hili wanapata badiliko sasa hivi.",
+    "users.role_saved": "Jukumu limehifadhiwa; ruhusa za wanachama wake zimebadilika sasa hivi.",
+    "users.role_delete_help": "Jukumu linaweza kufutwa pale ambapo hakuna mwanachama aliye nalo "
+                              "wala mwaliko wazi unaolitoa.",
+    "users.delete_role": "Futa jukumu hili",
+    "users.role_deleted": "Jukumu limefutwa.",
+    "users.built_in_fixed": "Majukumu ya kawaida hayabadilishwi; tengeneza jukumu lako mwenyewe.",
+    "appointments.reschedule": "Hamisha",
+    "appointments.reschedule_title": "Hamisha miadi",
+    "appointments.service": "Huduma",
+    "appointments.customer": "Mteja",
+    "appointments.now_at": "Sasa ni",
+    "appointments.new_time": "Muda mpya",
+    "appointments.seats_left": "{n} wazi",
+    "appointments.customer_told": "Mteja anaambiwa muda mpya kwenye WhatsApp.",
+    "appointments.move": "Hamisha miadi",
+    "appointments.no_free_slots": "Hakuna muda wazi katika wiki mbili zijazo kwa huduma hii. "
+                                  "Ighairi, au badilisha saa za huduma kupitia API.",
+    "appointments.not_booked": "Miadi iliyowekwa pekee ndiyo inaweza kuhamishwa.",
+    "appointments.rescheduled": "Miadi imehamishwa; mteja anaambiwa muda mpya.",
+})
+SW.update({f"scope.{name}": description for name, description in {
+    "catalog:read": "Kuona bidhaa, aina zake na huduma",
+    "catalog:write": "Kutengeneza, kubadilisha na kufuta bidhaa, aina, huduma na akiba",
+    "orders:read": "Kuona oda na vikapu",
+    "orders:write": "Kuweka, kubadilisha, kusafirisha, kughairi na kurudisha pesa za oda",
+    "bookings:read": "Kuona miadi na nafasi zilizo wazi",
+    "bookings:write": "Kuweka, kuhamisha, kughairi miadi na kurekodi wasiokuja",
+    "customers:read": "Kuona wateja",
+    "customers:write": "Kubadilisha wateja (lebo, ridhaa, kufuta)",
+    "customers:export": "Kuhamisha data binafsi ya wateja",
+    "conversations:read": "Kusoma mazungumzo na makabidhiano",
+    "conversations:reply": "Kuwajibu wateja, kuchukua mazungumzo na kumrudishia msaidizi",
+    "knowledge:read": "Kuona nyaraka za maarifa na majibu ya maswali",
+    "knowledge:write": "Kubadilisha maarifa",
+    "payments:settings": "Kubadilisha watoa huduma za malipo na vitambulisho vyao",
+    "wallet:read": "Kuona pochi, miamala yake na utoaji pesa",
+    "wallet:withdraw": "Kuomba kutoa pesa",
+    "wallet:approve": "Kuidhinisha utoaji pesa wa mtu mwingine",
+    "campaigns:read": "Kuona kampeni, violezo na ripoti zake",
+    "campaigns:write": "Kutengeneza, kupanga, kutuma na kughairi kampeni na violezo",
+    "analytics:read": "Kuona takwimu, matumizi na kumbukumbu za ukaguzi",
+    "integrations:write": "Kuunganisha na kusawazisha maduka (WooCommerce, Shopify)",
+    "users:manage": "Kualika na kuondoa wanachama, kubadilisha majukumu, ruhusa na funguo za API",
+    "settings:read": "Kuona mipangilio ya duka (saa, lugha, vipengele), mipaka ya kifurushi na "
+                     "matumizi",
+    "settings:write": "Kubadilisha mipangilio ya duka",
+}.items()})
+
 
 CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "sw": SW}
 

@@ -1,23 +1,48 @@
 """The knowledge base: its entries and documents, adding and editing an entry (the API's
 schemas and knowledge service: each change queues the index rebuild), and a "try a question" box
-that shows the answer the assistant would give and its confidence. The try box calls the FAQ
-service like POST /v1/faq/answer does for a merchant: the answer is not recorded as a customer's
+that shows the answer the assistant would give and its confidence; documents (a price list, a
+care guide: plain text, Markdown or a PDF, uploaded or pasted) added and deleted through the
+same service and schema as POST/DELETE /v1/kb/documents, each change queuing the index
+rebuild. The try box calls the FAQ service like POST /v1/faq/answer does for a merchant: the answer is not recorded as a customer's
 question (faq.record_answer is only for the assistant's), so analytics stay the customers'."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from flask import Response, request
 
 from backend.domain.knowledge import LANGUAGES
-from backend.interface.inputs import AnswerRequestSchema, KbEntryCreateSchema, KbEntryPatchSchema
+from backend.interface.inputs import (
+    AnswerRequestSchema,
+    DocumentCreateSchema,
+    KbEntryCreateSchema,
+    KbEntryPatchSchema,
+)
 from backend.interface.scopes import requires
 from backend.services.knowledge import faq, kb
-from backend.web.core import blp, context, done, page, page_args, tenant_id, validated
+from backend.web.core import (
+    BODY_LIMITS,
+    PageError,
+    blp,
+    context,
+    done,
+    page,
+    page_args,
+    tenant_id,
+    validated,
+)
 
 PAGE_SIZE = 25
 DOCUMENTS_SHOWN = 50
+# A PDF of up to 10 MiB (its base64 fits DocumentCreateSchema's 14,000,000 characters); text
+# up to the schema's 200,000 characters.
+DOCUMENT_BYTES = 10 * 1024 * 1024
+BODY_LIMITS["web.document_create"] = DOCUMENT_BYTES + 64 * 1024
+# A file's kind by its name's ending (a browser's own Content-Type for .md varies).
+KINDS = {".txt": "text/plain", ".md": "text/markdown", ".markdown": "text/markdown",
+         ".pdf": "application/pdf"}
 
 
 def _overview(**values: Any) -> Response:
@@ -91,3 +116,47 @@ def entry_update(entry_id: int) -> Response:
     changes = validated(KbEntryPatchSchema(), _entry_form())
     kb.update_entry(context(), tenant_id(), entry_id, changes)
     return done("web.entry", "knowledge.saved", entry_id=entry_id)
+
+
+@blp.post("/knowledge/documents")
+@requires("knowledge:write")
+def document_create() -> Response:
+    """An uploaded file (.txt, .md, .pdf) or pasted text, checked by the API's schema and read
+    by the same service (a PDF's text extracted; a scan without text is refused)."""
+    form = request.form
+    raw: dict[str, Any] = {"title": form.get("title", "").strip(),
+                           "language": form.get("language", "en")}
+    upload = request.files.get("file")
+    if upload is not None and upload.filename:
+        name = upload.filename.lower()
+        kind = next((k for ending, k in KINDS.items() if name.endswith(ending)), None)
+        if kind is None:
+            raise PageError(422, "knowledge.document_kind")
+        content = upload.read(DOCUMENT_BYTES + 1)
+        if len(content) > DOCUMENT_BYTES:
+            raise PageError(413, "knowledge.document_too_big")
+        raw["content_type"] = kind
+        if kind == "application/pdf":
+            raw["content_base64"] = base64.b64encode(content).decode("ascii")
+        else:
+            try:
+                raw["text"] = content.decode("utf-8-sig")
+            except UnicodeDecodeError as error:
+                raise PageError(422, "knowledge.document_encoding") from error
+        if not raw["title"]:
+            raw["title"] = upload.filename.rsplit(".", 1)[0].strip()[:200]
+    else:
+        raw["content_type"] = "text/plain"
+        raw["text"] = form.get("text", "")
+    body = validated(DocumentCreateSchema(), raw)
+    text = kb.document_text(body["content_type"], body["text"], body["content_base64"])
+    made = kb.create_document(context(), tenant_id(), body["title"], body["content_type"],
+                              body["language"], text)
+    return done("web.knowledge", "knowledge.document_added", _anchor=f"document-{made.id}")
+
+
+@blp.post("/knowledge/documents/<int:document_id>/delete")
+@requires("knowledge:write")
+def document_delete(document_id: int) -> Response:
+    kb.delete_document(context(), tenant_id(), document_id)
+    return done("web.knowledge", "knowledge.document_deleted", _anchor="documents-title")

@@ -608,3 +608,130 @@ def test_dates_speak_swahili_month_names(client: Any, tenants: Context) -> None:
         moment = datetime(2026, 3, 5, 9, tzinfo=UTC)
         assert local_time(moment, "%d %b %Y", "Africa/Nairobi") == "05 Mac 2026"
         assert local_time(moment, "%A %d %B", "Africa/Nairobi") == "Alhamisi 05 Machi"
+
+
+def test_the_new_forms_need_csrf_their_scope_and_pass_the_apis_schemas(
+        client: Any, tenants: Context) -> None:
+    """Products, pictures, documents, consents, roles, permissions and moves: a viewer is
+    denied each, a missing token changes nothing, a bad form is a 422 page naming the field,
+    another shop's thing is a 404."""
+    from backend.services.catalog.listing import list_products
+    from backend.services.knowledge.kb import create_document, list_documents
+    from backend.services.platform.customers import consent_events
+
+    seed_catalog(tenants)
+    product = list_products(tenants, TENANT_ID).results[0]
+    seed_catalog(tenants, OTHER_ID)
+    their_product = list_products(tenants, OTHER_ID).results[0]
+    buyer = customer(tenants)
+    document = create_document(tenants, TENANT_ID, "Care", "text/plain", "en", "Wipe weekly.")
+    viewer_id = make_user(tenants, "viewer@duka.example", role="viewer")
+    make_user(tenants, "owner@duka.example")
+    posts = [
+        ("/app/catalog/products", {"title": "Kikoi", "category": "Wear", "sku": "K-1",
+                                   "price": "100"}),
+        (f"/app/catalog/products/{product.id}/delete", {}),
+        (f"/app/catalog/products/{product.id}/images", {"image": "https://example.com/a.jpg"}),
+        ("/app/knowledge/documents", {"title": "Fees", "text": "Delivery KES 200"}),
+        (f"/app/knowledge/documents/{document.id}/delete", {}),
+        (f"/app/customers/{buyer}/consents", {"promotional": "on"}),
+        ("/app/users/roles", {"name": "packer", "scopes": "orders:read"}),
+        (f"/app/users/{viewer_id}/access", {"scope-orders:read": "deny"}),
+        ("/app/appointments/1/reschedule", {"starts_at": "2030-01-01T10:00:00+03:00"}),
+    ]
+    token = web_login(client, "viewer@duka.example")
+    for path, data in posts:
+        denied = client.post(path, data={"csrf_token": token, **data})
+        assert denied.status_code == 403, path
+        assert b"Your role does not allow this page" in denied.data, path
+    client.post("/app/logout", data={"csrf_token": token})
+    token = web_login(client, "owner@duka.example")
+    for path, data in posts:
+        assert client.post(path, data=data).status_code == 403, path  # no token
+    assert product.id in {p.id for p in list_products(tenants, TENANT_ID).results}
+    assert document.id in {d.id for d in list_documents(tenants, TENANT_ID, 1, 50).results}
+    assert consent_events(tenants, TENANT_ID, buyer).count == 0
+
+    def post(path: str, **data: Any) -> Any:
+        return client.post(path, data={"csrf_token": token, **data})
+
+    bad = post("/app/catalog/products", title="", category="Wear", sku="K-1", price="100")
+    assert bad.status_code == 422 and b"title:" in bad.data  # ProductCreateSchema
+    bad = post("/app/catalog/products", title="Kikoi", category="Wear", sku="K-1", price="")
+    assert bad.status_code == 422 and b"price_minor:" in bad.data
+    bad = post(f"/app/catalog/products/{product.id}/images", image="not an address")
+    assert bad.status_code == 422 and b"images:" in bad.data  # ProductPatchSchema's Url
+    bad = post("/app/knowledge/documents", title="Fees", language="fr", text="x")
+    assert bad.status_code == 422 and b"language:" in bad.data  # DocumentCreateSchema
+    bad = post("/app/users/roles", name="packer", scopes="orders:fly")
+    assert bad.status_code == 422 and b"orders:fly" in bad.data  # the service's unknown scope
+    bad = post("/app/appointments/1/reschedule", starts_at="next tuesday")
+    assert bad.status_code == 422 and b"starts_at:" in bad.data  # RescheduleSchema
+    big = client.post(f"/app/customers/{buyer}/consents", data={
+        "csrf_token": token, "promotional": "on", "filler": "x" * (3 * 1024 * 1024)})
+    assert big.status_code == 413 and b"too big" in big.data  # read no further
+    assert consent_events(tenants, TENANT_ID, buyer).count == 0
+    long_text = post("/app/knowledge/documents", title="Huge", text="x" * 300_000)
+    assert long_text.status_code == 422 and b"text:" in long_text.data  # within 10 MB
+    # Another shop's product: not found, untouched.
+    for path in (f"/app/catalog/products/{their_product.id}/delete",
+                 f"/app/catalog/products/{their_product.id}/images"):
+        assert post(path, image="https://example.com/a.jpg").status_code == 404, path
+    assert their_product.id in {p.id for p in list_products(tenants, OTHER_ID).results}
+
+    made = post("/app/catalog/products", title="Kikoi", category="Wear", sku="K-1",
+                price="1,250.50", stock="4", images="https://example.com/kikoi.jpg")
+    assert made.status_code == 303
+    [kikoi] = list_products(tenants, TENANT_ID, q="Kikoi").results
+    assert (kikoi.variants[0].price_minor, kikoi.variants[0].stock, kikoi.images) == (
+        125_050, 4, ["https://example.com/kikoi.jpg"])
+    assert post(f"/app/customers/{buyer}/consents", transactional="on").status_code == 303
+    [event] = consent_events(tenants, TENANT_ID, buyer).results  # an unticked box is a no
+    assert (event.kind, event.old_value, event.new_value) == ("reminders", True, False)
+    assert event.channel == "dashboard" and event.actor.startswith("merchant:user:")
+    assert "dashboard" in client.get(f"/app/customers/{buyer}").data.decode()
+
+    # A PDF upload (its bytes hold NULs: the input guard reads an upload's fields, not its
+    # files) is read into passages by the knowledge service.
+    from io import BytesIO
+
+    from tests.backend.test_kb import _one_page_pdf
+
+    pdf = _one_page_pdf("Boots are resoled in three days.") + b"\n%\x00\n"
+    sent = client.post("/app/knowledge/documents", content_type="multipart/form-data", data={
+        "csrf_token": token, "title": "", "language": "en",
+        "file": (BytesIO(pdf), "Repairs.pdf")})
+    assert sent.status_code == 303, sent.data[:500]
+    [repairs] = [d for d in list_documents(tenants, TENANT_ID, 1, 50).results
+                 if d.title == "Repairs"]
+    assert repairs.content_type == "application/pdf" and "resoled" in repairs.text
+    wrong = client.post("/app/knowledge/documents", content_type="multipart/form-data", data={
+        "csrf_token": token, "title": "Prices", "file": (BytesIO(b"PK\x03\x04"), "prices.xlsx")})
+    assert wrong.status_code == 422 and b"Choose a .txt, .md or .pdf file" in wrong.data
+
+
+def test_the_new_forms_speak_swahili(client: Any, tenants: Context) -> None:
+    viewer_id = make_user(tenants, "viewer@duka.example", role="viewer")
+    make_user(tenants, "owner@duka.example")
+    create_role(tenants, TENANT_ID, "packer", ["orders:read"])
+    buyer = customer(tenants)
+    token = web_login(client, "owner@duka.example")
+    client.get("/app/language/sw?next=/app/")
+    for path, words in (
+            ("/app/catalog/new", ("Ongeza bidhaa", "Aina ya kwanza", "Picha")),
+            ("/app/knowledge", ("Ongeza hati", "Faili (.txt, .md au .pdf")),
+            (f"/app/customers/{buyer}", ("Rekodi mabadiliko aliyoomba mteja", "Hifadhi ridhaa")),
+            ("/app/users", ("Tengeneza jukumu", "Kuona wateja", "Ruhusa")),
+            ("/app/users/roles/packer", ("Jukumu packer", "Futa jukumu hili")),
+            (f"/app/users/{viewer_id}/access", ("Kama jukumu", "Ruhusu", "Kataza",
+                                                "jukumu linaitoa"))):
+        page = html.unescape(client.get(path).data.decode())
+        for word in words:
+            assert word in page, (path, word)
+    saved = client.post(f"/app/customers/{buyer}/consents",
+                        data={"csrf_token": token, "transactional": "on", "reminders": "on"})
+    notice = client.get(saved.headers["Location"]).data.decode()
+    assert "Ridhaa zimehifadhiwa" in html.unescape(notice)
+    built_in = client.get("/app/users/roles/viewer")
+    assert built_in.status_code == 422
+    assert "Majukumu ya kawaida hayabadilishwi" in html.unescape(built_in.data.decode())

@@ -18,6 +18,7 @@ import pytest
 from flask import Flask
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions
@@ -130,19 +131,30 @@ class Browser:
         """Click a form's button (or a link) and wait until the page it leads to has replaced
         this one and has loaded (its `expect` element present): the old page's elements (a
         previous notice, the clicked row) are never read for the new one's."""
-        old = self.driver.find_element(By.TAG_NAME, "html")
-        button = self.wait.until(expected_conditions.element_to_be_clickable(
-            (By.CSS_SELECTOR, css)), f"no clickable {css} on {self.driver.current_url}")
-        button.click()
-        self._arrived(old, expect, f"submitting {css}")
+        self._click((By.CSS_SELECTOR, css), expect, f"submitting {css}")
 
     def follow(self, by: str, value: str, expect: str = "main") -> None:
         """Click a link found by any locator (e.g. By.LINK_TEXT) and wait for its page, like
         `submit`."""
-        old = self.driver.find_element(By.TAG_NAME, "html")
-        self.wait.until(expected_conditions.element_to_be_clickable((by, value)),
-                        f"no clickable {value} on {self.driver.current_url}").click()
-        self._arrived(old, expect, f"following {value}")
+        self._click((by, value), expect, f"following {value}")
+
+    def _click(self, locator: tuple[str, str], expect: str, what: str) -> None:
+        """Find and click; when the page was still being replaced as the button was found (a
+        loaded machine: 'Node with given id does not belong to the document', or a stale
+        element), the click did not happen: find it again on the page now there."""
+        for attempt in range(3):
+            old = self.driver.find_element(By.TAG_NAME, "html")
+            button = self.wait.until(expected_conditions.element_to_be_clickable(locator),
+                                     f"no clickable {locator[1]} on {self.driver.current_url}")
+            try:
+                button.click()
+            except (StaleElementReferenceException, WebDriverException) as error:
+                if attempt == 2 or not (isinstance(error, StaleElementReferenceException)
+                                        or "does not belong to the document" in str(error)):
+                    raise
+                continue
+            self._arrived(old, expect, what)
+            return
 
     def _arrived(self, old: Any, expect: str, what: str) -> None:
         self.wait.until(expected_conditions.staleness_of(old),

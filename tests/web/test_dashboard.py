@@ -350,3 +350,250 @@ def test_an_invited_support_agent_joins_from_the_link_and_later_resets_the_passw
     other.submit("#reset-confirm form button[type=submit]")
     other.wait.until(lambda _: other.driver.find_elements(By.CSS_SELECTOR, "nav.main-nav"))
     assert "Wallet" not in other.texts("nav.main-nav a")
+
+
+def _at_phone_width(browser: Browser) -> int:
+    """The page's width with a 360-px phone screen (then back to the desktop); what sticks out
+    is printed for the failure's message."""
+    browser.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 360, "height": 740, "deviceScaleFactor": 1, "mobile": True})
+    width = browser.page_width()
+    if width > 360:
+        print("wider than 360:", browser.driver.execute_script(
+            "return [...document.querySelectorAll('main *')].filter("
+            "e => e.getBoundingClientRect().right > 360).slice(0, 5).map("
+            "e => e.tagName + '.' + e.className + ' ' + e.getBoundingClientRect().right)"))
+    browser.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    return width
+
+
+def test_the_catalog_manager_adds_a_product_with_a_picture_then_deletes_it(
+        browser: Browser, shop_ctx: Context) -> None:
+    title = f"Kikoi wrap {uuid.uuid4().hex[:6]}"
+    sku = f"KIKOI-{uuid.uuid4().hex[:6].upper()}"
+    picture = "https://127.0.0.1:9/kikoi.jpg"  # nothing answers there: the address is the point
+    browser.sign_in(staff("catalog_manager"))
+    browser.open("/app/catalog")
+    browser.follow(By.ID, "add-product", expect="#product-form")
+    assert _at_phone_width(browser) <= 360
+
+    def fill(price: str) -> None:
+        for field, value in (("title", title), ("category", "Clothing"), ("sku", sku),
+                             ("price", price), ("stock", "12"), ("images", picture)):
+            element = browser.driver.find_element(By.ID, field)
+            element.clear()
+            element.send_keys(value)
+
+    fill("1,250.505")  # a price with a fraction of a cent: refused by the server
+    browser.submit("#product-form button[type=submit]")
+    assert "Enter the price in shillings" in browser.text(".error")
+    assert not list_products(shop_ctx, SHOP, q=title).results
+    browser.driver.back()
+    browser.wait.until(lambda _: browser.driver.find_elements(By.ID, "product-form"))
+    fill("1,250.50")
+    browser.shoot("20-product-new")
+    browser.submit("#product-form button[type=submit]")
+    assert "Product added" in browser.text(".notice")
+    [made] = list_products(shop_ctx, SHOP, q=title).results
+    assert [(v.sku, v.price_minor, v.stock) for v in made.variants] == [(sku, 125_050, 12)]
+    assert made.images == [picture]
+    card = f"#product-{made.id}"
+    assert browser.driver.find_element(By.CSS_SELECTOR, f"{card} img").get_attribute(
+        "src") == picture
+
+    # Pictures: another added (a plain http one refused), the first removed.
+    browser.driver.find_element(By.CSS_SELECTOR, f"{card} details summary").click()
+    field = browser.driver.find_element(By.ID, f"image-{made.id}")
+    field.send_keys("http://127.0.0.1:9/plain.jpg")
+    browser.submit(f"{card} .image-form button[type=submit]")
+    assert "must start with https://" in browser.text(".error")
+    browser.open(f"/app/catalog?q={title.replace(' ', '+')}")
+    browser.driver.find_element(By.CSS_SELECTOR, f"{card} details summary").click()
+    browser.driver.find_element(By.ID, f"image-{made.id}").send_keys(
+        "https://127.0.0.1:9/kikoi-back.jpg")
+    browser.submit(f"{card} .image-form button[type=submit]")
+    assert "Picture added" in browser.text(".notice")
+    browser.shoot("21-catalog-pictures")
+    browser.submit(f"{card} .images li:first-child button[type=submit]")
+    assert "Picture removed" in browser.text(".notice")
+    [changed] = list_products(shop_ctx, SHOP, q=title).results
+    assert changed.images == ["https://127.0.0.1:9/kikoi-back.jpg"]
+
+    browser.driver.find_element(By.CSS_SELECTOR, f"{card} details summary").click()
+    browser.submit(f"{card} .delete-form button[type=submit]")
+    assert "Product deleted" in browser.text(".notice")
+    assert not list_products(shop_ctx, SHOP, q=title).results
+    assert not browser.driver.find_elements(By.CSS_SELECTOR, card)
+
+
+def test_documents_are_uploaded_listed_and_deleted(
+        browser: Browser, shop_ctx: Context, tmp_path: Any) -> None:
+    from backend.services.knowledge.kb import list_documents
+
+    guide = tmp_path / "leather-care.md"
+    guide.write_text("# Leather care\n\nWipe the boots with a damp cloth every week.\n\n"
+                     "# Polish\n\nUse neutral polish once a month.\n", encoding="utf-8")
+    wrong = tmp_path / "prices.docx"
+    wrong.write_bytes(b"PK\x03\x04 not a text file")
+    browser.sign_in(staff("catalog_manager"))  # knowledge:write
+    browser.open("/app/knowledge")
+    browser.driver.find_element(By.ID, "document-file").send_keys(str(wrong))
+    browser.submit("#document-form button[type=submit]")
+    assert "Choose a .txt, .md or .pdf file" in browser.text(".error")
+
+    browser.open("/app/knowledge")
+    browser.driver.find_element(By.ID, "document-title").send_keys("Leather care")
+    Select(browser.driver.find_element(By.ID, "document-language")).select_by_value("en")
+    browser.driver.find_element(By.ID, "document-file").send_keys(str(guide))
+    browser.submit("#document-form button[type=submit]")
+    assert "Document added" in browser.text(".notice")
+    [made] = [d for d in list_documents(shop_ctx, SHOP, 1, 100).results
+              if d.title == "Leather care"]
+    assert made.content_type == "text/markdown" and len(made.passages) == 2
+    row = browser.text(f"#document-{made.id}")
+    assert "Leather care" in row and "Markdown" in row and "English" in row
+    browser.shoot("22-knowledge-documents")
+    assert _at_phone_width(browser) <= 360
+
+    # Pasted text without a title: the schema's message on the page, nothing stored.
+    count = list_documents(shop_ctx, SHOP, 1, 1).count
+    browser.driver.find_element(By.ID, "document-text").send_keys("Delivery in Nairobi: KES 200")
+    browser.submit("#document-form button[type=submit]")
+    assert "title" in browser.text(".error")
+    assert list_documents(shop_ctx, SHOP, 1, 1).count == count
+    browser.open("/app/knowledge")
+    browser.submit(f"#document-{made.id} button[type=submit]")
+    assert "Document deleted" in browser.text(".notice")
+    assert made.id not in {d.id for d in list_documents(shop_ctx, SHOP, 1, 100).results}
+
+
+def test_staff_record_a_customers_consent_change_in_the_history(
+        browser: Browser, shop_ctx: Context) -> None:
+    from backend.services.platform.customers import consent_events, get_customer
+
+    customer = list_customers(shop_ctx, SHOP, page_size=1).results[0]
+    before = get_customer(shop_ctx, SHOP, customer.id).preferences
+    browser.sign_in(staff("owner"))
+    browser.open(f"/app/customers/{customer.id}")
+    box = browser.driver.find_element(By.ID, "set-promotional")
+    assert box.is_selected() == before.promotional
+    box.click()
+    browser.submit("#consent-form button[type=submit]")
+    assert "Consents saved" in browser.text(".notice")
+    after = get_customer(shop_ctx, SHOP, customer.id).preferences
+    assert after.promotional is not before.promotional
+    assert (after.transactional, after.reminders) == (before.transactional, before.reminders)
+    last = consent_events(shop_ctx, SHOP, customer.id, page=1, page_size=200).results[-1]
+    assert (last.kind, last.new_value, last.channel) == ("promotional", after.promotional,
+                                                         "dashboard")
+    assert last.actor.startswith("merchant:user:")
+    row = browser.text(f"#event-{last.id}")
+    assert staff("owner") in row or "Owner" in row
+    assert "dashboard" in row
+    browser.shoot("23-customer-consent")
+
+    viewer = browser  # a viewer reads the history but has no form
+    viewer.submit("form[action$='/logout'] button[type=submit]", expect="form")
+    viewer.sign_in(staff("viewer"))
+    viewer.open(f"/app/customers/{customer.id}")
+    assert "Consent history" in viewer.text("main")
+    assert viewer.driver.find_elements(By.ID, "consent-form") == []
+
+
+def test_the_owner_makes_a_role_and_sets_a_members_permissions(
+        browser_factory: Any, shop_ctx: Context) -> None:
+    from backend.services.accounts.access import list_roles, set_overrides
+    from backend.services.accounts.members import list_members
+
+    name = f"stock_{uuid.uuid4().hex[:6]}"
+    owner = browser_factory()
+    owner.sign_in(staff("owner"))
+    owner.open("/app/users")
+    owner.driver.find_element(By.CSS_SELECTOR, "#new-role summary").click()
+    owner.driver.find_element(By.ID, "role-name").send_keys("Not A Name")
+    owner.driver.execute_script(  # past the browser's own pattern check: the server's
+        "document.getElementById('role-name').removeAttribute('pattern')")
+    owner.driver.find_element(By.ID, "new-catalog:read").click()
+    owner.submit("#role-form button[type=submit]")
+    assert "lowercase letters" in owner.text(".error")
+
+    owner.open("/app/users")
+    owner.driver.find_element(By.CSS_SELECTOR, "#new-role summary").click()
+    owner.driver.find_element(By.ID, "role-name").send_keys(name)
+    for scope in ("catalog:read", "catalog:write"):
+        owner.driver.find_element(By.ID, f"new-{scope}").click()
+    owner.submit("#role-form button[type=submit]")
+    assert "Role made" in owner.text(".notice")
+    assert "catalog:read, catalog:write" in owner.text(f"#role-row-{name}")
+    owner.follow(By.LINK_TEXT, name, expect="#role-edit")
+    owner.driver.find_element(By.ID, "edit-catalog:write").click()  # off
+    owner.driver.find_element(By.ID, "edit-orders:read").click()  # on
+    owner.shoot("24-role")
+    owner.submit("#role-edit button[type=submit]")
+    assert "Role saved" in owner.text(".notice")
+    [made] = [r for r in list_roles(shop_ctx, SHOP) if r.name == name]
+    assert made.scopes == ["catalog:read", "orders:read"]
+
+    # The viewer, denied the orders and allowed to reply to customers, for this person only.
+    viewer_id = next(m.user_id for m in list_members(shop_ctx, SHOP)
+                     if m.email == staff("viewer"))
+    try:
+        owner.open(f"/app/users/{viewer_id}/access")
+        owner.driver.find_element(By.ID, "deny-orders-read").click()
+        owner.driver.find_element(By.ID, "allow-conversations-reply").click()
+        owner.submit("#access-form button[type=submit]")
+        assert "Permissions saved" in owner.text(".notice")
+        assert owner.driver.find_element(By.ID, "deny-orders-read").is_selected()
+        assert "lacks" in (owner.driver.find_element(
+            By.ID, "access-orders-read").get_attribute("class") or "")
+        owner.shoot("25-permissions")
+        assert _at_phone_width(owner) <= 360
+        viewer = browser_factory()
+        viewer.sign_in(staff("viewer"))
+        assert "Orders" not in viewer.texts("nav.main-nav a")
+        viewer.open("/app/orders")
+        assert "Your role does not allow this page" in viewer.text(".error")
+        viewer.open("/app/users")  # never the owner's pages
+        assert "Your role does not allow this page" in viewer.text(".error")
+    finally:
+        set_overrides(shop_ctx, SHOP, viewer_id, [], [])
+
+    owner.open(f"/app/users/roles/{name}")
+    owner.submit("#role-delete button[type=submit]")
+    assert "Role deleted" in owner.text(".notice")
+    assert name not in {r.name for r in list_roles(shop_ctx, SHOP)}
+
+
+def test_an_appointment_is_moved_from_the_calendar(browser_factory: Any,
+                                                   shop_ctx: Context) -> None:
+    from backend.services.bookings.appointments import get_appointment
+
+    zone = ZoneInfo(get_settings(shop_ctx, SHOP).timezone)
+    coming = list_appointments(shop_ctx, SHOP, status="booked", start=datetime.now(zone),
+                               page_size=50).results[-1]
+    day = coming.starts_at.astimezone(zone).date().isoformat()
+    viewer = browser_factory()
+    viewer.sign_in(staff("viewer"))
+    viewer.open(f"/app/appointments?day={day}")
+    assert viewer.driver.find_elements(
+        By.CSS_SELECTOR, f"#appointment-{coming.id} a.reschedule") == []
+    viewer.open(f"/app/appointments/{coming.id}/reschedule")
+    assert "Your role does not allow this page" in viewer.text(".error")
+
+    owner = browser_factory()
+    owner.sign_in(staff("owner"))
+    owner.open(f"/app/appointments/week?day={day}")
+    owner.follow(By.CSS_SELECTOR, f"#appointment-{coming.id} a.reschedule",
+                 expect="#reschedule-form")
+    assert coming.service_name in owner.text("#moving")
+    choice = Select(owner.driver.find_element(By.ID, "starts_at"))
+    target = choice.options[-1].get_attribute("value") or ""
+    choice.select_by_value(target)
+    owner.shoot("26-reschedule")
+    assert _at_phone_width(owner) <= 360
+    owner.submit("#reschedule-form button[type=submit]")
+    assert "Appointment moved" in owner.text(".notice")
+    moved = get_appointment(shop_ctx, SHOP, coming.id)
+    assert moved.starts_at == datetime.fromisoformat(target)
+    assert moved.status == "booked"
+    assert owner.driver.find_elements(By.ID, f"appointment-{coming.id}")  # its new week

@@ -13,6 +13,9 @@ SwitchSchema = inputs.SwitchSchema
 ResetRequestSchema = inputs.ResetRequestSchema
 ResetConfirmSchema = inputs.ResetConfirmSchema
 AcceptSchema = inputs.AcceptSchema
+OverridesSchema = inputs.OverridesSchema
+NewRoleSchema = inputs.NewRoleSchema
+RoleScopesSchema = inputs.RoleScopesSchema
 
 SCOPE_LIST = fields.List(fields.Str(validate=validate.Length(max=64)),
                          validate=validate.Length(max=64))
@@ -96,13 +99,6 @@ class MemberListSchema(Schema):
 RoleChangeSchema = inputs.RoleChangeSchema  # shared with the web app
 
 
-class OverridesSchema(Schema):
-    allow = fields.List(fields.Str(validate=validate.Length(max=64)), load_default=list,
-                        validate=validate.Length(max=64))
-    deny = fields.List(fields.Str(validate=validate.Length(max=64)), load_default=list,
-                       validate=validate.Length(max=64),
-                       metadata={"description": "Denied scopes win over the role and allow"})
-
 
 class RoleSchema(Schema):
     name = fields.Str()
@@ -114,15 +110,6 @@ class RoleListSchema(Schema):
     results = fields.List(fields.Nested(RoleSchema))
 
 
-class NewRoleSchema(Schema):
-    name = fields.Str(required=True, validate=validate.Length(min=1, max=64))
-    scopes = fields.List(fields.Str(validate=validate.Length(max=64)), required=True,
-                         validate=validate.Length(max=64))
-
-
-class RoleScopesSchema(Schema):
-    scopes = fields.List(fields.Str(validate=validate.Length(max=64)), required=True,
-                         validate=validate.Length(max=64))
 
 
 class InvitationSchema(Schema):

@@ -5,8 +5,11 @@ from marshmallow import Schema, fields, validate
 from backend.api.fields import BoundedInt, Count, Id, Minor, UtcDateTime
 from backend.api.pagination import PageQuerySchema, page_schema
 
-START_DOC = ("ISO 8601; with an offset (2026-12-01T09:00:00+03:00) or without one, then the "
-             "tenant's local time")
+from backend.interface import inputs
+from backend.interface.inputs import START_DOC
+
+# Shared with the web app (backend/interface/inputs.py), re-exported under the API's names.
+RescheduleSchema = inputs.RescheduleSchema
 
 
 class AppointmentCreateSchema(Schema):
@@ -17,9 +20,6 @@ class AppointmentCreateSchema(Schema):
         metadata={"description": "Merchants: the customer. Left out with X-CUSTOMER-PHONE."})
     notes = fields.Str(load_default="", validate=validate.Length(max=1000))
 
-
-class RescheduleSchema(Schema):
-    starts_at = fields.DateTime(required=True, metadata={"description": START_DOC})
 
 
 class AppointmentSchema(Schema):

@@ -1,13 +1,14 @@
 """Schemas of customers, their preferences, consent events and conversations."""
 
-from typing import Any
-
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, fields, validate
 
 from backend.api.fields import Id, UtcDateTime
 from backend.api.pagination import PageQuerySchema, page_schema
-from backend.domain.tenant_settings import LANGUAGES
+from backend.interface import inputs
 from backend.models import CONSENT_KINDS
+
+# Shared with the web app (backend/interface/inputs.py), re-exported under the API's names.
+PreferencesPatchSchema = inputs.PreferencesPatchSchema
 
 
 class CustomerQuerySchema(PageQuerySchema):
@@ -28,17 +29,6 @@ class PreferencesSchema(Schema):
     reminders = fields.Bool(metadata={"description": "Appointment and payment reminders"})
     promotional = fields.Bool(metadata={"description": "Offers and campaigns"})
 
-
-class PreferencesPatchSchema(Schema):
-    language = fields.Str(allow_none=True, validate=validate.OneOf(LANGUAGES))
-    transactional = fields.Bool()
-    reminders = fields.Bool()
-    promotional = fields.Bool()
-
-    @validates_schema
-    def _not_empty(self, data: dict[str, Any], **_: Any) -> None:
-        if not data:
-            raise ValidationError("Send at least one preference to change.")
 
 
 class CustomerSchema(Schema):

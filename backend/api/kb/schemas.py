@@ -8,7 +8,6 @@ from backend.api.fields import Count, Id, UtcDateTime
 from backend.api.pagination import page_schema
 from backend.domain.knowledge import LANGUAGES
 from backend.interface import inputs
-from backend.services.knowledge.kb import CONTENT_TYPES
 
 class KbEntrySchema(Schema):
     id = Id()
@@ -28,6 +27,7 @@ KbEntryPageSchema = page_schema(KbEntrySchema, "KbEntryPage")
 
 # Shared with the web app (backend/interface/inputs.py), re-exported under the API's names.
 KbEntryCreateSchema = inputs.KbEntryCreateSchema
+DocumentCreateSchema = inputs.DocumentCreateSchema
 KbEntryPatchSchema = inputs.KbEntryPatchSchema
 
 
@@ -51,15 +51,6 @@ class DocumentSchema(Schema):
 
 DocumentPageSchema = page_schema(DocumentSchema, "KbDocumentPage")
 
-
-class DocumentCreateSchema(Schema):
-    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    content_type = fields.Str(load_default="text/plain", validate=validate.OneOf(CONTENT_TYPES))
-    language = fields.Str(load_default="en", validate=validate.OneOf(LANGUAGES))
-    text = fields.Str(load_default=None, validate=validate.Length(max=200_000),
-                      metadata={"description": "Plain text or Markdown"})
-    content_base64 = fields.Str(load_default=None, validate=validate.Length(max=14_000_000),
-                                metadata={"description": "A PDF, base64-encoded"})
 
 
 class DocumentPatchSchema(Schema):

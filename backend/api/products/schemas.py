@@ -8,6 +8,9 @@ from backend.interface import inputs
 
 # Shared with the web app (backend/interface/inputs.py), re-exported under the API's names.
 VariantPatchSchema = inputs.VariantPatchSchema
+VariantCreateSchema = inputs.VariantCreateSchema
+ProductCreateSchema = inputs.ProductCreateSchema
+ProductPatchSchema = inputs.ProductPatchSchema
 
 class ProductQuerySchema(Schema):
     q = fields.Str(load_default=None, validate=validate.Length(max=200))
@@ -60,15 +63,6 @@ class ProductPageSchema(Schema):
     results = fields.List(fields.Nested(ProductSchema))
 
 
-class VariantCreateSchema(Schema):
-    sku = fields.Str(required=True, validate=validate.Length(min=1, max=64))
-    price_minor = Minor(required=True, strict=True, validate=validate.Range(min=0),
-                             metadata={"description": "Integer minor units"})
-    stock = BoundedInt(maximum=MAX_STOCK, load_default=0, strict=True, validate=validate.Range(min=0))
-    attributes = fields.Dict(keys=fields.Str(validate=validate.Length(min=1, max=32)),
-                             values=fields.Str(validate=validate.Length(max=64)),
-                             load_default=dict)
-
 
 class ProductVariantSchema(VariantSchema):
     product_id = Id()
@@ -78,25 +72,6 @@ class ProductVariantListSchema(Schema):
     results = fields.List(fields.Nested(ProductVariantSchema))
 
 
-class ProductCreateSchema(Schema):
-    title = fields.Str(required=True, validate=validate.Length(min=1, max=200))
-    description = fields.Str(load_default="", validate=validate.Length(max=5000))
-    category = fields.Str(required=True, validate=validate.Length(min=1, max=64))
-    images = fields.List(fields.Url(), load_default=list, validate=validate.Length(max=20))
-    external_source = fields.Str(load_default=None, validate=validate.Length(min=1, max=32))
-    external_id = fields.Str(load_default=None, validate=validate.Length(min=1, max=128))
-    variants = fields.List(fields.Nested(VariantCreateSchema), required=True,
-                           validate=validate.Length(min=1, max=100))
-
-
-class ProductPatchSchema(Schema):
-    title = fields.Str(validate=validate.Length(min=1, max=200))
-    description = fields.Str(validate=validate.Length(max=5000))
-    category = fields.Str(validate=validate.Length(min=1, max=64))
-    images = fields.List(fields.Url(), validate=validate.Length(max=20))
-    active = fields.Bool()
-    external_source = fields.Str(allow_none=True, validate=validate.Length(min=1, max=32))
-    external_id = fields.Str(allow_none=True, validate=validate.Length(min=1, max=128))
 
 
 class MatchQuerySchema(Schema):
