@@ -44,6 +44,9 @@ MAX_MEDIA_URL = 2048
 # A turn still running after this many seconds is answered with notices.TROUBLE (it goes on in the
 # background and its own replies follow), so the customer hears back within about 5 s.
 DEFAULT_TURN_DEADLINE = 4.0
+# A claimed MessageSid whose turn never finished (its replica was killed) is processed again by a
+# retry after this many seconds; a live turn finishes well within it (deadline, then the replies).
+DEFAULT_PENDING_SECONDS = 60
 # How long reading the conversation's tracker (pause, language) may take after a silent turn.
 TRACKER_READ_SECONDS = 1.0
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -140,17 +143,21 @@ class WhatsAppInput(InputChannel):
             payload_ttl_seconds=float(os.environ.get("WHATSAPP_PAYLOAD_TTL_SECONDS")
                                       or os.environ.get("MENU_TTL_SECONDS")
                                       or DEFAULT_TTL_SECONDS),
+            # How long a MessageSid whose turn died with its replica (a killed process: nothing
+            # released it) answers Twilio's retries with 503 before a retry is processed again.
+            pending_seconds=int(os.environ.get("WHATSAPP_PENDING_SECONDS") or DEFAULT_PENDING_SECONDS),
         )
 
     def __init__(self, backend_url: str, service_token: str, redis_url: Optional[str] = None,
                  public_url: Optional[str] = None, tenant_cache_seconds: float = 60.0,
                  turn_deadline_seconds: float = DEFAULT_TURN_DEADLINE,
-                 payload_ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
+                 payload_ttl_seconds: float = DEFAULT_TTL_SECONDS,
+                 pending_seconds: int = DEFAULT_PENDING_SECONDS) -> None:
         speedups.install()
         turns.install()
         self.backend = BackendClient(backend_url, service_token, cache_seconds=tenant_cache_seconds)
         self.service_token = service_token
-        self.dedupe = Deduplicator(redis_url)
+        self.dedupe = Deduplicator(redis_url, pending_seconds=pending_seconds)
         self.payloads = PayloadSigner(service_token, payload_ttl_seconds)
         self.turn_deadline = turn_deadline_seconds
         # Behind a proxy Twilio signs the public URL, not the one this server sees.
