@@ -118,6 +118,14 @@ def user_text(form: Dict[str, str], verified_payload: Optional[str] = None) -> s
     return neutralise(words)
 
 
+class UnsentReplies(Exception):
+    """The turn ran, but the backend did not take its replies (they are kept for the retry)."""
+
+    def __init__(self, replies: List[Dict[str, Any]], cause: BackendError) -> None:
+        super().__init__(str(cause))
+        self.replies, self.cause = replies, cause
+
+
 class WhatsAppInput(InputChannel):
     """Twilio WhatsApp webhook at /webhooks/whatsapp/webhook."""
 
@@ -253,8 +261,15 @@ class WhatsAppInput(InputChannel):
             return _xml()
         if claim is Claim.PENDING:
             return _error(503, "this MessageSid is being processed; a retry will be answered")
+        if claim is Claim.UNSENT:
+            return await self.send_parked(key, tenant, phone, form["MessageSid"])
         try:
             await self.process(request, tenant, phone, form, on_new_message)
+        except UnsentReplies as exc:
+            # The turn ran (it is in the tracker): the retry sends these, it does not run again.
+            await self.dedupe.park(key, exc.replies)
+            logger.error("replies for %s not handed to the backend: %s", key, exc.cause)
+            return _error(503, "the backend is unavailable; Twilio will retry")
         except BackendError as exc:
             await self.dedupe.release(key)
             logger.error("turn for %s failed: %s", key, exc)
@@ -264,6 +279,20 @@ class WhatsAppInput(InputChannel):
             logger.exception("turn for %s failed", key)
             return _error(500, "the message could not be processed; Twilio will retry")
         await self.dedupe.complete(key)
+        return _xml()
+
+    async def send_parked(self, key: str, tenant: Tenant, phone: str, message_sid: str) -> HTTPResponse:
+        """A retry of a message whose turn ran but whose replies the backend did not take."""
+        replies = await self.dedupe.parked(key)
+        if replies is None:  # gone meanwhile (sent by another retry): nothing left to do
+            return _xml()
+        try:
+            await self.backend.send_outbound(tenant.tenant_id, phone, replies, in_reply_to=message_sid)
+        except BackendError as exc:
+            logger.error("parked replies for %s still not handed over: %s", key, exc)
+            return _error(503, "the backend is unavailable; Twilio will retry")
+        await self.dedupe.complete(key)
+        logger.info("parked replies for %s handed over", key)
         return _xml()
 
     async def process(self, request: Request, tenant: Tenant, phone: str, form: Dict[str, str],
@@ -329,8 +358,13 @@ class WhatsAppInput(InputChannel):
                 _, language = await self.conversation_state(request, sender_id)
             replies = self.issue_interactive(tenant, phone, output.messages,
                                              language or tenant.primary_language)
-            await self.backend.send_outbound(tenant.tenant_id, phone, replies,
-                                             in_reply_to=form["MessageSid"])
+            try:
+                await self.backend.send_outbound(tenant.tenant_id, phone, replies,
+                                                 in_reply_to=form["MessageSid"])
+            except BackendError as exc:
+                if text and notice is None:  # a Rasa turn ran: never run it again
+                    raise UnsentReplies(replies, exc) from exc
+                raise
 
     def issue_interactive(self, tenant: Tenant, phone: str, messages: List[Dict[str, Any]],
                           language: Optional[str]) -> List[Dict[str, Any]]:
