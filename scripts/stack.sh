@@ -112,7 +112,7 @@ stop_all() {
   for ((i = ${#names[@]} - 1; i >= 0; i--)); do stop_one "${names[$i]}"; done
   for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do stop_one "${SERVICES[$i]}"; done
   stop_one sweeper  # the no-Redis loop's name before the scheduler replaced it
-  rm -f "$RUN/stack.env" "$RUN/worker.name" "$RUN/started" "$RUN/profile"
+  rm -f "$RUN/stack.env" "$RUN/worker.name" "$RUN/started" "$RUN/profile" "$RUN/haproxy.sock"
 }
 
 choose_redis() {

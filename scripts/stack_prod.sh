@@ -151,6 +151,9 @@ defaults
 frontend rasa_in
     bind $BIND_HOST:$RASA_PORT
     default_backend rasa
+    # Healthy while at least one rasa replica is (200, else 503): for the platform's checks.
+    monitor-uri /haproxy-health
+    monitor fail if { nbsrv(rasa) lt 1 }
 
 backend rasa
     balance roundrobin

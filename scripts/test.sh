@@ -20,6 +20,8 @@ need_debian_packages() {
   local missing=()
   command -v curl >/dev/null || missing+=(curl)
   command -v docker-compose >/dev/null || missing+=(docker-compose)
+  # The production profile's load balancer (tests/deploy, the configurations' checks).
+  command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
   install_debian "${missing[@]}" || exit 1
 }
 
@@ -67,7 +69,7 @@ suite() {  # suite NAME COMMAND...
 }
 
 compose_config() {
-  SERVICE_TOKEN=x ENCRYPTION_KEY=x HASH_KEY=x RASA_TOKEN=x ACTIONS_TOKEN=x POSTGRES_PASSWORD=x \
+  SERVICE_TOKEN=x ENCRYPTION_KEY=x HASH_KEY=x RASA_TOKEN=x ACTIONS_TOKEN=x POSTGRES_PASSWORD=x REDIS_PASSWORD=x \
     docker-compose -f docker-compose.yml config -q
 }
 
