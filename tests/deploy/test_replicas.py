@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 import psycopg
-import pytest
 import requests
 
 from _webhook import build_form, sign
