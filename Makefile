@@ -71,6 +71,10 @@ bench: seed up ## conversation latency, throughput and memory of the stack; back
 	@$(ENV) .venv/bin/python scripts/bench_analytics.py
 	@$(ENV) .venv/bin/python scripts/bench_web.py
 
+.PHONY: bench-replicas
+bench-replicas: ## through HAProxy with 1..N rasa replicas of `make up PROFILE=prod REPLICAS=N`: turns/s, p50/p95/p99, CPU ms per turn per process (REPLICA_COUNTS=1,2)
+	@export PROFILE=prod && $(ENV) .venv/bin/python scripts/bench_replicas.py --replicas "$(or $(REPLICA_COUNTS),1,2)" $(BENCH_ARGS)
+
 .PHONY: export-low-confidence
 export-low-confidence: ## customer messages the model was unsure of, as Rasa NLU YAML to annotate (THRESHOLD=0.6 SINCE=7 days, TENANT=, OUT=eval/review/low_confidence.yml)
 	@$(ENV) .venv/bin/python scripts/export_low_confidence.py --threshold "$(or $(THRESHOLD),0.6)" \

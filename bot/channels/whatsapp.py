@@ -26,7 +26,7 @@ from bot.channels.backend import BackendClient, BackendError, Tenant, customer_r
 from bot.channels.dedupe import Claim, Deduplicator
 from bot.channels.output import WhatsAppOutput
 from bot.channels.payloads import DEFAULT_TTL_SECONDS, PayloadSigner, neutralise
-from bot import speedups
+from bot import speedups, tracker_store
 from kit import clock, interactive, sender, texts
 from observability import logs
 from observability.errors import init_sentry
@@ -253,6 +253,8 @@ class WhatsAppInput(InputChannel):
         except BackendError as exc:
             logger.error("sender check failed: %s", exc)
             return _error(503, "the backend is unavailable; Twilio will retry")
+        # Several replicas: a tracker store error fails the turn, never a silent in-memory tracker.
+        tracker_store.make_strict(getattr(getattr(request.app, "ctx", None), "agent", None))
         key = f"{tenant.tenant_id}:{form['MessageSid']}"
         claim = await self.dedupe.claim(key)
         if claim is Claim.DONE:

@@ -108,7 +108,10 @@ def prod_stack() -> Iterator[ProdStack]:
             "BACKEND_WORKERS": "2",
             # Shorter than production's: a conversation's lock left by the killed replica and a
             # MessageSid claimed by it free up sooner, so the test stays short.
-            "TICKET_LOCK_LIFETIME": "10", "WHATSAPP_PENDING_SECONDS": "15"}
+            "TICKET_LOCK_LIFETIME": "10", "WHATSAPP_PENDING_SECONDS": "15",
+            # A reply whose queued delivery was lost with Redis is re-sent by the outbox sweep
+            # (every 30 s) once it has waited this long (production: 60 s).
+            "OUTBOX_STALE_SECONDS": "15"}
     for key in ("DATABASE_URL", "BACKEND_URL", "ACTION_SERVER_URL", "RASA_URL", "REDIS_URL",
                 "TWILIO_SANDBOX_API_URL", "RASA_TRACKER_DB", "ACTIONS_HOST", "WHATSAPP_PUBLIC_URL",
                 "LOCAL_PG", "LOCAL_REDIS", "PGDATA_DIR", "TRACKER_DB_HOST", "TRACKER_DB_PORT",
@@ -154,6 +157,10 @@ def prod_stack() -> Iterator[ProdStack]:
         for pgid in left:
             os.killpg(pgid, signal.SIGKILL)
         shutil.rmtree(pg_dir, ignore_errors=True)
+        # The processes' logs stay for a look (PROD_TEST_LOGS, default a temporary folder).
+        logs = Path(os.environ.get("PROD_TEST_LOGS") or tempfile.mkdtemp(prefix="wa-prod-logs-"))
+        shutil.copytree(var_dir / "log", logs, dirs_exist_ok=True)
+        print(f"production profile logs: {logs}")
         shutil.rmtree(var_dir, ignore_errors=True)
         assert groups, "`stack.sh up` recorded no process"
         assert not left, f"`stack.sh down` left process groups behind: {left}"

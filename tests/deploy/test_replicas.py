@@ -129,7 +129,7 @@ def wait_until(check: Callable[[], bool], seconds: float, what: str) -> float:
         try:
             if check():
                 return time.monotonic() - start
-        except (OSError, requests.RequestException, psycopg.Error, StopIteration):
+        except (OSError, ValueError, requests.RequestException, psycopg.Error, StopIteration):
             pass
         time.sleep(0.1)
     raise AssertionError(f"{what}: not within {seconds} s")
@@ -254,7 +254,7 @@ def test_replica_killed_redis_and_postgres_restarted_nothing_lost_or_doubled(pro
     for c in conversations:
         expected = Counter(b for t in c.turns for b in replies.get(t.sid, []))
         try:
-            wait_until(lambda: Counter(delivered(c.phone)) == expected, 60,
+            wait_until(lambda: Counter(delivered(c.phone)) == expected, 120,
                        "the stored replies delivered")
         except AssertionError:
             got = Counter(delivered(c.phone))
@@ -290,7 +290,7 @@ def test_replica_killed_redis_and_postgres_restarted_nothing_lost_or_doubled(pro
                     trouble += 1
                 else:
                     problems.append(f"{t.sid}: not in the tracker, and not answered with the "
-                                    f"trouble notice ({replies.get(t.sid)})")
+                                    f"trouble notice ({t.statuses}: {replies.get(t.sid)})")
         bot_after_last = any(e["event"] == "bot" for e in events[
             max(i for i, e in enumerate(events) if e["event"] == "user"):])
         if not bot_after_last:
