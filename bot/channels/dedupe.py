@@ -1,8 +1,8 @@
 """Drops repeated Twilio deliveries of one MessageSid, and keeps a failed one retryable.
 
-A key moves through two states: `pending` while its turn runs (a short TTL, so a turn that died
-with its process does not block Twilio's later retries for a day) and `done` once the customer was
-answered (kept for `ttl_seconds`). A failed turn releases its key so that the retry is processed.
+A key moves through two states: `pending` while its turn runs (with the time it started: after
+`pending_seconds` a turn that died with its process is taken over by the next retry, `abandoned`)
+and `done` once the customer was answered (kept for `ttl_seconds`). A failed turn releases its key so that the retry is processed.
 A turn that ran but whose replies the backend could not take is `unsent`, with the replies: the
 retry hands them over again instead of running the turn a second time (which would put the message
 in the tracker twice and move a form on twice).
@@ -40,6 +40,9 @@ class Claim(enum.Enum):
     PENDING = "pending"  # a turn for it is running now (here or on another replica)
     DONE = "done"        # answered before: drop it
     UNSENT = "unsent"    # its turn ran but the replies were not handed over: send `parked` ones
+    # Its turn started pending_seconds ago and never finished (the replica died): it may have run
+    # to the tracker before that, so look there before running it again.
+    ABANDONED = "abandoned"
 
 
 def _claim_of(state: bytes) -> Claim:
@@ -82,12 +85,22 @@ class Deduplicator:
             return _claim_of(seen)
         if self._redis is not None:
             try:
-                if await self._redis.set(self._prefix + key, PENDING, nx=True, ex=self._pending_ttl):
+                name, now = self._prefix + key, time.time()
+                mine = PENDING + b":" + repr(now).encode()
+                if await self._redis.set(name, mine, nx=True, ex=self._ttl):
                     self._local_set(key, PENDING, self._pending_ttl)
                     return Claim.NEW
-                state = await self._redis.get(self._prefix + key)
+                state = await self._redis.get(name)
                 if state is None:  # expired between the two calls: claim it again
                     return await self.claim(key)
+                if state.startswith(PENDING + b":"):
+                    if now - float(state.split(b":", 1)[1]) < self._pending_ttl:
+                        return Claim.PENDING
+                    # Its turn died with its replica: the first retry to swap the claim takes it.
+                    if await self._redis.set(name, mine, xx=True, ex=self._ttl, get=True) == state:
+                        self._local_set(key, PENDING, self._pending_ttl)
+                        return Claim.ABANDONED
+                    return Claim.PENDING
                 return _claim_of(state)
             except (RedisError, OSError) as exc:
                 logger.warning("dedupe: Redis unavailable (%r); deciding in this process", exc)

@@ -266,7 +266,8 @@ class WhatsAppInput(InputChannel):
         if claim is Claim.UNSENT:
             return await self.send_parked(key, tenant, phone, form["MessageSid"])
         try:
-            await self.process(request, tenant, phone, form, on_new_message)
+            await self.process(request, tenant, phone, form, on_new_message,
+                               abandoned=claim is Claim.ABANDONED)
         except UnsentReplies as exc:
             # The turn ran (it is in the tracker): the retry sends these, it does not run again.
             await self.dedupe.park(key, exc.replies)
@@ -298,7 +299,7 @@ class WhatsAppInput(InputChannel):
         return _xml()
 
     async def process(self, request: Request, tenant: Tenant, phone: str, form: Dict[str, str],
-                      on_new_message: Handler) -> None:
+                      on_new_message: Handler, abandoned: bool = False) -> None:
         """Log the message, run the turn, and hand the replies to the backend (BackendError when
         the backend cannot take them: nothing was answered)."""
         media = media_of(form)
@@ -318,6 +319,13 @@ class WhatsAppInput(InputChannel):
             output.messages.append({"body": notice, "media_url": None})
         elif not text:
             output.messages.append({"body": TEXT_ONLY_REPLY, "media_url": None})
+        elif abandoned and (earlier := await self.earlier_turn(request, sender_id,
+                                                              form["MessageSid"])) is not None:
+            # The replica that ran it died after the tracker had it: its answer, not a second run.
+            logger.warning("%s:%s ran before its replica died; answering from the tracker",
+                           tenant.tenant_id, form["MessageSid"])
+            output.messages.extend(earlier or [{"body": notices.TROUBLE[notices.language_for(
+                body, None, tenant.primary_language)], "media_url": None}])
         else:
             metadata = {
                 "tenant_id": tenant.tenant_id, "customer_ref": ref,
@@ -443,6 +451,29 @@ class WhatsAppInput(InputChannel):
         task = asyncio.ensure_future(finish())
         self._late.add(task)
         task.add_done_callback(self._late.discard)
+
+    async def earlier_turn(self, request: Request, sender_id: str,
+                           message_sid: str) -> Optional[List[Dict[str, Any]]]:
+        """The texts the bot said after the customer's message `message_sid` when the tracker has
+        that message (its turn ran), else None. A tracker that cannot be read raises: the turn
+        fails and stays retryable."""
+        agent = getattr(getattr(request.app, "ctx", None), "agent", None)
+        store = getattr(agent, "tracker_store", None)
+        if store is None:
+            return None
+        tracker = await store.retrieve(sender_id)
+        if tracker is None:
+            return None
+        said: Optional[List[Dict[str, Any]]] = None
+        for event in tracker.events:
+            if event.type_name == "user":
+                if said is not None:
+                    break
+                if (event.metadata or {}).get("message_sid") == message_sid:
+                    said = []
+            elif said is not None and event.type_name == "bot" and event.text:
+                said.append({"body": event.text, "media_url": None})
+        return said
 
     async def conversation_state(self, request: Request,
                                  sender_id: str) -> Tuple[bool, Optional[str]]:

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import time
+from types import SimpleNamespace
 
 import pytest
 from rasa.core.channels.channel import UserMessage
@@ -169,3 +170,60 @@ async def test_a_failed_send_is_retried_without_running_the_turn_again(channel_s
 async def test_without_redis_a_failed_send_is_retried_without_running_the_turn_again(
         channel_server, backend):
     await _a_failed_send_is_retried_without_running_the_turn_again(channel_server, backend)
+
+
+class _Store:
+    """The agent's tracker store as the channel reads it: one conversation's events."""
+
+    def __init__(self, events) -> None:
+        self.events = events
+
+    async def retrieve(self, sender_id):
+        from rasa.shared.core.trackers import DialogueStateTracker
+        return DialogueStateTracker.from_events(sender_id, self.events)
+
+
+async def _abandon(channel_server, fields, seconds_ago: float) -> None:
+    """What a replica killed mid-turn leaves in Redis: the MessageSid claimed `seconds_ago`."""
+    import time as clock
+    dedupe = channel_server["channel"].dedupe
+    await dedupe._redis.set(f"{dedupe._prefix}shop:{fields['MessageSid']}",
+                            b"pending:" + repr(clock.time() - seconds_ago).encode(), ex=3600)
+
+
+REDIS_PENDING = {"redis_url": os.environ.get("TEST_REDIS_URL"), "pending_seconds": 5}
+
+
+@pytest.mark.parametrize("channel_server", [REDIS_PENDING], indirect=True)
+async def test_a_turn_abandoned_after_its_tracker_had_it_is_answered_from_the_tracker(
+        channel_server, backend):
+    """Issue 21: the replica died between saving the tracker and handing over the replies; the
+    retry after pending_seconds must not run the turn a second time."""
+    from rasa.shared.core.events import BotUttered, UserUttered
+    fields = form("nataka viatu")
+    channel_server["app"].ctx.agent = SimpleNamespace(tracker_store=_Store([
+        UserUttered("hi", metadata={"message_sid": "SMearlier"}), BotUttered("Karibu!"),
+        UserUttered("nataka viatu", metadata={"message_sid": fields["MessageSid"]}),
+        BotUttered("Tuna viatu hivi: 1. Sneakers"), BotUttered("Unataka gani?")]))
+    await _abandon(channel_server, fields, seconds_ago=2)
+    assert (await post(channel_server["url"], fields))[0] == 503  # still within pending_seconds
+    await _abandon(channel_server, fields, seconds_ago=10)
+    assert (await post(channel_server["url"], fields))[0] == 200
+    assert channel_server["received"] == []  # not run again
+    assert [m["body"] for m in backend.outbound[0]["messages"]] == [
+        "Tuna viatu hivi: 1. Sneakers", "Unataka gani?"]
+    assert (await post(channel_server["url"], fields))[0] == 200  # now a plain repeat
+    assert len(backend.outbound) == 1
+
+
+@pytest.mark.parametrize("channel_server", [REDIS_PENDING], indirect=True)
+async def test_a_turn_abandoned_before_its_tracker_had_it_runs_on_the_retry(channel_server,
+                                                                             backend):
+    from rasa.shared.core.events import UserUttered
+    fields = form("nataka viatu")
+    channel_server["app"].ctx.agent = SimpleNamespace(tracker_store=_Store([
+        UserUttered("hi", metadata={"message_sid": "SMearlier"})]))
+    await _abandon(channel_server, fields, seconds_ago=10)
+    assert (await post(channel_server["url"], fields))[0] == 200
+    assert len(channel_server["received"]) == 1
+    assert [m["body"] for m in backend.outbound[0]["messages"]] == ["echo: nataka viatu"]
