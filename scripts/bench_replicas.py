@@ -6,7 +6,8 @@ environment, as scripts/env.sh sets them). For each count in --replicas it leave
 action servers in HAProxy's rotation (the others are put in maintenance through HAProxy's admin
 socket: they keep their memory but get no turn), runs scripts/bench.py through the load balancer
 and reads, from /proc, the CPU time of every process of each supervised group (a replica with what
-it started; PostgreSQL with its backends; gunicorn with its workers) before and after. The bench
+it started; PostgreSQL with its backends, those of closed connections too; gunicorn with its
+workers) before and after. The bench
 client runs on the same cores.
 
   .venv/bin/python scripts/bench_replicas.py --replicas 1,2 --turns 120 --conversations 8
@@ -72,15 +73,11 @@ def use_replicas(count: int) -> None:
 
 
 def group_cpu_seconds() -> Dict[str, float]:
-    """CPU seconds (user + system) of the live processes of each supervised group, by kind
-    (rasa-1 and rasa-2 count as rasa)."""
-    groups = {}
-    for pid_file in run_dir().glob("*.pid"):
-        try:
-            groups[int(pid_file.read_text())] = re.sub(r"-\d+$", "", pid_file.stem)
-        except ValueError:
-            continue
-    totals: Dict[str, float] = defaultdict(float)
+    """CPU seconds (user + system) of each supervised process tree, by kind (rasa-1 and rasa-2
+    count as rasa): every live process under the supervisor, and the processes they reaped (their
+    children's times), such as PostgreSQL's backends of closed connections."""
+    stats: Dict[int, List[str]] = {}
+    children: Dict[int, List[int]] = defaultdict(list)
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -88,9 +85,21 @@ def group_cpu_seconds() -> Dict[str, float]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        kind = groups.get(int(fields[2]))  # process group
-        if kind:
-            totals[kind] += (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+        stats[int(entry.name)] = fields
+        children[int(fields[1])].append(int(entry.name))  # ppid
+    totals: Dict[str, float] = defaultdict(float)
+    for pid_file in run_dir().glob("*.pid"):
+        try:
+            todo = [int(pid_file.read_text())]
+        except ValueError:
+            continue
+        kind = re.sub(r"-\d+$", "", pid_file.stem)
+        while todo:
+            pid = todo.pop()
+            fields = stats.get(pid)
+            if fields:  # utime, stime, cutime, cstime
+                totals[kind] += sum(int(fields[i]) for i in (11, 12, 13, 14)) / TICKS
+            todo += children.get(pid, [])
     return dict(totals)
 
 
