@@ -137,6 +137,11 @@ suite "web app in a real browser (headless chromium)" .venv/bin/python -m pytest
   -p no:cacheprovider tests/web
 suite "end to end (rasa, action server, backend, worker)" .venv/bin/python -m pytest -q \
   -p no:cacheprovider tests/e2e
+# The production profile (make up PROFILE=prod REPLICAS=2: PostgreSQL, Redis, HAProxy, two rasa
+# and two action servers) under faults: a replica killed mid-turn, Redis killed, PostgreSQL
+# restarted, while conversations run through the load balancer.
+suite "production profile (2 replicas behind HAProxy; replica, Redis and PostgreSQL faults)" \
+  .venv/bin/python -m pytest -q -s -p no:cacheprovider tests/deploy
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then
