@@ -186,6 +186,8 @@ class _Store:
 async def _abandon(channel_server, fields, seconds_ago: float) -> None:
     """What a replica killed mid-turn leaves in Redis: the MessageSid claimed `seconds_ago`."""
     import time as clock
+    if not os.environ.get("TEST_REDIS_URL"):
+        pytest.fail("TEST_REDIS_URL is not set: run the tests through `make test`")
     dedupe = channel_server["channel"].dedupe
     await dedupe._redis.set(f"{dedupe._prefix}shop:{fields['MessageSid']}",
                             b"pending:" + repr(clock.time() - seconds_ago).encode(), ex=3600)
