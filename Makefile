@@ -18,10 +18,10 @@ train: setup ## train the Rasa model when data/, config.yml or domain/ changed
 validate: setup ## rasa data validate (domain, NLU, stories, rules)
 	@$(ENV) .venv-rasa/bin/rasa data validate --fail-on-warnings --domain domain --data data --config config.yml
 
-seed: setup ## create the database schema and the three demo tenants (idempotent)
+seed: setup ## create the database schema and the three demo tenants (idempotent; PROFILE=prod: in its PostgreSQL, once `make up PROFILE=prod` runs)
 	@$(ENV) .venv/bin/python -m backend.migrate && .venv/bin/python -m backend.seed
 
-up: train ## start backend, worker, action server and rasa in the background; wait until healthy
+up: train ## start backend, worker, action server and rasa in the background; wait until healthy. PROFILE=prod REPLICAS=N: PostgreSQL, Redis, N rasa and N action servers behind HAProxy, N workers (README "Going to production")
 	@scripts/stack.sh up
 
 reload: ## retrain if needed and swap the new model into the running rasa (no restart)
@@ -70,6 +70,10 @@ bench: seed up ## conversation latency, throughput and memory of the stack; back
 	  .venv/bin/python scripts/bench_integrations.py $(INTEGRATIONS_BENCH_ARGS)
 	@$(ENV) .venv/bin/python scripts/bench_analytics.py
 	@$(ENV) .venv/bin/python scripts/bench_web.py
+
+.PHONY: bench-replicas
+bench-replicas: ## through HAProxy with 1..N rasa replicas of `make up PROFILE=prod REPLICAS=N`: turns/s, p50/p95/p99, CPU ms per turn per process (REPLICA_COUNTS=1,2)
+	@export PROFILE=prod && $(ENV) .venv/bin/python scripts/bench_replicas.py --replicas "$(or $(REPLICA_COUNTS),1,2)" $(BENCH_ARGS)
 
 .PHONY: export-low-confidence
 export-low-confidence: ## customer messages the model was unsure of, as Rasa NLU YAML to annotate (THRESHOLD=0.6 SINCE=7 days, TENANT=, OUT=eval/review/low_confidence.yml)

@@ -30,6 +30,7 @@ start() {  # start NAME COMMAND...: supervised, in its own session so that `down
   if alive "$name"; then echo "stack: $name already running (pid $(cat "$RUN/$name.pid"))"; return; fi
   setsid "$ROOT/scripts/stack.sh" supervise "$name" "$@" >>"$LOG/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN/$name.pid"
+  grep -qx "$name" "$RUN/started" 2>/dev/null || echo "$name" >>"$RUN/started"  # for down/status
   echo "stack: started $name"
 }
 
@@ -99,11 +100,19 @@ stop_one() {
   rm -f "$RUN/$name.pid" "$RUN/$name.child" "$RUN/$name.exits"
 }
 
+started_names() {  # what `start` started, in order (the production profile's replicas too)
+  if [ -f "$RUN/started" ]; then cat "$RUN/started"; else printf '%s\n' "${SERVICES[@]}"; fi
+}
+
 stop_all() {
-  local i
+  local i names
+  mapfile -t names < <(started_names)
+  # The load balancer first (no new turns reach a stopping replica), then in reverse start order.
+  stop_one haproxy
+  for ((i = ${#names[@]} - 1; i >= 0; i--)); do stop_one "${names[$i]}"; done
   for ((i = ${#SERVICES[@]} - 1; i >= 0; i--)); do stop_one "${SERVICES[$i]}"; done
   stop_one sweeper  # the no-Redis loop's name before the scheduler replaced it
-  rm -f "$RUN/stack.env" "$RUN/worker.name"
+  rm -f "$RUN/stack.env" "$RUN/worker.name" "$RUN/started" "$RUN/profile" "$RUN/haproxy.sock"
 }
 
 choose_redis() {
@@ -164,7 +173,7 @@ up() {
 
 status() {
   local name
-  for name in "${SERVICES[@]}"; do
+  for name in $(started_names); do
     if alive "$name"; then
       echo "$name: running (supervisor pid $(cat "$RUN/$name.pid"), process pid $(child_of "$name"))"
     else
@@ -173,8 +182,10 @@ status() {
   done
 }
 
+source "$ROOT/scripts/stack_prod.sh"
+
 case "${1:-}" in
-  up) up ;;
+  up) if [ "$PROFILE" = prod ]; then up_prod; else up; fi ;;
   down) stop_all ;;
   status) status ;;
   supervise) shift; supervise "$@" ;;

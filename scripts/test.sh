@@ -20,6 +20,8 @@ need_debian_packages() {
   local missing=()
   command -v curl >/dev/null || missing+=(curl)
   command -v docker-compose >/dev/null || missing+=(docker-compose)
+  # The production profile's load balancer (tests/deploy, the configurations' checks).
+  command -v haproxy >/dev/null || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
   install_debian "${missing[@]}" || exit 1
 }
 
@@ -67,7 +69,7 @@ suite() {  # suite NAME COMMAND...
 }
 
 compose_config() {
-  SERVICE_TOKEN=x ENCRYPTION_KEY=x HASH_KEY=x RASA_TOKEN=x ACTIONS_TOKEN=x POSTGRES_PASSWORD=x \
+  SERVICE_TOKEN=x ENCRYPTION_KEY=x HASH_KEY=x RASA_TOKEN=x ACTIONS_TOKEN=x POSTGRES_PASSWORD=x REDIS_PASSWORD=x \
     docker-compose -f docker-compose.yml config -q
 }
 
@@ -135,6 +137,11 @@ suite "web app in a real browser (headless chromium)" .venv/bin/python -m pytest
   -p no:cacheprovider tests/web
 suite "end to end (rasa, action server, backend, worker)" .venv/bin/python -m pytest -q \
   -p no:cacheprovider tests/e2e
+# The production profile (make up PROFILE=prod REPLICAS=2: PostgreSQL, Redis, HAProxy, two rasa
+# and two action servers) under faults: a replica killed mid-turn, Redis killed, PostgreSQL
+# restarted, while conversations run through the load balancer.
+suite "production profile (2 replicas behind HAProxy; replica, Redis and PostgreSQL faults)" \
+  .venv/bin/python -m pytest -q -s -p no:cacheprovider tests/deploy
 
 echo
 if [ ${#failed[@]} -gt 0 ]; then

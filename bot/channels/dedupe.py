@@ -1,8 +1,11 @@
 """Drops repeated Twilio deliveries of one MessageSid, and keeps a failed one retryable.
 
-A key moves through two states: `pending` while its turn runs (a short TTL, so a turn that died
-with its process does not block Twilio's later retries for a day) and `done` once the customer was
-answered (kept for `ttl_seconds`). A failed turn releases its key so that the retry is processed.
+A key moves through two states: `pending` while its turn runs (with the time it started: after
+`pending_seconds` a turn that died with its process is taken over by the next retry, `abandoned`)
+and `done` once the customer was answered (kept for `ttl_seconds`). A failed turn releases its key so that the retry is processed.
+A turn that ran but whose replies the backend could not take is `unsent`, with the replies: the
+retry hands them over again instead of running the turn a second time (which would put the message
+in the tracker twice and move a form on twice).
 
 Where the keys live, and what that guarantees:
 - Redis (REDIS_URL set): shared by every rasa replica, so a repeat is recognised whichever replica
@@ -15,9 +18,10 @@ Where the keys live, and what that guarantees:
 from __future__ import annotations
 
 import enum
+import json
 import logging
 import time
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from redis import asyncio as aioredis
 from redis.exceptions import RedisError
@@ -26,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 PENDING = b"pending"
 DONE = b"done"
+UNSENT = b"unsent:"  # followed by the replies, as JSON
 # Local keys kept before expired ones are swept.
 LOCAL_SWEEP_AT = 10000
 
@@ -34,6 +39,18 @@ class Claim(enum.Enum):
     NEW = "new"          # first delivery: process it
     PENDING = "pending"  # a turn for it is running now (here or on another replica)
     DONE = "done"        # answered before: drop it
+    UNSENT = "unsent"    # its turn ran but the replies were not handed over: send `parked` ones
+    # Its turn started pending_seconds ago and never finished (the replica died): it may have run
+    # to the tracker before that, so look there before running it again.
+    ABANDONED = "abandoned"
+
+
+def _claim_of(state: bytes) -> Claim:
+    if state == DONE:
+        return Claim.DONE
+    if state.startswith(UNSENT):
+        return Claim.UNSENT
+    return Claim.PENDING
 
 
 class Deduplicator:
@@ -65,16 +82,26 @@ class Deduplicator:
     async def claim(self, key: str) -> Claim:
         seen = self._local_get(key)
         if seen is not None:
-            return Claim.DONE if seen == DONE else Claim.PENDING
+            return _claim_of(seen)
         if self._redis is not None:
             try:
-                if await self._redis.set(self._prefix + key, PENDING, nx=True, ex=self._pending_ttl):
+                name, now = self._prefix + key, time.time()
+                mine = PENDING + b":" + repr(now).encode()
+                if await self._redis.set(name, mine, nx=True, ex=self._ttl):
                     self._local_set(key, PENDING, self._pending_ttl)
                     return Claim.NEW
-                state = await self._redis.get(self._prefix + key)
+                state = await self._redis.get(name)
                 if state is None:  # expired between the two calls: claim it again
                     return await self.claim(key)
-                return Claim.DONE if state == DONE else Claim.PENDING
+                if state.startswith(PENDING + b":"):
+                    if now - float(state.split(b":", 1)[1]) < self._pending_ttl:
+                        return Claim.PENDING
+                    # Its turn died with its replica: the first retry to swap the claim takes it.
+                    if await self._redis.set(name, mine, xx=True, ex=self._ttl, get=True) == state:
+                        self._local_set(key, PENDING, self._pending_ttl)
+                        return Claim.ABANDONED
+                    return Claim.PENDING
+                return _claim_of(state)
             except (RedisError, OSError) as exc:
                 logger.warning("dedupe: Redis unavailable (%r); deciding in this process", exc)
         self._local_set(key, PENDING, self._pending_ttl)
@@ -89,6 +116,29 @@ class Deduplicator:
             except (RedisError, OSError) as exc:
                 logger.warning("dedupe: Redis unavailable (%r); %s is done in this process only",
                                exc, key.split(":", 1)[0])
+
+    async def park(self, key: str, replies: List[Dict[str, Any]]) -> None:
+        """The turn ran but its replies were not handed over: a retry sends these (`parked`)."""
+        state = UNSENT + json.dumps(replies).encode()
+        self._local_set(key, state, self._ttl)
+        if self._redis is not None:
+            try:
+                await self._redis.set(self._prefix + key, state, ex=self._ttl)
+            except (RedisError, OSError) as exc:
+                logger.warning("dedupe: Redis unavailable (%r); %s's replies wait in this process "
+                               "only", exc, key.split(":", 1)[0])
+
+    async def parked(self, key: str) -> Optional[List[Dict[str, Any]]]:
+        """The replies `park` kept for the key, or None."""
+        state = self._local_get(key)
+        if (state is None or not state.startswith(UNSENT)) and self._redis is not None:
+            try:
+                state = await self._redis.get(self._prefix + key)
+            except (RedisError, OSError) as exc:
+                logger.warning("dedupe: Redis unavailable (%r)", exc)
+        if state is None or not state.startswith(UNSENT):
+            return None
+        return json.loads(state[len(UNSENT):])
 
     async def release(self, key: str) -> None:
         """The turn failed before answering: Twilio's retry of the key is processed."""

@@ -26,7 +26,7 @@ from bot.channels.backend import BackendClient, BackendError, Tenant, customer_r
 from bot.channels.dedupe import Claim, Deduplicator
 from bot.channels.output import WhatsAppOutput
 from bot.channels.payloads import DEFAULT_TTL_SECONDS, PayloadSigner, neutralise
-from bot import speedups
+from bot import speedups, tracker_store
 from kit import clock, interactive, sender, texts
 from observability import logs
 from observability.errors import init_sentry
@@ -44,6 +44,9 @@ MAX_MEDIA_URL = 2048
 # A turn still running after this many seconds is answered with notices.TROUBLE (it goes on in the
 # background and its own replies follow), so the customer hears back within about 5 s.
 DEFAULT_TURN_DEADLINE = 4.0
+# A claimed MessageSid whose turn never finished (its replica was killed) is processed again by a
+# retry after this many seconds; a live turn finishes well within it (deadline, then the replies).
+DEFAULT_PENDING_SECONDS = 60
 # How long reading the conversation's tracker (pause, language) may take after a silent turn.
 TRACKER_READ_SECONDS = 1.0
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -115,6 +118,14 @@ def user_text(form: Dict[str, str], verified_payload: Optional[str] = None) -> s
     return neutralise(words)
 
 
+class UnsentReplies(Exception):
+    """The turn ran, but the backend did not take its replies (they are kept for the retry)."""
+
+    def __init__(self, replies: List[Dict[str, Any]], cause: BackendError) -> None:
+        super().__init__(str(cause))
+        self.replies, self.cause = replies, cause
+
+
 class WhatsAppInput(InputChannel):
     """Twilio WhatsApp webhook at /webhooks/whatsapp/webhook."""
 
@@ -140,17 +151,21 @@ class WhatsAppInput(InputChannel):
             payload_ttl_seconds=float(os.environ.get("WHATSAPP_PAYLOAD_TTL_SECONDS")
                                       or os.environ.get("MENU_TTL_SECONDS")
                                       or DEFAULT_TTL_SECONDS),
+            # How long a MessageSid whose turn died with its replica (a killed process: nothing
+            # released it) answers Twilio's retries with 503 before a retry is processed again.
+            pending_seconds=int(os.environ.get("WHATSAPP_PENDING_SECONDS") or DEFAULT_PENDING_SECONDS),
         )
 
     def __init__(self, backend_url: str, service_token: str, redis_url: Optional[str] = None,
                  public_url: Optional[str] = None, tenant_cache_seconds: float = 60.0,
                  turn_deadline_seconds: float = DEFAULT_TURN_DEADLINE,
-                 payload_ttl_seconds: float = DEFAULT_TTL_SECONDS) -> None:
+                 payload_ttl_seconds: float = DEFAULT_TTL_SECONDS,
+                 pending_seconds: int = DEFAULT_PENDING_SECONDS) -> None:
         speedups.install()
         turns.install()
         self.backend = BackendClient(backend_url, service_token, cache_seconds=tenant_cache_seconds)
         self.service_token = service_token
-        self.dedupe = Deduplicator(redis_url)
+        self.dedupe = Deduplicator(redis_url, pending_seconds=pending_seconds)
         self.payloads = PayloadSigner(service_token, payload_ttl_seconds)
         self.turn_deadline = turn_deadline_seconds
         # Behind a proxy Twilio signs the public URL, not the one this server sees.
@@ -238,6 +253,8 @@ class WhatsAppInput(InputChannel):
         except BackendError as exc:
             logger.error("sender check failed: %s", exc)
             return _error(503, "the backend is unavailable; Twilio will retry")
+        # Several replicas: a tracker store error fails the turn, never a silent in-memory tracker.
+        tracker_store.make_strict(getattr(getattr(request.app, "ctx", None), "agent", None))
         key = f"{tenant.tenant_id}:{form['MessageSid']}"
         claim = await self.dedupe.claim(key)
         if claim is Claim.DONE:
@@ -246,8 +263,16 @@ class WhatsAppInput(InputChannel):
             return _xml()
         if claim is Claim.PENDING:
             return _error(503, "this MessageSid is being processed; a retry will be answered")
+        if claim is Claim.UNSENT:
+            return await self.send_parked(key, tenant, phone, form["MessageSid"])
         try:
-            await self.process(request, tenant, phone, form, on_new_message)
+            await self.process(request, tenant, phone, form, on_new_message,
+                               abandoned=claim is Claim.ABANDONED)
+        except UnsentReplies as exc:
+            # The turn ran (it is in the tracker): the retry sends these, it does not run again.
+            await self.dedupe.park(key, exc.replies)
+            logger.error("replies for %s not handed to the backend: %s", key, exc.cause)
+            return _error(503, "the backend is unavailable; Twilio will retry")
         except BackendError as exc:
             await self.dedupe.release(key)
             logger.error("turn for %s failed: %s", key, exc)
@@ -259,8 +284,22 @@ class WhatsAppInput(InputChannel):
         await self.dedupe.complete(key)
         return _xml()
 
+    async def send_parked(self, key: str, tenant: Tenant, phone: str, message_sid: str) -> HTTPResponse:
+        """A retry of a message whose turn ran but whose replies the backend did not take."""
+        replies = await self.dedupe.parked(key)
+        if replies is None:  # gone meanwhile (sent by another retry): nothing left to do
+            return _xml()
+        try:
+            await self.backend.send_outbound(tenant.tenant_id, phone, replies, in_reply_to=message_sid)
+        except BackendError as exc:
+            logger.error("parked replies for %s still not handed over: %s", key, exc)
+            return _error(503, "the backend is unavailable; Twilio will retry")
+        await self.dedupe.complete(key)
+        logger.info("parked replies for %s handed over", key)
+        return _xml()
+
     async def process(self, request: Request, tenant: Tenant, phone: str, form: Dict[str, str],
-                      on_new_message: Handler) -> None:
+                      on_new_message: Handler, abandoned: bool = False) -> None:
         """Log the message, run the turn, and hand the replies to the backend (BackendError when
         the backend cannot take them: nothing was answered)."""
         media = media_of(form)
@@ -280,6 +319,13 @@ class WhatsAppInput(InputChannel):
             output.messages.append({"body": notice, "media_url": None})
         elif not text:
             output.messages.append({"body": TEXT_ONLY_REPLY, "media_url": None})
+        elif abandoned and (earlier := await self.earlier_turn(request, sender_id,
+                                                              form["MessageSid"])) is not None:
+            # The replica that ran it died after the tracker had it: its answer, not a second run.
+            logger.warning("%s:%s ran before its replica died; answering from the tracker",
+                           tenant.tenant_id, form["MessageSid"])
+            output.messages.extend(earlier or [{"body": notices.TROUBLE[notices.language_for(
+                body, None, tenant.primary_language)], "media_url": None}])
         else:
             metadata = {
                 "tenant_id": tenant.tenant_id, "customer_ref": ref,
@@ -322,8 +368,13 @@ class WhatsAppInput(InputChannel):
                 _, language = await self.conversation_state(request, sender_id)
             replies = self.issue_interactive(tenant, phone, output.messages,
                                              language or tenant.primary_language)
-            await self.backend.send_outbound(tenant.tenant_id, phone, replies,
-                                             in_reply_to=form["MessageSid"])
+            try:
+                await self.backend.send_outbound(tenant.tenant_id, phone, replies,
+                                                 in_reply_to=form["MessageSid"])
+            except BackendError as exc:
+                if text and notice is None:  # a Rasa turn ran: never run it again
+                    raise UnsentReplies(replies, exc) from exc
+                raise
 
     def issue_interactive(self, tenant: Tenant, phone: str, messages: List[Dict[str, Any]],
                           language: Optional[str]) -> List[Dict[str, Any]]:
@@ -400,6 +451,29 @@ class WhatsAppInput(InputChannel):
         task = asyncio.ensure_future(finish())
         self._late.add(task)
         task.add_done_callback(self._late.discard)
+
+    async def earlier_turn(self, request: Request, sender_id: str,
+                           message_sid: str) -> Optional[List[Dict[str, Any]]]:
+        """The texts the bot said after the customer's message `message_sid` when the tracker has
+        that message (its turn ran), else None. A tracker that cannot be read raises: the turn
+        fails and stays retryable."""
+        agent = getattr(getattr(request.app, "ctx", None), "agent", None)
+        store = getattr(agent, "tracker_store", None)
+        if store is None:
+            return None
+        tracker = await store.retrieve(sender_id)
+        if tracker is None:
+            return None
+        said: Optional[List[Dict[str, Any]]] = None
+        for event in tracker.events:
+            if event.type_name == "user":
+                if said is not None:
+                    break
+                if (event.metadata or {}).get("message_sid") == message_sid:
+                    said = []
+            elif said is not None and event.type_name == "bot" and event.text:
+                said.append({"body": event.text, "media_url": None})
+        return said
 
     async def conversation_state(self, request: Request,
                                  sender_id: str) -> Tuple[bool, Optional[str]]:

@@ -245,7 +245,7 @@ async def test_rasa_builds_the_broker_from_endpoints_yml_and_streams_tracker_eve
 async def test_production_endpoints_use_the_same_broker(monkeypatch) -> None:
     monkeypatch.setenv("BACKEND_URL", "http://backend:8000")
     for name in ("ACTION_SERVER_URL", "ACTIONS_TOKEN", "TRACKER_DB_HOST", "TRACKER_DB_PORT", "TRACKER_DB_NAME",
-                 "TRACKER_DB_USER", "TRACKER_DB_PASSWORD", "REDIS_HOST", "REDIS_PORT"):
+                 "TRACKER_DB_USER", "TRACKER_DB_PASSWORD", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD"):
         monkeypatch.setenv(name, "x")
     config = read_endpoint_config(str(ROOT / "endpoints.production.yml"), "event_broker")
     assert config is not None and config.type == "bot.analytics.ClassificationBroker"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
+from types import SimpleNamespace
 
 import pytest
 from rasa.core.channels.channel import UserMessage
@@ -138,3 +140,92 @@ async def test_without_redis_a_failed_send_stays_retryable(channel_server, backe
     backend.fail_outbound = False
     assert (await post(channel_server["url"], fields))[0] == 200
     assert [m["body"] for m in backend.outbound[0]["messages"]] == ["echo: retry me"]
+
+
+async def _a_failed_send_is_retried_without_running_the_turn_again(channel_server, backend):
+    backend.fail_outbound = True
+    fields = form("nataka viatu")
+    assert (await post(channel_server["url"], fields))[0] == 503
+    assert (await post(channel_server["url"], fields))[0] == 503  # the backend still refuses
+    backend.fail_outbound = False
+    assert (await post(channel_server["url"], fields))[0] == 200
+    assert (await post(channel_server["url"], fields))[0] == 200  # and now it is a repeat
+    # The turn ran once (a second run would put the message in the tracker twice and move a form
+    # on twice); its replies were handed over once, with the MessageSid they answer.
+    assert len(channel_server["received"]) == 1
+    assert [m["body"] for o in backend.outbound for m in o["messages"]] == ["echo: nataka viatu"]
+    assert backend.outbound[0]["in_reply_to"] == fields["MessageSid"]
+
+
+@pytest.mark.parametrize("channel_server", [os.environ.get("TEST_REDIS_URL")], indirect=True)
+async def test_a_failed_send_is_retried_without_running_the_turn_again(channel_server, backend):
+    """Issue 21: found by the replica fault test while PostgreSQL restarted (the replies wait in
+    Redis, so the retry may reach another replica)."""
+    if not os.environ.get("TEST_REDIS_URL"):
+        pytest.fail("TEST_REDIS_URL is not set: run the tests through `make test`")
+    await _a_failed_send_is_retried_without_running_the_turn_again(channel_server, backend)
+
+
+@pytest.mark.parametrize("channel_server", [DEAD_REDIS], indirect=True)
+async def test_without_redis_a_failed_send_is_retried_without_running_the_turn_again(
+        channel_server, backend):
+    await _a_failed_send_is_retried_without_running_the_turn_again(channel_server, backend)
+
+
+class _Store:
+    """The agent's tracker store as the channel reads it: one conversation's events."""
+
+    def __init__(self, events) -> None:
+        self.events = events
+
+    async def retrieve(self, sender_id):
+        from rasa.shared.core.trackers import DialogueStateTracker
+        return DialogueStateTracker.from_events(sender_id, self.events)
+
+
+async def _abandon(channel_server, fields, seconds_ago: float) -> None:
+    """What a replica killed mid-turn leaves in Redis: the MessageSid claimed `seconds_ago`."""
+    import time as clock
+    if not os.environ.get("TEST_REDIS_URL"):
+        pytest.fail("TEST_REDIS_URL is not set: run the tests through `make test`")
+    dedupe = channel_server["channel"].dedupe
+    await dedupe._redis.set(f"{dedupe._prefix}shop:{fields['MessageSid']}",
+                            b"pending:" + repr(clock.time() - seconds_ago).encode(), ex=3600)
+
+
+REDIS_PENDING = {"redis_url": os.environ.get("TEST_REDIS_URL"), "pending_seconds": 5}
+
+
+@pytest.mark.parametrize("channel_server", [REDIS_PENDING], indirect=True)
+async def test_a_turn_abandoned_after_its_tracker_had_it_is_answered_from_the_tracker(
+        channel_server, backend):
+    """Issue 21: the replica died between saving the tracker and handing over the replies; the
+    retry after pending_seconds must not run the turn a second time."""
+    from rasa.shared.core.events import BotUttered, UserUttered
+    fields = form("nataka viatu")
+    channel_server["app"].ctx.agent = SimpleNamespace(tracker_store=_Store([
+        UserUttered("hi", metadata={"message_sid": "SMearlier"}), BotUttered("Karibu!"),
+        UserUttered("nataka viatu", metadata={"message_sid": fields["MessageSid"]}),
+        BotUttered("Tuna viatu hivi: 1. Sneakers"), BotUttered("Unataka gani?")]))
+    await _abandon(channel_server, fields, seconds_ago=2)
+    assert (await post(channel_server["url"], fields))[0] == 503  # still within pending_seconds
+    await _abandon(channel_server, fields, seconds_ago=10)
+    assert (await post(channel_server["url"], fields))[0] == 200
+    assert channel_server["received"] == []  # not run again
+    assert [m["body"] for m in backend.outbound[0]["messages"]] == [
+        "Tuna viatu hivi: 1. Sneakers", "Unataka gani?"]
+    assert (await post(channel_server["url"], fields))[0] == 200  # now a plain repeat
+    assert len(backend.outbound) == 1
+
+
+@pytest.mark.parametrize("channel_server", [REDIS_PENDING], indirect=True)
+async def test_a_turn_abandoned_before_its_tracker_had_it_runs_on_the_retry(channel_server,
+                                                                             backend):
+    from rasa.shared.core.events import UserUttered
+    fields = form("nataka viatu")
+    channel_server["app"].ctx.agent = SimpleNamespace(tracker_store=_Store([
+        UserUttered("hi", metadata={"message_sid": "SMearlier"})]))
+    await _abandon(channel_server, fields, seconds_ago=10)
+    assert (await post(channel_server["url"], fields))[0] == 200
+    assert len(channel_server["received"]) == 1
+    assert [m["body"] for m in backend.outbound[0]["messages"]] == ["echo: nataka viatu"]

@@ -103,3 +103,41 @@ def test_the_backend_image_installs_from_the_lock_file_and_owns_its_state_direct
     user = logical.index("USER app")
     owned = re.search(r"mkdir -p /app/var/kb && chown -R app /app/var", logical)
     assert owned and owned.start() < user
+
+
+def test_the_production_topology_is_the_same_as_make_up_prod(services):
+    """Issue 21: HAProxy in front of REPLICAS rasa and action servers, PostgreSQL and Redis with
+    passwords, as scripts/stack_prod.sh (make up PROFILE=prod) and deploy/k8s describe it."""
+    for name in ("rasa", "actions"):
+        assert services[name]["deploy"]["replicas"] == "${REPLICAS:-2}", name
+        assert not services[name].get("ports"), f"{name} is reached through HAProxy only"
+    assert services["worker"]["deploy"]["replicas"] == "${WORKERS:-2}"
+    assert services["haproxy"]["ports"] == ["${RASA_PORT:-5005}:5005"]
+    rasa = environment(services["rasa"])
+    assert "--endpoints endpoints.production.yml" in command(services["rasa"])
+    assert rasa["ACTION_SERVER_URL"] == "http://haproxy:5055/webhook"
+    assert rasa["WHATSAPP_PUBLIC_URL"].startswith("${WHATSAPP_PUBLIC_URL")
+    assert environment(services["backend"])["RASA_URL"] == "http://haproxy:5005"
+    for name in ("backend", "worker", "scheduler", "rasa"):
+        assert environment(services[name])["REDIS_URL"].startswith("redis://:${REDIS_PASSWORD:?"), name
+    assert "--requirepass" in command(services["redis"])
+    assert environment(services["postgres"])["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+    haproxy = (ROOT / "docker" / "haproxy.cfg").read_text()
+    assert "server-template rasa- 16 rasa:5005 check" in haproxy
+    assert "option httpchk GET /webhooks/whatsapp/" in haproxy
+    assert "server-template actions- 16 actions:5055 check" in haproxy
+    stack = (ROOT / "scripts" / "stack_prod.sh").read_text()
+    for rule in ("option httpchk GET /webhooks/whatsapp/", "retry-on conn-failure empty-response",
+                 "option httpchk GET /health", "monitor-uri /haproxy-health"):
+        assert rule in haproxy and rule in stack, rule
+
+
+def test_the_load_balancer_configuration_is_valid_haproxy():
+    import shutil
+    import subprocess
+    haproxy = shutil.which("haproxy") or "/usr/sbin/haproxy"
+    if not Path(haproxy).exists():
+        pytest.fail("haproxy is not installed: run the tests through `make test`")
+    done = subprocess.run([haproxy, "-c", "-q", "-f", str(ROOT / "docker" / "haproxy.cfg")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
