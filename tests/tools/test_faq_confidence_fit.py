@@ -129,3 +129,37 @@ def test_the_shipped_model_was_fitted_on_every_dev_merchant_and_declines_for_uns
     for lang in ("en", "sw", "sheng"):
         assert unseen[lang]["correct_abstention"] >= 0.9, (lang, unseen[lang])
         assert unseen[lang]["answered_wrongly"] <= 0.05, (lang, unseen[lang])
+
+
+def _evaluation_files() -> list[Path]:
+    """Every FAQ question set: the demo shop's test and dev questions and every merchant's."""
+    return [FAQ / "questions.yaml", FAQ / "dev.yaml",
+            *sorted((FAQ / "merchants" / "dev").glob("*.yaml")),
+            *sorted((FAQ / "merchants" / "test").glob("*.yaml"))]
+
+
+def test_no_generated_phrasing_or_lexicon_entry_copies_an_evaluation_question(tmp_path):
+    """What the index adds to a merchant's base at rebuild (the title and the phrasebook's
+    Swahili and Sheng phrasings, backend/kb/phrasings.py) and the shop lexicon's words and
+    phrases (backend/kb/lexicon.py) copy no evaluation question of any set."""
+    from backend.domain.knowledge import fold
+    from backend.kb.lexicon import SHOP_LEXICON
+    from backend.kb.phrasings import PHRASEBOOK, generated_phrasings
+
+    bases = [ROOT / "backend" / "kb_data" / "demo-shop.yaml",
+             *sorted((FAQ / "merchants" / "kb").glob("*.yaml"))]
+    generated = [text for base in bases
+                 for entry in yaml.safe_load(base.read_text())["entries"]
+                 for text in generated_phrasings(entry.get("title", ""), entry["questions"])]
+    generated += [topic.sw for topic in PHRASEBOOK] + [topic.sheng for topic in PHRASEBOOK]
+    assert len(generated) > 300
+    as_base = tmp_path / "generated.yaml"
+    as_base.write_text(yaml.safe_dump({"entries": [{"key": "generated", "questions": generated}]},
+                                      allow_unicode=True))
+    assert near_copies(as_base, _evaluation_files()) == []
+    # A lexicon phrase (a key or value of two words or more) must not be a whole question
+    # either (a one-word question such as "swap?" may well be a word of the lexicon).
+    asked = {" ".join(fold(q).split()).strip(" ?.!") for path in _evaluation_files()
+             for q in questions_of(path)}
+    phrases = {text for pair in SHOP_LEXICON.items() for text in pair if " " in text}
+    assert len(phrases) > 100 and not phrases & asked
