@@ -228,7 +228,7 @@ DENSE_CALIBRATION: dict[str, tuple[float, float]] = {
 }
 DEFAULT_CALIBRATION = (0.5, 0.3)
 EVIDENCE = ("dense", "lexical_share", "unknown_share", "margin", "length", "relative",
-            "answer_dense", "dense_margin", "agreement", "lexical_best", "lexical_gap")
+            "answer_dense", "dense_margin", "agreement")
 
 
 @dataclass(frozen=True)
@@ -257,15 +257,6 @@ class AnswerEvidence:
     # 1.0 when the embedding and the words (BM25) both rank the best target first: two
     # independent readings of the question that agree are less often both wrong.
     agreement: float = 0.0
-    # log(1 + the best BM25 score any target of this tenant's base gets for the question, over
-    # the question's words and the English words the shop lexicon gives them): how much of the
-    # question this base's own words explain at all. BM25 weighs a word by its rarity in this
-    # base, so the figure is relative to the tenant's base, not to how many phrasings it has.
-    lexical_best: float = 0.0
-    # The best target's BM25 less the best BM25 of any other target, over the best BM25 (0 when
-    # no word is shared): whether the words point at the same entry as the answer, and how
-    # clearly (negative when another entry holds the question's words).
-    lexical_gap: float = 0.0
 
     def vector(self) -> tuple[float, ...]:
         return tuple(getattr(self, name) for name in EVIDENCE)

@@ -202,13 +202,10 @@ def evidence(kb: KbRuntime, index: TenantIndex, question: str, ranked: list[Cand
     share, unknown = index.coverage(question, best.target)
     dense_margin = (best.dense - ranked[1].dense) / span if len(ranked) > 1 else 0.0
     agreement = float(best.dense_rank == 1 and best.lexical_rank == 1)
-    lexical_best = max(c.lexical for c in ranked)
-    others_lexical = max((c.lexical for c in ranked[1:]), default=0.0)
-    lexical_gap = (best.lexical - others_lexical) / lexical_best if lexical_best > 0 else 0.0
     return AnswerEvidence(calibrated(best.dense, kb.calibration), share, unknown,
                           best.fused - runner_up,
                           math.log1p(len(set(terms(question)))), relative, answer_dense,
-                          dense_margin, agreement, math.log1p(lexical_best), lexical_gap)
+                          dense_margin, agreement)
 
 
 def _unsure(ctx: Context, tenant_id: str, asked: str, context: list[_Target], score: float,
