@@ -149,6 +149,8 @@ def merchant_runs(shop: DemoShop, kb: KbRuntime, afriqa: list[str], only: str = 
 
 
 def merchant_markdown(runs: list[dict[str, Any]]) -> list[str]:
+    if not runs:  # --no-merchants: merchants.md has them
+        return ["", "Small knowledge bases: eval/results/faq/merchants.md."]
     lines = ["", "## Small knowledge bases (merchant-sized)", "",
              "Each base imported into its own tenant through the import service, every question "
              "asked through the answer service (no LLM, no cache). hit@1 counts a question only "
