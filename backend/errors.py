@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from backend.domain.errors import (
@@ -40,6 +42,10 @@ STATUS_BY_ERROR: tuple[tuple[type[Exception], int], ...] = (
     (DomainError, 400),
 )
 AUTHENTICATE_HEADER = {"WWW-Authenticate": 'Bearer realm="backend"'}
+# How long a caller should wait before trying again when the database is overloaded or away.
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+log = logging.getLogger(__name__)
 
 
 def error_response(
@@ -105,9 +111,20 @@ def handle_integrity_error(error: IntegrityError) -> Response:
     return error_response(409, "The change conflicts with data that already exists.")
 
 
+def handle_database_unavailable(error: SQLAlchemyError) -> Response:
+    """No connection free in the pool in time, or the database refused or dropped one (or broke
+    a deadlock): the request's transaction was rolled back, so a retry is safe. 503 with
+    Retry-After, never a 500 that a provider or the channel would take as final."""
+    log.error("database unavailable (%s): answered 503", type(error).__name__, exc_info=error)
+    return error_response(503, "The service is busy and changed nothing; try again shortly.",
+                          headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)})
+
+
 def register_error_handlers(app: Flask) -> None:
     """Call after flask-smorest's Api(app) so these replace its HTTPException handler."""
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, handle_domain_error)
     app.register_error_handler(MoneyError, handle_domain_error)
     app.register_error_handler(IntegrityError, handle_integrity_error)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(PoolTimeout, handle_database_unavailable)

@@ -61,6 +61,29 @@ def test_unexpected_errors_are_500_without_details(app: Flask) -> None:
     assert "secret internals" not in body["description"]
 
 
+def test_a_database_that_is_overloaded_or_away_is_a_retryable_503(app: Flask, caplog) -> None:
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    def pool_exhausted() -> str:
+        raise PoolTimeout("QueuePool limit of size 5 overflow 10 reached")
+
+    def connection_lost() -> str:
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    app.add_url_rule("/pool-exhausted", "pool_exhausted", pool_exhausted)
+    app.add_url_rule("/connection-lost", "connection_lost", connection_lost)
+    for path in ("/pool-exhausted", "/connection-lost"):
+        response = app.test_client().get(path)
+        assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+        body = response.get_json()
+        assert body["code"] == 503 and "try again" in body["description"]
+        assert "QueuePool" not in body["description"] and "SELECT" not in body["description"]
+    # Logged as errors, with the kind of failure, for whoever watches the logs.
+    assert [r.levelname for r in caplog.records if "database unavailable" in r.getMessage()] == [
+        "ERROR", "ERROR"]
+
+
 def test_openapi_and_docs_are_served(client) -> None:
     spec = client.get("/openapi.json").get_json()
     assert spec["openapi"] == "3.0.3"
