@@ -193,7 +193,7 @@
       item.appendChild(table(["action", "policy", "confidence", "ms"], turn.actions.map(
         function (a) {
           var name = a.name + a.responses.map(function (r) {
-            return "\n  → " + (r.template || "") + " " + (r.text || "").slice(0, 60); }).join("");
+            return "\n  → " + (r.template || "") + " " + (r.text || "").replace(/\s+/g, " ").slice(0, 60); }).join("");
           return [name, a.policy || "–", percent(a.confidence),
                   a.duration_ms === null ? "–" : String(a.duration_ms)];
         })));
