@@ -100,6 +100,7 @@ def test_a_designer_talks_debugs_and_saves_a_story_that_passes(
         for seen in ("browse_products", "select_option", "action_show_products",
                      "RulePolicy", "LanguageDetector", "last_menu", "ranking"):
             assert seen in debug, seen
+        browser.driver.execute_script("document.getElementById('simulator').scrollIntoView()")
         browser.shoot("simulator-conversation")
 
         # A message taken back is gone from the debug view (and from the story).
@@ -115,6 +116,7 @@ def test_a_designer_talks_debugs_and_saves_a_story_that_passes(
         result = WebDriverWait(browser.driver, 30).until(
             lambda driver: driver.find_element(By.ID, "story-result").text or None)
         assert "simulator_designer_browses_en.yml" in result
+        browser.driver.execute_script("document.getElementById('story-form').scrollIntoView()")
         browser.shoot("simulator-saved")
     finally:
         browser.close()
