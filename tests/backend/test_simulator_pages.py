@@ -174,7 +174,7 @@ def test_a_designer_talks_through_the_signed_webhook_and_reads_the_tracker(
 
     saved = client.post("/app/simulator/story", json={"s": handle, "name": "Order and pay"},
                         headers=headers).get_json()
-    assert saved["file_name"] == "simulator_order_and_pay_en.yml"
+    assert saved["file_name"] == "simulator_order_and_pay_sw.yml"
     written = Path(saved["written_to"])
     assert written.read_text(encoding="utf-8") == saved["story"]
     story = yaml.safe_load(saved["story"])["stories"][0]
@@ -182,7 +182,7 @@ def test_a_designer_talks_through_the_signed_webhook_and_reads_the_tracker(
     assert story["steps"][0] == {"slot_was_set": [{"language": "sw"}]}
     download = client.get(f"/app/simulator/story.yml?s={handle}&name=Order+and+pay")
     assert download.status_code == 200 and download.data.decode() == saved["story"]
-    assert 'attachment; filename="simulator_order_and_pay_en.yml"' == \
+    assert 'attachment; filename="simulator_order_and_pay_sw.yml"' == \
         download.headers["Content-Disposition"]
 
     assert client.post("/app/simulator/rewind", json={"s": handle},

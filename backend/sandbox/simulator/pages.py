@@ -390,13 +390,11 @@ def rewind() -> Response:
 def _story(conversation: Conversation, name: str) -> tuple[str, str]:
     name = " ".join(name.split())[:80] or "simulator conversation"
     _, tracker = _tracker(conversation)
-    language = sender_language(tracker) or conversation.language
-    first_language = conversation.language
-    try:
-        text = story_yaml(tracker, name, first_language)
+    try:  # the story starts in the conversation's starting language and is named after it
+        text = story_yaml(tracker, name, conversation.language)
     except NothingToSave as error:
         raise PageError(422, "simulator.nothing_to_save") from error
-    return file_name(name, language), text
+    return file_name(name, conversation.language), text
 
 
 @blp.post("/story")
