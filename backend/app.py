@@ -20,6 +20,7 @@ from backend.errors import register_error_handlers
 from backend.observability import init_app as init_observability
 from backend.log_redaction import redact_logger
 from backend.sandbox.routes import register_blueprints as register_sandbox
+from backend.sandbox.simulator.pages import register_simulator
 from backend.settings import Settings
 from backend.web import register_web
 
@@ -74,4 +75,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     # The merchants' web app at /app/, after both: its pages authenticate, check their declared
     # scope and bind the audit actor themselves (backend/web/core.py).
     register_web(app)
+    if settings.sandbox:  # the designers' simulator, a page of the web app (sandbox only)
+        register_simulator(app)
     return app

@@ -169,6 +169,12 @@ class Settings:
     rasa_url: str = DEFAULT_RASA_URL
     rasa_token: str = field(default="", repr=False)
     rasa_timeout_seconds: float = 5.0
+    # The simulator (/app/simulator, sandbox mode only): where "save as test story" also writes
+    # the story in development (SIMULATOR_STORIES_DIR, e.g. tests/stories; empty: download only),
+    # and the public base URL the WhatsApp channel checks signatures against (WHATSAPP_PUBLIC_URL,
+    # as the channel reads it; empty: the Rasa URL the webhook is posted to).
+    simulator_stories_dir: str = ""
+    whatsapp_public_url: str = ""
     # Payments: the base URL providers call back (PUBLIC_URL), the sandbox provider simulators,
     # the M-Pesa callback source allow-list (empty: any source; from_env defaults it to
     # Safaricom's published addresses), unanswered STK pushes, withdrawals.
@@ -288,6 +294,8 @@ class Settings:
             ),
             rasa_url=env.get("RASA_URL", "").strip() or DEFAULT_RASA_URL,
             rasa_token=env.get("RASA_TOKEN", ""),
+            simulator_stories_dir=env.get("SIMULATOR_STORIES_DIR", "").strip(),
+            whatsapp_public_url=env.get("WHATSAPP_PUBLIC_URL", "").strip().rstrip("/"),
             store_timeout_seconds=float(_positive(
                 "STORE_TIMEOUT_SECONDS", env.get("STORE_TIMEOUT_SECONDS") or "20")),
             store_retries=int(env.get("STORE_RETRIES") or "3"),

@@ -158,7 +158,7 @@ up() {
   [ "${ACTIONS_AUTO_RELOAD:-1}" = 1 ] && reload=(--auto-reload)  # designers' edits apply at once
   start actions .venv-rasa/bin/python -m actions.server --host "$ACTIONS_HOST" --port "$ACTIONS_PORT" \
     "${reload[@]}"
-  start rasa .venv-rasa/bin/rasa run --enable-api --auth-token "$RASA_TOKEN" --interface "$BIND_HOST" \
+  start rasa .venv-rasa/bin/rasa run --enable-api --auth-token="$RASA_TOKEN" --interface "$BIND_HOST" \
     --port "$RASA_PORT" --credentials credentials.yml --endpoints endpoints.yml --model models
   wait_for backend 60 healthy "$BACKEND_URL/v1/health"
   if [ -n "$REDIS_URL" ]; then wait_for worker 60 worker_registered; fi

@@ -22,10 +22,13 @@ def _without_language(text: str, entity_results: List[Dict[str, Any]]) -> List[A
 
 
 def main() -> None:
+    """`test_stories.py [OUT] [STORIES]`: results into OUT (var/test-stories), the stories of
+    STORIES, a file or folder (tests/stories; e.g. one story the simulator saved)."""
     core_test._clean_entity_results = _without_language
     out = sys.argv[1] if len(sys.argv) > 1 else "var/test-stories"
+    stories = sys.argv[2] if len(sys.argv) > 2 else "tests/stories"
     sys.argv = ["rasa", "test", "core", "--model", "models/assistant.tar.gz",
-                "--stories", "tests/stories", "--fail-on-prediction-errors", "--out", out]
+                "--stories", stories, "--fail-on-prediction-errors", "--out", out]
     rasa_main()
 
 

@@ -37,6 +37,8 @@ SCOPES: Mapping[str, str] = MappingProxyType({
     "settings:read": "See the tenant's settings (opening hours, languages, features), tier limits "
                      "and usage",
     "settings:write": "Change the tenant's settings",
+    "simulator:use": "Talk to the assistant in the simulator (sandbox mode), see its debug view and "
+                     "save conversations as test stories",
 })
 ALL_SCOPES = frozenset(SCOPES)
 
@@ -56,6 +58,12 @@ BUILT_IN_ROLES: Mapping[str, frozenset[str]] = MappingProxyType({
                                 "bookings:write", "customers:read", "conversations:read",
                                 "conversations:reply", "knowledge:read", "settings:read"}),
     "viewer": _reads() - {"wallet:read", "analytics:read"},
+    # Conversation designers: the simulator, and what the assistant talks about (read only).
+    "designer": frozenset({"simulator:use", "catalog:read", "bookings:read", "knowledge:read",
+                           "conversations:read", "settings:read"}),
+    # The data team (the NLU review loop): what customers said and how it was classified.
+    "data": frozenset({"conversations:read", "analytics:read", "knowledge:read", "catalog:read",
+                       "settings:read"}),
 })
 ROLE_NAMES = tuple(BUILT_IN_ROLES)
 

@@ -89,6 +89,31 @@ class RasaClient:
         body = self._post(self._url(sender_id, "tracker/events"), events, what)
         return body if isinstance(body, dict) else {}
 
+    def append_events(self, sender_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+        """Appends events (e.g. `restart`, `rewind`, a `slot`) to the conversation; returns the
+        tracker."""
+        return self._append_events(sender_id, events, "append events")
+
+    def tracker(self, sender_id: str) -> dict[str, Any]:
+        """The conversation's tracker (GET /conversations/<id>/tracker): its events since the
+        last restart, slots, active loop and latest message."""
+        url = self._url(sender_id, "tracker")
+        params = {"token": self.token} if self.token else None
+        try:
+            response = requests.get(url, params=params, timeout=self.timeout)
+        except requests.RequestException as error:
+            raise RasaError(f"Rasa unreachable (tracker): {error}") from error
+        if response.status_code >= 400:
+            raise RasaError(f"Rasa answered {response.status_code} to tracker: "
+                            f"{response.text[:2000]}", status=response.status_code,
+                            body=response.text[:2000])
+        try:
+            body = response.json()
+        except ValueError as error:
+            raise RasaError("Rasa answered tracker with a body that is not JSON",
+                            status=response.status_code, body=response.text[:2000]) from error
+        return body if isinstance(body, dict) else {}
+
     def resume(self, sender_id: str) -> dict[str, Any]:
         """Appends `resume` and an `action_listen`, so the paused conversation continues and the
         customer's next message is handled as a fresh turn (messages sent while a person had the

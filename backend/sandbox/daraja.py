@@ -4,7 +4,8 @@ It validates what Daraja validates (Bearer token, Password = base64(shortcode + 
 timestamp) with a Nairobi timestamp, field formats and lengths, amount 1–250,000) and answers
 in Daraja's shapes. Outcomes per phone number, set through POST /sandbox/daraja/scenarios:
 "0" success, "1" insufficient funds, "1032" cancelled, "1037" unreachable, "2001" wrong PIN,
-"timeout" (no callback at all), plus duplicate callbacks and a delay. Without a scenario a
+"timeout" (no callback at all), plus duplicate callbacks and a delay; the simulator's phone
+(/app/simulator) sets "hold": the prompt waits until it is answered there (`finish_stk`). Without a scenario a
 number ending in 001032, 001037, 002001, 001111 (insufficient funds) or 000408 (timeout) gets
 that failure (e.g. 0712 001 032 cancels), else success.
 """
@@ -42,6 +43,7 @@ from backend.sandbox.common import (
     reply,
     save,
 )
+from backend.wiring import Context
 
 blp = Blueprint("daraja_simulator", __name__, url_prefix="/sandbox/daraja",
                 description="M-Pesa Daraja simulator (sandbox only)")
@@ -63,6 +65,7 @@ MAGIC_SUFFIXES = {"001032": "1032", "001037": "1037", "002001": "2001", "001111"
                   "000408": "timeout"}
 DEFAULT_DELAY_MS = 300
 SCENARIO_RESULTS = ("0", "1", "1032", "1037", "2001", "timeout")
+HOLD = "hold"  # set by the simulator's phone only (backend/sandbox/simulator/mpesa.py)
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -245,6 +248,10 @@ class StkPush(MethodView):
             # Like every stored phone, encrypted (the callback decrypts it to send it back).
             "phone_encrypted": context().crypto.encrypt(str(body["PhoneNumber"])),
             "callback_url": body["CallBackURL"], "result": None, "created": time.time(),
+            # Found again by the simulator's phone (the keyed hash, never the number).
+            "phone_hash": _scenario_key(str(body["PhoneNumber"])),
+            "account_reference": str(body["AccountReference"]),
+            "description": str(body["TransactionDesc"]),
         }
         scenario = scenario_for(str(body["PhoneNumber"]))
         record["scenario"] = scenario
@@ -259,18 +266,26 @@ class StkPush(MethodView):
         })
 
 
+def finish_stk(ctx: Context, record: dict[str, Any], result: str, duplicates: int = 0) -> None:
+    """The phone's answer to a prompt: the record's result and the callback (none for a
+    prompt left unanswered, "timeout", which STK query then reports as 1037)."""
+    if result == "timeout":
+        save("daraja-stk", record["checkout_request_id"], {"result": "1037"}, ctx)
+        return
+    save("daraja-stk", record["checkout_request_id"], {"result": result}, ctx)
+    payload = stk_callback(record, result, ctx.crypto.decrypt(record["phone_encrypted"]))
+    for _ in range(1 + duplicates):
+        post(record["callback_url"], json=payload)
+
+
 def _schedule_stk_result(record: dict[str, Any], scenario: dict[str, Any]) -> None:
     ctx = context()
     result = str(scenario["result"])
+    if result == HOLD:
+        return  # the simulator's phone answers it (finish_stk)
 
     def answer() -> None:
-        if result == "timeout":
-            save("daraja-stk", record["checkout_request_id"], {"result": "1037"}, ctx)
-            return
-        save("daraja-stk", record["checkout_request_id"], {"result": result}, ctx)
-        payload = stk_callback(record, result, ctx.crypto.decrypt(record["phone_encrypted"]))
-        for _ in range(1 + int(scenario.get("duplicates") or 0)):
-            post(record["callback_url"], json=payload)
+        finish_stk(ctx, record, result, int(scenario.get("duplicates") or 0))
 
     later(int(scenario.get("delay_ms", DEFAULT_DELAY_MS)) / 1000, answer)
 
@@ -380,7 +395,7 @@ class B2C(MethodView):
             return _bad("PartyB")
         conversation = "AG_" + datetime.now(NAIROBI).strftime("%Y%m%d") + "_" + new_id()[:16]
         scenario = scenario_for(str(body["PartyB"]))
-        result = "0" if scenario["result"] in ("0", "timeout") else str(scenario["result"])
+        result = "0" if scenario["result"] in ("0", "timeout", HOLD) else str(scenario["result"])
         outcome: dict[str, Any] = {"Result": {
             "ResultType": 0, "ResultCode": int(result),
             "ResultDesc": RESULT_DESCRIPTIONS.get(result, "Failed"),
