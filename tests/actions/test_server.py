@@ -96,7 +96,7 @@ async def test_rasa_sends_the_token_from_endpoints_yml_and_the_action_runs(
     monkeypatch.setenv("RASA_TRACKER_DB", "unused.db")
     monkeypatch.setenv("BACKEND_URL", "http://127.0.0.1:1")
     for name in ("TRACKER_DB_HOST", "TRACKER_DB_PORT", "TRACKER_DB_NAME", "TRACKER_DB_USER",
-                 "TRACKER_DB_PASSWORD", "REDIS_HOST", "REDIS_PORT"):
+                 "TRACKER_DB_PASSWORD", "REDIS_HOST", "REDIS_PORT", "REDIS_PASSWORD"):
         monkeypatch.setenv(name, "x")
     for endpoints in ("endpoints.yml", "endpoints.production.yml"):
         endpoint = read_endpoint_config(str(ROOT / endpoints), "action_endpoint")
