@@ -155,8 +155,8 @@ def test_custom_roles_and_overrides_make_the_scopes_deny_winning(
         assert scopes_for(session, TENANT_ID, user_id) == frozenset({"orders:write",
                                                                      "orders:read"})
     names = [r["name"] for r in client.get("/v1/roles", headers=SERVICE).get_json()["results"]]
-    assert names[:6] == ["owner", "admin", "finance", "catalog_manager", "support_agent",
-                         "viewer"] and names[6:] == ["stock"]
+    assert names[:8] == ["owner", "admin", "finance", "catalog_manager", "support_agent",
+                         "viewer", "designer", "data"] and names[8:] == ["stock"]
 
 
 def test_managing_members_needs_users_manage(app: Any, tenants: Context) -> None:
