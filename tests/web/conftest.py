@@ -157,8 +157,7 @@ class Browser:
             return
 
     def _arrived(self, old: Any, expect: str, what: str) -> None:
-        self.wait.until(expected_conditions.staleness_of(old),
-                        f"{what} did not leave {self.driver.current_url}")
+        self.wait.until(_replaced(old), f"{what} did not leave {self.driver.current_url}")
         self.wait.until(lambda driver: driver.execute_script(
             "return document.readyState") == "complete")
         self.wait.until(expected_conditions.presence_of_element_located(
@@ -183,6 +182,23 @@ class Browser:
 
     def close(self) -> None:
         self.driver.quit()
+
+
+def _replaced(old: Any) -> Any:
+    """A wait condition: `old` (an element) belongs to a page that is gone. selenium's
+    staleness_of knows only the stale-element error; chromium also answers 'Node with given id
+    does not belong to the document' for a node of the document just replaced."""
+    def check(_driver: WebDriver) -> bool:
+        try:
+            old.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as error:
+            if "does not belong to the document" in str(error):
+                return True
+            raise
+        return False
+    return check
 
 
 @pytest.fixture
