@@ -23,6 +23,8 @@ from typing import Dict, Iterator, List
 import pytest
 import requests
 
+from tests.e2e.conftest import group_alive
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -91,14 +93,6 @@ class ProdStack:
 
     def server(self, name: str) -> Dict[str, str]:
         return next(row for row in self.haproxy_stat() if row["svname"] == name)
-
-
-def group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.fixture(scope="session")
