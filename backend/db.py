@@ -2,19 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from pii.files import private_file
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 POSTGRES_CONNECT_TIMEOUT_SECONDS = 5
+# How long a write that must land (what an external call did) waits out a database restart.
+OUTLAST_SECONDS = 60.0
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def outlasting_restarts(work: Callable[[], T], what: str, seconds: float = OUTLAST_SECONDS) -> T:
+    """Run `work` (one whole transaction) again while the database cannot be reached (a restart,
+    a failover, a dropped connection) for up to `seconds`, then raise. For a write that must land
+    because something outside already happened, such as the outcome of a call to Twilio; only in
+    jobs and background senders, never in a request or a conversation turn."""
+    deadline = time.monotonic() + seconds
+    wait = 0.2
+    while True:
+        try:
+            return work()
+        except OperationalError as error:
+            if time.monotonic() + wait > deadline:
+                raise
+            log.warning("%s: database unreachable, again in %.1f s: %s", what, wait,
+                        str(error).splitlines()[0])
+            time.sleep(wait)
+            wait = min(wait * 2, 2.0)
 
 
 def ensure_sqlite_directory(url: str) -> None:

@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,7 +16,10 @@ import pytest
 from redis import Redis
 from rq import Queue, SimpleWorker
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from backend.db import outlasting_restarts
+from backend.providers.twilio import TwilioSender, TwilioSendError
 from backend.wiring import Context
 from backend.jobs.job_context import context_from_environment
 from backend.queueing.runner import InProcessRunner, is_final_attempt
@@ -173,7 +177,6 @@ def test_transient_errors_keep_messages_queued_until_the_last_attempt(
     ctx = unreachable.extensions["backend"]
     messages = [OutgoingMessage(body="one"), OutgoingMessage(body="two")]
     ids = store_outbound(ctx, TENANT_ID, CUSTOMER, messages, None)
-    from backend.providers.twilio import TwilioSendError
 
     with pytest.raises(TwilioSendError):
         deliver_batch(ctx, ids, final_attempt=False)
@@ -184,6 +187,83 @@ def test_transient_errors_keep_messages_queued_until_the_last_attempt(
     report = deliver_batch(ctx, ids, final_attempt=True)
     assert (report.sent, report.failed) == (0, 2)
     assert [row.status for row in outbound_rows(ctx)] == ["failed", "failed"]
+
+
+class DatabaseOutage:
+    """ctx.db.transaction raising what a PostgreSQL restart raises, `failures` times in a row,
+    once `start()` is called (e.g. right after the call to Twilio)."""
+
+    def __init__(self, ctx: Context, monkeypatch: pytest.MonkeyPatch, failures: int) -> None:
+        self.left = 0
+        self.failures = failures
+        self.raised = 0
+        real = ctx.db.transaction
+
+        @contextmanager
+        def transaction():
+            if self.left > 0:
+                self.left -= 1
+                self.raised += 1
+                raise OperationalError("UPDATE outbound_messages ...", {}, Exception(
+                    "server closed the connection unexpectedly"))
+            with real() as session:
+                yield session
+        monkeypatch.setattr(ctx.db, "transaction", transaction)
+
+    def start(self) -> None:
+        self.left = self.failures
+
+
+@pytest.mark.parametrize("reachable", [True, False], ids=["sent", "twilio-unreachable"])
+def test_the_outcome_of_a_send_outlasts_a_database_restart(
+    live_server: Callable[..., LiveServer], make_app, tenants, monkeypatch: pytest.MonkeyPatch,
+    reachable: bool,
+) -> None:
+    """The database drops right after the call to Twilio: the outcome is written once it is back,
+    so the row is neither left `sending` (failed as unknown by the sweep, never resent) nor sent
+    twice."""
+    server = live_server()
+    app = server.app if reachable else make_app(
+        twilio_sandbox_api_url=f"http://127.0.0.1:{free_port()}/sandbox/twilio")
+    ctx = app.extensions["backend"]
+    ids = store_outbound(ctx, TENANT_ID, CUSTOMER, [OutgoingMessage(body="one")], None)
+    outage = DatabaseOutage(ctx, monkeypatch, failures=3)
+    real_send = TwilioSender.send
+
+    def send_then_outage(self, **kwargs):
+        try:
+            return real_send(self, **kwargs)
+        finally:
+            outage.start()
+    monkeypatch.setattr(TwilioSender, "send", send_then_outage)
+
+    if reachable:
+        assert deliver_batch(ctx, ids, final_attempt=False).sent == 1
+    else:
+        with pytest.raises(TwilioSendError):
+            deliver_batch(ctx, ids, final_attempt=False)
+    assert outage.raised == 3
+    (row,) = outbound_rows(ctx)
+    if reachable:
+        assert settled(row.status) == "sent" and row.provider_sid and row.attempts == 1
+        assert [m["body"] for m in simulator_log(server)] == ["one"]
+    else:  # known not sent: queued again for the job's retry, not stuck in `sending`
+        assert (row.status, row.attempts) == ("queued", 1) and "unreachable" in row.error
+        monkeypatch.setattr(TwilioSender, "send", real_send)
+        assert deliver_batch(server.app.extensions["backend"], ids, final_attempt=False).sent == 1
+        assert [m["body"] for m in simulator_log(server)] == ["one"]
+
+
+def test_a_database_down_for_longer_than_the_outlast_time_raises(monkeypatch) -> None:
+    calls = []
+
+    def work() -> None:
+        calls.append(time.monotonic())
+        raise OperationalError("SELECT 1", {}, Exception("connection refused"))
+    with pytest.raises(OperationalError):
+        outlasting_restarts(work, "a write", seconds=1.0)
+    assert 3 <= len(calls) <= 6  # 0.2, 0.4, then a 0.8 s wait would pass the deadline
+    assert calls[-1] - calls[0] < 1.0
 
 
 def test_a_retry_sends_only_what_is_still_queued(live_server, tenants) -> None:

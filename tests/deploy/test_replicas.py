@@ -260,6 +260,13 @@ def test_replica_killed_redis_and_postgres_restarted_nothing_lost_or_doubled(pro
             problems.append(f"{c.phone[-4:]}: delivered {sum(got.values())} message(s), "
                             f"stored {sum(expected.values())}: extra {dict(got - expected)}, "
                             f"missing {dict(expected - got)}")
+            missing = list((expected - got).keys())
+            with psycopg.connect(stack.dsn("assistant"), connect_timeout=3) as db:
+                rows = db.execute(
+                    "select id, in_reply_to, status, attempts, error, created_at, updated_at "
+                    "from outbound_messages where in_reply_to = any(%s) and body = any(%s)",
+                    ([t.sid for t in c.turns], missing)).fetchall()
+            problems += [f"  undelivered row {row}" for row in rows]
 
     # Trackers, read back through Rasa behind the load balancer.
     with psycopg.connect(stack.dsn("rasa"), connect_timeout=3) as db:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
+from backend.db import outlasting_restarts
 from backend.wiring import Context
 from backend.domain.phones import whatsapp_address
 from backend.metrics import SENDS
@@ -203,6 +204,25 @@ def _record(
     error: str | None = None,
     error_code: int | None = None,
 ) -> None:
+    """Record what the call to Twilio did. The row stays claimed (`sending`) until this lands, so
+    it outlasts a database restart: otherwise a message known sent would end as unknown, and one
+    known not sent would never be sent again."""
+    outlasting_restarts(
+        lambda: _write_outcome(ctx, tenant_id, message_id, status, sent, error, error_code),
+        f"recording outbound {message_id} as {status}")
+    outcome = "retry" if status == "queued" else status
+    SENDS.labels(status=outcome).inc()
+    log.log(
+        logging.INFO if status == "sent" else logging.WARNING,
+        "whatsapp send %s",
+        outcome,
+        extra={"outbound_id": message_id, "provider_sid": sent.sid if sent else None,
+               "error": error},
+    )
+
+
+def _write_outcome(ctx: Context, tenant_id: str, message_id: int, status: str,
+                   sent: SentMessage | None, error: str | None, error_code: int | None) -> None:
     with ctx.db.transaction() as session:
         # A status callback may have landed while the call was still open: never move back. One
         # conditional UPDATE, so it holds on SQLite too (whose SELECT takes no lock: a status
@@ -224,12 +244,3 @@ def _record(
         message.error_code = error_code
         if sent is not None:
             message.provider_sid = sent.sid
-    outcome = "retry" if status == "queued" else status
-    SENDS.labels(status=outcome).inc()
-    log.log(
-        logging.INFO if status == "sent" else logging.WARNING,
-        "whatsapp send %s",
-        outcome,
-        extra={"outbound_id": message_id, "provider_sid": sent.sid if sent else None,
-               "error": error},
-    )
