@@ -46,7 +46,8 @@ train_pid=$!
 nice -n 10 scripts/services.sh start || exit 1
 # (after the services, which may install PostgreSQL and Redis: one apt-get at a time)
 browser_log=$(mktemp)
-need_browser >"$browser_log" 2>&1 &
+browser_status=$(mktemp)  # need_browser's exit status, once it is done
+( need_browser; echo $? >"$browser_status" ) >"$browser_log" 2>&1 &
 browser_pid=$!
 trap 'kill "$train_pid" 2>/dev/null; scripts/services.sh stop' EXIT
 eval "$(scripts/services.sh env)"
@@ -79,13 +80,15 @@ compose_config() {
 # end-to-end suite.
 background() {  # background NAME LOG COMMAND...: runs COMMAND niced; `finish NAME LOG PID` reports
   local name=$1 log=$2; shift 2
-  ( start=$SECONDS
+  ( start=$SECONDS status=0
     if nice -n 10 "$@"; then echo "=== $name: passed in $((SECONDS - start)) s"
-    else echo "=== $name: FAILED"; exit 1; fi ) >"$log" 2>&1 &
+    else echo "=== $name: FAILED"; status=1; fi
+    touch "$log.done"  # for a job that waits for this one (its pid stays until it is waited for)
+    exit $status ) >"$log" 2>&1 &
 }
 finish() {  # finish NAME LOG PID
   echo
-  echo "=== $1 (started with the training)"
+  echo "=== $1 (ran beside other suites)"
   wait "$3" || failed+=("$1")
   cat "$2"
 }
@@ -105,7 +108,27 @@ rasa_name="rasa side (NLU components, channel, actions, kit, fakes against the b
 background "$rasa_name" "$rasa_log" .venv-rasa/bin/python -m pytest -q -p no:cacheprovider \
   tests/bot tests/channel tests/actions tests/kit tests/contract "${MODEL_TESTS[@]/#/--ignore=}"
 rasa_pid=$!
-trap 'kill "$train_pid" "$backend_pid" "$rasa_pid" 2>/dev/null; scripts/services.sh stop' EXIT
+# The dashboard in headless chromium needs no model either: it starts once the backend suite is
+# done (they share the test databases) and chromium is installed, still beside the training, whose
+# last minutes leave a core free. Screenshots of every page at phone and desktop width go to
+# SCREENSHOT_DIR (default a temporary folder; the suite prints where).
+browser_ready() {  # waits for need_browser; fails (with its log) when chromium could not be had
+  while [ ! -s "$browser_status" ]; do sleep 2; done
+  [ "$(cat "$browser_status")" = 0 ] && return 0
+  cat "$browser_log"; echo "test: chromium could not be installed" >&2; return 1
+}
+dashboard_after_backend() {
+  while [ ! -e "$backend_log.done" ]; do sleep 5; done
+  browser_ready && nice -n 10 .venv/bin/python -m pytest -q -s -p no:cacheprovider \
+    tests/web --ignore=tests/web/test_simulator.py
+}
+dashboard_log=$(mktemp)
+dashboard_name="web app in a real browser (headless chromium)"
+( start=$SECONDS
+  if dashboard_after_backend; then echo "=== $dashboard_name: passed in $((SECONDS - start)) s"
+  else echo "=== $dashboard_name: FAILED"; exit 1; fi ) >"$dashboard_log" 2>&1 &
+dashboard_pid=$!
+trap 'kill "$train_pid" "$backend_pid" "$rasa_pid" "$dashboard_pid" 2>/dev/null; scripts/services.sh stop' EXIT
 
 suite "rasa data validate" .venv-rasa/bin/rasa data validate --fail-on-warnings \
   --domain domain --data data --config config.yml
@@ -122,19 +145,35 @@ if ! wait "$train_pid"; then
 fi
 grep -v "it/s\]\|s/it\]" "$train_log" | tail -n 40
 finish "$rasa_name" "$rasa_log" "$rasa_pid"
-suite "the trained model (consent messages, channel turns with the action server down)" \
-  .venv-rasa/bin/python -m pytest -q -p no:cacheprovider "${MODEL_TESTS[@]}"
-suite "test stories (every flow in English, Swahili, Sheng)" .venv-rasa/bin/python \
-  scripts/test_stories.py "${TMPDIR:-/tmp}/wa-commerce-test-stories"
+# Three suites that need the model and keep about one core busy each run side by side: the trained
+# model's own tests, the test stories, and the designers' simulator in chromium (its own real
+# stack; it ends by running the story it saved through scripts/test_stories.py).
+model_log=$(mktemp)
+model_name="the trained model (consent messages, channel turns with the action server down)"
+background "$model_name" "$model_log" .venv-rasa/bin/python -m pytest -q -p no:cacheprovider \
+  "${MODEL_TESTS[@]}"
+model_pid=$!
+stories_log=$(mktemp)
+stories_name="test stories (every flow in English, Swahili, Sheng)"
+background "$stories_name" "$stories_log" .venv-rasa/bin/python scripts/test_stories.py \
+  "${TMPDIR:-/tmp}/wa-commerce-test-stories"
+stories_pid=$!
+simulator_log=$(mktemp)
+simulator_name="the simulator in a real browser (headless chromium, its own real stack)"
+( start=$SECONDS
+  if browser_ready && .venv/bin/python -m pytest -q -s -p no:cacheprovider tests/web/test_simulator.py
+  then echo "=== $simulator_name: passed in $((SECONDS - start)) s"
+  else echo "=== $simulator_name: FAILED"; exit 1; fi ) >"$simulator_log" 2>&1 &
+simulator_pid=$!
+trap 'kill "$backend_pid" "$dashboard_pid" "$model_pid" "$stories_pid" "$simulator_pid" 2>/dev/null; scripts/services.sh stop' EXIT
 suite "no evaluation sentence in the training data" .venv-rasa/bin/python scripts/eval_nlu.py \
   --overlap-only
-# The end-to-end suite times whole turns: it runs alone, once the backend suite is done.
+finish "$model_name" "$model_log" "$model_pid"
+finish "$stories_name" "$stories_log" "$stories_pid"
+finish "$simulator_name" "$simulator_log" "$simulator_pid"
+# The end-to-end suite times whole turns: it runs alone, once the suites beside it are done.
 finish "$backend_name" "$backend_log" "$backend_pid"
-# The dashboard in headless chromium (screenshots of every page at phone and desktop width go to
-# SCREENSHOT_DIR, default a temporary folder; the suite prints where).
-wait "$browser_pid" || { cat "$browser_log"; echo "test: chromium could not be installed" >&2; }
-suite "web app in a real browser (headless chromium)" .venv/bin/python -m pytest -q -s \
-  -p no:cacheprovider tests/web
+finish "$dashboard_name" "$dashboard_log" "$dashboard_pid"
 suite "end to end (rasa, action server, backend, worker)" .venv/bin/python -m pytest -q \
   -p no:cacheprovider tests/e2e
 # The production profile (make up PROFILE=prod REPLICAS=2: PostgreSQL, Redis, HAProxy, two rasa
