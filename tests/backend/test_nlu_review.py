@@ -20,7 +20,6 @@ from sqlalchemy import select
 from backend.domain.permissions import BUILT_IN_ROLES
 from backend.models import ApiKey, AuditLog, NluClassification, NluReview
 from backend.services.conversations.review import (
-    CandidateSources,
     annotated,
     masked_text,
     review_entities,
