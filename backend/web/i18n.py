@@ -45,7 +45,7 @@ EN: dict[str, str] = {
     "review.candidate_intro": "Writes the reviewed messages as Rasa NLU YAML per language (new sentences only; evaluation sentences refused). Not configured to write into the working tree: the YAML is shown to download.",
     "review.candidate_intro_dir": "Writes the reviewed messages into {dir}/<language>/review.yml (new sentences only; evaluation sentences refused). Then run make train and make eval.",
     "review.write": "Write candidate",
-    "review.result": "{reviewed} reviewed messages: {written} new examples written, {duplicates} already in the training data, {refused} refused.",
+    "review.result": "{reviewed} reviewed messages: {written} new examples, {duplicates} already in the training data, {refused} refused.",
     "review.yaml": "The file",
     "review.refused": "Refused",
     "review.duplicates": "Already in the training data",
