@@ -174,6 +174,9 @@ class Settings:
     # and the public base URL the WhatsApp channel checks signatures against (WHATSAPP_PUBLIC_URL,
     # as the channel reads it; empty: the Rasa URL the webhook is posted to).
     simulator_stories_dir: str = ""
+    # The NLU review loop's candidate data in development (NLU_REVIEW_DIR, e.g. data/nlu: each
+    # language's reviewed messages go to <dir>/<language>/review.yml; empty: download only).
+    nlu_review_dir: str = ""
     whatsapp_public_url: str = ""
     # Payments: the base URL providers call back (PUBLIC_URL), the sandbox provider simulators,
     # the M-Pesa callback source allow-list (empty: any source; from_env defaults it to
@@ -295,6 +298,7 @@ class Settings:
             rasa_url=env.get("RASA_URL", "").strip() or DEFAULT_RASA_URL,
             rasa_token=env.get("RASA_TOKEN", ""),
             simulator_stories_dir=env.get("SIMULATOR_STORIES_DIR", "").strip(),
+            nlu_review_dir=env.get("NLU_REVIEW_DIR", "").strip(),
             whatsapp_public_url=env.get("WHATSAPP_PUBLIC_URL", "").strip().rstrip("/"),
             store_timeout_seconds=float(_positive(
                 "STORE_TIMEOUT_SECONDS", env.get("STORE_TIMEOUT_SECONDS") or "20")),

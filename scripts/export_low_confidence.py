@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -30,18 +29,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from backend.db import Database  # noqa: E402
-from backend.services.conversations.classifications import ReviewExample, low_confidence_examples  # noqa: E402
+from backend.services.conversations.classifications import (  # noqa: E402
+    ReviewExample,
+    as_example,
+    low_confidence_examples,
+)
 from backend.settings import Settings  # noqa: E402
 
 DEFAULT_OUT = REPO / "eval" / "review" / "low_confidence.yml"
-# Rasa reads "[text](entity)", "[text]{...}" and "[text][...]" in an example as entity markup.
-ENTITY_MARKUP = re.compile(r"\](?=[({\[])")
-
-
-def as_example(text: str) -> str:
-    """The customer's words as an example Rasa reads back unchanged: a space breaks anything
-    that would look like entity markup."""
-    return ENTITY_MARKUP.sub("] ", text)
 
 
 def render(examples: Sequence[ReviewExample], header: str) -> str:

@@ -39,6 +39,8 @@ SCOPES: Mapping[str, str] = MappingProxyType({
     "settings:write": "Change the tenant's settings",
     "simulator:use": "Talk to the assistant in the simulator (sandbox mode), see its debug view and "
                      "save conversations as test stories",
+    "nlu:review": "Review the customer messages the assistant was unsure of (masked): assign "
+                  "intents and entities, discard, write them as candidate training data",
 })
 ALL_SCOPES = frozenset(SCOPES)
 
@@ -63,7 +65,7 @@ BUILT_IN_ROLES: Mapping[str, frozenset[str]] = MappingProxyType({
                            "conversations:read", "settings:read"}),
     # The data team (the NLU review loop): what customers said and how it was classified.
     "data": frozenset({"conversations:read", "analytics:read", "knowledge:read", "catalog:read",
-                       "settings:read"}),
+                       "settings:read", "nlu:review"}),
 })
 ROLE_NAMES = tuple(BUILT_IN_ROLES)
 

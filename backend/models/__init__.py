@@ -46,7 +46,7 @@ from backend.models.messages import (
     UsageWarning,
     UsageWarningNotice,
 )
-from backend.models.nlu_log import NluClassification
+from backend.models.nlu_log import NluClassification, NluReview
 from backend.models.operator import FeeWaiver, TenantOnboarding, TenantStatusChange
 from backend.models.orders import Cart, CartItem, IdempotencyKey, Order, OrderLine
 from backend.models.payments import Payment, PaymentEvent, PaymentSettings
@@ -116,6 +116,7 @@ __all__ = [
     "StoreIntegration",
     "StoreStockAdjustment",
     "NluClassification",
+    "NluReview",
     "Order",
     "OrderLine",
     "OutboundMessage",

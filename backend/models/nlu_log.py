@@ -43,3 +43,27 @@ class NluClassification(Base):
     entities: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # When the customer's message was classified (the event's timestamp).
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class NluReview(Base):
+    """A reviewer's decision on one logged customer message (the NLU review loop): the intent it
+    really is, with entities marked over its masked text, or discarded. One row per message; a
+    changed decision overwrites it (who and when of the last change; the audit log keeps the
+    history)."""
+
+    __tablename__ = "nlu_reviews"
+    __table_args__ = (
+        UniqueConstraint("classification_id"),
+        Index("ix_nlu_reviews_tenant_id_decided_at", "tenant_id", "decided_at"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    classification_id: Mapped[int] = mapped_column(
+        ForeignKey("nlu_classifications.id", ondelete="CASCADE"))
+    decision: Mapped[str] = mapped_column(String(16))  # "intent" or "discard"
+    intent: Mapped[str | None] = mapped_column(String(128))
+    # [{"start", "end", "entity", "value"}] over the masked text, sorted by start.
+    entities: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    decided_by: Mapped[str] = mapped_column(String(64))  # "user:5", "api_key:3"
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

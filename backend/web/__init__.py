@@ -17,6 +17,7 @@ from backend.web import (
     knowledge,
     orders,
     overview,
+    review,
     shop_settings,
     static_files,
     users,
@@ -25,7 +26,7 @@ from backend.web import (
 from backend.web.core import blp, limit_body
 
 PAGES = (auth_pages, join, overview, orders, appointments, inbox, customers, catalog, knowledge,
-         wallet, shop_settings, users, static_files)
+         wallet, shop_settings, users, review, static_files)
 
 
 def register_web(app: Flask) -> None:

@@ -48,6 +48,7 @@ TABLE_BY_PARAMETER = {
     "token_id": "personal_access_tokens",
     "setup_id": "billing_cards",
     "run_id": "integration_runs",
+    "classification_id": "nlu_classifications",
 }
 # String parameters: what FIRST has under that name (its own custom role).
 STRING_BY_PARAMETER = {"name": "isolation-role", "provider": "woocommerce"}
@@ -81,6 +82,7 @@ VALIDATED_BEFORE_LOOKUP: dict[tuple[str, str], dict[str, Any]] = {
         "weekday": 1, "start": "09:00", "end": "10:00", "capacity": 1},
     ("PATCH", "/v1/members/<int:user_id>"): {"role": "viewer"},
     ("PUT", "/v1/roles/<string:name>"): {"scopes": ["catalog:read"]},
+    ("PUT", "/v1/nlu/review/<int:classification_id>"): {"decision": "discard"},
 }
 # (method, rule) whose path parameter names a kind, not another tenant's object: the caller's own
 # (connecting a WooCommerce store makes the caller's own integration).
@@ -144,6 +146,7 @@ def seeded(ctx: Context, client) -> dict[str, list[int]]:
         _invoice(ctx, demo.tenant.id)
     _staff(ctx)
     _billing_card_and_store(ctx)
+    _nlu_classification(ctx)
     ids: dict[str, list[int]] = {}
     with ctx.db.engine.connect() as connection:
         for table in tenant_tables():
@@ -203,6 +206,16 @@ def _billing_card_and_store(ctx: Context) -> None:
         session.flush()
         session.add(IntegrationRun(tenant_id=FIRST.tenant.id, integration_id=store.id,
                                    kind="initial", status="succeeded"))
+
+
+def _nlu_classification(ctx: Context) -> None:
+    """A message FIRST's assistant was unsure of (in the NLU review queue)."""
+    from backend.models import NluClassification
+
+    with ctx.db.transaction() as session:
+        session.add(NluClassification(tenant_id=FIRST.tenant.id, message_id="isolation-1",
+                                      text="hizo ni ngapi", intent="price_check",
+                                      confidence=0.3, language="sw"))
 
 
 def _knowledge_base(ctx: Context, tenant_id: str) -> None:

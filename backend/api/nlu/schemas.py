@@ -89,3 +89,105 @@ class ClassificationQuerySchema(PageQuerySchema):
                             metadata={"description": "Classified at or after (UTC if no offset)"})
     end = fields.DateTime(load_default=None, data_key="to",
                           metadata={"description": "Classified before"})
+
+
+# ------------------------------------------------------------------ the review loop
+
+class ReviewEntitySchema(Schema):
+    start = BoundedInt(required=True, metadata={"description": "Offset in the masked text"})
+    end = BoundedInt(required=True, metadata={"description": "End offset (exclusive)"})
+    entity = fields.Str(required=True, validate=validate.Length(min=1, max=64),
+                        metadata={"description": "An entity of the domain (domain/*.yml)"})
+    value = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=200),
+                       metadata={"description": "Default: the span's words"})
+
+
+class ReviewDecisionSchema(Schema):
+    decision = fields.Str(metadata={"description": "intent or discard"})
+    intent = fields.Str(allow_none=True)
+    entities = fields.List(fields.Nested(ReviewEntitySchema))
+    decided_by = fields.Str(metadata={"description": "user:<id> or api_key:<id>"})
+    decided_at = UtcDateTime()
+
+
+class ReviewItemSchema(Schema):
+    id = Id(metadata={"description": "The classified message's id"})
+    tenant_id = fields.Str()
+    text = fields.Str(metadata={"description": "Masked: phones, e-mails, M-Pesa codes"})
+    language = fields.Str(allow_none=True)
+    intent = fields.Str(allow_none=True, metadata={"description": "What the model predicted"})
+    confidence = fields.Float()
+    fallback = fields.Bool(metadata={"description": "The model fell back (nlu_fallback)"})
+    suggested_intent = fields.Str(allow_none=True,
+                                  metadata={"description": "The model's best real intent"})
+    created_at = UtcDateTime()
+    review = fields.Nested(ReviewDecisionSchema, allow_none=True)
+
+
+ReviewPageSchema = page_schema(ReviewItemSchema, "NluReviewPage")
+
+
+class ReviewQuerySchema(PageQuerySchema):
+    threshold = fields.Float(load_default=0.6, validate=CONFIDENCE,
+                             metadata={"description": "Messages classified below this "
+                                                      "confidence (and every fallback)"})
+    status = fields.Str(load_default="pending",
+                        validate=validate.OneOf(["pending", "reviewed", "discarded", "all"]))
+    intent = fields.Str(load_default=None, validate=validate.Length(min=1, max=128),
+                        metadata={"description": "The predicted intent (nlu_fallback too)"})
+    language = fields.Str(load_default=None, validate=validate.Length(min=1, max=16))
+    start = fields.DateTime(load_default=None, data_key="from",
+                            metadata={"description": "Classified at or after (UTC if no offset)"})
+    end = fields.DateTime(load_default=None, data_key="to",
+                          metadata={"description": "Classified before"})
+
+
+class OperatorReviewQuerySchema(ReviewQuerySchema):
+    tenant = fields.Str(load_default=None, validate=validate.Length(min=1, max=64),
+                        metadata={"description": "One tenant (default: every tenant)"})
+
+
+class ReviewDecideSchema(Schema):
+    decision = fields.Str(required=True, validate=validate.OneOf(["intent", "discard"]))
+    intent = fields.Str(load_default=None, allow_none=True,
+                        validate=validate.Length(min=1, max=128),
+                        metadata={"description": "Required with decision intent: one of the "
+                                                 "domain's intents"})
+    entities = fields.List(fields.Nested(ReviewEntitySchema), load_default=list,
+                           validate=validate.Length(max=20))
+
+
+class CandidateRequestSchema(Schema):
+    language = fields.Str(load_default=None, allow_none=True,
+                          validate=validate.Length(min=1, max=16),
+                          metadata={"description": "One language (default: every language)"})
+
+
+class CandidateFileSchema(Schema):
+    language = fields.Str()
+    file_name = fields.Str(metadata={"description": "<language>/review.yml"})
+    examples = fields.List(fields.Str(), metadata={"description": "The new examples"})
+    content = fields.Str(metadata={"description": "The whole file (Rasa NLU YAML)"})
+    written_to = fields.Str(allow_none=True,
+                            metadata={"description": "Where it was written (NLU_REVIEW_DIR); "
+                                                     "null: download only"})
+
+
+class RefusedSchema(Schema):
+    id = Id()
+    language = fields.Str()
+    text = fields.Str()
+    reason = fields.Str(metadata={"description": "evaluation or language"})
+    detail = fields.Str()
+
+
+class CandidateResultSchema(Schema):
+    reviewed = Count()
+    files = fields.List(fields.Nested(CandidateFileSchema))
+    duplicates = fields.List(fields.Str(), metadata={"description": "Already in data/nlu"})
+    refused = fields.List(fields.Nested(RefusedSchema))
+
+
+class VocabularySchema(Schema):
+    intents = fields.List(fields.Str())
+    entities = fields.List(fields.Str())

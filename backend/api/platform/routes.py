@@ -13,6 +13,8 @@ from backend.api.analytics.schemas import ActiveTenantsSchema
 from backend.api.audit_logs.schemas import AuditLogPageSchema, AuditQuerySchema
 from backend.api.auth import require_operator
 from backend.api.common import SERVICE_SECURITY, ErrorSchema, context, principal
+from backend.api.nlu.routes import review_filter
+from backend.api.nlu.schemas import OperatorReviewQuerySchema, ReviewPageSchema
 from backend.api.pagination import paginated
 from backend.api.platform.schemas import (
     CredentialsTestSchema,
@@ -48,6 +50,7 @@ from backend.services.operator.tenants import (
     reactivate,
     suspend,
 )
+from backend.services.conversations.review import review_queue
 from backend.services.platform.revenue import SOURCES, monthly_revenue
 from backend.services.platform.tenants import NewTenant
 from backend.services.platform.usage import update_settings_with_usage
@@ -238,3 +241,19 @@ class PlatformAuditLogs(MethodView):
         paging as GET /v1/audit-logs. A tenant's records (its suspension, tier change...) are in
         that tenant's log."""
         return paginated(list_platform_audit_logs(context(), **query))
+
+
+@blp.route("/nlu/review")
+class OperatorReviewQueue(MethodView):
+    @requires(OPERATOR)
+    @blp.doc(security=OPERATOR_SECURITY)
+    @blp.arguments(OperatorReviewQuerySchema, location="query", as_kwargs=True)
+    @blp.response(200, ReviewPageSchema)
+    def get(self, page: int, page_size: int, threshold: float, status: str,
+            tenant: str | None = None, start: Any = None, end: Any = None,
+            intent: str | None = None, language: str | None = None) -> dict[str, Any]:
+        """The NLU review queue across tenants (or one): messages the model was unsure of or
+        fell back on, masked"""
+        where = review_filter(threshold, status, start, end, intent, language)
+        return paginated(review_queue(context(), [tenant] if tenant else None, where, page,
+                                      page_size))

@@ -7,6 +7,7 @@ Twilio MessageSid when there is one, else through the customer reference in the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,6 +31,8 @@ from backend.services.platform.pages import Page, check_page, fetch_page
 from backend.services.platform.tenants import require_tenant
 
 MAX_BATCH = 500
+# Rasa reads "[text](entity)", "[text]{...}" and "[text][...]" in an example as entity markup.
+ENTITY_MARKUP = re.compile(r"\](?=[({\[])")
 RANKING_KEPT = 3
 FALLBACK_INTENT = "nlu_fallback"
 
@@ -283,6 +286,12 @@ def list_classifications(
         return Page(count, page, page_size, [_view(row) for row in rows])
 
 
+def as_example(text: str) -> str:
+    """A customer's words as an example Rasa reads back unchanged: a space breaks anything
+    that would look like entity markup."""
+    return ENTITY_MARKUP.sub("] ", text)
+
+
 @dataclass(frozen=True)
 class ReviewExample:
     """A customer message to annotate: the intent and confidence the model gave it."""
@@ -342,6 +351,7 @@ __all__ = [
     "ClassificationView",
     "IngestResult",
     "ReviewExample",
+    "as_example",
     "best_guess",
     "list_classifications",
     "low_confidence_examples",
