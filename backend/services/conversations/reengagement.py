@@ -25,7 +25,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-
 from backend.wiring import Context
 from backend.domain.notifications import (
     DORMANT_AFTER,
