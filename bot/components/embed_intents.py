@@ -37,6 +37,8 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from kit import e5_input
+
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "embedding_intents.npz"
@@ -83,6 +85,7 @@ def embed_texts(texts: Sequence[str], config: Dict[Text, Any]) -> np.ndarray:
     parts = []
     with lock:
         pin_threads(model, int(config["threads"]))
+        cleaned = [e5_input.clip(model, text, e5_input.QUERY_TOKENS, True) for text in cleaned]
         for start in range(0, len(cleaned), BATCH):
             batch = cleaned[start:start + BATCH]
             parts.append(np.asarray(model.query(batch), dtype=np.float32).reshape(len(batch), model.dim))
