@@ -145,33 +145,21 @@ if ! wait "$train_pid"; then
 fi
 grep -v "it/s\]\|s/it\]" "$train_log" | tail -n 40
 finish "$rasa_name" "$rasa_log" "$rasa_pid"
-# Three suites that need the model and keep about one core busy each run side by side: the trained
-# model's own tests, the test stories, and the designers' simulator in chromium (its own real
-# stack; it ends by running the story it saved through scripts/test_stories.py).
-model_log=$(mktemp)
-model_name="the trained model (consent messages, channel turns with the action server down)"
-background "$model_name" "$model_log" .venv-rasa/bin/python -m pytest -q -p no:cacheprovider \
-  "${MODEL_TESTS[@]}"
-model_pid=$!
-stories_log=$(mktemp)
-stories_name="test stories (every flow in English, Swahili, Sheng)"
-background "$stories_name" "$stories_log" .venv-rasa/bin/python scripts/test_stories.py \
-  "${TMPDIR:-/tmp}/wa-commerce-test-stories"
-stories_pid=$!
-simulator_log=$(mktemp)
-simulator_name="the simulator in a real browser (headless chromium, its own real stack)"
-( start=$SECONDS
-  if browser_ready && .venv/bin/python -m pytest -q -s -p no:cacheprovider tests/web/test_simulator.py
-  then echo "=== $simulator_name: passed in $((SECONDS - start)) s"
-  else echo "=== $simulator_name: FAILED"; exit 1; fi ) >"$simulator_log" 2>&1 &
-simulator_pid=$!
-trap 'kill "$backend_pid" "$dashboard_pid" "$model_pid" "$stories_pid" "$simulator_pid" 2>/dev/null; scripts/services.sh stop' EXIT
+# The suites that need the model, one at a time: side by side, their TensorFlow thread pools
+# (two threads each on two cores) slowed each other several times over.
+suite "the trained model (consent messages, channel turns with the action server down)" \
+  .venv-rasa/bin/python -m pytest -q -p no:cacheprovider "${MODEL_TESTS[@]}"
+suite "test stories (every flow in English, Swahili, Sheng)" .venv-rasa/bin/python \
+  scripts/test_stories.py "${TMPDIR:-/tmp}/wa-commerce-test-stories"
 suite "no evaluation sentence in the training data" .venv-rasa/bin/python scripts/eval_nlu.py \
   --overlap-only
-finish "$model_name" "$model_log" "$model_pid"
-finish "$stories_name" "$stories_log" "$stories_pid"
-finish "$simulator_name" "$simulator_log" "$simulator_pid"
-# The end-to-end suite times whole turns: it runs alone, once the suites beside it are done.
+# The designers' simulator in chromium, on its own real stack; it ends by running the story it
+# saved through scripts/test_stories.py.
+simulator_suite() {
+  browser_ready && .venv/bin/python -m pytest -q -s -p no:cacheprovider tests/web/test_simulator.py
+}
+suite "the simulator in a real browser (headless chromium, its own real stack)" simulator_suite
+# The end-to-end suite times whole turns: it runs alone, once the suites beside the training are done.
 finish "$backend_name" "$backend_log" "$backend_pid"
 finish "$dashboard_name" "$dashboard_log" "$dashboard_pid"
 suite "end to end (rasa, action server, backend, worker)" .venv/bin/python -m pytest -q \
