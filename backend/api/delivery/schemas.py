@@ -3,7 +3,13 @@
 from marshmallow import Schema, fields, validate
 
 from backend.api.fields import BoundedInt, Count, Id, Minor
-from backend.domain.delivery import FALLBACKS, MAX_AREA_LENGTH, MAX_AREAS, MAX_RADIUS_M
+from backend.domain.delivery import FALLBACKS
+from backend.interface import inputs
+
+# Shared with the web app's forms (backend/interface/inputs.py).
+DeliverySettingsPatchSchema = inputs.DeliverySettingsPatchSchema
+ZoneCreateSchema = inputs.ZoneCreateSchema
+ZonePatchSchema = inputs.ZonePatchSchema
 
 _NOT_NEGATIVE = validate.Range(min=0)
 _LATITUDE = validate.Range(min=-90, max=90)
@@ -28,14 +34,6 @@ class DeliverySettingsSchema(Schema):
                                     "(pickup_only) or accepted with no fee, to call about"})
 
 
-class DeliverySettingsPatchSchema(Schema):
-    offers_pickup = fields.Bool()
-    offers_delivery = fields.Bool()
-    shop_latitude = _latitude(metadata={"description": "Set with shop_longitude; null clears"})
-    shop_longitude = _longitude()
-    fallback = fields.Str(validate=validate.OneOf(FALLBACKS))
-
-
 class ZoneSchema(Schema):
     id = Id()
     name = fields.Str()
@@ -45,39 +43,6 @@ class ZoneSchema(Schema):
     free_above_minor = Minor(allow_none=True)
     expected_time = fields.Str(allow_none=True)
     position = BoundedInt()
-
-
-_AREAS_DOC = ("Place names matched in addresses (case, accents, Swahili/Sheng place words and "
-              "common spellings ignored: 'Kasa' = 'Kasarani')")
-
-
-class ZoneCreateSchema(Schema):
-    name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
-    areas = fields.List(fields.Str(validate=validate.Length(max=MAX_AREA_LENGTH)),
-                        load_default=list, validate=validate.Length(max=MAX_AREAS),
-                        metadata={"description": _AREAS_DOC})
-    radius_m = BoundedInt(load_default=None, allow_none=True,
-                          validate=validate.Range(min=1, max=MAX_RADIUS_M),
-                          metadata={"description": "Metres around the shop (location pins)"})
-    fee_minor = Minor(required=True, validate=_NOT_NEGATIVE)
-    free_above_minor = Minor(load_default=None, allow_none=True, validate=_NOT_NEGATIVE,
-                             metadata={"description": "No fee when the goods total is at or "
-                                       "above this"})
-    expected_time = fields.Str(load_default=None, allow_none=True,
-                               validate=validate.Length(max=100))
-    position = BoundedInt(load_default=None, allow_none=True, validate=_NOT_NEGATIVE,
-                          metadata={"description": "Order of matching (default: last)"})
-
-
-class ZonePatchSchema(Schema):
-    name = fields.Str(validate=validate.Length(min=1, max=100))
-    areas = fields.List(fields.Str(validate=validate.Length(max=MAX_AREA_LENGTH)),
-                        validate=validate.Length(max=MAX_AREAS))
-    radius_m = BoundedInt(allow_none=True, validate=validate.Range(min=1, max=MAX_RADIUS_M))
-    fee_minor = Minor(validate=_NOT_NEGATIVE)
-    free_above_minor = Minor(allow_none=True, validate=_NOT_NEGATIVE)
-    expected_time = fields.Str(allow_none=True, validate=validate.Length(max=100))
-    position = BoundedInt(validate=_NOT_NEGATIVE)
 
 
 class ZoneListSchema(Schema):
