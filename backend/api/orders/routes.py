@@ -143,6 +143,6 @@ class OrderTransitions(MethodView):
             # Payments and fulfilment are the merchant's (and the payment callbacks') to record.
             raise InvalidInput("Acting for a customer, an order can only be cancelled",
                                {"to": ["Only 'cancelled' with X-CUSTOMER-PHONE."]})
-        return transition_order(context(), tenant_id(), order_id, body["to"], acting,
-                                body["reason"], shipping=Shipping(body["courier"],
-                                                                  body["tracking"]))
+        return _shown(transition_order(context(), tenant_id(), order_id, body["to"], acting,
+                                       body["reason"], shipping=Shipping(body["courier"],
+                                                                         body["tracking"])))

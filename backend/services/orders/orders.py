@@ -300,6 +300,7 @@ def transition_order(ctx: Context, tenant_id: str, order_id: int, to: str,
         view = _view(order)
         record_audit(session, tenant_id, None, "order.transition", ("order", order.id),
                      before, view)
+        shown = _view(order, ctx.crypto)
         # The customer hears of it (noted with the change, queued after the commit); not when
         # they cancelled it themselves.
         event = ORDER_EVENTS.get(to)
@@ -308,7 +309,7 @@ def transition_order(ctx: Context, tenant_id: str, order_id: int, to: str,
             noted = note_event(session, tenant_id, event, order_id, order.customer_id)
     if noted is not None:
         queue_event(ctx, noted)
-    return view
+    return shown
 
 
 def get_order(ctx: Context, tenant_id: str, order_id: int,
