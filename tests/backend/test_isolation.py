@@ -48,6 +48,7 @@ TABLE_BY_PARAMETER = {
     "token_id": "personal_access_tokens",
     "setup_id": "billing_cards",
     "run_id": "integration_runs",
+    "zone_id": "delivery_zones",
 }
 # String parameters: what FIRST has under that name (its own custom role).
 STRING_BY_PARAMETER = {"name": "isolation-role", "provider": "woocommerce"}
