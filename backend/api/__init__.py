@@ -22,6 +22,8 @@ def register_blueprints(api: Api) -> None:
     from backend.api.conversations import handoff_blp as conversations_internal
     from backend.api.customers import blp as customers
     from backend.api.health import blp as health
+    from backend.api.delivery import blp as delivery
+    from backend.api.delivery import internal_blp as delivery_internal
     from backend.api.faq import blp as faq
     from backend.api.integrations import blp as integrations
     from backend.api.integrations import webhook_blp as store_webhooks
@@ -57,7 +59,8 @@ def register_blueprints(api: Api) -> None:
     # business-initiated messages
     for blueprint in (outreach, message_templates, twilio_status, campaigns, customer_tags):
         api.register_blueprint(blueprint)
-    commerce = (variants, services, service_variants_blp, windows_blp, carts, orders, appointments)
+    commerce = (variants, services, service_variants_blp, windows_blp, carts, orders, appointments,
+                delivery, delivery_internal)
     for blueprint in commerce:
         api.register_blueprint(blueprint)
     for blueprint in (payments, wallet, payment_webhooks, payments_internal):  # payments

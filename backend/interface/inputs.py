@@ -8,6 +8,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from backend.domain.delivery import FALLBACKS, MAX_AREA_LENGTH, MAX_AREAS, MAX_RADIUS_M
 from backend.domain.intents import FAQ_INTENTS
 from backend.domain.knowledge import LANGUAGES as KB_LANGUAGES
 from backend.domain.knowledge import MAX_QUESTION_CHARS
@@ -261,3 +262,58 @@ START_DOC = ("ISO 8601; with an offset (2026-12-01T09:00:00+03:00) or without on
 
 class RescheduleSchema(Schema):
     starts_at = fields.DateTime(required=True, metadata={"description": START_DOC})
+
+
+# Delivery
+_NOT_NEGATIVE = validate.Range(min=0)
+
+
+def _latitude(**kwargs: Any) -> fields.Float:
+    return fields.Float(allow_none=True, allow_nan=False,
+                        validate=validate.Range(min=-90, max=90), **kwargs)
+
+
+def _longitude(**kwargs: Any) -> fields.Float:
+    return fields.Float(allow_none=True, allow_nan=False,
+                        validate=validate.Range(min=-180, max=180), **kwargs)
+
+
+class DeliverySettingsPatchSchema(Schema):
+    offers_pickup = fields.Bool()
+    offers_delivery = fields.Bool()
+    shop_latitude = _latitude(metadata={"description": "Set with shop_longitude; null clears"})
+    shop_longitude = _longitude()
+    fallback = fields.Str(validate=validate.OneOf(FALLBACKS))
+
+
+_AREAS_DOC = ("Place names matched in addresses (case, accents, Swahili/Sheng place words and "
+              "common spellings ignored: 'Kasa' = 'Kasarani')")
+
+
+class ZoneCreateSchema(Schema):
+    name = fields.Str(required=True, validate=validate.Length(min=1, max=100))
+    areas = fields.List(fields.Str(validate=validate.Length(max=MAX_AREA_LENGTH)),
+                        load_default=list, validate=validate.Length(max=MAX_AREAS),
+                        metadata={"description": _AREAS_DOC})
+    radius_m = BoundedInt(load_default=None, allow_none=True,
+                          validate=validate.Range(min=1, max=MAX_RADIUS_M),
+                          metadata={"description": "Metres around the shop (location pins)"})
+    fee_minor = Minor(required=True, validate=_NOT_NEGATIVE)
+    free_above_minor = Minor(load_default=None, allow_none=True, validate=_NOT_NEGATIVE,
+                             metadata={"description": "No fee when the goods total is at or "
+                                       "above this"})
+    expected_time = fields.Str(load_default=None, allow_none=True,
+                               validate=validate.Length(max=100))
+    position = BoundedInt(load_default=None, allow_none=True, validate=_NOT_NEGATIVE,
+                          metadata={"description": "Order of matching (default: last)"})
+
+
+class ZonePatchSchema(Schema):
+    name = fields.Str(validate=validate.Length(min=1, max=100))
+    areas = fields.List(fields.Str(validate=validate.Length(max=MAX_AREA_LENGTH)),
+                        validate=validate.Length(max=MAX_AREAS))
+    radius_m = BoundedInt(allow_none=True, validate=validate.Range(min=1, max=MAX_RADIUS_M))
+    fee_minor = Minor(validate=_NOT_NEGATIVE)
+    free_above_minor = Minor(allow_none=True, validate=_NOT_NEGATIVE)
+    expected_time = fields.Str(allow_none=True, validate=validate.Length(max=100))
+    position = BoundedInt(validate=_NOT_NEGATIVE)

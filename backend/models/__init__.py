@@ -29,6 +29,7 @@ from backend.models.campaigns import Campaign, CampaignRecipient, CampaignVarian
 from backend.models.catalog import Product, ProductVariant
 from backend.models.conversation import CONVERSATION_STATUSES, Conversation
 from backend.models.customer import CONSENT_KINDS, ConsentEvent, Customer
+from backend.models.delivery import CustomerDeliveryAddress, DeliverySettings, DeliveryZone
 from backend.models.handoff import HANDOFF_REASONS, ConversationHandoff
 from backend.models.integrations import IntegrationRun, StoreIntegration, StoreStockAdjustment
 from backend.models.knowledge import KbDocument, KbEntry, KbPassage, KbState
@@ -85,6 +86,9 @@ __all__ = [
     "CampaignVariant",
     "CustomerTag",
     "CONSENT_KINDS",
+    "CustomerDeliveryAddress",
+    "DeliverySettings",
+    "DeliveryZone",
     "CONVERSATION_STATUSES",
     "HANDOFF_REASONS",
     "MESSAGE_KINDS",

@@ -6,17 +6,23 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
+    Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.models.base import Base, IdType, UtcDateTime, utcnow
+
+PRODUCT_LINE = "product"
+DELIVERY_LINE = "delivery"
 
 ORDER_STATUS_CHECK = (
     "status IN ('draft', 'pending_payment', 'paid', 'fulfilled', 'delivered', "
@@ -86,6 +92,17 @@ class Order(Base):
     # Set when shipped (fulfilled), if the merchant gives them: the customer's message says them.
     courier: Mapped[str | None] = mapped_column(String(64))
     tracking: Mapped[str | None] = mapped_column(String(64))
+    # Delivery (backend/domain/delivery.py): None for orders made before it existed.
+    fulfilment: Mapped[str | None] = mapped_column(String(16))  # pickup | delivery
+    delivery_address_encrypted: Mapped[str | None] = mapped_column(Text)
+    delivery_latitude: Mapped[float | None] = mapped_column(Float)
+    delivery_longitude: Mapped[float | None] = mapped_column(Float)
+    recipient_phone_encrypted: Mapped[str | None] = mapped_column(Text)  # E.164
+    delivery_zone: Mapped[str | None] = mapped_column(String(100))  # the zone's name then
+    expected_time: Mapped[str | None] = mapped_column(String(100))
+    # Outside every zone with the "call_customer" fallback: the merchant calls about the fee.
+    delivery_needs_call: Mapped[bool] = mapped_column(Boolean, default=False,
+                                                      server_default=false())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
@@ -113,6 +130,9 @@ class OrderLine(Base):
     unit_price_minor: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
     line_total_minor: Mapped[int] = mapped_column(BigInteger)
+    # "product", or "delivery" (the fee: no variant, no stock, part of the total).
+    kind: Mapped[str] = mapped_column(String(16), default=PRODUCT_LINE,
+                                      server_default=PRODUCT_LINE)
 
     order: Mapped[Order] = relationship(back_populates="lines")
 

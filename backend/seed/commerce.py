@@ -22,6 +22,7 @@ from backend.seed.catalog import catalog_for
 from backend.services.bookings.appointments import available_slots, book
 from backend.services.catalog.listing import add_products
 from backend.services.bookings.services import NewService, NewServiceVariant, NewWindow, create_service
+from backend.services.orders.delivery import create_zone, list_zones, update_delivery_settings
 from backend.services.orders.orders import place_order, transition_order
 from backend.services.platform.tenants import require_tenant
 
@@ -117,9 +118,39 @@ def seed_commerce(ctx: Context, tenant_id: str, kind: str, customer_ids: list[in
         currency = require_tenant(session, tenant_id).currency
     add_products(ctx, tenant_id, catalog_for(kind, currency))
     _seed_services(ctx, tenant_id, kind, currency)
+    if kind in DELIVERY_KINDS:
+        _seed_delivery(ctx, tenant_id, currency)
     if customer_ids:
         _seed_orders(ctx, tenant_id, customer_ids)
         _seed_appointments(ctx, tenant_id, customer_ids)
+
+
+DELIVERY_KINDS = ("shop", "mixed")
+SHOP_LOCATION = {"shop_latitude": -1.2841, "shop_longitude": 36.8233}  # Nairobi CBD
+DELIVERY_ZONES = (
+    ("Near the shop", [], 3_000, "150", None, "within 1 hour"),
+    ("CBD and Westlands", ["Tao", "Westlands", "Parklands", "Ngara"], None, "200", "5000",
+     "same day"),
+    ("Eastlands", ["Kasarani", "Roysambu", "Umoja", "Buruburu", "Donholm", "Embakasi"], None,
+     "300", "8000", "same day"),
+    ("Rongai and Karen", ["Ongata Rongai", "Karen", "Langata"], None, "400", "10000",
+     "next day"),
+)
+
+
+def _seed_delivery(ctx: Context, tenant_id: str, currency: str) -> None:
+    """Pickup and delivery offered, with the demo zones (left alone once any exists)."""
+    if list_zones(ctx, tenant_id):
+        return
+    update_delivery_settings(ctx, tenant_id, {"offers_pickup": True, "offers_delivery": True,
+                                              "fallback": "call_customer", **SHOP_LOCATION})
+    for position, (name, areas, radius, fee, free_above, expected) in enumerate(DELIVERY_ZONES):
+        create_zone(ctx, tenant_id, {
+            "name": name, "areas": areas, "radius_m": radius, "position": position,
+            "fee_minor": Money.from_major(fee, currency).amount_minor,
+            "free_above_minor": None if free_above is None
+            else Money.from_major(free_above, currency).amount_minor,
+            "expected_time": expected})
 
 
 def _windows(capacity: int) -> list[NewWindow]:

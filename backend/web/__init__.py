@@ -12,6 +12,7 @@ from backend.web import (
     auth_pages,
     catalog,
     customers,
+    delivery,
     inbox,
     join,
     knowledge,
@@ -26,7 +27,7 @@ from backend.web import (
 from backend.web.core import blp, limit_body
 
 PAGES = (auth_pages, join, overview, orders, appointments, inbox, customers, catalog, knowledge,
-         wallet, shop_settings, users, review, static_files)
+         wallet, shop_settings, delivery, users, review, static_files)
 
 
 def register_web(app: Flask) -> None:

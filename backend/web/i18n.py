@@ -1121,6 +1121,89 @@ SW.update({f"scope.{name}": description for name, description in {
 }.items()})
 
 
+# The Delivery section of the settings and the order's delivery (backend/web/delivery.py).
+EN.update({
+    "delivery.title": "Delivery",
+    "delivery.help": "What the order form offers, and where you deliver. Areas are place names "
+                     "matched in the customer's address (spelling, accents and words like "
+                     "'karibu na' or 'estate' do not matter); a radius (metres around the shop) "
+                     "matches a WhatsApp location pin.",
+    "delivery.options": "Pickup and delivery",
+    "delivery.offers_pickup": "Customers may pick up at the shop",
+    "delivery.offers_delivery": "We deliver",
+    "delivery.latitude": "Shop latitude (for radius zones)",
+    "delivery.longitude": "Shop longitude",
+    "delivery.fallback": "An address outside every zone",
+    "delivery.fallback.pickup_only": "Refuse delivery: pickup only",
+    "delivery.fallback.call_customer": "Take the order; we call the customer about the fee",
+    "delivery.save": "Save delivery options",
+    "delivery.saved": "Delivery options saved.",
+    "delivery.zones": "Delivery zones (the first matching zone is used)",
+    "delivery.no_zones": "No delivery zones yet.",
+    "delivery.zone_name": "Zone name",
+    "delivery.areas": "Areas and landmarks (comma-separated)",
+    "delivery.radius": "Radius around the shop (metres)",
+    "delivery.fee": "Fee (KES)",
+    "delivery.free_above": "Free for orders from (KES)",
+    "delivery.expected_time": "Expected time",
+    "delivery.zone_new": "New zone",
+    "delivery.zone_add": "Add zone",
+    "delivery.zone_save": "Save zone",
+    "delivery.zone_delete": "Delete zone",
+    "delivery.zone_saved": "Delivery zone saved.",
+    "delivery.zone_deleted": "Delivery zone deleted.",
+    "orders.fulfilment": "Fulfilment",
+    "fulfilment.pickup": "Pickup at the shop",
+    "fulfilment.delivery": "Delivery",
+    "orders.zone": "Zone",
+    "orders.needs_call": "Outside every zone: call the customer",
+    "orders.delivery_fee": "Delivery fee",
+    "orders.address": "Address",
+    "orders.pin": "Location pin",
+    "orders.recipient": "Recipient",
+})
+SW.update({
+    "delivery.title": "Usafirishaji",
+    "delivery.help": "Kile fomu ya oda inatoa, na mnakofikisha. Maeneo ni majina ya mahali "
+                     "yanayolinganishwa na anwani ya mteja (tahajia, lafudhi na maneno kama "
+                     "'karibu na' au 'estate' hayajalishi); kipenyo (mita kutoka dukani) "
+                     "kinalingana na pini ya eneo ya WhatsApp.",
+    "delivery.options": "Kuchukua dukani na kufikishiwa",
+    "delivery.offers_pickup": "Wateja wanaweza kuchukua dukani",
+    "delivery.offers_delivery": "Tunafikisha",
+    "delivery.latitude": "Latitudo ya duka (kwa maeneo ya kipenyo)",
+    "delivery.longitude": "Longitudo ya duka",
+    "delivery.fallback": "Anwani nje ya maeneo yote",
+    "delivery.fallback.pickup_only": "Kataa kufikisha: kuchukua dukani tu",
+    "delivery.fallback.call_customer": "Pokea oda; tutampigia mteja kuhusu ada",
+    "delivery.save": "Hifadhi chaguo za usafirishaji",
+    "delivery.saved": "Chaguo za usafirishaji zimehifadhiwa.",
+    "delivery.zones": "Maeneo ya usafirishaji (eneo la kwanza linalolingana hutumika)",
+    "delivery.no_zones": "Bado hakuna maeneo ya usafirishaji.",
+    "delivery.zone_name": "Jina la eneo",
+    "delivery.areas": "Mitaa na alama (tenganisha kwa koma)",
+    "delivery.radius": "Kipenyo kutoka dukani (mita)",
+    "delivery.fee": "Ada (KES)",
+    "delivery.free_above": "Bure kwa oda kuanzia (KES)",
+    "delivery.expected_time": "Muda unaotarajiwa",
+    "delivery.zone_new": "Eneo jipya",
+    "delivery.zone_add": "Ongeza eneo",
+    "delivery.zone_save": "Hifadhi eneo",
+    "delivery.zone_delete": "Futa eneo",
+    "delivery.zone_saved": "Eneo la usafirishaji limehifadhiwa.",
+    "delivery.zone_deleted": "Eneo la usafirishaji limefutwa.",
+    "orders.fulfilment": "Upokeaji",
+    "fulfilment.pickup": "Kuchukua dukani",
+    "fulfilment.delivery": "Kufikishiwa",
+    "orders.zone": "Eneo",
+    "orders.needs_call": "Nje ya maeneo yote: mpigie mteja",
+    "orders.delivery_fee": "Ada ya usafirishaji",
+    "orders.address": "Anwani",
+    "orders.pin": "Pini ya eneo",
+    "orders.recipient": "Mpokeaji",
+})
+
+
 CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "sw": SW}
 
 

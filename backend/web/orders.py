@@ -9,7 +9,16 @@ from backend.domain.orders import ORDER_STATUSES, TRANSITIONS
 from backend.interface.inputs import OrderQuerySchema, TransitionSchema
 from backend.interface.scopes import requires
 from backend.services.orders.orders import Shipping, get_order, list_orders, transition_order
-from backend.web.core import blp, context, done, page, page_args, tenant_id, validated
+from backend.web.core import (
+    blp,
+    context,
+    done,
+    page,
+    page_args,
+    tenant_id,
+    validated,
+    viewer,
+)
 
 PAGE_SIZE = 25
 
@@ -29,7 +38,9 @@ def orders() -> Response:
 @blp.get("/orders/<int:order_id>")
 @requires("orders:read")
 def order(order_id: int) -> Response:
-    found = get_order(context(), tenant_id(), order_id)
+    # The delivery address and recipient only for staff who may see customers' data.
+    found = get_order(context(), tenant_id(), order_id,
+                      with_address=viewer().may("customers:read"))
     return page("order.html", order=found, next_statuses=sorted(TRANSITIONS[found.status]))
 
 

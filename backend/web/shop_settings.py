@@ -1,4 +1,5 @@
-"""The shop's settings: opening hours, quiet hours, language, payment methods and feature flags,
+"""The shop's settings: opening hours, quiet hours, language, payment methods and feature flags
+(and the Delivery section, backend/web/delivery.py),
 read with settings:read and changed with settings:write through the API's schema and service
 (PATCH /v1/tenant: TenantSettingsPatchSchema, update_settings_with_usage)."""
 
@@ -8,10 +9,12 @@ from typing import Any
 
 from flask import Response, request
 
+from backend.domain.delivery import FALLBACKS
 from backend.domain.money import Money, MoneyError
 from backend.domain.tenant_settings import LANGUAGES, LLM_EXHAUSTED_ACTIONS, WEEKDAYS
 from backend.interface.inputs import TenantSettingsPatchSchema
 from backend.interface.scopes import requires
+from backend.services.orders.delivery import get_delivery_settings, list_zones
 from backend.services.platform.usage import settings_with_usage, update_settings_with_usage
 from backend.web.core import PageError, blp, context, done, page, tenant_id, validated
 
@@ -24,7 +27,9 @@ PAYMENT_METHODS = ("mpesa_stk", "card_payments")
 def shop_settings() -> Response:
     return page("settings.html", shop=settings_with_usage(context(), tenant_id()),
                 weekdays=WEEKDAYS, shop_languages=LANGUAGES, flags=FLAGS,
-                payment_methods=PAYMENT_METHODS, exhausted_actions=LLM_EXHAUSTED_ACTIONS)
+                payment_methods=PAYMENT_METHODS, exhausted_actions=LLM_EXHAUSTED_ACTIONS,
+                delivery=get_delivery_settings(context(), tenant_id()),
+                zones=list_zones(context(), tenant_id()), fallbacks=FALLBACKS)
 
 
 def _whole(raw: str) -> Any:

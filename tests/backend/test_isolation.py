@@ -49,6 +49,7 @@ TABLE_BY_PARAMETER = {
     "setup_id": "billing_cards",
     "run_id": "integration_runs",
     "classification_id": "nlu_classifications",
+    "zone_id": "delivery_zones",
 }
 # String parameters: what FIRST has under that name (its own custom role).
 STRING_BY_PARAMETER = {"name": "isolation-role", "provider": "woocommerce"}

@@ -4,7 +4,9 @@ from marshmallow import Schema, fields, validate
 
 from backend.api.fields import BoundedInt, Id, Minor, UtcDateTime
 from backend.api.pagination import page_schema
+from backend.domain.delivery import FULFILMENTS
 from backend.domain.orders import ORDER_STATUSES
+from backend.models.orders import DELIVERY_LINE, PRODUCT_LINE
 from backend.interface import inputs
 
 # Shared with the web app (backend/interface/inputs.py), re-exported under the API's names.
@@ -17,6 +19,21 @@ class OrderItemSchema(Schema):
     quantity = BoundedInt(required=True, validate=validate.Range(min=1, max=10_000))
 
 
+class DeliveryRequestSchema(Schema):
+    address = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=500),
+                         metadata={"description": "Free text: estate, street, landmark"})
+    latitude = fields.Float(load_default=None, allow_none=True, allow_nan=False,
+                            validate=validate.Range(min=-90, max=90),
+                            metadata={"description": "A WhatsApp location pin"})
+    longitude = fields.Float(load_default=None, allow_none=True, allow_nan=False,
+                             validate=validate.Range(min=-180, max=180))
+    recipient_phone = fields.Str(load_default=None, allow_none=True,
+                                 validate=validate.Length(max=32),
+                                 metadata={"description": "Who receives it, if not the customer"})
+    same_as_last = fields.Bool(load_default=False,
+                               metadata={"description": "The customer's last delivery address"})
+
+
 class OrderCreateSchema(Schema):
     customer_id = Id(
         load_default=None,
@@ -27,6 +44,12 @@ class OrderCreateSchema(Schema):
     draft = fields.Bool(
         load_default=False,
         metadata={"description": "true: a draft (no stock reserved); else pending_payment"})
+    fulfilment = fields.Str(
+        load_default=None, allow_none=True, validate=validate.OneOf(FULFILMENTS),
+        metadata={"description": "pickup | delivery (the zone's fee becomes a line of the "
+                  "order); left out: not asked"})
+    delivery = fields.Nested(DeliveryRequestSchema, load_default=None, allow_none=True,
+                             metadata={"description": "With fulfilment=delivery"})
 
 
 class OrderLineSchema(Schema):
@@ -37,6 +60,20 @@ class OrderLineSchema(Schema):
     unit_price_minor = Minor()
     quantity = BoundedInt()
     line_total_minor = Minor()
+    kind = fields.Str(metadata={"enum": [PRODUCT_LINE, DELIVERY_LINE],
+                                "description": "delivery: the delivery fee (no variant)"})
+
+
+class OrderDeliverySchema(Schema):
+    zone = fields.Str(allow_none=True, metadata={"description": "null: outside every zone"})
+    expected_time = fields.Str(allow_none=True)
+    needs_call = fields.Bool(metadata={"description": "Outside every zone: call the customer"})
+    fee_minor = Minor()
+    address = fields.Str(allow_none=True, metadata={
+        "description": "Only for callers who may see customers (customers:read)"})
+    latitude = fields.Float(allow_none=True)
+    longitude = fields.Float(allow_none=True)
+    recipient_phone = fields.Str(allow_none=True)
 
 
 class OrderSchema(Schema):
@@ -51,6 +88,8 @@ class OrderSchema(Schema):
     tracking = fields.Str(allow_none=True)
     created_at = UtcDateTime()
     lines = fields.List(fields.Nested(OrderLineSchema))
+    fulfilment = fields.Str(allow_none=True, metadata={"enum": list(FULFILMENTS)})
+    delivery = fields.Nested(OrderDeliverySchema, allow_none=True)
 
 
 OrderPageSchema = page_schema(OrderSchema, "OrderPage")

@@ -63,6 +63,7 @@ from backend.models import (
 )
 from backend.models.analytics import PRODUCTS, DailyRollup, FaqAnswerLog, empty_figures
 from backend.models.base import utcnow
+from backend.models.orders import PRODUCT_LINE
 from backend.services.platform.tenants import require_tenant
 from backend.wiring import Context
 
@@ -206,7 +207,8 @@ def _products(session: Session, tid: str, start: datetime,
         .outerjoin(ProductVariant, and_(ProductVariant.id == OrderLine.variant_id,
                                         ProductVariant.tenant_id == tid))
         .where(Order.tenant_id == tid, OrderLine.tenant_id == tid, Order.placed_at >= start,
-               Order.placed_at < end, Order.status.in_(rules.PAID_STATUSES))
+               Order.placed_at < end, Order.status.in_(rules.PAID_STATUSES),
+               OrderLine.kind == PRODUCT_LINE)  # a delivery fee is no product
         .group_by(ProductVariant.product_id, title))
     products: dict[str, dict[str, int]] = {}
     for product_id, line_title, units, revenue in rows:

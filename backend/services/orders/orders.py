@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select, update
@@ -22,12 +22,16 @@ from backend.domain.orders import (
     order_total,
     stock_effect,
 )
+from backend.domain.delivery import DELIVERY
 from backend.domain.notifications import ORDER_EVENTS
 from backend.models import Cart, CartItem, Order, OrderLine, ProductVariant
 from backend.models.base import utcnow
+from backend.models.orders import DELIVERY_LINE, PRODUCT_LINE
+from backend.security import Crypto
 from backend.services.conversations.automatic import note_event, queue_event
 from backend.services.integrations.stock import note_stock_change
 from backend.services.orders.carts import require_customer, sellable_variant
+from backend.services.orders.delivery import DeliveryRequest, apply_delivery
 from backend.services.platform.idempotency import IdempotencyRequest, remember, replayed_id
 from backend.services.platform.pages import Page, fetch_page
 from backend.services.platform.tenants import require_tenant
@@ -44,6 +48,22 @@ class OrderLineView:
     unit_price_minor: int
     quantity: int
     line_total_minor: int
+    kind: str = PRODUCT_LINE
+
+
+@dataclass(frozen=True)
+class DeliveryView:
+    """The order's delivery; the address, pin and recipient only for callers who may see
+    customers' data (never in the audit log)."""
+
+    zone: str | None
+    expected_time: str | None
+    needs_call: bool
+    fee_minor: int
+    address: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    recipient_phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +79,8 @@ class OrderView:
     lines: list[OrderLineView]
     courier: str | None = None
     tracking: str | None = None
+    fulfilment: str | None = None  # pickup | delivery; None: ordered before delivery existed
+    delivery: DeliveryView | None = None
 
 
 @dataclass(frozen=True)
@@ -75,7 +97,21 @@ class PlacedOrder:
     replayed: bool  # True: answered from an earlier request with the same Idempotency-Key
 
 
-def _view(order: Order) -> OrderView:
+def _delivery_view(order: Order, crypto: Crypto | None) -> DeliveryView | None:
+    if order.fulfilment != DELIVERY:
+        return None
+    fee = sum(l.line_total_minor for l in order.lines if l.kind == DELIVERY_LINE)
+    view = DeliveryView(order.delivery_zone, order.expected_time, order.delivery_needs_call, fee)
+    if crypto is None:
+        return view
+    decrypt = (lambda token: None if token is None else crypto.decrypt(token))
+    return replace(view, address=decrypt(order.delivery_address_encrypted),
+                   latitude=order.delivery_latitude, longitude=order.delivery_longitude,
+                   recipient_phone=decrypt(order.recipient_phone_encrypted))
+
+
+def _view(order: Order, crypto: Crypto | None = None) -> OrderView:
+    """The order; with `crypto`, its delivery address and recipient decrypted."""
     return OrderView(
         id=order.id,
         customer_id=order.customer_id,
@@ -89,9 +125,11 @@ def _view(order: Order) -> OrderView:
         created_at=order.created_at,
         lines=[
             OrderLineView(l.id, l.variant_id, l.sku, l.title, l.unit_price_minor, l.quantity,
-                          l.line_total_minor)
+                          l.line_total_minor, l.kind or PRODUCT_LINE)
             for l in order.lines
         ],
+        fulfilment=order.fulfilment,
+        delivery=_delivery_view(order, crypto),
     )
 
 
@@ -137,7 +175,8 @@ def _release(session: Session, order: Order) -> None:
 
 
 def _reserve_order(session: Session, order: Order) -> None:
-    for line in sorted(order.lines, key=lambda l: l.variant_id or 0):
+    products = [l for l in order.lines if (l.kind or PRODUCT_LINE) == PRODUCT_LINE]
+    for line in sorted(products, key=lambda l: l.variant_id or 0):
         if line.variant_id is None:
             raise Conflict(f"{line.sku} is no longer in the catalog")
         _reserve(session, order.tenant_id, line.variant_id, line.quantity, line.sku)
@@ -175,18 +214,21 @@ def place_order(
     draft: bool = False,
     idempotency: IdempotencyRequest | None = None,
     notify: bool = False,
+    delivery: DeliveryRequest | None = None,
 ) -> PlacedOrder:
     """Create an order priced from the catalog now; `items=None` takes (and empties) the cart.
 
     Unless `draft`, the order is pending_payment and its stock is reserved (409 when short).
     With `notify` (the merchant placed it for the customer) the customer is told
-    (order_confirmed); in the chat the assistant already says it.
+    (order_confirmed); in the chat the assistant already says it. `delivery`: pickup, or
+    delivery with its fee as a line of the order (services/orders/delivery.py).
     """
     with ctx.db.transaction() as session:
         currency = require_tenant(session, tenant_id).currency
         previous = replayed_id(session, tenant_id, idempotency)
         if previous is not None:
-            return PlacedOrder(_view(_require_order(session, tenant_id, previous)), replayed=True)
+            return PlacedOrder(_view(_require_order(session, tenant_id, previous), ctx.crypto),
+                               replayed=True)
         require_customer(session, tenant_id, customer_id)
         cart_items: list[CartItem] = []
         if items is None:
@@ -198,6 +240,8 @@ def place_order(
                 raise Conflict("The cart is empty")
             items = [(item.variant_id, item.quantity) for item in cart_items]
         order = _order_row(session, tenant_id, currency, customer_id, items)
+        if delivery is not None:
+            apply_delivery(session, ctx.crypto, order, delivery, order.total_minor)
         session.add(order)
         if not draft:
             _reserve_order(session, order)
@@ -206,9 +250,9 @@ def place_order(
             session.delete(item)
         session.flush()
         remember(session, tenant_id, idempotency, order.id)
-        placed = PlacedOrder(_view(order), replayed=False)
+        placed = PlacedOrder(_view(order, ctx.crypto), replayed=False)
         record_audit(session, tenant_id, None, "order.create", ("order", order.id),
-                     after=placed.order)
+                     after=_view(order))
         noted = note_event(session, tenant_id, "order_confirmed", order.id, customer_id) \
             if notify and not draft else None
     if noted is not None:
@@ -256,6 +300,7 @@ def transition_order(ctx: Context, tenant_id: str, order_id: int, to: str,
         view = _view(order)
         record_audit(session, tenant_id, None, "order.transition", ("order", order.id),
                      before, view)
+        shown = _view(order, ctx.crypto)
         # The customer hears of it (noted with the change, queued after the commit); not when
         # they cancelled it themselves.
         event = ORDER_EVENTS.get(to)
@@ -264,13 +309,16 @@ def transition_order(ctx: Context, tenant_id: str, order_id: int, to: str,
             noted = note_event(session, tenant_id, event, order_id, order.customer_id)
     if noted is not None:
         queue_event(ctx, noted)
-    return view
+    return shown
 
 
 def get_order(ctx: Context, tenant_id: str, order_id: int,
-              customer_id: int | None = None) -> OrderView:
+              customer_id: int | None = None, with_address: bool = True) -> OrderView:
+    """The order; its delivery address and recipient unless `with_address` is off (staff who
+    may not see customers' data)."""
     with ctx.db.transaction() as session:
-        return _view(_require_order(session, tenant_id, order_id, customer_id))
+        return _view(_require_order(session, tenant_id, order_id, customer_id),
+                     ctx.crypto if with_address else None)
 
 
 def list_orders(ctx: Context, tenant_id: str, *, status: str | None = None,
