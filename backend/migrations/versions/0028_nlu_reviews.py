@@ -2,7 +2,7 @@
 intent it really is with its entities, or discarded; who decided and when).
 
 Revision ID: 0028
-Revises: 0024
+Revises: 0027
 Create Date: 2026-12-07
 """
 from __future__ import annotations
