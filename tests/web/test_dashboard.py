@@ -69,7 +69,8 @@ def test_the_owner_signs_in_and_sees_todays_figures(browser: Browser, shop_ctx: 
     assert f"#{placed.id}" in browser.text("main")
     nav = browser.texts("nav.main-nav a")
     assert nav == ["Overview", "Orders", "Appointments", "Inbox", "Customers", "Catalog",
-                   "Knowledge base", "Wallet", "Settings", "Users & roles", "NLU review", "Simulator"]
+                   "Knowledge base", "Wallet", "Settings", "Users & roles", "NLU review",
+                   "Simulator"]
     # The last 30 days from the analytics service: uPlot draws each chart, the funnel and the
     # intents are listed.
     browser.wait.until(lambda _: len(browser.driver.find_elements(
