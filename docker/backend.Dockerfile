@@ -21,6 +21,17 @@ COPY observability/ observability/
 # Phone masking and file modes, and the kit (texts, clock, sender ids), shared with the rasa image.
 COPY pii/ pii/
 COPY kit/ kit/
+# The data team's review queue (/app/review) offers the domain's intents and entities, and its
+# candidate writer checks against data/nlu and the evaluation sets with `make eval`'s own overlap
+# check (scripts/evaluation). The public sets are not in the repository: without them (mount them
+# and set EVAL_EXTERNAL_DIR) writing a candidate answers 503 and says so.
+COPY domain/ domain/
+COPY data/nlu/ data/nlu/
+COPY eval/heldout/ eval/heldout/
+COPY eval/independent/ eval/independent/
+COPY eval/faq/ eval/faq/
+COPY scripts/evaluation/ scripts/evaluation/
+COPY scripts/eval_nlu.py scripts/
 
 # The code stays root-owned (read-only to the app); runtime state goes to /app/var, owned by app.
 # A named volume mounted at /app/var/kb starts with this directory's owner.

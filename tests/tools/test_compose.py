@@ -103,6 +103,12 @@ def test_the_backend_image_installs_from_the_lock_file_and_owns_its_state_direct
     user = logical.index("USER app")
     owned = re.search(r"mkdir -p /app/var/kb && chown -R app /app/var", logical)
     assert owned and owned.start() < user
+    # What the NLU review queue reads (backend/services/conversations/review.py), each a real path.
+    for needed in ("domain/", "data/nlu/", "eval/heldout/", "scripts/evaluation/",
+                   "scripts/eval_nlu.py"):
+        copy = next((c for c in copies if c.split()[1] == needed), None)
+        assert copy, f"the backend image does not copy {needed}"
+        assert (ROOT / needed).exists(), needed
 
 
 def test_the_production_topology_is_the_same_as_make_up_prod(services):
