@@ -65,11 +65,17 @@ def customer(ctx: Context, *, wrote_hours_ago: float | None, consents: dict[str,
 
 
 def quiet_now(ctx: Context, on: bool) -> None:
-    """Quiet hours around (or away from) the current local time."""
+    """Quiet hours around the current local time, or two hours away from both now and the next
+    local midnight (where a batch over the daily limit is pushed to: quiet hours there would add
+    their own deferral, e.g. at 18:00 a window of now+5 h to now+7 h held midnight)."""
     local = datetime.now(ZoneInfo("Africa/Nairobi"))
-    shift = 0 if on else 6
-    start = (local - timedelta(hours=1 - shift)).strftime("%H:%M")
-    end = (local + timedelta(hours=1 + shift)).strftime("%H:%M")
+    if on:
+        start, end = local - timedelta(hours=1), local + timedelta(hours=1)
+    else:
+        to_midnight = 24 - hours_since_local_midnight()
+        first = 1 if to_midnight >= 4 else to_midnight + 1
+        start, end = local + timedelta(hours=first), local + timedelta(hours=first + 2)
+    start, end = start.strftime("%H:%M"), end.strftime("%H:%M")
     update_settings(ctx, TENANT_ID, {"quiet_hours": {"start": start, "end": end}},
                     as_operator=True)
 
