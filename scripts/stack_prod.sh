@@ -231,7 +231,7 @@ up_prod() {
       --port "$((ACTIONS_REPLICA_PORT + i))"
   done
   for ((i = 1; i <= REPLICAS; i++)); do
-    start "rasa-$i" .venv-rasa/bin/rasa run --enable-api --auth-token "$RASA_TOKEN" --interface 127.0.0.1 \
+    start "rasa-$i" .venv-rasa/bin/rasa run --enable-api --auth-token="$RASA_TOKEN" --interface 127.0.0.1 \
       --port "$((RASA_REPLICA_PORT + i))" --credentials credentials.yml \
       --endpoints endpoints.production.yml --model models
   done

@@ -147,3 +147,14 @@ def test_the_load_balancer_configuration_is_valid_haproxy():
     done = subprocess.run([haproxy, "-c", "-q", "-f", str(ROOT / "docker" / "haproxy.cfg")],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_secrets_on_a_command_line_are_attached_with_an_equals_sign():
+    """A generated token may start with "-" (token_urlsafe: 1 in 64); `--auth-token "$RASA_TOKEN"`
+    then reads as an option and rasa refuses to start (it happened in CI). `--auth-token=…` holds."""
+    places = ["scripts/stack.sh", "scripts/stack_prod.sh", "docker-compose.yml",
+              "deploy/k8s/rasa.yaml"]
+    for place in places:
+        text = (ROOT / place).read_text()
+        assert "--auth-token" in text, place
+        assert re.findall(r"--auth-token(?!=)", text) == [], place
