@@ -9,6 +9,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions import delivery
 from actions.backend import BackendUnavailable, NotFound, backend
 from actions.catalog import in_stock_variants, resolve_product, variant_label
 from actions.common import entity, idempotency_key, language, requested_count
@@ -174,17 +175,57 @@ class ActionViewCart(Action):
         return [cart_slot(cart)]
 
 
+async def goods_minor(tracker: Tracker) -> Optional[int]:
+    """The goods' total the order will have (None: the cart's, which the backend knows)."""
+    if tracker.get_slot("selected_product") in (None, CART):
+        return None
+    tenant_id, _ = tenant_and_customer(tracker)
+    try:
+        product = await backend.product(tenant_id, int(tracker.get_slot("selected_product")))
+        chosen = int(tracker.get_slot("selected_variant") or 0)
+        variant = next(v for v in product["variants"] if v["id"] == chosen)
+    except (NotFound, BackendUnavailable, StopIteration, TypeError, ValueError):
+        return None
+    return int(variant["price_minor"]) * int(tracker.get_slot("quantity") or 1)
+
+
+def outside_zones(dispatcher: CollectingDispatcher, tracker: Tracker,
+                  place: Dict[str, Any]) -> None:
+    """The shop does not deliver there: say so, and what the customer can do instead."""
+    offered = tracker.get_slot("delivery_options") or {}
+    where = place.get("address") or "\N{ROUND PUSHPIN}"
+    dispatcher.utter_message(
+        response="utter_delivery_outside_zones_pickup" if offered.get("offers_pickup")
+        else "utter_delivery_outside_zones", place=where)
+
+
 class ValidateOrderForm(FormValidationAction):
     """Fills the order: a product (or the whole cart), its variant, a quantity, then a yes."""
 
     def name(self) -> Text:
         return "validate_order_form"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        # Once per order: does the shop deliver, pick up, and where did this customer last have
+        # things delivered (the delivery questions below depend on it).
+        fetched: List[EventType] = []
+        if tracker.get_slot("delivery_options") is None:
+            offered = await delivery.options(tracker)
+            if offered is not None:
+                fetched.append(SlotSet("delivery_options", offered))
+                if offered.get("offers_delivery") and not offered.get("offers_pickup"):
+                    fetched.append(SlotSet("fulfilment", delivery.DELIVERY))
+                tracker.add_slots(fetched)
+        return fetched + await super().run(dispatcher, tracker, domain)
+
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
         if tracker.get_slot("selected_product") == CART:
-            return ["selected_product", "order_confirmed"]
-        return domain_slots
+            goods = ["selected_product"]
+        else:
+            goods = ["selected_product", "selected_variant", "quantity"]
+        return goods + delivery.required(tracker) + ["order_confirmed"]
 
     async def extract_selected_product(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                        domain: DomainDict) -> Dict[Text, Any]:
@@ -282,6 +323,87 @@ class ValidateOrderForm(FormValidationAction):
             return {"quantity": None}
         return {"quantity": float(int(value))}
 
+    async def extract_fulfilment(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "fulfilment":
+            return {}
+        chosen = delivery.picked_choice(tracker)
+        return {"fulfilment": chosen} if chosen else {}
+
+    async def validate_fulfilment(self, value: Any, dispatcher: CollectingDispatcher,
+                                  tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        offered = tracker.get_slot("delivery_options") or {}
+        if value == delivery.PICKUP and offered.get("offers_pickup"):
+            return {"fulfilment": value, "delivery_place": None, "delivery_quote": None}
+        if value == delivery.DELIVERY and offered.get("offers_delivery"):
+            return {"fulfilment": value}
+        return {"fulfilment": None}
+
+    async def extract_delivery_same_address(self, dispatcher: CollectingDispatcher,
+                                            tracker: Tracker,
+                                            domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "delivery_same_address":
+            return {}
+        pin = delivery.pin_of(tracker)
+        if pin is not None:  # a new pin instead of yes or no
+            return {"delivery_same_address": False, "delivery_place": pin}
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == "affirm":
+            return {"delivery_same_address": True}
+        if intent == "deny":
+            return {"delivery_same_address": False}
+        return {}
+
+    async def validate_delivery_same_address(self, value: Any, dispatcher: CollectingDispatcher,
+                                             tracker: Tracker,
+                                             domain: DomainDict) -> Dict[Text, Any]:
+        if not value:
+            return {"delivery_same_address": False}
+        place = {"same_as_last": True, "address": delivery.last_place_words(tracker)}
+        found = await delivery.quote(tracker, place, await goods_minor(tracker))
+        if found is None:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {"delivery_same_address": None}
+        if not delivery.covered(found) and found.get("fallback") != "call_customer":
+            outside_zones(dispatcher, tracker, place)
+            return {"delivery_same_address": False}
+        return {"delivery_same_address": True, "delivery_place": place, "delivery_quote": found}
+
+    async def extract_delivery_place(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                     domain: DomainDict) -> Dict[Text, Any]:
+        if tracker.get_slot("requested_slot") != "delivery_place":
+            return {}
+        pin = delivery.pin_of(tracker)
+        if pin is not None:
+            return {"delivery_place": pin}
+        text = tracker.latest_message.get("text") or ""
+        offered = tracker.get_slot("delivery_options") or {}
+        if delivery.choice_in(text) == delivery.PICKUP and offered.get("offers_pickup"):
+            return {"fulfilment": delivery.PICKUP}  # "I'll come for it" instead of a place
+        place = delivery.place_from_words(text)
+        if place is None:
+            return {}
+        if delivery.is_a_question(tracker):
+            # A question the form's rules answer, unless its words are a place the shop covers.
+            if not delivery.covered(await delivery.quote(tracker, place, None)):
+                return {}
+        return {"delivery_place": place}
+
+    async def validate_delivery_place(self, value: Any, dispatcher: CollectingDispatcher,
+                                      tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        if not isinstance(value, dict):
+            return {"delivery_place": None}
+        found = await delivery.quote(tracker, value, await goods_minor(tracker))
+        if found is None:
+            dispatcher.utter_message(response="utter_backend_unavailable")
+            return {"delivery_place": None}
+        if delivery.covered(found):
+            return {"delivery_place": value, "delivery_quote": found}
+        if found.get("fallback") == "call_customer":
+            return {"delivery_place": value, "delivery_quote": found}
+        outside_zones(dispatcher, tracker, value)
+        return {"delivery_place": None}
+
     async def extract_order_confirmed(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: DomainDict) -> Dict[Text, Any]:
         if tracker.get_slot("requested_slot") != "order_confirmed":
@@ -322,27 +444,49 @@ class ActionAskOrderConfirmed(Action):
         try:
             if tracker.get_slot("selected_product") == CART:
                 cart = await load_cart(tracker)
-                lines, total = cart_lines(cart), format_money(cart["total_minor"], cart["currency"])
+                lines, amount, currency = cart_lines(cart), cart["total_minor"], cart["currency"]
             else:
                 product = await backend.product(tenant_id, int(tracker.get_slot("selected_product")))
                 chosen = int(tracker.get_slot("selected_variant"))
                 variant = next(v for v in product["variants"] if v["id"] == chosen)
                 quantity = int(tracker.get_slot("quantity") or 1)
-                amount = variant["price_minor"] * quantity
+                amount, currency = variant["price_minor"] * quantity, variant["currency"]
                 lines = (f"{quantity} × {product['title']} ({variant_label(variant)}) — "
-                         f"{format_money(amount, variant['currency'])}")
-                total = format_money(amount, variant["currency"])
+                         f"{format_money(amount, currency)}")
         except (NotFound, BackendUnavailable, StopIteration, TypeError, ValueError) as exc:
             logger.error("order summary: %r", exc)
             dispatcher.utter_message(response="utter_backend_unavailable")
             return []
-        dispatcher.utter_message(response="utter_ask_order_confirmed", lines=lines, total=total)
+        how = delivery.summary(tracker)
+        if how is not None:
+            lines += "\n" + fulfilment_line(how, language(tracker))
+            amount += how.get("fee_minor") or 0
+        dispatcher.utter_message(response="utter_ask_order_confirmed", lines=lines,
+                                 total=format_money(amount, currency))
         return []
 
 
+def fulfilment_line(how: Dict[str, Any], lang: str) -> str:
+    """The summary's line on pickup or delivery: the zone, the fee (or free), the expected time."""
+    if how["kind"] == delivery.PICKUP:
+        return texts.word("orders.fulfilment", "pickup", lang)
+    if how["needs_call"]:
+        return texts.word("orders.fulfilment", "call", lang)
+    fee = (format_money(how["fee_minor"], how["currency"]) if how["fee_minor"]
+           else texts.word("orders.fulfilment", "free", lang))
+    line = texts.word("orders.fulfilment", "delivery", lang).format(zone=how["zone"], fee=fee)
+    if how.get("expected_time"):
+        line += ", " + texts.word("orders.fulfilment", "when", lang).format(
+            when=how["expected_time"])
+    return line
+
+
+ORDER_FORM_SLOTS = ("selected_variant", "quantity", "order_confirmed") + delivery.SLOTS + (
+    "delivery_quote", "delivery_options")
+
+
 def _reset_order_form() -> List[EventType]:
-    return [SlotSet(name, None) for name in ("selected_variant", "quantity", "order_confirmed")] + [
-        SlotSet("selected_product", None)]
+    return [SlotSet(name, None) for name in ORDER_FORM_SLOTS] + [SlotSet("selected_product", None)]
 
 
 class ActionPlaceOrder(Action):
@@ -365,8 +509,13 @@ class ActionPlaceOrder(Action):
                 if not answer.ok:
                     dispatcher.utter_message(response="utter_order_out_of_stock")
                     return _reset_order_form()
-            answer = await backend.call("POST", tenant_id, "/v1/orders", json={}, customer=customer,
+            answer = await backend.call("POST", tenant_id, "/v1/orders",
+                                        json=delivery.order_request(tracker), customer=customer,
                                         idempotency_key=idempotency_key(tracker, "order"))
+            if answer.status == 422 and delivery.refused(answer.body):
+                # The zones changed since the quote: nothing ordered; the cart keeps the goods.
+                dispatcher.utter_message(response="utter_delivery_refused")
+                return _reset_order_form()
             if answer.status in (409, 422):
                 dispatcher.utter_message(response="utter_order_out_of_stock")
                 return _reset_order_form()
@@ -412,10 +561,14 @@ class ActionOrderStatus(Action):
             return []
         lang = language(tracker)
         for order in orders:
+            status = texts.word("orders.status", order["status"], lang)
+            if order.get("courier") or order.get("tracking"):
+                status += ". " + (texts.word("orders", "tracking", lang) if order.get("tracking")
+                                  else texts.word("orders", "courier", lang)).format(
+                    courier=order.get("courier") or "-", tracking=order.get("tracking") or "")
             dispatcher.utter_message(
                 response="utter_order_status", order_id=order["id"], date=order_date(order),
-                status=texts.word("orders.status", order["status"], lang),
-                total=format_money(order["total_minor"], order["currency"]))
+                status=status, total=format_money(order["total_minor"], order["currency"]))
         return [SlotSet("order_id", str(orders[0]["id"]))]
 
 

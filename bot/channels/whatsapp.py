@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import re
 import time
@@ -100,6 +101,31 @@ def media_of(form: Dict[str, str]) -> List[Dict[str, str]]:
 def body_of(form: Dict[str, str]) -> str:
     """The customer's text, stripped and cut to MAX_TEXT characters."""
     return (form.get("Body") or "").strip()[:MAX_TEXT]
+
+
+PIN = "\N{ROUND PUSHPIN}"
+MAX_PLACE_NAME = 200
+
+
+def location_of(form: Dict[str, str]) -> Optional[Dict[str, Any]]:
+    """A WhatsApp location pin (Twilio's Latitude/Longitude, with the place's Address and Label
+    when the customer picked a named place), or None when there is none or it is not a place on
+    Earth."""
+    try:
+        latitude, longitude = float(form["Latitude"]), float(form["Longitude"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (math.isfinite(latitude) and math.isfinite(longitude)
+            and -90 <= latitude <= 90 and -180 <= longitude <= 180):
+        return None
+    named = [" ".join((form.get(f) or "").split())[:MAX_PLACE_NAME] for f in ("Label", "Address")]
+    return {"latitude": latitude, "longitude": longitude,
+            "label": named[0] or None, "address": named[1] or None}
+
+
+def pin_text(location: Dict[str, Any]) -> str:
+    """What a pin says as words: the pin and its place's name (never the coordinates)."""
+    return " ".join(filter(None, (PIN, location.get("label") or location.get("address"))))
 
 
 # Where Twilio puts what an interactive reply carries: the id we gave the tapped button or row,
@@ -305,6 +331,9 @@ class WhatsAppInput(InputChannel):
         media = media_of(form)
         body = body_of(form)
         text = user_text(form, self.verified_payload(tenant, phone, form))
+        location = location_of(form)
+        if location is not None and not text:  # a pin alone: its words (the form reads the pin)
+            body = text = pin_text(location)
         logged = await self.backend.log_inbound({
             "tenant_id": tenant.tenant_id, "from": phone,
             "profile_name": (form.get("ProfileName") or "")[:MAX_PROFILE_NAME] or None,
@@ -333,6 +362,7 @@ class WhatsAppInput(InputChannel):
                 "profile_name": (form.get("ProfileName") or "")[:MAX_PROFILE_NAME] or None,
                 "message_sid": form["MessageSid"],
                 "media": media, "tenant_language": tenant.primary_language,
+                "location": location,
                 # During the merchant's quiet hours nobody answers a handoff until they end.
                 "quiet_until": clock.quiet_until(tenant.quiet_hours, tenant.timezone),
                 "request_id": logs.current()["request_id"],  # the actions send it to the backend

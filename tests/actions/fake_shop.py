@@ -32,6 +32,14 @@ CATALOG = [product(11, "Canvas sneakers", [250000]),
            product(14, "Denim jacket", [320000])]
 
 
+ZONE_KASARANI = {"id": 1, "name": "Kasarani", "areas": ["kasarani", "mwiki"], "radius_m": None,
+                 "fee_minor": 20000, "free_above_minor": 1000000, "expected_time": "same day",
+                 "position": 0}
+ZONE_NEARBY = {"id": 2, "name": "Near the shop", "areas": [], "radius_m": 3000, "fee_minor": 10000,
+               "free_above_minor": None, "expected_time": "within 2 hours", "position": 1}
+SHOP_PIN = (-1.2210, 36.8900)
+
+
 # An order line is a cart item without its product, attributes and stock.
 ORDER_LINE = ("id", "variant_id", "sku", "title", "quantity", "unit_price_minor",
               "line_total_minor")
@@ -52,6 +60,10 @@ class FakeShop:
         self.preferences: Dict[str, Any] = {"transactional": True, "reminders": True,
                                             "promotional": False}
         self.handoffs: List[Dict[str, Any]] = []
+        # Delivery: off unless a test turns it on; one zone by place names and one by a radius.
+        self.delivery: Dict[str, Any] = {"offers_pickup": True, "offers_delivery": False,
+                                         "fallback": "pickup_only", "last_delivery": None}
+        self.zones = [ZONE_KASARANI, ZONE_NEARBY]
         self.fail: Dict[str, int] = {}  # path prefix → status to answer
         self.status: Optional[int] = None  # status to answer every request with
         self.requests: List[Dict[str, Any]] = []
@@ -148,15 +160,86 @@ class FakeShop:
         return web.json_response({"count": len(items), "next": None, "previous": None,
                                   "results": items})
 
+    def quote_for(self, goods: int, address: Optional[str], latitude: Optional[float],
+                  longitude: Optional[float]) -> Dict[str, Any]:
+        """Like the backend's quote: a zone naming a word of the address, or a pin within a
+        zone's radius of the shop (a flat-earth distance is close enough at 3 km)."""
+        zone = None
+        words = set((address or "").lower().replace(",", " ").split())
+        for candidate in self.zones:
+            if words & set(candidate["areas"]):
+                zone = candidate
+                break
+        distance = None
+        if zone is None and latitude is not None and longitude is not None:
+            distance = int(111_320 * ((latitude - SHOP_PIN[0]) ** 2
+                                      + (longitude - SHOP_PIN[1]) ** 2) ** 0.5)
+            zone = next((z for z in self.zones if z["radius_m"] and distance <= z["radius_m"]),
+                        None)
+        free = bool(zone and zone["free_above_minor"] is not None
+                    and goods >= zone["free_above_minor"])
+        fee = 0 if zone is None or free else zone["fee_minor"]
+        return {"currency": "KES", "goods_minor": goods, "zone": zone, "fee_minor": fee,
+                "free_delivery": free, "expected_time": zone["expected_time"] if zone else None,
+                "fallback": None if zone else self.delivery["fallback"],
+                "matched_area": None, "distance_m": distance}
+
+    async def delivery_options(self, request: web.Request) -> web.Response:
+        return web.json_response(self.delivery)
+
+    async def delivery_quote(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        goods = body.get("goods_minor")
+        if goods is None:
+            goods = self.cart_body()["total_minor"]
+        place = body
+        if body.get("same_as_last"):
+            place = self.delivery["last_delivery"]
+            if place is None:
+                return web.json_response({"code": 422, "description": "no last address"},
+                                         status=422)
+        if not place.get("address") and place.get("latitude") is None:
+            return web.json_response({"code": 422, "description": "no place"}, status=422)
+        return web.json_response(self.quote_for(goods, place.get("address"),
+                                                place.get("latitude"), place.get("longitude")))
+
     async def place_order(self, request: web.Request) -> web.Response:
         if not self.cart:
             return web.json_response({"code": 422, "description": "empty cart"}, status=422)
+        body = await request.json()
         cart = self.cart_body()
+        lines = [{**{key: item[key] for key in ORDER_LINE}, "kind": "product"}
+                 for item in cart["items"]]
+        total, how = cart["total_minor"], None
+        if body.get("fulfilment") == "delivery":
+            place = body.get("delivery") or {}
+            if place.get("same_as_last"):
+                place = self.delivery["last_delivery"] or {}
+            found = self.quote_for(total, place.get("address"), place.get("latitude"),
+                                   place.get("longitude"))
+            if found["zone"] is None and found["fallback"] == "pickup_only":
+                return web.json_response({"code": 422, "description": "outside every zone",
+                                          "errors": {"address": ["Outside every zone."]}},
+                                         status=422)
+            if found["zone"] is not None:
+                lines.append({"id": 99, "variant_id": None, "sku": "DELIVERY",
+                              "title": f"Delivery: {found['zone']['name']}", "quantity": 1,
+                              "unit_price_minor": found["fee_minor"],
+                              "line_total_minor": found["fee_minor"], "kind": "delivery"})
+                total += found["fee_minor"]
+            how = {"zone": found["zone"]["name"] if found["zone"] else None,
+                   "expected_time": found["expected_time"], "needs_call": found["zone"] is None,
+                   "fee_minor": found["fee_minor"], "address": place.get("address"),
+                   "latitude": place.get("latitude"), "longitude": place.get("longitude"),
+                   "recipient_phone": place.get("recipient_phone")}
+            self.delivery["last_delivery"] = {key: place.get(key) for key in (
+                "address", "latitude", "longitude", "recipient_phone")}
         order = {"id": 100 + len(self.orders), "customer_id": 1, "status": "pending_payment",
-                 "currency": "KES", "total_minor": cart["total_minor"],
+                 "currency": "KES", "total_minor": total,
                  "placed_at": "2026-11-22T08:00:00.000000+00:00",
                  "created_at": "2026-11-22T08:00:00.000000+00:00", "cancel_reason": None,
-                 "lines": [{key: item[key] for key in ORDER_LINE} for item in cart["items"]]}
+                 "courier": None, "tracking": None, "lines": lines,
+                 "fulfilment": body.get("fulfilment"), "delivery": how}
         self.orders.append(order)
         self.cart = []
         return web.json_response(order, status=201)
@@ -258,4 +341,6 @@ ROUTES = [
     ("PATCH", "/v1/customers/me/preferences", "customer_preferences"),
     ("POST", "/internal/v1/conversations/handoff", "handoff"),
     ("POST", "/internal/v1/nlu/classify", "classify_intent"),
+    ("GET", "/internal/v1/delivery/options", "delivery_options"),
+    ("POST", "/internal/v1/delivery/quote", "delivery_quote"),
 ]

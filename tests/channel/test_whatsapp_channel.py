@@ -118,6 +118,39 @@ async def test_media_without_text_gets_a_polite_text_only_reply(channel_server, 
         {"url": "https://api.twilio.com/media/ME1", "content_type": "image/webp"}]
 
 
+async def test_a_location_pin_reaches_rasa_as_a_pin_with_its_place_name(channel_server, backend):
+    """Twilio sends a shared location as Latitude/Longitude (with Address and Label for a named
+    place) and an empty Body: the turn runs with the pin in its metadata; the words Rasa and the
+    merchant's inbox read are the pin and the place's name, never the coordinates."""
+    fields = form("", Latitude="-1.2250", Longitude="36.8920", Label="Naivas Thika Road",
+                  Address="Thika Rd, Nairobi")
+    status, _ = await post(channel_server["url"], fields)
+    assert status == 200
+    [message] = channel_server["received"]
+    assert message.text == "\N{ROUND PUSHPIN} Naivas Thika Road"
+    assert message.metadata["location"] == {"latitude": -1.225, "longitude": 36.892,
+                                            "label": "Naivas Thika Road",
+                                            "address": "Thika Rd, Nairobi"}
+    assert backend.inbound[0]["body"] == "\N{ROUND PUSHPIN} Naivas Thika Road"
+    assert "-1.22" not in repr(backend.inbound[0])
+
+
+@pytest.mark.parametrize("latitude, longitude", [("91", "36.8"), ("nan", "36.8"), ("x", "1"),
+                                                 ("-1.2", "")])
+async def test_a_pin_that_is_no_place_is_not_a_pin(channel_server, backend, latitude, longitude):
+    status, _ = await post(channel_server["url"], form("", Latitude=latitude, Longitude=longitude))
+    assert status == 200
+    assert channel_server["received"] == []  # nothing to read: the text-only reply
+    assert "only read text" in backend.outbound[0]["messages"][0]["body"]
+
+
+async def test_words_with_a_pin_keep_the_words(channel_server, backend):
+    await post(channel_server["url"], form("deliver here", Latitude="-1.2", Longitude="36.9"))
+    [message] = channel_server["received"]
+    assert message.text == "deliver here"
+    assert message.metadata["location"]["latitude"] == -1.2
+
+
 async def test_missing_body_field_is_not_a_server_error(channel_server, backend):
     fields = form()
     del fields["Body"]

@@ -75,7 +75,7 @@ class QuoteSchema(Schema):
     free_delivery = fields.Bool()
     expected_time = fields.Str(allow_none=True)
     fallback = fields.Str(allow_none=True, metadata={
-        "enum": list(FALLBACKS), "description": "Set when no zone covers the place"})
+        "enum": [*FALLBACKS, None], "description": "Set when no zone covers the place"})
     matched_area = fields.Str(allow_none=True)
     distance_m = Count(allow_none=True, metadata={"description": "A pin's distance from the shop"})
 

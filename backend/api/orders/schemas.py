@@ -88,7 +88,7 @@ class OrderSchema(Schema):
     tracking = fields.Str(allow_none=True)
     created_at = UtcDateTime()
     lines = fields.List(fields.Nested(OrderLineSchema))
-    fulfilment = fields.Str(allow_none=True, metadata={"enum": list(FULFILMENTS)})
+    fulfilment = fields.Str(allow_none=True, metadata={"enum": [*FULFILMENTS, None]})
     delivery = fields.Nested(OrderDeliverySchema, allow_none=True)
 
 
