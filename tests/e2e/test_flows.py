@@ -37,12 +37,27 @@ def order_until_placed(stack, phone: str, steps: List[tuple]) -> str:
     return reply
 
 
-def answer_variant_and_quantity(stack, phone: str, reply: str, how_many: str) -> str:
-    """The order form asks for a variant only when there are several; then how many."""
+# The demo shop offers pickup and delivery: the order form asks which after the quantity.
+FULFILMENT_QUESTION = r"Pick it up at the shop|Utachukua dukani|Utakam kuchukua"
+
+
+def pick_up(stack, phone: str, reply: str) -> str:
+    """Answers the pickup-or-delivery question with pickup (1); returns the order's summary."""
+    assert re.search(FULFILMENT_QUESTION, reply), reply
+    summary = "\n".join(stack.say(phone, "1"))
+    assert re.search(r"Pickup at the shop|Utachukua dukani", summary), summary
+    return summary
+
+
+def answer_variant_and_quantity(stack, phone: str, reply: str, how_many: str,
+                                collect: bool = True) -> str:
+    """The order form asks for a variant only when there are several; then how many; then
+    (with `collect`) pickup is chosen. Returns the last reply."""
     if "Reply with a number" in reply or "Jibu kwa namba" in reply or "Tuma namba" in reply:
         reply = "\n".join(stack.say(phone, "1"))
     assert re.search(r"How many|ngapi", reply), reply
-    return "\n".join(stack.say(phone, how_many))
+    reply = "\n".join(stack.say(phone, how_many))
+    return pick_up(stack, phone, reply) if collect else reply
 
 
 def service_get(stack, path: str, **params) -> dict:
@@ -86,21 +101,51 @@ def test_english_order_and_pay_with_mpesa(stack):
     assert payment["status"] == "succeeded" and payment["receipt"]
 
 
-def test_swahili_order_and_pay_with_mpesa_confirmed_in_swahili(stack):
+def merchant_post(stack, path: str, body: dict) -> dict:
+    r = requests.post(stack.backend + path, json=body, timeout=10, headers={
+        "X-TENANT-ID": "demo-shop", "X-TENANT-API-KEY": "demo-shop-api-key"})
+    assert r.ok, r.text
+    return r.json()
+
+
+def test_swahili_delivery_order_paid_by_mpesa_then_shipped_with_tracking(stack):
+    """Issue 19's story: a customer orders for delivery in Swahili, pays goods and fee by
+    M-Pesa, and gets the courier and tracking when the merchant ships."""
     phone = new_phone()
     order_until_placed(stack, phone, [("nionyeshe nguo zenu", r"Bidhaa za nguo"),
                                       ("ya tatu", r"Bei: KES")])
     reply = "\n".join(stack.say(phone, "nataka kununua hii"))
-    summary = answer_variant_and_quantity(stack, phone, reply, "moja")
+    asked = answer_variant_and_quantity(stack, phone, reply, "moja", collect=False)
+    assert re.search(FULFILMENT_QUESTION, asked), asked
+    where = "\n".join(stack.say(phone, "niletee"))
+    assert "Tukuletee wapi?" in where, where
+    summary = "\n".join(stack.say(phone, "Kasarani, karibu na stage ya Mwiki"))
+    # The demo shop's Eastlands zone: KES 300, same day.
+    assert "Kuletewa (Eastlands): KES 300, inatarajiwa same day" in summary, summary
     assert "Niiweke?" in summary, summary
     placed = "\n".join(stack.say(phone, "ndiyo"))
     assert re.search(r"Oda #\d+ imewekwa", placed), placed
     order_id = ORDER.search(placed).group(1)
+    order = service_get(stack, f"/v1/orders/{order_id}")
+    assert order["fulfilment"] == "delivery" and order["delivery"]["zone"] == "Eastlands"
+    fee = [line for line in order["lines"] if line["kind"] == "delivery"]
+    assert [line["line_total_minor"] for line in fee] == [30000]
+    assert order["total_minor"] == sum(line["line_total_minor"] for line in order["lines"])
     after = stack.last_id(phone)
     sent = "\n".join(stack.say(phone, "1"))
     assert "Angalia simu yako" in sent, sent
     receipt = wait_for(stack, phone, after, r"Malipo yamepokelewa")
     assert f"#{order_id}" in receipt and "Risiti ya M-Pesa" in receipt, receipt
+    payment = service_get(stack, f"/v1/orders/{order_id}/payments")["results"][0]
+    assert payment["status"] == "succeeded" and payment["amount_minor"] == order["total_minor"]
+    # The merchant ships it: the customer is told who carries it and its tracking number.
+    after = stack.last_id(phone)
+    merchant_post(stack, f"/v1/orders/{order_id}/transitions",
+                  {"to": "fulfilled", "courier": "Sendy", "tracking": "SND-4411"})
+    shipped = wait_for(stack, phone, after, r"iko njiani")
+    assert "Sendy" in shipped and "SND-4411" in shipped, shipped
+    [status] = stack.say(phone, "oda yangu iko wapi?")
+    assert f"Oda #{order_id}" in status and "SND-4411" in status, status
 
 
 def test_swahili_order_then_cancel(stack):
@@ -132,7 +177,7 @@ def test_sheng_cart_and_checkout(stack):
     assert re.search(r"kwa cart|kwenye kikapu", reply), reply
     [cart] = stack.say(phone, "nicheki cart yangu")
     assert re.match(r"(Cart yako|Kikapu chako):", cart) and "Jumla: KES" in cart, cart
-    [summary] = stack.say(phone, "nataka ku-order")
+    summary = pick_up(stack, phone, "\n".join(stack.say(phone, "nataka ku-order")))
     assert "Niiweke?" in summary, summary
     placed = "\n".join(stack.say(phone, "poa"))
     assert re.search(r"Oda #\d+ imewekwa", placed) and "1. M-Pesa" in placed, placed
