@@ -1,6 +1,7 @@
 """The reply language: follows the customer, holds through mixed messages, switches on request."""
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any, Dict, List, Optional, Text
 
@@ -9,7 +10,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.backend import BackendUnavailable, backend
 from actions.common import LANGUAGES, entity, metadata, response_text
+from actions.conversation_owner import tenant_and_customer
+
+logger = logging.getLogger(__name__)
 
 # What a customer calls each language when asking for it.
 _REQUESTED = (
@@ -46,11 +51,29 @@ class ValidateSlotMappings(ValidationAction):
             return {} if current == chosen else {"language": chosen}
         detected = entity(tracker, "language")
         if detected in LANGUAGES:
-            return {} if current == detected else {"language": detected}
+            if current == detected:
+                return {}
+            await remember_language(tracker, detected)
+            return {"language": detected}
         if current is None:  # mixed or unknown and nothing yet: the merchant's language
             fallback = metadata(tracker).get("tenant_language")
             return {"language": fallback if fallback in LANGUAGES else "en"}
         return {}
+
+
+async def remember_language(tracker: Tracker, language: str) -> None:
+    """The customer's language on their record, for what the shop sends outside the chat
+    (shipping notices, reminders, campaigns). Only when it changes; a failure costs nothing but
+    that (the chat itself keeps the slot)."""
+    tenant_id, customer = tenant_and_customer(tracker)
+    try:
+        answer = await backend.call("PATCH", tenant_id, "/v1/customers/me/preferences",
+                                    customer=customer, json={"language": language})
+    except BackendUnavailable as exc:
+        logger.warning("customer language not recorded: %s", exc)
+        return
+    if not answer.ok:
+        logger.warning("customer language not recorded: the backend answered %s", answer.status)
 
 
 class ActionChangeLanguage(Action):
@@ -66,4 +89,5 @@ class ActionChangeLanguage(Action):
             dispatcher.utter_message(response="utter_language_which")
             return []
         dispatcher.utter_message(text=response_text(domain, "utter_language_switched", wanted))
+        await remember_language(tracker, wanted)
         return [SlotSet("language_choice", wanted), SlotSet("language", wanted)]

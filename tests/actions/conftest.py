@@ -12,7 +12,7 @@ from tests.actions.fake_shop import FakeShop
 from tests.actions.loopback import serve, stop
 from tests.contract.contract import assert_conform, watch
 
-SHOP_MODULES = ("actions.catalog", "actions.delivery", "actions.orders", "actions.payments", "actions.support")
+SHOP_MODULES = ("actions.catalog", "actions.delivery", "actions.language", "actions.orders", "actions.payments", "actions.support")
 
 
 @pytest_asyncio.fixture

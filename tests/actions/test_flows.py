@@ -562,16 +562,29 @@ def _lang(slots, detected, metadata=None):
     ({"language": "sw", "language_choice": "en"}, "sw", {"language": "en"}),
     ({"language": "en", "language_choice": "en"}, "sheng", {}),
 ])
-async def test_language_follows_clear_messages_and_holds_a_choice(slots, detected, expected):
+async def test_language_follows_clear_messages_and_holds_a_choice(shop, slots, detected,
+                                                                  expected):
     got = await ValidateSlotMappings().extract_language(CollectingDispatcher(),
                                                         _lang(slots, detected), {})
     assert got == expected
+    # A language the customer wrote in goes on their record (shipping notices, reminders).
+    recorded = [r["json"] for r in shop.requests if r["path"] == "/v1/customers/me/preferences"]
+    assert recorded == ([{"language": detected}] if detected and expected.get("language") == detected
+                        else [])
 
 
-async def test_a_new_mixed_conversation_starts_in_the_merchants_language():
+async def test_a_new_mixed_conversation_starts_in_the_merchants_language(shop):
     tracker = _lang({"language": None}, "mixed", {"tenant_language": "sw"})
     assert await ValidateSlotMappings().extract_language(CollectingDispatcher(), tracker, {}) == {
         "language": "sw"}
+    assert not shop.requests  # the merchant's language is not the customer's
+
+
+async def test_the_language_is_still_followed_when_the_backend_is_down(shop):
+    shop.status = 503
+    got = await ValidateSlotMappings().extract_language(
+        CollectingDispatcher(), _lang({"language": "en"}, "sw"), {})
+    assert got == {"language": "sw"}
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -586,12 +599,13 @@ DOMAIN = {"responses": {"utter_language_switched": [
     {"text": "Sure"}]}}
 
 
-async def test_change_language_confirms_in_the_new_language():
+async def test_change_language_confirms_in_the_new_language(shop):
     dispatcher = CollectingDispatcher()
     events = await ActionChangeLanguage().run(
         dispatcher, t("change_language", "ongea kiswahili", slots={"language": "en"}), DOMAIN)
     assert [m["text"] for m in dispatcher.messages] == ["Sawa"]
     assert slots_of(events) == {"language_choice": "sw", "language": "sw"}
+    assert shop.preferences["language"] == "sw"
     dispatcher = CollectingDispatcher()
     await ActionChangeLanguage().run(dispatcher, t("change_language", "speak english"), DOMAIN)
     assert [m["text"] for m in dispatcher.messages] == ["Sure"]
