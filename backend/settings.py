@@ -187,6 +187,9 @@ class Settings:
     nlu_eval_limit: int = 0
     nlu_rasa_urls: tuple[str, ...] = ()
     nlu_swap_timeout_seconds: float = 300.0
+    # Behind HAProxy (the production profile): its admin socket, so each replica named in
+    # NLU_RASA_URLS as backend/server=url is drained before its swap and put back after.
+    nlu_haproxy_socket: str = ""
     whatsapp_public_url: str = ""
     # Payments: the base URL providers call back (PUBLIC_URL), the sandbox provider simulators,
     # the M-Pesa callback source allow-list (empty: any source; from_env defaults it to
@@ -315,6 +318,7 @@ class Settings:
             nlu_rasa_urls=tuple(u.strip().rstrip("/") for u in
                                 env.get("NLU_RASA_URLS", "").split(",") if u.strip()),
             nlu_swap_timeout_seconds=float(env.get("NLU_SWAP_TIMEOUT_SECONDS") or "300"),
+            nlu_haproxy_socket=env.get("NLU_HAPROXY_SOCKET", "").strip(),
             whatsapp_public_url=env.get("WHATSAPP_PUBLIC_URL", "").strip().rstrip("/"),
             store_timeout_seconds=float(_positive(
                 "STORE_TIMEOUT_SECONDS", env.get("STORE_TIMEOUT_SECONDS") or "20")),

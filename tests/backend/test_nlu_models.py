@@ -7,7 +7,9 @@ stand-in rasa over HTTP (PUT /model). SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +18,10 @@ import pytest
 from flask import Flask
 
 from backend.domain.nlu_gate import check_gate, figures_from_evaluation
+from backend.providers import haproxy
 from backend.services.conversations import nlu_models
 from backend.services.conversations.nlu_models import TrainJob, data_hash
-from tests.backend.conftest import service_headers
+from tests.backend.conftest import free_port, service_headers
 from tests.backend.rasa_fake import FakeRasa
 
 REPO = Path(__file__).resolve().parents[2]
@@ -255,3 +258,56 @@ def test_a_failed_training_and_one_build_at_a_time(registry: Flask, lab: Lab) ->
     assert again.status_code == 409 and "still being built" in again.get_json()["description"]
     assert client.post(f"{MODELS}/rollback", headers=service_headers()).status_code == 409
     assert client.get(f"{MODELS}/999999", headers=service_headers()).status_code == 404
+
+
+@pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
+def test_replicas_behind_haproxy_are_drained_one_at_a_time(
+        make_app: Callable[..., Flask], tmp_path: Path, rasas: list[FakeRasa], lab: Lab,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real HAProxy (the production profile's admin socket) in front of two stand-in rasa
+    replicas: while a replica loads the model it is drained (no new turn reaches it), the other
+    stays up, and it is put back (UP) before the next one is swapped."""
+    sock = tmp_path / "haproxy.sock"
+    front = free_port()
+    config = tmp_path / "haproxy.cfg"
+    config.write_text(
+        f"global\n    stats socket {sock} mode 600 level admin\n"
+        "defaults\n    mode http\n    timeout connect 2s\n    timeout client 30s\n"
+        "    timeout server 30s\n    default-server inter 200ms fastinter 100ms fall 2 rise 1\n"
+        f"frontend rasa_in\n    bind 127.0.0.1:{front}\n    default_backend rasa\n"
+        "backend rasa\n    balance roundrobin\n    option httpchk GET /webhooks/whatsapp/\n"
+        + "".join(f"    server rasa-{i} 127.0.0.1:{r.port} check\n"
+                  for i, r in enumerate(rasas, 1)))
+    process = subprocess.Popen(["haproxy", "-db", "-f", str(config)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while not sock.exists() or not all(
+                haproxy.server_stats(str(sock), "rasa", f"rasa-{i}")["status"] == "UP"
+                for i in (1, 2)):
+            assert time.monotonic() < deadline, "haproxy did not come up"
+            time.sleep(0.1)
+        seen: list[tuple[str, str, str]] = []
+
+        def swapper(url: str, token: str, model_file: str, timeout: float) -> None:
+            states = tuple(haproxy.server_stats(str(sock), "rasa", f"rasa-{i}")["status"]
+                           for i in (1, 2))
+            seen.append((url, *states))
+            nlu_models.put_model(url, token, model_file, timeout)
+
+        monkeypatch.setattr(nlu_models, "SWAPPER", swapper)
+        app = make_app(nlu_models_dir=str(tmp_path / "registry"), nlu_eval_limit=5,
+                       nlu_rasa_urls=tuple(f"rasa/rasa-{i}={r.url}"
+                                           for i, r in enumerate(rasas, 1)),
+                       nlu_haproxy_socket=str(sock), rasa_token="rasa-secret")
+        first = _build(app)
+        assert _promote(app, first["id"]).status_code == 202
+        card = app.test_client().get(f"{MODELS}/{first['id']}", headers=service_headers())
+        assert card.get_json()["status"] == "promoted", card.get_json()
+        assert seen == [(rasas[0].url, "DRAIN", "UP"), (rasas[1].url, "UP", "DRAIN")]
+        for i in (1, 2):
+            assert haproxy.server_stats(str(sock), "rasa", f"rasa-{i}")["status"] == "UP"
+        assert all(any(r.method == "PUT" for r in rasa.requests) for rasa in rasas)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.nlu_gate import check_gate, figures_from_evaluation
 from backend.models import NluModel
+from backend.providers import haproxy
 from backend.providers.rasa import RasaClient, RasaError
 from backend.queueing.names import BUILD_NLU_MODEL, PROMOTE_NLU_MODEL
 from backend.services.platform.audit import current_actor, record_platform_audit
@@ -140,7 +141,42 @@ def train_config(ctx: Context) -> Path:
 
 
 def rasa_urls(ctx: Context) -> tuple[str, ...]:
-    return ctx.settings.nlu_rasa_urls or (ctx.settings.rasa_url,)
+    """The rasa servers' URLs (NLU_RASA_URLS, else RASA_URL), HAProxy names left out."""
+    return tuple(url for url, _ in rasa_targets(ctx))
+
+
+def rasa_targets(ctx: Context) -> list[tuple[str, str | None]]:
+    """(url, HAProxy backend/server or None) of each rasa server: NLU_RASA_URLS entries are a
+    URL or backend/server=URL (a replica behind the production profile's HAProxy)."""
+    targets: list[tuple[str, str | None]] = []
+    for entry in ctx.settings.nlu_rasa_urls or (ctx.settings.rasa_url,):
+        name, equals, url = entry.partition("=")
+        if equals and "/" in name and "://" not in name:
+            targets.append((url.strip().rstrip("/"), name.strip()))
+        else:
+            targets.append((entry.strip().rstrip("/"), None))
+    return targets
+
+
+def swap_one(ctx: Context, url: str, server: str | None, model_file: str,
+             swapper: Swapper) -> None:
+    """One server's swap; a replica behind HAProxy (NLU_HAPROXY_SOCKET) is drained first (no new
+    turn reaches it, those in flight finish), and put back once loaded and seen healthy."""
+    socket_path = ctx.settings.nlu_haproxy_socket
+    timeout = ctx.settings.nlu_swap_timeout_seconds
+    if not (socket_path and server):
+        swapper(url, ctx.settings.rasa_token, model_file, timeout)
+        return
+    backend, _, name = server.partition("/")
+    haproxy.set_state(socket_path, backend, name, "drain")
+    try:
+        if not haproxy.wait_idle(socket_path, backend, name, 30):
+            log.warning("%s still had requests in flight after 30 s; swapping anyway", server)
+        swapper(url, ctx.settings.rasa_token, model_file, timeout)
+    finally:
+        haproxy.set_state(socket_path, backend, name, "ready")
+    if not haproxy.wait_up(socket_path, backend, name, 60):
+        raise RasaError(f"{server} is not healthy again after its swap")
 
 
 def stage_data(ctx: Context, target: Path, source: Path = REPO_ROOT / "data") -> Path:
@@ -420,27 +456,26 @@ def promote_model(ctx: Context, model_id: int, actor: str,
     swapper = swapper or SWAPPER
     model = get_model(ctx, model_id)
     previous = promoted_model(ctx)
-    token, timeout = ctx.settings.rasa_token, ctx.settings.nlu_swap_timeout_seconds
-    done: list[str] = []
-    urls = rasa_urls(ctx)
+    done: list[tuple[str, str | None]] = []
+    targets = rasa_targets(ctx)
     try:
         if not model.file_path:
             raise RasaError("the model has no file")
-        for number, url in enumerate(urls, 1):
-            _update(ctx, model_id, progress=f"{PROMOTING}: server {number} of {len(urls)}")
-            swapper(url, token, model.file_path, timeout)
-            done.append(url)
-    except (RasaError, OSError) as error:
+        for number, (url, server) in enumerate(targets, 1):
+            _update(ctx, model_id, progress=f"{PROMOTING}: server {number} of {len(targets)}")
+            swap_one(ctx, url, server, model.file_path, swapper)
+            done.append((url, server))
+    except (RasaError, OSError, haproxy.HaproxyError) as error:
         restored = []
         if previous is not None and previous.file_path:
-            for url in done:
+            for url, server in done:
                 try:
-                    swapper(url, token, previous.file_path, timeout)
+                    swap_one(ctx, url, server, previous.file_path, swapper)
                     restored.append(url)
-                except (RasaError, OSError):
+                except (RasaError, OSError, haproxy.HaproxyError):
                     log.exception("restoring model %s on %s failed", previous.id, url)
         _update(ctx, model_id, progress=None,
-                error=f"promotion failed on {len(done) + 1} of {len(urls)}: {error}"
+                error=f"promotion failed on {len(done) + 1} of {len(targets)}: {error}"
                       f"{'; restored ' + str(len(restored)) if done else ''}"[:4000])
         return get_model(ctx, model_id)
     now = datetime.now(UTC)
@@ -454,7 +489,7 @@ def promote_model(ctx: Context, model_id: int, actor: str,
         row.progress, row.error = None, None
         record_platform_audit(session, "nlu_models.promoted", ("nlu_model", row.id),
                               {"model": previous.id if previous else None},
-                              {"model": row.id, "servers": len(urls)}, actor=actor)
+                              {"model": row.id, "servers": len(targets)}, actor=actor)
     return get_model(ctx, model_id)
 
 
@@ -467,6 +502,6 @@ __all__ = [
     "BUILDING", "CANDIDATE", "EVALUATING", "FAILED", "PROMOTED", "READY", "REJECTED",
     "RETIRED", "STATUSES", "TRAINING", "ModelView", "TrainJob", "build_model", "data_hash",
     "eval_nlu", "get_model", "list_models", "promote_model", "promoted_model", "put_model",
-    "rasa_train", "rasa_urls", "register_served", "request_promotion", "request_rollback",
+    "rasa_targets", "rasa_train", "rasa_urls", "register_served", "request_promotion", "request_rollback",
     "rollback_target", "stage_data", "start_build",
 ]
