@@ -204,6 +204,9 @@ def test_build_gate_promote_and_roll_back(registry: Flask, lab: Lab,
     listed = client.get(MODELS, headers=service_headers()).get_json()["results"]
     assert [m["status"] for m in listed] == ["promoted", "retired"]
     assert listed[0]["promoted_by"] == "service" and listed[0]["promoted_at"]
+    # A rasa server started later starts on it (scripts/stack.sh reads the pointer).
+    pointer = Path(registry.extensions["backend"].settings.nlu_models_dir) / "promoted"
+    assert pointer.read_text().strip() == first["file_path"]
 
     # A worse candidate is rejected, with the reason, and cannot be promoted.
     lab.next = {"heldout": {**GOOD, "sw": 0.955}, "false_action": 0.02}
@@ -227,6 +230,7 @@ def test_build_gate_promote_and_roll_back(registry: Flask, lab: Lab,
               client.get(MODELS, headers=service_headers()).get_json()["results"]}
     assert states == {served["id"]: "promoted", first["id"]: "retired",
                       worse["id"]: "rejected"}
+    assert pointer.read_text().strip() == served["file_path"]
     # …and forward again: the one rolled back from is the rollback target now.
     assert _promote(registry, None).get_json()["id"] == first["id"]
 

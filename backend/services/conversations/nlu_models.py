@@ -51,6 +51,7 @@ RASA = REPO_ROOT / ".venv-rasa" / "bin" / "rasa"
 RASA_PYTHON = REPO_ROOT / ".venv-rasa" / "bin" / "python"
 SERVED_MODEL = REPO_ROOT / "models" / "assistant.tar.gz"
 REVIEW_FILE = "review.yml"
+POINTER = "promoted"
 # What scripts/train.sh hashes (besides the data folder): the NLU components, config, domain.
 HASHED = (("bot/components", (".yml", ".py")), ("domain", (".yml", ".py")))
 EPOCHS = re.compile(r"Epochs:\s+\d+%.*?\|\s*(\d+)/(\d+)")
@@ -487,10 +488,23 @@ def promote_model(ctx: Context, model_id: int, actor: str,
         assert row is not None
         row.status, row.promoted_by, row.promoted_at = PROMOTED, actor, now
         row.progress, row.error = None, None
+        path = row.file_path
         record_platform_audit(session, "nlu_models.promoted", ("nlu_model", row.id),
                               {"model": previous.id if previous else None},
                               {"model": row.id, "servers": len(targets)}, actor=actor)
+    if path:
+        write_pointer(ctx, path)
     return get_model(ctx, model_id)
+
+
+def write_pointer(ctx: Context, path: str) -> None:
+    """<NLU_MODELS_DIR>/promoted: the promoted model's file, for a rasa server (re)started later
+    (scripts/stack.sh starts rasa on it when it is newer than models/assistant.tar.gz)."""
+    folder = models_dir(ctx)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{POINTER}.tmp"
+    partial.write_text(path + "\n", encoding="utf-8")
+    partial.replace(folder / POINTER)
 
 
 # The defaults the jobs use (tests replace them).
