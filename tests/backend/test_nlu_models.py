@@ -11,13 +11,16 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 
 from backend.domain.nlu_gate import check_gate, figures_from_evaluation
+from backend.models import NluModel
 from backend.providers import haproxy
 from backend.services.conversations import nlu_models
 from backend.services.conversations.nlu_models import TrainJob, data_hash
@@ -261,6 +264,15 @@ def test_a_failed_training_and_one_build_at_a_time(registry: Flask, lab: Lab) ->
     again = client.post(MODELS, json={}, headers=service_headers())
     assert again.status_code == 409 and "still being built" in again.get_json()["description"]
     assert client.post(f"{MODELS}/rollback", headers=service_headers()).status_code == 409
+    # A build whose job died (past the job's time limit) no longer blocks the next one.
+    ctx = registry.extensions["backend"]
+    with ctx.db.transaction() as session:
+        for row in session.scalars(select(NluModel).where(NluModel.status == "candidate")):
+            row.created_at = datetime.now(UTC) - timedelta(hours=5)
+    assert client.post(MODELS, json={}, headers=service_headers()).status_code == 202
+    with ctx.db.transaction() as session:
+        states = sorted(r.status for r in session.scalars(select(NluModel)))
+        assert states == ["candidate", "failed", "failed"]
     assert client.get(f"{MODELS}/999999", headers=service_headers()).status_code == 404
 
 

@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -320,7 +320,14 @@ def start_build(ctx: Context, note: str | None = None) -> ModelView:
     note = (note or "").strip()[:500] or None
     actor = current_actor()
     with ctx.db.transaction() as session:
-        busy = session.scalar(select(NluModel.id).where(NluModel.status.in_(BUILDING)).limit(1))
+        # A build whose job ended without a word (a worker killed) past the job's time limit.
+        limit = datetime.now(UTC) - timedelta(seconds=BUILD_NLU_MODEL.timeout or 3600)
+        for stale in session.scalars(select(NluModel).where(NluModel.status.in_(BUILDING),
+                                                            NluModel.created_at < limit)):
+            stale.status, stale.progress = FAILED, None
+            stale.error = "abandoned: its job ended without a result"
+        busy = session.scalar(select(NluModel.id).where(NluModel.status.in_(BUILDING),
+                                                        NluModel.created_at >= limit).limit(1))
         if busy is not None:
             raise Conflict(f"Model {busy} is still being built")
         row = NluModel(status=CANDIDATE, built_by=actor, note=note, progress="queued",
