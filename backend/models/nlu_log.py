@@ -99,3 +99,5 @@ class NluModel(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     promoted_by: Mapped[str | None] = mapped_column(String(64))
     promoted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When its (last) promotion was queued: one whose job died is not waited for past the limit.
+    promotion_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -221,6 +221,16 @@ def test_build_gate_promote_and_roll_back(registry: Flask, lab: Lab,
     assert failed[1].startswith("false actions clinc150 en: 2.00 %")
     refused = _promote(registry, worse["id"])
     assert refused.status_code == 409 and refused.get_json()["code"]
+    # One promotion at a time; one whose job died past its limit no longer blocks.
+    ctx = registry.extensions["backend"]
+    with ctx.db.transaction() as session:
+        row = session.get(NluModel, served["id"])
+        row.progress, row.promotion_requested_at = "promoting: queued", datetime.now(UTC)
+    busy = client.post(f"{MODELS}/rollback", headers=service_headers())
+    assert busy.status_code == 409 and "being promoted" in busy.get_json()["description"]
+    with ctx.db.transaction() as session:
+        session.get(NluModel, served["id"]).promotion_requested_at = (
+            datetime.now(UTC) - timedelta(hours=2))
     # The promoted model's figures were cached (its sha256 evaluated once).
     assert lab.evaluated.count(Path(first["file_path"])) == 1
 

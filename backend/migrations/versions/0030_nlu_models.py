@@ -41,6 +41,7 @@ def upgrade() -> None:
         sa.Column("finished_at", WHEN, nullable=True),
         sa.Column("promoted_by", sa.String(64), nullable=True),
         sa.Column("promoted_at", WHEN, nullable=True),
+        sa.Column("promotion_requested_at", WHEN, nullable=True),
         sa.PrimaryKeyConstraint("id", name="pk_nlu_models"),
     )
     op.create_index("ix_nlu_models_status", "nlu_models", ["status"])

@@ -434,8 +434,15 @@ def _request(ctx: Context, model_id: int, rollback: bool) -> ModelView:
         row = session.get(NluModel, model_id)
         if row is None:
             raise NotFound("No such model")
-        busy = session.scalar(select(NluModel.id).where(NluModel.progress.like(f"{PROMOTING}%"))
-                              .limit(1))
+        limit = datetime.now(UTC) - timedelta(seconds=PROMOTE_NLU_MODEL.timeout or 3600)
+        busy = None
+        for other in session.scalars(select(NluModel).where(
+                NluModel.progress.like(f"{PROMOTING}%"))):
+            if other.promotion_requested_at is not None and other.promotion_requested_at < limit:
+                other.progress = None  # its job ended without a result
+                other.error = "promotion abandoned: its job ended without a result"
+            else:
+                busy = other.id
         if busy is not None:
             raise Conflict(f"Model {busy} is being promoted")
         if rollback:
@@ -447,6 +454,7 @@ def _request(ctx: Context, model_id: int, rollback: bool) -> ModelView:
         if not row.file_path or not Path(row.file_path).is_file():
             raise InvalidInput(f"The model file is gone: {row.file_path}")
         row.progress = f"{PROMOTING}: queued"
+        row.promotion_requested_at = datetime.now(UTC)
         record_platform_audit(session, "nlu_models.rollback" if rollback else
                               "nlu_models.promote", ("nlu_model", row.id), None,
                               {"file": row.file_path, "sha256": row.sha256})
