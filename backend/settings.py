@@ -177,6 +177,19 @@ class Settings:
     # The NLU review loop's candidate data in development (NLU_REVIEW_DIR, e.g. data/nlu: each
     # language's reviewed messages go to <dir>/<language>/review.yml; empty: download only).
     nlu_review_dir: str = ""
+    # The model registry (/app/models): where candidates are trained to (NLU_MODELS_DIR; empty:
+    # <repo>/models/registry), the training config (NLU_TRAIN_CONFIG, default config.yml), the
+    # evaluation's sentences per set and language (NLU_EVAL_LIMIT, 0: every one, as `make eval`),
+    # the rasa servers a promoted model is swapped into (NLU_RASA_URLS, comma-separated; empty:
+    # RASA_URL) and how long one swap may take (NLU_SWAP_TIMEOUT_SECONDS).
+    nlu_models_dir: str = ""
+    nlu_train_config: str = ""
+    nlu_eval_limit: int = 0
+    nlu_rasa_urls: tuple[str, ...] = ()
+    nlu_swap_timeout_seconds: float = 300.0
+    # Behind HAProxy (the production profile): its admin socket, so each replica named in
+    # NLU_RASA_URLS as backend/server=url is drained before its swap and put back after.
+    nlu_haproxy_socket: str = ""
     whatsapp_public_url: str = ""
     # Payments: the base URL providers call back (PUBLIC_URL), the sandbox provider simulators,
     # the M-Pesa callback source allow-list (empty: any source; from_env defaults it to
@@ -299,6 +312,13 @@ class Settings:
             rasa_token=env.get("RASA_TOKEN", ""),
             simulator_stories_dir=env.get("SIMULATOR_STORIES_DIR", "").strip(),
             nlu_review_dir=env.get("NLU_REVIEW_DIR", "").strip(),
+            nlu_models_dir=env.get("NLU_MODELS_DIR", "").strip(),
+            nlu_train_config=env.get("NLU_TRAIN_CONFIG", "").strip(),
+            nlu_eval_limit=int(env.get("NLU_EVAL_LIMIT") or "0"),
+            nlu_rasa_urls=tuple(u.strip().rstrip("/") for u in
+                                env.get("NLU_RASA_URLS", "").split(",") if u.strip()),
+            nlu_swap_timeout_seconds=float(env.get("NLU_SWAP_TIMEOUT_SECONDS") or "300"),
+            nlu_haproxy_socket=env.get("NLU_HAPROXY_SOCKET", "").strip(),
             whatsapp_public_url=env.get("WHATSAPP_PUBLIC_URL", "").strip().rstrip("/"),
             store_timeout_seconds=float(_positive(
                 "STORE_TIMEOUT_SECONDS", env.get("STORE_TIMEOUT_SECONDS") or "20")),

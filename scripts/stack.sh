@@ -7,6 +7,17 @@ set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$ROOT"
 RUN="$VAR_DIR/run"
+# The model rasa starts on: the NLU model registry's last promotion (<NLU_MODELS_DIR>/promoted,
+# written by the promotion job) when it is newer than `make train`'s models/assistant.tar.gz,
+# else models/ (rasa takes its newest file).
+served_model() {
+  local pointer=${NLU_MODELS_DIR:-models/registry}/promoted target
+  if [ -f "$pointer" ] && [ "$pointer" -nt models/assistant.tar.gz ]; then
+    target=$(cat "$pointer")
+    if [ -f "$target" ]; then echo "$target"; return; fi
+  fi
+  echo models
+}
 LOG="$VAR_DIR/log"
 SERVICES=(redis backend worker scheduler actions rasa)
 
@@ -159,7 +170,7 @@ up() {
   start actions .venv-rasa/bin/python -m actions.server --host "$ACTIONS_HOST" --port "$ACTIONS_PORT" \
     "${reload[@]}"
   start rasa .venv-rasa/bin/rasa run --enable-api --auth-token="$RASA_TOKEN" --interface "$BIND_HOST" \
-    --port "$RASA_PORT" --credentials credentials.yml --endpoints endpoints.yml --model models
+    --port "$RASA_PORT" --credentials credentials.yml --endpoints endpoints.yml --model "$(served_model)"
   wait_for backend 60 healthy "$BACKEND_URL/v1/health"
   if [ -n "$REDIS_URL" ]; then wait_for worker 60 worker_registered; fi
   wait_for actions 120 healthy "http://127.0.0.1:$ACTIONS_PORT/health"

@@ -217,6 +217,10 @@ up_prod() {
   if [ ${#failed[@]} -gt 0 ]; then echo "stack: not healthy: ${failed[*]}" >&2; exit 1; fi
   echo "REDIS_URL=$REDIS_URL" >"$RUN/stack.env"
   .venv/bin/python -m backend.migrate
+  # The NLU model registry swaps a promoted model into each replica, drained in HAProxy meanwhile.
+  NLU_RASA_URLS=$(for ((i = 1; i <= REPLICAS; i++)); do
+    printf 'rasa/rasa-%d=http://127.0.0.1:%d,' "$i" "$((RASA_REPLICA_PORT + i))"; done)
+  export NLU_RASA_URLS=${NLU_RASA_URLS%,} NLU_HAPROXY_SOCKET=$RUN/haproxy.sock
   start backend .venv/bin/gunicorn --bind "$BIND_HOST:$BACKEND_PORT" --workers "$BACKEND_WORKERS" \
     --threads 4 --access-logfile - -c python:backend.gunicorn_conf backend.wsgi:app
   # RQ reads the Redis URL (with its password) from RQ_REDIS_URL, out of the process list.
@@ -233,7 +237,7 @@ up_prod() {
   for ((i = 1; i <= REPLICAS; i++)); do
     start "rasa-$i" .venv-rasa/bin/rasa run --enable-api --auth-token="$RASA_TOKEN" --interface 127.0.0.1 \
       --port "$((RASA_REPLICA_PORT + i))" --credentials credentials.yml \
-      --endpoints endpoints.production.yml --model models
+      --endpoints endpoints.production.yml --model "$(served_model)"
   done
   write_haproxy_cfg
   start haproxy "$(haproxy_bin)" -db -f "$VAR_DIR/haproxy.cfg"

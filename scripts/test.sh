@@ -153,6 +153,11 @@ suite "test stories (every flow in English, Swahili, Sheng)" .venv-rasa/bin/pyth
   scripts/test_stories.py "${TMPDIR:-/tmp}/wa-commerce-test-stories"
 suite "no evaluation sentence in the training data" .venv-rasa/bin/python scripts/eval_nlu.py \
   --overlap-only
+# The NLU model registry for real: a tiny model trained and evaluated by the registry's job (about
+# two minutes), then models swapped (PUT /model) under continuous turns in a lone rasa server and
+# in two replicas behind HAProxy (about three; loads models/assistant.tar.gz, so after training).
+suite "NLU model registry (a tiny model trained and gated, a swap under turns)" .venv/bin/python \
+  -m pytest -q -s -p no:cacheprovider tests/registry
 # The designers' simulator in chromium, on its own real stack; it ends by running the story it
 # saved through scripts/test_stories.py.
 simulator_suite() {

@@ -47,7 +47,7 @@ from backend.models.messages import (
     UsageWarning,
     UsageWarningNotice,
 )
-from backend.models.nlu_log import NluClassification, NluReview
+from backend.models.nlu_log import NluClassification, NluModel, NluReview
 from backend.models.operator import FeeWaiver, TenantOnboarding, TenantStatusChange
 from backend.models.orders import Cart, CartItem, IdempotencyKey, Order, OrderLine
 from backend.models.payments import Payment, PaymentEvent, PaymentSettings
@@ -120,6 +120,7 @@ __all__ = [
     "StoreIntegration",
     "StoreStockAdjustment",
     "NluClassification",
+    "NluModel",
     "NluReview",
     "Order",
     "OrderLine",

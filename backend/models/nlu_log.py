@@ -67,3 +67,37 @@ class NluReview(Base):
     entities: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     decided_by: Mapped[str] = mapped_column(String(64))  # "user:5", "api_key:3"
     decided_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class NluModel(Base):
+    """A model in the registry (the NLU review loop's second half): trained in a job from the
+    candidate data, evaluated with `make eval`'s scorer against the promoted model, gated, then
+    promoted (swapped into every rasa server) or not. Platform-wide: no tenant."""
+
+    __tablename__ = "nlu_models"
+    __table_args__ = (
+        Index("ix_nlu_models_status", "status"),
+        Index("ix_nlu_models_sha256", "sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    # candidate, training, evaluating, failed, ready, rejected, promoted, retired
+    status: Mapped[str] = mapped_column(String(16))
+    file_path: Mapped[str | None] = mapped_column(String(500))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    data_hash: Mapped[str | None] = mapped_column(String(64))  # the inputs, as train.sh hashes them
+    data_dir: Mapped[str | None] = mapped_column(String(500))  # what it trains on
+    note: Mapped[str | None] = mapped_column(String(500))
+    progress: Mapped[str | None] = mapped_column(String(200))  # "training: epoch 12/100"
+    error: Mapped[str | None] = mapped_column(Text)
+    # {"heldout": {lang: accuracy %}, "false_action": {"<set> <lang>": rate %}, "n": {...}}
+    figures: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # {"passed": bool, "baseline_id": int | None, "reasons": [str]}
+    gate: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    built_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    promoted_by: Mapped[str | None] = mapped_column(String(64))
+    promoted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When its (last) promotion was queued: one whose job died is not waited for past the limit.
+    promotion_requested_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -122,6 +122,32 @@ class RasaClient:
             sender_id, [{"event": "resume"}, {"event": "action", "name": "action_listen"}],
             "resume")
 
+    def load_model(self, model_file: str) -> None:
+        """PUT /model: the server loads this model file (a path it can read) and serves it from
+        then on; answers once it is loaded (204)."""
+        params = {"token": self.token} if self.token else None
+        try:
+            response = requests.put(f"{self.base_url}/model", json={"model_file": model_file},
+                                    params=params, timeout=self.timeout)
+        except requests.RequestException as error:
+            raise RasaError(f"Rasa unreachable (load model): {error}") from error
+        if response.status_code >= 400:
+            raise RasaError(f"Rasa answered {response.status_code} to load model: "
+                            f"{response.text[:2000]}", status=response.status_code,
+                            body=response.text[:2000])
+
+    def status(self) -> dict[str, Any]:
+        """GET /status: the served model's file and id."""
+        params = {"token": self.token} if self.token else None
+        try:
+            response = requests.get(f"{self.base_url}/status", params=params,
+                                    timeout=self.timeout)
+            response.raise_for_status()
+            body = response.json()
+        except (requests.RequestException, ValueError) as error:
+            raise RasaError(f"Rasa status failed: {error}") from error
+        return body if isinstance(body, dict) else {}
+
     def pause(self, sender_id: str) -> dict[str, Any]:
         """Appends a `pause` event: the assistant stays silent until resumed."""
         return self._append_events(sender_id, [{"event": "pause"}], "pause")

@@ -25,6 +25,7 @@ class JobRef:
 
     path: str
     queue: str
+    timeout: int | None = None  # seconds a worker lets it run (None: RQ's default, 180)
 
 
 DELIVER_OUTBOUND = JobRef("backend.jobs.messaging.deliver_outbound", MESSAGING)
@@ -44,9 +45,14 @@ NOTIFY_USAGE_WARNING = JobRef("backend.jobs.messaging.notify_usage_warning", DEF
 FINISH_CARD_SETUP = JobRef("backend.jobs.billing.finish_card_setup", DEFAULT)
 RUN_STORE_SYNC = JobRef("backend.jobs.integrations.run_store_sync", DEFAULT)
 PUSH_STORE_STOCK = JobRef("backend.jobs.integrations.push_store_stock", DEFAULT)
+# The NLU model registry: training and evaluating a candidate (tens of minutes on two cores), and
+# swapping a model into every rasa server (a model load per server).
+BUILD_NLU_MODEL = JobRef("backend.jobs.nlu.build_model", DEFAULT, timeout=4 * 3600)
+PROMOTE_NLU_MODEL = JobRef("backend.jobs.nlu.promote_model", DEFAULT, timeout=3600)
 # Every job a service enqueues (tests check each path names a job of backend/jobs).
 ENQUEUED: tuple[JobRef, ...] = (DELIVER_OUTBOUND, SEND_STK_PUSH, PROCESS_PAYMENT_EVENT,
                                 NOTIFY_CUSTOMER, PAY_WITHDRAWAL, REBUILD_KB_INDEX, SUBMIT_TEMPLATE,
                                 NOTIFY_EVENT, START_CAMPAIGN, SEND_CAMPAIGN_BATCH, CHARGE_INVOICE,
                                 SEND_BILLING_REMINDER, SEND_RESET_CODE, NOTIFY_USAGE_WARNING,
-                                FINISH_CARD_SETUP, RUN_STORE_SYNC, PUSH_STORE_STOCK)
+                                FINISH_CARD_SETUP, RUN_STORE_SYNC, PUSH_STORE_STOCK,
+                                BUILD_NLU_MODEL, PROMOTE_NLU_MODEL)

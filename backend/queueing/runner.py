@@ -120,9 +120,10 @@ class RQRunner:
             return
         retry = Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS))
         try:
+            options: dict[str, Any] = {"job_timeout": job.timeout} if job.timeout else {}
             Queue(job.queue, connection=self.connection).enqueue(
-                job.path, *args, retry=retry, meta=job_meta()  # the request context, for the worker
-            )
+                job.path, *args, retry=retry, meta=job_meta(),  # the request context, for the worker
+                **options)
         except RedisError as error:
             if self.fallback is None:
                 raise JobQueueUnavailable(

@@ -16,6 +16,7 @@ from backend.web import (
     inbox,
     join,
     knowledge,
+    models,
     orders,
     overview,
     review,
@@ -27,7 +28,8 @@ from backend.web import (
 from backend.web.core import blp, limit_body
 
 PAGES = (auth_pages, join, overview, orders, appointments, inbox, customers, catalog, knowledge,
-         wallet, shop_settings, delivery, users, review, static_files)
+         wallet, shop_settings, delivery, users, review, models,
+         static_files)
 
 
 def register_web(app: Flask) -> None:

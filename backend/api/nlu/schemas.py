@@ -191,3 +191,38 @@ class CandidateResultSchema(Schema):
 class VocabularySchema(Schema):
     intents = fields.List(fields.Str())
     entities = fields.List(fields.Str())
+
+
+class NluModelSchema(Schema):
+    id = Id()
+    status = fields.Str(metadata={"description": "candidate, training, evaluating, failed, "
+                                                 "ready (gate passed), rejected (gate failed), "
+                                                 "promoted (served), retired"})
+    file_path = fields.Str(allow_none=True)
+    sha256 = fields.Str(allow_none=True)
+    data_hash = fields.Str(allow_none=True, metadata={
+        "description": "The training inputs' hash, as scripts/train.sh computes it"})
+    note = fields.Str(allow_none=True)
+    progress = fields.Str(allow_none=True, metadata={
+        "description": "While training (\"training, part 1: epoch 12/100\"), evaluating or "
+                       "being promoted"})
+    error = fields.Str(allow_none=True)
+    figures = fields.Dict(allow_none=True, metadata={
+        "description": "Held-out accuracy per language (%), false-action rate on each public "
+                       "set's out-of-scope sentences (%), their n, the subset (limit)"})
+    gate = fields.Dict(allow_none=True, metadata={
+        "description": "{passed, baseline_id, reasons}: against the promoted model's figures"})
+    promotable = fields.Bool()
+    built_by = fields.Str()
+    created_at = UtcDateTime()
+    finished_at = UtcDateTime(allow_none=True)
+    promoted_by = fields.Str(allow_none=True)
+    promoted_at = UtcDateTime(allow_none=True)
+
+
+class NluModelListSchema(Schema):
+    results = fields.List(fields.Nested(NluModelSchema))
+
+
+class NluModelBuildSchema(Schema):
+    note = fields.Str(load_default=None, allow_none=True, validate=validate.Length(max=500))

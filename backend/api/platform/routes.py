@@ -14,7 +14,13 @@ from backend.api.audit_logs.schemas import AuditLogPageSchema, AuditQuerySchema
 from backend.api.auth import require_operator
 from backend.api.common import SERVICE_SECURITY, ErrorSchema, context, principal
 from backend.api.nlu.routes import review_filter
-from backend.api.nlu.schemas import OperatorReviewQuerySchema, ReviewPageSchema
+from backend.api.nlu.schemas import (
+    NluModelBuildSchema,
+    NluModelListSchema,
+    NluModelSchema,
+    OperatorReviewQuerySchema,
+    ReviewPageSchema,
+)
 from backend.api.pagination import paginated
 from backend.api.platform.schemas import (
     CredentialsTestSchema,
@@ -49,6 +55,14 @@ from backend.services.operator.tenants import (
     operator_view,
     reactivate,
     suspend,
+)
+from backend.services.conversations.nlu_models import (
+    ModelView,
+    get_model,
+    list_models,
+    request_promotion,
+    request_rollback,
+    start_build,
 )
 from backend.services.conversations.review import review_queue
 from backend.services.platform.revenue import SOURCES, monthly_revenue
@@ -257,3 +271,55 @@ class OperatorReviewQueue(MethodView):
         where = review_filter(threshold, status, start, end, intent, language)
         return paginated(review_queue(context(), [tenant] if tenant else None, where, page,
                                       page_size))
+
+
+@blp.route("/nlu/models")
+class NluModels(MethodView):
+    @requires(OPERATOR)
+    @blp.doc(security=OPERATOR_SECURITY)
+    @blp.response(200, NluModelListSchema)
+    def get(self) -> dict[str, Any]:
+        """The NLU model registry, newest first: each model's card (data hash, dates, who built
+        and promoted it, evaluation figures, the gate's reasons, progress while it is built)"""
+        return {"results": list_models(context())}
+
+    @requires(OPERATOR)
+    @blp.doc(security=OPERATOR_SECURITY)
+    @blp.arguments(NluModelBuildSchema)
+    @blp.response(202, NluModelSchema)
+    def post(self, payload: dict[str, Any]) -> ModelView:
+        """Build a candidate from the training data and the reviewed messages (NLU_REVIEW_DIR):
+        trained, evaluated against the promoted model and gated by a job; 409 while another
+        is being built"""
+        return start_build(context(), payload["note"])
+
+
+@blp.route("/nlu/models/<int:model_id>")
+class NluModelCard(MethodView):
+    @requires(OPERATOR)
+    @blp.doc(security=OPERATOR_SECURITY)
+    @blp.response(200, NluModelSchema)
+    def get(self, model_id: int) -> ModelView:
+        """One model's card"""
+        return get_model(context(), model_id)
+
+
+@blp.route("/nlu/models/<int:model_id>/promote")
+class NluModelPromote(MethodView):
+    @requires(OPERATOR)
+    @blp.doc(security=OPERATOR_SECURITY)
+    @blp.response(202, NluModelSchema)
+    def post(self, model_id: int) -> ModelView:
+        """Promote a model whose gate passed: a job swaps it into every rasa server (PUT
+        /model, one after the other); 409 unless ready, or while a promotion runs"""
+        return request_promotion(context(), model_id)
+
+
+@blp.route("/nlu/models/rollback")
+class NluModelRollback(MethodView):
+    @requires(OPERATOR)
+    @blp.doc(security=OPERATOR_SECURITY)
+    @blp.response(202, NluModelSchema)
+    def post(self) -> ModelView:
+        """Promote the model promoted before the current one again (409: none)"""
+        return request_rollback(context())
