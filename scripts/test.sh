@@ -117,13 +117,21 @@ browser_ready() {  # waits for need_browser; fails (with its log) when chromium 
   [ "$(cat "$browser_status")" = 0 ] && return 0
   cat "$browser_log"; echo "test: chromium could not be installed" >&2; return 1
 }
+# After the backend suite (beside the training): the web app in chromium, then the NLU model
+# registry for real: a tiny model trained and evaluated by the registry's job (about two
+# minutes), then tiny models swapped (PUT /model) under continuous turns in a lone rasa server
+# and in two replicas behind HAProxy (about two more); it needs no trained assistant.
 dashboard_after_backend() {
   while [ ! -e "$backend_log.done" ]; do sleep 5; done
+  local status=0
   browser_ready && nice -n 10 .venv/bin/python -m pytest -q -s -p no:cacheprovider \
-    tests/web --ignore=tests/web/test_simulator.py
+    tests/web --ignore=tests/web/test_simulator.py || status=1
+  echo "=== NLU model registry (a tiny model trained and gated, swaps under turns)"
+  nice -n 10 .venv/bin/python -m pytest -q -s -p no:cacheprovider tests/registry || status=1
+  return $status
 }
 dashboard_log=$(mktemp)
-dashboard_name="web app in a real browser (headless chromium)"
+dashboard_name="web app in a real browser (headless chromium); the NLU model registry"
 ( start=$SECONDS
   if dashboard_after_backend; then echo "=== $dashboard_name: passed in $((SECONDS - start)) s"
   else echo "=== $dashboard_name: FAILED"; exit 1; fi ) >"$dashboard_log" 2>&1 &
@@ -153,11 +161,6 @@ suite "test stories (every flow in English, Swahili, Sheng)" .venv-rasa/bin/pyth
   scripts/test_stories.py "${TMPDIR:-/tmp}/wa-commerce-test-stories"
 suite "no evaluation sentence in the training data" .venv-rasa/bin/python scripts/eval_nlu.py \
   --overlap-only
-# The NLU model registry for real: a tiny model trained and evaluated by the registry's job (about
-# two minutes), then models swapped (PUT /model) under continuous turns in a lone rasa server and
-# in two replicas behind HAProxy (about three; loads models/assistant.tar.gz, so after training).
-suite "NLU model registry (a tiny model trained and gated, a swap under turns)" .venv/bin/python \
-  -m pytest -q -s -p no:cacheprovider tests/registry
 # The designers' simulator in chromium, on its own real stack; it ends by running the story it
 # saved through scripts/test_stories.py.
 simulator_suite() {
