@@ -1204,6 +1204,50 @@ SW.update({
 })
 
 
+# A product's page: its variants added, edited and removed (backend/web/catalog.py).
+EN.update({
+    "catalog.open": "Variants and details",
+    "catalog.inactive": "Not offered",
+    "catalog.variant_name": "Variant name",
+    "catalog.variant_name_hint": "e.g. Large, Red",
+    "catalog.variant_add": "Add a variant",
+    "catalog.variant_add_help": "Another size, colour or pack of this product, with its own SKU, "
+                                "price in shillings and stock.",
+    "catalog.variant_added": "Variant added; the assistant offers it from now on.",
+    "catalog.variant_saved": "Variant saved; the assistant offers the new name, price and stock "
+                             "from now on.",
+    "catalog.variant_remove": "Remove this variant",
+    "catalog.variant_removed": "Variant removed; past orders keep their lines.",
+    "catalog.variant_remove_help": "Removing a variant takes it off sale for good (past orders "
+                                   "keep their lines); a product keeps at least one variant: to "
+                                   "stop selling it for a while, set its stock to 0.",
+    "catalog.price_required": "Enter the price in shillings, e.g. 1250 or 1250.50.",
+    "catalog.in_stock": "{n} in stock",
+    "catalog.first_variant": "First variant (add more sizes or colours on the product's page)",
+})
+SW.update({
+    "catalog.open": "Aina na maelezo",
+    "catalog.inactive": "Haitolewi",
+    "catalog.variant_name": "Jina la aina",
+    "catalog.variant_name_hint": "mfano Kubwa, Nyekundu",
+    "catalog.variant_add": "Ongeza aina",
+    "catalog.variant_add_help": "Saizi, rangi au kifurushi kingine cha bidhaa hii, chenye SKU "
+                                "yake, bei kwa shilingi na akiba.",
+    "catalog.variant_added": "Aina imeongezwa; msaidizi ataitoa kuanzia sasa.",
+    "catalog.variant_saved": "Aina imehifadhiwa; msaidizi atatoa jina, bei na akiba mpya "
+                             "kuanzia sasa.",
+    "catalog.variant_remove": "Ondoa aina hii",
+    "catalog.variant_removed": "Aina imeondolewa; oda za zamani zinabaki na mistari yake.",
+    "catalog.variant_remove_help": "Kuondoa aina kunaiondoa sokoni kabisa (oda za zamani "
+                                   "zinabaki na mistari yake); bidhaa hubaki na angalau aina "
+                                   "moja: kuacha kuiuza kwa muda, weka akiba kuwa 0.",
+    "catalog.price_required": "Andika bei kwa shilingi, mfano 1250 au 1250.50.",
+    "catalog.in_stock": "{n} zipo",
+    "catalog.first_variant": "Aina ya kwanza (ongeza saizi au rangi zaidi kwenye ukurasa wa "
+                             "bidhaa)",
+})
+
+
 CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "sw": SW}
 
 
