@@ -158,7 +158,8 @@ def product_image_remove(product_id: int) -> Response:
 # --- a product's page: its variants added, edited and removed ----------------------------------
 # The API's variant endpoints' schemas and services: VariantCreateSchema and add_variant (POST
 # /v1/products/<id>/variants), VariantPatchSchema and update_variant (PATCH /v1/variants/<id>),
-# delete_variant (DELETE /v1/variants/<id>: 409 for a product's last variant). A variant's name
+# delete_variant (DELETE /v1/variants/<id>: 409 for a product's last variant); `active` (PATCH
+# /v1/variants/<id>) takes one off sale and back (migration 0031). A variant's name
 # is its `name` attribute (what the assistant and the catalog show beside the SKU); its other
 # attributes are kept. A wrong price or field is the product page again, 422, with the message
 # beside the form and what was typed.
@@ -265,6 +266,20 @@ def variant_edit(product_id: int, variant_id: int) -> Response:
     except Conflict as refused:
         return _form_error(product_id, variant_id, None, refused.description)
     return done("web.product", "catalog.variant_saved", product_id=product_id)
+
+
+@blp.post("/catalog/products/<int:product_id>/variants/<int:variant_id>/active")
+@requires("catalog:write")
+def variant_active(product_id: int, variant_id: int) -> Response:
+    """Take a variant off sale, or offer it again (as PATCH /v1/variants/<id> with `active`):
+    customers' listings, matching, carts and orders see only active variants; the product's
+    last one on sale stays (409: take the product off sale instead)."""
+    _own_variant(product_id, variant_id)
+    offered = request.form.get("active", "") == "true"
+    values = validated(VariantPatchSchema(), {"active": offered})
+    products.update_variant(context(), tenant_id(), variant_id, values)
+    return done("web.product", "catalog.variant_offered" if offered else "catalog.variant_paused",
+                product_id=product_id)
 
 
 @blp.post("/catalog/products/<int:product_id>/variants/<int:variant_id>/delete")

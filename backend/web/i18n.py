@@ -1218,9 +1218,15 @@ EN.update({
                              "from now on.",
     "catalog.variant_remove": "Remove this variant",
     "catalog.variant_removed": "Variant removed; past orders keep their lines.",
-    "catalog.variant_remove_help": "Removing a variant takes it off sale for good (past orders "
-                                   "keep their lines); a product keeps at least one variant: to "
-                                   "stop selling it for a while, set its stock to 0.",
+    "catalog.variant_remove_help": "\"Take off sale\" hides a variant from customers until you "
+                                   "offer it again; removing a variant deletes it for good (past "
+                                   "orders keep their lines). A product keeps at least one "
+                                   "variant on sale.",
+    "catalog.variant_pause": "Take off sale",
+    "catalog.variant_offer": "Offer again",
+    "catalog.variant_off_sale": "Off sale",
+    "catalog.variant_paused": "Variant taken off sale; customers no longer see it.",
+    "catalog.variant_offered": "Variant on sale again; the assistant offers it from now on.",
     "catalog.price_required": "Enter the price in shillings, e.g. 1250 or 1250.50.",
     "catalog.in_stock": "{n} in stock",
     "catalog.first_variant": "First variant (add more sizes or colours on the product's page)",
@@ -1238,9 +1244,15 @@ SW.update({
                              "kuanzia sasa.",
     "catalog.variant_remove": "Ondoa aina hii",
     "catalog.variant_removed": "Aina imeondolewa; oda za zamani zinabaki na mistari yake.",
-    "catalog.variant_remove_help": "Kuondoa aina kunaiondoa sokoni kabisa (oda za zamani "
-                                   "zinabaki na mistari yake); bidhaa hubaki na angalau aina "
-                                   "moja: kuacha kuiuza kwa muda, weka akiba kuwa 0.",
+    "catalog.variant_remove_help": "\"Sitisha uuzaji\" huificha aina kwa wateja hadi uitoe "
+                                   "tena; kuondoa aina kunaifuta kabisa (oda za zamani zinabaki "
+                                   "na mistari yake). Bidhaa hubaki na angalau aina moja "
+                                   "inayouzwa.",
+    "catalog.variant_pause": "Sitisha uuzaji",
+    "catalog.variant_offer": "Iuze tena",
+    "catalog.variant_off_sale": "Haiuzwi",
+    "catalog.variant_paused": "Uuzaji wa aina hii umesitishwa; wateja hawaioni tena.",
+    "catalog.variant_offered": "Aina inauzwa tena; msaidizi ataitoa kuanzia sasa.",
     "catalog.price_required": "Andika bei kwa shilingi, mfano 1250 au 1250.50.",
     "catalog.in_stock": "{n} zipo",
     "catalog.first_variant": "Aina ya kwanza (ongeza saizi au rangi zaidi kwenye ukurasa wa "

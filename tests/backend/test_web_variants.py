@@ -1,5 +1,5 @@
 """A product's page in the web app: its variants added, edited (name, SKU, price, stock) and
-removed through the API's variant schemas and catalog service, on SQLite and PostgreSQL:
+taken off sale and back, and removed through the API's variant schemas and catalog service, on SQLite and PostgreSQL:
 catalog:write for each form (a viewer reads the page), the session's CSRF token, another shop's
 product or variant a 404, a wrong price a 422 form error beside the form with what was typed,
 prices typed in shillings kept as exact integer minor units, and in Swahili."""
@@ -9,11 +9,15 @@ from __future__ import annotations
 import html
 from typing import Any
 
+import pytest
+
+from backend.domain.errors import NotFound
 from backend.services.catalog.listing import list_products
 from backend.services.catalog.products import get_variant, list_variants
+from backend.services.orders.carts import add_item
 from backend.wiring import Context
 from tests.backend.accounts_helpers import make_user
-from tests.backend.commerce_helpers import seed_catalog
+from tests.backend.commerce_helpers import customer, seed_catalog
 from tests.backend.conftest import OTHER_ID, TENANT_ID, service_headers
 from tests.backend.test_web_pages import web_login
 
@@ -40,7 +44,7 @@ def test_variants_are_added_edited_and_removed_on_the_product_page(
     token = web_login(client, "viewer@duka.example")
     page = html.unescape(client.get(f"/app/catalog/products/{sneakers.id}").data.decode())
     assert "SNK-WHT-40" in page and "KES 1,800.00" in page and 'id="variant-new"' not in page
-    for path in (add, edit, f"{edit}/delete"):
+    for path in (add, edit, f"{edit}/delete", f"{edit}/active"):
         denied = client.post(path, data={"csrf_token": token, "sku": "X-1", "price": "10"})
         assert denied.status_code == 403, path
     client.post("/app/logout", data={"csrf_token": token})
@@ -98,12 +102,35 @@ def test_variants_are_added_edited_and_removed_on_the_product_page(
     assert cleared.status_code == 303
     assert get_variant(tenants, TENANT_ID, first).attributes == {"size": "40", "colour": "white"}
 
+    # Taken off sale: customers' reads (the listing, one product, match) no longer hold it, nor
+    # may it go into a cart; the merchant's page and the variant endpoint still show it.
+    paused = post(f"{add}/{new.id}/active", active="false")
+    assert paused.status_code == 303 and "notice=catalog.variant_paused" in paused.location
+    assert get_variant(tenants, TENANT_ID, new.id).active is False
+    listed = _product(tenants, TENANT_ID, "Canvas Sneakers")
+    assert [v.id for v in listed.variants] == [first]
+    read = client.get(f"/v1/products/{sneakers.id}", headers=service_headers(TENANT_ID))
+    assert [v["id"] for v in read.get_json()["variants"]] == [first]
+    assert client.get(f"/v1/variants/{new.id}",
+                      headers=service_headers(TENANT_ID)).get_json()["active"] is False
+    with pytest.raises(NotFound):
+        add_item(tenants, TENANT_ID, customer(tenants), new.id, 1)
+    page = html.unescape(client.get(f"/app/catalog/products/{sneakers.id}").data.decode())
+    assert "Off sale" in page and "Offer again" in page and "SNK-WHT-41" in page
+    # The product's last variant on sale stays on sale.
+    refused = post(f"{edit}/active", active="false")
+    assert refused.status_code == 409 and "at least one variant on sale" in refused.data.decode()
+    assert get_variant(tenants, TENANT_ID, first).active is True
+    offered = post(f"{add}/{new.id}/active", active="true")
+    assert "notice=catalog.variant_offered" in offered.location
+    assert len(_product(tenants, TENANT_ID, "Canvas Sneakers").variants) == 2
+
     # Another shop's product or variant, or a variant of another product: not found.
     assert client.get(f"/app/catalog/products/{theirs.id}").status_code == 404
     assert post(f"/app/catalog/products/{theirs.id}/variants", sku="Z-1",
                 price="10").status_code == 404
     for path in (f"{add}/{their_variant}", f"{add}/{their_variant}/delete",
-                 f"{add}/{boots.variants[0].id}"):
+                 f"{add}/{their_variant}/active", f"{add}/{boots.variants[0].id}"):
         assert post(path, sku="Z-2", price="10").status_code == 404, path
     assert get_variant(tenants, OTHER_ID, their_variant).sku == "SNK-WHT-40"
     assert len(list_variants(tenants, OTHER_ID, theirs.id)) == 1

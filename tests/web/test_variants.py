@@ -1,6 +1,7 @@
 """A product's variants in a real browser (headless chromium): the catalog manager opens a
 product from the catalog, adds a variant (a wrong price refused beside the form first), edits
-it, sees it listed, and the API's product read (GET /v1/products/<id>, over HTTP) has it;
+it, sees it listed, and the API's product read (GET /v1/products/<id>, over HTTP) has it; takes
+it off sale (gone from that read) and back, and removes it;
 photographed at phone and desktop width (SCREENSHOT_DIR, tests/web/conftest.py)."""
 
 from __future__ import annotations
@@ -72,6 +73,16 @@ def test_the_catalog_manager_adds_and_edits_a_variant(
     assert variants[sku]["price_minor"] == 215_050
     assert variants[sku]["stock"] == 5
     assert variants[sku]["attributes"] == {"name": "Size 44 wide"}
+
+    # Taken off sale: the API's product read (what customers see) no longer holds it; back.
+    browser.submit(f"{card} .variant-active button[type=submit]", expect=".notice")
+    assert "taken off sale" in browser.text(".notice")
+    assert "Off sale" in browser.text(f"{card} .off-sale")
+    assert sku not in {v["sku"] for v in _api_product(shop, product.id)["variants"]}  # type: ignore[union-attr]
+    browser.shoot("31-product-variant-off-sale")
+    browser.submit(f"{card} .variant-active button[type=submit]", expect=".notice")
+    assert "on sale again" in browser.text(".notice")
+    assert sku in {v["sku"] for v in _api_product(shop, product.id)["variants"]}  # type: ignore[union-attr]
 
     # Removed again (the seeded product keeps its own variants for the other tests).
     browser.submit(f"{card} .variant-remove button[type=submit]", expect=".notice")
