@@ -121,6 +121,8 @@ def test_variants_are_added_edited_and_removed_on_the_product_page(
     refused = post(f"{edit}/active", active="false")
     assert refused.status_code == 409 and "at least one variant on sale" in refused.data.decode()
     assert get_variant(tenants, TENANT_ID, first).active is True
+    refused = post(f"{edit}/delete")  # nor removed while the other one is off sale
+    assert refused.status_code == 409 and "at least one variant on sale" in refused.data.decode()
     offered = post(f"{add}/{new.id}/active", active="true")
     assert "notice=catalog.variant_offered" in offered.location
     assert len(_product(tenants, TENANT_ID, "Canvas Sneakers").variants) == 2

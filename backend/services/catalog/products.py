@@ -188,6 +188,13 @@ def get_variant(ctx: Context, tenant_id: str, variant_id: int) -> ProductVariant
         return _variant_view(_variant(session, tenant_id, variant_id))
 
 
+def _others_on_sale(session: Session, tenant_id: str, variant: ProductVariant) -> int:
+    """How many of the product's other variants are on sale (active)."""
+    return int(session.scalar(select(func.count(ProductVariant.id)).where(
+        ProductVariant.tenant_id == tenant_id, ProductVariant.product_id == variant.product_id,
+        ProductVariant.active.is_(True), ProductVariant.id != variant.id)) or 0)
+
+
 def update_variant(ctx: Context, tenant_id: str, variant_id: int,
                    changes: Mapping[str, Any]) -> ProductVariantView:
     with ctx.db.transaction() as session:
@@ -195,11 +202,7 @@ def update_variant(ctx: Context, tenant_id: str, variant_id: int,
         if "sku" in changes:
             _sku_taken(session, tenant_id, changes["sku"], but=variant.id)
         if changes.get("active") is False and variant.active:
-            on_sale = session.scalar(select(func.count(ProductVariant.id)).where(
-                ProductVariant.tenant_id == tenant_id,
-                ProductVariant.product_id == variant.product_id,
-                ProductVariant.active.is_(True), ProductVariant.id != variant.id))
-            if not on_sale:
+            if not _others_on_sale(session, tenant_id, variant):
                 raise Conflict("A product keeps at least one variant on sale; take the product "
                                "off sale instead (its active=false)")
         before = _variant_view(variant)
@@ -218,5 +221,8 @@ def delete_variant(ctx: Context, tenant_id: str, variant_id: int) -> None:
                                   .where(ProductVariant.product_id == variant.product_id))
         if (siblings or 0) <= 1:
             raise Conflict("A product needs at least one variant; delete the product instead")
+        if variant.active and not _others_on_sale(session, tenant_id, variant):
+            raise Conflict("A product keeps at least one variant on sale; offer another one "
+                           "first, or delete the product")
         session.delete(variant)
 
