@@ -95,6 +95,8 @@ class VariantPatchSchema(Schema):
     stock = BoundedInt(maximum=MAX_STOCK, strict=True, validate=validate.Range(min=0))
     attributes = fields.Dict(keys=fields.Str(validate=validate.Length(min=1, max=32)),
                              values=fields.Str(validate=validate.Length(max=64)))
+    active = fields.Bool(metadata={"description": "Offered to customers; false takes the "
+                                                  "variant off sale (kept, and its past orders)"})
 
 
 class VariantCreateSchema(Schema):

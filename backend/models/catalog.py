@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     text,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -80,5 +81,7 @@ class ProductVariant(Base):
     currency: Mapped[str] = mapped_column(String(3))
     stock: Mapped[int] = mapped_column(Integer, default=0)
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Offered to customers (a merchant takes a variant off sale and back; migration 0031).
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     product: Mapped[Product] = relationship(back_populates="variants")

@@ -50,17 +50,17 @@ from backend.services.accounts.sessions import (
     SESSION_COOKIE,
     SignedIn,
     csrf_matches,
-    member_scopes,
+    member_view,
     session_user,
 )
-from backend.services.accounts.users import MembershipView, get_user
+from backend.services.accounts.users import MembershipView
 from backend.services.platform.audit import (
     RequestAudit,
     actor_name,
     bind_request,
     record_request,
 )
-from backend.services.platform.tenants import TenantSettings, get_settings
+from backend.services.platform.tenants import TenantSettings
 from backend.web.i18n import LANGUAGES, pick_language, translate
 from backend.wiring import Context
 
@@ -202,17 +202,21 @@ def _load_viewer() -> Viewer | Response:
     if not cookie:
         return _sign_in_redirect()
     ctx = context()
-    try:
-        signed_in = session_user(ctx, cookie)
-    except Unauthenticated:
-        return _sign_in_redirect("auth.session_ended")
-    user, memberships = get_user(ctx, signed_in.user_id)
-    tenant = signed_in.tenant_id
-    scopes = member_scopes(ctx, tenant, user.id) if tenant else None
-    if tenant is None or scopes is None:
+    # The rate limiter has looked this request's credential up already (staff_credential,
+    # backend/api/auth.py, kept on g); a session it found is this cookie's (the one session
+    # cookie), anything else is looked up again.
+    found = g.get("_staff_credential")
+    signed_in = found[0] if found and found[0] is not None and found[0].session_id else None
+    if signed_in is None:
+        try:
+            signed_in = session_user(ctx, cookie)
+        except Unauthenticated:
+            return _sign_in_redirect("auth.session_ended")
+    member = member_view(ctx, signed_in.user_id, signed_in.tenant_id)
+    if member.scopes is None or member.tenant is None:
         raise PageError(403, "auth.no_tenant")
-    return Viewer(signed_in, user.email, user.name, get_settings(ctx, tenant), scopes,
-                  memberships, request.cookies.get(CSRF_COOKIE, ""))
+    return Viewer(signed_in, member.user.email, member.user.name, member.tenant, member.scopes,
+                  member.memberships, request.cookies.get(CSRF_COOKIE, ""))
 
 
 def limit_body() -> None:

@@ -1270,6 +1270,62 @@ SW.update({
 })
 
 
+# A product's page: its variants added, edited and removed (backend/web/catalog.py).
+EN.update({
+    "catalog.open": "Variants and details",
+    "catalog.inactive": "Not offered",
+    "catalog.variant_name": "Variant name",
+    "catalog.variant_name_hint": "e.g. Large, Red",
+    "catalog.variant_add": "Add a variant",
+    "catalog.variant_add_help": "Another size, colour or pack of this product, with its own SKU, "
+                                "price in shillings and stock.",
+    "catalog.variant_added": "Variant added; the assistant offers it from now on.",
+    "catalog.variant_saved": "Variant saved; the assistant offers the new name, price and stock "
+                             "from now on.",
+    "catalog.variant_remove": "Remove this variant",
+    "catalog.variant_removed": "Variant removed; past orders keep their lines.",
+    "catalog.variant_remove_help": "\"Take off sale\" hides a variant from customers until you "
+                                   "offer it again; removing a variant deletes it for good (past "
+                                   "orders keep their lines). A product keeps at least one "
+                                   "variant on sale.",
+    "catalog.variant_pause": "Take off sale",
+    "catalog.variant_offer": "Offer again",
+    "catalog.variant_off_sale": "Off sale",
+    "catalog.variant_paused": "Variant taken off sale; customers no longer see it.",
+    "catalog.variant_offered": "Variant on sale again; the assistant offers it from now on.",
+    "catalog.price_required": "Enter the price in shillings, e.g. 1250 or 1250.50.",
+    "catalog.in_stock": "{n} in stock",
+    "catalog.first_variant": "First variant (add more sizes or colours on the product's page)",
+})
+SW.update({
+    "catalog.open": "Aina na maelezo",
+    "catalog.inactive": "Haitolewi",
+    "catalog.variant_name": "Jina la aina",
+    "catalog.variant_name_hint": "mfano Kubwa, Nyekundu",
+    "catalog.variant_add": "Ongeza aina",
+    "catalog.variant_add_help": "Saizi, rangi au kifurushi kingine cha bidhaa hii, chenye SKU "
+                                "yake, bei kwa shilingi na akiba.",
+    "catalog.variant_added": "Aina imeongezwa; msaidizi ataitoa kuanzia sasa.",
+    "catalog.variant_saved": "Aina imehifadhiwa; msaidizi atatoa jina, bei na akiba mpya "
+                             "kuanzia sasa.",
+    "catalog.variant_remove": "Ondoa aina hii",
+    "catalog.variant_removed": "Aina imeondolewa; oda za zamani zinabaki na mistari yake.",
+    "catalog.variant_remove_help": "\"Sitisha uuzaji\" huificha aina kwa wateja hadi uitoe "
+                                   "tena; kuondoa aina kunaifuta kabisa (oda za zamani zinabaki "
+                                   "na mistari yake). Bidhaa hubaki na angalau aina moja "
+                                   "inayouzwa.",
+    "catalog.variant_pause": "Sitisha uuzaji",
+    "catalog.variant_offer": "Iuze tena",
+    "catalog.variant_off_sale": "Haiuzwi",
+    "catalog.variant_paused": "Uuzaji wa aina hii umesitishwa; wateja hawaioni tena.",
+    "catalog.variant_offered": "Aina inauzwa tena; msaidizi ataitoa kuanzia sasa.",
+    "catalog.price_required": "Andika bei kwa shilingi, mfano 1250 au 1250.50.",
+    "catalog.in_stock": "{n} zipo",
+    "catalog.first_variant": "Aina ya kwanza (ongeza saizi au rangi zaidi kwenye ukurasa wa "
+                             "bidhaa)",
+})
+
+
 CATALOGUES: dict[str, dict[str, str]] = {"en": EN, "sw": SW}
 
 

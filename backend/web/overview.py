@@ -4,56 +4,30 @@ analytics:read the last 30 days from the analytics service (the nightly roll-up,
 revenue, orders and conversations per day (uPlot charts), the funnel, the top products (units
 and revenue of paid orders), payment success by method, the top intents and the fallback rate.
 
-Today's figures come from the orders service (orders created since the shop's midnight, counted
-and summed by one aggregate query), so a role with orders:read but not analytics:read sees them
-too."""
+Today's figures come from the orders (orders created since the shop's midnight, counted and
+summed by one aggregate query), so a role with orders:read but not analytics:read sees them too.
+The whole page is read by backend/services/analytics/shop_overview.py in one transaction
+(tests/backend/test_web_overview.py bounds its queries)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Response
 
+from backend.domain.analytics import average_minor, total
 from backend.domain.money import minor_unit_digits
 from backend.domain.orders import DELIVERED, FULFILLED, PAID
 from backend.interface.scopes import USER, requires
-from backend.domain.analytics import average_minor, total
-from backend.services.analytics.reports import dashboard
-from backend.services.conversations.conversations import list_tenant_conversations
-from backend.services.orders.orders import OrderView, list_orders, orders_since
-from backend.services.payments.wallets import get_wallet
-from backend.web.core import blp, context, month_names, page, t, tenant_id, viewer
+from backend.services.analytics.shop_overview import shop_overview
+from backend.web.core import blp, context, month_names, page, t, viewer
 
 PAID_STATUSES = frozenset({PAID, FULFILLED, DELIVERED})
 LATEST = 5
 TOP_INTENTS = 8
 TOP_PRODUCTS = 5
-
-
-@dataclass(frozen=True)
-class Today:
-    orders: int
-    paid_revenue_minor: int
-    latest: list[OrderView]
-
-
-def start_of_day(timezone: str, now: datetime | None = None) -> datetime:
-    zone = ZoneInfo(timezone)
-    local = (now or datetime.now(zone)).astimezone(zone)
-    return datetime.combine(local.date(), time.min, tzinfo=zone)
-
-
-def today(timezone: str) -> Today:
-    """Orders created since the shop's midnight: how many and their paid revenue (one aggregate
-    query), and the newest five."""
-    since = start_of_day(timezone)
-    count, revenue = orders_since(context(), tenant_id(), since, tuple(PAID_STATUSES))
-    latest = list_orders(context(), tenant_id(), created_since=since,
-                         page_size=LATEST).results if count else []
-    return Today(count, revenue, latest)
 
 
 @dataclass(frozen=True)
@@ -73,9 +47,8 @@ def _summed(days: list[dict[str, Any]], name: str) -> int:
     return sum(int(day["figures"].get(name) or 0) for day in days)
 
 
-def trends(currency: str) -> Trends:
+def trends(currency: str, report: dict[str, Any], sold: dict[str, Any]) -> Trends:
     """The last 30 days (today included) from one read of the analytics service."""
-    report, sold = dashboard(context(), tenant_id(), TOP_PRODUCTS)
     days = report["days"]
     intents: dict[str, int] = {}
     for day in days:
@@ -112,13 +85,14 @@ def trends(currency: str) -> Trends:
 @blp.get("/")
 @requires(USER)
 def overview() -> Response:
-    """Every signed-in member has an overview; each figure needs the scope of its own API."""
+    """Every signed-in member has an overview; each figure needs the scope of its own API. All
+    of them are read in one transaction, the shop not read again (the page's viewer has it)."""
     me = viewer()
-    figures = today(me.tenant.timezone) if me.may("orders:read") else None
-    waiting = (list_tenant_conversations(context(), tenant_id(), needs_human=True,
-                                         page_size=1).count
-               if me.may("conversations:read") else None)
-    wallet = get_wallet(context(), tenant_id()) if me.may("wallet:read") else None
-    recent = trends(me.tenant.currency) if me.may("analytics:read") else None
-    return page("overview.html", figures=figures, waiting=waiting, wallet=wallet,
-                trends=recent)
+    shown = shop_overview(context(), me.tenant, orders=me.may("orders:read"),
+                          waiting=me.may("conversations:read"), wallet=me.may("wallet:read"),
+                          trends=me.may("analytics:read"), paid_statuses=tuple(PAID_STATUSES),
+                          latest=LATEST, top_products=TOP_PRODUCTS)
+    recent = (trends(me.tenant.currency, shown.report, shown.sold)
+              if shown.report is not None and shown.sold is not None else None)
+    return page("overview.html", figures=shown.today, waiting=shown.waiting,
+                balance=shown.available_minor, trends=recent)

@@ -83,6 +83,7 @@ def test_product_shape_and_money_in_minor_units(client, catalog) -> None:
         "currency": "KES",
         "stock": 1,
         "attributes": {"size": "32"},
+        "active": True,  # customers' reads hold only active variants (migration 0031)
     }
     boots = client.get("/v1/products", query_string={"q": "boots"}, headers=merchant_headers())
     assert boots.get_json()["results"][0]["in_stock"] is False

@@ -38,6 +38,9 @@ class VariantSchema(Schema):
     currency = fields.Str()
     stock = BoundedInt(maximum=MAX_STOCK)
     attributes = fields.Dict(keys=fields.Str(), values=fields.Str())
+    active = fields.Bool(metadata={"description": "Offered to customers: customers' reads (the "
+                                                  "listing, one product, match) hold only "
+                                                  "active variants; a merchant's see all"})
 
 
 class ProductSchema(Schema):

@@ -21,8 +21,9 @@ from backend.services.accounts.passwords import (
     needs_rehash,
     verify_password,
 )
-from backend.services.accounts.users import UserView, user_view
+from backend.services.accounts.users import MembershipView, UserView, memberships_of, user_view
 from backend.services.platform.audit import record_audit
+from backend.services.platform.tenants import TenantSettings, settings_in
 from backend.wiring import Context
 
 # Personal access tokens start with this, which tells them from the service token.
@@ -156,6 +157,30 @@ def switch_tenant(ctx: Context, session_id: int, user_id: int, tenant_id: str) -
 def member_scopes(ctx: Context, tenant_id: str, user_id: int) -> frozenset[str] | None:
     with ctx.db.transaction() as session:
         return scopes_for(session, tenant_id, user_id)
+
+
+@dataclass(frozen=True)
+class MemberView:
+    """What a signed-in page shows of its person: who, their shops, and on the session's shop
+    their scopes (None: not a member) and its settings (None with them)."""
+
+    user: UserView
+    memberships: list[MembershipView]
+    scopes: frozenset[str] | None
+    tenant: TenantSettings | None
+
+
+def member_view(ctx: Context, user_id: int, tenant_id: str | None) -> MemberView:
+    """The user, their shops, their scopes on `tenant_id` and its settings, in one transaction
+    (a web page reads them once, before anything else)."""
+    with ctx.db.transaction() as session:
+        user = session.get(User, user_id)
+        if user is None:
+            raise NotFound(f"No user {user_id}")
+        scopes = scopes_for(session, tenant_id, user_id) if tenant_id else None
+        return MemberView(user_view(user), memberships_of(session, user_id), scopes,
+                          settings_in(session, tenant_id)
+                          if tenant_id and scopes is not None else None)
 
 
 def is_personal_token(token: str) -> bool:

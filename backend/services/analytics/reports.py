@@ -9,16 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from collections.abc import Collection
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from backend.domain import analytics as rules
 from backend.domain.errors import InvalidInput
 from backend.models import InboundMessage, Product, Tenant
 from backend.models.analytics import PRODUCTS, ROLLUP_COUNTS, ROLLUP_MAPS, DailyRollup
 from backend.models.base import utcnow
-from backend.services.analytics.rollup import compute, day_figures
+from backend.services.analytics.rollup import TenantRef, compute, day_figures
 from backend.services.platform.tenants import require_tenant
 from backend.wiring import Context
 
@@ -49,34 +51,44 @@ def _row_figures(row: DailyRollup) -> dict[str, Any]:
 
 def _window(ctx: Context, tenant_id: str, first: date | None, last: date | None,
             default_days: int = DEFAULT_DAYS, now: datetime | None = None) -> Window:
-    moment = now or utcnow()
     with ctx.db.transaction() as session:
-        tenant = require_tenant(session, tenant_id)
-        today = rules.local_day(tenant.timezone, moment)
-        last = min(last or today, today)
-        first = first or last - timedelta(days=default_days - 1)
-        if first > last:
-            raise InvalidInput("from must not be after to (nor after today)",
-                               {"from": ["Must not be after to or today."]})
-        if (last - first).days + 1 > rules.MAX_RANGE_DAYS:
-            raise InvalidInput(f"a range covers at most {rules.MAX_RANGE_DAYS} days",
-                               {"from": [f"At most {rules.MAX_RANGE_DAYS} days."]})
-        stored = {row.day: row for row in session.scalars(select(DailyRollup).where(
-            DailyRollup.tenant_id == tenant_id, DailyRollup.day >= first,
-            DailyRollup.day <= last))}
-        result = []
-        for day in rules.days(first, last):
-            row = stored.get(day)
-            if day == today:
-                start, _ = rules.day_bounds(tenant.timezone, day)
-                result.append(Day(day, True, compute(session, tenant, start.astimezone(UTC),
-                                                     moment)))
-            elif row is not None and row.timezone == tenant.timezone:
-                result.append(Day(day, False, _row_figures(row)))
-            else:  # not rolled up yet (or cut in a timezone the tenant has since left)
-                result.append(Day(day, True, day_figures(session, tenant, day)))
-        local_now = moment.astimezone(rules.day_bounds(tenant.timezone, today)[0].tzinfo)
-        return Window(tenant.timezone, tenant.currency, today, local_now, result)
+        return window_in(session, require_tenant(session, tenant_id), first, last,
+                         default_days, now)
+
+
+def window_in(session: Session, tenant: Tenant | TenantRef, first: date | None,
+              last: date | None, default_days: int = DEFAULT_DAYS, now: datetime | None = None,
+              sections: Collection[str] | None = None) -> Window:
+    """The days from first to last (default: the last `default_days`, today included), read in
+    `session`: closed days from the roll-up in one query, today (and a day not rolled up yet)
+    computed live, all figures or only those of `sections` (rollup.SECTIONS)."""
+    moment = now or utcnow()
+    tenant_id = tenant.id
+    today = rules.local_day(tenant.timezone, moment)
+    last = min(last or today, today)
+    first = first or last - timedelta(days=default_days - 1)
+    if first > last:
+        raise InvalidInput("from must not be after to (nor after today)",
+                           {"from": ["Must not be after to or today."]})
+    if (last - first).days + 1 > rules.MAX_RANGE_DAYS:
+        raise InvalidInput(f"a range covers at most {rules.MAX_RANGE_DAYS} days",
+                           {"from": [f"At most {rules.MAX_RANGE_DAYS} days."]})
+    stored = {row.day: row for row in session.scalars(select(DailyRollup).where(
+        DailyRollup.tenant_id == tenant_id, DailyRollup.day >= first,
+        DailyRollup.day <= last))}
+    result = []
+    for day in rules.days(first, last):
+        row = stored.get(day)
+        if day == today:
+            start, _ = rules.day_bounds(tenant.timezone, day)
+            result.append(Day(day, True, compute(session, tenant, start.astimezone(UTC),
+                                                 moment, sections)))
+        elif row is not None and row.timezone == tenant.timezone:
+            result.append(Day(day, False, _row_figures(row)))
+        else:  # not rolled up yet (or cut in a timezone the tenant has since left)
+            result.append(Day(day, True, day_figures(session, tenant, day, sections)))
+    local_now = moment.astimezone(rules.day_bounds(tenant.timezone, today)[0].tzinfo)
+    return Window(tenant.timezone, tenant.currency, today, local_now, result)
 
 
 def _summary(figures: dict[str, Any]) -> dict[str, Any]:
@@ -200,6 +212,12 @@ def products(ctx: Context, tenant_id: str, first: date | None, last: date | None
 
 
 def _products(ctx: Context, tenant_id: str, window: Window, limit: int) -> dict[str, Any]:
+    with ctx.db.transaction() as session:
+        return _ranked_products(session, tenant_id, window, limit)
+
+
+def _ranked_products(session: Session, tenant_id: str, window: Window,
+                     limit: int) -> dict[str, Any]:
     summed: dict[str, dict[str, int]] = {}
     for day in window.days:
         rules.add(summed, {PRODUCTS: day.figures.get(PRODUCTS) or {}})
@@ -209,10 +227,9 @@ def _products(ctx: Context, tenant_id: str, window: Window, limit: int) -> dict[
     ids = [int(key) for key, _ in ranked if key.isdigit()]
     titles: dict[int, str] = {}
     if ids:
-        with ctx.db.transaction() as session:
-            titles = {int(product_id): str(title) for product_id, title in session.execute(
-                select(Product.id, Product.title).where(Product.tenant_id == tenant_id,
-                                                        Product.id.in_(ids)))}
+        titles = {int(product_id): str(title) for product_id, title in session.execute(
+            select(Product.id, Product.title).where(Product.tenant_id == tenant_id,
+                                                    Product.id.in_(ids)))}
     top = []
     for key, counts in ranked:
         product_id = int(key) if key.isdigit() else None
@@ -226,12 +243,18 @@ def _products(ctx: Context, tenant_id: str, window: Window, limit: int) -> dict[
             "products": top}
 
 
-def dashboard(ctx: Context, tenant_id: str, limit: int = 5,
+# The figures the web overview shows, by the queries that count them (its live today reads
+# only these).
+DASHBOARD_SECTIONS = ("funnel", "orders", "payments", "intents")
+
+
+def dashboard(session: Session, tenant: TenantRef, limit: int = 5,
               now: datetime | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The web overview's last 30 days: the daily series and the top products, from one read
-    of the roll-up (today computed live once)."""
-    window = _window(ctx, tenant_id, None, None, DEFAULT_DAYS, now)
-    return _daily(window), _products(ctx, tenant_id, window, limit)
+    """The web overview's last 30 days, read in `session`: the daily series and the top
+    products, from one read of the roll-up (today computed live once: only the figures the
+    overview shows, DASHBOARD_SECTIONS)."""
+    window = window_in(session, tenant, None, None, DEFAULT_DAYS, now, DASHBOARD_SECTIONS)
+    return _daily(window), _ranked_products(session, tenant.id, window, limit)
 
 
 @dataclass(frozen=True)

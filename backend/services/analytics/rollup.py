@@ -34,10 +34,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, case, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -70,6 +70,20 @@ from backend.wiring import Context
 log = logging.getLogger(__name__)
 
 
+class TenantRef(Protocol):
+    """What computing a tenant's figures needs of it (a Tenant row, or the web's TenantSettings
+    already read for the page)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def timezone(self) -> str: ...
+
+    @property
+    def currency(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class RollupResult:
     tenant_id: str
@@ -85,12 +99,20 @@ def _int(value: Any) -> int:
     return int(value or 0)
 
 
-def compute(session: Session, tenant: Tenant, start: datetime, end: datetime) -> dict[str, Any]:
-    """The tenant's figures for [start, end) (aware datetimes), read in `session`."""
+def compute(session: Session, tenant: Tenant | TenantRef, start: datetime, end: datetime,
+            sections: Collection[str] | None = None) -> dict[str, Any]:
+    """The tenant's figures for [start, end) (aware datetimes), read in `session`: all of them,
+    or only those of `sections` (SECTIONS' names; the others keep empty_figures' zeros), e.g.
+    the web overview's live today, which shows a few."""
     tid = tenant.id
     figures = empty_figures()
+    for name in SECTIONS if sections is None else sections:
+        SECTIONS[name](session, tid, start, end, figures)
+    return figures
 
-    # Messaging.
+
+def _messaging(session: Session, tid: str, start: datetime, end: datetime,
+               figures: dict[str, Any]) -> None:
     figures["messages_in"] = _int(session.scalar(select(func.count()).where(
         InboundMessage.tenant_id == tid, InboundMessage.created_at >= start,
         InboundMessage.created_at < end)))
@@ -102,7 +124,9 @@ def compute(session: Session, tenant: Tenant, start: datetime, end: datetime) ->
     figures["outbound_statuses"] = dict(sorted(statuses.items()))
     figures["messages_out"] = sum(n for s, n in statuses.items() if s not in rules.NOT_SENT)
 
-    # Conversations, customers, the funnel.
+
+def _funnel(session: Session, tid: str, start: datetime, end: datetime,
+            figures: dict[str, Any]) -> None:
     day_conversations = and_(Conversation.tenant_id == tid, Conversation.started_at >= start,
                              Conversation.started_at < end)
 
@@ -122,6 +146,9 @@ def compute(session: Session, tenant: Tenant, start: datetime, end: datetime) ->
     figures["conversations_ordered"] = _int(ordered)
     figures["conversations_paid"] = _int(paid)
 
+
+def _customers(session: Session, tid: str, start: datetime, end: datetime,
+               figures: dict[str, Any]) -> None:
     writers = (select(InboundMessage.customer_id.label("customer_id")).distinct()
                .where(InboundMessage.tenant_id == tid, InboundMessage.created_at >= start,
                       InboundMessage.created_at < end).subquery())
@@ -135,7 +162,9 @@ def compute(session: Session, tenant: Tenant, start: datetime, end: datetime) ->
     new = _int(writing) - _int(returning)
     figures["customers_new"], figures["customers_returning"] = _int(new), _int(returning)
 
-    # Orders and revenue.
+
+def _orders(session: Session, tid: str, start: datetime, end: datetime,
+            figures: dict[str, Any]) -> None:
     is_paid = Order.status.in_(rules.PAID_STATUSES)
     orders, orders_paid, revenue = _count(
         session, func.count(), func.coalesce(func.sum(case((is_paid, 1), else_=0)), 0),
@@ -145,6 +174,9 @@ def compute(session: Session, tenant: Tenant, start: datetime, end: datetime) ->
     figures["revenue_minor"] = _int(revenue)
     figures[PRODUCTS] = _products(session, tid, start, end)
 
+
+def _payments(session: Session, tid: str, start: datetime, end: datetime,
+              figures: dict[str, Any]) -> None:
     figures["payments"] = {
         method: {"attempted": int(attempted), "succeeded": _int(succeeded)}
         for method, attempted, succeeded in session.execute(
@@ -155,7 +187,9 @@ def compute(session: Session, tenant: Tenant, start: datetime, end: datetime) ->
             .group_by(Payment.method).order_by(Payment.method))
     }
 
-    # Bookings.
+
+def _bookings(session: Session, tid: str, start: datetime, end: datetime,
+              figures: dict[str, Any]) -> None:
     figures["bookings"] = _int(session.scalar(select(func.count()).where(
         Appointment.tenant_id == tid, Appointment.created_at >= start,
         Appointment.created_at < end)))
@@ -166,7 +200,9 @@ def compute(session: Session, tenant: Tenant, start: datetime, end: datetime) ->
                Appointment.starts_at < end])
     figures["appointments"], figures["no_shows"] = _int(kept), _int(no_shows)
 
-    # What the assistant understood.
+
+def _intents(session: Session, tid: str, start: datetime, end: datetime,
+             figures: dict[str, Any]) -> None:
     intents = {(intent or "none"): int(n) for intent, n in session.execute(
         select(NluClassification.intent, func.count())
         .where(NluClassification.tenant_id == tid, NluClassification.created_at >= start,
@@ -176,8 +212,9 @@ def compute(session: Session, tenant: Tenant, start: datetime, end: datetime) ->
     figures["classifications"] = sum(intents.values())
     figures["fallbacks"] = intents.get(rules.FALLBACK_INTENT, 0)
 
-    _handoffs(session, tid, start, end, figures)
 
+def _faq(session: Session, tid: str, start: datetime, end: datetime,
+         figures: dict[str, Any]) -> None:
     answered, declined = _count(
         session, func.coalesce(func.sum(case((FaqAnswerLog.answered.is_(True), 1), else_=0)), 0),
         func.coalesce(func.sum(case((FaqAnswerLog.answered.is_(False), 1), else_=0)), 0),
@@ -185,13 +222,13 @@ def compute(session: Session, tenant: Tenant, start: datetime, end: datetime) ->
                FaqAnswerLog.created_at < end])
     figures["faq_answered"], figures["faq_declined"] = _int(answered), _int(declined)
 
+
+def _llm(session: Session, tid: str, start: datetime, end: datetime,
+         figures: dict[str, Any]) -> None:
     calls, cost = _count(
         session, func.count(), func.coalesce(func.sum(LlmCall.cost_micros), 0),
         where=[LlmCall.tenant_id == tid, LlmCall.created_at >= start, LlmCall.created_at < end])
     figures["llm_calls"], figures["llm_cost_micros"] = _int(calls), _int(cost)
-
-    _campaigns(session, tid, start, end, figures)
-    return figures
 
 
 def _products(session: Session, tid: str, start: datetime,
@@ -281,6 +318,16 @@ def _campaigns(session: Session, tid: str, start: datetime, end: datetime,
     figures.update(counts)
 
 
+Section = Callable[[Session, str, datetime, datetime, dict[str, Any]], None]
+# The figures by the queries that count them (compute's `sections`).
+SECTIONS: dict[str, Section] = {
+    "messaging": _messaging, "funnel": _funnel, "customers": _customers,
+    "orders": _orders,  # orders, orders_paid, revenue_minor and products
+    "payments": _payments, "bookings": _bookings, "intents": _intents, "handoffs": _handoffs,
+    "faq": _faq, "llm": _llm, "campaigns": _campaigns,
+}
+
+
 def _times(session: Session, model: Any, column: Any, tid: str, customers: Sequence[int],
            since: datetime, until: datetime, *where: Any) -> dict[int, list[datetime]]:
     out: dict[int, list[datetime]] = defaultdict(list)
@@ -297,9 +344,10 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def day_figures(session: Session, tenant: Tenant, day: date) -> dict[str, Any]:
+def day_figures(session: Session, tenant: Tenant | TenantRef, day: date,
+                sections: Collection[str] | None = None) -> dict[str, Any]:
     start, end = rules.day_bounds(tenant.timezone, day)
-    return compute(session, tenant, start.astimezone(UTC), end.astimezone(UTC))
+    return compute(session, tenant, start.astimezone(UTC), end.astimezone(UTC), sections)
 
 
 def store(session: Session, tenant: Tenant, day: date, figures: dict[str, Any]) -> None:

@@ -32,6 +32,7 @@ class VariantView:
     currency: str
     stock: int
     attributes: dict[str, Any]
+    active: bool = True  # offered to customers (customers' listings hold only active ones)
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,14 @@ class NewProduct:
     external_id: str | None = None
 
 
-def product_view(product: Product, tenant_currency: str) -> ProductView:
+def product_view(product: Product, tenant_currency: str,
+                 include_inactive: bool = False) -> ProductView:
+    """The product as customers see it: its active variants; with include_inactive (the
+    merchant's own reads and writes) every variant, each with its `active`."""
     variants = [
-        VariantView(v.id, v.sku, v.price_minor, v.currency, v.stock, dict(v.attributes))
-        for v in product.variants
+        VariantView(v.id, v.sku, v.price_minor, v.currency, v.stock, dict(v.attributes),
+                    v.active is not False)
+        for v in product.variants if include_inactive or v.active is not False
     ]
     low, high = price_range(v.price_minor for v in variants)
     return ProductView(
@@ -169,7 +174,8 @@ def list_products(
         if rows:
             for v in session.execute(
                 select(*VARIANT_COLUMNS)
-                .where(ProductVariant.product_id.in_(list(variants)))
+                .where(ProductVariant.product_id.in_(list(variants)),
+                       ProductVariant.active.is_(True))
                 .order_by(ProductVariant.id)
             ):
                 variants[v.product_id].append(
@@ -205,7 +211,8 @@ def _has_variant(
 ) -> Any:
     """EXISTS a variant of the product within the price range (and in stock, when asked)."""
     variant = select(ProductVariant.id).where(
-        ProductVariant.tenant_id == tenant_id, ProductVariant.product_id == Product.id)
+        ProductVariant.tenant_id == tenant_id, ProductVariant.product_id == Product.id,
+        ProductVariant.active.is_(True))
     if min_price is not None:
         variant = variant.where(ProductVariant.price_minor >= min_price)
     if max_price is not None:
@@ -298,7 +305,8 @@ def match_products(ctx: Context, tenant_id: str, text_: str, limit: int = 5) -> 
                                                                     for m in shortlist}
         for v in session.execute(
             select(ProductVariant.product_id, ProductVariant.id, ProductVariant.attributes)
-            .where(ProductVariant.product_id.in_(list(attributes)))
+            .where(ProductVariant.product_id.in_(list(attributes)),
+                   ProductVariant.active.is_(True))
             .order_by(ProductVariant.id)
         ):
             values = " ".join(str(value) for value in (v.attributes or {}).values())

@@ -14,15 +14,20 @@ from backend.wiring import Context
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.models import Product, ProductVariant, Tenant
 from backend.services.catalog.listing import NewProduct, NewVariant, ProductView
-from backend.services.catalog.listing import product_view as _view
+from backend.services.catalog.listing import product_view
 from backend.services.platform.edits import apply_changes
 from backend.services.platform.limits import check_limit
 from backend.services.platform.scoped import tenant_row
 from backend.services.platform.tenants import require_tenant
 
+def _view(product: Product, tenant_currency: str) -> ProductView:
+    """The merchant's view: every variant, active or not."""
+    return product_view(product, tenant_currency, include_inactive=True)
+
+
 PRODUCT_FIELDS = ("title", "description", "category", "images", "active", "external_source",
                   "external_id")
-VARIANT_FIELDS = ("sku", "price_minor", "stock", "attributes")
+VARIANT_FIELDS = ("sku", "price_minor", "stock", "attributes", "active")
 
 
 @dataclass(frozen=True)
@@ -36,11 +41,13 @@ class ProductVariantView:
     currency: str
     stock: int
     attributes: dict[str, Any]
+    active: bool = True  # offered to customers (a merchant takes a variant off sale and back)
 
 
 def _variant_view(variant: ProductVariant) -> ProductVariantView:
     return ProductVariantView(variant.id, variant.product_id, variant.sku, variant.price_minor,
-                              variant.currency, variant.stock, dict(variant.attributes))
+                              variant.currency, variant.stock, dict(variant.attributes),
+                              variant.active is not False)
 
 
 def _product(session: Session, tenant_id: str, product_id: int) -> Product:
@@ -181,12 +188,23 @@ def get_variant(ctx: Context, tenant_id: str, variant_id: int) -> ProductVariant
         return _variant_view(_variant(session, tenant_id, variant_id))
 
 
+def _others_on_sale(session: Session, tenant_id: str, variant: ProductVariant) -> int:
+    """How many of the product's other variants are on sale (active)."""
+    return int(session.scalar(select(func.count(ProductVariant.id)).where(
+        ProductVariant.tenant_id == tenant_id, ProductVariant.product_id == variant.product_id,
+        ProductVariant.active.is_(True), ProductVariant.id != variant.id)) or 0)
+
+
 def update_variant(ctx: Context, tenant_id: str, variant_id: int,
                    changes: Mapping[str, Any]) -> ProductVariantView:
     with ctx.db.transaction() as session:
         variant = _variant(session, tenant_id, variant_id)
         if "sku" in changes:
             _sku_taken(session, tenant_id, changes["sku"], but=variant.id)
+        if changes.get("active") is False and variant.active:
+            if not _others_on_sale(session, tenant_id, variant):
+                raise Conflict("A product keeps at least one variant on sale; take the product "
+                               "off sale instead (its active=false)")
         before = _variant_view(variant)
         apply_changes(session, variant, changes, VARIANT_FIELDS)
         after = _variant_view(variant)
@@ -203,5 +221,8 @@ def delete_variant(ctx: Context, tenant_id: str, variant_id: int) -> None:
                                   .where(ProductVariant.product_id == variant.product_id))
         if (siblings or 0) <= 1:
             raise Conflict("A product needs at least one variant; delete the product instead")
+        if variant.active and not _others_on_sale(session, tenant_id, variant):
+            raise Conflict("A product keeps at least one variant on sale; offer another one "
+                           "first, or delete the product")
         session.delete(variant)
 

@@ -226,6 +226,14 @@ def list_tenant_conversations(
         return Page(count, page, page_size, items)
 
 
+def count_waiting(session: Session, tenant_id: str) -> int:
+    """How many open conversations wait for a person (list_tenant_conversations'
+    needs_human=true count, by the index on them, without reading the page)."""
+    return int(session.scalar(select(func.count()).select_from(Conversation).where(
+        Conversation.tenant_id == tenant_id, Conversation.status == "open",
+        Conversation.needs_human.is_(True))) or 0)
+
+
 def get_tenant_conversation(ctx: Context, tenant_id: str,
                             conversation_id: int) -> ConversationListItem:
     """One conversation as the list shows it (customer, open handoff, latest message); 404 for

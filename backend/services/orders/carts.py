@@ -42,13 +42,14 @@ class CartView:
 
 def sellable_variant(session: Session, tenant_id: str, variant_id: int,
                      lock: bool = False) -> ProductVariant:
-    """A variant of an active product of this tenant (else 404)."""
+    """An active variant of an active product of this tenant (else 404)."""
     query = (
         select(ProductVariant)
         .join(Product, Product.id == ProductVariant.product_id)
         .where(
             ProductVariant.id == variant_id,
             ProductVariant.tenant_id == tenant_id,
+            ProductVariant.active.is_(True),
             Product.active.is_(True),
         )
     )

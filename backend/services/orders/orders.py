@@ -343,11 +343,27 @@ def orders_since(ctx: Context, tenant_id: str, since: datetime,
     """(orders created since `since`, the total of those in `paid_statuses`) in one aggregate
     query."""
     with ctx.db.transaction() as session:
-        count, paid = session.execute(
-            select(func.count(), func.coalesce(func.sum(case(
-                (Order.status.in_(list(paid_statuses)), Order.total_minor), else_=0)), 0))
-            .where(Order.tenant_id == tenant_id, Order.created_at >= since)).one()
-        return int(count or 0), int(paid or 0)
+        return count_orders_since(session, tenant_id, since, paid_statuses)
+
+
+def count_orders_since(session: Session, tenant_id: str, since: datetime,
+                       paid_statuses: Sequence[str]) -> tuple[int, int]:
+    """orders_since in `session`."""
+    count, paid = session.execute(
+        select(func.count(), func.coalesce(func.sum(case(
+            (Order.status.in_(list(paid_statuses)), Order.total_minor), else_=0)), 0))
+        .where(Order.tenant_id == tenant_id, Order.created_at >= since)).one()
+    return int(count or 0), int(paid or 0)
+
+
+def latest_orders(session: Session, tenant_id: str, since: datetime,
+                  limit: int) -> list[OrderView]:
+    """The newest `limit` orders created since `since` (newest first, as list_orders shows
+    them), without list_orders' count."""
+    orders = session.scalars(
+        select(Order).where(Order.tenant_id == tenant_id, Order.created_at >= since)
+        .options(selectinload(Order.lines)).order_by(Order.id.desc()).limit(limit))
+    return [_view(order) for order in orders]
 
 
 def expire_unpaid(ctx: Context, timeout: timedelta, now: datetime | None = None) -> list[int]:

@@ -150,7 +150,12 @@ def _settings_view(tenant: Tenant) -> TenantSettings:
 
 def get_settings(ctx: Context, tenant_id: str) -> TenantSettings:
     with ctx.db.transaction() as session:
-        return _settings_view(require_tenant(session, tenant_id))
+        return settings_in(session, tenant_id)
+
+
+def settings_in(session: Session, tenant_id: str) -> TenantSettings:
+    """get_settings in `session`."""
+    return _settings_view(require_tenant(session, tenant_id))
 
 
 def update_settings(
