@@ -65,3 +65,4 @@ def deposit_due(rule: DepositRule, price_minor: int) -> int:
     if rule.kind == FIXED:
         return min(rule.value, price_minor)
     return (price_minor * rule.value * 2 + 100) // 200
+DEPOSIT_LINE = "deposit"  # an order line paying a booking's deposit (no variant, no stock)

@@ -105,6 +105,7 @@ class Appointment(Base):
                         "'released')", name="status_known"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         Index("ix_appointments_service_id_starts_at", "service_id", "starts_at"),
+        Index("ix_appointments_status_hold_until", "status", "hold_until"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -132,5 +133,6 @@ class Appointment(Base):
         ForeignKey("orders.id", ondelete="SET NULL"), index=True
     )
     deposit_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    hold_until: Mapped[datetime | None] = mapped_column(UtcDateTime)  # released after it unpaid
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -1,5 +1,6 @@
 """Appointment deposits: a service's deposit rule (services.deposit_kind, deposit_value,
-hold_minutes), appointments held pending payment or released (their order and deposit), and
+hold_minutes), appointments held pending payment until hold_until or released (their order
+and deposit), and
 refunds of payments (refunds: one per payment, B2C or card).
 
 Columns are only added to services (no batch rebuild on SQLite, whose drop would cascade to its
@@ -37,6 +38,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("order_id", ID, nullable=True))
         batch.add_column(sa.Column("deposit_minor", sa.BigInteger(), nullable=False,
                                    server_default="0"))
+        batch.add_column(sa.Column("hold_until", WHEN, nullable=True))
+        batch.create_index(op.f("ix_appointments_status_hold_until"), ["status", "hold_until"])
         batch.create_foreign_key(op.f("fk_appointments_order_id_orders"), "orders", ["order_id"],
                                  ["id"], ondelete="SET NULL")
         batch.create_index(op.f("ix_appointments_order_id"), ["order_id"])
@@ -83,6 +86,8 @@ def downgrade() -> None:
     with op.batch_alter_table("appointments") as batch:
         batch.drop_constraint(op.f("ck_appointments_status_known"), type_="check")
         batch.create_check_constraint("status_known", OLD_STATUSES)
+        batch.drop_index(op.f("ix_appointments_status_hold_until"))
+        batch.drop_column("hold_until")
         batch.drop_index(op.f("ix_appointments_order_id"))
         batch.drop_constraint(op.f("fk_appointments_order_id_orders"), type_="foreignkey")
         batch.drop_column("deposit_minor")
