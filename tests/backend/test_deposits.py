@@ -308,7 +308,7 @@ def test_merchant_cancellation_refunds_a_card_deposit_through_paystack(salon) ->
     assert ledger_kinds(ctx, card["id"]) == ["payment", "refund"]
 
 
-def credit_deposit(ctx: Context, order_id: int, reference: str) -> int:
+def credit_deposit(ctx: Context, order_id: int, reference: str, provider: str = "daraja") -> int:
     """The deposit's payment succeeding as a provider's callback would apply it."""
     with ctx.db.transaction() as session:
         from backend.models import Order
@@ -316,7 +316,9 @@ def credit_deposit(ctx: Context, order_id: int, reference: str) -> int:
         order = session.get(Order, order_id)
         assert order is not None
         payment = Payment(tenant_id=order.tenant_id, order_id=order.id,
-                          customer_id=order.customer_id, method="mpesa_stk", provider="daraja",
+                          customer_id=order.customer_id,
+                          method="mpesa_stk" if provider == "daraja" else "card",
+                          provider=provider,
                           status="pending", currency="KES", amount_minor=order.total_minor,
                           provider_reference=reference)
         session.add(payment)
@@ -374,3 +376,18 @@ def test_a_no_show_or_the_customers_own_cancellation_keeps_the_deposit(salon) ->
     assert ledger_kinds(ctx, first_payment) == ["payment"]
     assert ledger_kinds(ctx, second_payment) == ["payment"]
     assert wallet(client)["available_minor"] == 2 * 48500
+
+
+def test_a_stripe_deposit_is_flagged_for_a_refund_by_hand(salon) -> None:
+    client, ctx, service = salon
+    made = held(client, service)
+    payment_id = credit_deposit(ctx, made["order_id"], "cs_test_deposit", provider="stripe")
+    json_of(client.post(f"/v1/appointments/{made['id']}/cancel", headers=merchant()), 200)
+    refund = refund_done(ctx, payment_id)
+    assert refund.status == "failed" and "by hand" in (refund.failure_reason or "")
+    with ctx.db.transaction() as session:
+        flagged = session.get(Payment, payment_id)
+        assert flagged is not None and "Refund" in (flagged.review_reason or "")
+    # Nothing left the platform: the ledger keeps the credit.
+    assert ledger_kinds(ctx, payment_id) == ["payment"]
+    assert wallet(client)["available_minor"] == 48500

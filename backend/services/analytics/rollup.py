@@ -69,6 +69,8 @@ from backend.wiring import Context
 
 log = logging.getLogger(__name__)
 
+KEPT = ("booked", "no_show")  # appointments that count as kept
+
 
 @dataclass(frozen=True)
 class RollupResult:
@@ -155,12 +157,13 @@ def compute(session: Session, tenant: Tenant, start: datetime, end: datetime) ->
             .group_by(Payment.method).order_by(Payment.method))
     }
 
-    # Bookings.
+    # Bookings (kept: booked or a no-show; not cancelled, nor a deposit hold pending or
+    # released unpaid).
     figures["bookings"] = _int(session.scalar(select(func.count()).where(
         Appointment.tenant_id == tid, Appointment.created_at >= start,
         Appointment.created_at < end)))
     kept, no_shows = _count(
-        session, func.coalesce(func.sum(case((Appointment.status != "cancelled", 1), else_=0)), 0),
+        session, func.coalesce(func.sum(case((Appointment.status.in_(KEPT), 1), else_=0)), 0),
         func.coalesce(func.sum(case((Appointment.status == "no_show", 1), else_=0)), 0),
         where=[Appointment.tenant_id == tid, Appointment.starts_at >= start,
                Appointment.starts_at < end])
