@@ -329,6 +329,25 @@ def _deposit_order(session: Session, tenant_id: str, customer_id: int,
     return order
 
 
+def _lock_order_then(session: Session, appointment_id: int) -> Appointment | None:
+    """Lock a deposit booking's order before the booking itself: the order a payment's success
+    locks first, so the two never wait on each other the other way round."""
+    order_id = session.scalar(select(Appointment.order_id).where(Appointment.id == appointment_id))
+    if order_id is not None:
+        session.scalar(select(Order).where(Order.id == order_id).with_for_update()
+                       .execution_options(populate_existing=True))
+    return session.scalar(select(Appointment).where(Appointment.id == appointment_id)
+                          .with_for_update().execution_options(populate_existing=True))
+
+
+def _require_locked(session: Session, tenant_id: str, appointment_id: int,
+                    customer_id: int | None) -> Appointment:
+    _require(session, tenant_id, appointment_id, customer_id)  # 404 first
+    appointment = _lock_order_then(session, appointment_id)
+    assert appointment is not None
+    return appointment
+
+
 def _paid_deposit(session: Session, appointment: Appointment) -> Payment | None:
     if appointment.order_id is None:
         return None
@@ -374,7 +393,7 @@ def _end(ctx: Context, tenant_id: str, appointment_id: int, customer_id: int | N
     is past its start): its reminders go, and the customer is told (an automatic message)."""
     with ctx.db.transaction() as session:
         tenant = require_tenant(session, tenant_id)
-        appointment = _require(session, tenant_id, appointment_id, customer_id, lock=True)
+        appointment = _require_locked(session, tenant_id, appointment_id, customer_id)
         if status == NO_SHOW and customer_id is not None:
             raise InvalidInput("Only the merchant records a no-show")
         endable = (BOOKED, PENDING_PAYMENT) if status == CANCELLED else (BOOKED,)
@@ -482,8 +501,7 @@ def release_unpaid_holds(ctx: Context, now: datetime | None = None) -> list[int]
     released: list[int] = []
     for appointment_id in due:
         with ctx.db.transaction() as session:
-            appointment = session.scalar(select(Appointment).where(
-                Appointment.id == appointment_id).with_for_update())
+            appointment = _lock_order_then(session, appointment_id)
             if appointment is None or appointment.status != PENDING_PAYMENT \
                     or appointment.hold_until is None or appointment.hold_until > moment:
                 continue
