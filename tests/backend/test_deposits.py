@@ -260,6 +260,10 @@ def test_merchant_cancellation_refunds_the_deposit_by_b2c_once(salon) -> None:
     # The ledger: the credit and the platform's fee reversed; the wallet back to nothing.
     assert ledger_kinds(ctx, paid["id"]) == ["payment", "refund"]
     assert wallet(client)["available_minor"] == 0 and unbalanced(ctx) == 0
+    [reversal] = json_of(client.get("/v1/wallet/transactions", query_string={"type": "refund"},
+                                    headers=merchant_headers()), 200)["results"]
+    assert (reversal["amount_minor"], reversal["fee_minor"], reversal["payment_id"]) == (
+        -48500, -1500, paid["id"])
     order = json_of(client.get(f"/v1/orders/{made['order_id']}", headers=acting()), 200)
     assert order["status"] == "refunded"
     # Once: the job again, the sweep, a duplicated B2C result change nothing.
