@@ -395,3 +395,44 @@ def test_a_stripe_deposit_is_flagged_for_a_refund_by_hand(salon) -> None:
     # Nothing left the platform: the ledger keeps the credit.
     assert ledger_kinds(ctx, payment_id) == ["payment"]
     assert wallet(client)["available_minor"] == 48500
+
+
+def test_parallel_bookings_for_the_last_seat_hold_it_once(make_app, tenants) -> None:
+    """Ten customers at once for a one-seat slot of a deposit service: one hold, nine full."""
+    import dataclasses
+    from datetime import time
+
+    from backend.db import Database
+    from backend.domain.money import Money
+    from backend.services.bookings.appointments import SlotFull, book as book_now
+    from backend.services.bookings.services import NewService, NewServiceVariant, NewWindow, \
+        create_service
+    from tests.backend.commerce_helpers import customer
+    from tests.backend.test_commerce_concurrency import run_together
+
+    ctx: Context = tenants
+    made = create_service(ctx, TENANT_ID, NewService(
+        "Pedicure", variants=[NewServiceVariant("Classic", 60, Money(100000, "KES"))],
+        windows=[NewWindow(time(10, 0), time(11, 0), capacity=1, weekday=2)],
+        deposit=DepositRule(PERCENT, 30)))
+    starts_at = datetime.combine(next_weekday(2), time(10, 0))
+    buyers = [customer(ctx, f"+2547140001{n:02d}") for n in range(10)]
+    databases: list[Database] = []
+    calls = []
+    for buyer in buyers:
+        database = Database(ctx.db.url)
+        databases.append(database)
+        own = dataclasses.replace(ctx, db=database)
+        calls.append(lambda own=own, buyer=buyer: book_now(own, TENANT_ID, buyer,
+                                                           made.variants[0].id, starts_at))
+    try:
+        results, errors = run_together(calls)
+    finally:
+        for database in databases:
+            database.dispose()
+    assert len(results) == 1, errors[:3]
+    assert len(errors) == 9 and all(isinstance(e, SlotFull) for e in errors), errors[:3]
+    [held_one] = results
+    assert held_one.appointment.status == "pending_payment"
+    assert held_one.appointment.deposit_minor == 30000
+    assert scalar(ctx, "SELECT count(*) FROM orders") == 1  # the losers left no order behind
