@@ -436,3 +436,18 @@ def test_parallel_bookings_for_the_last_seat_hold_it_once(make_app, tenants) -> 
     assert held_one.appointment.status == "pending_payment"
     assert held_one.appointment.deposit_minor == 30000
     assert scalar(ctx, "SELECT count(*) FROM orders") == 1  # the losers left no order behind
+
+
+def test_the_order_sweep_leaves_a_deposit_order_to_its_hold(client, tenants) -> None:
+    from backend.services.orders.orders import expire_unpaid
+
+    ctx: Context = tenants
+    service = json_of(client.post("/v1/services", json={**MANICURE, "hold_minutes": 60},
+                                  headers=merchant()), 201)
+    made = held(client, service)
+    # Past ORDER_PAYMENT_TIMEOUT_MINUTES (30) but inside the service's hour: still held.
+    assert expire_unpaid(ctx, timedelta(minutes=30), now=utcnow() + timedelta(minutes=45)) == []
+    order = json_of(client.get(f"/v1/orders/{made['order_id']}", headers=acting()), 200)
+    assert order["status"] == "pending_payment"
+    assert release_unpaid_holds(ctx, now=utcnow() + timedelta(minutes=45)) == []
+    assert release_unpaid_holds(ctx, now=utcnow() + timedelta(minutes=61)) == [made["id"]]
