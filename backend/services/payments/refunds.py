@@ -1,7 +1,7 @@
 """Refunds of customers' payments (a booking's deposit given back): one per payment, recorded
 in the transaction that decides it, sent by a job (never in a request) through the payment's
-own rail — M-Pesa B2C from the platform's payout account to the payer's phone, or Paystack's
-refund of the card transaction — and reversed on the ledger (the payment's credit and fee
+own rail — M-Pesa B2C from the platform's payout account to the payer's phone, or the card
+provider's refund (Paystack, Stripe) — and reversed on the ledger (the payment's credit and fee
 undone) once the money has gone back.
 
 Once only, however often things repeat: the refund row is unique per payment; the job claims it
@@ -9,8 +9,9 @@ Once only, however often things repeat: the refund row is unique per payment; th
 is stored once per OriginatorConversationID (webhooks) and applied only to a refund still in
 flight; the ledger refuses a second reversal of one payment (unique kind + payment).
 
-Stripe, Pesapal, a merchant's own link: not refunded automatically here; the refund is failed
-with that reason and the payment flagged for review (the merchant refunds by hand)."""
+Stripe Checkout payments are refunded through their PaymentIntent. Pesapal and a merchant's own
+link: not refunded automatically here; the refund is failed with that reason and the payment
+flagged for review (the merchant refunds by hand)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ from backend.models import (
     Refund,
 )
 from backend.models.base import utcnow
-from backend.providers import paystack
+from backend.providers import paystack, stripe_checkout
 from backend.providers.daraja import DarajaError
 from backend.queueing.names import SEND_REFUND
 from backend.queueing.runner import JobQueueUnavailable
@@ -159,6 +160,8 @@ def send_refund(ctx: Context, refund_id: int, final_attempt: bool) -> str:
         return _send_b2c(ctx, claim, final_attempt)
     if claim.provider == "paystack":
         return _send_paystack(ctx, claim, final_attempt)
+    if claim.provider == "stripe":
+        return _send_stripe(ctx, claim, final_attempt)
     return finish_refund(ctx, claim.originator_conversation_id, False,
                          f"{claim.provider} payments are not refunded automatically: refund "
                          "it by hand")
@@ -214,6 +217,31 @@ def _send_paystack(ctx: Context, claim: _Claim, final_attempt: bool) -> str:
             return finish_refund(ctx, claim.originator_conversation_id, False,
                                  f"Paystack refused the refund: {error}")
     return finish_refund(ctx, claim.originator_conversation_id, True, "refunded by Paystack",
+                         reference)
+
+
+def _send_stripe(ctx: Context, claim: _Claim, final_attempt: bool) -> str:
+    if not claim.transaction_reference:
+        return finish_refund(ctx, claim.originator_conversation_id, False,
+                             "The card payment has no checkout session to refund")
+    config = load_provider_config(ctx, claim.tenant_id)
+    reference: str | None
+    try:
+        reference = stripe_checkout.refund_session(
+            secret_key=str(config.get("stripe_secret_key") or ""),
+            base_url=base_url(ctx.settings, config, "stripe"),
+            session_id=claim.transaction_reference, amount_minor=claim.amount_minor)
+    except stripe_checkout.StripeAlreadyRefunded:
+        reference = None  # an earlier call went through; its answer was lost
+    except stripe_checkout.StripeRefundRefused as error:
+        return finish_refund(ctx, claim.originator_conversation_id, False, str(error))
+    except stripe_checkout.StripeCheckoutError:
+        if not final_attempt:
+            _unclaim(ctx, claim.refund_id)
+            raise
+        return finish_refund(ctx, claim.originator_conversation_id, False,
+                             "Stripe did not answer the refund")
+    return finish_refund(ctx, claim.originator_conversation_id, True, "refunded by Stripe",
                          reference)
 
 
