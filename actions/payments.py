@@ -57,8 +57,9 @@ async def payment_options(tenant_id: str) -> List[str]:
 
 
 async def offer_payment(dispatcher: CollectingDispatcher, tracker: Tracker,
-                        order: Dict[str, Any], response: str) -> List[EventType]:
-    """The numbered payment choice for an order (`response` names it, e.g. utter_order_placed)."""
+                        order: Dict[str, Any], response: str, **extra: Any) -> List[EventType]:
+    """The numbered payment choice for an order (`response` names it, e.g. utter_order_placed;
+    `extra`: more of that response's variables, as a booking's deposit has)."""
     tenant_id, _ = tenant_and_customer(tracker)
     options = await payment_options(tenant_id)
     lang = language(tracker)
@@ -66,7 +67,8 @@ async def offer_payment(dispatcher: CollectingDispatcher, tracker: Tracker,
     menu = "\n".join(f"{i}. {texts.word('payments.methods', option, lang).format(phone=shown)}"
                      for i, option in enumerate(options, start=1))
     dispatcher.utter_message(response=response, order_id=order["id"], menu=menu,
-                             total=format_money(order["total_minor"], order["currency"]))
+                             total=format_money(order["total_minor"], order["currency"]),
+                             **extra)
     return [SlotSet("order_id", str(order["id"])),
             SlotSet("last_menu", new_menu("payment_methods", options))]
 

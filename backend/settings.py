@@ -165,6 +165,8 @@ class Settings:
     sandbox_interactive: bool = False
     # Unpaid orders are cancelled (stock released) this long after they were placed.
     order_payment_timeout_minutes: int = 30
+    # A booking with a deposit holds its seat this long unpaid (a service's hold_minutes wins).
+    deposit_hold_minutes: int = 15
     # Rasa's HTTP API (rasa run --enable-api --auth-token): resuming a conversation a person took.
     rasa_url: str = DEFAULT_RASA_URL
     rasa_token: str = field(default="", repr=False)
@@ -308,6 +310,8 @@ class Settings:
             order_payment_timeout_minutes=_minutes(
                 env.get("ORDER_PAYMENT_TIMEOUT_MINUTES") or "30"
             ),
+            deposit_hold_minutes=_positive("DEPOSIT_HOLD_MINUTES",
+                                           env.get("DEPOSIT_HOLD_MINUTES") or "15"),
             rasa_url=env.get("RASA_URL", "").strip() or DEFAULT_RASA_URL,
             rasa_token=env.get("RASA_TOKEN", ""),
             simulator_stories_dir=env.get("SIMULATOR_STORIES_DIR", "").strip(),

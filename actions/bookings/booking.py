@@ -1,9 +1,11 @@
 """Booking a confirmed slot (POST /v1/appointments): the summary asked to confirm, the booking,
-and the nearest free times when the slot was taken meanwhile."""
+and the nearest free times when the slot was taken meanwhile. A service with a deposit answers
+a booking held pending payment: the customer is offered the order checkout's payment choice
+for the deposit's order."""
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -27,6 +29,7 @@ from actions.common import idempotency_key, language
 from actions.conversation_owner import tenant_and_customer
 from actions.dates import format_moment, parse_iso
 from actions.money import format_money
+from actions.payments import offer_payment
 from kit.clock import zone
 
 logger = logging.getLogger(__name__)
@@ -99,6 +102,8 @@ async def book_slot(dispatcher: CollectingDispatcher, tracker: Tracker, service_
     if answer.ok:
         booked = answer.body
         moment = parse_iso(booked["local_starts_at"]).replace(tzinfo=None)
+        if booked.get("status") == "pending_payment" and booked.get("order_id"):
+            return await offer_deposit(dispatcher, tracker, booked, moment, lang)
         dispatcher.utter_message(
             response="utter_appointment_booked", appointment_id=booked["id"],
             service=appointment_title(booked), when=format_moment(moment, lang),
@@ -117,6 +122,28 @@ async def book_slot(dispatcher: CollectingDispatcher, tracker: Tracker, service_
     logger.error("booking answered %s: %s", answer.status, answer.description)
     dispatcher.utter_message(response="utter_booking_failed")
     return []
+
+
+async def offer_deposit(dispatcher: CollectingDispatcher, tracker: Tracker,
+                        booked: Dict[str, Any], moment: datetime, lang: str) -> List[EventType]:
+    """The service takes a deposit: the seat is held while its order is paid, with the same
+    payment choice as an order's checkout (a number picks it: the payment_methods menu)."""
+    order = {"id": booked["order_id"], "total_minor": booked["deposit_minor"],
+             "currency": booked.get("currency", "KES")}
+    events = await offer_payment(
+        dispatcher, tracker, order, "utter_appointment_held", appointment_id=booked["id"],
+        service=appointment_title(booked), when=format_moment(moment, lang),
+        price=format_money(booked["price_minor"], booked.get("currency", "KES")),
+        minutes=hold_minutes(booked.get("hold_until")))
+    return [SlotSet("appointment_id", str(booked["id"])), *events]
+
+
+def hold_minutes(hold_until: Optional[str]) -> int:
+    """Whole minutes left to pay before the held seat is released (at least 1)."""
+    if not hold_until:
+        return 1
+    left = (parse_iso(hold_until) - datetime.now(timezone.utc)).total_seconds()
+    return max(1, int(left // 60))
 
 
 def offer_alternatives(dispatcher: CollectingDispatcher, alternatives: List[datetime],

@@ -23,7 +23,8 @@ PAYMENT = "payment"  # external → tenant wallet (net) + platform fees (fee)
 WITHDRAWAL_HOLD = "withdrawal_hold"  # tenant wallet → tenant held
 PAYOUT = "payout"  # tenant held → external payouts
 WITHDRAWAL_RELEASE = "withdrawal_release"  # tenant held → tenant wallet (payout failed)
-TRANSACTION_KINDS = (PAYMENT, WITHDRAWAL_HOLD, PAYOUT, WITHDRAWAL_RELEASE)
+REFUND = "refund"  # the payment's legs reversed: the customer got the money back
+TRANSACTION_KINDS = (PAYMENT, WITHDRAWAL_HOLD, PAYOUT, WITHDRAWAL_RELEASE, REFUND)
 
 # Kinds of account.
 TENANT_WALLET = "wallet"
@@ -95,3 +96,8 @@ def move_legs(source: str, target: str, amount_minor: int) -> list[Leg]:
     if amount_minor <= 0:
         raise InvalidInput("An amount to move must be positive")
     return check_balanced([Leg(source, -amount_minor), Leg(target, amount_minor)])
+
+
+def reversed_legs(legs: Iterable[Leg]) -> list[Leg]:
+    """The same legs with their signs flipped (a refund undoes the payment's credit and fee)."""
+    return check_balanced([Leg(leg.account_key, -leg.amount_minor) for leg in legs])

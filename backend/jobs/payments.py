@@ -21,6 +21,8 @@ from backend.services.payments.webhooks import process_event as process
 from backend.services.payments.webhooks import requeue_stale_events
 from backend.services.payments.payments import expire_stk_payments, push_stk
 from backend.services.payments.payouts import queue_payouts, send_payout
+from backend.services.payments.refunds import pending_refunds, queue_refund
+from backend.services.payments.refunds import send_refund as refund
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +48,21 @@ def pay_withdrawal(withdrawal_id: int) -> str:
 
 
 @job_entry
+def send_refund(refund_id: int) -> str:
+    return refund(job_context(), refund_id, final_attempt=is_final_attempt())
+
+
+@job_entry
 def sweep_payments() -> dict[str, Any]:
-    """Expire unanswered STK pushes (after asking Daraja) and requeue stalled events."""
+    """Expire unanswered STK pushes (after asking Daraja), requeue stalled events, and queue
+    refunds recorded but not sent (a payment that landed on a released booking)."""
     ctx = job_context()
     expired = expire_stk_payments(ctx)
     requeued = requeue_stale_events(ctx)
-    return {"expired": len(expired), "requeued": len(requeued)}
+    refunds = pending_refunds(ctx)
+    for refund_id in refunds:
+        queue_refund(ctx, refund_id)
+    return {"expired": len(expired), "requeued": len(requeued), "refunds": len(refunds)}
 
 
 def main(argv: list[str] | None = None) -> None:

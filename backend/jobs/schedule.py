@@ -1,4 +1,4 @@
-"""The periodic sweeps, defined once: unpaid orders, payments, the outbox, scheduled messages
+"""The periodic sweeps, defined once: unpaid orders, unpaid booking deposits, payments, the outbox, scheduled messages
 that came due, templates waiting for WhatsApp's approval, the 80 % usage warning,
 re-engagement (abandoned carts, silent and dormant customers), subscription billing, the
 analytics roll-up of each tenant's closed days, the store integrations' syncs.
@@ -28,6 +28,7 @@ from rq import cron
 
 from backend.jobs.analytics import ANALYTICS_EVERY_SECONDS, sweep_analytics
 from backend.jobs.billing import BILLING_EVERY_SECONDS, sweep_billing
+from backend.jobs.bookings import RELEASE_EVERY_SECONDS, release_unpaid_bookings
 from backend.jobs.campaigns import start_due_campaigns
 from backend.jobs.integrations import sweep_integrations, sweep_store_stock
 from backend.jobs.job_context import job_context
@@ -62,6 +63,7 @@ def sweeps(settings: Settings) -> list[Sweep]:
     orders_every = 60 * check_every_minutes(settings.order_payment_timeout_minutes)
     return [
         Sweep(expire_unpaid_orders, DEFAULT, orders_every),
+        Sweep(release_unpaid_bookings, DEFAULT, RELEASE_EVERY_SECONDS),
         Sweep(sweep_payments, DEFAULT, 60),
         Sweep(sweep_outbox, MESSAGING, 30),
         Sweep(release_scheduled, MESSAGING, 30),

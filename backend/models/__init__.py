@@ -50,7 +50,7 @@ from backend.models.messages import (
 from backend.models.nlu_log import NluClassification, NluModel, NluReview
 from backend.models.operator import FeeWaiver, TenantOnboarding, TenantStatusChange
 from backend.models.orders import Cart, CartItem, IdempotencyKey, Order, OrderLine
-from backend.models.payments import Payment, PaymentEvent, PaymentSettings
+from backend.models.payments import Payment, PaymentEvent, PaymentSettings, Refund
 from backend.models.tenant import ApiKey, Tenant
 from backend.models.wallet import (
     LedgerAccount,
@@ -139,6 +139,7 @@ __all__ = [
     "Payment",
     "PaymentEvent",
     "PaymentSettings",
+    "Refund",
     "WalletAuditEvent",
     "Withdrawal",
 ]

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from backend.models.base import Base, IdType, UtcDateTime, utcnow
 
-APPOINTMENT_STATUSES = ("booked", "cancelled")
+APPOINTMENT_STATUSES = ("booked", "cancelled", "no_show", "pending_payment", "released")
 
 
 class Service(Base):
@@ -34,6 +34,12 @@ class Service(Base):
     description: Mapped[str] = mapped_column(Text, default="")
     category: Mapped[str] = mapped_column(String(64), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Paid up front to book (backend/domain/deposits.py): none | fixed (deposit_value minor
+    # units) | percent (deposit_value 1..100) | full; an unpaid hold is released after
+    # hold_minutes (None: DEPOSIT_HOLD_MINUTES).
+    deposit_kind: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    deposit_value: Mapped[int | None] = mapped_column(BigInteger)
+    hold_minutes: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
     variants: Mapped[list[ServiceVariant]] = relationship(
@@ -95,9 +101,11 @@ class AvailabilityWindow(Base):
 class Appointment(Base):
     __tablename__ = "appointments"
     __table_args__ = (
-        CheckConstraint("status IN ('booked', 'cancelled', 'no_show')", name="status_known"),
+        CheckConstraint("status IN ('booked', 'cancelled', 'no_show', 'pending_payment', "
+                        "'released')", name="status_known"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         Index("ix_appointments_service_id_starts_at", "service_id", "starts_at"),
+        Index("ix_appointments_status_hold_until", "status", "hold_until"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -119,5 +127,12 @@ class Appointment(Base):
     price_minor: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     notes: Mapped[str] = mapped_column(Text, default="")
+    # A deposit booking: the order paying it (one "deposit" line) and its amount; the
+    # appointment is pending_payment (holding its seat) until that order is paid.
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
+    deposit_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    hold_until: Mapped[datetime | None] = mapped_column(UtcDateTime)  # released after it unpaid
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

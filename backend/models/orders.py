@@ -130,7 +130,8 @@ class OrderLine(Base):
     unit_price_minor: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
     line_total_minor: Mapped[int] = mapped_column(BigInteger)
-    # "product", or "delivery" (the fee: no variant, no stock, part of the total).
+    # "product", "delivery" (the fee: no variant, no stock, part of the total), or "deposit"
+    # (a booking's deposit: no variant, no stock; backend/domain/deposits.py).
     kind: Mapped[str] = mapped_column(String(16), default=PRODUCT_LINE,
                                       server_default=PRODUCT_LINE)
 

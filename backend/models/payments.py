@@ -115,3 +115,38 @@ class PaymentEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
+
+
+REFUND_STATUSES = ("pending", "sent", "succeeded", "failed")
+
+
+class Refund(Base):
+    """A succeeded payment given back to the customer, at most once (unique payment): M-Pesa
+    B2C to the payer's phone, or the card provider's refund. Its ledger reversal is written
+    when the money has gone back."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint(_in("status", REFUND_STATUSES), name="status_known"),
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        UniqueConstraint("payment_id"),
+        UniqueConstraint("originator_conversation_id"),
+        Index("ix_refunds_status_updated_at", "status", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"),
+                                           index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"))
+    provider: Mapped[str] = mapped_column(String(16))  # the payment's
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    # B2C: ours (sent as OriginatorConversationID) and Daraja's; card: the provider's refund id.
+    originator_conversation_id: Mapped[str] = mapped_column(String(64))
+    conversation_id: Mapped[str | None] = mapped_column(String(100))
+    provider_reference: Mapped[str | None] = mapped_column(String(100))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -19,6 +19,14 @@ class StripeCheckoutError(Exception):
     pass
 
 
+class StripeRefundRefused(Exception):
+    """Stripe refused the refund as asked (nothing to refund, too much…): not worth a retry."""
+
+
+class StripeAlreadyRefunded(StripeRefundRefused):
+    """Refunded in full already (an earlier call went through; its answer was lost)."""
+
+
 @dataclass(frozen=True)
 class StripeSession:
     id: str
@@ -157,3 +165,27 @@ def verified_event(raw_body: bytes, header: str | None, webhook_secret: str,
     """The event as a dict; stripe.SignatureVerificationError or ValueError when not genuine."""
     event = stripe.Webhook.construct_event(raw_body, header, webhook_secret, tolerance=tolerance)
     return dict(event.to_dict())
+
+
+def refund_session(*, secret_key: str, base_url: str = BASE_URL, session_id: str,
+                   amount_minor: int) -> str:
+    """Refund `amount_minor` of a paid Checkout Session (its PaymentIntent); the refund's id.
+    StripeAlreadyRefunded / StripeRefundRefused when refused; StripeCheckoutError when Stripe
+    cannot be reached or fails (retry)."""
+    client = _client(secret_key, base_url)
+    try:
+        session = client.v1.checkout.sessions.retrieve(session_id)
+        intent = session.payment_intent
+        if not intent:
+            raise StripeRefundRefused(f"Checkout session {session_id} has no payment to refund")
+        intent_id = intent if isinstance(intent, str) else str(intent.id)
+        refund = client.v1.refunds.create(params={"payment_intent": intent_id,
+                                                  "amount": amount_minor})
+    except (stripe.InvalidRequestError, stripe.AuthenticationError,
+            stripe.PermissionError) as error:
+        if error.code == "charge_already_refunded":
+            raise StripeAlreadyRefunded(str(error)) from error
+        raise StripeRefundRefused(f"Stripe refused the refund: {error}") from error
+    except stripe.StripeError as error:
+        raise StripeCheckoutError(f"Stripe did not answer the refund: {error}") from error
+    return str(refund.id)

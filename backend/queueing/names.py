@@ -33,6 +33,7 @@ SEND_STK_PUSH = JobRef("backend.jobs.payments.send_stk_push", DEFAULT)
 PROCESS_PAYMENT_EVENT = JobRef("backend.jobs.payments.process_event", DEFAULT)
 NOTIFY_CUSTOMER = JobRef("backend.jobs.payments.notify_customer", DEFAULT)
 PAY_WITHDRAWAL = JobRef("backend.jobs.payments.pay_withdrawal", DEFAULT)
+SEND_REFUND = JobRef("backend.jobs.payments.send_refund", DEFAULT)
 REBUILD_KB_INDEX = JobRef("backend.jobs.kb.rebuild_index", DEFAULT)
 SUBMIT_TEMPLATE = JobRef("backend.jobs.messaging.submit_template", DEFAULT)
 NOTIFY_EVENT = JobRef("backend.jobs.messaging.notify_event", DEFAULT)
@@ -51,7 +52,8 @@ BUILD_NLU_MODEL = JobRef("backend.jobs.nlu.build_model", DEFAULT, timeout=4 * 36
 PROMOTE_NLU_MODEL = JobRef("backend.jobs.nlu.promote_model", DEFAULT, timeout=3600)
 # Every job a service enqueues (tests check each path names a job of backend/jobs).
 ENQUEUED: tuple[JobRef, ...] = (DELIVER_OUTBOUND, SEND_STK_PUSH, PROCESS_PAYMENT_EVENT,
-                                NOTIFY_CUSTOMER, PAY_WITHDRAWAL, REBUILD_KB_INDEX, SUBMIT_TEMPLATE,
+                                NOTIFY_CUSTOMER, PAY_WITHDRAWAL, SEND_REFUND, REBUILD_KB_INDEX,
+                                SUBMIT_TEMPLATE,
                                 NOTIFY_EVENT, START_CAMPAIGN, SEND_CAMPAIGN_BATCH, CHARGE_INVOICE,
                                 SEND_BILLING_REMINDER, SEND_RESET_CODE, NOTIFY_USAGE_WARNING,
                                 FINISH_CARD_SETUP, RUN_STORE_SYNC, PUSH_STORE_STOCK,

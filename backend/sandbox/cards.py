@@ -331,9 +331,12 @@ class PaystackPay(MethodView):
 
 # --- Stripe -----------------------------------------------------------------------------------
 
-def _stripe_error(status: int, message: str, param: str | None = None) -> Response:
-    return reply({"error": {"type": "invalid_request_error", "message": message,
-                            "param": param}}, status)
+def _stripe_error(status: int, message: str, param: str | None = None,
+                  code: str | None = None) -> Response:
+    error: dict[str, Any] = {"type": "invalid_request_error", "message": message, "param": param}
+    if code:
+        error["code"] = code
+    return reply({"error": error}, status)
 
 
 def _stripe_key() -> str | None:
@@ -364,7 +367,8 @@ def _session_object(session_id: str, record: dict[str, Any]) -> dict[str, Any]:
             "currency": record["currency"], "client_reference_id": record["reference"],
             "metadata": record["metadata"], "payment_status": record["payment_status"],
             "status": record["status"], "success_url": record["success_url"],
-            "customer": record.get("customer"), "setup_intent": record.get("setup_intent")}
+            "customer": record.get("customer"), "setup_intent": record.get("setup_intent"),
+            "payment_intent": record.get("payment_intent")}
 
 
 def _form_dict(name: str) -> dict[str, str]:
@@ -471,6 +475,54 @@ class StripePaymentIntents(MethodView):
         kind = "payment_intent.payment_failed" if declined else "payment_intent.succeeded"
         _send_stripe(_key_ref(key), _stripe_event(kind, intent), reference=intent_id)
         return reply(body, status)
+
+
+@blp.route("/stripe/v1/refunds")
+class StripeRefunds(MethodView):
+    @requires(PUBLIC)
+    @blp.response(200, ProviderReplySchema)
+    @blp.alt_response(400, schema=ProviderReplySchema, description="Stripe error shape")
+    def post(self) -> Response:
+        """Refund a succeeded PaymentIntent in full or `amount` of it; one refunded in full is
+        refused (code charge_already_refunded)"""
+        key = _stripe_key()
+        if key is None:
+            return _stripe_error(401, "Invalid API Key provided")
+        intent_id = request.form.get("payment_intent", "")
+        wanted = request.form.get("amount")
+        refund_id = new_id("re_")
+
+        def refund(record: dict[str, Any]) -> dict[str, Any] | str:
+            if record["key"] != _key_ref(key):
+                return "missing"
+            if record["status"] != "succeeded":
+                return "This PaymentIntent has no successful charge to refund"
+            left = int(record["amount"]) - int(record.get("refunded", 0))
+            if left <= 0:
+                return "refunded"
+            try:
+                amount = int(wanted) if wanted else left
+            except ValueError:
+                return "Invalid integer"
+            if not 0 < amount <= left:
+                return f"Refund amount ({amount}) is greater than unrefunded amount ({left})"
+            return {"refunded": int(record.get("refunded", 0)) + amount,
+                    "refunds": [*record.get("refunds", []), {"id": refund_id, "amount": amount}]}
+
+        answer = change("stripe-intent", intent_id, refund) if intent_id else None
+        if answer is None or answer == "missing":
+            return _stripe_error(400, f"No such payment_intent: '{intent_id}'", "payment_intent",
+                                 "resource_missing")
+        if answer == "refunded":
+            return _stripe_error(400, f"Charge for {intent_id} has already been refunded.",
+                                 None, "charge_already_refunded")
+        if isinstance(answer, str):
+            return _stripe_error(400, answer, "amount")
+        record = load("stripe-intent", intent_id) or {}
+        amount = answer["refunds"][-1]["amount"]
+        return reply({"id": refund_id, "object": "refund", "amount": amount,
+                      "currency": record.get("currency"), "payment_intent": intent_id,
+                      "status": "succeeded"})
 
 
 @blp.route("/stripe/v1/payment_methods/<string:method_id>")
@@ -620,8 +672,17 @@ class StripePay(MethodView):
                 _complete_setup(session_id, record, body["card"] or GOOD_CARDS["stripe"],
                                 1 + body["duplicates"])
             return reply({"id": session_id, "status": record["status"]})
+        paid_with: dict[str, Any] = {}
+        if paid and not record.get("payment_intent"):
+            # The session's PaymentIntent, which a refund names.
+            paid_with["payment_intent"] = new_id("pi_")
+            save("stripe-intent", paid_with["payment_intent"], {
+                "key": record["key"], "amount": record["amount"],
+                "currency": record["currency"], "customer": None, "payment_method": None,
+                "metadata": record["metadata"], "status": "succeeded", "refunded": 0})
         save("stripe-session", session_id, {"payment_status": "paid" if paid else "unpaid",
-                                            "status": "complete" if paid else "expired"})
+                                            "status": "complete" if paid else "expired",
+                                            **paid_with})
         record = load("stripe-session", session_id) or record
         event = {"id": new_id("evt_"), "object": "event", "api_version": "2024-06-20",
                  "created": int(time.time()),

@@ -90,6 +90,8 @@ class FakeBackend:
         self.requests: List[Dict[str, Any]] = []
         self.next_id = 100
         self.timezone = "Africa/Nairobi"
+        self.deposit_minor = 0  # > 0: bookings are held pending payment of a deposit order
+        self.orders: List[Dict[str, Any]] = []
 
     def record(self, request: web.Request, body: Any = None) -> None:
         self.requests.append({"method": request.method, "path": request.path,
@@ -231,7 +233,13 @@ class FakeBackend:
             "variant_name": variant["name"], "starts_at": local.astimezone(UTC).isoformat(),
             "ends_at": local.astimezone(UTC).isoformat(), "local_starts_at": local.isoformat(),
             "status": "booked", "price_minor": variant["price_minor"], "currency": "KES",
-            "notes": ""}
+            "notes": "", "deposit_minor": 0, "order_id": None, "hold_until": None}
+        if self.deposit_minor:
+            order_id = 500 + len(self.orders)
+            self.orders.append({"id": order_id, "total_minor": self.deposit_minor})
+            hold = datetime.now(UTC) + timedelta(minutes=15, seconds=30)
+            appointment.update(status="pending_payment", deposit_minor=self.deposit_minor,
+                               order_id=order_id, hold_until=hold.isoformat())
         self.appointments.append(appointment)
         return appointment
 
@@ -265,6 +273,7 @@ async def salon(monkeypatch):
     for module in BACKEND_CALLERS:
         monkeypatch.setattr(f"actions.bookings.{module}.backend", client)
     monkeypatch.setattr("actions.bookings.clock._timezones", {})
+    monkeypatch.setattr("actions.payments.backend", client)  # a deposit's payment choice
     yield fake
     await stop(runner, client)
     assert_conform(exchanges)
@@ -655,6 +664,29 @@ async def test_booking_posts_for_the_customer_once_and_clears_the_form(salon):
     assert all(filled[name] is None for name in
                ("selected_service", "selected_service_variant", "date", "time",
                 "booking_confirmed"))
+
+
+async def test_a_booking_held_for_a_deposit_offers_the_order_payment_choice(salon):
+    salon.deposit_minor = 50000
+    t = make_tracker("affirm", slots={**BOOKING, "date": tomorrow().isoformat()})
+    messages, events = await run(ActionBookAppointment(), t)
+    [message] = messages
+    assert message["response"] == "utter_appointment_held"
+    assert message["service"] == "Box Braids (Shoulder length)"
+    assert (message["total"], message["price"]) == ("KES 500", "KES 2,500")
+    assert message["order_id"] == 500 and message["minutes"] == 15
+    assert len(message["menu"].splitlines()) == 3  # STK to this number or another, paybill
+    filled = slots_of(events)
+    assert filled["appointment_id"] == str(message["appointment_id"])
+    assert filled["order_id"] == "500"
+    assert filled["last_menu"]["kind"] == "payment_methods"
+    assert filled["last_menu"]["ids"] == ["mpesa_stk", "mpesa_other", "mpesa_manual"]
+    assert filled["selected_service"] is None and filled["booking_confirmed"] is None
+    # The response exists in every language.
+    domain = yaml.safe_load((Path(__file__).parents[2] / "domain" / "bookings.yml").read_text())
+    variants = domain["responses"]["utter_appointment_held"]
+    assert len(variants) == 3 and all("{menu}" in v["text"] and "{total}" in v["text"]
+                                      for v in variants)
 
 
 async def test_a_full_slot_offers_the_alternatives_from_the_backend(salon):

@@ -29,6 +29,7 @@ from tests.backend.test_payments import pay, rasa, scenario, shop  # noqa: F401 
 
 SWEEPS = {
     "backend.jobs.orders.expire_unpaid_orders": ("default", 300),
+    "backend.jobs.bookings.release_unpaid_bookings": ("default", 60),
     "backend.jobs.payments.sweep_payments": ("default", 60),
     "backend.jobs.messaging.sweep_outbox": ("messaging", 30),
     "backend.jobs.messaging.release_scheduled": ("messaging", 30),

@@ -10,6 +10,7 @@ from backend.interface.inputs import START_DOC
 
 # Shared with the web app (backend/interface/inputs.py), re-exported under the API's names.
 RescheduleSchema = inputs.RescheduleSchema
+STATUSES = ["booked", "pending_payment", "released", "cancelled", "no_show"]
 
 
 class AppointmentCreateSchema(Schema):
@@ -32,16 +33,24 @@ class AppointmentSchema(Schema):
     starts_at = UtcDateTime()
     ends_at = UtcDateTime()
     local_starts_at = fields.Str(metadata={"description": "The start in the tenant's timezone"})
-    status = fields.Str(metadata={"enum": ["booked", "cancelled", "no_show"]})
+    status = fields.Str(metadata={
+        "enum": STATUSES,
+        "description": "pending_payment: the service takes a deposit; the seat is held until "
+                       "hold_until while order_id is paid (POST /v1/orders/<order_id>/payments), "
+                       "then booked; released: not paid in time"})
     price_minor = Minor()
     currency = fields.Str()
     notes = fields.Str()
+    deposit_minor = Minor(metadata={"description": "Paid up front (0: no deposit)"})
+    order_id = Id(allow_none=True, metadata={"description": "The order paying the deposit"})
+    hold_until = UtcDateTime(allow_none=True,
+                             metadata={"description": "While pending_payment: released after"})
 
 
 class AppointmentQuerySchema(PageQuerySchema):
     customer_id = Id(load_default=None)
     service_id = Id(load_default=None)
-    status = fields.Str(load_default=None, validate=validate.OneOf(["booked", "cancelled", "no_show"]))
+    status = fields.Str(load_default=None, validate=validate.OneOf(STATUSES))
     start = fields.DateTime(load_default=None, data_key="from",
                             metadata={"description": "Starting at or after (UTC if no offset)"})
     end = fields.DateTime(load_default=None, data_key="to",

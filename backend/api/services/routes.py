@@ -29,6 +29,7 @@ from backend.api.services.schemas import (
 from backend.domain.money import Money
 from backend.services.bookings import services
 from backend.services.bookings.appointments import available_slots
+from backend.domain.deposits import DepositRule
 from backend.services.bookings.services import NewService, NewServiceVariant, NewWindow
 from backend.services.catalog.listing import tenant_currency
 
@@ -74,7 +75,9 @@ class Services(MethodView):
         currency = tenant_currency(context(), tenant_id())
         new = NewService(body["name"], body["description"], body["category"],
                          [_variant(v, currency) for v in body["variants"]],
-                         [_window(w) for w in body["windows"]])
+                         [_window(w) for w in body["windows"]],
+                         DepositRule(body["deposit_kind"], body["deposit_value"],
+                                     body["hold_minutes"]))
         return services.create_service(context(), tenant_id(), new)
 
 

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from backend.api.fields import BoundedInt, Id, Minor
 from backend.api.pagination import PageQuerySchema, page_schema
+from backend.domain.deposits import DEPOSIT_KINDS, MAX_HOLD_MINUTES
 
 # A whole WhatsApp message may name the service; longer texts are cut by the caller.
 MAX_MATCH_TEXT = 1000
@@ -42,6 +43,13 @@ class WindowSchema(Schema):
             raise ValidationError("Must be after start.", "end")
 
 
+DEPOSIT_KIND_HELP = ("What a customer pays up front to book: none; fixed (deposit_value in "
+                     "minor units, at most every variant's price); percent (deposit_value "
+                     "1-100 of the variant's price); full (the whole price). The booking holds "
+                     "its seat as pending_payment until the deposit's order is paid, and is "
+                     "released after hold_minutes unpaid")
+
+
 class ServiceSchema(Schema):
     id = Id(dump_only=True)
     name = fields.Str(required=True, validate=validate.Length(min=1, max=200))
@@ -50,6 +58,14 @@ class ServiceSchema(Schema):
     active = fields.Bool(dump_only=True)
     variants = fields.List(fields.Nested(ServiceVariantSchema), load_default=list)
     windows = fields.List(fields.Nested(WindowSchema), load_default=list)
+    deposit_kind = fields.Str(load_default="none", validate=validate.OneOf(DEPOSIT_KINDS),
+                              metadata={"description": DEPOSIT_KIND_HELP})
+    deposit_value = Minor(load_default=None, allow_none=True, validate=validate.Range(min=1),
+                          metadata={"description": "fixed: minor units; percent: 1-100"})
+    hold_minutes = BoundedInt(load_default=None, allow_none=True,
+                              validate=validate.Range(min=1, max=MAX_HOLD_MINUTES),
+                              metadata={"description": "Minutes an unpaid booking holds its "
+                                                       "seat (null: DEPOSIT_HOLD_MINUTES)"})
 
 
 class ServicePatchSchema(Schema):
@@ -57,6 +73,11 @@ class ServicePatchSchema(Schema):
     description = fields.Str(validate=validate.Length(max=5000))
     category = fields.Str(validate=validate.Length(max=64))
     active = fields.Bool()
+    deposit_kind = fields.Str(validate=validate.OneOf(DEPOSIT_KINDS),
+                              metadata={"description": DEPOSIT_KIND_HELP})
+    deposit_value = Minor(allow_none=True, validate=validate.Range(min=1))
+    hold_minutes = BoundedInt(allow_none=True,
+                              validate=validate.Range(min=1, max=MAX_HOLD_MINUTES))
 
 
 class ServiceQuerySchema(PageQuerySchema):

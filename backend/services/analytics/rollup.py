@@ -69,6 +69,8 @@ from backend.wiring import Context
 
 log = logging.getLogger(__name__)
 
+KEPT = ("booked", "no_show")  # appointments that count as kept
+
 
 class TenantRef(Protocol):
     """What computing a tenant's figures needs of it (a Tenant row, or the web's TenantSettings
@@ -188,13 +190,16 @@ def _payments(session: Session, tid: str, start: datetime, end: datetime,
     }
 
 
+
 def _bookings(session: Session, tid: str, start: datetime, end: datetime,
               figures: dict[str, Any]) -> None:
+    # Bookings (kept: booked or a no-show; not cancelled, nor a deposit hold pending or
+    # released unpaid).
     figures["bookings"] = _int(session.scalar(select(func.count()).where(
         Appointment.tenant_id == tid, Appointment.created_at >= start,
         Appointment.created_at < end)))
     kept, no_shows = _count(
-        session, func.coalesce(func.sum(case((Appointment.status != "cancelled", 1), else_=0)), 0),
+        session, func.coalesce(func.sum(case((Appointment.status.in_(KEPT), 1), else_=0)), 0),
         func.coalesce(func.sum(case((Appointment.status == "no_show", 1), else_=0)), 0),
         where=[Appointment.tenant_id == tid, Appointment.starts_at >= start,
                Appointment.starts_at < end])

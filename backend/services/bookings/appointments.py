@@ -16,13 +16,30 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from backend.wiring import Context
+from backend.domain.deposits import DEPOSIT_LINE, deposit_due
+from backend.domain.orders import CANCELLED as ORDER_CANCELLED
+from backend.domain.orders import PAID as ORDER_PAID
+from backend.domain.orders import PENDING_PAYMENT as ORDER_PENDING
+from backend.domain.orders import check_transition
+from backend.domain.payments import SUCCEEDED
 from backend.domain.slots import Slot, Window, candidate_slots, overlapping
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.tenant_settings import opening_hours
-from backend.models import Appointment, AvailabilityWindow, Service, ServiceVariant, Tenant
+from backend.models import (
+    Appointment,
+    AvailabilityWindow,
+    Order,
+    OrderLine,
+    Payment,
+    Service,
+    ServiceVariant,
+    Tenant,
+)
 from backend.models.base import utcnow
+from backend.services.bookings.services import deposit_rule
 from backend.services.conversations.automatic import cancel_reminders, note_event, queue_event
 from backend.services.orders.carts import require_customer
+from backend.services.payments.refunds import queue_refund, request_refund
 from backend.services.platform.idempotency import IdempotencyRequest, remember, replayed_id
 from backend.services.platform.pages import Page, fetch_page
 from backend.services.platform.tenants import require_tenant
@@ -30,6 +47,10 @@ from backend.services.platform.tenants import require_tenant
 BOOKED = "booked"
 CANCELLED = "cancelled"
 NO_SHOW = "no_show"
+PENDING_PAYMENT = "pending_payment"  # holding its seat until the deposit is paid
+RELEASED = "released"  # the deposit was not paid in time: the seat went back
+HOLDS_SEAT = (BOOKED, PENDING_PAYMENT)
+RELEASE_REASON = "deposit not paid in time"
 ALTERNATIVES = 3
 ALTERNATIVES_SEARCH_DAYS = 14
 DEFAULT_SLOT_DAYS = 7
@@ -68,6 +89,11 @@ class AppointmentView:
     price_minor: int
     currency: str
     notes: str
+    # A deposit booking: what it pays up front, the order to pay (POST
+    # /v1/orders/<order_id>/payments), and until when the seat is held unpaid.
+    deposit_minor: int = 0
+    order_id: int | None = None
+    hold_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +124,9 @@ def _view(session: Session, tenant: Tenant, appointment: Appointment) -> Appoint
         price_minor=appointment.price_minor,
         currency=appointment.currency,
         notes=appointment.notes,
+        deposit_minor=appointment.deposit_minor or 0,
+        order_id=appointment.order_id,
+        hold_until=appointment.hold_until if appointment.status == PENDING_PAYMENT else None,
     )
 
 
@@ -138,7 +167,7 @@ def _booked(session: Session, service_id: int, first: datetime, last: datetime,
             exclude: int | None = None) -> list[Appointment]:
     query = select(Appointment).where(
         Appointment.service_id == service_id,
-        Appointment.status == BOOKED,
+        Appointment.status.in_(HOLDS_SEAT),
         Appointment.starts_at < last,
         Appointment.ends_at > first,
     )
@@ -257,21 +286,84 @@ def book(
         require_customer(session, tenant_id, customer_id)
         variant = _variant(session, tenant_id, service_variant_id)
         start, end, window_id = _seat(session, tenant, variant.service, variant, starts_at)
+        deposit = deposit_due(deposit_rule(variant.service), variant.price_minor)
         appointment = Appointment(
             tenant_id=tenant_id, customer_id=customer_id, service_id=variant.service_id,
             service_variant_id=variant.id, window_id=window_id, starts_at=start, ends_at=end,
-            status=BOOKED, price_minor=variant.price_minor, currency=variant.currency, notes=notes,
+            status=PENDING_PAYMENT if deposit else BOOKED, price_minor=variant.price_minor,
+            currency=variant.currency, notes=notes, deposit_minor=deposit,
         )
+        if deposit:
+            appointment.order_id = _deposit_order(session, tenant_id, customer_id, variant,
+                                                  deposit).id
+            minutes = variant.service.hold_minutes or ctx.settings.deposit_hold_minutes
+            appointment.hold_until = utcnow() + timedelta(minutes=minutes)
         session.add(appointment)
         session.flush()
         remember(session, tenant_id, idempotency, appointment.id)
         booked = BookedAppointment(_view(session, tenant, appointment), replayed=False)
-        # Noted with the booking; after the commit, the confirmation and the reminders.
+        # Noted with the booking; after the commit, the confirmation and the reminders. A held
+        # booking is confirmed (and told) when its deposit is paid (payments/deposits.py).
         noted = note_event(session, tenant_id, "appointment_booked", appointment.id,
-                           customer_id) if notify else None
+                           customer_id) if notify and not deposit else None
     if noted is not None:
         queue_event(ctx, noted)
     return booked
+
+
+def _deposit_order(session: Session, tenant_id: str, customer_id: int,
+                   variant: ServiceVariant, deposit: int) -> Order:
+    """The order that pays a booking's deposit: pending payment at once, one deposit line (no
+    product, no stock), so every payment method of orders applies to it unchanged."""
+    title = f"Deposit: {variant.service.name}"
+    if len(variant.service.variants) > 1:
+        title += f" ({variant.name})"
+    order = Order(tenant_id=tenant_id, customer_id=customer_id, status=ORDER_PENDING,
+                  currency=variant.currency, total_minor=deposit, placed_at=utcnow(),
+                  lines=[OrderLine(tenant_id=tenant_id, variant_id=None,
+                                   sku=f"DEPOSIT-{variant.id}"[:64], title=title[:200],
+                                   unit_price_minor=deposit, quantity=1,
+                                   line_total_minor=deposit, kind=DEPOSIT_LINE)])
+    session.add(order)
+    session.flush()
+    return order
+
+
+def _lock_order_then(session: Session, appointment_id: int) -> Appointment | None:
+    """Lock a deposit booking's order before the booking itself: the order a payment's success
+    locks first, so the two never wait on each other the other way round."""
+    order_id = session.scalar(select(Appointment.order_id).where(Appointment.id == appointment_id))
+    if order_id is not None:
+        session.scalar(select(Order).where(Order.id == order_id).with_for_update()
+                       .execution_options(populate_existing=True))
+    return session.scalar(select(Appointment).where(Appointment.id == appointment_id)
+                          .with_for_update().execution_options(populate_existing=True))
+
+
+def _require_locked(session: Session, tenant_id: str, appointment_id: int,
+                    customer_id: int | None) -> Appointment:
+    _require(session, tenant_id, appointment_id, customer_id)  # 404 first
+    appointment = _lock_order_then(session, appointment_id)
+    assert appointment is not None
+    return appointment
+
+
+def _paid_deposit(session: Session, appointment: Appointment) -> Payment | None:
+    if appointment.order_id is None:
+        return None
+    return session.scalar(select(Payment).where(
+        Payment.tenant_id == appointment.tenant_id, Payment.order_id == appointment.order_id,
+        Payment.status == SUCCEEDED).order_by(Payment.id).limit(1).with_for_update())
+
+
+def _cancel_deposit_order(session: Session, appointment: Appointment, reason: str) -> None:
+    """An unpaid deposit order goes with its hold (nothing to give back)."""
+    if appointment.order_id is None:
+        return
+    order = session.get(Order, appointment.order_id, with_for_update=True)
+    if order is not None and order.status == ORDER_PENDING:
+        check_transition(order.status, ORDER_CANCELLED)
+        order.status, order.cancel_reason = ORDER_CANCELLED, reason
 
 
 def _require(session: Session, tenant_id: str, appointment_id: int,
@@ -288,7 +380,10 @@ def _require(session: Session, tenant_id: str, appointment_id: int,
 
 def cancel(ctx: Context, tenant_id: str, appointment_id: int,
            customer_id: int | None = None) -> AppointmentView:
-    """Cancel (frees the seat); cancelling twice is 409."""
+    """Cancel (frees the seat); cancelling twice is 409. A paid deposit: the merchant
+    cancelling (no `customer_id`) refunds it in full through the provider (a job); the customer
+    cancelling keeps it with the merchant (no cancellation policy exists yet). An unpaid hold's
+    order is cancelled with it."""
     return _end(ctx, tenant_id, appointment_id, customer_id, CANCELLED, "appointment_cancelled")
 
 
@@ -298,19 +393,35 @@ def _end(ctx: Context, tenant_id: str, appointment_id: int, customer_id: int | N
     is past its start): its reminders go, and the customer is told (an automatic message)."""
     with ctx.db.transaction() as session:
         tenant = require_tenant(session, tenant_id)
-        appointment = _require(session, tenant_id, appointment_id, customer_id, lock=True)
+        appointment = _require_locked(session, tenant_id, appointment_id, customer_id)
         if status == NO_SHOW and customer_id is not None:
             raise InvalidInput("Only the merchant records a no-show")
-        if appointment.status != BOOKED:
+        endable = (BOOKED, PENDING_PAYMENT) if status == CANCELLED else (BOOKED,)
+        if appointment.status not in endable:
             raise Conflict(f"Appointment {appointment_id} is already {appointment.status}")
         if moment is not None and appointment.starts_at > moment:
             raise Conflict(f"Appointment {appointment_id} has not started yet")
+        was = appointment.status
         appointment.status = status
+        refund_id = None
+        if was == PENDING_PAYMENT:
+            _cancel_deposit_order(session, appointment, "appointment cancelled")
+        elif status == CANCELLED and customer_id is None:
+            # The merchant cancels: a paid deposit goes back (a no-show or the customer's own
+            # cancellation keeps it).
+            payment = _paid_deposit(session, appointment)
+            if payment is not None:
+                refund_id = request_refund(session, payment, f"appointment {appointment.id} "
+                                                             "cancelled by the merchant")
         cancel_reminders(session, tenant_id, appointment.id)
         session.flush()
         view = _view(session, tenant, appointment)
-        noted = note_event(session, tenant_id, event, appointment_id, appointment.customer_id)
-    queue_event(ctx, noted)
+        noted = note_event(session, tenant_id, event, appointment_id, appointment.customer_id) \
+            if was == BOOKED else None
+    if refund_id is not None:
+        queue_refund(ctx, refund_id)
+    if noted is not None:
+        queue_event(ctx, noted)
     return view
 
 
@@ -320,7 +431,7 @@ def reschedule(ctx: Context, tenant_id: str, appointment_id: int, starts_at: dat
     with ctx.db.transaction() as session:
         tenant = require_tenant(session, tenant_id)
         appointment = _require(session, tenant_id, appointment_id, customer_id, lock=True)
-        if appointment.status != BOOKED:
+        if appointment.status not in HOLDS_SEAT:
             raise Conflict(f"Appointment {appointment_id} is {appointment.status}")
         variant = _variant(session, tenant_id, appointment.service_variant_id)
         start, end, window_id = _seat(session, tenant, variant.service, variant, starts_at,
@@ -373,3 +484,32 @@ def list_appointments(
         tenant = require_tenant(session, tenant_id)
         count, rows = fetch_page(session, query, page, page_size, Appointment.starts_at)
         return Page(count, page, page_size, [_view(session, tenant, a) for a in rows])
+
+
+def release_unpaid_holds(ctx: Context, now: datetime | None = None) -> list[int]:
+    """Release every booking still pending_payment past its hold (hold_until: the service's
+    hold_minutes, else DEPOSIT_HOLD_MINUTES, from when it was booked): the seat goes back and
+    the deposit's order is cancelled. Each in its own transaction, locked and re-checked, so a
+    payment landing meanwhile wins; a payment landing after is refunded
+    (payments/deposits.py). Returns the released ids."""
+    moment = now or utcnow()
+    with ctx.db.transaction() as session:
+        due = list(session.scalars(
+            select(Appointment.id).where(Appointment.status == PENDING_PAYMENT,
+                                         Appointment.hold_until <= moment)
+            .order_by(Appointment.id)))
+    released: list[int] = []
+    for appointment_id in due:
+        with ctx.db.transaction() as session:
+            appointment = _lock_order_then(session, appointment_id)
+            if appointment is None or appointment.status != PENDING_PAYMENT \
+                    or appointment.hold_until is None or appointment.hold_until > moment:
+                continue
+            if appointment.order_id is not None:
+                order = session.get(Order, appointment.order_id, with_for_update=True)
+                if order is not None and order.status == ORDER_PAID:
+                    continue  # paid: the payment's own transaction confirms it
+            appointment.status = RELEASED
+            _cancel_deposit_order(session, appointment, RELEASE_REASON)
+            released.append(appointment_id)
+    return released

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from backend.wiring import Context
+from backend.domain.deposits import FIXED, DepositRule, validate_rule
 from backend.domain.slots import validate_window
 from backend.domain.errors import Conflict, InvalidInput, NotFound
 from backend.domain.matching import (
@@ -29,6 +30,7 @@ from backend.services.platform.scoped import tenant_row
 from backend.services.platform.tenants import require_tenant
 
 SERVICE_FIELDS = ("name", "description", "category", "active")
+DEPOSIT_FIELDS = ("deposit_kind", "deposit_value", "hold_minutes")
 VARIANT_FIELDS = ("name", "duration_minutes", "price_minor")
 WINDOW_FIELDS = ("weekday", "on_date", "starts_at", "ends_at", "capacity")
 
@@ -56,6 +58,7 @@ class NewService:
     category: str = ""
     variants: Sequence[NewServiceVariant] = ()
     windows: Sequence[NewWindow] = field(default_factory=tuple)
+    deposit: DepositRule = DepositRule()
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,9 @@ class ServiceView:
     active: bool
     variants: list[ServiceVariantView]
     windows: list[WindowView]
+    deposit_kind: str = "none"  # none | fixed | percent | full (backend/domain/deposits.py)
+    deposit_value: int | None = None  # fixed: minor units; percent: 1..100
+    hold_minutes: int | None = None  # an unpaid hold is released after this (None: default)
 
 
 def _variant_view(v: ServiceVariant) -> ServiceVariantView:
@@ -102,7 +108,22 @@ def _window_view(w: AvailabilityWindow) -> WindowView:
 def _view(service: Service) -> ServiceView:
     return ServiceView(service.id, service.name, service.description, service.category,
                        service.active, [_variant_view(v) for v in service.variants],
-                       [_window_view(w) for w in service.windows])
+                       [_window_view(w) for w in service.windows], service.deposit_kind,
+                       service.deposit_value, service.hold_minutes)
+
+
+def deposit_rule(service: Service) -> DepositRule:
+    return DepositRule(service.deposit_kind or "none", service.deposit_value,
+                       service.hold_minutes)
+
+
+def _check_fixed_deposit(service: Service, price_minor: int) -> None:
+    """A variant may not cost less than its service's fixed deposit."""
+    if service.deposit_kind == FIXED and service.deposit_value is not None \
+            and price_minor < service.deposit_value:
+        raise InvalidInput(f"{service.name} takes a deposit of {service.deposit_value}: a "
+                           "variant cannot cost less",
+                           {"price_minor": [f"At least {service.deposit_value}."]})
 
 
 def _service(session: Session, tenant_id: str, service_id: int) -> Service:
@@ -131,6 +152,7 @@ def _variant_row(tenant: Tenant, service: Service, new: NewServiceVariant) -> Se
                            {"duration_minutes": ["Must be at least 1."]})
     if any(v.name == new.name for v in service.variants):
         raise Conflict(f"{service.name} already has a variant named {new.name!r}")
+    _check_fixed_deposit(service, new.price.amount_minor)
     return ServiceVariant(tenant_id=tenant.id, name=new.name, duration_minutes=new.duration_minutes,
                           price_minor=new.price.amount_minor, currency=new.price.currency)
 
@@ -148,8 +170,10 @@ def create_service(ctx: Context, tenant_id: str, new: NewService) -> ServiceView
         count = session.scalar(select(func.count(Service.id)).where(Service.tenant_id == tenant_id))
         check_limit(session, tenant.tier, "services", int(count or 0), 1)
         _name_taken(session, tenant_id, new.name)
+        rule = validate_rule(new.deposit, [v.price.amount_minor for v in new.variants])
         service = Service(tenant_id=tenant_id, name=new.name, description=new.description,
-                          category=new.category, active=True)
+                          category=new.category, active=True, deposit_kind=rule.kind,
+                          deposit_value=rule.value, hold_minutes=rule.hold_minutes)
         for variant in new.variants:
             service.variants.append(_variant_row(tenant, service, variant))
         for window in new.windows:
@@ -202,7 +226,18 @@ def update_service(ctx: Context, tenant_id: str, service_id: int,
         service = _service(session, tenant_id, service_id)
         if "name" in changes:
             _name_taken(session, tenant_id, changes["name"], but=service.id)
-        apply_changes(session, service, changes, SERVICE_FIELDS)
+        if any(name in changes for name in DEPOSIT_FIELDS):
+            current = deposit_rule(service)
+            kind = changes.get("deposit_kind", current.kind)
+            # A new kind drops the old value unless one is given with it.
+            value = changes["deposit_value"] if "deposit_value" in changes else (
+                current.value if kind == current.kind else None)
+            hold = changes.get("hold_minutes", current.hold_minutes)
+            rule = validate_rule(DepositRule(kind, value, hold),
+                                 [v.price_minor for v in service.variants])
+            changes = {**changes, "deposit_kind": rule.kind, "deposit_value": rule.value,
+                       "hold_minutes": rule.hold_minutes}
+        apply_changes(session, service, changes, SERVICE_FIELDS + DEPOSIT_FIELDS)
         return _view(service)
 
 
@@ -243,6 +278,8 @@ def update_service_variant(ctx: Context, tenant_id: str, variant_id: int,
                                             ServiceVariant.id != variant.id)
         ):
             raise Conflict(f"The service already has a variant named {changes['name']!r}")
+        if "price_minor" in changes:
+            _check_fixed_deposit(variant.service, changes["price_minor"])
         apply_changes(session, variant, changes, VARIANT_FIELDS)
         return _variant_view(variant)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, exists, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from backend.services.platform.audit import record_audit
@@ -24,7 +24,7 @@ from backend.domain.orders import (
 )
 from backend.domain.delivery import DELIVERY
 from backend.domain.notifications import ORDER_EVENTS
-from backend.models import Cart, CartItem, Order, OrderLine, ProductVariant
+from backend.models import Appointment, Cart, CartItem, Order, OrderLine, ProductVariant
 from backend.models.base import utcnow
 from backend.models.orders import DELIVERY_LINE, PRODUCT_LINE
 from backend.security import Crypto
@@ -375,6 +375,8 @@ def expire_unpaid(ctx: Context, timeout: timedelta, now: datetime | None = None)
     with ctx.db.transaction() as session:
         ids = list(session.scalars(
             select(Order.id).where(Order.status == PENDING_PAYMENT, Order.placed_at < cutoff)
+            # A booking's deposit order lives as long as its hold (release_unpaid_holds).
+            .where(~exists().where(Appointment.order_id == Order.id))
             .order_by(Order.id)
         ))
     expired: list[int] = []

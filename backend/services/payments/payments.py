@@ -54,6 +54,7 @@ from backend.services.payments.settings import (
 )
 from backend.services.platform.scoped import tenant_row
 from backend.services.platform.tenants import require_tenant
+from backend.services.payments.deposits import settle_deposit
 from backend.services.payments.wallets import credit_payment
 
 log = logging.getLogger(__name__)
@@ -373,6 +374,9 @@ def succeed_locked(session: Session, payment: Payment, amount_minor: int | None,
     tenant = require_tenant(session, payment.tenant_id)
     session.flush()
     credit_payment(session, payment, tenant.tier)
+    # A booking's deposit: its appointment confirmed, or the money refunded when the hold was
+    # released meanwhile (the refund is sent by the payment sweep's job).
+    settle_deposit(session, payment, order)
     return Outcome("succeeded", payment.id, notify=True)
 
 

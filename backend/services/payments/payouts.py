@@ -23,16 +23,18 @@ SANDBOX_PAYOUT = {"consumer_key": "platform-sandbox-key", "consumer_secret": "pl
                   "security_credential": "c2FuZGJveC1zZWN1cml0eS1jcmVkZW50aWFs"}
 
 
-def _setting(ctx: Context, name: str) -> str:
+def b2c_setting(ctx: Context, name: str) -> str:
+    """One of the platform's B2C account settings (PAYOUT_*; the simulator's in the sandbox)."""
     value = str(getattr(ctx.settings, f"payout_{name}"))
     return value or (SANDBOX_PAYOUT[name] if ctx.settings.sandbox else "")
 
 
-def _client(ctx: Context) -> DarajaClient:
+def b2c_client(ctx: Context) -> DarajaClient:
+    """The platform's B2C account (payouts and customers' refunds)."""
     settings = ctx.settings
     url = settings.payout_daraja_url or (f"{settings.payments_sandbox_url}/daraja"
                                          if settings.sandbox else "")
-    return DarajaClient(url, _setting(ctx, "consumer_key"), _setting(ctx, "consumer_secret"))
+    return DarajaClient(url, b2c_setting(ctx, "consumer_key"), b2c_setting(ctx, "consumer_secret"))
 
 
 def send_payout(ctx: Context, withdrawal_id: int, final_attempt: bool) -> str:
@@ -42,11 +44,11 @@ def send_payout(ctx: Context, withdrawal_id: int, final_attempt: bool) -> str:
     settings = ctx.settings
     root = f"{settings.public_url}/webhooks/mpesa/payouts/{payout_token(ctx)}"
     try:
-        answer = _client(ctx).b2c_payment(
+        answer = b2c_client(ctx).b2c_payment(
             originator_conversation_id=request.originator_conversation_id,
-            initiator=_setting(ctx, "initiator"),
-            security_credential=_setting(ctx, "security_credential"),
-            amount_shillings=request.amount_minor // 100, party_a=_setting(ctx, "shortcode"),
+            initiator=b2c_setting(ctx, "initiator"),
+            security_credential=b2c_setting(ctx, "security_credential"),
+            amount_shillings=request.amount_minor // 100, party_a=b2c_setting(ctx, "shortcode"),
             party_b=request.phone.lstrip("+"), remarks=f"Withdrawal {withdrawal_id}",
             queue_timeout_url=f"{root}/timeout", result_url=f"{root}/result",
             occasion=request.tenant_id)

@@ -29,6 +29,7 @@ from backend.providers import daraja, pesapal
 from backend.queueing.names import PROCESS_PAYMENT_EVENT
 from backend.services.payments.settings import base_url, load_provider_config
 from backend.services.payments.payments import Outcome, fail_locked, queue_notice, succeed_locked
+from backend.services.payments.refunds import finish_refund
 from backend.services.payments.wallets import finish_payout
 
 log = logging.getLogger(__name__)
@@ -287,8 +288,14 @@ def _pesapal_status(ctx: Context, tenant_id: str | None, payload: dict[str, Any]
 
 
 def _b2c(ctx: Context, payload: dict[str, Any]) -> str:
+    """A withdrawal's payout or a customer's refund: both go out from the platform's B2C
+    account and come back to the same result URL."""
     result = daraja.parse_b2c_result(payload)
-    return finish_payout(ctx, result.originator_conversation_id, result.result_code == "0",
+    done = finish_payout(ctx, result.originator_conversation_id, result.result_code == "0",
+                         result.result_desc, result.transaction_id)
+    if done != "unknown_reference":
+        return done
+    return finish_refund(ctx, result.originator_conversation_id, result.result_code == "0",
                          result.result_desc, result.transaction_id)
 
 
