@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import func, select
 
 from backend.wiring import Context
+from backend.domain.deposits import PERCENT, DepositRule
 from backend.domain.money import Money
 from backend.domain.orders import (
     CANCELLED,
@@ -28,6 +29,10 @@ from backend.services.platform.tenants import require_tenant
 
 # name, category, description, [(variant, minutes, KES)], capacity
 ServiceSpec = tuple[str, str, str, tuple[tuple[str, int, str], ...], int]
+
+# Services booked against a deposit (the rest are paid at the salon): the long braiding styles
+# hold a stylist for hours, so the demo salon asks 30 % up front, held 15 minutes.
+DEPOSITS: dict[str, DepositRule] = {"Knotless Braids": DepositRule(PERCENT, 30, 15)}
 
 SERVICES: dict[str, tuple[ServiceSpec, ...]] = {
     "salon": (
@@ -168,7 +173,7 @@ def _seed_services(ctx: Context, tenant_id: str, kind: str, currency: str) -> No
             name, description, category,
             [NewServiceVariant(v, minutes, Money.from_major(kes, currency))
              for v, minutes, kes in variants],
-            _windows(capacity),
+            _windows(capacity), DEPOSITS.get(name, DepositRule()),
         ))
 
 
@@ -205,7 +210,8 @@ def _seed_appointments(ctx: Context, tenant_id: str, customer_ids: list[int]) ->
         services = list(session.scalars(
             select(Service).where(Service.tenant_id == tenant_id).order_by(Service.id)))
         plans = [(s.id, s.variants[0].id, s.variants[0].duration_minutes,
-                  s.variants[0].price_minor, s.variants[0].currency) for s in services[:5]]
+                  s.variants[0].price_minor, s.variants[0].currency)
+                 for s in services if s.name not in DEPOSITS][:5]
     today = datetime.now(UTC).date()
     # The past cannot be booked through the API, so history is written as it would have been.
     with ctx.db.transaction() as session:

@@ -5,6 +5,7 @@ from marshmallow import Schema, fields, validate
 from backend.api.fields import BoundedInt, Id, Minor, UtcDateTime
 from backend.api.pagination import page_schema
 from backend.domain.delivery import FULFILMENTS
+from backend.domain.deposits import DEPOSIT_LINE
 from backend.domain.orders import ORDER_STATUSES
 from backend.models.orders import DELIVERY_LINE, PRODUCT_LINE
 from backend.interface import inputs
@@ -60,8 +61,9 @@ class OrderLineSchema(Schema):
     unit_price_minor = Minor()
     quantity = BoundedInt()
     line_total_minor = Minor()
-    kind = fields.Str(metadata={"enum": [PRODUCT_LINE, DELIVERY_LINE],
-                                "description": "delivery: the delivery fee (no variant)"})
+    kind = fields.Str(metadata={"enum": [PRODUCT_LINE, DELIVERY_LINE, DEPOSIT_LINE],
+                                "description": "delivery: the delivery fee; deposit: a booking's "
+                                "deposit (neither has a variant)"})
 
 
 class OrderDeliverySchema(Schema):
