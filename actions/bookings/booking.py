@@ -143,7 +143,7 @@ def hold_minutes(hold_until: Optional[str]) -> int:
     if not hold_until:
         return 1
     left = (parse_iso(hold_until) - datetime.now(timezone.utc)).total_seconds()
-    return max(1, int(left // 60))
+    return max(1, round(left / 60))  # 14 min 50 s left reads "15 minutes", as configured
 
 
 def offer_alternatives(dispatcher: CollectingDispatcher, alternatives: List[datetime],
