@@ -58,7 +58,7 @@ eval-faq: setup ## FAQ retrieval: hit@1, MRR, abstention per language and embedd
 fit-faq-confidence: setup ## refit the FAQ answer-confidence model per embedder on small bases: the demo shop cut to 1-3 phrasings (eval/faq/dev.yaml) and the DEV merchants (backend/kb/confidence.json)
 	@$(ENV) OMP_NUM_THREADS=1 .venv/bin/python scripts/fit_faq_confidence.py
 
-bench: seed up ## conversation latency, throughput and memory of the stack; backend at 10,000 products on PostgreSQL; a campaign to 10,000 customers; the permission check per request; 10,000 store products imported; analytics and the web pages on a year of history (bench/results/)
+bench: seed up ## conversation latency, throughput and memory of the stack; backend at 10,000 products on PostgreSQL; a campaign to 10,000 customers, then a campaign worker killed halfway through another; the permission check per request; 10,000 store products imported; analytics and the web pages on a year of history (bench/results/)
 	@$(ENV) .venv/bin/python scripts/bench.py $(BENCH_ARGS)
 	@scripts/services.sh start && trap 'scripts/services.sh stop' EXIT && eval "$$(scripts/services.sh env)" && \
 	  .venv/bin/python scripts/bench_backend.py $(BACKEND_BENCH_ARGS) && \
