@@ -58,9 +58,13 @@ async def resolve_service(tracker: Tracker, services: List[Dict[str, Any]], use_
     entity, else a pick from a live services menu, else service words in the message, else the
     selected_service slot. Raises BackendUnavailable."""
     tenant_id, _ = tenant_and_customer(tracker)
-    named = entity(tracker, "service")
-    if named:
-        found = await match_services(tenant_id, named, services)
+    # Every name the extractor tagged, in order: a word tagged by mistake ("nataka [kuweka]
+    # miadi ya [knotless braids]") must not hide the service named after it.
+    names = [str(v).strip() for v in tracker.get_latest_entity_values("service")
+             if v not in (None, "") and str(v).strip()]
+    named = names[0] if names else None
+    for name in names:
+        found = await match_services(tenant_id, name, services)
         if found:
             return found, None
     menu = live_menu(tracker.get_slot("last_menu"))
@@ -69,11 +73,10 @@ async def resolve_service(tracker: Tracker, services: List[Dict[str, Any]], use_
         picked = find(services, pick(menu, option))
         if picked:
             return [picked], None
-    if not named:  # the extractor may miss a service word: "mko free kesho kwa kusuka?"
-        found = await services_in_text(tenant_id, tracker.latest_message.get("text", ""),
-                                       services)
-        if found:
-            return found, None
+    # The extractor may miss a service word ("mko free kesho kwa kusuka?") or tag another word.
+    found = await services_in_text(tenant_id, tracker.latest_message.get("text", ""), services)
+    if found:
+        return found, None
     if use_slot:
         chosen = find(services, tracker.get_slot("selected_service"))
         if chosen:

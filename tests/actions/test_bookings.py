@@ -988,3 +988,13 @@ async def test_form_start_reads_a_service_the_extractor_missed(salon):
     from actions.bookings.asks import ActionAskSelectedService
     messages, events = await run(ActionAskSelectedService(), t)
     assert slots_of(events)["last_menu"]["ids"] == [1, 2]
+
+
+async def test_a_word_tagged_as_a_service_by_mistake_does_not_hide_the_service_named(salon):
+    # The extractor tagged "kuweka" (to set) as well as the service: the service still counts.
+    t = make_tracker("book_appointment", [
+        {"entity": "service", "value": "kuweka"}, {"entity": "service", "value": "knotless braids"},
+        {"entity": "date", "value": "jumamosi"}],
+        text="nataka kuweka miadi ya knotless braids jumamosi saa nne asubuhi", language="sw")
+    _, events = await validate(t)
+    assert slots_of(events)["selected_service"] == "2"
