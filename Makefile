@@ -18,7 +18,7 @@ train: setup ## train the Rasa model when data/, config.yml or domain/ changed
 validate: setup ## rasa data validate (domain, NLU, stories, rules)
 	@$(ENV) .venv-rasa/bin/rasa data validate --fail-on-warnings --domain domain --data data --config config.yml
 
-seed: setup ## create the database schema and the three demo tenants (idempotent; PROFILE=prod: in its PostgreSQL, once `make up PROFILE=prod` runs)
+seed: setup ## create the database schema and the five demo tenants (two with catalogs imported from simulated stores; idempotent; PROFILE=prod: in its PostgreSQL, once `make up PROFILE=prod` runs)
 	@$(ENV) .venv/bin/python -m backend.migrate && .venv/bin/python -m backend.seed
 
 up: train ## start backend, worker, action server and rasa in the background; wait until healthy. PROFILE=prod REPLICAS=N: PostgreSQL, Redis, N rasa and N action servers behind HAProxy, N workers (README "Going to production")

@@ -163,8 +163,6 @@ up() {
     start worker bash -c 'exec .venv/bin/rq worker -c backend.rq_settings --url "$REDIS_URL" \
       --worker-class rq.SimpleWorker --with-scheduler --name "stack-worker-$BACKEND_PORT-$$"'
   fi
-  scheduler_command
-  start scheduler "${SCHEDULER[@]}"
   local reload=()
   [ "${ACTIONS_AUTO_RELOAD:-1}" = 1 ] && reload=(--auto-reload)  # designers' edits apply at once
   start actions .venv-rasa/bin/python -m actions.server --host "$ACTIONS_HOST" --port "$ACTIONS_PORT" \
@@ -172,6 +170,10 @@ up() {
   start rasa .venv-rasa/bin/rasa run --enable-api --auth-token="$RASA_TOKEN" --interface "$BIND_HOST" \
     --port "$RASA_PORT" --credentials credentials.yml --endpoints endpoints.yml --model "$(served_model)"
   wait_for backend 60 healthy "$BACKEND_URL/v1/health"
+  # The sweeps start once the backend answers: their first run (at once) reaches its simulators,
+  # e.g. the demo stores' initial imports that `make seed` left to it (backend/seed/stores.py).
+  scheduler_command
+  start scheduler "${SCHEDULER[@]}"
   if [ -n "$REDIS_URL" ]; then wait_for worker 60 worker_registered; fi
   wait_for actions 120 healthy "http://127.0.0.1:$ACTIONS_PORT/health"
   wait_for rasa 240 healthy "$RASA_URL/status?token=$RASA_TOKEN"

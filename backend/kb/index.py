@@ -13,6 +13,7 @@ import json
 import math
 import os
 import shutil
+import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from difflib import SequenceMatcher
@@ -241,7 +242,10 @@ class TenantIndex:
         """Write v<version>/ next to the others, then point `current` at it (atomic rename)."""
         directory.mkdir(parents=True, exist_ok=True)
         target = directory / f"v{self.version}"
-        staging = directory / f".v{self.version}.{os.getpid()}.tmp"
+        # Per thread: the seed's rebuild and the rebuild job it queued may run at once in one
+        # process (jobs in-process without Redis).
+        writer = f"{os.getpid()}.{threading.get_ident()}"
+        staging = directory / f".v{self.version}.{writer}.tmp"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir()
         faiss.write_index(self._faiss, str(staging / "index.faiss"))
@@ -250,8 +254,13 @@ class TenantIndex:
                 "items": [asdict(item) for item in self.items]}
         (staging / "items.json").write_text(json.dumps(meta, ensure_ascii=False))
         shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
-        pointer = directory / f".{POINTER}.{os.getpid()}.tmp"
+        try:
+            staging.rename(target)
+        except OSError:  # another writer saved this same version in between: keep theirs
+            shutil.rmtree(staging, ignore_errors=True)
+            if not (target / "items.json").is_file():
+                raise
+        pointer = directory / f".{POINTER}.{writer}.tmp"
         pointer.write_text(str(self.version))
         os.replace(pointer, directory / POINTER)
         _prune(directory, self.version)

@@ -18,7 +18,8 @@ X-Shopify-Hmac-Sha256 with the app's secret.
 Both: `throttle_next` (answer the next N requests 429 with Retry-After) and `delay_seconds`
 (answer that late: a store that times out) set with PATCH /sandbox/stores/<provider>/<store>.
 `seed_catalog` adds `count` products of `variants` variants each and MALFORMED_ITEMS broken
-ones (no price; a variant with negative stock), as real stores hold.
+ones (no price; a variant with negative stock), as real stores hold; `seed_named_catalog` adds
+products given by name, category, description and variants (the demo merchants' catalogs).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import json
 import math
 import re
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -156,6 +158,89 @@ def seed_catalog(ctx: Context, provider: str, store: str, count: int, variants: 
         for start in range(0, len(rows), 2000):
             session.execute(insert(SandboxStoreProduct), rows[start:start + 2000])
     return ids
+
+
+@dataclass(frozen=True)
+class NamedVariant:
+    """One variant of a named product: its options (e.g. {"Size": "M"}), price in major
+    units as a string ("2500" or "2500.00", never a float), stock and SKU."""
+
+    sku: str
+    price: str
+    stock: int
+    options: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NamedProduct:
+    """A product as a merchant would list it: one variant without options is a simple
+    product (WooCommerce `simple`; Shopify's single "Default Title" variant)."""
+
+    title: str
+    category: str
+    description: str
+    variants: tuple[NamedVariant, ...]
+
+
+def _price(kes: str) -> str:
+    major, _, minor = kes.partition(".")
+    return f"{major}.{(minor or '00'):0<2}"
+
+
+def _named_woo(pid: int, product: NamedProduct) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "id": pid, "name": product.title, "status": "publish", "sku": f"W{pid}",
+        "short_description": product.description, "description": "",
+        "categories": [{"id": sum(map(ord, product.category)), "name": product.category}],
+        "images": [{"id": pid, "src": f"https://images.example/woo/{pid}.jpg"}],
+    }
+    variants = product.variants
+    if len(variants) == 1 and not variants[0].options:
+        price = _price(variants[0].price)
+        data.update(type="simple", sku=variants[0].sku, regular_price=price, price=price,
+                    manage_stock=True, stock_quantity=variants[0].stock, variations=[])
+        return data
+    rows = [{"id": pid * 100 + i + 1, "sku": v.sku, "regular_price": _price(v.price),
+             "price": _price(v.price), "manage_stock": True, "stock_quantity": v.stock,
+             "attributes": [{"name": k, "option": o} for k, o in v.options.items()]}
+            for i, v in enumerate(variants)]
+    data.update(type="variable", price=min((r["price"] for r in rows), key=float),
+                variations=[r["id"] for r in rows], _variations=rows)
+    return data
+
+
+def _named_shopify(pid: int, product: NamedProduct) -> dict[str, Any]:
+    return {"title": product.title, "description": product.description,
+            "productType": product.category, "status": "ACTIVE",
+            "images": [f"https://images.example/shopify/{pid}.jpg"],
+            "variants": [{"id": pid * 100 + i + 1, "sku": v.sku, "price": _price(v.price),
+                          "inventoryQuantity": v.stock,
+                          "options": dict(v.options) or {"Title": "Default Title"}}
+                         for i, v in enumerate(product.variants)]}
+
+
+def seed_named_catalog(ctx: Context, provider: str, store: str,
+                       products: list[NamedProduct] | tuple[NamedProduct, ...],
+                       first_id: int = 1000) -> list[int]:
+    """Add these products (a demo merchant's real-looking catalog) with ids from `first_id`,
+    each stamped as edited a second after the one before: their ids."""
+    build = _named_woo if provider == "woocommerce" else _named_shopify
+    now = utcnow()
+    rows = [{"provider": provider, "store": store, "product_id": first_id + n, "deleted": False,
+             "data": build(first_id + n, product),
+             "modified_at": now - timedelta(seconds=len(products) - 1 - n)}
+            for n, product in enumerate(products)]
+    with ctx.db.transaction() as session:
+        if rows:
+            session.execute(insert(SandboxStoreProduct), rows)
+    return [row["product_id"] for row in rows]
+
+
+def store_product_count(ctx: Context, provider: str, store: str) -> int:
+    """Products the simulated store holds (deleted ones included)."""
+    with ctx.db.transaction() as session:
+        return int(session.scalar(select(func.count()).select_from(SandboxStoreProduct).where(
+            SandboxStoreProduct.provider == provider, SandboxStoreProduct.store == store)) or 0)
 
 
 def _row(session: Any, provider: str, store: str, pid: int) -> SandboxStoreProduct | None:

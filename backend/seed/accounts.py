@@ -33,15 +33,16 @@ def staff_phone(tenant_index: int, role_index: int) -> str:
     return f"+254722000{tenant_index + 1}{role_index:02d}"
 
 
-def seed_staff(ctx: Context, tenant_ids: list[str]) -> StaffSeed:
-    """Create what is missing: the operator, then each tenant's six role users."""
+def seed_staff(ctx: Context, tenant_ids: list[str], first_index: int = 0) -> StaffSeed:
+    """Create what is missing: the operator, then each tenant's six role users (their phone
+    numbers from the tenant's index among the demo tenants: `first_index` for the first)."""
     users = memberships = 0
     with ctx.db.transaction() as session:
         if find_user(session, OPERATOR_EMAIL) is None:
             add_user(session, ctx, OPERATOR_EMAIL, OPERATOR_PASSWORD,
                      name="Platform operator", phone=OPERATOR_PHONE, is_operator=True)
             users += 1
-        for t, tenant_id in enumerate(tenant_ids):
+        for t, tenant_id in enumerate(tenant_ids, start=first_index):
             for r, role in enumerate(ROLE_NAMES):
                 email = staff_email(tenant_id, role)
                 user = find_user(session, email)

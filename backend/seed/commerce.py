@@ -124,7 +124,7 @@ def seed_commerce(ctx: Context, tenant_id: str, kind: str, customer_ids: list[in
     add_products(ctx, tenant_id, catalog_for(kind, currency))
     _seed_services(ctx, tenant_id, kind, currency)
     if kind in DELIVERY_KINDS:
-        _seed_delivery(ctx, tenant_id, currency)
+        seed_delivery(ctx, tenant_id, currency)
     if customer_ids:
         _seed_orders(ctx, tenant_id, customer_ids)
         _seed_appointments(ctx, tenant_id, customer_ids)
@@ -143,7 +143,7 @@ DELIVERY_ZONES = (
 )
 
 
-def _seed_delivery(ctx: Context, tenant_id: str, currency: str) -> None:
+def seed_delivery(ctx: Context, tenant_id: str, currency: str) -> None:
     """Pickup and delivery offered, with the demo zones (left alone once any exists)."""
     if list_zones(ctx, tenant_id):
         return

@@ -52,7 +52,9 @@ def test_seed_hands_each_tenant_and_its_customers_to_the_commerce_seed(
     seeded = seed(ctx)
     assert [(tenant, kind) for tenant, kind, _ in calls] == [
         ("demo-shop", "shop"), ("demo-salon", "salon"), ("demo-duka", "mixed")]
-    assert [ids for _, _, ids in calls] == [t.customer_ids for t in seeded]
+    assert [ids for _, _, ids in calls] == [t.customer_ids for t in seeded[:3]]
+    # Then the two store merchants, whose catalogs come from their stores (test_seed_stores.py).
+    assert [t.tenant_id for t in seeded[3:]] == ["demo-kitenge", "demo-simu"]
     assert all(len(ids) == len(set(ids)) == 100 for _, _, ids in calls)
 
 
@@ -148,4 +150,8 @@ def test_migrate_and_seed_commands(tmp_path: Path) -> None:
     first = run("backend.seed")
     for tenant in ("demo-shop", "demo-salon", "demo-duka"):
         assert f"tenant {tenant} created; 100 customer(s) added" in first
-    assert "tenant demo-shop already present; 0 customer(s) added" in run("backend.seed")
+    assert "demo-kitenge: woocommerce store connected, 13 product(s) added" in first
+    assert "demo-simu: shopify store connected, 13 product(s) added" in first
+    second = run("backend.seed")
+    assert "tenant demo-shop already present; 0 customer(s) added" in second
+    assert "demo-simu: shopify store already connected, 0 product(s) added" in second

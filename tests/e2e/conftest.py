@@ -75,9 +75,10 @@ class Stack:
             time.sleep(0.05)
         return [m["body"] for m in seen]
 
-    def say(self, phone: str, body: str, to: str = DEMO_NUMBER) -> List[str]:
+    def say(self, phone: str, body: str, to: str = DEMO_NUMBER,
+            token: str = DEMO_TOKEN) -> List[str]:
         after = self.last_id(phone)
-        response = self.post(phone, body, to=to)
+        response = self.post(phone, body, to=to, token=token)
         assert response.status_code == 200, response.text
         return self.replies(phone, after)
 
