@@ -31,13 +31,7 @@ from tests.backend.conftest import (
     require_service_env,
     service_headers,
 )
-from tests.backend.test_simulator_pages import (  # noqa: F401  (fixtures)
-    DESIGNER,
-    FakeChannel,
-    _sign_in,
-    _start,
-    channel,
-)
+from tests.backend.test_simulator_pages import DESIGNER, FakeChannel, _sign_in, _start
 
 PHONE = "+254712345678"
 CUSTOMER_REF = "cus_opaque_ref_123"
@@ -52,6 +46,13 @@ def redis_url() -> Iterator[str]:
     yield url
     connection.flushdb()
     connection.close()
+
+
+@pytest.fixture
+def channel() -> Iterator[FakeChannel]:
+    fake = FakeChannel()
+    yield fake
+    fake.stop()
 
 
 @pytest.fixture
@@ -186,7 +187,7 @@ def test_nothing_is_kept_outside_sandbox_mode_or_without_redis(make_app: Any,
 
 
 def test_the_debug_view_lists_each_turns_backend_calls(
-        live_server: Any, channel: FakeChannel, redis_url: str) -> None:  # noqa: F811
+        live_server: Any, channel: FakeChannel, redis_url: str) -> None:
     server = live_server(rasa_url=channel.url, rasa_token="rasa-secret",
                          session_cookie_secure=False, redis_url=redis_url)
     ctx: Context = server.app.extensions["backend"]
