@@ -128,6 +128,9 @@ def test_a_designer_talks_debugs_and_saves_a_story_that_passes(
         # The tapped row's turn fetched the product by its id.
         _shows_call(browser, "/select_option", lambda row: row[0] == "GET" and re.fullmatch(
             r"/v1/products/\d+", row[1]) is not None and row[2] == "200")
+        browser.driver.execute_script(
+            "document.querySelector('#turns .backend-calls').scrollIntoView()")
+        browser.shoot("simulator-backend-calls")
         browser.driver.execute_script("document.getElementById('simulator').scrollIntoView()")
         browser.shoot("simulator-conversation")
 
