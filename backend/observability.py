@@ -3,7 +3,9 @@
 - every request binds request_id (the caller's X-Request-ID or a new one, echoed back), tenant
   (X-TENANT-ID) and conversation (X-Conversation-ID) for its log lines and error reports;
 - jobs carry that context in their RQ meta; `job_entry` binds it again in the worker;
-- GET /metrics (Prometheus) needs METRICS_TOKEN or the service token unless METRICS_PUBLIC=1.
+- GET /metrics (Prometheus) needs METRICS_TOKEN or the service token unless METRICS_PUBLIC=1;
+- in sandbox mode with Redis, the assistant's calls for sandbox tenants are kept under their
+  request id for the simulator's debug view (backend/call_log.py).
 Nothing here imports prometheus_client at import time: multiprocess mode must be chosen first.
 """
 
@@ -13,17 +15,22 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import sys
+import time
+from datetime import UTC, datetime
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, current_app, g, request
 from rq import get_current_job
 
+from backend.call_log import Call, CallLog
 from backend.domain.errors import Unauthenticated
 from backend.security import constant_time_equals
 from backend.serving import RedactingLogger as _GunicornLogger
+from backend.services.platform.tenants import is_sandbox_tenant
 from backend.settings import Settings
 from observability import logs
 from observability.errors import init_sentry
@@ -31,6 +38,8 @@ from observability.errors import init_sentry
 log = logging.getLogger(__name__)
 F = TypeVar("F", bound=Callable[..., Any])
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+CALL_LOG = "call_log"  # app.extensions key: the CallLog, in sandbox mode with Redis only
+_RULE_ARGUMENT = re.compile(r"<(?:[^<>:]*:)?(?P<name>\w+)>")
 
 
 def init_app(app: Flask, settings: Settings) -> None:
@@ -38,6 +47,11 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.before_request(_bind_request)
     app.after_request(_echo_request_id)
     app.teardown_request(_unbind_request)
+    if settings.sandbox and settings.redis_url:
+        context = app.extensions["backend"]
+        app.extensions[CALL_LOG] = CallLog(
+            settings.redis_url, lambda tenant_id: is_sandbox_tenant(context, tenant_id))
+        app.after_request(_record_call)
 
     def metrics_view() -> Response:
         return metrics(settings)
@@ -47,6 +61,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 
 
 def _bind_request() -> None:
+    g.started = (time.time(), time.perf_counter())
     headers = request.headers
     g.request_id = logs.accept_request_id(headers.get(logs.REQUEST_ID_HEADER))
     g.log_context = logs.bound(request_id=g.request_id,
@@ -58,6 +73,54 @@ def _bind_request() -> None:
 def _echo_request_id(response: Response) -> Response:
     if "request_id" in g:
         response.headers[logs.REQUEST_ID_HEADER] = g.request_id
+    return response
+
+
+def call_log(app: Flask) -> CallLog | None:
+    """The app's record of the assistant's calls for sandbox tenants (None: not kept)."""
+    found: CallLog | None = app.extensions.get(CALL_LOG)
+    return found
+
+
+def _route_with_ids() -> str:
+    """The route's template with its numeric ids filled in ("/v1/products/42"); other parts stay
+    placeholders and no query string is added, so no personal data reaches the record."""
+    rule = request.url_rule
+    if rule is None:
+        return "(no route)"
+    arguments = request.view_args or {}
+
+    def fill(found: re.Match[str]) -> str:
+        value = arguments.get(found.group("name"))
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) \
+            else found.group(0)
+
+    return _RULE_ARGUMENT.sub(fill, rule.rule)
+
+
+def _record_call(response: Response) -> Response:
+    """Keep this request for the simulator when the assistant (the service token) made it for a
+    sandbox tenant under the turn's X-Request-ID. Never fails the request."""
+    try:
+        principal = g.get("principal")
+        caller_id = (request.headers.get(logs.REQUEST_ID_HEADER) or "").strip()
+        if principal is None or not getattr(principal, "is_service", False) or not caller_id \
+                or caller_id != g.get("request_id") or "started" not in g:
+            return response
+        record = call_log(current_app)
+        if record is None or not record.available():
+            return response
+        started_at, started = g.started
+        elapsed = round((time.perf_counter() - started) * 1000)
+        tenant = getattr(principal, "tenant_id", None) \
+            or request.headers.get(logs.TENANT_HEADER, "").strip()
+        if not tenant or not record.sandbox_tenant(tenant):
+            return response
+        at = datetime.fromtimestamp(started_at, UTC).isoformat(timespec="milliseconds")
+        record.record(caller_id, Call(method=request.method, path=_route_with_ids(),
+                                      status=response.status_code, ms=elapsed, at=at))
+    except Exception:  # noqa: BLE001 - the simulator's record never costs a request its answer
+        log.exception("simulator call log: the call was not recorded")
     return response
 
 

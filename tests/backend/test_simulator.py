@@ -66,6 +66,18 @@ def test_taps_forms_slots_and_timings(tracker: dict[str, Any]) -> None:
     assert "language" not in found[-1].slots_changed
 
 
+def test_each_turn_carries_the_request_id_its_backend_calls_are_kept_under(
+        tracker: dict[str, Any]) -> None:
+    found = turns(tracker)
+    ids = [t.request_id for t in found]
+    assert ids[1] == "1575bd98d0bd46a48d9a919389a6673d"  # "what do you sell?"
+    assert all(i and len(i) == 32 for i in ids[:8]) and len(set(ids[:8])) == 8
+    assert found[8].request_id is None  # the backend's EXTERNAL_ intent: no customer message
+    assert all(t.backend_calls == [] for t in found)  # the page adds them (call_log)
+    odd = {"events": [{"event": "user", "text": "hi", "metadata": ["not", "a", "dict"]}]}
+    assert turns(odd)[0].request_id is None
+
+
 def test_a_rewind_takes_back_the_last_customer_message(tracker: dict[str, Any]) -> None:
     rewound = {**tracker, "events": tracker["events"] + [{"event": "rewind"}]}
     assert len(turns(rewound)) == len(turns(tracker)) - 1

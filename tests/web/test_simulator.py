@@ -2,20 +2,23 @@
 backend, RQ worker, action server and rasa with the trained model in models/, its own Redis and
 state directory; sandbox mode with the Twilio simulator's list pickers and reply buttons on): a
 designer signs in, talks to the assistant through the signed webhook, taps a list row, sees the
-debug view, takes back a message, saves the conversation as a test story, and that story passes
-scripts/test_stories.py (`rasa test core --fail-on-prediction-errors`)."""
+debug view (with each turn's backend calls: the catalog's products route), takes back a message,
+saves the conversation as a test story, and that story passes scripts/test_stories.py
+(`rasa test core --fail-on-prediction-errors`)."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
@@ -71,6 +74,25 @@ def _say(browser: Browser, text: str) -> None:
     browser.driver.find_element(By.ID, "send").click()
 
 
+def _backend_calls(browser: Browser, text: str) -> list[tuple[str, ...]]:
+    """The rows (method, path, status, ms) of the backend calls table of the turn whose heading
+    shows `text` (none: an empty list)."""
+    for turn in browser.driver.find_elements(By.CSS_SELECTOR, "#turns .turn"):
+        if text in turn.find_element(By.TAG_NAME, "h3").text:
+            return [tuple(cell.text for cell in row.find_elements(By.TAG_NAME, "td"))
+                    for row in turn.find_elements(By.CSS_SELECTOR, ".backend-calls tr")
+                    if row.find_elements(By.TAG_NAME, "td")]
+    return []
+
+
+def _shows_call(browser: Browser, text: str, wanted: Callable[[tuple[str, ...]], bool]) -> None:
+    """Wait until the turn showing `text` lists a backend call `wanted` accepts (the view is
+    redrawn when replies arrive: a table read as it is replaced is read again)."""
+    WebDriverWait(browser.driver, 30, ignored_exceptions=(StaleElementReferenceException,)).until(
+        lambda _: any(wanted(row) for row in _backend_calls(browser, text)),
+        f"no such backend call in the turn {text!r}")
+
+
 def test_a_designer_talks_debugs_and_saves_a_story_that_passes(
         real_stack: dict[str, str], screenshot_dir: Path) -> None:
     base = f"http://127.0.0.1:{real_stack['BACKEND_PORT']}"
@@ -98,8 +120,17 @@ def test_a_designer_talks_debugs_and_saves_a_story_that_passes(
         _count(browser, "#turns .turn", 3)
         debug = browser.text("#turns")
         for seen in ("browse_products", "select_option", "action_show_products",
-                     "RulePolicy", "LanguageDetector", "last_menu", "ranking"):
+                     "RulePolicy", "LanguageDetector", "last_menu", "ranking", "Backend calls"):
             assert seen in debug, seen
+        # The catalog turn lists the backend calls its actions made under its request id.
+        _shows_call(browser, "what do you sell?", lambda row: row[:3] == (
+            "GET", "/v1/products", "200") and row[3].isdigit())
+        # The tapped row's turn fetched the product by its id.
+        _shows_call(browser, "/select_option", lambda row: row[0] == "GET" and re.fullmatch(
+            r"/v1/products/\d+", row[1]) is not None and row[2] == "200")
+        browser.driver.execute_script(
+            "document.querySelector('#turns .backend-calls').scrollIntoView()")
+        browser.shoot("simulator-backend-calls")
         browser.driver.execute_script("document.getElementById('simulator').scrollIntoView()")
         browser.shoot("simulator-conversation")
 

@@ -2,7 +2,9 @@
 (GET /conversations/<sender>/tracker): the message's detected language, intent with confidence and
 the top 5 ranking, entities with their extractor, the intent blend's parts when the NLU put them
 into the parse data, the slots the turn changed, the active form and its requested slot, and the
-actions run with their policy and timing (and the responses each sent).
+actions run with their policy and timing (and the responses each sent), and the turn's request id
+(the channel's, in the message's metadata) under which the backend kept the calls the turn made
+(backend/call_log.py; the page adds them).
 
 Pure functions over the tracker's JSON: `effective_events` applies rewinds and undos as Rasa
 does, `turns` groups what is left by customer message."""
@@ -60,6 +62,8 @@ class Turn:
     requested_slot: str | None
     actions: list[ActionRun]
     duration_ms: int | None
+    request_id: str | None = None
+    backend_calls: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -130,12 +134,15 @@ def _new_turn(number: int, event: dict[str, Any], active_form: str | None,
     ranking = [{"name": r.get("name"), "confidence": _number(r.get("confidence"))}
                for r in (parse.get("intent_ranking") or [])[:TOP_INTENTS] if isinstance(r, dict)]
     text = event.get("text")
+    metadata = event.get("metadata")
+    request_id = metadata.get("request_id") if isinstance(metadata, dict) else None
     return Turn(number=number, text=text, tapped=is_tapped(text), language=_language(parse),
                 intent=intent.get("name"), confidence=_number(intent.get("confidence")),
                 ranking=ranking, entities=_entities(parse),
                 blend={key: parse[key] for key in BLEND_KEYS if parse.get(key) is not None},
                 slots_changed={}, active_form=active_form, requested_slot=requested_slot,
-                actions=[], duration_ms=None)
+                actions=[], duration_ms=None,
+                request_id=str(request_id) if request_id else None)
 
 
 def turns(tracker: dict[str, Any]) -> list[Turn]:

@@ -10,7 +10,9 @@ Rasa's tracker (GET /conversations/<sender>/tracker with RASA_TOKEN).
 The conversation a page talks in (tenant, phone, starting language, the user) travels as an
 encrypted handle (`s`), so no phone number appears in a URL or an access log. Only sandbox
 tenants the signed-in person may use the simulator in (the `simulator:use` scope there) can be
-picked: their replies never leave the simulator.
+picked: their replies never leave the simulator. Each turn of the debug view also lists the backend
+calls the assistant made for it (backend/call_log.py: kept in Redis under the turn's request id
+for sandbox tenants only).
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ from typing import Any
 
 import requests
 from cryptography.fernet import InvalidToken
-from flask import Blueprint, Flask, Response, jsonify, redirect, request, url_for
+from flask import Blueprint, Flask, Response, current_app, jsonify, redirect, request, url_for
 from sqlalchemy import select
 
 from backend.domain.errors import NotFound
 from backend.interface.scopes import requires
 from backend.models import Tenant
+from backend.observability import call_log
 from backend.providers.rasa import RasaClient, RasaError
 from backend.sandbox.daraja import MAGIC_SUFFIXES
 from backend.sandbox.simulator import mpesa
@@ -348,13 +351,21 @@ def _tracker(conversation: Conversation) -> tuple[str | None, dict[str, Any]]:
 @blp.get("/debug")
 @requires(SCOPE)
 def debug() -> Response:
-    """Each turn as the assistant saw it (Rasa's tracker)."""
+    """Each turn as the assistant saw it (Rasa's tracker), with the backend calls made under its
+    request id; `backend_calls_recorded` is false when they are not kept (no Redis) or Redis
+    did not answer."""
     conversation = Conversation.from_handle(request.args.get("s"))
     _, tracker = _tracker(conversation)
     loop = (tracker.get("active_loop") or {}).get("name")
-    return jsonify({"turns": [turn.to_json() for turn in turns(tracker)],
+    found = turns(tracker)
+    record = call_log(current_app)
+    calls = record.calls(t.request_id for t in found if t.request_id) if record else None
+    for turn in found:
+        turn.backend_calls = (calls or {}).get(turn.request_id or "", [])
+    return jsonify({"turns": [turn.to_json() for turn in found],
                     "language": sender_language(tracker), "active_form": loop,
-                    "requested_slot": (tracker.get("slots") or {}).get("requested_slot")})
+                    "requested_slot": (tracker.get("slots") or {}).get("requested_slot"),
+                    "backend_calls_recorded": calls is not None})
 
 
 def _append(conversation: Conversation, events: list[dict[str, Any]]) -> None:

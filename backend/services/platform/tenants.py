@@ -107,6 +107,14 @@ def require_tenant(session: Session, tenant_id: str) -> Tenant:
     return tenant
 
 
+def is_sandbox_tenant(ctx: Context, tenant_id: str) -> bool:
+    """True for a sandbox tenant (its messages go to the simulators); False for any other id."""
+    if not tenant_id or len(tenant_id) > 64:
+        return False
+    with ctx.db.transaction() as session:
+        return bool(session.scalar(select(Tenant.sandbox).where(Tenant.id == tenant_id)))
+
+
 def resolve_by_number(ctx: Context, number: str) -> TenantRouting:
     """Find the tenant owning a WhatsApp number ('whatsapp:+2547…', '+2547…', '07…')."""
     e164 = to_e164(number, field="number")

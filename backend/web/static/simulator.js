@@ -8,7 +8,7 @@
   var after = parseInt(root.dataset.after, 10) || 0;
   var chat = document.getElementById("chat"), statusLine = document.getElementById("status");
   var prompts = document.getElementById("prompts"), turns = document.getElementById("turns");
-  var busy = false, debugDue = true, shownPrompts = "";
+  var busy = false, debugDue = true, shownPrompts = "", recorded = true;
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -198,12 +198,26 @@
                   a.duration_ms === null ? "–" : String(a.duration_ms)];
         })));
     }
+    renderCalls(item, turn.backend_calls || [], recorded);
     return item;
+  }
+
+  // The calls the assistant made to the backend for this turn (kept under its request id).
+  function renderCalls(item, calls, recorded) {
+    var labels = root.dataset;
+    item.appendChild(el("h4", null, labels.calls));
+    if (!recorded) { item.appendChild(el("p", "muted calls-off", labels.callsOff)); return; }
+    if (!calls.length) { item.appendChild(el("p", "muted calls-none", labels.callsNone)); return; }
+    var grid = table([labels.callMethod, labels.callPath, labels.callStatus, "ms"], calls.map(
+      function (c) { return [c.method, c.path, String(c.status), String(c.ms)]; }));
+    grid.classList.add("backend-calls");
+    item.appendChild(grid);
   }
 
   function refreshDebug() {
     return query("/debug").then(function (data) {
       turns.textContent = "";
+      recorded = data.backend_calls_recorded !== false;
       data.turns.slice().reverse().forEach(function (turn) { turns.appendChild(renderTurn(turn)); });
     }).catch(function (error) { say(error.message); });
   }
