@@ -1356,3 +1356,58 @@ def pick_language(*candidates: str | None) -> str:
         if candidate and candidate[:2].lower() in LANGUAGES:
             return candidate[:2].lower()
     return DEFAULT_LANGUAGE
+
+# Swahili for the review queue, the channel names and the two newer scopes (the English was all
+# there was; tests/backend/test_web_i18n.py now keeps both catalogues to the same keys).
+SW.update({
+    "channel.merchant_api": "API",
+    "channel.seed": "data ya mfano",
+    "channel.whatsapp": "WhatsApp",
+    "common.none": "—",
+    "review.all_shops": "Maduka yangu yote",
+    "review.any": "Yoyote",
+    "review.candidate": "Data ya mafunzo ya kujaribu",
+    "review.candidate_intro": "Huandika jumbe zilizokaguliwa kama YAML ya Rasa NLU kwa kila "
+                              "lugha (sentensi mpya pekee; sentensi za tathmini zinakataliwa). "
+                              "Haijawekwa kuandika kwenye folda ya mradi: YAML inaonyeshwa "
+                              "uipakue.",
+    "review.candidate_intro_dir": "Huandika jumbe zilizokaguliwa kwenye "
+                                  "{dir}/<language>/review.yml (sentensi mpya pekee; sentensi "
+                                  "za tathmini zinakataliwa). Kisha endesha make train na "
+                                  "make eval.",
+    "review.count": "Jumbe {count}",
+    "review.decided": "Uamuzi: {decision}, na {who} saa {when}",
+    "review.discarded": "imetupwa",
+    "review.duplicates": "Tayari ziko kwenye data ya mafunzo",
+    "review.empty": "Hakuna cha kukagua kwa vichujio hivi.",
+    "review.entities": "Vitu (entities), kimoja kwa kila mstari kama entity: maneno ({names})",
+    "review.fallback": "haikuelewa; kisio bora {intent}",
+    "review.filter": "Chuja",
+    "review.from": "Kuanzia",
+    "review.intent": "Nia (intent)",
+    "review.intro": "Jumbe za wateja ambazo msaidizi hakuwa na uhakika nazo au hakuzielewa "
+                    "(data binafsi imefichwa). Ipe kila moja nia yake halisi na uweke alama "
+                    "kwenye vitu vyake, au itupe; kisha andika data ya mafunzo ya kujaribu.",
+    "review.language": "Lugha",
+    "review.model_said": "modeli: {intent} {confidence}",
+    "review.predicted": "Nia iliyotabiriwa",
+    "review.refused": "Zimekataliwa",
+    "review.result": "Jumbe {reviewed} zilizokaguliwa: mifano mipya {written}, {duplicates} "
+                     "tayari ziko kwenye data ya mafunzo, {refused} zimekataliwa.",
+    "review.saved": "Uamuzi umehifadhiwa.",
+    "review.shop": "Duka",
+    "review.status": "Hali",
+    "review.status_all": "Zote",
+    "review.status_discarded": "Zilizotupwa",
+    "review.status_pending": "Za kukagua",
+    "review.status_reviewed": "Zilizokaguliwa",
+    "review.threshold": "Uhakika chini ya",
+    "review.to": "Hadi",
+    "review.write": "Andika data ya kujaribu",
+    "review.yaml": "Faili",
+    "scope.nlu:review": "Kukagua jumbe za wateja ambazo msaidizi hakuwa na uhakika nazo "
+                        "(zimefichwa): kuweka nia na vitu, kutupa, kuziandika kama data ya "
+                        "mafunzo ya kujaribu",
+    "scope.simulator:use": "Kuongea na msaidizi kwenye simulator (hali ya sandbox), kuona "
+                           "maelezo yake ya ndani na kuhifadhi mazungumzo kama hadithi za majaribio",
+})
