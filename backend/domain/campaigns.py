@@ -20,10 +20,11 @@ KIND = "promotional"  # every campaign message needs the customer's promotional 
 CONVERSION_WINDOW = timedelta(hours=72)
 MAX_VARIANTS = 5
 VARIANT_LABELS = "ABCDE"
-# Orders that count as spent money (a draft, unpaid, cancelled or refunded one does not).
-SPENT_STATUSES = ("paid", "fulfilled", "delivered")
+# Orders that count as spent money (a draft, unpaid, cancelled or refunded one does not; a
+# returned one is paid until it is refunded).
+SPENT_STATUSES = ("paid", "fulfilled", "delivered", "returned")
 # Orders that count as placed for "last order" and conversions.
-PLACED_STATUSES = ("pending_payment", "paid", "fulfilled", "delivered", "refunded")
+PLACED_STATUSES = ("pending_payment", "paid", "fulfilled", "delivered", "refunded", "returned")
 CAMPAIGN_STATUSES = ("scheduled", "queued", "sending", "done", "cancelled")
 # pending: materialised, not yet through the decision; planned: an outbound message exists
 # (queued, or scheduled for quiet hours or the next day with room); refused: the rules said no

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from backend.domain.orders import CANCELLED, DELIVERED, FULFILLED, REFUNDED
+from backend.domain.orders import CANCELLED, DELIVERED, FULFILLED, REFUNDED, RETURNED
 
 # event -> (kind, whether it may break quiet hours). The text is kit/texts.yml auto.<event>.
 EVENTS: dict[str, tuple[str, bool]] = {
@@ -20,6 +20,7 @@ EVENTS: dict[str, tuple[str, bool]] = {
     "order_confirmed": ("transactional", False),
     "order_shipped": ("transactional", False),
     "order_delivered": ("transactional", False),
+    "order_returned": ("transactional", False),
     "order_refunded": ("transactional", False),
     "order_cancelled": ("transactional", False),
     "order_expired": ("transactional", False),
@@ -55,6 +56,7 @@ AUTOMATIC_KINDS: dict[str, tuple[str, bool]] = {**EVENTS, **REENGAGEMENT}
 ORDER_EVENTS: dict[str, str] = {
     FULFILLED: "order_shipped",
     DELIVERED: "order_delivered",
+    RETURNED: "order_returned",
     REFUNDED: "order_refunded",
     CANCELLED: "order_cancelled",
 }

@@ -14,17 +14,21 @@ FULFILLED = "fulfilled"
 DELIVERED = "delivered"
 CANCELLED = "cancelled"
 REFUNDED = "refunded"
-ORDER_STATUSES = (DRAFT, PENDING_PAYMENT, PAID, FULFILLED, DELIVERED, CANCELLED, REFUNDED)
+RETURNED = "returned"  # shipped, but the goods came back (refused, nobody there): back in stock
+ORDER_STATUSES = (DRAFT, PENDING_PAYMENT, PAID, FULFILLED, DELIVERED, CANCELLED, REFUNDED,
+                  RETURNED)
 
-# Every allowed move; anything else is refused. Terminal: delivered, cancelled, refunded.
+# Every allowed move; anything else is refused. Terminal: delivered, cancelled, refunded; a
+# returned order can still be refunded.
 TRANSITIONS: dict[str, frozenset[str]] = {
     DRAFT: frozenset({PENDING_PAYMENT, CANCELLED}),
     PENDING_PAYMENT: frozenset({PAID, CANCELLED}),
     PAID: frozenset({FULFILLED, REFUNDED}),
-    FULFILLED: frozenset({DELIVERED}),
+    FULFILLED: frozenset({DELIVERED, RETURNED}),
     DELIVERED: frozenset(),
     CANCELLED: frozenset(),
     REFUNDED: frozenset(),
+    RETURNED: frozenset({REFUNDED}),
 }
 # Statuses in which the order's stock is taken from the catalog (reserved, then shipped):
 # entering one reserves it; leaving for cancelled or refunded gives it back (paid → refunded

@@ -26,7 +26,7 @@ DELIVERY_LINE = "delivery"
 
 ORDER_STATUS_CHECK = (
     "status IN ('draft', 'pending_payment', 'paid', 'fulfilled', 'delivered', "
-    "'cancelled', 'refunded')"
+    "'cancelled', 'refunded', 'returned')"
 )
 
 

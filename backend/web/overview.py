@@ -19,12 +19,12 @@ from flask import Response
 
 from backend.domain.analytics import average_minor, total
 from backend.domain.money import minor_unit_digits
-from backend.domain.orders import DELIVERED, FULFILLED, PAID
+from backend.domain.orders import DELIVERED, FULFILLED, PAID, RETURNED
 from backend.interface.scopes import USER, requires
 from backend.services.analytics.shop_overview import shop_overview
 from backend.web.core import blp, context, month_names, page, t, viewer
 
-PAID_STATUSES = frozenset({PAID, FULFILLED, DELIVERED})
+PAID_STATUSES = frozenset({PAID, FULFILLED, DELIVERED, RETURNED})
 LATEST = 5
 TOP_INTENTS = 8
 TOP_PRODUCTS = 5

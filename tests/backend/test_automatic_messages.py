@@ -35,6 +35,7 @@ from tests.backend.test_messaging import PHONE, approve, customer, jobs  # noqa:
 PATHS = {
     "order_shipped": ["paid", "fulfilled"],
     "order_delivered": ["paid", "fulfilled", "delivered"],
+    "order_returned": ["paid", "fulfilled", "returned"],
     "order_refunded": ["paid", "refunded"],
     "order_cancelled": ["cancelled"],
 }
@@ -88,7 +89,7 @@ def expected_text(event: str, language: str, order: dict[str, Any], **values: st
 
 @pytest.mark.parametrize("event,language", [
     ("order_shipped", "sw"), ("order_delivered", "sheng"), ("order_refunded", "en"),
-    ("order_cancelled", "sheng"),
+    ("order_cancelled", "sheng"), ("order_returned", "sw"),
 ])
 def test_each_order_event_sends_one_message_in_the_customers_language(
         client, tenants, jobs, event, language) -> None:

@@ -148,6 +148,26 @@ def test_cancel_and_refund_release_stock_and_drafts_reserve_late(client, tenants
     assert refunded["status"] == "refunded" and stock(tenants, sneakers) == 5
 
 
+def test_a_shipped_order_returned_undelivered_puts_its_stock_back(client, tenants, skus) -> None:
+    buyer = customer(tenants)
+    sneakers = skus["SNK-WHT-40"]
+    body = {"customer_id": buyer, "items": [{"variant_id": sneakers, "quantity": 2}]}
+    order = json_of(client.post("/v1/orders", json=body, headers=merchant()), 201)
+
+    def move(to: str, expected: int = 200) -> dict:
+        return json_of(client.post(f"/v1/orders/{order['id']}/transitions", json={"to": to},
+                                   headers=merchant()), expected)
+
+    move("returned", 409)  # not shipped yet
+    move("paid")
+    move("fulfilled")
+    assert stock(tenants, sneakers) == 3
+    assert move("returned")["status"] == "returned"
+    assert stock(tenants, sneakers) == 5  # the goods are back on the shelf
+    move("delivered", 409)
+    assert move("refunded")["status"] == "refunded" and stock(tenants, sneakers) == 5
+
+
 def test_order_validation_and_unknown_references(client, tenants, skus) -> None:
     buyer = customer(tenants)
     assert client.post("/v1/orders", json={"items": [{"variant_id": skus["KTG-M"],

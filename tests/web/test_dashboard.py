@@ -70,7 +70,7 @@ def test_the_owner_signs_in_and_sees_todays_figures(browser: Browser, shop_ctx: 
     nav = browser.texts("nav.main-nav a")
     assert nav == ["Overview", "Orders", "Appointments", "Inbox", "Customers", "Catalog",
                    "Knowledge base", "Wallet", "Settings", "Users & roles", "NLU review",
-                   "Simulator"]
+                   "NLU models", "Simulator"]
     # The last 30 days from the analytics service: uPlot draws each chart, the funnel and the
     # intents are listed.
     browser.wait.until(lambda _: len(browser.driver.find_elements(

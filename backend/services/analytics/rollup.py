@@ -10,7 +10,7 @@ timezone, as UTC bounds):
 - conversations: started that day. customers_new / customers_returning: customers who wrote that
   day, whose first message ever was that day / before it.
 - orders: placed that day (stock reserved); orders_paid and revenue_minor: of those, the ones
-  paid (paid, fulfilled, delivered; refunded and cancelled are not revenue).
+  paid (paid, fulfilled, delivered, returned; refunded and cancelled are not revenue).
 - conversations_ordered / conversations_paid: the day's conversations during which the
   customer placed an order (placed between the conversation's start and its last message) /
   one that is paid.
