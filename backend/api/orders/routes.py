@@ -137,7 +137,8 @@ class OrderTransitions(MethodView):
     @blp.alt_response(409, schema=ErrorSchema, description="Transition not allowed, or no stock")
     def post(self, body: dict[str, Any], order_id: int) -> OrderView:
         """Move the order to another status (draft → pending_payment → paid → fulfilled →
-        delivered; cancelled from draft/pending_payment; refunded from paid)"""
+        delivered, or fulfilled → returned when the goods come back; cancelled from
+        draft/pending_payment; refunded from paid or returned)"""
         acting = customer_scope()
         if acting is not None and body["to"] != CANCELLED:
             # Payments and fulfilment are the merchant's (and the payment callbacks') to record.
