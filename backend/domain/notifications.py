@@ -27,6 +27,8 @@ EVENTS: dict[str, tuple[str, bool]] = {
     "appointment_booked": ("transactional", False),
     "appointment_rescheduled": ("transactional", False),
     "appointment_cancelled": ("transactional", False),
+    # A booking held for its deposit and released unpaid.
+    "appointment_released": ("transactional", False),
     "appointment_reminder_24h": ("reminders", False),
     "appointment_reminder_2h": ("reminders", False),
     "appointment_no_show": ("reminders", False),

@@ -97,6 +97,16 @@ def start_local() -> str:
     return f"{next_weekday(0).isoformat()}T09:00:00"
 
 
+def told(ctx: Context, event: str) -> list[str]:
+    """The subjects an automatic message of this event was recorded for (once each)."""
+    from sqlalchemy import select
+
+    from backend.models import AutomaticMessage
+    with ctx.db.transaction() as session:
+        return sorted(session.scalars(select(AutomaticMessage.subject).where(
+            AutomaticMessage.event == event)))
+
+
 def book(client, service: dict, phone: str = PHONE) -> Any:
     return client.post("/v1/appointments", json={
         "service_variant_id": service["variants"][0]["id"], "starts_at": start_local()},
@@ -135,6 +145,8 @@ def test_an_unpaid_hold_takes_the_seat_until_released_by_the_clock(client, tenan
     assert release_unpaid_holds(ctx, now=booked_at + timedelta(minutes=17)) == []
     released = appointment(client, first["id"])
     assert released["status"] == "released" and released["hold_until"] is None
+    # The customer is told once that the time is free again.
+    assert told(ctx, "appointment_released") == [f"appointment:{first['id']}"]
     order = json_of(client.get(f"/v1/orders/{first['order_id']}", headers=acting()), 200)
     assert order["status"] == "cancelled" and order["cancel_reason"] == "deposit not paid in time"
     # The seat is free again; the order sweep leaves deposit orders to their hold.
@@ -287,6 +299,8 @@ def test_merchant_cancellation_refunds_the_deposit_by_b2c_once(salon) -> None:
     settle_jobs(ctx)
     assert ledger_kinds(ctx, paid["id"]) == ["payment", "refund"]
     assert scalar(ctx, "SELECT count(*) FROM refunds") == 1
+    # The customer is told once that the money is back.
+    assert told(ctx, "order_refunded") == [f"order:{made['order_id']}"]
     # Cancelling again is refused.
     assert client.post(f"/v1/appointments/{made['id']}/cancel",
                        headers=merchant()).status_code == 409

@@ -511,5 +511,9 @@ def release_unpaid_holds(ctx: Context, now: datetime | None = None) -> list[int]
                     continue  # paid: the payment's own transaction confirms it
             appointment.status = RELEASED
             _cancel_deposit_order(session, appointment, RELEASE_REASON)
-            released.append(appointment_id)
+            # The customer is told the time is free again (and may book anew).
+            noted = note_event(session, appointment.tenant_id, "appointment_released",
+                               appointment_id, appointment.customer_id)
+        queue_event(ctx, noted)
+        released.append(appointment_id)
     return released

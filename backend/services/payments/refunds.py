@@ -40,6 +40,7 @@ from backend.providers import paystack, stripe_checkout
 from backend.providers.daraja import DarajaError
 from backend.queueing.names import SEND_REFUND
 from backend.queueing.runner import JobQueueUnavailable
+from backend.services.conversations.automatic import note_event, queue_event
 from backend.services.payments.payouts import b2c_client, b2c_setting
 from backend.services.payments.settings import base_url, load_provider_config, payout_token
 from backend.services.payments.wallets import post_transaction
@@ -281,6 +282,14 @@ def finish_refund(ctx: Context, originator_conversation_id: str, succeeded: bool
                              payment_id=payment.id,
                              description=f"Refund {row.id} of payment {payment.id}: {row.reason}")
         order = session.get(Order, payment.order_id, with_for_update=True)
-        if order is not None and order.status == PAID:
-            order.status = REFUNDED
-        return "processed"
+        noted = None
+        if order is not None:
+            if order.status == PAID:
+                order.status = REFUNDED
+            # The customer is told the money is back (also for a deposit paid after its hold
+            # was released, whose order was already cancelled).
+            noted = note_event(session, row.tenant_id, "order_refunded", order.id,
+                               order.customer_id)
+    if noted is not None:
+        queue_event(ctx, noted)
+    return "processed"
