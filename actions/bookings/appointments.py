@@ -17,6 +17,7 @@ from actions.confirm import ask_to_confirm, on_confirm
 from actions.conversation_owner import tenant_and_customer
 from actions.dates import DateSpan, format_moment, parse_iso
 from actions.menu import new_menu, on_select
+from kit import texts
 from kit.clock import local_now
 
 logger = logging.getLogger(__name__)
@@ -30,17 +31,28 @@ def appointment_title(appointment: Dict[str, Any]) -> str:
 
 def appointment_label(appointment: Dict[str, Any], lang: str) -> str:
     moment = parse_iso(appointment["local_starts_at"]).replace(tzinfo=None)
-    return f"{appointment_title(appointment)}, {format_moment(moment, lang)}"
+    label = f"{appointment_title(appointment)}, {format_moment(moment, lang)}"
+    if appointment.get("status") == "pending_payment":  # held until its deposit is paid
+        label += " " + texts.text("bookings.held", lang).format(
+            order_id=appointment.get("order_id") or "")
+    return label
+
+
+# A customer's upcoming bookings: booked ones, and those held until their deposit is paid.
+UPCOMING = ("booked", "pending_payment")
 
 
 async def upcoming_appointments(tracker: Tracker) -> List[Dict[str, Any]]:
     tenant_id, customer = tenant_and_customer(tracker)
     now_utc = local_now("UTC").replace(microsecond=0).isoformat()
-    answer = await backend.call("GET", tenant_id, "/v1/appointments", customer=customer,
-                                params={"status": "booked", "from": now_utc, "page_size": 20})
-    if not answer.ok:
-        raise BackendUnavailable(f"appointments answered {answer.status}")
-    return sorted(answer.body.get("results", []), key=lambda a: a["starts_at"])
+    found: List[Dict[str, Any]] = []
+    for status in UPCOMING:
+        answer = await backend.call("GET", tenant_id, "/v1/appointments", customer=customer,
+                                    params={"status": status, "from": now_utc, "page_size": 20})
+        if not answer.ok:
+            raise BackendUnavailable(f"appointments answered {answer.status}")
+        found += answer.body.get("results", [])
+    return sorted(found, key=lambda a: a["starts_at"])
 
 
 class ActionAppointmentStatus(Action):
@@ -135,7 +147,7 @@ async def _picked_appointment(dispatcher: CollectingDispatcher, tracker: Tracker
     tenant_id, customer = tenant_and_customer(tracker)
     answer = await backend.call("GET", tenant_id, f"/v1/appointments/{int(appointment_id)}",
                                 customer=customer)
-    if answer.status == 404 or (answer.ok and answer.body.get("status") != "booked"):
+    if answer.status == 404 or (answer.ok and answer.body.get("status") not in UPCOMING):
         dispatcher.utter_message(response="utter_menu_expired")
         return [SlotSet("last_menu", None)]
     if not answer.ok:

@@ -998,3 +998,21 @@ async def test_a_word_tagged_as_a_service_by_mistake_does_not_hide_the_service_n
         text="nataka kuweka miadi ya knotless braids jumamosi saa nne asubuhi", language="sw")
     _, events = await validate(t)
     assert slots_of(events)["selected_service"] == "2"
+
+
+async def test_status_and_cancelling_list_a_booking_held_for_its_deposit(salon):
+    booked = salon.add_appointment(3, tomorrow(), 14)
+    held = salon.add_appointment(1, tomorrow(), 10)
+    held.update(status="pending_payment", deposit_minor=50000, order_id=512,
+                hold_until=(datetime.now(UTC) + timedelta(minutes=10)).isoformat())
+    messages, _ = await run(ActionAppointmentStatus(),
+                            make_tracker("check_appointment_status", language="sw"))
+    lines = messages[0]["lines"].splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"• #{held['id']} Box Braids")
+    assert lines[0].endswith("(imeshikwa: inasubiri amana, oda #512)")
+    assert lines[1].startswith(f"• #{booked['id']} Haircut") and "imeshikwa" not in lines[1]
+    asked = [r["query"]["status"] for r in salon.requests if r["path"] == "/v1/appointments"]
+    assert asked == ["booked", "pending_payment"]
+    messages, events = await run(ActionCancelAppointment(), make_tracker("cancel_appointment"))
+    assert messages[0]["response"] == "utter_which_appointment_to_cancel"
+    assert slots_of(events)["last_menu"]["ids"] == [held["id"], booked["id"]]
