@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -175,18 +175,28 @@ class ActionViewCart(Action):
         return [cart_slot(cart)]
 
 
+# What reading the chosen product and variant can raise (gone, backend down, a stale slot).
+CHOICE_ERRORS = (NotFound, BackendUnavailable, StopIteration, TypeError, ValueError)
+
+
+async def chosen_goods(tracker: Tracker) -> Tuple[Dict[str, Any], Dict[str, Any], int]:
+    """(product, variant, quantity) of the form's single-product order; raises CHOICE_ERRORS."""
+    tenant_id, _ = tenant_and_customer(tracker)
+    product = await backend.product(tenant_id, int(tracker.get_slot("selected_product")))
+    chosen = int(tracker.get_slot("selected_variant") or 0)
+    variant = next(v for v in product["variants"] if v["id"] == chosen)
+    return product, variant, int(tracker.get_slot("quantity") or 1)
+
+
 async def goods_minor(tracker: Tracker) -> Optional[int]:
     """The goods' total the order will have (None: the cart's, which the backend knows)."""
     if tracker.get_slot("selected_product") in (None, CART):
         return None
-    tenant_id, _ = tenant_and_customer(tracker)
     try:
-        product = await backend.product(tenant_id, int(tracker.get_slot("selected_product")))
-        chosen = int(tracker.get_slot("selected_variant") or 0)
-        variant = next(v for v in product["variants"] if v["id"] == chosen)
-    except (NotFound, BackendUnavailable, StopIteration, TypeError, ValueError):
+        _, variant, quantity = await chosen_goods(tracker)
+    except CHOICE_ERRORS:
         return None
-    return int(variant["price_minor"]) * int(tracker.get_slot("quantity") or 1)
+    return int(variant["price_minor"]) * quantity
 
 
 def outside_zones(dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -440,20 +450,16 @@ class ActionAskOrderConfirmed(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        tenant_id, _ = tenant_and_customer(tracker)
         try:
             if tracker.get_slot("selected_product") == CART:
                 cart = await load_cart(tracker)
                 lines, amount, currency = cart_lines(cart), cart["total_minor"], cart["currency"]
             else:
-                product = await backend.product(tenant_id, int(tracker.get_slot("selected_product")))
-                chosen = int(tracker.get_slot("selected_variant"))
-                variant = next(v for v in product["variants"] if v["id"] == chosen)
-                quantity = int(tracker.get_slot("quantity") or 1)
+                product, variant, quantity = await chosen_goods(tracker)
                 amount, currency = variant["price_minor"] * quantity, variant["currency"]
                 lines = (f"{quantity} × {product['title']} ({variant_label(variant)}) — "
                          f"{format_money(amount, currency)}")
-        except (NotFound, BackendUnavailable, StopIteration, TypeError, ValueError) as exc:
+        except CHOICE_ERRORS as exc:
             logger.error("order summary: %r", exc)
             dispatcher.utter_message(response="utter_backend_unavailable")
             return []
