@@ -46,9 +46,17 @@ SLOW_STORE_TIMEOUT = 1.0
 
 
 @pytest.fixture
-def stores(live_server: Any, request: pytest.FixtureRequest) -> tuple[Any, Context]:
-    timeout = SLOW_STORE_TIMEOUT if request.node.name.startswith(
-        "test_a_store_that_times_out") else STORE_TIMEOUT
+def stores(live_server: Any) -> tuple[Any, Context]:
+    return _stores(live_server, STORE_TIMEOUT)
+
+
+@pytest.fixture
+def slow_stores(live_server: Any) -> tuple[Any, Context]:
+    """The same stores, with the client that gives up after SLOW_STORE_TIMEOUT."""
+    return _stores(live_server, SLOW_STORE_TIMEOUT)
+
+
+def _stores(live_server: Any, timeout: float) -> tuple[Any, Context]:
     server = live_server(store_timeout_seconds=timeout, store_retries=1)
     ctx: Context = server.app.extensions["backend"]
     ctx.jobs._intervals = (0.05, 0.05, 0.05)  # type: ignore[attr-defined]
@@ -264,8 +272,8 @@ def test_rate_limits_are_waited_out_without_failing_the_run(
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_a_store_that_times_out_fails_the_run_with_its_error(
-        stores: tuple[Any, Context], provider: str) -> None:
-    client, ctx = stores
+        slow_stores: tuple[Any, Context], provider: str) -> None:
+    client, ctx = slow_stores
     connect(client, ctx, provider)
     set_scenario(ctx, provider, store_of(provider), delay_seconds=2.5)
     slow = answer(client.post(f"/v1/integrations/{provider}/test", headers=merchant_headers()),
