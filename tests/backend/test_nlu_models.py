@@ -19,7 +19,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from backend.domain.nlu_gate import check_gate, figures_from_evaluation
+from backend.domain.nlu_gate import MAX_FALSE_ACTION, check_gate, figures_from_evaluation
 from backend.models import NluModel
 from backend.providers import haproxy
 from backend.services.conversations import nlu_models
@@ -65,14 +65,16 @@ def test_the_gate(candidate: dict[str, Any], baseline: dict[str, Any] | None, pa
 
 def test_figures_from_make_evals_result() -> None:
     """The committed result of `make eval` (eval/results/nlu.json) read as a card's figures; a
-    model against itself passes."""
+    model against itself loses nothing, so it passes exactly when its own false actions are
+    within the bar (the committed figures are a measurement, not a fixture)."""
     result = json.loads((REPO / "eval" / "results" / "nlu.json").read_text("utf-8"))
     found = figures_from_evaluation(result)
     assert set(found["heldout"]) == {"en", "sw", "sheng"}
     assert 90.0 < found["heldout"]["en"] <= 100.0
     assert "clinc150 en" in found["false_action"] and "massive sw" in found["false_action"]
     assert not any(name.startswith(("heldout", "independent")) for name in found["false_action"])
-    assert check_gate(found, found).passed
+    within = all(rate <= MAX_FALSE_ACTION for rate in found["false_action"].values())
+    assert check_gate(found, found).passed is within
 
 
 def test_the_data_hash_is_train_shs() -> None:
