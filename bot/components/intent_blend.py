@@ -135,10 +135,10 @@ class LexicalIntentBlender(GraphComponent, IntentClassifier):
         self._model_storage = model_storage
         self._resource = resource
         self._use(pipeline)
-        weights = [float(config["diet_weight"]), float(config["lexical_weight"])]
-        if min(weights) < 0.0 or sum(weights) <= 0.0 or float(config["embed_weight"]) < 0.0:
-            raise ValueError(f"LexicalIntentBlender: diet_weight and lexical_weight must be >= 0 and "
-                             f"not both 0, embed_weight >= 0, not {weights + [config['embed_weight']]}")
+        weights = [float(config["diet_weight"]), float(config["lexical_weight"]), float(config["embed_weight"])]
+        if min(weights) < 0.0 or sum(weights[:2]) <= 0.0:
+            raise ValueError(f"LexicalIntentBlender: every weight must be >= 0, diet_weight and "
+                             f"lexical_weight not both 0, not {weights}")
 
     def _use(self, pipeline: Optional[Any]) -> None:
         self._pipeline = pipeline
@@ -209,10 +209,15 @@ class LexicalIntentBlender(GraphComponent, IntentClassifier):
 
     # ------------------------------------------------------------ prediction
 
+    def _without_diet(self) -> bool:
+        """With `diet_weight: 0` the pipeline has no DIET intents to blend: this component ranks
+        every message itself from the lexical model and the embedding expert."""
+        return not float(self.component_config["diet_weight"])
+
     def process(self, messages: List[Message]) -> List[Message]:
         if self._pipeline is None:
             return messages
-        ranked = [m for m in messages if m.get(TEXT) and m.get(INTENT_RANKING_KEY)]
+        ranked = [m for m in messages if m.get(TEXT) and (self._without_diet() or m.get(INTENT_RANKING_KEY))]
         if not ranked:
             return messages
         lexical = self.probabilities([normalise(m.get(TEXT)) for m in ranked])
@@ -226,7 +231,7 @@ class LexicalIntentBlender(GraphComponent, IntentClassifier):
             position = self._index.get(item.get(INTENT_NAME_KEY))
             if position is not None:
                 diet[position] = float(item.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
-        if not diet.any():
+        if not diet.any() and not self._without_diet():
             return
         blended = blend(diet, lexical, float(self.component_config["diet_weight"]),
                         float(self.component_config["lexical_weight"]), self._embedding_opinion(message),

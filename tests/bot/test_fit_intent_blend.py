@@ -108,3 +108,31 @@ def test_a_config_without_the_blend_is_refused(tmp_path):
     config.write_text("pipeline:\n  - name: DIETClassifier\n")
     with pytest.raises(SystemExit):
         fit.write_weights(config, {"diet_weight": 0.2, "lexical_weight": 1.0})
+
+
+def test_without_diet_only_the_lexical_model_and_the_embedding_expert_are_fitted(tmp_path):
+    """A pipeline without DIET: no rasa training, DIET's weight is 0, the others are fitted."""
+    data = tmp_path / "nlu.yml"
+    examples = {
+        "view_cart": ["show me my cart", "what is in my cart", "nionyeshe kikapu changu",
+                      "kikapu changu kina nini", "niko na nini kwa cart", "cart yangu ina nini"],
+        "delivery_fees": ["how much is delivery", "delivery fee to kisumu", "usafirishaji ni bei gani",
+                          "gharama ya kuleta mzigo", "delivery ni ngapi", "mnacharge delivery how much"],
+        "greet": ["hello", "hi there", "habari yako", "mambo", "niaje", "sasa boss"],
+    }
+    data.write_text(yaml.safe_dump({"version": "3.1", "nlu": [
+        {"intent": intent, "examples": "".join(f"- {text}\n" for text in texts)}
+        for intent, texts in examples.items()]}, sort_keys=False))
+    config = tmp_path / "config.yml"
+    config.write_text(f"pipeline:\n  - name: WhitespaceTokenizer\n  - name: {fit.EMBEDDER}\n"
+                      f"  - name: {fit.BLENDER}\n    diet_weight: 0.0\n")
+    out = tmp_path / "blend.json"
+    assert fit.main(["--config", str(config), "--data", str(data), "--out", str(out), "--folds", "2",
+                     "--cache", str(tmp_path / "cache"), "--write"]) == 0
+    result = __import__("json").loads(out.read_text())
+    assert result["experts"] == ["lexical", "embed"]
+    assert result["weights"]["diet_weight"] == 0.0
+    assert result["weights"]["lexical_weight"] + result["weights"]["embed_weight"] > 0
+    assert not (tmp_path / "cache").exists()
+    step = next(s for s in yaml.safe_load(config.read_text())["pipeline"] if s["name"] == fit.BLENDER)
+    assert step["diet_weight"] == 0.0 and step["embed_weight"] == result["weights"]["embed_weight"]

@@ -92,6 +92,21 @@ def test_diet_alone_passes_through(tmp_path):
     assert message.get(INTENT)["confidence"] == pytest.approx(0.7)
 
 
+def test_without_diet_the_blender_ranks_every_message_itself(tmp_path):
+    """diet_weight 0: a pipeline without DIET's intents; the lexical model (and the embedding
+    expert, when weighted) rank each message, whether or not something ranked it before."""
+    component, _, _ = trained(tmp_path, diet_weight=0.0, lexical_weight=1.0)
+    bare = Message(data={TEXT: "kikapu changu kina nini"})
+    ranked = diet_says("delivery ni ngapi", [("greet", 0.99), ("delivery_fees", 0.005), ("view_cart", 0.005)])
+    empty = Message(data={TEXT: ""})
+    component.process([bare, ranked, empty])
+    assert bare.get(INTENT)["name"] == "view_cart"
+    assert sum(item["confidence"] for item in bare.get(INTENT_RANKING_KEY)) == pytest.approx(1.0)
+    # DIET's opinion, had anything given one, weighs nothing.
+    assert ranked.get(INTENT)["name"] == "delivery_fees"
+    assert empty.get(INTENT) is None
+
+
 def test_ranking_length_and_messages_without_a_ranking(tmp_path):
     component, _, _ = trained(tmp_path, ranking_length=2)
     ranked = diet_says("hello", [("greet", 0.8), ("view_cart", 0.1), ("delivery_fees", 0.1)])
