@@ -110,8 +110,12 @@ def test_a_config_without_the_blend_is_refused(tmp_path):
         fit.write_weights(config, {"diet_weight": 0.2, "lexical_weight": 1.0})
 
 
-def test_without_diet_only_the_lexical_model_and_the_embedding_expert_are_fitted(tmp_path):
+def test_without_diet_only_the_lexical_model_and_the_embedding_expert_are_fitted(tmp_path, monkeypatch):
     """A pipeline without DIET: no rasa training, DIET's weight is 0, the others are fitted."""
+    import evaluation.parsing
+
+    # main() quiets the process's logging for a command line; later tests read INFO lines.
+    monkeypatch.setattr(evaluation.parsing, "quiet_logs", lambda: None)
     data = tmp_path / "nlu.yml"
     examples = {
         "view_cart": ["show me my cart", "what is in my cart", "nionyeshe kikapu changu",
