@@ -117,13 +117,8 @@ def test_without_diet_only_the_lexical_model_and_the_embedding_expert_are_fitted
     # main() quiets the process's logging for a command line; later tests read INFO lines.
     monkeypatch.setattr(evaluation.parsing, "quiet_logs", lambda: None)
     data = tmp_path / "nlu.yml"
-    examples = {
-        "view_cart": ["show me my cart", "what is in my cart", "nionyeshe kikapu changu",
-                      "kikapu changu kina nini", "niko na nini kwa cart", "cart yangu ina nini"],
-        "delivery_fees": ["how much is delivery", "delivery fee to kisumu", "usafirishaji ni bei gani",
-                          "gharama ya kuleta mzigo", "delivery ni ngapi", "mnacharge delivery how much"],
-        "greet": ["hello", "hi there", "habari yako", "mambo", "niaje", "sasa boss"],
-    }
+    from tests.bot.test_intent_blend import EXAMPLES as examples
+
     data.write_text(yaml.safe_dump({"version": "3.1", "nlu": [
         {"intent": intent, "examples": "".join(f"- {text}\n" for text in texts)}
         for intent, texts in examples.items()]}, sort_keys=False))
