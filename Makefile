@@ -4,7 +4,7 @@ SHELL := /bin/bash
 PHONE ?= +254711000111
 ENV := source scripts/env.sh &&
 
-.PHONY: help setup train validate seed up reload down status demo chat test eval eval-faq fit-faq-confidence fit-intent-blend import-public bench logs clean
+.PHONY: help setup train validate seed up reload down restart status demo chat test eval eval-faq fit-faq-confidence fit-intent-blend import-public bench logs clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -29,6 +29,9 @@ reload: ## retrain if needed and swap the new model into the running rasa (no re
 
 down: ## stop exactly what `make up` started
 	@scripts/stack.sh down
+
+restart: ## restart the running stack; PROFILE=prod: rolling, one replica at a time drained in HAProxy (no turn dropped), then the backend (graceful), workers and scheduler
+	@scripts/stack.sh restart
 
 status: ## show which processes of the stack run
 	@scripts/stack.sh status

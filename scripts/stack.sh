@@ -167,8 +167,10 @@ up() {
   [ "${ACTIONS_AUTO_RELOAD:-1}" = 1 ] && reload=(--auto-reload)  # designers' edits apply at once
   start actions .venv-rasa/bin/python -m actions.server --host "$ACTIONS_HOST" --port "$ACTIONS_PORT" \
     "${reload[@]}"
-  start rasa .venv-rasa/bin/rasa run --enable-api --auth-token="$RASA_TOKEN" --interface "$BIND_HOST" \
-    --port "$RASA_PORT" --credentials credentials.yml --endpoints endpoints.yml --model "$(served_model)"
+  # The model is chosen at each (re)start: rasa restarted after a promotion serves it.
+  start rasa bash -c 'exec "$@" --model "$(scripts/stack.sh served-model)"' rasa \
+    .venv-rasa/bin/rasa run --enable-api --auth-token="$RASA_TOKEN" --interface "$BIND_HOST" \
+    --port "$RASA_PORT" --credentials credentials.yml --endpoints endpoints.yml
   wait_for backend 60 healthy "$BACKEND_URL/v1/health"
   # The sweeps start once the backend answers: their first run (at once) reaches its simulators,
   # e.g. the demo stores' initial imports that `make seed` left to it (backend/seed/stores.py).
@@ -200,7 +202,11 @@ source "$ROOT/scripts/stack_prod.sh"
 case "${1:-}" in
   up) if [ "$PROFILE" = prod ]; then up_prod; else up; fi ;;
   down) stop_all ;;
+  # The production profile one replica at a time behind HAProxy; the default profile (one of each)
+  # stops and starts again.
+  restart) if [ "$(cat "$RUN/profile" 2>/dev/null)" = prod ]; then restart_prod; else stop_all; up; fi ;;
   status) status ;;
+  served-model) served_model ;;
   supervise) shift; supervise "$@" ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|restart|status|served-model" >&2; exit 2 ;;
 esac

@@ -182,14 +182,18 @@ EOF
   "$(haproxy_bin)" -c -q -f "$cfg" || { echo "stack: $cfg is not valid" >&2; exit 1; }
 }
 
-haproxy_up() {  # every server of both backends is UP
-  local stat
-  stat=$(printf 'show stat\n' | .venv/bin/python -c '
+haproxy_cmd() {  # haproxy_cmd LINE: one command on HAProxy's admin socket; prints its answer
+  printf '%s\n' "$1" | .venv/bin/python -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read())
 data = b""
 while chunk := s.recv(65536): data += chunk
-sys.stdout.write(data.decode())' "$RUN/haproxy.sock" 2>/dev/null) || return 1
+sys.stdout.write(data.decode())' "$RUN/haproxy.sock" 2>/dev/null
+}
+
+haproxy_up() {  # every server of both backends is UP
+  local stat
+  stat=$(haproxy_cmd "show stat") || return 1
   ! awk -F, '$2 ~ /^(rasa|actions)-/ && $18 != "UP" {bad=1} END {exit !bad}' <<<"$stat" \
     && grep -q "^rasa,rasa-1," <<<"$stat"
 }
@@ -235,9 +239,11 @@ up_prod() {
       --port "$((ACTIONS_REPLICA_PORT + i))"
   done
   for ((i = 1; i <= REPLICAS; i++)); do
-    start "rasa-$i" .venv-rasa/bin/rasa run --enable-api --auth-token="$RASA_TOKEN" --interface 127.0.0.1 \
+    # The model is chosen at each (re)start: a replica restarted after a promotion serves it.
+    start "rasa-$i" bash -c 'exec "$@" --model "$(scripts/stack.sh served-model)"' "rasa-$i" \
+      .venv-rasa/bin/rasa run --enable-api --auth-token="$RASA_TOKEN" --interface 127.0.0.1 \
       --port "$((RASA_REPLICA_PORT + i))" --credentials credentials.yml \
-      --endpoints endpoints.production.yml --model "$(served_model)"
+      --endpoints endpoints.production.yml
   done
   write_haproxy_cfg
   start haproxy "$(haproxy_bin)" -db -f "$VAR_DIR/haproxy.cfg"
@@ -256,4 +262,94 @@ up_prod() {
   fi
   echo "stack: up (prod, $REPLICAS replicas) — Twilio posts to $WHATSAPP_PUBLIC_URL/webhooks/whatsapp/webhook" \
     "(HAProxy $RASA_URL), backend $BACKEND_URL, PostgreSQL :$PG_PORT, Redis :$REDIS_PORT"
+}
+
+# ---------------------------------------------------------------- rolling restart (make restart)
+
+server_field() {  # server_field BACKEND SERVER COLUMN: one column of HAProxy's `show stat` row
+  haproxy_cmd "show stat" | awk -F, -v b="$1" -v s="$2" -v c="$3" '
+    NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) col[$i] = i; next }
+    $1 == b && $2 == s { print $col[c] }'
+}
+
+wait_server() {  # wait_server SECONDS BACKEND SERVER COLUMN PATTERN: until the column matches
+  local i
+  for ((i = 0; i < $1 * 4; i++)); do
+    [[ "$(server_field "$2" "$3" "$4")" =~ $5 ]] && return 0
+    sleep 0.25
+  done
+  return 1
+}
+
+restart_replica() {  # restart_replica BACKEND NAME HEALTH_URL SECONDS
+  local backend=$1 name=$2 url=$3 seconds=$4 old answer
+  answer=$(haproxy_cmd "set server $backend/$name state drain") || answer="no admin socket"
+  [ -z "${answer//[$'\n ']/}" ] || { echo "stack: HAProxy refused to drain $name: $answer" >&2; return 1; }
+  # Drained: no new request reaches it; those in flight finish (a turn waits for its actions).
+  wait_server 60 "$backend" "$name" scur '^0$' \
+    || echo "stack: $name still had requests in flight after 60 s; restarting it anyway" >&2
+  old=$(child_of "$name")
+  kill -TERM "$old" 2>/dev/null || true
+  local i
+  for ((i = 0; i < 120; i++)); do  # its supervisor starts it again once it has exited
+    [ -n "$(child_of "$name")" ] && [ "$(child_of "$name")" != "$old" ] && break
+    sleep 0.25
+  done
+  wait_for "$name" "$seconds" healthy "$url"
+  haproxy_cmd "set server $backend/$name state ready" >/dev/null
+  if ! wait_server 30 "$backend" "$name" status '^UP'; then
+    echo "stack: HAProxy does not see $name UP after its restart" >&2
+    failed+=("$name")
+  fi
+  [ ${#failed[@]} -eq 0 ] && echo "stack: $name restarted (pid $old → $(child_of "$name"))"
+}
+
+restart_worker() {  # restart_worker NAME: warm shutdown (the job in hand finishes), then its successor
+  local name=$1 old i
+  old=$(child_of "$name")
+  kill -TERM "$old" 2>/dev/null || true
+  for ((i = 0; i < 1200; i++)); do
+    kill -0 "$old" 2>/dev/null || break
+    sleep 0.25
+  done
+  for ((i = 0; i < 120; i++)); do
+    [ -n "$(child_of "$name")" ] && [ "$(child_of "$name")" != "$old" ] && break
+    sleep 0.25
+  done
+  echo "stack: $name restarted (pid $old → $(child_of "$name"))"
+}
+
+restart_prod() {
+  # One replica at a time, each drained in HAProxy first and put back once healthy, so no turn is
+  # dropped and Twilio never sees an error: the action servers, then the rasa replicas (each
+  # reloads the model it is meant to serve: the last promotion, served_model), the backend
+  # (gunicorn's graceful reload: new workers start, the old ones finish their requests), the RQ
+  # workers (each finishes its job) and the scheduler.
+  if [ "$(cat "$RUN/profile" 2>/dev/null)" != prod ] || ! alive haproxy; then
+    echo "stack: the production profile is not running in $VAR_DIR" >&2; exit 1
+  fi
+  # As many replicas and workers as `make up` started, whatever REPLICAS says now.
+  REPLICAS=$(grep -c '^rasa-' "$RUN/started")
+  WORKERS=$(grep -c '^worker-' "$RUN/started")
+  prod_settings
+  local i
+  for ((i = 1; i <= REPLICAS; i++)); do
+    restart_replica actions "actions-$i" "http://127.0.0.1:$((ACTIONS_REPLICA_PORT + i))/health" 120 || exit 1
+    [ ${#failed[@]} -eq 0 ] || break
+  done
+  for ((i = 1; i <= REPLICAS && ${#failed[@]} == 0; i++)); do
+    restart_replica rasa "rasa-$i" \
+      "http://127.0.0.1:$((RASA_REPLICA_PORT + i))/status?token=$RASA_TOKEN" 300 || exit 1
+  done
+  if [ ${#failed[@]} -gt 0 ]; then
+    echo "stack: rolling restart stopped at ${failed[*]} (still supervised; 'make logs')" >&2; exit 1
+  fi
+  kill -HUP "$(child_of backend)"
+  wait_for backend 60 healthy "$BACKEND_URL/v1/health"
+  echo "stack: backend reloaded (gunicorn's workers replaced)"
+  for ((i = 1; i <= WORKERS; i++)); do restart_worker "worker-$i"; done
+  wait_for worker-1 60 prod_worker_registered
+  restart_worker scheduler
+  if [ ${#failed[@]} -gt 0 ]; then echo "stack: not healthy: ${failed[*]}" >&2; exit 1; fi
+  echo "stack: rolling restart done ($REPLICAS replicas)"
 }

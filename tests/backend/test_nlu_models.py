@@ -288,6 +288,22 @@ def test_a_failed_training_and_one_build_at_a_time(registry: Flask, lab: Lab) ->
     assert client.get(f"{MODELS}/999999", headers=service_headers()).status_code == 404
 
 
+DRAIN_FLAGS = 0x08 | 0x10  # HAProxy's SRV_ADMF_FDRAIN | SRV_ADMF_IDRAIN
+
+
+def _admin_state(sock: Path, server: str) -> int:
+    """srv_admin_state of rasa/<server> from `show servers state rasa` (a bit field)."""
+    lines = haproxy.command(str(sock), "show servers state rasa").splitlines()
+    header = next(line for line in lines if line.startswith("# be_id")).lstrip("# ").split()
+    for line in lines:
+        fields = line.split()
+        if not line.startswith("#") and len(fields) >= len(header):
+            row = dict(zip(header, fields))
+            if row["srv_name"] == server:
+                return int(row["srv_admin_state"])
+    raise AssertionError(f"HAProxy has no server rasa/{server}")
+
+
 @pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
 def test_replicas_behind_haproxy_are_drained_one_at_a_time(
         make_app: Callable[..., Flask], tmp_path: Path, rasas: list[FakeRasa], lab: Lab,
@@ -301,7 +317,8 @@ def test_replicas_behind_haproxy_are_drained_one_at_a_time(
     config.write_text(
         f"global\n    stats socket {sock} mode 600 level admin\n"
         "defaults\n    mode http\n    timeout connect 2s\n    timeout client 30s\n"
-        "    timeout server 30s\n    default-server inter 200ms fastinter 100ms fall 2 rise 1\n"
+        "    timeout server 30s\n    timeout check 5s\n"
+        "    default-server inter 200ms fastinter 100ms fall 3 rise 1\n"
         f"frontend rasa_in\n    bind 127.0.0.1:{front}\n    default_backend rasa\n"
         "backend rasa\n    balance roundrobin\n    option httpchk GET /webhooks/whatsapp/\n"
         + "".join(f"    server rasa-{i} 127.0.0.1:{r.port} check\n"
@@ -318,7 +335,9 @@ def test_replicas_behind_haproxy_are_drained_one_at_a_time(
         seen: list[tuple[str, str, str]] = []
 
         def swapper(url: str, token: str, model_file: str, timeout: float) -> None:
-            states = tuple(haproxy.server_stats(str(sock), "rasa", f"rasa-{i}")["status"]
+            # The administrative state (what the swap sets), not the health checks' verdict: a
+            # check that times out on a loaded machine would say DOWN for an undrained server.
+            states = tuple("DRAIN" if _admin_state(sock, f"rasa-{i}") & DRAIN_FLAGS else "READY"
                            for i in (1, 2))
             seen.append((url, *states))
             nlu_models.put_model(url, token, model_file, timeout)
@@ -332,9 +351,10 @@ def test_replicas_behind_haproxy_are_drained_one_at_a_time(
         assert _promote(app, first["id"]).status_code == 202
         card = app.test_client().get(f"{MODELS}/{first['id']}", headers=service_headers())
         assert card.get_json()["status"] == "promoted", card.get_json()
-        assert seen == [(rasas[0].url, "DRAIN", "UP"), (rasas[1].url, "UP", "DRAIN")]
+        assert seen == [(rasas[0].url, "DRAIN", "READY"), (rasas[1].url, "READY", "DRAIN")]
         for i in (1, 2):
-            assert haproxy.server_stats(str(sock), "rasa", f"rasa-{i}")["status"] == "UP"
+            assert _admin_state(sock, f"rasa-{i}") == 0
+            assert haproxy.wait_up(str(sock), "rasa", f"rasa-{i}", 10)
         assert all(any(r.method == "PUT" for r in rasa.requests) for rasa in rasas)
     finally:
         process.terminate()

@@ -1,6 +1,8 @@
-"""Faults across replicas (issue 21): conversations run concurrently through the load balancer of
-the production profile (REPLICAS=2) while one rasa replica is killed mid-turn, Redis is killed
-(and restarted by its supervisor) and PostgreSQL is restarted.
+"""Faults across replicas (issue 21): eight conversations run concurrently through the load
+balancer of the production profile (REPLICAS=2) while one rasa replica is killed mid-turn, Redis is
+killed (and restarted by its supervisor), PostgreSQL is restarted, the backend turns slow (it stalls
+for 2 s at a time) and the whole stack is restarted replica by replica (`make restart`: each
+replica drained in HAProxy first, so no turn may even need a retry meanwhile).
 
 The client does what Twilio does: it signs each message for the load balancer's URL and, when the
 webhook does not answer 200 (a 5xx, or no answer), posts the same MessageSid again. A customer
@@ -18,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import threading
 import time
 import uuid
@@ -31,11 +34,12 @@ import requests
 
 from _webhook import build_form, sign
 from kit import texts
-from tests.deploy.conftest import ProdStack
+from tests.deploy.conftest import ROOT, ProdStack
 
 DEMO_NUMBER = "+254700000001"
 DEMO_TOKEN = "demo-twilio-auth-token"
-CONVERSATIONS = int(os.environ.get("PROD_TEST_CONVERSATIONS", "4"))
+CONVERSATIONS = int(os.environ.get("PROD_TEST_CONVERSATIONS", "8"))
+STALL_SECONDS = 2.0  # the slow backend: each request arriving meanwhile waits up to this long
 TURNS_BETWEEN_FAULTS = 2  # each conversation answers this many turns after each fault
 SCRIPT = ["hi", "what do you sell?", "nataka viatu", "show me bags", "how much is delivery?",
           "asante", "niaje, mnauza nini?", "I want to order"]
@@ -161,6 +165,36 @@ def kill(stack: ProdStack, name: str, sig: int = signal.SIGKILL) -> int:
     return victim
 
 
+def stall_backend_while(stack: ProdStack, work: Callable[[], None]) -> int:
+    """Runs `work` while the backend's process group (its supervisor, gunicorn and gunicorn's
+    workers) is stopped for STALL_SECONDS, continued for 0.3 s, stopped again...; the number of
+    stalls. The group always ends continued."""
+    group = int((stack.run_dir / "backend.pid").read_text())
+    done = threading.Event()
+    stalls = 0
+
+    def stall() -> None:
+        nonlocal stalls
+        while not done.is_set():
+            os.killpg(group, signal.SIGSTOP)
+            stalls += 1
+            try:
+                done.wait(STALL_SECONDS)
+            finally:
+                os.killpg(group, signal.SIGCONT)
+            time.sleep(0.3)
+
+    staller = threading.Thread(target=stall, daemon=True)
+    staller.start()
+    try:
+        work()
+    finally:
+        done.set()
+        staller.join(timeout=STALL_SECONDS + 5)
+        os.killpg(group, signal.SIGCONT)
+    return stalls
+
+
 def progress(conversations: List[Conversation]) -> List[int]:
     return [c.answered() for c in conversations]
 
@@ -220,6 +254,26 @@ def test_replica_killed_redis_and_postgres_restarted_nothing_lost_or_doubled(pro
         timeline.append(f"postgres (pid {killed}) restarted at {time.monotonic() - started:.1f} s")
         wait_until(lambda: stack.child("postgres") != killed, 30, "PostgreSQL restarted")
         advance(conversations, TURNS_BETWEEN_FAULTS, 150, "turns after PostgreSQL restarted")
+
+        # 4. The backend is slow: its processes (gunicorn and its workers) stall for 2 s, run for
+        # a moment, stall again, until every conversation has answered more turns.
+        slow_start = time.monotonic()
+        stalls = stall_backend_while(
+            stack, lambda: advance(conversations, TURNS_BETWEEN_FAULTS, 240,
+                                   "turns while the backend is slow"))
+        timeline.append(f"backend slow (stalled {STALL_SECONDS:.0f} s at a time, {stalls} times) "
+                        f"from {slow_start - started:.1f} s for {time.monotonic() - slow_start:.1f} s")
+
+        # 5. A rolling restart of every process while the conversations go on.
+        restart_start = time.monotonic()
+        before = {id(t) for c in conversations for t in c.turns}
+        restart = subprocess.run(["scripts/stack.sh", "restart"], cwd=ROOT, env=stack.env,
+                                 capture_output=True, text=True, timeout=900)
+        timeline.append(f"rolling restart from {restart_start - started:.1f} s for "
+                        f"{time.monotonic() - restart_start:.1f} s (exit {restart.returncode})")
+        assert restart.returncode == 0, restart.stdout + restart.stderr
+        during_restart = [t for c in conversations for t in c.turns if id(t) not in before]
+        advance(conversations, TURNS_BETWEEN_FAULTS, 150, "turns after the rolling restart")
     finally:
         stop.set()
         for t in threads:
@@ -307,5 +361,12 @@ def test_replica_killed_redis_and_postgres_restarted_nothing_lost_or_doubled(pro
     restarted = stack.child("rasa-1")
     assert restarted != rasa_killed and Path(f"/proc/{restarted}").exists()
 
+    # The rolling restart drains each replica before stopping it: no turn sent meanwhile needed
+    # Twilio's retry.
+    print(f"  {len(during_restart)} turn(s) sent during the rolling restart")
+    problems += [f"{t.sid}: sent during the rolling restart, answered {t.statuses}"
+                 for t in during_restart if t.statuses and t.statuses != [200]]
+    assert during_restart, "no turn ran during the rolling restart"
+
     assert not problems, "\n".join(problems)
-    assert all(len(c.turns) >= 4 * TURNS_BETWEEN_FAULTS for c in conversations)
+    assert all(len(c.turns) >= 6 * TURNS_BETWEEN_FAULTS for c in conversations)
