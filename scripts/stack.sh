@@ -207,6 +207,10 @@ case "${1:-}" in
   restart) if [ "$(cat "$RUN/profile" 2>/dev/null)" = prod ]; then restart_prod; else stop_all; up; fi ;;
   status) status ;;
   served-model) served_model ;;
+  # swap-model FILE: the running rasa loads FILE (PUT /model); with PROFILE=prod each replica in
+  # turn, drained in HAProxy meanwhile.
+  swap-model)
+    if [ "$(cat "$RUN/profile" 2>/dev/null)" = prod ]; then swap_model_prod "$2"; else put_model "$RASA_URL" "$2"; fi ;;
   supervise) shift; supervise "$@" ;;
-  *) echo "usage: $0 up|down|restart|status|served-model" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|restart|status|served-model|swap-model FILE" >&2; exit 2 ;;
 esac

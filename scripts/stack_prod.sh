@@ -353,3 +353,34 @@ restart_prod() {
   if [ ${#failed[@]} -gt 0 ]; then echo "stack: not healthy: ${failed[*]}" >&2; exit 1; fi
   echo "stack: rolling restart done ($REPLICAS replicas)"
 }
+
+# ---------------------------------------------------------------- model swap (make reload)
+
+put_model() {  # put_model URL FILE: rasa's PUT /model; 204 when it loaded it
+  local status
+  status=$(curl -sS -o "$LOG/reload.out" -w '%{http_code}' -X PUT -H 'Content-Type: application/json' \
+    -d "{\"model_file\": \"$2\"}" "$1/model?token=$RASA_TOKEN")
+  if [ "$status" != 204 ]; then
+    echo "stack: $1 refused the model (HTTP $status):" >&2
+    cat "$LOG/reload.out" >&2
+    return 1
+  fi
+}
+
+swap_model_prod() {  # swap_model_prod FILE: into each rasa replica, drained in HAProxy meanwhile
+  local model=$1 i name url answer code=0
+  REPLICAS=$(grep -c '^rasa-' "$RUN/started")
+  prod_settings
+  for ((i = 1; i <= REPLICAS; i++)); do
+    name=rasa-$i url=http://127.0.0.1:$((RASA_REPLICA_PORT + i))
+    answer=$(haproxy_cmd "set server rasa/$name state drain") || answer="no admin socket"
+    [ -z "${answer//[$'\n ']/}" ] || { echo "stack: HAProxy refused to drain $name: $answer" >&2; return 1; }
+    wait_server 60 rasa "$name" scur '^0$' \
+      || echo "stack: $name still had requests in flight after 60 s; swapping anyway" >&2
+    put_model "$url" "$model" || code=1
+    haproxy_cmd "set server rasa/$name state ready" >/dev/null
+    [ "$code" = 0 ] || return 1
+    wait_server 60 rasa "$name" status '^UP' || { echo "stack: $name is not UP after its swap" >&2; return 1; }
+    echo "stack: $name serves $(basename "$model")"
+  done
+}

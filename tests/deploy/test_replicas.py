@@ -2,7 +2,8 @@
 balancer of the production profile (REPLICAS=2) while one rasa replica is killed mid-turn, Redis is
 killed (and restarted by its supervisor), PostgreSQL is restarted, the backend turns slow (it stalls
 for 2 s at a time) and the whole stack is restarted replica by replica (`make restart`: each
-replica drained in HAProxy first, so no turn may even need a retry meanwhile).
+replica drained in HAProxy first, so no turn may even need a retry meanwhile), then `make reload`
+swaps the model into each replica in turn, drained the same way.
 
 The client does what Twilio does: it signs each message for the load balancer's URL and, when the
 webhook does not answer 200 (a 5xx, or no answer), posts the same MessageSid again. A customer
@@ -272,8 +273,19 @@ def test_replica_killed_redis_and_postgres_restarted_nothing_lost_or_doubled(pro
         timeline.append(f"rolling restart from {restart_start - started:.1f} s for "
                         f"{time.monotonic() - restart_start:.1f} s (exit {restart.returncode})")
         assert restart.returncode == 0, restart.stdout + restart.stderr
-        during_restart = [t for c in conversations for t in c.turns if id(t) not in before]
         advance(conversations, TURNS_BETWEEN_FAULTS, 150, "turns after the rolling restart")
+
+        # 6. `make reload` swaps the model into each replica in turn, drained meanwhile.
+        reload_start = time.monotonic()
+        reload = subprocess.run(["scripts/reload.sh"], cwd=ROOT, env=stack.env,
+                                capture_output=True, text=True, timeout=900)
+        timeline.append(f"make reload from {reload_start - started:.1f} s for "
+                        f"{time.monotonic() - reload_start:.1f} s (exit {reload.returncode})")
+        assert reload.returncode == 0, reload.stdout + reload.stderr
+        for i in range(1, 3):
+            assert f"stack: rasa-{i} serves assistant.tar.gz" in reload.stdout, reload.stdout
+        during_restart = [t for c in conversations for t in c.turns if id(t) not in before]
+        advance(conversations, TURNS_BETWEEN_FAULTS, 150, "turns after the reload")
     finally:
         stop.set()
         for t in threads:
@@ -361,12 +373,12 @@ def test_replica_killed_redis_and_postgres_restarted_nothing_lost_or_doubled(pro
     restarted = stack.child("rasa-1")
     assert restarted != rasa_killed and Path(f"/proc/{restarted}").exists()
 
-    # The rolling restart drains each replica before stopping it: no turn sent meanwhile needed
-    # Twilio's retry.
-    print(f"  {len(during_restart)} turn(s) sent during the rolling restart")
-    problems += [f"{t.sid}: sent during the rolling restart, answered {t.statuses}"
+    # The rolling restart and the reload drain each replica before stopping it or swapping its
+    # model: no turn sent meanwhile needed Twilio's retry.
+    print(f"  {len(during_restart)} turn(s) sent during the rolling restart and the reload")
+    problems += [f"{t.sid}: sent during the rolling restart or the reload, answered {t.statuses}"
                  for t in during_restart if t.statuses and t.statuses != [200]]
     assert during_restart, "no turn ran during the rolling restart"
 
     assert not problems, "\n".join(problems)
-    assert all(len(c.turns) >= 6 * TURNS_BETWEEN_FAULTS for c in conversations)
+    assert all(len(c.turns) >= 7 * TURNS_BETWEEN_FAULTS for c in conversations)
