@@ -22,7 +22,7 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from bot.channels import merchant_status, metrics, notices, turns
+from bot.channels import merchant_status, metrics, notices, responses, turns
 from bot.channels.backend import BackendClient, BackendError, Tenant, customer_ref, phone_hint
 from bot.channels.dedupe import Claim, Deduplicator
 from bot.channels.output import WhatsAppOutput
@@ -221,6 +221,11 @@ class WhatsAppInput(InputChannel):
             if not metrics.authorized(request, self.service_token):
                 return _error(401, "/metrics needs Authorization: Bearer <METRICS_TOKEN>")
             return metrics.exposition()
+
+        @hook.route("/responses", methods=["PUT"])
+        async def responses_route(request: Request) -> HTTPResponse:
+            # make reload's path for an edit of response texts only (bot/channels/responses.py).
+            return await responses.handle(request, _error)
 
         return hook
 

@@ -108,6 +108,39 @@ def test_reload_swaps_the_model_without_a_restart(stack):
     assert "Welcome" in greeting
 
 
+def test_reload_of_a_response_text_is_live_without_a_model_swap(stack):
+    """A designer edits what a response says: `make reload` puts it into the running rasa (no
+    training, no model load), then rebuilds the model archive from the training cache."""
+    import subprocess
+
+    from tests.e2e.conftest import ROOT
+
+    domain_file = ROOT / "domain" / "core.yml"
+    original = domain_file.read_text()
+    old = '    - text: "Goodbye! Message us any time."'
+    new = '    - text: "Goodbye! Message us any time, we are here 24/7 🕐."'
+    assert original.count(old) == 1
+    pid = (Path(stack.env["VAR_DIR"]) / "run" / "rasa.child").read_text()
+
+    def reload() -> str:
+        done = subprocess.run(["scripts/reload.sh"], cwd=ROOT, env=stack.env, capture_output=True,
+                              text=True, timeout=600)
+        assert done.returncode == 0, done.stdout + done.stderr
+        return done.stdout
+
+    try:
+        domain_file.write_text(original.replace(old, new))
+        out = reload()
+        assert "1 response(s) changed (utter_goodbye): live in 1 rasa server(s)" in out, out
+        assert stack.say(new_phone(), "bye bye") == ["Goodbye! Message us any time, we are here 24/7 🕐."]
+    finally:
+        domain_file.write_text(original)
+        out = reload()
+    assert "1 response(s) changed (utter_goodbye)" in out, out
+    assert stack.say(new_phone(), "bye bye") == ["Goodbye! Message us any time."]
+    assert (Path(stack.env["VAR_DIR"]) / "run" / "rasa.child").read_text() == pid
+
+
 SALON_NUMBER, SALON_TOKEN = "+254700000002", "demo-salon-twilio-auth-token"  # backend/seed/platform
 
 
