@@ -7,6 +7,7 @@ stand-in rasa over HTTP (PUT /model). SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -212,6 +213,13 @@ def test_build_gate_promote_and_roll_back(registry: Flask, lab: Lab,
     # A rasa server started later starts on it (scripts/stack.sh reads the pointer).
     pointer = Path(registry.extensions["backend"].settings.nlu_models_dir) / "promoted"
     assert pointer.read_text().strip() == first["file_path"]
+    started_on = subprocess.run(
+        ["scripts/stack.sh", "served-model"], cwd=REPO, capture_output=True, text=True, timeout=60,
+        env={**os.environ, "NLU_MODELS_DIR": str(pointer.parent),
+             "VAR_DIR": str(pointer.parent / "var")})
+    if not (REPO / "models" / "assistant.tar.gz").exists() or \
+            pointer.stat().st_mtime > (REPO / "models" / "assistant.tar.gz").stat().st_mtime:
+        assert started_on.stdout.strip() == first["file_path"], started_on.stderr
 
     # A worse candidate is rejected, with the reason, and cannot be promoted.
     lab.next = {"heldout": {**GOOD, "sw": 0.955}, "false_action": 0.02}
