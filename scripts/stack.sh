@@ -207,13 +207,7 @@ case "${1:-}" in
   restart) if [ "$(cat "$RUN/profile" 2>/dev/null)" = prod ]; then restart_prod; else stop_all; up; fi ;;
   status) status ;;
   served-model) served_model ;;
-  # rasa-urls: each running rasa server (the production profile's replicas, not HAProxy).
-  rasa-urls)
-    if [ "$(cat "$RUN/profile" 2>/dev/null)" = prod ]; then
-      for ((i = 1; i <= $(grep -c '^rasa-' "$RUN/started"); i++)); do
-        echo "http://127.0.0.1:$((${RASA_REPLICA_PORT:-$((RASA_PORT + 10))} + i))"
-      done
-    else echo "$RASA_URL"; fi ;;
+  rasa-urls) rasa_urls ;;  # each running rasa server (the production profile's replicas)
   # swap-model FILE: the running rasa loads FILE (PUT /model); with PROFILE=prod each replica in
   # turn, drained in HAProxy meanwhile.
   swap-model)

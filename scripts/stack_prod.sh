@@ -182,21 +182,11 @@ EOF
   "$(haproxy_bin)" -c -q -f "$cfg" || { echo "stack: $cfg is not valid" >&2; exit 1; }
 }
 
-haproxy_cmd() {  # haproxy_cmd LINE: one command on HAProxy's admin socket; prints its answer
-  printf '%s\n' "$1" | .venv/bin/python -c '
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read())
-data = b""
-while chunk := s.recv(65536): data += chunk
-sys.stdout.write(data.decode())' "$RUN/haproxy.sock" 2>/dev/null
+haproxy_admin() {  # haproxy_admin drain|ready|all-up ...: HAProxy's admin socket (backend/providers/haproxy.py)
+  .venv/bin/python -m backend.providers.haproxy --socket "$RUN/haproxy.sock" "$@"
 }
 
-haproxy_up() {  # every server of both backends is UP
-  local stat
-  stat=$(haproxy_cmd "show stat") || return 1
-  ! awk -F, '$2 ~ /^(rasa|actions)-/ && $18 != "UP" {bad=1} END {exit !bad}' <<<"$stat" \
-    && grep -q "^rasa,rasa-1," <<<"$stat"
-}
+haproxy_up() { haproxy_admin all-up 2>/dev/null; }  # every server of both backends is UP
 
 prod_worker_registered() {  # WORKERS RQ workers of this stack have registered with Redis
   .venv/bin/python -c 'import sys; from redis import Redis; from rq import Worker
@@ -223,7 +213,7 @@ up_prod() {
   .venv/bin/python -m backend.migrate
   # The NLU model registry swaps a promoted model into each replica, drained in HAProxy meanwhile.
   NLU_RASA_URLS=$(for ((i = 1; i <= REPLICAS; i++)); do
-    printf 'rasa/rasa-%d=http://127.0.0.1:%d,' "$i" "$((RASA_REPLICA_PORT + i))"; done)
+    printf 'rasa/rasa-%d=%s,' "$i" "$(rasa_replica_url "$i")"; done)
   export NLU_RASA_URLS=${NLU_RASA_URLS%,} NLU_HAPROXY_SOCKET=$RUN/haproxy.sock
   start backend .venv/bin/gunicorn --bind "$BIND_HOST:$BACKEND_PORT" --workers "$BACKEND_WORKERS" \
     --threads 4 --access-logfile - -c python:backend.gunicorn_conf backend.wsgi:app
@@ -253,7 +243,7 @@ up_prod() {
     wait_for "actions-$i" 120 healthy "http://127.0.0.1:$((ACTIONS_REPLICA_PORT + i))/health"
   done
   for ((i = 1; i <= REPLICAS; i++)); do
-    wait_for "rasa-$i" 300 healthy "http://127.0.0.1:$((RASA_REPLICA_PORT + i))/status?token=$RASA_TOKEN"
+    wait_for "rasa-$i" 300 healthy "$(rasa_replica_url "$i")/status?token=$RASA_TOKEN"
   done
   wait_for haproxy 20 haproxy_up
   if [ ${#failed[@]} -gt 0 ]; then
@@ -264,59 +254,44 @@ up_prod() {
     "(HAProxy $RASA_URL), backend $BACKEND_URL, PostgreSQL :$PG_PORT, Redis :$REDIS_PORT"
 }
 
-# ---------------------------------------------------------------- rolling restart (make restart)
+# ---------------------------------------------------------------- rolling restart, model swap
 
-server_field() {  # server_field BACKEND SERVER COLUMN: one column of HAProxy's `show stat` row
-  haproxy_cmd "show stat" | awk -F, -v b="$1" -v s="$2" -v c="$3" '
-    NR == 1 { sub(/^# /, ""); for (i = 1; i <= NF; i++) col[$i] = i; next }
-    $1 == b && $2 == s { print $col[c] }'
+rasa_replica_url() { echo "http://127.0.0.1:$((RASA_REPLICA_PORT + $1))"; }
+
+running_replicas() {  # REPLICAS and WORKERS as `make up` started them, whatever the environment says
+  REPLICAS=$(grep -c '^rasa-' "$RUN/started")
+  WORKERS=$(grep -c '^worker-' "$RUN/started")
+  prod_settings
 }
 
-wait_server() {  # wait_server SECONDS BACKEND SERVER COLUMN PATTERN: until the column matches
-  local i
-  for ((i = 0; i < $1 * 4; i++)); do
-    [[ "$(server_field "$2" "$3" "$4")" =~ $5 ]] && return 0
-    sleep 0.25
-  done
-  return 1
+while_drained() {  # while_drained BACKEND SERVER COMMAND...: COMMAND with the server out of rotation
+  # Drained, no new request reaches it and those in flight finish (up to 60 s); afterwards it is put
+  # back and waited for until HAProxy's checks see it UP.
+  local code=0
+  haproxy_admin drain "$1" "$2" --idle 60 || return 1
+  "${@:3}" || code=$?
+  haproxy_admin ready "$1" "$2" --up 60 || code=1
+  return "$code"
 }
 
-restart_replica() {  # restart_replica BACKEND NAME HEALTH_URL SECONDS
-  local backend=$1 name=$2 url=$3 seconds=$4 old answer
-  answer=$(haproxy_cmd "set server $backend/$name state drain") || answer="no admin socket"
-  [ -z "${answer//[$'\n ']/}" ] || { echo "stack: HAProxy refused to drain $name: $answer" >&2; return 1; }
-  # Drained: no new request reaches it; those in flight finish (a turn waits for its actions).
-  wait_server 60 "$backend" "$name" scur '^0$' \
-    || echo "stack: $name still had requests in flight after 60 s; restarting it anyway" >&2
-  old=$(child_of "$name")
-  kill -TERM "$old" 2>/dev/null || true
-  local i
-  for ((i = 0; i < 120; i++)); do  # its supervisor starts it again once it has exited
-    [ -n "$(child_of "$name")" ] && [ "$(child_of "$name")" != "$old" ] && break
-    sleep 0.25
-  done
-  wait_for "$name" "$seconds" healthy "$url"
-  haproxy_cmd "set server $backend/$name state ready" >/dev/null
-  if ! wait_server 30 "$backend" "$name" status '^UP'; then
-    echo "stack: HAProxy does not see $name UP after its restart" >&2
-    failed+=("$name")
-  fi
-  [ ${#failed[@]} -eq 0 ] && echo "stack: $name restarted (pid $old → $(child_of "$name"))"
-}
-
-restart_worker() {  # restart_worker NAME: warm shutdown (the job in hand finishes), then its successor
+restart_child() {  # restart_child NAME: SIGTERM to its process (a worker finishes its job first);
+  # its supervisor starts the next one
   local name=$1 old i
   old=$(child_of "$name")
   kill -TERM "$old" 2>/dev/null || true
-  for ((i = 0; i < 1200; i++)); do
-    kill -0 "$old" 2>/dev/null || break
-    sleep 0.25
-  done
+  for ((i = 0; i < 1200; i++)); do kill -0 "$old" 2>/dev/null || break; sleep 0.25; done
   for ((i = 0; i < 120; i++)); do
     [ -n "$(child_of "$name")" ] && [ "$(child_of "$name")" != "$old" ] && break
     sleep 0.25
   done
   echo "stack: $name restarted (pid $old → $(child_of "$name"))"
+}
+
+restart_healthy() {  # restart_healthy NAME SECONDS URL: restarted, then until URL answers
+  restart_child "$1"
+  local before=${#failed[@]}
+  wait_for "$1" "$2" healthy "$3"
+  [ ${#failed[@]} -eq "$before" ]
 }
 
 restart_prod() {
@@ -328,33 +303,27 @@ restart_prod() {
   if [ "$(cat "$RUN/profile" 2>/dev/null)" != prod ] || ! alive haproxy; then
     echo "stack: the production profile is not running in $VAR_DIR" >&2; exit 1
   fi
-  # As many replicas and workers as `make up` started, whatever REPLICAS says now.
-  REPLICAS=$(grep -c '^rasa-' "$RUN/started")
-  WORKERS=$(grep -c '^worker-' "$RUN/started")
-  prod_settings
+  running_replicas
   local i
   for ((i = 1; i <= REPLICAS; i++)); do
-    restart_replica actions "actions-$i" "http://127.0.0.1:$((ACTIONS_REPLICA_PORT + i))/health" 120 || exit 1
-    [ ${#failed[@]} -eq 0 ] || break
+    while_drained actions "actions-$i" restart_healthy "actions-$i" 120 \
+      "http://127.0.0.1:$((ACTIONS_REPLICA_PORT + i))/health" \
+      || { echo "stack: rolling restart stopped at actions-$i ('make logs')" >&2; exit 1; }
   done
-  for ((i = 1; i <= REPLICAS && ${#failed[@]} == 0; i++)); do
-    restart_replica rasa "rasa-$i" \
-      "http://127.0.0.1:$((RASA_REPLICA_PORT + i))/status?token=$RASA_TOKEN" 300 || exit 1
+  for ((i = 1; i <= REPLICAS; i++)); do
+    while_drained rasa "rasa-$i" restart_healthy "rasa-$i" 300 \
+      "$(rasa_replica_url "$i")/status?token=$RASA_TOKEN" \
+      || { echo "stack: rolling restart stopped at rasa-$i ('make logs')" >&2; exit 1; }
   done
-  if [ ${#failed[@]} -gt 0 ]; then
-    echo "stack: rolling restart stopped at ${failed[*]} (still supervised; 'make logs')" >&2; exit 1
-  fi
   kill -HUP "$(child_of backend)"
   wait_for backend 60 healthy "$BACKEND_URL/v1/health"
   echo "stack: backend reloaded (gunicorn's workers replaced)"
-  for ((i = 1; i <= WORKERS; i++)); do restart_worker "worker-$i"; done
+  for ((i = 1; i <= WORKERS; i++)); do restart_child "worker-$i"; done
   wait_for worker-1 60 prod_worker_registered
-  restart_worker scheduler
+  restart_child scheduler
   if [ ${#failed[@]} -gt 0 ]; then echo "stack: not healthy: ${failed[*]}" >&2; exit 1; fi
   echo "stack: rolling restart done ($REPLICAS replicas)"
 }
-
-# ---------------------------------------------------------------- model swap (make reload)
 
 put_model() {  # put_model URL FILE: rasa's PUT /model; 204 when it loaded it
   local status
@@ -368,19 +337,20 @@ put_model() {  # put_model URL FILE: rasa's PUT /model; 204 when it loaded it
 }
 
 swap_model_prod() {  # swap_model_prod FILE: into each rasa replica, drained in HAProxy meanwhile
-  local model=$1 i name url answer code=0
-  REPLICAS=$(grep -c '^rasa-' "$RUN/started")
-  prod_settings
+  local i
+  running_replicas
   for ((i = 1; i <= REPLICAS; i++)); do
-    name=rasa-$i url=http://127.0.0.1:$((RASA_REPLICA_PORT + i))
-    answer=$(haproxy_cmd "set server rasa/$name state drain") || answer="no admin socket"
-    [ -z "${answer//[$'\n ']/}" ] || { echo "stack: HAProxy refused to drain $name: $answer" >&2; return 1; }
-    wait_server 60 rasa "$name" scur '^0$' \
-      || echo "stack: $name still had requests in flight after 60 s; swapping anyway" >&2
-    put_model "$url" "$model" || code=1
-    haproxy_cmd "set server rasa/$name state ready" >/dev/null
-    [ "$code" = 0 ] || return 1
-    wait_server 60 rasa "$name" status '^UP' || { echo "stack: $name is not UP after its swap" >&2; return 1; }
-    echo "stack: $name serves $(basename "$model")"
+    while_drained rasa "rasa-$i" put_model "$(rasa_replica_url "$i")" "$1" || return 1
+    echo "stack: rasa-$i serves $(basename "$1")"
   done
+}
+
+rasa_urls() {  # each running rasa server: the production profile's replicas (not HAProxy), or one
+  local i
+  if [ "$(cat "$RUN/profile" 2>/dev/null)" = prod ]; then
+    running_replicas
+    for ((i = 1; i <= REPLICAS; i++)); do rasa_replica_url "$i"; done
+  else
+    echo "$RASA_URL"
+  fi
 }

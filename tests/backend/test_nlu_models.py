@@ -296,22 +296,6 @@ def test_a_failed_training_and_one_build_at_a_time(registry: Flask, lab: Lab) ->
     assert client.get(f"{MODELS}/999999", headers=service_headers()).status_code == 404
 
 
-DRAIN_FLAGS = 0x08 | 0x10  # HAProxy's SRV_ADMF_FDRAIN | SRV_ADMF_IDRAIN
-
-
-def _admin_state(sock: Path, server: str) -> int:
-    """srv_admin_state of rasa/<server> from `show servers state rasa` (a bit field)."""
-    lines = haproxy.command(str(sock), "show servers state rasa").splitlines()
-    header = next(line for line in lines if line.startswith("# be_id")).lstrip("# ").split()
-    for line in lines:
-        fields = line.split()
-        if not line.startswith("#") and len(fields) >= len(header):
-            row = dict(zip(header, fields))
-            if row["srv_name"] == server:
-                return int(row["srv_admin_state"])
-    raise AssertionError(f"HAProxy has no server rasa/{server}")
-
-
 @pytest.mark.skipif(shutil.which("haproxy") is None, reason="haproxy is not installed")
 def test_replicas_behind_haproxy_are_drained_one_at_a_time(
         make_app: Callable[..., Flask], tmp_path: Path, rasas: list[FakeRasa], lab: Lab,
@@ -345,8 +329,8 @@ def test_replicas_behind_haproxy_are_drained_one_at_a_time(
         def swapper(url: str, token: str, model_file: str, timeout: float) -> None:
             # The administrative state (what the swap sets), not the health checks' verdict: a
             # check that times out on a loaded machine would say DOWN for an undrained server.
-            states = tuple("DRAIN" if _admin_state(sock, f"rasa-{i}") & DRAIN_FLAGS else "READY"
-                           for i in (1, 2))
+            states = tuple("DRAIN" if haproxy.admin_state(str(sock), "rasa", f"rasa-{i}")
+                           & haproxy.DRAIN_FLAGS else "READY" for i in (1, 2))
             seen.append((url, *states))
             nlu_models.put_model(url, token, model_file, timeout)
 
@@ -361,9 +345,18 @@ def test_replicas_behind_haproxy_are_drained_one_at_a_time(
         assert card.get_json()["status"] == "promoted", card.get_json()
         assert seen == [(rasas[0].url, "DRAIN", "READY"), (rasas[1].url, "READY", "DRAIN")]
         for i in (1, 2):
-            assert _admin_state(sock, f"rasa-{i}") == 0
+            assert haproxy.admin_state(str(sock), "rasa", f"rasa-{i}") == 0
             assert haproxy.wait_up(str(sock), "rasa", f"rasa-{i}", 10)
         assert all(any(r.method == "PUT" for r in rasa.requests) for rasa in rasas)
+
+        # The stack scripts' command line over the same socket (rolling restart, make reload).
+        cli = ["--socket", str(sock)]
+        assert haproxy.main(cli + ["drain", "rasa", "rasa-2", "--idle", "10"]) == 0
+        assert haproxy.admin_state(str(sock), "rasa", "rasa-2") & haproxy.DRAIN_FLAGS
+        assert haproxy.main(cli + ["ready", "rasa", "rasa-2", "--up", "10"]) == 0
+        assert haproxy.admin_state(str(sock), "rasa", "rasa-2") == 0
+        assert haproxy.main(cli + ["all-up"]) == 0
+        assert haproxy.main(cli + ["drain", "rasa", "rasa-9"]) == 1  # no such server
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -268,11 +268,15 @@ def test_replica_killed_redis_and_postgres_restarted_nothing_lost_or_doubled(pro
         # 5. A rolling restart of every process while the conversations go on.
         restart_start = time.monotonic()
         before = {id(t) for c in conversations for t in c.turns}
+        restarted_names = ["actions-1", "actions-2", "rasa-1", "rasa-2", "worker-1", "worker-2",
+                           "scheduler"]
+        pids_before = {name: stack.child(name) for name in restarted_names}
         restart = subprocess.run(["scripts/stack.sh", "restart"], cwd=ROOT, env=stack.env,
                                  capture_output=True, text=True, timeout=900)
         timeline.append(f"rolling restart from {restart_start - started:.1f} s for "
                         f"{time.monotonic() - restart_start:.1f} s (exit {restart.returncode})")
         assert restart.returncode == 0, restart.stdout + restart.stderr
+        assert all(stack.child(name) != pid for name, pid in pids_before.items()), restart.stdout
         advance(conversations, TURNS_BETWEEN_FAULTS, 150, "turns after the rolling restart")
 
         # 6. `make reload` swaps the model into each replica in turn, drained meanwhile.
